@@ -1,0 +1,199 @@
+//! Breadth-first search over the implicit lattice and the canonical path walk.
+//!
+//! This is the plain CPU engine: a FIFO of `u64` vertex indices and one `u32`
+//! distance per vertex, neighbours computed from the strides with no
+//! per-vertex allocation. The fast bit-parallel engine and the GPU engine
+//! come later and must return exactly what [`shortest_path`] returns here,
+//! which is why the walk rule (design §2) is spelled out in one place.
+//! Admission and limits size their budgets from `estimate.rs`, which mirrors
+//! the allocations made here.
+
+use std::collections::VecDeque;
+
+use crate::cancel::{Cancel, Cancelled, POLL_INTERVAL};
+use crate::spec::Lattice;
+
+/// Distance value of a vertex the search has not reached.
+const UNREACHED: u32 = u32::MAX;
+
+/// The canonical shortest path between two vertices and what it cost to find.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShortestPath {
+    /// Number of edges on the path (0 when start == end).
+    pub length: u64,
+    /// Coordinates from start to end inclusive, `length + 1` entries.
+    pub path: Vec<Vec<u32>>,
+    /// Vertices the BFS from `end` labelled: every vertex within `length` of
+    /// `end`. The search stops once that ball is complete, so the count is the
+    /// same for any engine that searches level by level.
+    pub vertices_visited: u64,
+}
+
+/// The canonical shortest path of design §2: BFS distances from `end`, then walk from `start`, each step
+/// to the neighbour with the smallest vertex index whose distance is one less. Unreachable is impossible
+/// on an unblocked lattice but the signature returns Option for when blocking arrives: Ok(None) = unreachable.
+///
+/// A `start` or `end` outside the lattice also gives `Ok(None)`; callers
+/// obtain indices from [`Lattice::index_of`], which rejects such coordinates.
+pub fn shortest_path(
+    lattice: &Lattice,
+    start: u64,
+    end: u64,
+    cancel: &dyn Cancel,
+) -> Result<Option<ShortestPath>, Cancelled> {
+    let n = lattice.vertex_count();
+    if start >= n || end >= n {
+        return Ok(None);
+    }
+    let search = search(lattice, end, Some(start), cancel)?;
+    let dist = &search.dist;
+    let length = dist[slot(start)];
+    if length == UNREACHED {
+        return Ok(None);
+    }
+
+    let mut path = Vec::with_capacity(slot(u64::from(length)) + 1);
+    path.push(lattice.coord_of(start));
+    let mut current = start;
+    let mut neighbours = Vec::with_capacity(2 * lattice.dimensions());
+    for wanted in (0..length).rev() {
+        // Ascending order makes the first match the smallest index: the canonical choice.
+        lattice.neighbors_into(current, &mut neighbours);
+        let next = neighbours
+            .iter()
+            .copied()
+            .find(|&u| dist[slot(u)] == wanted);
+        debug_assert!(next.is_some(), "BFS left {current} with no predecessor");
+        let Some(next) = next else {
+            return Ok(None);
+        };
+        path.push(lattice.coord_of(next));
+        current = next;
+    }
+
+    Ok(Some(ShortestPath {
+        length: u64::from(length),
+        path,
+        vertices_visited: search.reached,
+    }))
+}
+
+/// Distances from `source` (u32::MAX = unreachable), one per vertex.
+///
+/// A `source` outside the lattice reaches nothing. Distances that would be
+/// `u32::MAX` or more also read as unreachable; that needs
+/// [`Lattice::max_distance`] >= 2^32 - 1, i.e. at least 2^33 vertices.
+pub fn bfs_distances(
+    lattice: &Lattice,
+    source: u64,
+    cancel: &dyn Cancel,
+) -> Result<Vec<u32>, Cancelled> {
+    Ok(search(lattice, source, None, cancel)?.dist)
+}
+
+/// Capacity the FIFO is given up front, so that it never reallocates.
+///
+/// Without blocking, fixing every coordinate but the one on the largest axis
+/// leaves at most two vertices at a given distance from the source, so a BFS
+/// level holds at most `2 * n / largest_size` vertices. A FIFO BFS holds parts
+/// of two consecutive levels, hence four times that (and never more than `n`).
+pub(crate) fn queue_capacity(lattice: &Lattice) -> u64 {
+    let n = lattice.vertex_count();
+    let largest = lattice.sizes().iter().copied().max().map_or(1, u64::from);
+    (n / largest).saturating_mul(4).min(n)
+}
+
+/// What one search produced.
+struct Search {
+    /// Distance of each vertex from the source, [`UNREACHED`] if not labelled.
+    dist: Vec<u32>,
+    /// Number of labelled vertices, the source included.
+    reached: u64,
+    /// Most vertices the FIFO held at once; tests check it against [`queue_capacity`].
+    #[cfg_attr(not(test), allow(dead_code))]
+    peak_queue: usize,
+}
+
+/// BFS from `source`. With a `target`, stops as soon as every vertex within
+/// the target's distance is labelled (the first time a vertex at that
+/// distance is taken off the queue); nothing further away is labelled then.
+fn search(
+    lattice: &Lattice,
+    source: u64,
+    target: Option<u64>,
+    cancel: &dyn Cancel,
+) -> Result<Search, Cancelled> {
+    let n = lattice.vertex_count();
+    let mut dist = vec![UNREACHED; slot(n)];
+    if source >= n {
+        return Ok(Search {
+            dist,
+            reached: 0,
+            peak_queue: 0,
+        });
+    }
+    let mut queue = VecDeque::with_capacity(slot(queue_capacity(lattice)));
+    dist[slot(source)] = 0;
+    queue.push_back(source);
+    let mut reached = 1u64;
+
+    let sizes = lattice.sizes();
+    let strides = lattice.strides();
+    let mut expansions = 0u64;
+    let mut peak_queue = 1;
+    while let Some(vertex) = queue.pop_front() {
+        if expansions.is_multiple_of(POLL_INTERVAL) && cancel.should_stop() {
+            return Err(Cancelled);
+        }
+        expansions += 1;
+        let here = dist[slot(vertex)];
+        if let Some(target) = target
+            && here >= dist[slot(target)]
+        {
+            break;
+        }
+        let next = here.saturating_add(1);
+        // Peel the coordinates off as we go instead of building a Vec per vertex.
+        let mut rest = vertex;
+        for (&size, &stride) in sizes.iter().zip(strides) {
+            let size = u64::from(size);
+            let component = rest % size;
+            rest /= size;
+            if component > 0 {
+                reached += label(&mut dist, &mut queue, vertex - stride, next);
+            }
+            if component + 1 < size {
+                reached += label(&mut dist, &mut queue, vertex + stride, next);
+            }
+        }
+        peak_queue = peak_queue.max(queue.len());
+    }
+    Ok(Search {
+        dist,
+        reached,
+        peak_queue,
+    })
+}
+
+/// Labels `vertex` with `distance` and queues it if it was unreached; returns
+/// how many vertices were newly labelled (0 or 1).
+#[inline]
+fn label(dist: &mut [u32], queue: &mut VecDeque<u64>, vertex: u64, distance: u32) -> u64 {
+    let entry = &mut dist[slot(vertex)];
+    if *entry != UNREACHED || distance == UNREACHED {
+        return 0;
+    }
+    *entry = distance;
+    queue.push_back(vertex);
+    1
+}
+
+/// A vertex index (or count) as a slice position. Lossless: `lib.rs` refuses
+/// to build for targets whose `usize` is narrower than 64 bits.
+#[inline]
+fn slot(index: u64) -> usize {
+    index as usize
+}
+
+#[cfg(test)]
+mod tests;

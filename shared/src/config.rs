@@ -1,0 +1,291 @@
+//! Settings for every process: the embedded `config/defaults.toml` (which
+//! documents each key), overridden by `CATALYTIC_*` environment variables,
+//! then validated. Every error names the environment variable to fix.
+
+use crate::secret::Secret;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+const DEFAULTS: &str = include_str!("../config/defaults.toml");
+const LOCAL_API_KEY_SECRET: &str = "local-only-api-key-secret-change-me";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Parse(String),
+    #[error("invalid configuration: {key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Local,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub environment: Environment,
+    pub log: LogSettings,
+    pub database: DatabaseSettings,
+    pub amqp: AmqpSettings,
+    pub redis: RedisSettings,
+    pub api: ApiSettings,
+    pub worker: WorkerSettings,
+    pub scheduler: SchedulerSettings,
+    pub faults: FaultSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: Secret<String>,
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpSettings {
+    pub url: Secret<String>,
+    pub prefix: String,
+    pub prefetch: u16,
+    pub delivery_limit: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: Secret<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    pub listen: SocketAddr,
+    pub api_key_secret: Secret<String>,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    pub probe_listen: SocketAddr,
+    pub concurrency: usize,
+    pub lease_secs: u64,
+    pub heartbeat_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSettings {
+    pub probe_listen: SocketAddr,
+    pub relay_batch: u32,
+    pub relay_poll_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSettings {
+    pub relay_exit_after_publish: bool,
+}
+
+impl Settings {
+    /// Defaults, then the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::from(Toml::string(DEFAULTS)).merge(env_provider()))
+    }
+
+    /// Defaults, then the given `(CATALYTIC_..., value)` pairs only. For tests,
+    /// which must not depend on the environment they run in.
+    pub fn load_from<'a>(
+        vars: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        for (key, value) in vars {
+            let path = key
+                .strip_prefix("CATALYTIC_")
+                .ok_or_else(|| ConfigError::Invalid {
+                    key: key.to_owned(),
+                    message: "settings keys start with CATALYTIC_".into(),
+                })?
+                .to_lowercase()
+                .replace("__", ".");
+            let parsed: figment::value::Value = value
+                .parse()
+                .unwrap_or_else(|_| figment::value::Value::from(value.to_owned()));
+            figment = figment.merge((path, parsed));
+        }
+        Self::from_figment(figment)
+    }
+
+    fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(|e| {
+            let messages: Vec<String> = e
+                .into_iter()
+                .map(|e| match e.path.is_empty() {
+                    true => e.kind.to_string(),
+                    false => format!("{}: {}", env_key(&e.path.join(".")), e.kind),
+                })
+                .collect();
+            ConfigError::Parse(messages.join("; "))
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Cross-field and range rules that serde cannot express.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: env_key(key),
+                message: message.to_owned(),
+            })
+        };
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections", "must be at least 1");
+        }
+        if self.amqp.prefetch == 0 {
+            return invalid(
+                "amqp.prefetch",
+                "must be at least 1 (0 would mean unbounded)",
+            );
+        }
+        if self.amqp.prefix.is_empty()
+            || !self
+                .amqp
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return invalid(
+                "amqp.prefix",
+                "must be non-empty and use only [A-Za-z0-9._-]",
+            );
+        }
+        if self.amqp.delivery_limit == 0 {
+            return invalid("amqp.delivery_limit", "must be at least 1");
+        }
+        if self.api.api_key_secret.expose().len() < 32 {
+            return invalid("api.api_key_secret", "must be at least 32 characters");
+        }
+        if self.environment == Environment::Production
+            && self.api.api_key_secret.expose() == LOCAL_API_KEY_SECRET
+        {
+            return invalid(
+                "api.api_key_secret",
+                "the local-only default is refused in production; set a random secret",
+            );
+        }
+        if self.worker.heartbeat_secs == 0 || self.worker.heartbeat_secs >= self.worker.lease_secs {
+            return invalid(
+                "worker.heartbeat_secs",
+                "must be at least 1 and shorter than worker.lease_secs",
+            );
+        }
+        if self.scheduler.relay_batch == 0 {
+            return invalid("scheduler.relay_batch", "must be at least 1");
+        }
+        if self.environment == Environment::Production && self.faults.relay_exit_after_publish {
+            return invalid(
+                "faults.relay_exit_after_publish",
+                "fault hooks are refused in production",
+            );
+        }
+        Ok(())
+    }
+
+    pub fn worker_concurrency(&self) -> usize {
+        match self.worker.concurrency {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.worker.lease_secs)
+    }
+}
+
+fn env_provider() -> Env {
+    Env::prefixed("CATALYTIC_").split("__")
+}
+
+/// `database.url` → `CATALYTIC_DATABASE__URL`.
+pub fn env_key(path: &str) -> String {
+    format!("CATALYTIC_{}", path.to_uppercase().replace('.', "__"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let s = Settings::load_from([]).map_err(|e| e.to_string());
+        assert!(s.is_ok(), "{s:?}");
+    }
+
+    #[test]
+    fn overrides_apply() -> Result<(), ConfigError> {
+        let s = Settings::load_from([
+            ("CATALYTIC_AMQP__PREFIX", "t_123"),
+            ("CATALYTIC_WORKER__CONCURRENCY", "3"),
+        ])?;
+        assert_eq!(s.amqp.prefix, "t_123");
+        assert_eq!(s.worker_concurrency(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn errors_name_the_environment_variable() {
+        let err = Settings::load_from([("CATALYTIC_AMQP__PREFETCH", "0")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("CATALYTIC_AMQP__PREFETCH"), "{err}");
+
+        let err = Settings::load_from([("CATALYTIC_DATABASE__MAX_CONNECTIONS", "many")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("CATALYTIC_DATABASE__MAX_CONNECTIONS"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_the_local_secret() {
+        let err = Settings::load_from([("CATALYTIC_ENVIRONMENT", "production")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("CATALYTIC_API__API_KEY_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Settings::load_from([("CATALYTIC_DATABASE__URLL", "x")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("urll"), "{err}");
+    }
+}

@@ -1,0 +1,367 @@
+//! All SQL on `jobs`, and `transition`: the one function through which every
+//! job changes state (design §1).
+//!
+//! Every transition is guarded: it matches the job id, the state the
+//! transition table says it must come from, and the attempt (the lease
+//! token, which only grows). Zero rows updated means someone else moved the
+//! job first (a duplicate message, a reaper, a cancel): the write is `Stale`,
+//! dropped and counted, never an error. A terminal transition writes, in the
+//! same transaction, the webhook message and the usage event, so none of the
+//! three can exist without the others.
+
+use super::{DbError, outbox};
+use crate::ids::{JobId, TenantId, WorkerId};
+use crate::job::{JobEvent, JobState, Usage};
+use crate::tenant::QueueClass;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{Acquire, PgConnection, PgPool};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// A job as the api shows it.
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    pub id: JobId,
+    pub tenant_id: TenantId,
+    pub status: JobState,
+    pub operation: String,
+    pub spec: Value,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub result: Option<Value>,
+    pub error: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A job about to be inserted by a submit.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: JobId,
+    pub tenant_id: TenantId,
+    pub operation: &'static str,
+    pub spec: Value,
+    pub queue_class: QueueClass,
+    pub max_attempts: i32,
+}
+
+/// Inserts the job row and its first outbox row. Call inside the submit's
+/// transaction: the two commit together or not at all.
+pub async fn insert_with_outbox(conn: &mut PgConnection, job: &NewJob) -> Result<(), DbError> {
+    sqlx::query!(
+        "INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        job.id as JobId,
+        job.tenant_id as TenantId,
+        job.operation,
+        job.spec,
+        job.queue_class.as_str(),
+        job.max_attempts,
+    )
+    .execute(&mut *conn)
+    .await?;
+    outbox::insert(
+        conn,
+        job.id,
+        job.tenant_id,
+        1,
+        job.queue_class,
+        Duration::ZERO,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A tenant's job; another tenant's is `None`, exactly like a missing one.
+pub async fn get(pool: &PgPool, tenant: TenantId, job: JobId) -> Result<Option<JobRow>, DbError> {
+    Ok(sqlx::query_as!(
+        JobRow,
+        r#"SELECT id AS "id: JobId", tenant_id AS "tenant_id: TenantId",
+                  status AS "status: JobState", operation, spec, attempt, max_attempts,
+                  result, error, created_at, updated_at, started_at, finished_at
+           FROM jobs WHERE id = $1 AND tenant_id = $2"#,
+        job as JobId,
+        tenant as TenantId,
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Where a transition must start: the job, its expected state and attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guard {
+    pub job: JobId,
+    pub from: JobState,
+    pub attempt: i32,
+}
+
+/// A state change and the data it writes.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// queued → running: a worker starts the attempt and holds a lease.
+    Claim { worker: WorkerId, lease: Duration },
+    /// running → succeeded, with the result.
+    Succeed { result: Value, usage: Usage },
+    /// running|queued → failed, with the reason.
+    Fail { error: Value, usage: Usage },
+    /// running → queued, attempt + 1, republished after `backoff`.
+    Retry { error: Value, backoff: Duration },
+    /// queued|running → cancelled.
+    Cancel { reason: String },
+}
+
+impl Change {
+    pub fn event(&self) -> JobEvent {
+        match self {
+            Change::Claim { .. } => JobEvent::Claim,
+            Change::Succeed { .. } => JobEvent::Succeed,
+            Change::Fail { .. } => JobEvent::Fail,
+            Change::Retry { .. } => JobEvent::Retry,
+            Change::Cancel { .. } => JobEvent::Cancel,
+        }
+    }
+
+    /// Label for `metrics::STALE_WRITES`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Change::Claim { .. } => "claim",
+            Change::Succeed { .. } => "succeed",
+            Change::Fail { .. } => "fail",
+            Change::Retry { .. } => "retry",
+            Change::Cancel { .. } => "cancel",
+        }
+    }
+}
+
+/// The result of a guarded write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transitioned {
+    Applied(Moved),
+    /// The job was not in the guarded state and attempt: nothing written.
+    Stale,
+}
+
+/// What an applied transition returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Moved {
+    pub tenant_id: TenantId,
+    pub to: JobState,
+    /// The attempt after the transition (grown by one on `Retry`).
+    pub attempt: i32,
+    /// The job's spec, returned by `Claim` so the worker needs no second read.
+    pub spec: Option<Value>,
+}
+
+/// The one transition function. Checks the transition table, applies the
+/// guarded update, logs the transition and, for terminal states, writes the
+/// webhook message and usage event, all in one transaction (a savepoint when
+/// the caller already holds one).
+pub async fn transition(
+    conn: &mut PgConnection,
+    guard: Guard,
+    change: Change,
+) -> Result<Transitioned, DbError> {
+    let to = guard.from.on(change.event())?;
+    let mut tx = conn.begin().await?;
+    let applied = apply(&mut tx, guard, to, &change).await?;
+    let Some((tenant_id, attempt, spec)) = applied else {
+        metrics::counter!(crate::metrics::STALE_WRITES, "transition" => change.label())
+            .increment(1);
+        return Ok(Transitioned::Stale);
+    };
+    let reason = match &change {
+        Change::Fail { error, .. } | Change::Retry { error, .. } => Some(error.to_string()),
+        Change::Cancel { reason } => Some(reason.clone()),
+        Change::Claim { .. } | Change::Succeed { .. } => None,
+    };
+    sqlx::query!(
+        "INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        guard.job as JobId,
+        tenant_id as TenantId,
+        guard.from as JobState,
+        to as JobState,
+        guard.attempt,
+        reason,
+    )
+    .execute(&mut *tx)
+    .await?;
+
+    match &change {
+        Change::Retry { backoff, .. } => {
+            let class = queue_class(&mut tx, guard.job).await?;
+            outbox::insert(&mut tx, guard.job, tenant_id, attempt, class, *backoff).await?;
+        }
+        Change::Succeed { usage, .. } | Change::Fail { usage, .. } => {
+            record_terminal(&mut tx, guard.job, tenant_id, to, attempt, *usage).await?;
+        }
+        Change::Cancel { .. } => {
+            record_terminal(&mut tx, guard.job, tenant_id, to, attempt, Usage::default()).await?;
+        }
+        Change::Claim { .. } => {}
+    }
+    tx.commit().await?;
+    Ok(Transitioned::Applied(Moved {
+        tenant_id,
+        to,
+        attempt,
+        spec,
+    }))
+}
+
+/// The guarded UPDATE for each change. Returns (tenant, attempt, spec) or
+/// None when no row matched.
+async fn apply(
+    conn: &mut PgConnection,
+    guard: Guard,
+    to: JobState,
+    change: &Change,
+) -> Result<Option<(TenantId, i32, Option<Value>)>, DbError> {
+    let row = match change {
+        Change::Claim { worker, lease } => sqlx::query!(
+            r#"UPDATE jobs SET status = $4, worker_id = $5, started_at = now(), updated_at = now(),
+                      lease_expires_at = now() + make_interval(secs => $6)
+               WHERE id = $1 AND status = $2 AND attempt = $3
+               RETURNING tenant_id AS "tenant_id: TenantId", attempt, spec"#,
+            guard.job as JobId,
+            guard.from as JobState,
+            guard.attempt,
+            to as JobState,
+            worker.as_uuid(),
+            lease.as_secs_f64(),
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| (r.tenant_id, r.attempt, Some(r.spec))),
+        Change::Succeed { result, .. } => sqlx::query!(
+            r#"UPDATE jobs SET status = $4, result = $5, finished_at = now(), updated_at = now(),
+                      lease_expires_at = NULL
+               WHERE id = $1 AND status = $2 AND attempt = $3
+               RETURNING tenant_id AS "tenant_id: TenantId", attempt"#,
+            guard.job as JobId,
+            guard.from as JobState,
+            guard.attempt,
+            to as JobState,
+            result,
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| (r.tenant_id, r.attempt, None)),
+        Change::Fail { error, .. } => sqlx::query!(
+            r#"UPDATE jobs SET status = $4, error = $5, finished_at = now(), updated_at = now(),
+                      lease_expires_at = NULL
+               WHERE id = $1 AND status = $2 AND attempt = $3
+               RETURNING tenant_id AS "tenant_id: TenantId", attempt"#,
+            guard.job as JobId,
+            guard.from as JobState,
+            guard.attempt,
+            to as JobState,
+            error,
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| (r.tenant_id, r.attempt, None)),
+        Change::Retry { error, .. } => sqlx::query!(
+            r#"UPDATE jobs SET status = $4, attempt = attempt + 1, error = $5, worker_id = NULL,
+                      lease_expires_at = NULL, updated_at = now()
+               WHERE id = $1 AND status = $2 AND attempt = $3
+               RETURNING tenant_id AS "tenant_id: TenantId", attempt"#,
+            guard.job as JobId,
+            guard.from as JobState,
+            guard.attempt,
+            to as JobState,
+            error,
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| (r.tenant_id, r.attempt, None)),
+        Change::Cancel { .. } => sqlx::query!(
+            r#"UPDATE jobs SET status = $4, finished_at = now(), updated_at = now(),
+                      lease_expires_at = NULL
+               WHERE id = $1 AND status = $2 AND attempt = $3
+               RETURNING tenant_id AS "tenant_id: TenantId", attempt"#,
+            guard.job as JobId,
+            guard.from as JobState,
+            guard.attempt,
+            to as JobState,
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| (r.tenant_id, r.attempt, None)),
+    };
+    Ok(row)
+}
+
+async fn queue_class(conn: &mut PgConnection, job: JobId) -> Result<QueueClass, DbError> {
+    let class = sqlx::query_scalar!("SELECT queue_class FROM jobs WHERE id = $1", job as JobId)
+        .fetch_one(&mut *conn)
+        .await?;
+    class
+        .parse()
+        .map_err(|_| DbError::Corrupt(format!("job {job} has queue class {class:?}")))
+}
+
+/// The side effects of a terminal state: `job.<state>` webhook message and
+/// the job's one usage event. Both are unique per job, so even a bug that
+/// reached here twice could not write them twice.
+async fn record_terminal(
+    conn: &mut PgConnection,
+    job: JobId,
+    tenant: TenantId,
+    to: JobState,
+    attempt: i32,
+    usage: Usage,
+) -> Result<(), DbError> {
+    let event_type = format!("job.{to}");
+    let payload = serde_json::json!({
+        "type": event_type,
+        "timestamp": Utc::now(),
+        "data": { "job_id": job, "status": to, "attempt": attempt },
+    });
+    sqlx::query!(
+        "INSERT INTO webhook_messages (id, tenant_id, event_type, job_id, payload)
+         VALUES ($1, $2, $3, $4, $5)",
+        Uuid::now_v7(),
+        tenant as TenantId,
+        event_type,
+        job as JobId,
+        payload,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO usage_events (id, tenant_id, job_id, outcome, billable, vertex_visits, compute_ms, device)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        Uuid::now_v7(),
+        tenant as TenantId,
+        job as JobId,
+        to as JobState,
+        usage.billable,
+        usage.vertex_visits,
+        usage.compute_ms,
+        usage.device,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Extends the lease of a running attempt. False when the job is no longer
+/// this worker's (finished, cancelled, or re-queued by the reaper).
+pub async fn heartbeat(pool: &PgPool, guard: Guard, lease: Duration) -> Result<bool, DbError> {
+    let rows = sqlx::query!(
+        "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $4)
+         WHERE id = $1 AND status = $2 AND attempt = $3",
+        guard.job as JobId,
+        guard.from as JobState,
+        guard.attempt,
+        lease.as_secs_f64(),
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(rows == 1)
+}

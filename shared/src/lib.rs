@@ -1,0 +1,27 @@
+//! Catalytic's shared crate: what more than one process needs, and nothing
+//! process-specific.
+//!
+//! - [`config`]: settings for every process (defaults + `CATALYTIC_*`), validated.
+//! - [`telemetry`], [`metrics`]: JSON logs with request/job ids; every metric name.
+//! - [`shutdown`], [`probe`], [`health`]: signals, and `/healthz` `/readyz` `/metrics`.
+//! - [`ids`], [`tenant`], [`secret`]: id newtypes, plans and their limits, `Secret<T>`.
+//! - [`job`]: the state machine (the one transition table), the stored spec, outcomes.
+//! - [`db`]: PostgreSQL — migrations, the schema check, and all SQL, including
+//!   `db::jobs::transition`, the one function that changes a job's state.
+//! - [`queue`]: RabbitMQ topology, the job message, a reconnecting broker handle.
+
+pub mod config;
+pub mod db;
+pub mod health;
+pub mod ids;
+pub mod job;
+pub mod metrics;
+pub mod probe;
+pub mod queue;
+pub mod secret;
+pub mod shutdown;
+pub mod telemetry;
+pub mod tenant;
+
+pub use config::Settings;
+pub use secret::Secret;

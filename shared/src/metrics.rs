@@ -1,0 +1,66 @@
+//! Every metric name and label in one place, so dashboards and alerts match
+//! the code. `install` registers each one at start (at zero), so it is
+//! present on `/metrics` before its first event.
+
+use metrics::{describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+pub const HTTP_REQUESTS: &str = "catalytic_http_requests_total";
+pub const HTTP_DURATION: &str = "catalytic_http_request_duration_seconds";
+pub const JOBS_SUBMITTED: &str = "catalytic_jobs_submitted_total";
+pub const JOBS_FINISHED: &str = "catalytic_jobs_finished_total";
+pub const JOB_COMPUTE_SECONDS: &str = "catalytic_job_compute_seconds";
+pub const JOBS_IN_FLIGHT: &str = "catalytic_worker_jobs_in_flight";
+pub const STALE_WRITES: &str = "catalytic_stale_writes_total";
+pub const MESSAGES_REJECTED: &str = "catalytic_messages_rejected_total";
+pub const OUTBOX_PUBLISHED: &str = "catalytic_outbox_published_total";
+pub const OUTBOX_PUBLISH_FAILURES: &str = "catalytic_outbox_publish_failures_total";
+pub const OUTBOX_LAG: &str = "catalytic_outbox_lag_seconds";
+
+/// Label values of `JOBS_FINISHED{outcome}`.
+pub const OUTCOMES: [&str; 4] = ["succeeded", "failed", "cancelled", "retried"];
+/// Label values of `STALE_WRITES{transition}`.
+pub const TRANSITIONS: [&str; 5] = ["claim", "succeed", "fail", "retry", "cancel"];
+
+/// Installs the process-wide recorder and returns the handle `/metrics` renders.
+pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
+    let handle = PrometheusBuilder::new().install_recorder()?;
+    describe();
+    register_at_zero();
+    Ok(handle)
+}
+
+fn describe() {
+    describe_counter!(HTTP_REQUESTS, "HTTP requests by route, method and status");
+    describe_histogram!(HTTP_DURATION, "HTTP request latency by route");
+    describe_counter!(JOBS_SUBMITTED, "Jobs accepted by the api (202)");
+    describe_counter!(JOBS_FINISHED, "Attempts ended by a worker, by outcome");
+    describe_histogram!(JOB_COMPUTE_SECONDS, "Wall time of the engine per attempt");
+    describe_gauge!(JOBS_IN_FLIGHT, "Jobs this worker is computing now");
+    describe_counter!(
+        STALE_WRITES,
+        "Guarded job writes that matched no row (duplicate or late): dropped"
+    );
+    describe_counter!(
+        MESSAGES_REJECTED,
+        "Messages a worker could not use (bad payload, newer schema), sent to the DLQ"
+    );
+    describe_counter!(OUTBOX_PUBLISHED, "Outbox rows confirmed by the broker");
+    describe_counter!(OUTBOX_PUBLISH_FAILURES, "Outbox publish rounds that failed");
+    describe_gauge!(OUTBOX_LAG, "Age of the oldest due, unsent outbox row");
+}
+
+fn register_at_zero() {
+    metrics::counter!(JOBS_SUBMITTED).absolute(0);
+    for outcome in OUTCOMES {
+        metrics::counter!(JOBS_FINISHED, "outcome" => outcome).absolute(0);
+    }
+    for transition in TRANSITIONS {
+        metrics::counter!(STALE_WRITES, "transition" => transition).absolute(0);
+    }
+    metrics::counter!(MESSAGES_REJECTED).absolute(0);
+    metrics::counter!(OUTBOX_PUBLISHED).absolute(0);
+    metrics::counter!(OUTBOX_PUBLISH_FAILURES).absolute(0);
+    metrics::gauge!(JOBS_IN_FLIGHT).set(0.0);
+    metrics::gauge!(OUTBOX_LAG).set(0.0);
+}

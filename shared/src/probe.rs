@@ -1,0 +1,71 @@
+//! `/healthz`, `/readyz` and `/metrics` for the worker and the scheduler,
+//! on their own small HTTP server. (The api serves the same three routes on
+//! its main port, documented in its OpenAPI.)
+
+use crate::health::Dependencies;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone)]
+struct ProbeState {
+    dependencies: Arc<Dependencies>,
+    metrics: PrometheusHandle,
+}
+
+pub fn router(dependencies: Arc<Dependencies>, metrics: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
+        .with_state(ProbeState {
+            dependencies,
+            metrics,
+        })
+}
+
+/// Serves the probe routes until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<ProbeState>) -> impl IntoResponse {
+    readiness_response(&state.dependencies).await
+}
+
+/// 200 with the checks when every dependency answers, 503 otherwise.
+pub async fn readiness_response(dependencies: &Dependencies) -> impl IntoResponse + use<> {
+    let readiness = dependencies.check().await;
+    let status = match readiness.ready {
+        true => StatusCode::OK,
+        false => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (status, Json(readiness))
+}
+
+async fn render_metrics(State(state): State<ProbeState>) -> impl IntoResponse {
+    metrics_response(&state.metrics)
+}
+
+pub fn metrics_response(handle: &PrometheusHandle) -> impl IntoResponse + use<> {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle.render(),
+    )
+}

@@ -1,0 +1,18 @@
+//! RabbitMQ: the topology every process declares, the job message, and a
+//! broker handle that reconnects.
+
+pub mod connection;
+pub mod message;
+pub mod topology;
+
+pub use connection::Broker;
+pub use message::{JobMessage, MessageError, SCHEMA_VERSION};
+pub use topology::Topology;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("broker: {0}")]
+    Amqp(#[from] lapin::Error),
+    #[error("broker refused message {message_id}: {reason}")]
+    NotConfirmed { message_id: String, reason: String },
+}

@@ -1,0 +1,175 @@
+//! Tenants and their plans. The plan table of design §3 is the source of
+//! truth for every limit; nothing else hard-codes a limit.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Which quorum queue a tenant's jobs travel on (design §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueClass {
+    Low,
+    Standard,
+    High,
+}
+
+impl QueueClass {
+    pub const ALL: [QueueClass; 3] = [QueueClass::Low, QueueClass::Standard, QueueClass::High];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueClass::Low => "low",
+            QueueClass::Standard => "standard",
+            QueueClass::High => "high",
+        }
+    }
+}
+
+impl std::str::FromStr for QueueClass {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        QueueClass::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownName(s.to_owned()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown name {0:?}")]
+pub struct UnknownName(pub String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    Free,
+    Starter,
+    Professional,
+    Enterprise,
+}
+
+/// The limits a plan grants. `None` means unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanLimits {
+    pub price_cents_per_month: u64,
+    pub max_vertices_per_job: u64,
+    pub jobs_included_per_month: u64,
+    pub running_at_once: u32,
+    pub queued_at_most: u32,
+    pub lattices: Option<u32>,
+    pub time_limit: Duration,
+    pub attempts: u32,
+    pub queue_class: QueueClass,
+    pub gpu: bool,
+}
+
+impl Plan {
+    pub const ALL: [Plan; 4] = [
+        Plan::Free,
+        Plan::Starter,
+        Plan::Professional,
+        Plan::Enterprise,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Starter => "starter",
+            Plan::Professional => "professional",
+            Plan::Enterprise => "enterprise",
+        }
+    }
+
+    /// Design §3, row by row.
+    pub fn limits(self) -> PlanLimits {
+        match self {
+            Plan::Free => PlanLimits {
+                price_cents_per_month: 0,
+                max_vertices_per_job: 1_000_000,
+                jobs_included_per_month: 1_000,
+                running_at_once: 2,
+                queued_at_most: 100,
+                lattices: Some(5),
+                time_limit: Duration::from_secs(10),
+                attempts: 3,
+                queue_class: QueueClass::Low,
+                gpu: false,
+            },
+            Plan::Starter => PlanLimits {
+                price_cents_per_month: 2_900,
+                max_vertices_per_job: 10_000_000,
+                jobs_included_per_month: 10_000,
+                running_at_once: 5,
+                queued_at_most: 1_000,
+                lattices: Some(50),
+                time_limit: Duration::from_secs(60),
+                attempts: 5,
+                queue_class: QueueClass::Standard,
+                gpu: false,
+            },
+            Plan::Professional => PlanLimits {
+                price_cents_per_month: 9_900,
+                max_vertices_per_job: 100_000_000,
+                jobs_included_per_month: 100_000,
+                running_at_once: 20,
+                queued_at_most: 10_000,
+                lattices: Some(500),
+                time_limit: Duration::from_secs(600),
+                attempts: 5,
+                queue_class: QueueClass::High,
+                gpu: true,
+            },
+            Plan::Enterprise => PlanLimits {
+                price_cents_per_month: 49_900,
+                max_vertices_per_job: 1_000_000_000,
+                jobs_included_per_month: 1_000_000,
+                running_at_once: 100,
+                queued_at_most: 100_000,
+                lattices: None,
+                time_limit: Duration::from_secs(3_600),
+                attempts: 10,
+                queue_class: QueueClass::High,
+                gpu: true,
+            },
+        }
+    }
+}
+
+impl std::str::FromStr for Plan {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Plan::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| UnknownName(s.to_owned()))
+    }
+}
+
+impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_names_round_trip() {
+        for plan in Plan::ALL {
+            assert_eq!(plan.as_str().parse::<Plan>(), Ok(plan));
+        }
+        assert!("gold".parse::<Plan>().is_err());
+    }
+
+    #[test]
+    fn limits_grow_with_the_plan() {
+        let caps: Vec<u64> = Plan::ALL
+            .iter()
+            .map(|p| p.limits().max_vertices_per_job)
+            .collect();
+        assert!(caps.windows(2).all(|w| w[0] < w[1]), "{caps:?}");
+        assert!(!Plan::Starter.limits().gpu && Plan::Professional.limits().gpu);
+    }
+}
