@@ -1,1 +1,20 @@
+//! The Catalytic api: a thin HTTP layer over PostgreSQL. It validates,
+//! stores and reads; it never computes and never talks to the broker.
+//!
+//! - [`startup`]: build (bind, pools, router) and run.
+//! - [`routes`]: one module per resource; [`openapi`]: the document's frame.
+//! - [`auth`]: API keys and the `TenantScope` extractor.
+//! - [`job_request`]: the wire format of a job and its validation.
+//! - [`enqueue`]: the submit transaction (job row + outbox row).
+//! - [`json`], [`error`]: JSON bodies in, problem+json errors out.
+//! - [`bootstrap`]: the admin command that creates a tenant and its first key.
 
+pub mod auth;
+pub mod bootstrap;
+pub mod enqueue;
+pub mod error;
+pub mod job_request;
+pub mod json;
+pub mod openapi;
+pub mod routes;
+pub mod startup;

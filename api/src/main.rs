@@ -1,1 +1,65 @@
-fn main() {}
+//! catalytic-api: `serve` (default), `migrate`, `bootstrap`.
+
+use anyhow::Context;
+use catalytic_api::{bootstrap, startup::Application};
+use catalytic_shared::tenant::Plan;
+use catalytic_shared::{Settings, db, shutdown, telemetry};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Catalytic HTTP API. Settings: CATALYTIC_* environment variables (shared/config/defaults.toml)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Create a tenant and print its first API key (shown once).
+    Bootstrap {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(long, default_value = "free", value_parser = parse_plan)]
+        plan: Plan,
+    },
+}
+
+fn parse_plan(s: &str) -> Result<Plan, String> {
+    s.parse()
+        .map_err(|_| "one of: free, starter, professional, enterprise".to_owned())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load()?;
+    telemetry::init("catalytic-api", &settings.log);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            app.run_until_stopped(shutdown::on_signal()).await
+        }
+        Command::Migrate => {
+            let pool = db::pool(&settings.database)?;
+            db::migrate(&pool).await.context("applying migrations")?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Bootstrap { tenant, plan } => {
+            let done = bootstrap::run(&settings, &tenant, plan).await?;
+            // The one place a key is printed: to stdout, once, for the operator.
+            println!(
+                "{}",
+                serde_json::json!({"tenant_id": done.tenant_id, "api_key": done.api_key.expose()})
+            );
+            Ok(())
+        }
+    }
+}

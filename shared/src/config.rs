@@ -93,6 +93,7 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     pub lease_secs: u64,
     pub heartbeat_secs: u64,
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -22,12 +22,19 @@ pub const OUTCOMES: [&str; 4] = ["succeeded", "failed", "cancelled", "retried"];
 /// Label values of `STALE_WRITES{transition}`.
 pub const TRANSITIONS: [&str; 5] = ["claim", "succeed", "fail", "retry", "cancel"];
 
-/// Installs the process-wide recorder and returns the handle `/metrics` renders.
+static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+
+/// Installs the process-wide recorder (once; later calls return the same
+/// handle, so tests can build several apps in one process) and returns the
+/// handle `/metrics` renders.
 pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle.clone());
+    }
     let handle = PrometheusBuilder::new().install_recorder()?;
     describe();
     register_at_zero();
-    Ok(handle)
+    Ok(HANDLE.get_or_init(|| handle).clone())
 }
 
 fn describe() {

@@ -1,4 +1,5 @@
-//! Logging: one subscriber for every process. JSON lines in production
+//! Logging: one subscriber for every process, on stderr (stdout is kept for
+//! command output such as `bootstrap`). JSON lines in production
 //! (each carries the fields of its enclosing spans, so `request_id` and
 //! `job_id` reach every line logged inside a request or a job), pretty
 //! text for people.
@@ -13,7 +14,7 @@ pub fn init(service: &'static str, settings: &LogSettings) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+        .with_writer(std::io::stderr);
     // A second init (tests calling main twice) is harmless: the first wins.
     let _ = match settings.format {
         LogFormat::Json => builder

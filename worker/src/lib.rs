@@ -1,1 +1,15 @@
+//! The Catalytic worker: pulls job messages from RabbitMQ, computes them with
+//! the lattice engine, commits result and terminal state in one transaction,
+//! and only then acks.
+//!
+//! - [`startup`]: connect, register in the fleet, run until shutdown.
+//! - [`consumer`]: consume the class queues with bounded prefetch; reconnect.
+//! - [`executor`]: one delivery: claim, compute, record, ack.
+//! - [`compute`]: the engine call for each operation, off the async threads.
+//! - [`heartbeat`]: lease extension for a running attempt; fleet heartbeat.
 
+pub mod compute;
+pub mod consumer;
+pub mod executor;
+pub mod heartbeat;
+pub mod startup;

@@ -151,6 +151,7 @@ pub struct Moved {
     pub to: JobState,
     /// The attempt after the transition (grown by one on `Retry`).
     pub attempt: i32,
+    pub max_attempts: i32,
     /// The job's spec, returned by `Claim` so the worker needs no second read.
     pub spec: Option<Value>,
 }
@@ -167,7 +168,7 @@ pub async fn transition(
     let to = guard.from.on(change.event())?;
     let mut tx = conn.begin().await?;
     let applied = apply(&mut tx, guard, to, &change).await?;
-    let Some((tenant_id, attempt, spec)) = applied else {
+    let Some((tenant_id, attempt, max_attempts, spec)) = applied else {
         metrics::counter!(crate::metrics::STALE_WRITES, "transition" => change.label())
             .increment(1);
         return Ok(Transitioned::Stale);
@@ -208,24 +209,27 @@ pub async fn transition(
         tenant_id,
         to,
         attempt,
+        max_attempts,
         spec,
     }))
 }
 
-/// The guarded UPDATE for each change. Returns (tenant, attempt, spec) or
-/// None when no row matched.
+/// (tenant, attempt, max_attempts, spec) of the row an UPDATE matched.
+type Applied = (TenantId, i32, i32, Option<Value>);
+
+/// The guarded UPDATE for each change; None when no row matched.
 async fn apply(
     conn: &mut PgConnection,
     guard: Guard,
     to: JobState,
     change: &Change,
-) -> Result<Option<(TenantId, i32, Option<Value>)>, DbError> {
+) -> Result<Option<Applied>, DbError> {
     let row = match change {
         Change::Claim { worker, lease } => sqlx::query!(
             r#"UPDATE jobs SET status = $4, worker_id = $5, started_at = now(), updated_at = now(),
                       lease_expires_at = now() + make_interval(secs => $6)
                WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING tenant_id AS "tenant_id: TenantId", attempt, spec"#,
+               RETURNING tenant_id AS "tenant_id: TenantId", attempt, max_attempts, spec"#,
             guard.job as JobId,
             guard.from as JobState,
             guard.attempt,
@@ -235,12 +239,12 @@ async fn apply(
         )
         .fetch_optional(&mut *conn)
         .await?
-        .map(|r| (r.tenant_id, r.attempt, Some(r.spec))),
+        .map(|r| (r.tenant_id, r.attempt, r.max_attempts, Some(r.spec))),
         Change::Succeed { result, .. } => sqlx::query!(
             r#"UPDATE jobs SET status = $4, result = $5, finished_at = now(), updated_at = now(),
                       lease_expires_at = NULL
                WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING tenant_id AS "tenant_id: TenantId", attempt"#,
+               RETURNING tenant_id AS "tenant_id: TenantId", attempt, max_attempts"#,
             guard.job as JobId,
             guard.from as JobState,
             guard.attempt,
@@ -249,12 +253,12 @@ async fn apply(
         )
         .fetch_optional(&mut *conn)
         .await?
-        .map(|r| (r.tenant_id, r.attempt, None)),
+        .map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)),
         Change::Fail { error, .. } => sqlx::query!(
             r#"UPDATE jobs SET status = $4, error = $5, finished_at = now(), updated_at = now(),
                       lease_expires_at = NULL
                WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING tenant_id AS "tenant_id: TenantId", attempt"#,
+               RETURNING tenant_id AS "tenant_id: TenantId", attempt, max_attempts"#,
             guard.job as JobId,
             guard.from as JobState,
             guard.attempt,
@@ -263,12 +267,12 @@ async fn apply(
         )
         .fetch_optional(&mut *conn)
         .await?
-        .map(|r| (r.tenant_id, r.attempt, None)),
+        .map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)),
         Change::Retry { error, .. } => sqlx::query!(
             r#"UPDATE jobs SET status = $4, attempt = attempt + 1, error = $5, worker_id = NULL,
                       lease_expires_at = NULL, updated_at = now()
                WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING tenant_id AS "tenant_id: TenantId", attempt"#,
+               RETURNING tenant_id AS "tenant_id: TenantId", attempt, max_attempts"#,
             guard.job as JobId,
             guard.from as JobState,
             guard.attempt,
@@ -277,12 +281,12 @@ async fn apply(
         )
         .fetch_optional(&mut *conn)
         .await?
-        .map(|r| (r.tenant_id, r.attempt, None)),
+        .map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)),
         Change::Cancel { .. } => sqlx::query!(
             r#"UPDATE jobs SET status = $4, finished_at = now(), updated_at = now(),
                       lease_expires_at = NULL
                WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING tenant_id AS "tenant_id: TenantId", attempt"#,
+               RETURNING tenant_id AS "tenant_id: TenantId", attempt, max_attempts"#,
             guard.job as JobId,
             guard.from as JobState,
             guard.attempt,
@@ -290,7 +294,7 @@ async fn apply(
         )
         .fetch_optional(&mut *conn)
         .await?
-        .map(|r| (r.tenant_id, r.attempt, None)),
+        .map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)),
     };
     Ok(row)
 }

@@ -13,6 +13,8 @@ pub use topology::Topology;
 pub enum QueueError {
     #[error("broker: {0}")]
     Amqp(#[from] lapin::Error),
+    #[error("the broker closed the {0}")]
+    Closed(&'static str),
     #[error("broker refused message {message_id}: {reason}")]
     NotConfirmed { message_id: String, reason: String },
 }

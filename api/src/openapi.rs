@@ -1,0 +1,36 @@
+//! The OpenAPI 3.1 document's frame: info, tags and the security scheme.
+//! Paths and schemas are added by the routers that register them.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Catalytic API",
+        description = "Submit lattice compute jobs and read their results. Errors are RFC 9457 problem+json naming the field.",
+    ),
+    tags(
+        (name = "jobs", description = "Submit and poll lattice jobs"),
+        (name = "health", description = "Probes, metrics and this document"),
+    ),
+    modifiers(&ApiKeyAuth),
+)]
+pub struct ApiDoc;
+
+struct ApiKeyAuth;
+
+impl Modify for ApiKeyAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key, `clc_` + 64 hex characters"))
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! The router: merges the resource routers and the layers, holds no
+//! handlers. Every route is registered through `OpenApiRouter::routes`, so a
+//! route cannot exist without its OpenAPI entry (a test checks nothing
+//! bypasses this).
+
+pub mod health;
+pub mod jobs;
+
+use crate::json::BodyLimit;
+use crate::openapi::ApiDoc;
+use crate::startup::AppState;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::{Extension, Router};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Every documented route, before state and layers: the OpenAPI document is
+/// generated from exactly this.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(jobs::router())
+        .merge(health::router())
+}
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.api.max_body_bytes;
+    let (router, openapi) = api_router().split_for_parts();
+    let openapi = std::sync::Arc::new(openapi);
+    router
+        .layer(Extension(openapi))
+        .layer(Extension(BodyLimit(body_limit)))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(record_http_metrics))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let request_id = req
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = %req.uri().path(),
+                request_id,
+                tenant_id = tracing::field::Empty,
+                job_id = tracing::field::Empty,
+            )
+        }))
+        // Accept the caller's X-Request-Id or make one; echo it back.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn record_http_metrics(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(catalytic_shared::metrics::HTTP_REQUESTS, "route" => route.clone(), "method" => method, "status" => status)
+        .increment(1);
+    metrics::histogram!(catalytic_shared::metrics::HTTP_DURATION, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,223 @@
+//! The outbox relay: publishes due outbox rows to RabbitMQ and marks them
+//! sent, in rounds:
+//!
+//! 1. In one transaction, claim up to `batch` due rows (`FOR UPDATE SKIP
+//!    LOCKED`: relay replicas never hold the same row).
+//! 2. Publish each (persistent, mandatory, message id = the row's stable
+//!    `message_id`) and wait for every publisher confirm.
+//! 3. Mark the confirmed rows sent; commit.
+//!
+//! A crash between 2 and 3 leaves the rows unsent: the next round publishes
+//! them again with the same message ids. That duplicate is harmless because
+//! the worker's claim is guarded (state + attempt), so it has no effect.
+//! A nacked or unroutable message leaves its row unsent, to be retried.
+//! Rounds are woken by `NOTIFY job_outbox` from an insert trigger, and by a
+//! poll timer in case a notification is missed.
+
+use anyhow::Context;
+use catalytic_shared::db::{self, outbox::DueMessage};
+use catalytic_shared::metrics as m;
+use catalytic_shared::queue::{Broker, JobMessage, QueueError, SCHEMA_VERSION, Topology};
+use lapin::Confirmation;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::{BasicProperties, Channel};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub struct Relay {
+    pub pool: PgPool,
+    pub broker: Arc<Broker>,
+    pub topology: Topology,
+    pub batch: u32,
+    pub poll: Duration,
+    /// Chaos hook: exit after the broker confirmed a batch, before marking it.
+    pub exit_after_publish: bool,
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Round {
+    pub claimed: usize,
+    pub published: usize,
+}
+
+impl Relay {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut listener = None;
+        let mut channel: Option<Channel> = None;
+        while !shutdown.is_cancelled() {
+            if listener.is_none() {
+                listener = self.listen().await;
+            }
+            let ch = match channel.take().filter(|c| c.status().connected()) {
+                Some(c) => c,
+                None => match self.publishing_channel(&shutdown).await {
+                    Some(c) => c,
+                    None => break,
+                },
+            };
+            match self.run_once(&ch).await {
+                Ok(round) => {
+                    channel = Some(ch);
+                    // A full batch means more may be due: go again at once.
+                    if round.claimed == self.batch as usize {
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    metrics::counter!(m::OUTBOX_PUBLISH_FAILURES).increment(1);
+                    tracing::warn!(error = format!("{e:#}"), "relay round failed");
+                    // Drop the channel: confirms on it are now unknown, and the
+                    // rows stay unsent, to be republished on a fresh one.
+                }
+            }
+            self.export_lag().await;
+            self.wait(&mut listener, &shutdown).await;
+        }
+        tracing::info!("relay stopped");
+    }
+
+    async fn publishing_channel(&self, shutdown: &CancellationToken) -> Option<Channel> {
+        loop {
+            let channel = self.broker.channel_with_retry(shutdown).await?;
+            let ready = async {
+                self.topology.declare(&channel).await?;
+                channel
+                    .confirm_select(ConfirmSelectOptions::default())
+                    .await?;
+                Ok::<_, QueueError>(())
+            };
+            match ready.await {
+                Ok(()) => return Some(channel),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not prepare the publishing channel");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return None,
+                        () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let result = async {
+            let mut listener = PgListener::connect_with(&self.pool).await?;
+            listener.listen("job_outbox").await?;
+            Ok::<_, sqlx::Error>(listener)
+        }
+        .await;
+        result
+            .map_err(|e| tracing::warn!(error = %e, "LISTEN job_outbox failed; polling only"))
+            .ok()
+    }
+
+    /// Sleeps until a notification, the poll interval, or shutdown.
+    async fn wait(&self, listener: &mut Option<PgListener>, shutdown: &CancellationToken) {
+        let notified = async {
+            match listener.as_mut() {
+                Some(l) => {
+                    if l.recv().await.is_err() {
+                        // Reconnect on the next round.
+                        *listener = None;
+                    }
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = tokio::time::sleep(self.poll) => {}
+            () = notified => {}
+        }
+    }
+
+    /// One claim → publish → confirm → mark round.
+    pub async fn run_once(&self, channel: &Channel) -> anyhow::Result<Round> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .context("beginning the relay transaction")?;
+        let due = db::outbox::claim_due(&mut tx, i64::from(self.batch)).await?;
+        if due.is_empty() {
+            return Ok(Round::default());
+        }
+        let confirmed = self.publish(channel, &due).await?;
+        if self.exit_after_publish && !confirmed.is_empty() {
+            tracing::error!(
+                confirmed = confirmed.len(),
+                "fault hook: exiting between publish and mark"
+            );
+            std::process::exit(86);
+        }
+        db::outbox::mark_sent(&mut tx, &confirmed).await?;
+        tx.commit().await.context("committing sent marks")?;
+        metrics::counter!(m::OUTBOX_PUBLISHED).increment(confirmed.len() as u64);
+        tracing::debug!(
+            claimed = due.len(),
+            published = confirmed.len(),
+            "relay round"
+        );
+        Ok(Round {
+            claimed: due.len(),
+            published: confirmed.len(),
+        })
+    }
+
+    /// Publishes all, then awaits every confirm; returns the ids of the rows
+    /// the broker acked and routed.
+    async fn publish(&self, channel: &Channel, due: &[DueMessage]) -> Result<Vec<i64>, QueueError> {
+        let mut pending = Vec::with_capacity(due.len());
+        for row in due {
+            let message = JobMessage {
+                schema_version: SCHEMA_VERSION,
+                message_id: row.message_id,
+                job_id: row.job_id,
+                tenant_id: row.tenant_id,
+                attempt: row.attempt,
+            };
+            let properties = BasicProperties::default()
+                .with_message_id(row.message_id.to_string().into())
+                .with_content_type("application/json".into())
+                .with_delivery_mode(2)
+                .with_type("job".into());
+            let confirm = channel
+                .basic_publish(
+                    self.topology.jobs_exchange().into(),
+                    row.queue_class.as_str().into(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..Default::default()
+                    },
+                    &message.to_bytes(),
+                    properties,
+                )
+                .await?;
+            pending.push((row, confirm));
+        }
+        let mut confirmed = Vec::with_capacity(pending.len());
+        for (row, confirm) in pending {
+            match confirm.await? {
+                Confirmation::Ack(None) => confirmed.push(row.id),
+                Confirmation::Ack(Some(_returned)) => {
+                    tracing::error!(job_id = %row.job_id, queue_class = row.queue_class, "message unroutable; row left unsent");
+                }
+                Confirmation::Nack(_) | Confirmation::NotRequested => {
+                    tracing::warn!(job_id = %row.job_id, "broker did not confirm; row left unsent");
+                }
+            }
+        }
+        Ok(confirmed)
+    }
+
+    async fn export_lag(&self) {
+        match db::outbox::lag_seconds(&self.pool).await {
+            Ok(lag) => metrics::gauge!(m::OUTBOX_LAG).set(lag),
+            Err(e) => tracing::debug!(error = %e, "could not read outbox lag"),
+        }
+    }
+}

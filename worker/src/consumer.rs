@@ -1,0 +1,161 @@
+//! Consumes the three class queues with manual acks and bounded prefetch,
+//! hands each delivery to the executor (at most `concurrency` at once), and
+//! settles it only after the executor returns. When the broker connection
+//! drops it reconnects and consumes again; unacked deliveries of the old
+//! channel are redelivered by the broker, and the executor's guarded claim
+//! makes any of them that already took effect a no-op.
+
+use crate::executor::{Executor, Settle};
+use catalytic_shared::queue::{Broker, QueueError, Topology};
+use catalytic_shared::tenant::QueueClass;
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
+};
+use lapin::types::FieldTable;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub struct Consumer {
+    pub broker: Arc<Broker>,
+    pub topology: Topology,
+    pub prefetch: u16,
+    pub concurrency: usize,
+    pub grace: Duration,
+    pub executor: Arc<Executor>,
+}
+
+impl Consumer {
+    /// Runs until `shutdown`, then drains (see `drain`).
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut in_flight = JoinSet::new();
+        let slots = Arc::new(Semaphore::new(self.concurrency));
+        while !shutdown.is_cancelled() {
+            let Some(channel) = self.broker.channel_with_retry(&shutdown).await else {
+                break;
+            };
+            match self
+                .consume(&channel, &slots, &mut in_flight, &shutdown)
+                .await
+            {
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "consuming stopped; reconnecting");
+                    tokio::select! {
+                        () = shutdown.cancelled() => {}
+                        () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+            }
+        }
+        self.drain(in_flight).await;
+    }
+
+    async fn consume(
+        &self,
+        channel: &lapin::Channel,
+        slots: &Arc<Semaphore>,
+        in_flight: &mut JoinSet<()>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), QueueError> {
+        self.topology.declare(channel).await?;
+        channel
+            .basic_qos(self.prefetch, BasicQosOptions::default())
+            .await?;
+        let mut consumers = Vec::new();
+        for class in QueueClass::ALL {
+            let consumer = channel
+                .basic_consume(
+                    self.topology.job_queue(class).into(),
+                    "".into(),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            consumers.push(consumer);
+        }
+        tracing::info!(
+            prefetch = self.prefetch,
+            concurrency = self.concurrency,
+            "consuming"
+        );
+        let mut deliveries = futures::stream::select_all(consumers);
+        loop {
+            // Take a compute slot before taking a delivery, so a busy worker
+            // leaves further messages to the others.
+            let permit = tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                permit = slots.clone().acquire_owned() => match permit {
+                    Ok(p) => p,
+                    Err(_) => return Ok(()),
+                },
+            };
+            let delivery = tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                next = deliveries.next() => match next {
+                    Some(Ok(delivery)) => delivery,
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Err(QueueError::Closed("consumer")),
+                },
+            };
+            let executor = self.executor.clone();
+            let shutdown = shutdown.clone();
+            in_flight.spawn(async move {
+                let settle = executor.handle(&delivery.data, &shutdown).await;
+                settle_delivery(&delivery, settle).await;
+                drop(permit);
+            });
+            // Reap finished tasks so the set does not grow without bound.
+            while in_flight.try_join_next().is_some() {}
+        }
+    }
+
+    /// Shutdown: consuming has stopped; in-flight jobs get the grace period
+    /// (their lease heartbeats keep running), then whatever is left is
+    /// abandoned unacked, so the broker redelivers it.
+    async fn drain(&self, mut in_flight: JoinSet<()>) {
+        let pending = in_flight.len();
+        if pending > 0 {
+            tracing::info!(
+                pending,
+                grace_secs = self.grace.as_secs(),
+                "draining in-flight jobs"
+            );
+        }
+        let drained = tokio::time::timeout(self.grace, async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                left = in_flight.len(),
+                "grace period over; abandoning the rest to redelivery"
+            );
+            in_flight.abort_all();
+        }
+    }
+}
+
+async fn settle_delivery(delivery: &Delivery, settle: Settle) {
+    let result = match settle {
+        Settle::Ack => delivery.ack(BasicAckOptions::default()).await,
+        Settle::DeadLetter => delivery.reject(BasicRejectOptions { requeue: false }).await,
+        Settle::Requeue => {
+            delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..Default::default()
+                })
+                .await
+        }
+    };
+    // A failed ack means the channel is gone: the broker redelivers and the
+    // guarded claim makes the redelivery a no-op.
+    if let Err(e) = result {
+        tracing::warn!(error = %e, ?settle, "could not settle delivery");
+    }
+}

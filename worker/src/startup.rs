@@ -1,0 +1,109 @@
+//! Worker start-up and shutdown, in the order of design §1: connect and
+//! check the schema, register in the fleet, serve probes, consume; on
+//! shutdown stop consuming, drain within the grace period, mark the fleet
+//! row stopped, close connections.
+
+use crate::consumer::Consumer;
+use crate::executor::Executor;
+use crate::heartbeat;
+use anyhow::Context;
+use catalytic_shared::health::Dependencies;
+use catalytic_shared::ids::WorkerId;
+use catalytic_shared::queue::{Broker, Topology};
+use catalytic_shared::{Settings, db, probe};
+use std::sync::Arc;
+use std::sync::atomic::AtomicI32;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let metrics =
+        catalytic_shared::metrics::install().context("installing the metrics recorder")?;
+    let pool = db::pool(&settings.database).context("configuring the database pool")?;
+    db::wait_for_schema(&pool, Duration::from_secs(30))
+        .await
+        .context("checking the database schema")?;
+
+    let worker = WorkerId::new();
+    let concurrency = settings.worker_concurrency();
+    let host = hostname();
+    let broker = Arc::new(Broker::new(
+        settings.amqp.url.clone(),
+        &format!("catalytic-worker {worker}"),
+    ));
+    let dependencies = Arc::new(Dependencies {
+        postgres: Some(pool.clone()),
+        broker: Some(broker.clone()),
+        redis: None,
+    });
+    let listener = tokio::net::TcpListener::bind(settings.worker.probe_listen)
+        .await
+        .with_context(|| {
+            format!(
+                "binding {} (CATALYTIC_WORKER__PROBE_LISTEN)",
+                settings.worker.probe_listen
+            )
+        })?;
+    let probes = tokio::spawn(probe::serve(
+        listener,
+        probe::router(dependencies, metrics),
+        shutdown.clone(),
+    ));
+
+    db::workers::register(
+        &pool,
+        worker,
+        &host,
+        crate::compute::ENGINE,
+        i32::try_from(concurrency).unwrap_or(i32::MAX),
+    )
+    .await
+    .context("registering the worker")?;
+    tracing::info!(worker_id = %worker, host, concurrency, "worker registered");
+
+    let in_flight = Arc::new(AtomicI32::new(0));
+    let heartbeat_every = Duration::from_secs(settings.worker.heartbeat_secs);
+    let fleet = tokio::spawn(heartbeat::fleet(
+        pool.clone(),
+        worker,
+        in_flight.clone(),
+        heartbeat_every,
+        shutdown.clone(),
+    ));
+    let consumer = Consumer {
+        broker: broker.clone(),
+        topology: Topology::new(&settings.amqp.prefix, settings.amqp.delivery_limit),
+        prefetch: settings.amqp.prefetch,
+        concurrency,
+        grace: Duration::from_secs(settings.worker.shutdown_grace_secs),
+        executor: Arc::new(Executor {
+            pool: pool.clone(),
+            worker,
+            lease: settings.lease(),
+            heartbeat_every,
+            in_flight,
+        }),
+    };
+    consumer.run(shutdown.clone()).await;
+
+    let _ = fleet.await;
+    if let Err(e) = db::workers::stopped(&pool, worker).await {
+        tracing::warn!(error = %e, "could not mark the worker stopped");
+    }
+    broker.close().await;
+    pool.close().await;
+    let _ = probes.await;
+    tracing::info!("worker stopped");
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
