@@ -169,6 +169,11 @@ fn lattice_error(e: LatticeError, lattice: &LatticeIn) -> ApiError {
 }
 
 fn params<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    // Absent params read as `{}`, so the error names the first missing one.
+    let value = match value {
+        serde_json::Value::Null => serde_json::json!({}),
+        other => other,
+    };
     let bytes = serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.into()))?;
     crate::json::parse(&bytes).map_err(|e| match e {
         ApiError::Validation(errors) => ApiError::Validation(
@@ -384,8 +389,8 @@ mod tests {
         assert_eq!(
             field(job(
                 json!({"dimensions": 10, "size": 100}),
-                json!([0; 10]),
-                json!([0; 10])
+                json!(vec![0; 10]),
+                json!(vec![0; 10])
             )),
             "lattice"
         );

@@ -9,6 +9,7 @@
 //! - [`db`]: PostgreSQL — migrations, the schema check, and all SQL, including
 //!   `db::jobs::transition`, the one function that changes a job's state.
 //! - [`queue`]: RabbitMQ topology, the job message, a reconnecting broker handle.
+//! - `testkit` (feature): a fresh database and queue prefix per test.
 
 pub mod config;
 pub mod db;
@@ -22,6 +23,8 @@ pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tenant;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use config::Settings;
 pub use secret::Secret;

@@ -1,0 +1,73 @@
+use crate::harness::spawn_app;
+use serde_json::Value;
+
+#[tokio::test]
+async fn probes_answer_and_readiness_names_its_checks() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    assert_eq!(app.get("/healthz").await?.status(), 200);
+    let response = app.get("/readyz").await?;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await?;
+    let names: Vec<&str> = body["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["postgres", "redis"]);
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn readiness_fails_when_a_dependency_is_unreachable() -> anyhow::Result<()> {
+    // Port 1 on loopback: nothing listens there.
+    let app =
+        crate::harness::spawn_app_with(&[("CATALYTIC_REDIS__URL", "redis://127.0.0.1:1")]).await?;
+    let response = app.get("/readyz").await?;
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await?;
+    assert_eq!(body["ready"], false);
+    assert!(
+        body["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["name"] == "redis" && c["ok"] == false)
+    );
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn metrics_are_registered_before_their_first_event() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let text = app.get("/metrics").await?.text().await?;
+    for name in [
+        "catalytic_jobs_submitted_total",
+        "catalytic_stale_writes_total",
+        "catalytic_outbox_published_total",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics");
+    }
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_made() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let response = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await?;
+    assert_eq!(
+        response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("abc-123")
+    );
+    let response = app.get("/healthz").await?;
+    assert!(response.headers().get("x-request-id").is_some());
+    app.teardown().await
+}
