@@ -1,1 +1,353 @@
-//! placeholder
+//! End-to-end harness: spawns the real `catalytic-api`, `catalytic-worker`
+//! and `catalytic-scheduler` binaries against the real servers, each test
+//! with its own database and queue prefix, and gives typed helpers to drive
+//! them and to poll (with a deadline, never a sleep) for what they do.
+//!
+//! The binaries are found beside the test executable (`target/debug`): run
+//! `cargo build --workspace --bins` first (the test script does).
+
+use anyhow::{Context, bail};
+use catalytic_shared::queue::Topology;
+use catalytic_shared::testkit::{self, TestDatabase};
+use serde_json::Value;
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub const DELIVERY_LIMIT: u32 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binary {
+    Api,
+    Worker,
+    Scheduler,
+}
+
+impl Binary {
+    fn file_name(self) -> &'static str {
+        match self {
+            Binary::Api => "catalytic-api",
+            Binary::Worker => "catalytic-worker",
+            Binary::Scheduler => "catalytic-scheduler",
+        }
+    }
+}
+
+/// One test's private slice of the real servers, plus its ports and logs.
+pub struct Env {
+    pub db: TestDatabase,
+    pub prefix: String,
+    pub api_port: u16,
+    pub worker_probe_port: u16,
+    pub scheduler_probe_port: u16,
+    logs: tempfile::TempDir,
+}
+
+impl Env {
+    pub async fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            db: TestDatabase::create()
+                .await
+                .context("creating the test database")?,
+            prefix: testkit::unique_name(),
+            api_port: free_port()?,
+            worker_probe_port: free_port()?,
+            scheduler_probe_port: free_port()?,
+            logs: tempfile::tempdir()?,
+        })
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.api_port)
+    }
+
+    /// The `CATALYTIC_*` settings every process of this test gets.
+    pub fn vars(&self) -> Vec<(String, String)> {
+        [
+            ("CATALYTIC_DATABASE__URL", self.db.url.clone()),
+            ("CATALYTIC_DATABASE__MAX_CONNECTIONS", "4".to_owned()),
+            ("CATALYTIC_AMQP__URL", testkit::amqp_url()),
+            ("CATALYTIC_AMQP__PREFIX", self.prefix.clone()),
+            ("CATALYTIC_AMQP__DELIVERY_LIMIT", DELIVERY_LIMIT.to_string()),
+            ("CATALYTIC_REDIS__URL", testkit::redis_url()),
+            (
+                "CATALYTIC_API__LISTEN",
+                format!("127.0.0.1:{}", self.api_port),
+            ),
+            (
+                "CATALYTIC_WORKER__PROBE_LISTEN",
+                format!("127.0.0.1:{}", self.worker_probe_port),
+            ),
+            ("CATALYTIC_WORKER__CONCURRENCY", "2".to_owned()),
+            ("CATALYTIC_WORKER__SHUTDOWN_GRACE_SECS", "10".to_owned()),
+            (
+                "CATALYTIC_SCHEDULER__PROBE_LISTEN",
+                format!("127.0.0.1:{}", self.scheduler_probe_port),
+            ),
+            ("CATALYTIC_SCHEDULER__RELAY_POLL_MS", "200".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// Starts a binary with this test's settings plus `extra`.
+    pub fn spawn(&self, binary: Binary, extra: &[(&str, &str)]) -> anyhow::Result<Process> {
+        let path = binary_path(binary)?;
+        let log_path = self.logs.path().join(format!(
+            "{}-{}.log",
+            binary.file_name(),
+            Instant::now().elapsed().as_nanos()
+        ));
+        let log = std::fs::File::create(&log_path)?;
+        let mut command = Command::new(&path);
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        for (k, v) in self.vars() {
+            command.env(k, v);
+        }
+        for (k, v) in extra {
+            command.env(k, v);
+        }
+        let child = command
+            .spawn()
+            .with_context(|| format!("spawning {}", path.display()))?;
+        Ok(Process {
+            child,
+            name: binary.file_name(),
+            log: log_path,
+        })
+    }
+
+    /// Creates a tenant with the real `catalytic-api bootstrap` and returns its key.
+    pub fn bootstrap(&self, plan: &str) -> anyhow::Result<String> {
+        let output = Command::new(binary_path(Binary::Api)?)
+            .args(["bootstrap", "--tenant", "e2e", "--plan", plan])
+            .env_clear()
+            .envs(self.vars())
+            .output()?;
+        if !output.status.success() {
+            bail!(
+                "bootstrap failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let printed: Value = serde_json::from_slice(&output.stdout)?;
+        printed["api_key"]
+            .as_str()
+            .map(str::to_owned)
+            .context("bootstrap printed no api_key")
+    }
+
+    pub fn topology(&self) -> Topology {
+        Topology::new(&self.prefix, DELIVERY_LIMIT)
+    }
+
+    /// A channel on the test's broker, for inspecting or injecting messages.
+    pub async fn channel(&self) -> anyhow::Result<(lapin::Connection, lapin::Channel)> {
+        let conn = lapin::Connection::connect(
+            &testkit::amqp_url(),
+            lapin::ConnectionProperties::default(),
+        )
+        .await?;
+        let channel = conn.create_channel().await?;
+        Ok((conn, channel))
+    }
+
+    /// Drops the database and the queues. Processes should be stopped first.
+    pub async fn teardown(self) -> anyhow::Result<()> {
+        if let Ok((conn, channel)) = self.channel().await {
+            let _ = self.topology().delete(&channel).await;
+            let _ = conn.close(200, "done".into()).await;
+        }
+        self.db.drop_database().await
+    }
+}
+
+/// A spawned binary. Dropping it kills it (so a failed test leaks nothing)
+/// and, when the test is failing, prints the tail of its log.
+pub struct Process {
+    child: Child,
+    pub name: &'static str,
+    log: PathBuf,
+}
+
+impl Process {
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).unwrap_or(i32::MAX)
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) -> anyhow::Result<()> {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal)?;
+        Ok(())
+    }
+
+    /// Waits for the process to exit by itself.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
+        let name = self.name;
+        wait_until(&format!("{name} to exit"), timeout, || {
+            let status = self.child.try_wait();
+            async move { Ok(status?) }
+        })
+        .await
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let text = self.log_text();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            eprintln!("----- last lines of {} -----", self.name);
+            for line in tail.into_iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+fn binary_path(binary: Binary) -> anyhow::Result<PathBuf> {
+    // target/debug/deps/<test> → target/debug/<binary>
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .context("locating target/debug")?;
+    let path = dir.join(binary.file_name());
+    if !path.exists() {
+        bail!(
+            "{} not found: run `cargo build --workspace --bins` first",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Polls `check` every 25 ms until it returns `Some`, or fails after `timeout`.
+pub async fn wait_until<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut last_error = None;
+    loop {
+        match check().await {
+            Ok(Some(value)) => return Ok(value),
+            Ok(None) => {}
+            Err(e) => last_error = Some(e),
+        }
+        if Instant::now() >= deadline {
+            bail!("timed out after {timeout:?} waiting for {what} (last error: {last_error:?})");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A typed client of the api, as a tenant.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub key: String,
+}
+
+impl Client {
+    pub fn new(base: String, key: String) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base,
+            key,
+        }
+    }
+
+    /// Submits a job; returns its id (fails unless 202).
+    pub async fn submit(&self, body: &Value) -> anyhow::Result<String> {
+        let response = self
+            .http
+            .post(format!("{}/v1/jobs", self.base))
+            .bearer_auth(&self.key)
+            .json(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        if status != 202 {
+            bail!("submit answered {status}: {body}");
+        }
+        body["id"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no id in the 202")
+    }
+
+    pub async fn job(&self, id: &str) -> anyhow::Result<Value> {
+        Ok(self
+            .http
+            .get(format!("{}/v1/jobs/{id}", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// Polls until the job is terminal; returns it.
+    pub async fn wait_terminal(&self, id: &str, timeout: Duration) -> anyhow::Result<Value> {
+        wait_until(&format!("job {id} to finish"), timeout, || async {
+            let job = self.job(id).await?;
+            let terminal = matches!(
+                job["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            );
+            Ok(terminal.then_some(job))
+        })
+        .await
+    }
+}
+
+/// Waits until `url` answers 200 (a process's `/readyz`).
+pub async fn wait_ready(url: &str, timeout: Duration) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    wait_until(&format!("{url} to be ready"), timeout, || async {
+        Ok(http
+            .get(url)
+            .send()
+            .await
+            .ok()
+            .filter(|r| r.status().is_success())
+            .map(|_| ()))
+    })
+    .await
+}
+
+/// The value of one Prometheus sample (`name{labels}` exactly as rendered).
+pub async fn metric(probe_port: u16, sample: &str) -> anyhow::Result<Option<f64>> {
+    let text = reqwest::get(format!("http://127.0.0.1:{probe_port}/metrics"))
+        .await?
+        .text()
+        .await?;
+    Ok(text.lines().find_map(|line| {
+        let (name, value) = line.rsplit_once(' ')?;
+        (name == sample).then(|| value.parse().ok()).flatten()
+    }))
+}
