@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The one test command: every check and every test, with a timer per step.
+# Needs the local servers (scripts/services.sh starts them). CI runs this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SQLX_OFFLINE=true CARGO_TERM_COLOR=never RUST_BACKTRACE=1
+unset DATABASE_URL
+
+total_start=$SECONDS
+step() {
+  local name=$1 start=$SECONDS
+  shift
+  printf '\n==> %s\n' "$name"
+  "$@"
+  printf '<== %s: %d s\n' "$name" $((SECONDS - start))
+}
+
+step "servers" scripts/services.sh
+step "drop databases left by earlier test runs" scripts/clean-test-state.sh
+step "format" cargo fmt --all -- --check
+step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "build binaries" cargo build --workspace --bins --locked
+if cargo nextest --version >/dev/null 2>&1; then
+  step "tests (unit, integration, end-to-end)" cargo nextest run --workspace --locked --profile ci
+else
+  step "tests (unit, integration, end-to-end)" cargo test --workspace --locked
+fi
+printf '\nall checks passed in %d s\n' $((SECONDS - total_start))
