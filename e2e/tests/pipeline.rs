@@ -156,6 +156,54 @@ async fn jobs_travel_the_whole_way_and_every_path_is_canonical() -> anyhow::Resu
             "one claim, one terminal transition, one webhook, one usage event"
         );
     }
+
+    // Every process serves its probes.
+    for port in [
+        env.api_port,
+        env.worker_probe_port,
+        env.scheduler_probe_port,
+    ] {
+        for probe in ["healthz", "readyz", "metrics"] {
+            let status = reqwest::get(format!("http://127.0.0.1:{port}/{probe}"))
+                .await?
+                .status();
+            assert_eq!(status, 200, "port {port} /{probe}");
+        }
+    }
+    // Log lines about a job carry its id; the api's carry the request id.
+    let worker_log = worker.log_text();
+    let api_log = api.log_text();
+    for id in &ids {
+        let lines: Vec<Value> = worker_log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| {
+                l["spans"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|s| s["job_id"] == json!(id))
+            })
+            .collect();
+        let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
+        assert_eq!(
+            messages,
+            ["job claimed", "computed", "outcome recorded"],
+            "worker lines of {id}"
+        );
+        let accepted = api_log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["message"] == "job accepted" && l["spans"][0]["job_id"] == json!(id));
+        let request_id = accepted
+            .as_ref()
+            .map(|l| l["spans"][0]["request_id"].clone())
+            .unwrap_or_default();
+        assert!(
+            request_id.as_str().is_some_and(|r| !r.is_empty()),
+            "api line for {id}: {accepted:?}"
+        );
+    }
     drop((api, worker, scheduler));
     env.teardown().await
 }

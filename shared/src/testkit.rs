@@ -37,6 +37,13 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn create() -> anyhow::Result<Self> {
+        let db = Self::create_empty().await?;
+        db::migrate(&db.pool).await?;
+        Ok(db)
+    }
+
+    /// A database with no schema at all (for the schema gate's tests).
+    pub async fn create_empty() -> anyhow::Result<Self> {
         let admin = admin_url();
         let name = format!("catalytic_{}", unique_name());
         let mut conn = PgConnection::connect(&admin).await?;
@@ -46,13 +53,14 @@ impl TestDatabase {
         conn.close().await?;
         let url = with_database(&admin, &name);
         let pool = PgPool::connect(&url).await?;
-        db::migrate(&pool).await?;
         Ok(Self { name, url, pool })
     }
 
-    /// Drops the database, disconnecting whoever is still connected.
+    /// Drops the database, disconnecting whoever is still connected. Return
+    /// (drop) any connection taken from `pool` first: closing waits for them.
     pub async fn drop_database(self) -> anyhow::Result<()> {
-        self.pool.close().await;
+        // Bounded: a connection still held by the test would block close forever.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.pool.close()).await;
         let mut conn = PgConnection::connect(&admin_url()).await?;
         conn.execute(AssertSqlSafe(format!(
             r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,

@@ -118,6 +118,7 @@ impl Consumer {
     /// (their lease heartbeats keep running), then whatever is left is
     /// abandoned unacked, so the broker redelivers it.
     async fn drain(&self, mut in_flight: JoinSet<()>) {
+        while in_flight.try_join_next().is_some() {}
         let pending = in_flight.len();
         if pending > 0 {
             tracing::info!(

@@ -1,0 +1,6 @@
+//! shared's integration tests: the transition function against a real,
+//! freshly migrated database; the topology against the real broker.
+
+mod jobs;
+mod queue;
+mod schema;
