@@ -3,7 +3,7 @@
 //! 202 means the job is durable whatever the broker is doing (design §1).
 
 use catalytic_shared::db::{self, DbError};
-use catalytic_shared::ids::{JobId, TenantId};
+use catalytic_shared::ids::{JobId, LatticeId, TenantId};
 use catalytic_shared::job::JobSpec;
 use catalytic_shared::tenant::Plan;
 use sqlx::PgPool;
@@ -13,6 +13,7 @@ pub async fn submit(
     tenant: TenantId,
     plan: Plan,
     spec: &JobSpec,
+    lattice_id: Option<LatticeId>,
 ) -> Result<JobId, DbError> {
     let limits = plan.limits();
     let job = db::jobs::NewJob {
@@ -22,6 +23,8 @@ pub async fn submit(
         spec: serde_json::to_value(spec).map_err(|e| DbError::Corrupt(e.to_string()))?,
         queue_class: limits.queue_class,
         max_attempts: i32::try_from(limits.attempts).unwrap_or(i32::MAX),
+        time_limit: limits.time_limit,
+        lattice_id,
     };
     let mut tx = pool.begin().await?;
     db::jobs::insert_with_outbox(&mut tx, &job).await?;

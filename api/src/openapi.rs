@@ -12,6 +12,7 @@ use utoipa::{Modify, OpenApi};
     ),
     tags(
         (name = "jobs", description = "Submit and poll lattice jobs"),
+        (name = "lattices", description = "Stored lattice definitions jobs can name by id"),
         (name = "health", description = "Probes, metrics and this document"),
     ),
     modifiers(&ApiKeyAuth),

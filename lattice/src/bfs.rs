@@ -2,7 +2,9 @@
 //!
 //! This is the plain CPU engine: a FIFO of `u64` vertex indices and one `u32`
 //! distance per vertex, neighbours computed from the strides with no
-//! per-vertex allocation. The fast bit-parallel engine and the GPU engine
+//! per-vertex allocation. Wrap-around and blocked vertices come from the
+//! neighbour rule in `index.rs`; a blocked source reaches nothing. The
+//! operations in `ops/` reuse [`search`]. The fast bit-parallel engine and the GPU engine
 //! come later and must return exactly what [`shortest_path`] returns here,
 //! which is why the walk rule (design §2) is spelled out in one place.
 //! Admission and limits size their budgets from `estimate.rs`, which mirrors
@@ -14,7 +16,7 @@ use crate::cancel::{Cancel, Cancelled, POLL_INTERVAL};
 use crate::spec::Lattice;
 
 /// Distance value of a vertex the search has not reached.
-const UNREACHED: u32 = u32::MAX;
+pub(crate) const UNREACHED: u32 = u32::MAX;
 
 /// The canonical shortest path between two vertices and what it cost to find.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -30,8 +32,8 @@ pub struct ShortestPath {
 }
 
 /// The canonical shortest path of design §2: BFS distances from `end`, then walk from `start`, each step
-/// to the neighbour with the smallest vertex index whose distance is one less. Unreachable is impossible
-/// on an unblocked lattice but the signature returns Option for when blocking arrives: Ok(None) = unreachable.
+/// to the neighbour with the smallest vertex index whose distance is one less. `Ok(None)` = unreachable,
+/// which includes a blocked `start` or `end` (blocked vertices are not in the graph).
 ///
 /// A `start` or `end` outside the lattice also gives `Ok(None)`; callers
 /// obtain indices from [`Lattice::index_of`], which rejects such coordinates.
@@ -45,7 +47,7 @@ pub fn shortest_path(
     if start >= n || end >= n {
         return Ok(None);
     }
-    let search = search(lattice, end, Some(start), cancel)?;
+    let search = search(lattice, end, Stop::AtTarget(start), cancel)?;
     let dist = &search.dist;
     let length = dist[slot(start)];
     if length == UNREACHED {
@@ -80,7 +82,7 @@ pub fn shortest_path(
 
 /// Distances from `source` (u32::MAX = unreachable), one per vertex.
 ///
-/// A `source` outside the lattice reaches nothing. Distances that would be
+/// A `source` outside the lattice or blocked reaches nothing. Distances that would be
 /// `u32::MAX` or more also read as unreachable; that needs
 /// [`Lattice::max_distance`] >= 2^32 - 1, i.e. at least 2^33 vertices.
 pub fn bfs_distances(
@@ -88,44 +90,63 @@ pub fn bfs_distances(
     source: u64,
     cancel: &dyn Cancel,
 ) -> Result<Vec<u32>, Cancelled> {
-    Ok(search(lattice, source, None, cancel)?.dist)
+    Ok(search(lattice, source, Stop::Exhausted, cancel)?.dist)
 }
 
 /// Capacity the FIFO is given up front, so that it never reallocates.
 ///
-/// Without blocking, fixing every coordinate but the one on the largest axis
-/// leaves at most two vertices at a given distance from the source, so a BFS
-/// level holds at most `2 * n / largest_size` vertices. A FIFO BFS holds parts
-/// of two consecutive levels, hence four times that (and never more than `n`).
+/// Without blocking (wrap or not), distances add up axis by axis and each
+/// axis offers at most two positions at a given distance along it, so fixing
+/// every coordinate but the one on the largest axis leaves at most two
+/// vertices at a given distance from the source: a BFS level holds at most
+/// `2 * n / largest_size` vertices. A FIFO BFS holds parts of two consecutive
+/// levels, hence four times that (and never more than `n`). Blocking voids
+/// that argument (detours can put a whole line at one distance), so then the
+/// bound is the open vertex count, or `n` where only a scan would tell.
 pub(crate) fn queue_capacity(lattice: &Lattice) -> u64 {
     let n = lattice.vertex_count();
+    if lattice.has_blocking() {
+        return lattice.open_vertex_bound();
+    }
     let largest = lattice.sizes().iter().copied().max().map_or(1, u64::from);
     (n / largest).saturating_mul(4).min(n)
 }
 
-/// What one search produced.
-struct Search {
-    /// Distance of each vertex from the source, [`UNREACHED`] if not labelled.
-    dist: Vec<u32>,
-    /// Number of labelled vertices, the source included.
-    reached: u64,
-    /// Most vertices the FIFO held at once; tests check it against [`queue_capacity`].
-    #[cfg_attr(not(test), allow(dead_code))]
-    peak_queue: usize,
+/// When a [`search`] may stop early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Label everything reachable.
+    Exhausted,
+    /// Stop once every vertex within the distance of this vertex is labelled.
+    AtTarget(u64),
+    /// Stop once every vertex within this many hops is labelled.
+    Radius(u32),
 }
 
-/// BFS from `source`. With a `target`, stops as soon as every vertex within
-/// the target's distance is labelled (the first time a vertex at that
-/// distance is taken off the queue); nothing further away is labelled then.
-fn search(
+/// What one search produced.
+pub(crate) struct Search {
+    /// Distance of each vertex from the source, [`UNREACHED`] if not labelled.
+    pub(crate) dist: Vec<u32>,
+    /// Number of labelled vertices, the source included.
+    pub(crate) reached: u64,
+    /// Most vertices the FIFO held at once; tests check it against [`queue_capacity`].
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) peak_queue: usize,
+}
+
+/// BFS from `source`. With [`Stop::AtTarget`] or [`Stop::Radius`], stops as
+/// soon as every vertex within the limit is labelled (the first time a vertex
+/// at the limit's distance is taken off the queue); nothing further away is
+/// labelled then. A blocked or out-of-range source labels nothing.
+pub(crate) fn search(
     lattice: &Lattice,
     source: u64,
-    target: Option<u64>,
+    stop: Stop,
     cancel: &dyn Cancel,
 ) -> Result<Search, Cancelled> {
     let n = lattice.vertex_count();
     let mut dist = vec![UNREACHED; slot(n)];
-    if source >= n {
+    if source >= n || lattice.is_blocked(source) {
         return Ok(Search {
             dist,
             reached: 0,
@@ -137,8 +158,6 @@ fn search(
     queue.push_back(source);
     let mut reached = 1u64;
 
-    let sizes = lattice.sizes();
-    let strides = lattice.strides();
     let mut expansions = 0u64;
     let mut peak_queue = 1;
     while let Some(vertex) = queue.pop_front() {
@@ -147,25 +166,18 @@ fn search(
         }
         expansions += 1;
         let here = dist[slot(vertex)];
-        if let Some(target) = target
-            && here >= dist[slot(target)]
-        {
+        let limit = match stop {
+            Stop::Exhausted => UNREACHED,
+            Stop::AtTarget(target) => dist.get(slot(target)).copied().unwrap_or(UNREACHED),
+            Stop::Radius(radius) => radius,
+        };
+        if here >= limit {
             break;
         }
         let next = here.saturating_add(1);
-        // Peel the coordinates off as we go instead of building a Vec per vertex.
-        let mut rest = vertex;
-        for (&size, &stride) in sizes.iter().zip(strides) {
-            let size = u64::from(size);
-            let component = rest % size;
-            rest /= size;
-            if component > 0 {
-                reached += label(&mut dist, &mut queue, vertex - stride, next);
-            }
-            if component + 1 < size {
-                reached += label(&mut dist, &mut queue, vertex + stride, next);
-            }
-        }
+        lattice.for_each_neighbor(vertex, |u| {
+            reached += label(&mut dist, &mut queue, u, next);
+        });
         peak_queue = peak_queue.max(queue.len());
     }
     Ok(Search {
@@ -191,7 +203,7 @@ fn label(dist: &mut [u32], queue: &mut VecDeque<u64>, vertex: u64, distance: u32
 /// A vertex index (or count) as a slice position. Lossless: `lib.rs` refuses
 /// to build for targets whose `usize` is narrower than 64 bits.
 #[inline]
-fn slot(index: u64) -> usize {
+pub(crate) fn slot(index: u64) -> usize {
     index as usize
 }
 

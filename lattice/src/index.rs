@@ -4,7 +4,8 @@
 //! mixed radix (axis 0 least significant, design §2) and its neighbours are
 //! found from the strides precomputed in `spec.rs`. Coordinates arrive from
 //! user JSON, so [`Lattice::index_of`] checks length and range; the other
-//! functions take indices the caller already obtained from it.
+//! functions take indices the caller already obtained from it. Neighbours
+//! honour wrap-around and skip blocked vertices (`spec.rs`).
 
 use crate::spec::{Lattice, LatticeError};
 
@@ -53,24 +54,51 @@ impl Lattice {
 
     /// Neighbours of `index` in ascending vertex-index order, appended to `out` after clearing it.
     ///
-    /// Strides strictly increase, so ascending order is: the `-1` neighbours
-    /// from the highest axis down, then the `+1` neighbours from axis 0 up.
-    /// An `index` outside the lattice has no neighbours.
+    /// Wrapped axes join their ends; blocked vertices are not in the graph, so
+    /// a blocked `index` has no neighbours and no blocked vertex is listed.
+    /// Wrap needs size >= 3, so the two neighbours along an axis always
+    /// differ and the list has no duplicates. An `index` outside the lattice
+    /// has no neighbours.
     pub fn neighbors_into(&self, index: u64, out: &mut Vec<u64>) {
         out.clear();
-        if index >= self.vertex_count() {
+        if index >= self.vertex_count() || self.is_blocked(index) {
             return;
         }
-        let axes = self.sizes().iter().zip(self.strides());
-        let component = |size: u32, stride: u64| (index / stride) % u64::from(size);
-        for (&size, &stride) in axes.clone().rev() {
-            if component(size, stride) > 0 {
-                out.push(index - stride);
-            }
-        }
-        for (&size, &stride) in axes {
-            if component(size, stride) + 1 < u64::from(size) {
-                out.push(index + stride);
+        self.for_each_neighbor(index, |u| out.push(u));
+        // At most 20 entries; wrap-around neighbours break the stride order.
+        out.sort_unstable();
+    }
+
+    /// Calls `visit` on each open neighbour of the open vertex `index`, in no
+    /// particular order (callers that need the canonical order use
+    /// [`Lattice::neighbors_into`]). Peels the coordinates off as it goes,
+    /// so it allocates nothing; the caller checks `index` is open and in range.
+    #[inline]
+    pub(crate) fn for_each_neighbor(&self, index: u64, mut visit: impl FnMut(u64)) {
+        let blocking = self.has_blocking();
+        let mut rest = index;
+        for ((&size, &stride), &wrap) in self.sizes().iter().zip(self.strides()).zip(self.wraps()) {
+            let size = u64::from(size);
+            let component = rest % size;
+            rest /= size;
+            let below = if component > 0 {
+                Some(index - stride)
+            } else if wrap {
+                Some(index + (size - 1) * stride)
+            } else {
+                None
+            };
+            let above = if component + 1 < size {
+                Some(index + stride)
+            } else if wrap {
+                Some(index - (size - 1) * stride)
+            } else {
+                None
+            };
+            for u in [below, above].into_iter().flatten() {
+                if !blocking || !self.is_blocked(u) {
+                    visit(u);
+                }
             }
         }
     }
@@ -78,7 +106,7 @@ impl Lattice {
 
 #[cfg(test)]
 mod tests {
-    use crate::spec::{Lattice, LatticeError};
+    use crate::spec::{Blocked, Lattice, LatticeError};
 
     fn neighbors(lattice: &Lattice, index: u64) -> Vec<u64> {
         let mut out = vec![999_999];
@@ -221,6 +249,35 @@ mod tests {
         let lattice = Lattice::new(vec![3, 4])?;
         assert!(neighbors(&lattice, 12).is_empty());
         assert!(neighbors(&lattice, u64::MAX).is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn wrapped_neighbours_are_sorted_by_index() -> Result<(), LatticeError> {
+        let lattice = Lattice::new(vec![3, 4])?.with_wrap(vec![true, true])?;
+        // (0, 0): -x wraps to (2, 0) = 2, -y wraps to (0, 3) = 9.
+        assert_eq!(neighbors(&lattice, 0), vec![1, 2, 3, 9]);
+        // (2, 3) = 11: +x wraps to (0, 3) = 9, +y wraps to (2, 0) = 2.
+        assert_eq!(neighbors(&lattice, 11), vec![2, 8, 9, 10]);
+        let ring = Lattice::new(vec![3])?.with_wrap(vec![true])?;
+        assert_eq!(neighbors(&ring, 0), vec![1, 2]);
+        assert_eq!(neighbors(&ring, 2), vec![0, 1]);
+        Ok(())
+    }
+
+    #[test]
+    fn wrap_on_one_axis_leaves_the_other_open() -> Result<(), LatticeError> {
+        let lattice = Lattice::new(vec![3, 4])?.with_wrap(vec![false, true])?;
+        assert_eq!(neighbors(&lattice, 0), vec![1, 3, 9]);
+        Ok(())
+    }
+
+    #[test]
+    fn blocked_vertices_are_skipped_and_have_no_neighbours() -> Result<(), LatticeError> {
+        let lattice = Lattice::new(vec![3, 3])?.with_blocked(Blocked::Explicit(vec![1, 4]))?;
+        assert_eq!(neighbors(&lattice, 0), vec![3]);
+        assert!(neighbors(&lattice, 4).is_empty());
+        assert_eq!(neighbors(&lattice, 7), vec![6, 8]);
         Ok(())
     }
 }

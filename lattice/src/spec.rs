@@ -4,9 +4,16 @@
 //! and cannot hold bad data afterwards: 1..=[`MAX_DIMENSIONS`] axes, each of
 //! size at least [`MIN_SIZE`], and a vertex count that fits in a `u64`. The
 //! mixed-radix strides are computed here, once, so that index arithmetic in
-//! `index.rs` and the BFS in `bfs.rs` never recompute them. Wrap-around and
-//! blocked vertices (design §2) are not modelled yet; they will be added here
-//! as further validated fields.
+//! `index.rs` and the BFS in `bfs.rs` never recompute them.
+//!
+//! Wrap-around and blocked vertices (design §2) are further validated fields,
+//! added by [`Lattice::with_wrap`] and [`Lattice::with_blocked`]. A wrapped
+//! axis joins its last position to its first (allowed only where the size is
+//! at least 3, so that the two neighbours along it stay distinct). A blocked
+//! vertex is simply not in the graph: it has no neighbours, nothing reaches
+//! it, and a search from it reaches nothing. The seeded blocking rule and its
+//! [`splitmix64`] live here too, because the api, the CPU engines and the GPU
+//! must all compute it identically.
 
 /// Most axes a lattice may have (design §2).
 pub const MAX_DIMENSIONS: usize = 10;
@@ -15,7 +22,9 @@ pub const MAX_DIMENSIONS: usize = 10;
 pub const MIN_SIZE: u32 = 2;
 
 /// Why a lattice or a coordinate was rejected. Each variant names the offending part.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Not `Eq`: [`LatticeError::Fraction`] carries the rejected `f64`, NaN included.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LatticeError {
     /// The number of axes is 0 or more than [`MAX_DIMENSIONS`].
     #[error("dimensions must be between 1 and 10, got {0}")]
@@ -32,13 +41,61 @@ pub enum LatticeError {
     /// A coordinate component lies outside its axis; `axis` is the first such component.
     #[error("component {axis} is {value}, outside 0..{size}")]
     CoordinateRange { axis: usize, value: u64, size: u32 },
+    /// The wrap flags are not one per axis.
+    #[error("wrap has {got} flags but the lattice has {expected} dimensions")]
+    WrapLength { expected: usize, got: usize },
+    /// An axis asks to wrap but is smaller than 3; `axis` is the first such axis.
+    #[error("axis {axis} may wrap only if its size is at least 3, got {size}")]
+    Wrap { axis: usize, size: u32 },
+    /// An explicit blocked entry is not a vertex; `position` is its place in
+    /// the list as given, the first such entry.
+    #[error("blocked entry {position} is vertex {index}, outside the lattice")]
+    BlockedIndex { position: usize, index: u64 },
+    /// The seeded blocking fraction is NaN or outside `[0, 1]`.
+    #[error("blocked fraction must be between 0 and 1, got {0}")]
+    Fraction(f64),
+}
+
+/// Which vertices are blocked (removed from the graph), design §2.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Blocked {
+    /// Every vertex is open.
+    #[default]
+    None,
+    /// These vertex indices; [`Lattice::with_blocked`] stores them sorted and deduplicated.
+    Explicit(Vec<u64>),
+    /// Vertex `i` is blocked iff `splitmix64(seed ^ i) < fraction × 2^64`.
+    Seeded { fraction: f64, seed: u64 },
+}
+
+/// SplitMix64 (Steele, Lea and Flood, 2014) as published: the golden-gamma
+/// increment followed by the standard finaliser. The seeded blocking rule
+/// depends on this exact function; never change it.
+pub fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The exact integer form of `fraction × 2^64` for the rule `h < fraction × 2^64`
+/// with an integer `h`: the real product rounded up (`h < r` iff `h < ceil(r)`).
+/// Multiplying by a power of two and `ceil` are exact in `f64`, so this is the
+/// real comparison, not a rounded one; `fraction == 1.0` gives `2^64`, which
+/// every `u64` is below. A fraction outside `[0, 1]` is clamped (validation
+/// rejects it before it gets here).
+fn seeded_threshold(fraction: f64) -> u128 {
+    const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+    let scaled = (fraction.clamp(0.0, 1.0) * TWO_POW_64).ceil();
+    // `as` saturates and maps NaN to 0; the value is an integer in [0, 2^64].
+    scaled as u128
 }
 
 /// A validated lattice: 1..=10 axes, each size >= 2, vertex count fits u64 (checked multiplication).
 ///
 /// Vertices are numbered in mixed radix with axis 0 least significant, so the
 /// vertex at coordinate `c` has index `sum(c[a] * strides[a])`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Lattice {
     /// Size of each axis, each at least [`MIN_SIZE`]; its length is the dimension count.
     sizes: Vec<u32>,
@@ -46,7 +103,17 @@ pub struct Lattice {
     strides: Vec<u64>,
     /// Product of all sizes; known to fit in a `u64`.
     vertex_count: u64,
+    /// One flag per axis; true only where the size is at least 3.
+    wrap: Vec<bool>,
+    /// The blocked vertices; an explicit list is sorted, deduplicated and in range.
+    blocked: Blocked,
+    /// For [`Blocked::Seeded`]: vertex `i` is blocked iff `splitmix64(seed ^ i) < threshold`.
+    /// Zero otherwise.
+    threshold: u128,
 }
+
+/// A lattice's seeded fraction is never NaN (validated), so `==` is an equivalence.
+impl Eq for Lattice {}
 
 impl Lattice {
     /// Validates `sizes` (one per axis) and precomputes strides and the vertex count.
@@ -67,11 +134,121 @@ impl Lattice {
                 .checked_mul(u64::from(size))
                 .ok_or(LatticeError::TooLarge)?;
         }
+        let wrap = vec![false; sizes.len()];
         Ok(Self {
             sizes,
             strides,
             vertex_count: product,
+            wrap,
+            blocked: Blocked::None,
+            threshold: 0,
         })
+    }
+
+    /// Sets which axes wrap around: one flag per axis, a wrapped axis must
+    /// have size at least 3. Replaces any earlier flags.
+    pub fn with_wrap(mut self, wrap: Vec<bool>) -> Result<Self, LatticeError> {
+        if wrap.len() != self.dimensions() {
+            return Err(LatticeError::WrapLength {
+                expected: self.dimensions(),
+                got: wrap.len(),
+            });
+        }
+        if let Some((axis, &size)) = self
+            .sizes
+            .iter()
+            .zip(&wrap)
+            .enumerate()
+            .find_map(|(axis, (size, &w))| (w && *size < 3).then_some((axis, size)))
+        {
+            return Err(LatticeError::Wrap { axis, size });
+        }
+        self.wrap = wrap;
+        Ok(self)
+    }
+
+    /// Sets the blocked vertices, replacing any earlier set. Explicit indices
+    /// must be below the vertex count (stored sorted and deduplicated); a
+    /// seeded fraction must lie in `[0, 1]`.
+    pub fn with_blocked(mut self, blocked: Blocked) -> Result<Self, LatticeError> {
+        let n = self.vertex_count;
+        self.threshold = 0;
+        self.blocked = match blocked {
+            Blocked::None => Blocked::None,
+            Blocked::Explicit(mut indices) => {
+                if let Some((position, &index)) =
+                    indices.iter().enumerate().find(|&(_, &i)| i >= n)
+                {
+                    return Err(LatticeError::BlockedIndex { position, index });
+                }
+                indices.sort_unstable();
+                indices.dedup();
+                Blocked::Explicit(indices)
+            }
+            Blocked::Seeded { fraction, seed } => {
+                if !(0.0..=1.0).contains(&fraction) {
+                    return Err(LatticeError::Fraction(fraction));
+                }
+                self.threshold = seeded_threshold(fraction);
+                Blocked::Seeded { fraction, seed }
+            }
+        };
+        Ok(self)
+    }
+
+    /// Whether each axis wraps around, axis 0 first.
+    pub fn wraps(&self) -> &[bool] {
+        &self.wrap
+    }
+
+    /// The blocked vertices as validated (an explicit list is sorted and deduplicated).
+    pub fn blocked(&self) -> &Blocked {
+        &self.blocked
+    }
+
+    /// Whether vertex `v` is blocked: O(1) for seeded, O(log k) for an explicit
+    /// list of k. An index outside the lattice is not a vertex and reads false.
+    #[inline]
+    pub fn is_blocked(&self, v: u64) -> bool {
+        match &self.blocked {
+            Blocked::None => false,
+            Blocked::Explicit(indices) => indices.binary_search(&v).is_ok(),
+            Blocked::Seeded { seed, .. } => {
+                v < self.vertex_count && u128::from(splitmix64(seed ^ v)) < self.threshold
+            }
+        }
+    }
+
+    /// Whether any vertex can be blocked: false for no blocking, an empty
+    /// list and a zero fraction, so callers may take the open-lattice shortcuts.
+    pub(crate) fn has_blocking(&self) -> bool {
+        match &self.blocked {
+            Blocked::None => false,
+            Blocked::Explicit(indices) => !indices.is_empty(),
+            Blocked::Seeded { .. } => self.threshold > 0,
+        }
+    }
+
+    /// Number of vertices that are not blocked. O(1) except for seeded
+    /// blocking, which scans every vertex.
+    pub fn open_vertex_count(&self) -> u64 {
+        match &self.blocked {
+            Blocked::None => self.vertex_count,
+            // Sorted, deduplicated and in range, so the length counts distinct vertices.
+            Blocked::Explicit(indices) => self.vertex_count - indices.len() as u64,
+            Blocked::Seeded { .. } => (0..self.vertex_count)
+                .filter(|&v| !self.is_blocked(v))
+                .count() as u64,
+        }
+    }
+
+    /// An upper bound on the open vertex count, in O(1): exact unless the
+    /// blocking is seeded, where it is the vertex count.
+    pub(crate) fn open_vertex_bound(&self) -> u64 {
+        match &self.blocked {
+            Blocked::Seeded { .. } => self.vertex_count,
+            _ => self.open_vertex_count(),
+        }
     }
 
     /// A lattice with `dimensions` axes, all of size `size`.
@@ -102,16 +279,20 @@ impl Lattice {
         self.vertex_count
     }
 
-    /// Number of undirected edges: along axis `a` there are `(size_a - 1) * n / size_a`.
+    /// Number of undirected edges ignoring blocking (an upper bound when
+    /// vertices are blocked): along axis `a` there are `(size_a - 1) * n / size_a`,
+    /// or `n` when it wraps.
     ///
-    /// Each term is below the vertex count, but their sum over ten axes can
+    /// Each term is at most the vertex count, but their sum over ten axes can
     /// exceed `u64::MAX` on the largest lattices; it saturates there.
     pub fn edge_count(&self) -> u64 {
         self.sizes
             .iter()
-            .map(|&size| {
+            .zip(&self.wrap)
+            .map(|(&size, &wrap)| {
                 let size = u64::from(size);
-                (size - 1) * (self.vertex_count / size)
+                let per_line = if wrap { size } else { size - 1 };
+                per_line * (self.vertex_count / size)
             })
             .fold(0u64, u64::saturating_add)
     }
@@ -119,108 +300,23 @@ impl Lattice {
     /// Largest graph distance between two vertices: `sum(size_a - 1)`, the
     /// distance between opposite corners. Without wrap or blocking this is the
     /// diameter and the longest possible shortest path, in edges.
+    ///
+    /// Wrap shortens the diameter; blocking can lengthen distances beyond it.
     pub fn max_distance(&self) -> u64 {
         self.sizes.iter().map(|&s| u64::from(s) - 1).sum()
+    }
+
+    /// Diameter of the lattice with its wrap but without blocking (design §2,
+    /// closed form): `size - 1` per open axis plus `floor(size / 2)` per
+    /// wrapped axis, since distances add up axis by axis.
+    pub(crate) fn open_diameter(&self) -> u64 {
+        self.sizes
+            .iter()
+            .zip(&self.wrap)
+            .map(|(&s, &wrap)| if wrap { u64::from(s) / 2 } else { u64::from(s) - 1 })
+            .sum()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accepts_one_to_ten_dimensions() -> Result<(), LatticeError> {
-        for d in 1..=MAX_DIMENSIONS {
-            let lattice = Lattice::uniform(d, 2)?;
-            assert_eq!(lattice.dimensions(), d);
-            assert_eq!(lattice.vertex_count(), 1u64 << d);
-        }
-        Ok(())
-    }
-
-    #[test]
-    fn rejects_zero_and_eleven_dimensions() {
-        assert_eq!(Lattice::new(vec![]), Err(LatticeError::Dimensions(0)));
-        assert_eq!(Lattice::uniform(0, 5), Err(LatticeError::Dimensions(0)));
-        assert_eq!(Lattice::new(vec![2; 11]), Err(LatticeError::Dimensions(11)));
-        assert_eq!(Lattice::uniform(11, 2), Err(LatticeError::Dimensions(11)));
-    }
-
-    #[test]
-    fn rejects_the_first_axis_smaller_than_two() {
-        assert_eq!(
-            Lattice::new(vec![3, 1, 0]),
-            Err(LatticeError::Size { axis: 1, size: 1 })
-        );
-        assert_eq!(
-            Lattice::uniform(3, 0),
-            Err(LatticeError::Size { axis: 0, size: 0 })
-        );
-    }
-
-    #[test]
-    fn dimension_check_comes_before_size_check() {
-        assert_eq!(Lattice::new(vec![0; 11]), Err(LatticeError::Dimensions(11)));
-    }
-
-    #[test]
-    fn vertex_count_overflow_is_too_large() {
-        // 84^10 < 2^64 < 85^10.
-        assert!(Lattice::uniform(10, 84).is_ok());
-        assert_eq!(Lattice::uniform(10, 85), Err(LatticeError::TooLarge));
-        assert!(Lattice::new(vec![u32::MAX, u32::MAX]).is_ok());
-        assert_eq!(
-            Lattice::new(vec![u32::MAX, u32::MAX, 2]),
-            Err(LatticeError::TooLarge)
-        );
-    }
-
-    #[test]
-    fn strides_are_mixed_radix_with_axis_zero_least_significant() -> Result<(), LatticeError> {
-        let lattice = Lattice::new(vec![3, 4, 5])?;
-        assert_eq!(lattice.strides(), &[1, 3, 12]);
-        assert_eq!(lattice.vertex_count(), 60);
-        assert_eq!(lattice.sizes(), &[3, 4, 5]);
-        Ok(())
-    }
-
-    #[test]
-    fn edge_count_matches_per_axis_formula() -> Result<(), LatticeError> {
-        assert_eq!(Lattice::new(vec![5])?.edge_count(), 4);
-        // 3x4: rows of 3 give 2 edges each * 4 rows, columns give 3 edges * 3 columns.
-        assert_eq!(Lattice::new(vec![3, 4])?.edge_count(), 8 + 9);
-        // Hypercube Q10: d * 2^(d-1).
-        assert_eq!(Lattice::uniform(10, 2)?.edge_count(), 10 * 512);
-        Ok(())
-    }
-
-    #[test]
-    fn edge_count_saturates_on_the_largest_lattices() -> Result<(), LatticeError> {
-        assert_eq!(Lattice::uniform(10, 84)?.edge_count(), u64::MAX);
-        Ok(())
-    }
-
-    #[test]
-    fn max_distance_is_corner_to_corner() -> Result<(), LatticeError> {
-        assert_eq!(Lattice::new(vec![3, 4, 5])?.max_distance(), 2 + 3 + 4);
-        assert_eq!(Lattice::uniform(10, 2)?.max_distance(), 10);
-        Ok(())
-    }
-
-    #[test]
-    fn error_messages_name_the_offending_part() {
-        assert_eq!(
-            LatticeError::Size { axis: 2, size: 1 }.to_string(),
-            "size of axis 2 must be at least 2, got 1"
-        );
-        assert_eq!(
-            LatticeError::CoordinateRange {
-                axis: 1,
-                value: 7,
-                size: 4
-            }
-            .to_string(),
-            "component 1 is 7, outside 0..4"
-        );
-    }
-}
+mod tests;

@@ -64,6 +64,10 @@ id_type!(
     TenantId
 );
 id_type!(
+    /// A stored lattice definition.
+    LatticeId
+);
+id_type!(
     /// An API key (its id, not the secret).
     ApiKeyId
 );

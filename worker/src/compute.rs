@@ -1,12 +1,23 @@
-//! Runs an operation on the lattice engine, on the blocking thread pool (so
-//! a long BFS never stalls the async runtime that keeps heartbeats and acks
-//! flowing), polling a cancellation token as it goes.
+//! Runs a job's operation on the lattice engine, on the blocking thread pool
+//! (so a long BFS never stalls the async runtime that keeps heartbeats and
+//! acks flowing), polling a cancellation token and the job's time limit.
+//! Results are capped in size: full fields and vertex lists only for small
+//! lattices (the engine's caps), paths of a batch only up to
+//! `MAX_BATCH_PATH_VERTICES` in total.
 
-use catalytic_lattice::{Cancelled, LatticeError};
-use catalytic_shared::job::{JobSpec, Operation};
+use catalytic_lattice::{Cancelled, Data, Lattice, LatticeError, TransformError};
+use catalytic_shared::job::{AuxSpec, DataSpec, JobSpec, Operation, TransformSpec};
 use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// Path vertices a batch result lists at most, over all its pairs; beyond
+/// it, the result gives lengths only.
+pub const MAX_BATCH_PATH_VERTICES: usize = 100_000;
+/// Data elements a transform result lists at most; beyond it, checksums only.
+pub const MAX_TRANSFORM_OUTPUT: usize = 100_000;
 
 /// What the engine produced.
 #[derive(Debug)]
@@ -20,70 +31,190 @@ pub struct Computed {
 pub enum ComputeError {
     #[error("the stored spec is invalid for the engine: {0}")]
     Invalid(#[from] LatticeError),
+    #[error("the transform is invalid: {0}")]
+    Transform(#[from] TransformError),
     #[error("the stored spec is not a job spec: {0}")]
     Unreadable(#[from] serde_json::Error),
-    #[error(transparent)]
-    Cancelled(#[from] Cancelled),
+    #[error("computation cancelled")]
+    Cancelled,
+    #[error("the job ran past its time limit of {} s", .0.as_secs_f64())]
+    TimeLimit(Duration),
     #[error("the engine thread failed: {0}")]
     Panicked(String),
 }
 
-pub const ENGINE: &str = "cpu";
-
-/// Computes `spec` on a blocking thread.
-pub async fn run(spec: Value, cancel: CancellationToken) -> Result<Computed, ComputeError> {
-    let spec: JobSpec = serde_json::from_value(spec)?;
-    tokio::task::spawn_blocking(move || compute(&spec, &cancel))
-        .await
-        .map_err(|e| ComputeError::Panicked(e.to_string()))?
+impl From<Cancelled> for ComputeError {
+    fn from(_: Cancelled) -> Self {
+        ComputeError::Cancelled
+    }
 }
 
-fn compute(spec: &JobSpec, cancel: &CancellationToken) -> Result<Computed, ComputeError> {
+pub const ENGINE: &str = "cpu";
+
+/// Computes `spec` on a blocking thread, stopping at `cancel` or when
+/// `time_limit` has passed.
+pub async fn run(spec: Value, cancel: CancellationToken, time_limit: Duration) -> Result<Computed, ComputeError> {
+    let spec: JobSpec = serde_json::from_value(spec)?;
+    let expired = Arc::new(AtomicBool::new(false));
+    let timer = {
+        let expired = expired.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(time_limit).await;
+            expired.store(true, Ordering::Relaxed);
+            cancel.cancel();
+        })
+    };
+    let outcome = tokio::task::spawn_blocking(move || compute(&spec, &|| cancel.is_cancelled()))
+        .await
+        .map_err(|e| ComputeError::Panicked(e.to_string()));
+    timer.abort();
+    match outcome? {
+        Err(ComputeError::Cancelled) if expired.load(Ordering::Relaxed) => Err(ComputeError::TimeLimit(time_limit)),
+        other => other,
+    }
+}
+
+fn compute(spec: &JobSpec, cancel: &dyn catalytic_lattice::Cancel) -> Result<Computed, ComputeError> {
     let started = Instant::now();
     let lattice = spec.lattice()?;
-    let should_stop = || cancel.is_cancelled();
-    match &spec.operation {
+    let (mut result, vertex_visits) = match &spec.operation {
         Operation::ShortestPath { start, end } => {
-            let to_u64 = |c: &[u32]| c.iter().map(|&x| u64::from(x)).collect::<Vec<_>>();
-            let s = lattice.index_of(&to_u64(start))?;
-            let e = lattice.index_of(&to_u64(end))?;
-            let path = catalytic_lattice::shortest_path(&lattice, s, e, &should_stop)?;
-            let elapsed = started.elapsed();
-            let (result, visits) = match path {
-                Some(p) => (
-                    json!({
-                        "reachable": true,
-                        "length": p.length,
-                        "path": p.path,
-                        "vertices_visited": p.vertices_visited,
-                        "engine": ENGINE,
-                        "compute_ms": elapsed.as_secs_f64() * 1e3,
-                    }),
-                    p.vertices_visited,
-                ),
-                None => (
-                    json!({"reachable": false, "engine": ENGINE, "compute_ms": elapsed.as_secs_f64() * 1e3}),
-                    lattice.vertex_count(),
-                ),
-            };
-            Ok(Computed {
-                result,
-                vertex_visits: visits,
-                elapsed,
-            })
+            let (s, e) = (index(&lattice, start)?, index(&lattice, end)?);
+            let path = catalytic_lattice::shortest_path(&lattice, s, e, cancel)?;
+            let visits = path.as_ref().map_or(lattice.vertex_count(), |p| p.vertices_visited);
+            (path_json(path.as_ref(), true), visits)
         }
+        Operation::Distances { source } => {
+            let d = catalytic_lattice::distances(&lattice, index(&lattice, source)?, cancel)?;
+            let visits = d.reachable;
+            (serde_json::to_value(d)?, visits)
+        }
+        Operation::Neighbors { center, radius } => {
+            let ball = catalytic_lattice::neighbors(&lattice, index(&lattice, center)?, *radius, cancel)?;
+            let visits = ball.count;
+            (serde_json::to_value(ball)?, visits)
+        }
+        Operation::Components {} => {
+            let c = catalytic_lattice::components(&lattice, cancel)?;
+            (serde_json::to_value(c)?, lattice.vertex_count())
+        }
+        Operation::Analyze {} => {
+            let a = catalytic_lattice::analyze(&lattice, cancel)?;
+            let visits = catalytic_lattice::estimate(&lattice, catalytic_lattice::Work::Analyze).vertex_visits;
+            (serde_json::to_value(a)?, visits)
+        }
+        Operation::Batch { pairs } => {
+            let indices = pairs
+                .iter()
+                .map(|p| Ok((index(&lattice, &p.start)?, index(&lattice, &p.end)?)))
+                .collect::<Result<Vec<_>, ComputeError>>()?;
+            let paths = catalytic_lattice::shortest_paths(&lattice, &indices, cancel)?;
+            let total: usize = paths.iter().flatten().map(|p| p.path.len()).sum();
+            let with_paths = total <= MAX_BATCH_PATH_VERTICES;
+            let visits = paths.iter().flatten().map(|p| p.vertices_visited).sum();
+            let results: Vec<Value> = paths.iter().map(|p| path_json(p.as_ref(), with_paths)).collect();
+            (json!({"count": results.len(), "paths_listed": with_paths, "results": results}), visits)
+        }
+        Operation::Transform(t) => transform(&lattice, t)?,
+    };
+    let elapsed = started.elapsed();
+    if let Some(object) = result.as_object_mut() {
+        object.insert("engine".into(), json!(ENGINE));
+        object.insert("compute_ms".into(), json!(elapsed.as_secs_f64() * 1e3));
     }
+    Ok(Computed {
+        result,
+        vertex_visits,
+        elapsed,
+    })
+}
+
+fn index(lattice: &Lattice, coord: &[u32]) -> Result<u64, ComputeError> {
+    let coord: Vec<u64> = coord.iter().map(|&c| u64::from(c)).collect();
+    Ok(lattice.index_of(&coord)?)
+}
+
+fn path_json(path: Option<&catalytic_lattice::ShortestPath>, with_path: bool) -> Value {
+    match path {
+        None => json!({"reachable": false}),
+        Some(p) if with_path => json!({
+            "reachable": true, "length": p.length, "path": p.path, "vertices_visited": p.vertices_visited,
+        }),
+        Some(p) => json!({"reachable": true, "length": p.length, "vertices_visited": p.vertices_visited}),
+    }
+}
+
+fn transform(lattice: &Lattice, t: &TransformSpec) -> Result<(Value, u64), ComputeError> {
+    let n = lattice.vertex_count();
+    let data = match &t.data {
+        DataSpec::U8 { values } => Data::U8(values.clone()),
+        DataSpec::F32 { values } => Data::F32(values.clone()),
+        DataSpec::SeededU8 { seed } => catalytic_lattice::generate(lattice, catalytic_lattice::DataKind::U8, *seed),
+        DataSpec::SeededF32 { seed } => catalytic_lattice::generate(lattice, catalytic_lattice::DataKind::F32, *seed),
+    };
+    let engine = t.transform.engine();
+    let checksum_before = catalytic_lattice::checksum(&bytes(&data));
+    let (data, catalytic) = if t.catalytic {
+        let needed = catalytic_lattice::aux_bytes_needed(lattice, t.data.kind(), &engine);
+        let mut aux = match &t.aux {
+            Some(AuxSpec::Bytes { values }) => values.clone(),
+            Some(AuxSpec::Seeded { seed }) => seeded_bytes(*seed, needed),
+            None => seeded_bytes(0, needed),
+        };
+        let mut data = data;
+        let report = catalytic_lattice::apply_catalytic(lattice, &mut data, &mut aux, &engine)?;
+        (data, Some(serde_json::to_value(report)?))
+    } else {
+        (catalytic_lattice::apply(lattice, data, &engine)?, None)
+    };
+    let out_bytes = bytes(&data);
+    let mut result = json!({
+        "elements": n,
+        "checksum_before": checksum_before,
+        "checksum_after": catalytic_lattice::checksum(&out_bytes),
+        "catalytic": catalytic,
+    });
+    if (n as usize) <= MAX_TRANSFORM_OUTPUT
+        && let Some(object) = result.as_object_mut()
+    {
+        object.insert("data".into(), serde_json::to_value(&data)?);
+    }
+    Ok((result, n))
+}
+
+/// The data's bytes (f32 little-endian), for checksums.
+fn bytes(data: &Data) -> Vec<u8> {
+    match data {
+        Data::U8(v) => v.clone(),
+        Data::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+    }
+}
+
+/// `len` bytes from a splitmix64 stream: the aux buffer a request asked to
+/// be generated (standing in for "someone else's data").
+fn seeded_bytes(seed: u64, len: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    let mut state = seed;
+    while (out.len() as u64) < len {
+        state = state.wrapping_add(1);
+        out.extend_from_slice(&catalytic_lattice::splitmix64(state).to_le_bytes());
+    }
+    out.truncate(usize::try_from(len).unwrap_or(0));
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const NO_LIMIT: Duration = Duration::from_secs(600);
+
     #[tokio::test]
     async fn computes_a_path_from_a_stored_spec() -> Result<(), ComputeError> {
         let spec = json!({"lattice": {"sizes": [5, 5]}, "operation": "shortest_path",
                           "params": {"start": [0, 0], "end": [4, 3]}});
-        let out = run(spec, CancellationToken::new()).await?;
+        let out = run(spec, CancellationToken::new(), NO_LIMIT).await?;
         assert_eq!(out.result["length"], 7);
         assert_eq!(out.result["path"][0], json!([0, 0]));
         assert_eq!(out.result["path"][7], json!([4, 3]));
@@ -96,15 +227,40 @@ mod tests {
                           "params": {"start": [0, 0, 0], "end": [299, 299, 299]}});
         let token = CancellationToken::new();
         token.cancel();
-        assert!(matches!(
-            run(spec, token).await,
-            Err(ComputeError::Cancelled(_))
-        ));
+        assert!(matches!(run(spec, token, NO_LIMIT).await, Err(ComputeError::Cancelled)));
+    }
+
+    #[tokio::test]
+    async fn the_time_limit_stops_the_engine() {
+        let spec = json!({"lattice": {"sizes": [400, 400, 400]}, "operation": "components", "params": {}});
+        let out = run(spec, CancellationToken::new(), Duration::from_millis(20)).await;
+        assert!(matches!(out, Err(ComputeError::TimeLimit(_))), "{out:?}");
     }
 
     #[tokio::test]
     async fn garbage_specs_are_unreadable_not_panics() {
-        let out = run(json!({"lattice": 3}), CancellationToken::new()).await;
+        let out = run(json!({"lattice": 3}), CancellationToken::new(), NO_LIMIT).await;
         assert!(matches!(out, Err(ComputeError::Unreadable(_))));
+    }
+
+    #[tokio::test]
+    async fn a_catalytic_rotation_restores_its_aux_buffer() -> Result<(), ComputeError> {
+        let spec = json!({"lattice": {"sizes": [4, 4]}, "operation": "transform",
+            "params": {"transform": {"kind": "rotate", "axes": [0, 1], "quarter_turns": 1},
+                       "data": {"source": "seeded_u8", "seed": 5}, "catalytic": true,
+                       "aux": {"source": "seeded", "seed": 9}}});
+        let out = run(spec, CancellationToken::new(), NO_LIMIT).await?;
+        let report = &out.result["catalytic"];
+        assert_eq!(report["restored"], true, "{}", out.result);
+        assert_eq!(report["aux_checksum_before"], report["aux_checksum_after"]);
+        assert_eq!(out.result["data"]["U8"].as_array().map(Vec::len), Some(16));
+        Ok(())
+    }
+
+    #[test]
+    fn seeded_bytes_are_deterministic_and_sized() {
+        assert_eq!(seeded_bytes(1, 13).len(), 13);
+        assert_eq!(seeded_bytes(1, 13), seeded_bytes(1, 13));
+        assert_ne!(seeded_bytes(1, 13), seeded_bytes(2, 13));
     }
 }

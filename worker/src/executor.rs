@@ -114,7 +114,11 @@ impl Executor {
             )
             .in_current_span(),
         );
-        let outcome = compute::run(moved.spec.unwrap_or_default(), cancel.clone()).await;
+        let (spec, time_limit) = match moved.claimed {
+            Some(claimed) => (claimed.spec, claimed.time_limit),
+            None => (serde_json::Value::Null, Duration::ZERO),
+        };
+        let outcome = compute::run(spec, cancel.clone(), time_limit).await;
         done.cancel();
         let _ = lease_task.await;
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -134,12 +138,25 @@ impl Executor {
                     },
                 }
             }
-            Err(ComputeError::Cancelled(_)) => {
+            Err(ComputeError::Cancelled) => {
                 // The lease was lost: whoever moved the job owns it now.
                 tracing::info!("compute cancelled");
                 return Settle::Ack;
             }
-            Err(e @ (ComputeError::Invalid(_) | ComputeError::Unreadable(_))) => {
+            Err(e @ ComputeError::TimeLimit(_)) => {
+                tracing::warn!(error = %e, "time limit reached");
+                Change::Fail {
+                    error: json!({"kind": "time_limit", "message": e.to_string()}),
+                    // The tenant's job used its whole allowance: billed.
+                    usage: Usage {
+                        billable: true,
+                        compute_ms: i64::try_from(time_limit.as_millis()).unwrap_or(i64::MAX),
+                        device: Some(compute::ENGINE),
+                        ..Usage::default()
+                    },
+                }
+            }
+            Err(e @ (ComputeError::Invalid(_) | ComputeError::Unreadable(_) | ComputeError::Transform(_))) => {
                 tracing::error!(error = %e, "job cannot be computed");
                 Change::Fail {
                     error: json!({"kind": "invalid", "message": e.to_string()}),

@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use catalytic_shared::db;
-use catalytic_shared::ids::JobId;
+use catalytic_shared::ids::{JobId, LatticeId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -90,6 +90,7 @@ impl From<db::jobs::JobRow> for JobOut {
          headers(("Location" = String, description = "the job's URL"))),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "lattice_id names no lattice of this tenant", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "the body exceeds api.max_body_bytes", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid field(s), each named", body = Problem, content_type = "application/problem+json"),
@@ -100,8 +101,19 @@ async fn submit_job(
     scope: TenantScope,
     ApiJson(job): ApiJson<JobIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let spec = job.into_spec(&scope.plan.limits())?;
-    let id = enqueue::submit(&state.db, scope.tenant_id, scope.plan, &spec).await?;
+    let stored = match job.lattice_id {
+        None => None,
+        Some(id) => {
+            let id = LatticeId::from_uuid(id);
+            let row = db::lattices::get(&state.db, scope.tenant_id, id)
+                .await?
+                .ok_or(ApiError::NotFound("lattice"))?;
+            Some((id, row.definition()?))
+        }
+    };
+    let lattice_id = stored.as_ref().map(|(id, _)| *id);
+    let spec = job.into_spec(&scope.plan.limits(), stored.map(|(_, def)| def))?;
+    let id = enqueue::submit(&state.db, scope.tenant_id, scope.plan, &spec, lattice_id).await?;
     tracing::Span::current().record("job_id", tracing::field::display(id));
     tracing::info!(operation = spec.operation.name(), "job accepted");
     let location = format!("/v1/jobs/{id}");

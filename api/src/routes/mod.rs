@@ -5,6 +5,7 @@
 
 pub mod health;
 pub mod jobs;
+pub mod lattices;
 
 use crate::json::BodyLimit;
 use crate::openapi::ApiDoc;
@@ -25,6 +26,7 @@ const REQUEST_ID: &str = "x-request-id";
 pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(jobs::router())
+        .merge(lattices::router())
         .merge(health::router())
 }
 

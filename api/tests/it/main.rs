@@ -4,4 +4,5 @@
 mod harness;
 mod health;
 mod jobs;
+mod lattices;
 mod openapi;

@@ -1,9 +1,14 @@
 use crate::harness::spawn_app;
 use serde_json::Value;
 
-const EXPECTED: [(&str, &str); 6] = [
+const EXPECTED: [(&str, &str); 11] = [
     ("/v1/jobs", "post"),
     ("/v1/jobs/{id}", "get"),
+    ("/v1/lattices", "post"),
+    ("/v1/lattices", "get"),
+    ("/v1/lattices/{id}", "get"),
+    ("/v1/lattices/{id}", "patch"),
+    ("/v1/lattices/{id}", "delete"),
     ("/healthz", "get"),
     ("/readyz", "get"),
     ("/metrics", "get"),
@@ -47,6 +52,8 @@ async fn the_openapi_document_lists_every_route() -> anyhow::Result<()> {
             );
             let request = match method.as_str() {
                 "post" => app.http.post(&url).json(&serde_json::json!({})),
+                "patch" => app.http.patch(&url).bearer_auth(&app.key).json(&serde_json::json!({})),
+                "delete" => app.http.delete(&url).bearer_auth(&app.key),
                 _ => app.http.get(&url).bearer_auth(&app.key),
             };
             let response = request.send().await?;

@@ -7,7 +7,7 @@ use std::error::Error;
 
 use proptest::prelude::*;
 
-use super::{bfs_distances, queue_capacity, search, shortest_path};
+use super::{Stop, bfs_distances, queue_capacity, search, shortest_path};
 use crate::cancel::{Cancelled, Never, POLL_INTERVAL};
 use crate::spec::Lattice;
 
@@ -85,7 +85,7 @@ fn out_of_range_vertices_give_no_path_and_no_panic() -> TestResult {
 #[test]
 fn cube_corner_distances_and_queue_bound() -> TestResult {
     let lattice = Lattice::uniform(3, 100)?;
-    let found = search(&lattice, 0, None, &Never)?;
+    let found = search(&lattice, 0, Stop::Exhausted, &Never)?;
     assert_eq!(found.reached, lattice.vertex_count());
     assert_eq!(found.dist.last().copied(), Some(297));
     assert!(found.dist.iter().all(|&d| d != u32::MAX));
@@ -229,7 +229,7 @@ proptest! {
         for (i, &d) in (0u64..).zip(&dist) {
             prop_assert_eq!(d, manhattan(&from, &lattice.coord_of(i)), "vertex {}", i);
         }
-        let full = search(&lattice, source, None, &Never)?;
+        let full = search(&lattice, source, Stop::Exhausted, &Never)?;
         prop_assert!(full.peak_queue as u64 <= queue_capacity(&lattice));
     }
 

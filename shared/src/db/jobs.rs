@@ -10,7 +10,7 @@
 //! three can exist without the others.
 
 use super::{DbError, outbox};
-use crate::ids::{JobId, TenantId, WorkerId};
+use crate::ids::{JobId, LatticeId, TenantId, WorkerId};
 use crate::job::{JobEvent, JobState, Usage};
 use crate::tenant::QueueClass;
 use chrono::{DateTime, Utc};
@@ -46,20 +46,26 @@ pub struct NewJob {
     pub spec: Value,
     pub queue_class: QueueClass,
     pub max_attempts: i32,
+    /// The plan's time limit when submitted; the worker stops the compute there.
+    pub time_limit: Duration,
+    /// The stored lattice the job named, if any (its definition is in `spec`).
+    pub lattice_id: Option<LatticeId>,
 }
 
 /// Inserts the job row and its first outbox row. Call inside the submit's
 /// transaction: the two commit together or not at all.
 pub async fn insert_with_outbox(conn: &mut PgConnection, job: &NewJob) -> Result<(), DbError> {
     sqlx::query!(
-        "INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms, lattice_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         job.id as JobId,
         job.tenant_id as TenantId,
         job.operation,
         job.spec,
         job.queue_class.as_str(),
         job.max_attempts,
+        i64::try_from(job.time_limit.as_millis()).unwrap_or(i64::MAX),
+        job.lattice_id.map(|l| l.as_uuid()),
     )
     .execute(&mut *conn)
     .await?;
@@ -144,6 +150,13 @@ pub enum Transitioned {
     Stale,
 }
 
+/// The job as a worker starts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub spec: Value,
+    pub time_limit: Duration,
+}
+
 /// What an applied transition returns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Moved {
@@ -152,8 +165,8 @@ pub struct Moved {
     /// The attempt after the transition (grown by one on `Retry`).
     pub attempt: i32,
     pub max_attempts: i32,
-    /// The job's spec, returned by `Claim` so the worker needs no second read.
-    pub spec: Option<Value>,
+    /// What a `Claim` hands the worker, so it needs no second read.
+    pub claimed: Option<Claimed>,
 }
 
 /// The one transition function. Checks the transition table, applies the
@@ -210,12 +223,16 @@ pub async fn transition(
         to,
         attempt,
         max_attempts,
-        spec,
+        claimed: spec.map(|(spec, ms)| Claimed {
+            spec,
+            time_limit: Duration::from_millis(u64::try_from(ms).unwrap_or(0)),
+        }),
     }))
 }
 
-/// (tenant, attempt, max_attempts, spec) of the row an UPDATE matched.
-type Applied = (TenantId, i32, i32, Option<Value>);
+/// (tenant, attempt, max_attempts, (spec, time limit ms) on claims) of the
+/// row an UPDATE matched.
+type Applied = (TenantId, i32, i32, Option<(Value, i64)>);
 
 /// The guarded UPDATE for each change; None when no row matched.
 async fn apply(
@@ -229,7 +246,7 @@ async fn apply(
             r#"UPDATE jobs SET status = $4, worker_id = $5, started_at = now(), updated_at = now(),
                       lease_expires_at = now() + make_interval(secs => $6)
                WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING tenant_id AS "tenant_id: TenantId", attempt, max_attempts, spec"#,
+               RETURNING tenant_id AS "tenant_id: TenantId", attempt, max_attempts, spec, time_limit_ms"#,
             guard.job as JobId,
             guard.from as JobState,
             guard.attempt,
@@ -239,7 +256,7 @@ async fn apply(
         )
         .fetch_optional(&mut *conn)
         .await?
-        .map(|r| (r.tenant_id, r.attempt, r.max_attempts, Some(r.spec))),
+        .map(|r| (r.tenant_id, r.attempt, r.max_attempts, Some((r.spec, r.time_limit_ms)))),
         Change::Succeed { result, .. } => sqlx::query!(
             r#"UPDATE jobs SET status = $4, result = $5, finished_at = now(), updated_at = now(),
                       lease_expires_at = NULL

@@ -1,0 +1,226 @@
+//! Lattice resources: named, stored definitions a job can refer to by
+//! `lattice_id`. A lattice is a definition (sizes, wrap, blocked), never a
+//! graph; the api validates it with the engine's own rules.
+
+use crate::auth::TenantScope;
+use crate::error::{ApiError, Problem};
+use crate::job_request::lattice::LatticeIn;
+use crate::json::ApiJson;
+use crate::startup::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use catalytic_shared::db::{self, lattices::LatticeRow};
+use catalytic_shared::ids::LatticeId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Lattices one page lists at most (and by default).
+pub const MAX_PAGE: i64 = 100;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_lattice, list_lattices))
+        .routes(routes!(get_lattice, update_lattice, delete_lattice))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatticeCreate {
+    /// 1–200 characters.
+    pub name: String,
+    #[serde(flatten)]
+    pub lattice: LatticeIn,
+}
+
+/// Rename and/or redefine. Jobs already submitted keep the definition they
+/// were submitted with.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatticePatch {
+    pub name: Option<String>,
+    pub definition: Option<LatticeIn>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LatticeOut {
+    pub id: uuid::Uuid,
+    pub name: String,
+    /// Sizes per axis, wrap flags, blocked vertices (indices or seeded rule).
+    #[schema(value_type = Object)]
+    pub definition: serde_json::Value,
+    pub dimensions: usize,
+    pub vertices: u64,
+    pub edges: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LatticePage {
+    pub items: Vec<LatticeOut>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<uuid::Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1–100, default 100.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn out(row: LatticeRow) -> Result<LatticeOut, ApiError> {
+    let def = row.definition()?;
+    let lattice = def
+        .build()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored lattice {} is invalid: {e}", row.id)))?;
+    Ok(LatticeOut {
+        id: row.id.into(),
+        name: row.name,
+        definition: row.definition,
+        dimensions: lattice.dimensions(),
+        vertices: lattice.vertex_count(),
+        edges: lattice.edge_count(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    match name.chars().count() {
+        1..=200 => Ok(()),
+        n => Err(ApiError::field("name", format!("must be 1 to 200 characters, got {n}"))),
+    }
+}
+
+fn lattice_id(raw: &str) -> Result<LatticeId, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound("lattice"))
+}
+
+/// Store a lattice definition.
+#[utoipa::path(post, path = "/v1/lattices", tag = "lattices", request_body = LatticeCreate,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, body = LatticeOut, headers(("Location" = String, description = "the lattice's URL"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field(s), each named", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_lattice(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    ApiJson(body): ApiJson<LatticeCreate>,
+) -> Result<impl IntoResponse, ApiError> {
+    check_name(&body.name)?;
+    let valid = body.lattice.validate("definition")?;
+    let vertices = valid.lattice.vertex_count();
+    let row = db::lattices::insert(&state.db, scope.tenant_id, LatticeId::new(), &body.name, &valid.def, vertices).await?;
+    let out = out(row)?;
+    let location = format!("/v1/lattices/{}", out.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(out)))
+}
+
+/// The tenant's lattices, newest first, one page at a time.
+#[utoipa::path(get, path = "/v1/lattices", tag = "lattices", params(PageQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = LatticePage),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_lattices(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<LatticePage>, ApiError> {
+    let limit = page.limit.unwrap_or(MAX_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::field("limit", format!("must be between 1 and {MAX_PAGE}")));
+    }
+    let cursor = page
+        .cursor
+        .as_deref()
+        .map(|c| c.parse::<LatticeId>().map_err(|_| ApiError::field("cursor", "not a cursor from a previous page")))
+        .transpose()?;
+    let mut rows = db::lattices::list(&state.db, scope.tenant_id, cursor, limit + 1).await?;
+    let next_cursor = match rows.len() as i64 > limit {
+        true => {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| r.id.as_uuid())
+        }
+        false => None,
+    };
+    let items = rows.into_iter().map(out).collect::<Result<_, _>>()?;
+    Ok(Json(LatticePage { items, next_cursor }))
+}
+
+/// One lattice.
+#[utoipa::path(get, path = "/v1/lattices/{id}", tag = "lattices",
+    params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
+    responses(
+        (status = 200, body = LatticeOut),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such lattice for this tenant (or deleted)", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_lattice(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    Path(id): Path<String>,
+) -> Result<Json<LatticeOut>, ApiError> {
+    let row = db::lattices::get(&state.db, scope.tenant_id, lattice_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound("lattice"))?;
+    Ok(Json(out(row)?))
+}
+
+/// Rename or redefine a lattice.
+#[utoipa::path(patch, path = "/v1/lattices/{id}", tag = "lattices", request_body = LatticePatch,
+    params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
+    responses(
+        (status = 200, body = LatticeOut),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn update_lattice(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<LatticePatch>,
+) -> Result<Json<LatticeOut>, ApiError> {
+    let id = lattice_id(&id)?;
+    if let Some(name) = &patch.name {
+        check_name(name)?;
+    }
+    let valid = patch.definition.as_ref().map(|d| d.validate("definition")).transpose()?;
+    let definition = valid.as_ref().map(|v| (&v.def, v.lattice.vertex_count()));
+    let row = db::lattices::update(&state.db, scope.tenant_id, id, patch.name.as_deref(), definition)
+        .await?
+        .ok_or(ApiError::NotFound("lattice"))?;
+    Ok(Json(out(row)?))
+}
+
+/// Delete a lattice: new jobs naming it get 404; past jobs keep their copy.
+#[utoipa::path(delete, path = "/v1/lattices/{id}", tag = "lattices",
+    params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn delete_lattice(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    match db::lattices::delete(&state.db, scope.tenant_id, lattice_id(&id)?).await? {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(ApiError::NotFound("lattice")),
+    }
+}
