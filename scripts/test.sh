@@ -25,4 +25,5 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   step "tests (unit, integration, end-to-end)" cargo test --workspace --locked
 fi
+step "lattice engine against networkx" scripts/check-networkx.sh
 printf '\nall checks passed in %d s\n' $((SECONDS - total_start))

@@ -54,6 +54,24 @@ pub fn shortest_path(
         return Ok(None);
     }
 
+    let Some(path) = walk(lattice, &search.dist, start) else {
+        return Ok(None);
+    };
+    Ok(Some(ShortestPath {
+        length: u64::from(length),
+        path,
+        vertices_visited: search.reached,
+    }))
+}
+
+/// The canonical walk of design §2 from `start` down a distance array
+/// computed from the end: each step to the smallest-index neighbour one
+/// closer. `None` if `start` is unreached (or the array is inconsistent).
+pub(crate) fn walk(lattice: &Lattice, dist: &[u32], start: u64) -> Option<Vec<Vec<u32>>> {
+    let length = *dist.get(slot(start))?;
+    if length == UNREACHED {
+        return None;
+    }
     let mut path = Vec::with_capacity(slot(u64::from(length)) + 1);
     path.push(lattice.coord_of(start));
     let mut current = start;
@@ -66,18 +84,11 @@ pub fn shortest_path(
             .copied()
             .find(|&u| dist[slot(u)] == wanted);
         debug_assert!(next.is_some(), "BFS left {current} with no predecessor");
-        let Some(next) = next else {
-            return Ok(None);
-        };
+        let next = next?;
         path.push(lattice.coord_of(next));
         current = next;
     }
-
-    Ok(Some(ShortestPath {
-        length: u64::from(length),
-        path,
-        vertices_visited: search.reached,
-    }))
+    Some(path)
 }
 
 /// Distances from `source` (u32::MAX = unreachable), one per vertex.

@@ -4,10 +4,15 @@
 //! admission reserves `memory_bytes` before a job starts (design §2), so the
 //! numbers must cover what `bfs.rs` really allocates: if the engine changes
 //! its buffers, this file changes with it (a test checks the two agree).
+//! Each operation in `ops/` keeps its own estimate beside the code whose
+//! buffers it mirrors; [`estimate`] dispatches on the [`Work`] asked for.
+//! Estimates never scan the lattice (the api calls them on the request
+//! path), so with seeded blocking they take every vertex as possibly open.
 
 use std::mem::size_of;
 
 use crate::bfs::queue_capacity;
+use crate::ops;
 use crate::spec::Lattice;
 
 /// Cost/memory estimate used by the api (limits) and the worker (admission).
@@ -19,17 +24,59 @@ pub struct Estimate {
     pub vertex_visits: u64,
 }
 
+/// The operation an [`estimate`] is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// [`crate::shortest_path`].
+    ShortestPath,
+    /// [`crate::distances`].
+    Distances,
+    /// [`crate::neighbors`] with this radius.
+    Neighbors { radius: u32 },
+    /// [`crate::components`].
+    Components,
+    /// [`crate::analyze`]; with blocking its exact diameter runs one BFS per
+    /// vertex of the largest component, up to `EXACT_DIAMETER_CAP^2` visits.
+    Analyze,
+    /// [`crate::shortest_paths`] over pairs with this many distinct ends.
+    Batch { distinct_ends: u64 },
+}
+
+/// Memory and work of `work` on `lattice`, both upper bounds, without running it.
+pub fn estimate(lattice: &Lattice, work: Work) -> Estimate {
+    match work {
+        Work::ShortestPath => estimate_shortest_path(lattice),
+        Work::Distances => ops::estimate_distances(lattice),
+        Work::Neighbors { radius } => ops::estimate_neighbors(lattice, radius),
+        Work::Components => ops::estimate_components(lattice),
+        Work::Analyze => ops::estimate_analyze(lattice),
+        Work::Batch { distinct_ends } => ops::estimate_batch(lattice, distinct_ends),
+    }
+}
+
+/// Heap bytes of one `bfs.rs` search: (the distance array, the FIFO).
+pub(crate) fn search_bytes(lattice: &Lattice) -> (u64, u64) {
+    let distances = lattice
+        .vertex_count()
+        .saturating_mul(size_of::<u32>() as u64);
+    let queue = queue_capacity(lattice).saturating_mul(size_of::<u64>() as u64);
+    (distances, queue)
+}
+
 /// Estimate for [`crate::shortest_path`] on `lattice`, for any start and end.
 ///
 /// Memory is the distance array (4 bytes per vertex), the FIFO at the
 /// capacity the BFS reserves, and the longest possible path with its
-/// neighbour scratch buffer. Visits are at most every vertex.
+/// neighbour scratch buffer: the closed-form diameter without blocking,
+/// every open vertex with it. Visits are at most every open vertex.
 pub fn estimate_shortest_path(lattice: &Lattice) -> Estimate {
-    let n = lattice.vertex_count();
     let d = lattice.dimensions() as u64;
-    let distances = n.saturating_mul(size_of::<u32>() as u64);
-    let queue = queue_capacity(lattice).saturating_mul(size_of::<u64>() as u64);
-    let path_entries = lattice.max_distance().saturating_add(1);
+    let (distances, queue) = search_bytes(lattice);
+    let path_entries = if lattice.has_blocking() {
+        lattice.open_vertex_bound()
+    } else {
+        lattice.open_diameter().saturating_add(1)
+    };
     let path_entry = size_of::<Vec<u32>>() as u64 + d * size_of::<u32>() as u64;
     let path = path_entries.saturating_mul(path_entry);
     let neighbours = 2 * d * size_of::<u64>() as u64;
@@ -38,7 +85,7 @@ pub fn estimate_shortest_path(lattice: &Lattice) -> Estimate {
             .saturating_add(queue)
             .saturating_add(path)
             .saturating_add(neighbours),
-        vertex_visits: n,
+        vertex_visits: lattice.open_vertex_bound(),
     }
 }
 

@@ -71,13 +71,32 @@ impl Lattice {
 
     /// Calls `visit` on each open neighbour of the open vertex `index`, in no
     /// particular order (callers that need the canonical order use
-    /// [`Lattice::neighbors_into`]). Peels the coordinates off as it goes,
-    /// so it allocates nothing; the caller checks `index` is open and in range.
+    /// [`Lattice::neighbors_into`]). Allocates nothing; the caller checks
+    /// `index` is open and in range.
     #[inline]
     pub(crate) fn for_each_neighbor(&self, index: u64, mut visit: impl FnMut(u64)) {
+        self.for_each_axis(index, |_, below, above| {
+            for u in [below, above].into_iter().flatten() {
+                visit(u);
+            }
+        });
+    }
+
+    /// Calls `visit(axis, below, above)` for each axis of the in-range vertex
+    /// `index`, with its open neighbours one step down and one step up that
+    /// axis (`None` where there is no such vertex or it is blocked). Peels the
+    /// coordinates off as it goes instead of building a coordinate.
+    #[inline]
+    pub(crate) fn for_each_axis(
+        &self,
+        index: u64,
+        mut visit: impl FnMut(usize, Option<u64>, Option<u64>),
+    ) {
         let blocking = self.has_blocking();
+        let open = |u: u64| !blocking || !self.is_blocked(u);
         let mut rest = index;
-        for ((&size, &stride), &wrap) in self.sizes().iter().zip(self.strides()).zip(self.wraps()) {
+        let axes = self.sizes().iter().zip(self.strides()).zip(self.wraps());
+        for (axis, ((&size, &stride), &wrap)) in axes.enumerate() {
             let size = u64::from(size);
             let component = rest % size;
             rest /= size;
@@ -95,11 +114,7 @@ impl Lattice {
             } else {
                 None
             };
-            for u in [below, above].into_iter().flatten() {
-                if !blocking || !self.is_blocked(u) {
-                    visit(u);
-                }
-            }
+            visit(axis, below.filter(|&u| open(u)), above.filter(|&u| open(u)));
         }
     }
 }

@@ -8,6 +8,8 @@
 //! - `spec.rs`: [`Lattice`], validated once, and [`LatticeError`].
 //! - `index.rs`: mixed-radix index ↔ coordinate, neighbours in index order.
 //! - `bfs.rs`: [`bfs_distances`] and the canonical [`shortest_path`].
+//! - `engine/`: the fast bit-parallel BFS ([`bfs_levels`], [`fast_shortest_path`]).
+//! - `ops/`: [`distances`], [`neighbors`], [`components`], [`analyze`], [`shortest_paths`].
 //! - `cancel.rs`: [`Cancel`], [`Never`] and the [`Cancelled`] outcome.
 //! - `estimate.rs`: [`Estimate`] of memory and work, for limits and admission.
 
@@ -18,11 +20,24 @@ compile_error!("catalytic-lattice requires a 64-bit target");
 
 mod bfs;
 mod cancel;
+mod engine;
 mod estimate;
 mod index;
+mod ops;
 mod spec;
+mod transform;
 
 pub use bfs::{ShortestPath, bfs_distances, shortest_path};
 pub use cancel::{Cancel, Cancelled, Never};
-pub use estimate::{Estimate, estimate_shortest_path};
-pub use spec::{Lattice, LatticeError, MAX_DIMENSIONS, MIN_SIZE};
+pub use engine::{Levels, bfs_levels, fast_estimate, fast_shortest_path, with_engine_threads};
+pub use estimate::{Estimate, Work, estimate, estimate_shortest_path};
+pub use ops::{
+    Analysis, BALL_LIST_CAP, Ball, CENTRALITY_CAP, CentralitySummary, ComponentSizeCount,
+    Components, DegreeStats, Diameter, DiameterMethod, Distances, EXACT_DIAMETER_CAP,
+    FULL_FIELD_CAP, analyze, components, distances, neighbors, shortest_paths,
+};
+pub use spec::{Blocked, Lattice, LatticeError, MAX_DIMENSIONS, MIN_SIZE, splitmix64};
+pub use transform::{
+    CatalyticReport, Data, DataKind, Transform, TransformError, apply, apply_catalytic,
+    aux_bytes_needed, checksum, generate,
+};

@@ -176,8 +176,7 @@ impl Lattice {
         self.blocked = match blocked {
             Blocked::None => Blocked::None,
             Blocked::Explicit(mut indices) => {
-                if let Some((position, &index)) =
-                    indices.iter().enumerate().find(|&(_, &i)| i >= n)
+                if let Some((position, &index)) = indices.iter().enumerate().find(|&(_, &i)| i >= n)
                 {
                     return Err(LatticeError::BlockedIndex { position, index });
                 }
@@ -313,7 +312,13 @@ impl Lattice {
         self.sizes
             .iter()
             .zip(&self.wrap)
-            .map(|(&s, &wrap)| if wrap { u64::from(s) / 2 } else { u64::from(s) - 1 })
+            .map(|(&s, &wrap)| {
+                if wrap {
+                    u64::from(s) / 2
+                } else {
+                    u64::from(s) - 1
+                }
+            })
             .sum()
     }
 }

@@ -8,6 +8,7 @@
 //! - [`compute`]: the engine call for each operation, off the async threads.
 //! - [`heartbeat`]: lease extension for a running attempt; fleet heartbeat.
 
+pub mod bench;
 pub mod compute;
 pub mod consumer;
 pub mod executor;

@@ -191,12 +191,10 @@ fn fraction_must_be_in_zero_one() -> Result<(), LatticeError> {
     let lattice = Lattice::new(vec![3, 4])?;
     for bad in [-0.1, 1.000_001, f64::INFINITY] {
         assert_eq!(
-            lattice
-                .clone()
-                .with_blocked(Blocked::Seeded {
-                    fraction: bad,
-                    seed: 1
-                }),
+            lattice.clone().with_blocked(Blocked::Seeded {
+                fraction: bad,
+                seed: 1
+            }),
             Err(LatticeError::Fraction(bad))
         );
     }
@@ -239,7 +237,11 @@ fn seeded_rule_is_splitmix_below_the_threshold() -> Result<(), LatticeError> {
         seed: 42,
     })?;
     for v in 0..2500u64 {
-        assert_eq!(lattice.is_blocked(v), splitmix64(42 ^ v) < 1u64 << 62, "{v}");
+        assert_eq!(
+            lattice.is_blocked(v),
+            splitmix64(42 ^ v) < 1u64 << 62,
+            "{v}"
+        );
     }
     let open = lattice.open_vertex_count();
     assert!((1700..2050).contains(&open), "{open}");

@@ -17,6 +17,8 @@ async fn queued_job(db: &TestDatabase) -> anyhow::Result<(TenantId, JobId)> {
         spec: json!({"lattice": {"sizes": [2]}, "operation": "shortest_path", "params": {"start": [0], "end": [1]}}),
         queue_class: QueueClass::Low,
         max_attempts: 3,
+        time_limit: Duration::from_secs(10),
+        lattice_id: None,
     };
     let mut tx = db.pool.begin().await?;
     jobs::insert_with_outbox(&mut tx, &job).await?;
@@ -82,7 +84,9 @@ async fn guarded_transitions_apply_once_and_stale_ones_change_nothing() -> anyho
         (moved.tenant_id, moved.to, moved.attempt),
         (tenant, JobState::Running, 1)
     );
-    assert!(moved.spec.is_some(), "a claim hands the worker the spec");
+    let claimed = moved.claimed.ok_or_else(|| anyhow::anyhow!("a claim hands the worker the job"))?;
+    assert_eq!(claimed.time_limit, Duration::from_secs(10));
+    assert_eq!(claimed.spec["operation"], "shortest_path");
     assert_eq!(
         jobs::transition(&mut conn, queued, claim()).await?,
         Transitioned::Stale,

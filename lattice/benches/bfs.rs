@@ -1,0 +1,87 @@
+//! Criterion benches of the BFS engines on small and medium lattices (the
+//! large ones, up to 10^9 vertices, are `catalytic-worker bench`'s job).
+//! Runs in about a minute: `cargo bench -p catalytic-lattice --bench bfs`.
+//! Never run in CI.
+
+use std::time::Duration;
+
+use catalytic_lattice::{
+    Blocked, Lattice, Never, bfs_distances, bfs_levels, fast_shortest_path, with_engine_threads,
+};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+fn lattices() -> Vec<(&'static str, Lattice)> {
+    let mut out = Vec::new();
+    for (name, sizes) in [
+        ("2d-1000", vec![1000, 1000]),
+        ("3d-100", vec![100, 100, 100]),
+    ] {
+        let Ok(open) = Lattice::new(sizes) else {
+            continue;
+        };
+        let blocked = open.clone().with_blocked(Blocked::Seeded {
+            fraction: 0.2,
+            seed: 42,
+        });
+        out.push((name, open));
+        if let Ok(blocked) = blocked {
+            out.push((
+                if name == "2d-1000" {
+                    "2d-1000-blocked20"
+                } else {
+                    "3d-100-blocked20"
+                },
+                blocked,
+            ));
+        }
+    }
+    out
+}
+
+fn bench_bfs(c: &mut Criterion) {
+    let mut group = c.benchmark_group("bfs");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for (name, lattice) in lattices() {
+        let source = (0..lattice.vertex_count())
+            .find(|&v| !lattice.is_blocked(v))
+            .unwrap_or(0);
+        // Throughput in edges of the open lattice: an upper bound of the TEPS numerator.
+        group.throughput(Throughput::Elements(lattice.edge_count()));
+        for threads in [1, 2] {
+            group.bench_with_input(
+                BenchmarkId::new(format!("fast-{threads}t"), name),
+                &lattice,
+                |b, l| {
+                    b.iter(|| with_engine_threads(threads, || bfs_levels(l, source, None, &Never)))
+                },
+            );
+        }
+        group.bench_with_input(BenchmarkId::new("reference", name), &lattice, |b, l| {
+            b.iter(|| bfs_distances(l, source, &Never))
+        });
+    }
+    group.finish();
+}
+
+fn bench_path(c: &mut Criterion) {
+    let mut group = c.benchmark_group("shortest_path");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(2));
+    if let Ok(lattice) = Lattice::uniform(3, 100) {
+        let end = lattice.vertex_count() - 1;
+        group.bench_function("fast-corner-to-corner-3d-100", |b| {
+            b.iter(|| fast_shortest_path(&lattice, 0, end, &Never))
+        });
+        group.bench_function("reference-corner-to-corner-3d-100", |b| {
+            b.iter(|| catalytic_lattice::shortest_path(&lattice, 0, end, &Never))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_bfs, bench_path);
+criterion_main!(benches);

@@ -1,0 +1,489 @@
+//! The level-synchronous, bit-parallel BFS over tiles (see `tiling.rs`).
+//!
+//! State is two bit planes per tile: `(0,0)` unreached, `(1,0)`, `(0,1)`,
+//! `(1,1)` reached at a distance ≡ 0, 1, 2 (mod 3). The frontier of level `d`
+//! is read back from the planes (code `d mod 3`), so it costs no memory of
+//! its own; which tiles hold it is kept in a two-level bitmap (one bit per
+//! tile, one bit per 64-tile word), scanned in ascending order, which visits
+//! memory in a few monotone streams that the prefetchers follow, and is
+//! windowed to the span of words actually set (the active shell).
+//!
+//! A level is cut into parts of about equal frontier; each part owns a
+//! contiguous range of tiles (its slice of the state and bitmaps) and runs on
+//! its own rayon task. A part writes only its own tiles; what it would write
+//! into another part's tiles goes to an outbox applied after the round. No
+//! atomics on the state, no `unsafe`. Cancellation is polled between rounds,
+//! a round being at most a few milliseconds of work.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use crate::cancel::{Cancel, Cancelled};
+use crate::engine::tiling::Tiling;
+use crate::spec::Lattice;
+
+/// Frontier bitmap words (64 tiles each) per part: big enough to amortise a
+/// rayon task (~100 µs), small enough that a round stays a few milliseconds.
+/// Tests use tiny parts so that splitting and outboxes run on small lattices.
+const PART_WORDS_MAX: u64 = if cfg!(test) { 3 } else { 2048 };
+/// Below this many frontier words a level is not worth splitting.
+const PART_WORDS_MIN: u64 = if cfg!(test) { 1 } else { 256 };
+
+/// What a finished search holds.
+pub(crate) struct Searched {
+    /// Two planes per tile: the 2-bit state of every vertex.
+    pub(crate) state: Vec<[u64; 2]>,
+    /// Vertices labelled at each distance, from 0.
+    pub(crate) level_sizes: Vec<u64>,
+    /// Peak heap bytes of the search, state included.
+    pub(crate) peak_bytes: u64,
+}
+
+/// Mask of the bits in `cell` that hold `code` (0, 1 or 2).
+#[inline]
+pub(crate) fn code_mask(cell: [u64; 2], code: u8) -> u64 {
+    match code {
+        0 => cell[0] & !cell[1],
+        1 => cell[1] & !cell[0],
+        _ => cell[0] & cell[1],
+    }
+}
+
+/// Writes `code` into the bits `new` of `cell` (which must be unreached there).
+#[inline]
+fn set_code(cell: &mut [u64; 2], code: u8, new: u64) {
+    if code != 1 {
+        cell[0] |= new;
+    }
+    if code != 0 {
+        cell[1] |= new;
+    }
+}
+
+/// Read-only context shared by the parts of a round.
+struct Shared<'a> {
+    tiling: &'a Tiling,
+    /// Blocked bits per tile, when anything is blocked.
+    blocked: Option<&'a [u64]>,
+    /// Summary of the current frontier: bit `w` set iff frontier word `w` is non-zero.
+    cur_summary: &'a [AtomicU64],
+    /// Summary of the next frontier, set as parts find new tiles.
+    next_summary: &'a [AtomicU64],
+    /// Code of the level being expanded and of the next one.
+    code: u8,
+    next_code: u8,
+}
+
+/// One part of a round: a contiguous range of bitmap words and their tiles.
+struct Part<'a> {
+    /// First bitmap word of the range; its first tile is `64 * word0`.
+    word0: u64,
+    /// The range's tiles' state.
+    state: &'a mut [[u64; 2]],
+    /// The range's words of the current frontier bitmap (cleared as read).
+    cur: &'a mut [u64],
+    /// The range's words of the next frontier bitmap.
+    next: &'a mut [u64],
+}
+
+/// What a part produced besides its writes.
+#[derive(Default)]
+struct PartOut {
+    /// Vertices newly labelled.
+    labelled: u64,
+    /// Writes into tiles of other parts: (tile, candidate bits).
+    outbox: Vec<(u64, u64)>,
+    /// Lowest and one past the highest next-frontier word this part set.
+    window: Option<(u64, u64)>,
+}
+
+impl PartOut {
+    fn widen(&mut self, word: u64) {
+        self.window = Some(match self.window {
+            None => (word, word + 1),
+            Some((lo, hi)) => (lo.min(word), hi.max(word + 1)),
+        });
+    }
+}
+
+/// Labels the bits `cand` of `tile` (in `state`, whose first tile is `base`)
+/// with the next code unless reached or blocked, and marks the tile in the
+/// next frontier. Returns the number of vertices labelled.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn deposit(
+    shared: &Shared<'_>,
+    state: &mut [[u64; 2]],
+    next: &mut [u64],
+    base: u64,
+    tile: u64,
+    cand: u64,
+    out: &mut PartOut,
+) {
+    let local = (tile - base) as usize;
+    let cell = &mut state[local];
+    let mut new = cand & !(cell[0] | cell[1]);
+    if let Some(blocked) = shared.blocked {
+        new &= !blocked[tile as usize];
+    }
+    if new == 0 {
+        return;
+    }
+    set_code(cell, shared.next_code, new);
+    out.labelled += u64::from(new.count_ones());
+    let word = tile >> 6;
+    let slot = &mut next[(word - (base >> 6)) as usize];
+    if *slot == 0 {
+        shared.next_summary[(word >> 6) as usize].fetch_or(1 << (word & 63), Ordering::Relaxed);
+        out.widen(word);
+    }
+    *slot |= 1 << (tile & 63);
+}
+
+/// Moves gathered before they are applied: applying them in a tight loop of
+/// independent loads keeps many cache misses in flight at once (the targets
+/// along the slow axes are far apart in memory), instead of one or two.
+const BATCH: usize = 512;
+
+/// Expands every frontier tile of `part`.
+fn run_part(shared: &Shared<'_>, part: Part<'_>) -> PartOut {
+    let tiling = shared.tiling;
+    let dims = tiling.dims();
+    let mut out = PartOut::default();
+    let base = part.word0 * 64;
+    let end = base + part.state.len() as u64;
+    let words = part.cur.len() as u64;
+    let mut coords = [0u64; crate::spec::MAX_DIMENSIONS];
+    let coords = &mut coords[..dims];
+    let mut last_tile: Option<u64> = None;
+    let mut pending: Vec<(u64, u64)> = Vec::with_capacity(BATCH + 2 * crate::spec::MAX_DIMENSIONS + 1);
+    let (first_sw, last_sw) = (part.word0 >> 6, (part.word0 + words - 1) >> 6);
+    for sw in first_sw..=last_sw {
+        let mut summary = shared.cur_summary[sw as usize].load(Ordering::Relaxed);
+        while summary != 0 {
+            let word = sw * 64 + u64::from(summary.trailing_zeros());
+            summary &= summary - 1;
+            if word < part.word0 || word >= part.word0 + words {
+                continue;
+            }
+            let slot = (word - part.word0) as usize;
+            let mut bits = std::mem::take(&mut part.cur[slot]);
+            while bits != 0 {
+                let tile = word * 64 + u64::from(bits.trailing_zeros());
+                bits &= bits - 1;
+                match last_tile {
+                    Some(prev) => tiling.advance(coords, tile - prev),
+                    None => tiling.tile_coords(tile, coords),
+                }
+                last_tile = Some(tile);
+                let f = code_mask(part.state[(tile - base) as usize], shared.code);
+                expand(tiling, f, tile, coords, &mut pending);
+                if pending.len() >= BATCH {
+                    apply(shared, &mut *part.state, &mut *part.next, base, end, &mut pending, &mut out);
+                }
+            }
+        }
+    }
+    apply(shared, &mut *part.state, &mut *part.next, base, end, &mut pending, &mut out);
+    out
+}
+
+/// Applies the gathered moves: deposits those inside the part, posts the others.
+fn apply(
+    shared: &Shared<'_>,
+    state: &mut [[u64; 2]],
+    next: &mut [u64],
+    base: u64,
+    end: u64,
+    pending: &mut Vec<(u64, u64)>,
+    out: &mut PartOut,
+) {
+    for (target, cand) in pending.drain(..) {
+        if target >= base && target < end {
+            deposit(shared, state, next, base, target, cand, out);
+        } else {
+            out.outbox.push((target, cand));
+        }
+    }
+}
+
+/// The moves out of frontier bits `f` of one tile: in-tile moves, then moves
+/// into the neighbouring tiles along each axis (wrapping where the axis does),
+/// appended to `pending` as (target tile, candidate bits).
+#[inline]
+fn expand(t: &Tiling, f: u64, tile: u64, coords: &[u64], pending: &mut Vec<(u64, u64)>) {
+    if f == 0 {
+        return;
+    }
+    let mut own = 0u64;
+    for a in 0..t.dims() {
+        // An axis of tile side 1 has bit step 64 and no in-tile moves (its masks are 0).
+        let s = t.bit_step[a];
+        own |= (f.checked_shl(s).unwrap_or(0) & t.not_first[a])
+            | (f.checked_shr(s).unwrap_or(0) & t.not_last[a]);
+    }
+    own &= t.valid(t.last_set(coords));
+    let mut send = |target: u64, cand: u64| {
+        if cand != 0 {
+            pending.push((target, cand));
+        }
+    };
+    send(tile, own);
+    for a in 0..t.dims() {
+        let (c, g, stride) = (coords[a], t.grid[a], t.tile_stride[a]);
+        let low = f & t.first_plane[a];
+        if low != 0 {
+            if c > 0 {
+                send(tile - stride, low << t.span[a]);
+            } else if t.wrap[a] {
+                send(tile + (g - 1) * stride, low << t.last_span[a]);
+            }
+        }
+        if c + 1 < g {
+            let high = f & t.last_plane[a];
+            if high != 0 {
+                send(tile + stride, high >> t.span[a]);
+            }
+        } else if t.wrap[a] {
+            let high = f & t.end_plane[a];
+            if high != 0 {
+                send(tile - c * stride, high >> t.last_span[a]);
+            }
+        }
+    }
+}
+
+/// Builds the blocked mask per tile (rayon over tiles), or None when nothing is blocked.
+fn blocked_mask(lattice: &Lattice, tiling: &Tiling) -> Option<Vec<u64>> {
+    if !lattice.has_blocking() {
+        return None;
+    }
+    let dims = tiling.dims();
+    let mut mask = vec![0u64; tiling.tiles as usize];
+    mask.par_chunks_mut(4096)
+        .enumerate()
+        .for_each(|(chunk, words)| {
+            let mut coords = [0u64; crate::spec::MAX_DIMENSIONS];
+            let coords = &mut coords[..dims];
+            let first = chunk as u64 * 4096;
+            tiling.tile_coords(first, coords);
+            for (i, word) in words.iter_mut().enumerate() {
+                if i > 0 {
+                    tiling.advance(coords, 1);
+                }
+                let valid = tiling.valid(tiling.last_set(coords));
+                let corner: u64 = (0..dims)
+                    .map(|a| (coords[a] << tiling.side_log[a]) * tiling.strides[a])
+                    .sum();
+                let mut bits = valid;
+                while bits != 0 {
+                    let bit = bits.trailing_zeros();
+                    bits &= bits - 1;
+                    let v = corner
+                        + (0..dims)
+                            .map(|a| {
+                                let inner = (bit / tiling.bit_step[a]) as u64
+                                    & ((1 << tiling.side_log[a]) - 1);
+                                inner * tiling.strides[a]
+                            })
+                            .sum::<u64>();
+                    if lattice.is_blocked(v) {
+                        *word |= 1 << bit;
+                    }
+                }
+            }
+        });
+    Some(mask)
+}
+
+/// BFS from `source` over `tiling`'s layout. With `stop_at`, stops once that
+/// vertex's level is complete. A blocked or out-of-range source reaches nothing.
+pub(crate) fn search(
+    lattice: &Lattice,
+    tiling: &Tiling,
+    source: u64,
+    stop_at: Option<u64>,
+    cancel: &dyn Cancel,
+) -> Result<Searched, Cancelled> {
+    let tiles = tiling.tiles;
+    let words = tiling.bitmap_words();
+    let summary_words = words.div_ceil(64);
+    let mut state = vec![[0u64; 2]; tiles as usize];
+    let blocked = blocked_mask(lattice, tiling);
+    let mut cur = vec![0u64; words as usize];
+    let mut next = vec![0u64; words as usize];
+    let new_summary = || {
+        (0..summary_words)
+            .map(|_| AtomicU64::new(0))
+            .collect::<Vec<_>>()
+    };
+    let mut cur_summary = new_summary();
+    let mut next_summary = new_summary();
+    let fixed_bytes = tiling.state_bytes()
+        + blocked.as_ref().map_or(0, |b| b.len() as u64 * 8)
+        + 2 * words * 8
+        + 2 * summary_words * 8;
+    let mut peak_outbox = 0u64;
+    let mut level_sizes = Vec::new();
+
+    if source >= lattice.vertex_count() || lattice.is_blocked(source) {
+        return Ok(Searched {
+            state,
+            level_sizes,
+            peak_bytes: fixed_bytes,
+        });
+    }
+    let (tile, bit) = tiling.locate(source);
+    set_code(&mut state[tile as usize], 0, 1 << bit);
+    cur[(tile >> 6) as usize] |= 1 << (tile & 63);
+    cur_summary[(tile >> 12) as usize].store(1 << ((tile >> 6) & 63), Ordering::Relaxed);
+    let mut window = (tile >> 6, (tile >> 6) + 1);
+    level_sizes.push(1);
+    let target = stop_at
+        .filter(|&v| v < lattice.vertex_count())
+        .map(|v| tiling.locate(v));
+    let threads = rayon::current_num_threads().max(1) as u64;
+
+    for level in 0u64.. {
+        if cancel.should_stop() {
+            return Err(Cancelled);
+        }
+        if let Some((tt, tb)) = target {
+            let cell = state[tt as usize];
+            if (cell[0] | cell[1]) & (1 << tb) != 0 {
+                break;
+            }
+        }
+        let parts = plan_parts(&cur_summary, window, threads);
+        let shared = Shared {
+            tiling,
+            blocked: blocked.as_deref(),
+            cur_summary: &cur_summary,
+            next_summary: &next_summary,
+            code: (level % 3) as u8,
+            next_code: ((level + 1) % 3) as u8,
+        };
+        let mut labelled = 0u64;
+        let mut next_window: Option<(u64, u64)> = None;
+        for round in parts.chunks(threads as usize) {
+            if cancel.should_stop() {
+                return Err(Cancelled);
+            }
+            let outs = run_round(&shared, round, &mut state, &mut cur, &mut next, tiles);
+            for mut out in outs {
+                labelled += out.labelled;
+                peak_outbox = peak_outbox.max(out.outbox.capacity() as u64 * 16);
+                let mut sink = PartOut::default();
+                for (tile, cand) in out.outbox.drain(..) {
+                    deposit(&shared, &mut state, &mut next, 0, tile, cand, &mut sink);
+                }
+                labelled += sink.labelled;
+                for w in [out.window, sink.window].into_iter().flatten() {
+                    next_window = Some(match next_window {
+                        None => w,
+                        Some((lo, hi)) => (lo.min(w.0), hi.max(w.1)),
+                    });
+                }
+            }
+        }
+        for sw in (window.0 >> 6)..=((window.1 - 1) >> 6) {
+            cur_summary[sw as usize].store(0, Ordering::Relaxed);
+        }
+        std::mem::swap(&mut cur, &mut next);
+        std::mem::swap(&mut cur_summary, &mut next_summary);
+        match next_window {
+            Some(w) if labelled > 0 => {
+                level_sizes.push(labelled);
+                window = w;
+            }
+            _ => break,
+        }
+    }
+    Ok(Searched {
+        state,
+        level_sizes,
+        peak_bytes: fixed_bytes + peak_outbox,
+    })
+}
+
+/// Cuts the frontier words in `window` into parts of about equal count:
+/// `[word0, word1)` ranges covering the window, in order.
+fn plan_parts(summary: &[AtomicU64], window: (u64, u64), threads: u64) -> Vec<(u64, u64)> {
+    let (lo, hi) = window;
+    if threads == 1 {
+        // One part per PART_WORDS_MAX frontier words, so that cancellation is polled often.
+        return split_by_count(summary, window, PART_WORDS_MAX);
+    }
+    let total: u64 = ((lo >> 6)..=((hi - 1) >> 6))
+        .map(|sw| u64::from(summary[sw as usize].load(Ordering::Relaxed).count_ones()))
+        .sum();
+    if total < PART_WORDS_MIN * 2 {
+        return vec![(lo, hi)];
+    }
+    let per_part = total
+        .div_ceil(threads)
+        .clamp(PART_WORDS_MIN, PART_WORDS_MAX);
+    split_by_count(summary, window, per_part)
+}
+
+/// Splits `window` into ranges each holding `per_part` set summary bits (the last fewer).
+fn split_by_count(summary: &[AtomicU64], window: (u64, u64), per_part: u64) -> Vec<(u64, u64)> {
+    let (lo, hi) = window;
+    let mut parts = Vec::new();
+    let mut start = lo;
+    let mut count = 0u64;
+    for sw in (lo >> 6)..=((hi - 1) >> 6) {
+        let mut bits = summary[sw as usize].load(Ordering::Relaxed);
+        while bits != 0 {
+            let word = sw * 64 + u64::from(bits.trailing_zeros());
+            bits &= bits - 1;
+            if word < lo || word >= hi {
+                continue;
+            }
+            if count == per_part {
+                parts.push((start, word));
+                start = word;
+                count = 0;
+            }
+            count += 1;
+        }
+    }
+    parts.push((start, hi));
+    parts
+}
+
+/// Runs the parts of one round, in parallel when there are several.
+fn run_round(
+    shared: &Shared<'_>,
+    round: &[(u64, u64)],
+    state: &mut [[u64; 2]],
+    cur: &mut [u64],
+    next: &mut [u64],
+    tiles: u64,
+) -> Vec<PartOut> {
+    let (Some(&(first, _)), Some(&(_, last))) = (round.first(), round.last()) else {
+        return Vec::new();
+    };
+    let tile_of = |word: u64| (word * 64).min(tiles) as usize;
+    let mut state = &mut state[tile_of(first)..tile_of(last)];
+    let mut cur = &mut cur[first as usize..last as usize];
+    let mut next = &mut next[first as usize..last as usize];
+    let mut parts = Vec::with_capacity(round.len());
+    for &(w0, w1) in round {
+        let (s, s_rest) = std::mem::take(&mut state).split_at_mut(tile_of(w1) - tile_of(w0));
+        let (c, c_rest) = std::mem::take(&mut cur).split_at_mut((w1 - w0) as usize);
+        let (n, n_rest) = std::mem::take(&mut next).split_at_mut((w1 - w0) as usize);
+        parts.push(Part {
+            word0: w0,
+            state: s,
+            cur: c,
+            next: n,
+        });
+        (state, cur, next) = (s_rest, c_rest, n_rest);
+    }
+    if parts.len() == 1 {
+        return parts.into_iter().map(|p| run_part(shared, p)).collect();
+    }
+    parts.into_par_iter().map(|p| run_part(shared, p)).collect()
+}

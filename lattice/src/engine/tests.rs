@@ -1,0 +1,225 @@
+//! The fast engine against the reference in `bfs.rs`: same path, same
+//! counts, distances equal modulo 3, on random small lattices with and
+//! without wrap and blocking, on one thread and on several.
+
+use std::cell::Cell;
+use std::error::Error;
+
+use proptest::prelude::*;
+
+use super::{bfs_levels, fast_estimate, fast_shortest_path};
+use crate::bfs::{bfs_distances, shortest_path};
+use crate::cancel::{Cancelled, Never};
+use crate::spec::{Blocked, Lattice};
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+/// Checks `bfs_levels` from `source` against `bfs_distances`: states mod 3,
+/// reached count, level sizes, eccentricity and reached edges.
+fn check_levels(lattice: &Lattice, source: u64) -> Result<(), TestCaseError> {
+    let dist =
+        bfs_distances(lattice, source, &Never).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let levels = bfs_levels(lattice, source, None, &Never)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mut sizes: Vec<u64> = Vec::new();
+    for (v, &d) in dist.iter().enumerate() {
+        let expected = (d != u32::MAX).then(|| (d % 3) as u8);
+        prop_assert_eq!(levels.distance_mod3(v as u64), expected, "vertex {}", v);
+        if d != u32::MAX {
+            let d = d as usize;
+            if sizes.len() <= d {
+                sizes.resize(d + 1, 0);
+            }
+            sizes[d] += 1;
+        }
+    }
+    prop_assert_eq!(levels.level_sizes(), &sizes[..]);
+    prop_assert_eq!(levels.reached(), sizes.iter().sum::<u64>());
+    prop_assert_eq!(
+        levels.eccentricity(),
+        (sizes.len() as u64).saturating_sub(1)
+    );
+    let mut edges = 0u64;
+    let mut neighbours = Vec::new();
+    for v in 0..lattice.vertex_count() {
+        if dist[v as usize] == u32::MAX {
+            continue;
+        }
+        lattice.neighbors_into(v, &mut neighbours);
+        edges += neighbours
+            .iter()
+            .filter(|&&u| u > v && dist[u as usize] != u32::MAX)
+            .count() as u64;
+    }
+    prop_assert_eq!(levels.reached_edges(), edges);
+    prop_assert!(levels.memory_bytes() <= fast_estimate(lattice).memory_bytes);
+    Ok(())
+}
+
+fn check_path(lattice: &Lattice, start: u64, end: u64) -> Result<(), TestCaseError> {
+    let fast = fast_shortest_path(lattice, start, end, &Never)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let reference = shortest_path(lattice, start, end, &Never)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(fast, reference);
+    Ok(())
+}
+
+/// A random lattice of 1..=4 axes of sizes 2..=9 (wide enough on axis 0 to
+/// cross a 64-bit word sometimes), optionally wrapped and blocked.
+fn lattices() -> impl Strategy<Value = Lattice> {
+    let sizes = prop::collection::vec(2u32..=9, 1..=4);
+    let wide = prop::option::weighted(0.2, 60u32..=140);
+    (
+        sizes,
+        wide,
+        any::<u8>(),
+        prop::option::weighted(0.5, (0.0f64..0.45, any::<u64>())),
+    )
+        .prop_filter_map("valid lattice", |(mut sizes, wide, wrap_bits, blocked)| {
+            if let Some(w) = wide {
+                sizes[0] = w;
+                sizes.truncate(2);
+            }
+            let wrap: Vec<bool> = sizes
+                .iter()
+                .enumerate()
+                .map(|(a, &s)| s >= 3 && wrap_bits & (1 << a) != 0)
+                .collect();
+            let lattice = Lattice::new(sizes).ok()?.with_wrap(wrap).ok()?;
+            match blocked {
+                None => Some(lattice),
+                Some((fraction, seed)) => lattice
+                    .with_blocked(Blocked::Seeded { fraction, seed })
+                    .ok(),
+            }
+        })
+}
+
+/// Runs `f` on a rayon pool of `threads` threads.
+fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T, Box<dyn Error>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    Ok(pool.install(f))
+}
+
+/// A proptest failure as an ordinary error, for the plain tests.
+fn plain(result: Result<(), TestCaseError>) -> TestResult {
+    result.map_err(|e| e.to_string().into())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn levels_agree_with_reference_distances(lattice in lattices(), pick in any::<u64>()) {
+        check_levels(&lattice, pick % lattice.vertex_count())?;
+    }
+
+    #[test]
+    fn fast_path_equals_reference_path(lattice in lattices(), a in any::<u64>(), b in any::<u64>()) {
+        let n = lattice.vertex_count();
+        check_path(&lattice, a % n, b % n)?;
+    }
+}
+
+#[test]
+fn sizes_two_and_word_boundaries_on_one_and_two_threads() -> TestResult {
+    for sizes in [
+        vec![2],
+        vec![2, 2, 2],
+        vec![63],
+        vec![64],
+        vec![65],
+        vec![130, 3],
+        vec![2, 9, 2, 9],
+    ] {
+        let lattice = Lattice::new(sizes)?;
+        let last = lattice.vertex_count() - 1;
+        for threads in [1, 2] {
+            plain(on_threads(threads, || check_levels(&lattice, 0))?)?;
+            plain(on_threads(threads, || check_path(&lattice, 0, last))?)?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn large_levels_split_across_threads_agree() -> TestResult {
+    // Big enough that levels are cut into several parts, with wrap and blocking.
+    let open = Lattice::new(vec![600, 600])?;
+    let wrapped = Lattice::new(vec![200, 37, 41])?.with_wrap(vec![true, false, true])?;
+    let blocked = Lattice::new(vec![512, 512])?.with_blocked(Blocked::Seeded {
+        fraction: 0.2,
+        seed: 7,
+    })?;
+    for lattice in [open, wrapped, blocked] {
+        let source = lattice.vertex_count() / 3;
+        let source = if lattice.is_blocked(source) {
+            source + 1
+        } else {
+            source
+        };
+        let one = on_threads(1, || bfs_levels(&lattice, source, None, &Never))??;
+        let two = on_threads(2, || bfs_levels(&lattice, source, None, &Never))??;
+        assert_eq!(one.level_sizes(), two.level_sizes());
+        plain(on_threads(2, || check_levels(&lattice, source))?)?;
+        plain(on_threads(2, || {
+            check_path(&lattice, 1, lattice.vertex_count() - 2)
+        })?)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn blocked_source_reaches_nothing() -> TestResult {
+    let lattice = Lattice::new(vec![4, 4])?.with_blocked(Blocked::Explicit(vec![5]))?;
+    let levels = bfs_levels(&lattice, 5, None, &Never)?;
+    assert_eq!(levels.reached(), 0);
+    assert_eq!(levels.eccentricity(), 0);
+    assert!(levels.level_sizes().is_empty());
+    assert_eq!(fast_shortest_path(&lattice, 5, 0, &Never)?, None);
+    Ok(())
+}
+
+#[test]
+fn stop_at_labels_exactly_the_ball() -> TestResult {
+    let lattice = Lattice::uniform(3, 10)?;
+    let levels = bfs_levels(&lattice, 0, Some(lattice.index_of(&[1, 1, 0])?), &Never)?;
+    assert_eq!(levels.eccentricity(), 2);
+    assert_eq!(levels.level_sizes(), &[1, 3, 6]);
+    assert_eq!(levels.distance_mod3(lattice.index_of(&[3, 0, 0])?), None);
+    Ok(())
+}
+
+#[test]
+fn open_cube_uses_a_quarter_byte_per_vertex() -> TestResult {
+    let lattice = Lattice::uniform(3, 100)?;
+    let levels = bfs_levels(&lattice, 0, None, &Never)?;
+    assert_eq!(levels.reached(), 1_000_000);
+    assert_eq!(levels.eccentricity(), 297);
+    assert_eq!(levels.reached_edges(), lattice.edge_count());
+    let per_vertex = levels.memory_bytes() as f64 / 1e6;
+    assert!(per_vertex < 0.3, "{per_vertex} bytes per vertex");
+    Ok(())
+}
+
+#[test]
+fn cancellation_stops_the_search() -> TestResult {
+    let lattice = Lattice::uniform(2, 300)?;
+    let polls = Cell::new(0u32);
+    let cancel = || {
+        polls.set(polls.get() + 1);
+        polls.get() > 10
+    };
+    assert_eq!(
+        bfs_levels(&lattice, 0, None, &cancel).err(),
+        Some(Cancelled)
+    );
+    assert_eq!(
+        fast_shortest_path(&lattice, 0, 89_999, &|| true),
+        Err(Cancelled)
+    );
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! Unit tests of the closed forms and the capped paths; the proptests
+//! against a naive reference live in `lattice/tests/ops_reference.rs`.
+
+use super::*;
+use crate::cancel::Never;
+use crate::spec::Blocked;
+use std::error::Error;
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+/// Diameter by all-pairs BFS over the largest component, whatever the blocking.
+fn exact_diameter(lattice: &Lattice) -> Result<u64, Box<dyn Error>> {
+    let scan = components::scan_blocked(lattice, &Never)?;
+    let root = scan.largest_root.ok_or("nothing open")?;
+    let (mut members, _) = sparse_order(lattice, root, u32::MAX, lattice.vertex_count(), &Never)?;
+    members.sort_unstable();
+    let graph = CompactGraph::build(lattice, &members);
+    let mut dist = vec![FAR; graph.len()];
+    let mut order = Vec::new();
+    let (mut best, mut expansions) = (0u32, 0u64);
+    for s in 0..graph.len() {
+        graph.bfs(s, &mut dist, &mut order, &mut expansions, &Never)?;
+        best = best.max(dist.iter().copied().max().unwrap_or(0));
+    }
+    Ok(u64::from(best))
+}
+
+#[test]
+fn closed_form_diameter_matches_all_pairs_bfs() -> TestResult {
+    for (sizes, wrap) in [
+        (vec![5], vec![false]),
+        (vec![5], vec![true]),
+        (vec![6], vec![true]),
+        (vec![3, 4], vec![true, false]),
+        (vec![4, 3, 2], vec![true, true, false]),
+        (vec![2, 2, 2, 2], vec![false; 4]),
+        (vec![7, 3], vec![true, true]),
+    ] {
+        let lattice = Lattice::new(sizes.clone())?.with_wrap(wrap.clone())?;
+        let found = analyze(&lattice, &Never)?;
+        assert_eq!(found.diameter.method, DiameterMethod::ClosedForm);
+        assert_eq!(
+            found.diameter.value,
+            exact_diameter(&lattice)?,
+            "{sizes:?} {wrap:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn closed_form_locals_match_the_scan() -> TestResult {
+    for (sizes, wrap) in [
+        (vec![3, 3], vec![true, false]),
+        (vec![3, 3, 3], vec![true, true, true]),
+        (vec![4, 2, 5], vec![true, false, false]),
+        (vec![2], vec![false]),
+    ] {
+        let lattice = Lattice::new(sizes)?.with_wrap(wrap)?;
+        let quick = local_closed_form(&lattice);
+        let full = local_scan(&lattice, &Never)?;
+        assert_eq!(quick.vertices, full.vertices);
+        assert_eq!(quick.degree_sum, full.degree_sum);
+        assert_eq!(quick.histogram, full.histogram);
+        assert!((quick.clustering_sum - full.clustering_sum).abs() < 1e-9);
+        assert_eq!(quick.open_list, full.open_list);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_grid_has_no_triangles_but_a_wrapped_size_three_axis_does() -> TestResult {
+    let open = analyze(&Lattice::new(vec![4, 5])?, &Never)?;
+    assert_eq!(open.clustering_coefficient, 0.0);
+    assert!(open.bipartite);
+    assert_eq!(open.colors, Some(2));
+    // A ring of 3 is a triangle: every vertex has clustering 1.
+    let ring = analyze(&Lattice::new(vec![3])?.with_wrap(vec![true])?, &Never)?;
+    assert_eq!(ring.clustering_coefficient, 1.0);
+    assert!(!ring.bipartite);
+    assert_eq!(ring.colors, None);
+    // 3x4 wrapped on the size-3 axis only: interior rows have degree 4 with one
+    // triangle (1/6), the two end rows degree 3 with one triangle (1/3).
+    let tube = analyze(
+        &Lattice::new(vec![3, 4])?.with_wrap(vec![true, false])?,
+        &Never,
+    )?;
+    let expected = (6.0 * (1.0 / 3.0) + 6.0 * (1.0 / 6.0)) / 12.0;
+    assert!((tube.clustering_coefficient - expected).abs() < 1e-12);
+    Ok(())
+}
+
+#[test]
+fn path_graph_statistics() -> TestResult {
+    let found = analyze(&Lattice::new(vec![4])?, &Never)?;
+    assert_eq!((found.vertices, found.edges), (4, 3));
+    assert_eq!(found.degree.histogram, vec![0, 2, 2]);
+    assert_eq!((found.degree.min, found.degree.max), (1, 2));
+    assert!((found.degree.mean - 1.5).abs() < 1e-12);
+    assert!((found.density - 0.5).abs() < 1e-12);
+    assert_eq!(found.diameter.value, 3);
+    // networkx: closeness of a path 0-1-2-3 is 3/6, 3/4, 3/4, 3/6.
+    let closeness = found.closeness.ok_or("no closeness")?;
+    assert!((closeness.min - 0.5).abs() < 1e-12 && (closeness.max - 0.75).abs() < 1e-12);
+    // Betweenness (normalized): inner vertices lie on 2 of the 3 pairs not
+    // involving them: 2 / ((n-1)(n-2)/2) = 2/3.
+    let betweenness = found.betweenness.ok_or("no betweenness")?;
+    assert!((betweenness.max - 2.0 / 3.0).abs() < 1e-12);
+    assert_eq!(betweenness.min, 0.0);
+    Ok(())
+}
+
+#[test]
+fn blocked_lattice_reports_the_largest_component() -> TestResult {
+    // 5x3, column x=1 blocked: a 3-vertex column and a 3x3 block.
+    let lattice = Lattice::new(vec![5, 3])?.with_blocked(Blocked::Explicit(vec![1, 6, 11]))?;
+    let found = analyze(&lattice, &Never)?;
+    assert_eq!(found.vertices, 12);
+    assert_eq!(
+        found.diameter,
+        Diameter {
+            value: 4,
+            method: DiameterMethod::Exact,
+            connected: false
+        }
+    );
+    Ok(())
+}
+
+#[test]
+fn double_sweep_is_a_lower_bound_and_exact_on_trees() -> TestResult {
+    let lattice = Lattice::new(vec![6, 5])?
+        .with_wrap(vec![true, false])?
+        .with_blocked(Blocked::Seeded {
+            fraction: 0.2,
+            seed: 9,
+        })?;
+    let scan = components::scan(&lattice, &Never)?;
+    let exact = diameter(&lattice, &scan, EXACT_DIAMETER_CAP, &Never)?;
+    let sweep = diameter(&lattice, &scan, 0, &Never)?;
+    assert_eq!(sweep.method, DiameterMethod::DoubleSweepLowerBound);
+    assert!(sweep.value <= exact.value);
+    assert_eq!(sweep.connected, exact.connected);
+    // A path with one blocked end: double sweep finds the far end.
+    let path = Lattice::new(vec![9])?.with_blocked(Blocked::Explicit(vec![0]))?;
+    let scan = components::scan(&path, &Never)?;
+    assert_eq!(diameter(&path, &scan, 0, &Never)?.value, 7);
+    Ok(())
+}
+
+#[test]
+fn everything_blocked_is_empty_but_well_formed() -> TestResult {
+    let lattice = Lattice::new(vec![3, 3])?.with_blocked(Blocked::Seeded {
+        fraction: 1.0,
+        seed: 1,
+    })?;
+    let found = analyze(&lattice, &Never)?;
+    assert_eq!((found.vertices, found.edges), (0, 0));
+    assert!(found.degree.histogram.is_empty());
+    assert_eq!(found.diameter.value, 0);
+    assert!(!found.diameter.connected);
+    assert_eq!(found.density, 0.0);
+    assert_eq!(found.clustering_coefficient, 0.0);
+    assert_eq!(found.colors, Some(1));
+    assert_eq!(found.closeness, None);
+    Ok(())
+}
+
+#[test]
+fn centrality_is_left_out_above_the_cap() -> TestResult {
+    let found = analyze(&Lattice::new(vec![50, 41])?, &Never)?;
+    assert_eq!(found.closeness, None);
+    assert_eq!(found.betweenness, None);
+    let under = Lattice::new(vec![50, 40])?;
+    assert!(local_closed_form(&under).open_list.is_some());
+    Ok(())
+}

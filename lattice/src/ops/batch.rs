@@ -1,0 +1,123 @@
+//! Many shortest paths at once: one BFS per distinct end, shared by every
+//! pair with that end, and each pair's answer identical to
+//! [`crate::shortest_path`] on that pair (path, length and `vertices_visited`).
+//!
+//! `shortest_path` stops its search once the start's level is complete, so
+//! its `vertices_visited` is the number of vertices within the path's length
+//! of the end; a full search answers that for every start at once from the
+//! cumulative distance histogram.
+
+use std::collections::BTreeMap;
+use std::mem::size_of;
+
+use super::distances::{histogram, histogram_entries};
+use crate::bfs::{ShortestPath, Stop, UNREACHED, search, slot, walk};
+use crate::cancel::{Cancel, Cancelled};
+use crate::estimate::{Estimate, search_bytes};
+use crate::spec::Lattice;
+
+/// The canonical shortest path for each `(start, end)` pair, in order;
+/// `None` where unreachable (blocked or out-of-range ends included).
+pub fn shortest_paths(
+    lattice: &Lattice,
+    pairs: &[(u64, u64)],
+    cancel: &dyn Cancel,
+) -> Result<Vec<Option<ShortestPath>>, Cancelled> {
+    let n = lattice.vertex_count();
+    let mut by_end = BTreeMap::<u64, Vec<usize>>::new();
+    for (i, &(_, end)) in pairs.iter().enumerate() {
+        by_end.entry(end).or_default().push(i);
+    }
+    let mut results = vec![None; pairs.len()];
+    for (end, members) in by_end {
+        if end >= n || lattice.is_blocked(end) {
+            continue;
+        }
+        let found = search(lattice, end, Stop::Exhausted, cancel)?;
+        // within[d] = vertices at distance <= d from the end.
+        let within: Vec<u64> = histogram(&found.dist, found.reached, cancel)?
+            .into_iter()
+            .scan(0u64, |sum, count| {
+                *sum += count;
+                Some(*sum)
+            })
+            .collect();
+        for i in members {
+            let start = pairs[i].0;
+            let Some(&length) = found.dist.get(slot(start)) else {
+                continue;
+            };
+            if length == UNREACHED {
+                continue;
+            }
+            results[i] = walk(lattice, &found.dist, start).map(|path| ShortestPath {
+                length: u64::from(length),
+                path,
+                vertices_visited: within[slot(u64::from(length))],
+            });
+        }
+    }
+    Ok(results)
+}
+
+/// Estimate for [`shortest_paths`] with `distinct_ends` different ends: one
+/// search at a time (its distance array, then the larger of its FIFO and the
+/// cumulative histogram), and one longest path per distinct end. Paths of
+/// further pairs sharing an end are not counted: callers that allow many
+/// pairs per end add one longest path (as in `estimate_shortest_path`) per
+/// extra pair. Visits: every vertex per distinct end.
+pub(crate) fn estimate(lattice: &Lattice, distinct_ends: u64) -> Estimate {
+    let (dist, queue) = search_bytes(lattice);
+    let within = histogram_entries(lattice).saturating_mul(size_of::<u64>() as u64);
+    let d = lattice.dimensions() as u64;
+    let path = histogram_entries(lattice)
+        .saturating_mul(size_of::<Vec<u32>>() as u64 + d * size_of::<u32>() as u64)
+        .saturating_add(2 * d * size_of::<u64>() as u64);
+    Estimate {
+        memory_bytes: dist
+            .saturating_add(queue.max(within))
+            .saturating_add(path.saturating_mul(distinct_ends)),
+        vertex_visits: lattice.open_vertex_bound().saturating_mul(distinct_ends),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bfs::shortest_path;
+    use crate::cancel::Never;
+    use crate::spec::Blocked;
+    use std::error::Error;
+
+    #[test]
+    fn batch_answers_equal_single_answers() -> Result<(), Box<dyn Error>> {
+        let lattice = Lattice::new(vec![5, 4])?
+            .with_wrap(vec![true, false])?
+            .with_blocked(Blocked::Explicit(vec![6, 7, 12]))?;
+        let pairs = [
+            (0, 19),
+            (3, 19),
+            (19, 19),
+            (6, 0),
+            (0, 6),
+            (13, 2),
+            (2, 13),
+            (0, 99),
+        ];
+        let batch = shortest_paths(&lattice, &pairs, &Never)?;
+        for (&(s, e), got) in pairs.iter().zip(&batch) {
+            assert_eq!(got, &shortest_path(&lattice, s, e, &Never)?, "{s} -> {e}");
+        }
+        assert!(batch[0].is_some() && batch[3].is_none() && batch[7].is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn a_cancel_stops_the_batch() -> Result<(), Box<dyn Error>> {
+        let lattice = Lattice::new(vec![5, 4])?;
+        let stop = || true;
+        assert_eq!(shortest_paths(&lattice, &[(0, 1)], &stop), Err(Cancelled));
+        assert_eq!(shortest_paths(&lattice, &[], &stop), Ok(vec![]));
+        Ok(())
+    }
+}

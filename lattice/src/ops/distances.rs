@@ -1,0 +1,175 @@
+//! Distances from one source: how many vertices it reaches, how far the
+//! farthest is, how many sit at each distance, and for small lattices the
+//! whole distance field.
+//!
+//! One full BFS (`bfs.rs`); the histogram is counted from the distance
+//! array after the search has dropped its FIFO, so the two never coexist
+//! (`estimate` relies on that).
+
+use std::mem::size_of;
+
+use crate::bfs::{Stop, UNREACHED, search, slot};
+use crate::cancel::{Cancel, Cancelled, POLL_INTERVAL};
+use crate::estimate::{Estimate, search_bytes};
+use crate::spec::Lattice;
+
+/// The full distance field is returned only for lattices of at most this
+/// many vertices (8 bytes each on the wire); larger ones get the histogram.
+pub const FULL_FIELD_CAP: u64 = 100_000;
+
+/// What a BFS from one source found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Distances {
+    /// The source's coordinate, axis 0 first.
+    pub source: Vec<u32>,
+    /// Vertices reached, the source included; 0 when the source is blocked.
+    pub reachable: u64,
+    /// Largest distance to a reached vertex; 0 when nothing is reached.
+    pub eccentricity: u64,
+    /// `histogram[d]` = vertices at distance `d`; `eccentricity + 1` entries,
+    /// empty when nothing is reached.
+    pub histogram: Vec<u64>,
+    /// Distance of every vertex in index order, `-1` for unreachable or
+    /// blocked; only when the lattice has at most [`FULL_FIELD_CAP`] vertices.
+    pub field: Option<Vec<i64>>,
+}
+
+/// BFS from `source` over the open vertices; a blocked (or out-of-range)
+/// source reaches nothing.
+pub fn distances(
+    lattice: &Lattice,
+    source: u64,
+    cancel: &dyn Cancel,
+) -> Result<Distances, Cancelled> {
+    let found = search(lattice, source, Stop::Exhausted, cancel)?;
+    let histogram = histogram(&found.dist, found.reached, cancel)?;
+    let eccentricity = histogram.len().saturating_sub(1) as u64;
+    let field = (lattice.vertex_count() <= FULL_FIELD_CAP).then(|| {
+        found
+            .dist
+            .iter()
+            .map(|&d| if d == UNREACHED { -1 } else { i64::from(d) })
+            .collect()
+    });
+    Ok(Distances {
+        source: lattice.coord_of(source),
+        reachable: found.reached,
+        eccentricity,
+        histogram,
+        field,
+    })
+}
+
+/// Vertices per distance, from a distance array with `reached` labelled
+/// entries: two passes (the largest distance, then the counts) so the vector
+/// is allocated once at its exact length.
+pub(crate) fn histogram(
+    dist: &[u32],
+    reached: u64,
+    cancel: &dyn Cancel,
+) -> Result<Vec<u64>, Cancelled> {
+    if reached == 0 {
+        return Ok(Vec::new());
+    }
+    let mut largest = 0u32;
+    for chunk in dist.chunks(slot(POLL_INTERVAL)) {
+        if cancel.should_stop() {
+            return Err(Cancelled);
+        }
+        largest = chunk
+            .iter()
+            .filter(|&&d| d != UNREACHED)
+            .fold(largest, |m, &d| m.max(d));
+    }
+    let mut counts = vec![0u64; slot(u64::from(largest)) + 1];
+    for chunk in dist.chunks(slot(POLL_INTERVAL)) {
+        if cancel.should_stop() {
+            return Err(Cancelled);
+        }
+        for &d in chunk.iter().filter(|&&d| d != UNREACHED) {
+            counts[slot(u64::from(d))] += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// Most entries a distance histogram can have: the closed-form diameter + 1
+/// without blocking; with blocking a shortest path can wind through every
+/// open vertex.
+pub(crate) fn histogram_entries(lattice: &Lattice) -> u64 {
+    if lattice.has_blocking() {
+        lattice.open_vertex_bound()
+    } else {
+        lattice.open_diameter().saturating_add(1)
+    }
+}
+
+/// Estimate for [`distances`]: the distance array, then the larger of the
+/// FIFO (during the search) and the histogram plus field (after it), and the
+/// source coordinate. Visits: every vertex at most.
+pub(crate) fn estimate(lattice: &Lattice) -> Estimate {
+    let n = lattice.vertex_count();
+    let (dist, queue) = search_bytes(lattice);
+    let histogram = histogram_entries(lattice).saturating_mul(size_of::<u64>() as u64);
+    let field = if n <= FULL_FIELD_CAP {
+        n * size_of::<i64>() as u64
+    } else {
+        0
+    };
+    let coord = lattice.dimensions() as u64 * size_of::<u32>() as u64;
+    Estimate {
+        memory_bytes: dist
+            .saturating_add(queue.max(histogram.saturating_add(field)))
+            .saturating_add(coord),
+        vertex_visits: lattice.open_vertex_bound(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cancel::Never;
+    use crate::spec::{Blocked, LatticeError};
+    use std::error::Error;
+
+    #[test]
+    fn corner_of_a_square_has_a_diamond_histogram() -> Result<(), Box<dyn Error>> {
+        let lattice = Lattice::new(vec![3, 3])?;
+        let found = distances(&lattice, 0, &Never)?;
+        assert_eq!(found.source, vec![0, 0]);
+        assert_eq!(found.reachable, 9);
+        assert_eq!(found.eccentricity, 4);
+        assert_eq!(found.histogram, vec![1, 2, 3, 2, 1]);
+        assert_eq!(found.field, Some(vec![0, 1, 2, 1, 2, 3, 2, 3, 4]));
+        Ok(())
+    }
+
+    #[test]
+    fn blocked_source_reaches_nothing() -> Result<(), Box<dyn Error>> {
+        let lattice = Lattice::new(vec![3, 3])?.with_blocked(Blocked::Explicit(vec![4]))?;
+        let found = distances(&lattice, 4, &Never)?;
+        assert_eq!(found.reachable, 0);
+        assert_eq!(found.eccentricity, 0);
+        assert!(found.histogram.is_empty());
+        assert_eq!(found.field, Some(vec![-1; 9]));
+        let around = distances(&lattice, 0, &Never)?;
+        assert_eq!(around.field, Some(vec![0, 1, 2, 1, -1, 3, 2, 3, 4]));
+        Ok(())
+    }
+
+    #[test]
+    fn field_is_left_out_above_the_cap() -> Result<(), Box<dyn Error>> {
+        let lattice = Lattice::new(vec![FULL_FIELD_CAP as u32 + 1])?;
+        let found = distances(&lattice, 0, &Never)?;
+        assert_eq!(found.field, None);
+        assert_eq!(found.eccentricity, FULL_FIELD_CAP);
+        Ok(())
+    }
+
+    #[test]
+    fn ring_of_three_has_a_two_entry_histogram() -> Result<(), LatticeError> {
+        let lattice = Lattice::new(vec![3])?.with_wrap(vec![true])?;
+        assert_eq!(histogram_entries(&lattice), 2);
+        Ok(())
+    }
+}
