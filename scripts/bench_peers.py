@@ -123,7 +123,7 @@ def main():
                 continue
             for peer, (bytes_per_vertex, seconds_per_vertex) in PEER_COST.items():
                 need_bytes = n * bytes_per_vertex
-                need_seconds = n * seconds_per_vertex * (3 if fraction else 1)
+                need_seconds = n * seconds_per_vertex * (1.5 if fraction else 1)
                 if need_bytes > BUDGET_BYTES or need_seconds > BUDGET_SECONDS:
                     print(f"{full:<22} {n:>13} {fraction*100:>8.0f} {peer:<9} {'1':<8} "
                           f"{'-':>9} {'-':>11} {'-':>8} {'-':>10} skipped: needs ~{need_bytes/2**30:.0f} GiB, "

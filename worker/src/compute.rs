@@ -81,7 +81,7 @@ fn compute(spec: &JobSpec, cancel: &dyn catalytic_lattice::Cancel) -> Result<Com
     let (mut result, vertex_visits) = match &spec.operation {
         Operation::ShortestPath { start, end } => {
             let (s, e) = (index(&lattice, start)?, index(&lattice, end)?);
-            let path = catalytic_lattice::shortest_path(&lattice, s, e, cancel)?;
+            let path = on_engine_threads(&lattice, || catalytic_lattice::fast_shortest_path(&lattice, s, e, cancel))?;
             let visits = path.as_ref().map_or(lattice.vertex_count(), |p| p.vertices_visited);
             (path_json(path.as_ref(), true), visits)
         }
@@ -129,6 +129,19 @@ fn compute(spec: &JobSpec, cancel: &dyn catalytic_lattice::Cancel) -> Result<Com
         vertex_visits,
         elapsed,
     })
+}
+
+/// Lattices at least this large get every core for one BFS; smaller ones
+/// run on one thread, so the worker's concurrent jobs (one per core) are
+/// the parallelism. Measured: docs/benchmarks.md ("one BFS on two threads,
+/// or two BFS on one thread each").
+pub const ALL_CORES_FROM_VERTICES: u64 = 10_000_000;
+
+fn on_engine_threads<T: Send>(lattice: &Lattice, f: impl FnOnce() -> T + Send) -> T {
+    match lattice.vertex_count() >= ALL_CORES_FROM_VERTICES {
+        true => f(),
+        false => catalytic_lattice::with_engine_threads(1, f),
+    }
 }
 
 fn index(lattice: &Lattice, coord: &[u32]) -> Result<u64, ComputeError> {

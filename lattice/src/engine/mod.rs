@@ -78,6 +78,8 @@ impl Levels {
 
     /// Undirected edges whose both ends were labelled (the TEPS numerator of
     /// design §2), counted word-parallel from the states.
+    // Axis-indexed parallel arrays (coords and the tiling's masks) read clearest by index.
+    #[allow(clippy::needless_range_loop)]
     pub fn reached_edges(&self) -> u64 {
         let t = &self.tiling;
         let dims = t.dims();

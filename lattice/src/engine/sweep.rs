@@ -111,7 +111,6 @@ impl PartOut {
 /// with the next code unless reached or blocked, and marks the tile in the
 /// next frontier. Returns the number of vertices labelled.
 #[inline]
-#[allow(clippy::too_many_arguments)]
 fn deposit(
     shared: &Shared<'_>,
     state: &mut [[u64; 2]],
@@ -157,7 +156,8 @@ fn run_part(shared: &Shared<'_>, part: Part<'_>) -> PartOut {
     let mut coords = [0u64; crate::spec::MAX_DIMENSIONS];
     let coords = &mut coords[..dims];
     let mut last_tile: Option<u64> = None;
-    let mut pending: Vec<(u64, u64)> = Vec::with_capacity(BATCH + 2 * crate::spec::MAX_DIMENSIONS + 1);
+    let mut pending: Vec<(u64, u64)> =
+        Vec::with_capacity(BATCH + 2 * crate::spec::MAX_DIMENSIONS + 1);
     let (first_sw, last_sw) = (part.word0 >> 6, (part.word0 + words - 1) >> 6);
     for sw in first_sw..=last_sw {
         let mut summary = shared.cur_summary[sw as usize].load(Ordering::Relaxed);
@@ -180,12 +180,28 @@ fn run_part(shared: &Shared<'_>, part: Part<'_>) -> PartOut {
                 let f = code_mask(part.state[(tile - base) as usize], shared.code);
                 expand(tiling, f, tile, coords, &mut pending);
                 if pending.len() >= BATCH {
-                    apply(shared, &mut *part.state, &mut *part.next, base, end, &mut pending, &mut out);
+                    apply(
+                        shared,
+                        &mut *part.state,
+                        &mut *part.next,
+                        base,
+                        end,
+                        &mut pending,
+                        &mut out,
+                    );
                 }
             }
         }
     }
-    apply(shared, &mut *part.state, &mut *part.next, base, end, &mut pending, &mut out);
+    apply(
+        shared,
+        &mut *part.state,
+        &mut *part.next,
+        base,
+        end,
+        &mut pending,
+        &mut out,
+    );
     out
 }
 
@@ -212,6 +228,8 @@ fn apply(
 /// into the neighbouring tiles along each axis (wrapping where the axis does),
 /// appended to `pending` as (target tile, candidate bits).
 #[inline]
+// Axis-indexed parallel arrays (coords and the tiling's masks) read clearest by index.
+#[allow(clippy::needless_range_loop)]
 fn expand(t: &Tiling, f: u64, tile: u64, coords: &[u64], pending: &mut Vec<(u64, u64)>) {
     if f == 0 {
         return;

@@ -23,7 +23,7 @@ fn check_levels(lattice: &Lattice, source: u64) -> Result<(), TestCaseError> {
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let mut sizes: Vec<u64> = Vec::new();
     for (v, &d) in dist.iter().enumerate() {
-        let expected = (d != u32::MAX).then(|| (d % 3) as u8);
+        let expected = (d != u32::MAX).then_some((d % 3) as u8);
         prop_assert_eq!(levels.distance_mod3(v as u64), expected, "vertex {}", v);
         if d != u32::MAX {
             let d = d as usize;

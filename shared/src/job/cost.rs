@@ -16,7 +16,8 @@ pub const VISITS_PER_SECOND: u64 = 50_000_000;
 
 pub fn estimate(spec: &JobSpec, lattice: &Lattice) -> Estimate {
     let work = match &spec.operation {
-        Operation::ShortestPath { .. } => Work::ShortestPath,
+        // The worker runs shortest paths on the fast engine.
+        Operation::ShortestPath { .. } => return catalytic_lattice::fast_estimate(lattice),
         Operation::Distances { .. } => Work::Distances,
         Operation::Neighbors { radius, .. } => Work::Neighbors { radius: *radius },
         Operation::Components {} => Work::Components,
