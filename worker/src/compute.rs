@@ -53,7 +53,11 @@ pub const ENGINE: &str = "cpu";
 
 /// Computes `spec` on a blocking thread, stopping at `cancel` or when
 /// `time_limit` has passed.
-pub async fn run(spec: Value, cancel: CancellationToken, time_limit: Duration) -> Result<Computed, ComputeError> {
+pub async fn run(
+    spec: Value,
+    cancel: CancellationToken,
+    time_limit: Duration,
+) -> Result<Computed, ComputeError> {
     let spec: JobSpec = serde_json::from_value(spec)?;
     let expired = Arc::new(AtomicBool::new(false));
     let timer = {
@@ -70,19 +74,28 @@ pub async fn run(spec: Value, cancel: CancellationToken, time_limit: Duration) -
         .map_err(|e| ComputeError::Panicked(e.to_string()));
     timer.abort();
     match outcome? {
-        Err(ComputeError::Cancelled) if expired.load(Ordering::Relaxed) => Err(ComputeError::TimeLimit(time_limit)),
+        Err(ComputeError::Cancelled) if expired.load(Ordering::Relaxed) => {
+            Err(ComputeError::TimeLimit(time_limit))
+        }
         other => other,
     }
 }
 
-fn compute(spec: &JobSpec, cancel: &dyn catalytic_lattice::Cancel) -> Result<Computed, ComputeError> {
+fn compute(
+    spec: &JobSpec,
+    cancel: &(dyn catalytic_lattice::Cancel + Sync),
+) -> Result<Computed, ComputeError> {
     let started = Instant::now();
     let lattice = spec.lattice()?;
     let (mut result, vertex_visits) = match &spec.operation {
         Operation::ShortestPath { start, end } => {
             let (s, e) = (index(&lattice, start)?, index(&lattice, end)?);
-            let path = on_engine_threads(&lattice, || catalytic_lattice::fast_shortest_path(&lattice, s, e, cancel))?;
-            let visits = path.as_ref().map_or(lattice.vertex_count(), |p| p.vertices_visited);
+            let path = on_engine_threads(&lattice, || {
+                catalytic_lattice::fast_shortest_path(&lattice, s, e, cancel)
+            })?;
+            let visits = path
+                .as_ref()
+                .map_or(lattice.vertex_count(), |p| p.vertices_visited);
             (path_json(path.as_ref(), true), visits)
         }
         Operation::Distances { source } => {
@@ -91,7 +104,8 @@ fn compute(spec: &JobSpec, cancel: &dyn catalytic_lattice::Cancel) -> Result<Com
             (serde_json::to_value(d)?, visits)
         }
         Operation::Neighbors { center, radius } => {
-            let ball = catalytic_lattice::neighbors(&lattice, index(&lattice, center)?, *radius, cancel)?;
+            let ball =
+                catalytic_lattice::neighbors(&lattice, index(&lattice, center)?, *radius, cancel)?;
             let visits = ball.count;
             (serde_json::to_value(ball)?, visits)
         }
@@ -114,8 +128,14 @@ fn compute(spec: &JobSpec, cancel: &dyn catalytic_lattice::Cancel) -> Result<Com
             let total: usize = paths.iter().flatten().map(|p| p.path.len()).sum();
             let with_paths = total <= MAX_BATCH_PATH_VERTICES;
             let visits = paths.iter().flatten().map(|p| p.vertices_visited).sum();
-            let results: Vec<Value> = paths.iter().map(|p| path_json(p.as_ref(), with_paths)).collect();
-            (json!({"count": results.len(), "paths_listed": with_paths, "results": results}), visits)
+            let results: Vec<Value> = paths
+                .iter()
+                .map(|p| path_json(p.as_ref(), with_paths))
+                .collect();
+            (
+                json!({"count": results.len(), "paths_listed": with_paths, "results": results}),
+                visits,
+            )
         }
         Operation::Transform(t) => transform(&lattice, t)?,
     };
@@ -155,7 +175,9 @@ fn path_json(path: Option<&catalytic_lattice::ShortestPath>, with_path: bool) ->
         Some(p) if with_path => json!({
             "reachable": true, "length": p.length, "path": p.path, "vertices_visited": p.vertices_visited,
         }),
-        Some(p) => json!({"reachable": true, "length": p.length, "vertices_visited": p.vertices_visited}),
+        Some(p) => {
+            json!({"reachable": true, "length": p.length, "vertices_visited": p.vertices_visited})
+        }
     }
 }
 
@@ -164,8 +186,12 @@ fn transform(lattice: &Lattice, t: &TransformSpec) -> Result<(Value, u64), Compu
     let data = match &t.data {
         DataSpec::U8 { values } => Data::U8(values.clone()),
         DataSpec::F32 { values } => Data::F32(values.clone()),
-        DataSpec::SeededU8 { seed } => catalytic_lattice::generate(lattice, catalytic_lattice::DataKind::U8, *seed),
-        DataSpec::SeededF32 { seed } => catalytic_lattice::generate(lattice, catalytic_lattice::DataKind::F32, *seed),
+        DataSpec::SeededU8 { seed } => {
+            catalytic_lattice::generate(lattice, catalytic_lattice::DataKind::U8, *seed)
+        }
+        DataSpec::SeededF32 { seed } => {
+            catalytic_lattice::generate(lattice, catalytic_lattice::DataKind::F32, *seed)
+        }
     };
     let engine = t.transform.engine();
     let checksum_before = catalytic_lattice::checksum(&bytes(&data));
@@ -241,7 +267,10 @@ mod tests {
                           "params": {"start": [0, 0, 0], "end": [299, 299, 299]}});
         let token = CancellationToken::new();
         token.cancel();
-        assert!(matches!(run(spec, token, NO_LIMIT).await, Err(ComputeError::Cancelled)));
+        assert!(matches!(
+            run(spec, token, NO_LIMIT).await,
+            Err(ComputeError::Cancelled)
+        ));
     }
 
     #[tokio::test]

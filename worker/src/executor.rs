@@ -156,7 +156,11 @@ impl Executor {
                     },
                 }
             }
-            Err(e @ (ComputeError::Invalid(_) | ComputeError::Unreadable(_) | ComputeError::Transform(_))) => {
+            Err(
+                e @ (ComputeError::Invalid(_)
+                | ComputeError::Unreadable(_)
+                | ComputeError::Transform(_)),
+            ) => {
                 tracing::error!(error = %e, "job cannot be computed");
                 Change::Fail {
                     error: json!({"kind": "invalid", "message": e.to_string()}),

@@ -77,7 +77,10 @@ impl LatticeIn {
                 if coords.len() > MAX_EXPLICIT_BLOCKED {
                     return Err(ApiError::field(
                         format!("{field}.blocked"),
-                        format!("lists {} vertices; at most {MAX_EXPLICIT_BLOCKED} (use {{fraction, seed}} for more)", coords.len()),
+                        format!(
+                            "lists {} vertices; at most {MAX_EXPLICIT_BLOCKED} (use {{fraction, seed}} for more)",
+                            coords.len()
+                        ),
                     ));
                 }
                 let mut indices = Vec::with_capacity(coords.len());
@@ -87,7 +90,11 @@ impl LatticeIn {
                 BlockedDef::Explicit { indices }
             }
         };
-        let def = LatticeDef { sizes, wrap, blocked };
+        let def = LatticeDef {
+            sizes,
+            wrap,
+            blocked,
+        };
         let lattice = def.build().map_err(|e| lattice_error(e, field, self))?;
         Ok(ValidLattice { def, lattice })
     }
@@ -99,7 +106,10 @@ fn sizes(lattice: &LatticeIn, field: &str) -> Result<Vec<u32>, ApiError> {
     let raw: Vec<(String, i64)> = match &lattice.size {
         SizeIn::Uniform(size) => {
             let d = lattice.dimensions.ok_or_else(|| {
-                ApiError::field(format!("{field}.dimensions"), "required when size is one integer")
+                ApiError::field(
+                    format!("{field}.dimensions"),
+                    "required when size is one integer",
+                )
             })?;
             if !in_range_dims(d) {
                 return Err(ApiError::field(
@@ -161,10 +171,14 @@ fn lattice_error(e: LatticeError, field: &str, input: &LatticeIn) -> ApiError {
             SizeIn::Uniform(_) => ApiError::field(at("size"), e.to_string()),
             SizeIn::PerAxis(_) => ApiError::field(format!("{field}.size[{axis}]"), e.to_string()),
         },
-        LatticeError::TooLarge => ApiError::field(field.to_owned(), "the vertex count overflows 64 bits"),
+        LatticeError::TooLarge => {
+            ApiError::field(field.to_owned(), "the vertex count overflows 64 bits")
+        }
         LatticeError::WrapLength { .. } => ApiError::field(at("wrap"), e.to_string()),
         LatticeError::Wrap { axis, .. } => match input.wrap {
-            Some(WrapIn::PerAxis(_)) => ApiError::field(format!("{field}.wrap[{axis}]"), e.to_string()),
+            Some(WrapIn::PerAxis(_)) => {
+                ApiError::field(format!("{field}.wrap[{axis}]"), e.to_string())
+            }
             _ => ApiError::field(at("wrap"), e.to_string()),
         },
         LatticeError::BlockedIndex { position, .. } => {

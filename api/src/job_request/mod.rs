@@ -39,16 +39,23 @@ pub struct JobIn {
 impl JobIn {
     /// Validates against the lattice rules and the plan. `stored` is the
     /// definition behind `lattice_id`, already looked up (tenant-scoped).
-    pub fn into_spec(self, limits: &PlanLimits, stored: Option<LatticeDef>) -> Result<JobSpec, ApiError> {
+    pub fn into_spec(
+        self,
+        limits: &PlanLimits,
+        stored: Option<LatticeDef>,
+    ) -> Result<JobSpec, ApiError> {
         let valid = match (&self.lattice, stored) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::field("lattice_id", "give either lattice or lattice_id, not both"));
+                return Err(ApiError::field(
+                    "lattice_id",
+                    "give either lattice or lattice_id, not both",
+                ));
             }
             (Some(inline), None) => inline.validate("lattice")?,
             (None, Some(def)) => {
-                let lattice = def
-                    .build()
-                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored lattice is invalid: {e}")))?;
+                let lattice = def.build().map_err(|e| {
+                    ApiError::Internal(anyhow::anyhow!("stored lattice is invalid: {e}"))
+                })?;
                 ValidLattice { def, lattice }
             }
             (None, None) => return Err(ApiError::field("lattice", "required (or lattice_id)")),

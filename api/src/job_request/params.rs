@@ -83,7 +83,11 @@ struct AuxIn {
     seed: Option<u64>,
 }
 
-pub fn parse(operation: &str, params: serde_json::Value, lattice: &Lattice) -> Result<Operation, ApiError> {
+pub fn parse(
+    operation: &str,
+    params: serde_json::Value,
+    lattice: &Lattice,
+) -> Result<Operation, ApiError> {
     Ok(match operation {
         "shortest_path" => {
             let p: Path = from_params(params)?;
@@ -106,7 +110,10 @@ pub fn parse(operation: &str, params: serde_json::Value, lattice: &Lattice) -> R
                 .ok_or_else(|| {
                     ApiError::field(
                         "params.radius",
-                        format!("must be between 0 and {max} (the lattice's largest distance), got {}", p.radius),
+                        format!(
+                            "must be between 0 and {max} (the lattice's largest distance), got {}",
+                            p.radius
+                        ),
                     )
                 })?;
             Operation::Neighbors { center, radius }
@@ -124,7 +131,10 @@ pub fn parse(operation: &str, params: serde_json::Value, lattice: &Lattice) -> R
             if p.pairs.is_empty() || p.pairs.len() > MAX_BATCH_PAIRS {
                 return Err(ApiError::field(
                     "params.pairs",
-                    format!("must hold between 1 and {MAX_BATCH_PAIRS} pairs, got {}", p.pairs.len()),
+                    format!(
+                        "must hold between 1 and {MAX_BATCH_PAIRS} pairs, got {}",
+                        p.pairs.len()
+                    ),
                 ));
             }
             let pairs = p
@@ -132,7 +142,8 @@ pub fn parse(operation: &str, params: serde_json::Value, lattice: &Lattice) -> R
                 .iter()
                 .enumerate()
                 .map(|(i, pair)| {
-                    path(lattice, pair, &format!("params.pairs[{i}]")).map(|(start, end)| PathPair { start, end })
+                    path(lattice, pair, &format!("params.pairs[{i}]"))
+                        .map(|(start, end)| PathPair { start, end })
                 })
                 .collect::<Result<_, _>>()?;
             Operation::Batch { pairs }
@@ -141,7 +152,10 @@ pub fn parse(operation: &str, params: serde_json::Value, lattice: &Lattice) -> R
         other => {
             return Err(ApiError::field(
                 "operation",
-                format!("unknown operation {other:?}; expected one of: {}", OPERATIONS.join(", ")),
+                format!(
+                    "unknown operation {other:?}; expected one of: {}",
+                    OPERATIONS.join(", ")
+                ),
             ));
         }
     })
@@ -193,7 +207,10 @@ fn transform(t: Transform, lattice: &Lattice) -> Result<TransformSpec, ApiError>
         "xor" => {
             let key = t.key.unwrap_or_default();
             if key.is_empty() {
-                return Err(ApiError::field("params.key", "xor needs a non-empty byte key"));
+                return Err(ApiError::field(
+                    "params.key",
+                    "xor needs a non-empty byte key",
+                ));
             }
             TransformKind::Xor { key }
         }
@@ -201,11 +218,17 @@ fn transform(t: Transform, lattice: &Lattice) -> Result<TransformSpec, ApiError>
             let axes = t.axes.unwrap_or_default();
             let dims = lattice.dimensions();
             let [a, b] = axes[..] else {
-                return Err(ApiError::field("params.axes", "rotate needs two axes, e.g. [0, 1]"));
+                return Err(ApiError::field(
+                    "params.axes",
+                    "rotate needs two axes, e.g. [0, 1]",
+                ));
             };
             let axis = |x: i64| usize::try_from(x).ok().filter(|x| *x < dims);
             let (Some(a), Some(b)) = (axis(a), axis(b)) else {
-                return Err(ApiError::field("params.axes", format!("axes must be between 0 and {}", dims - 1)));
+                return Err(ApiError::field(
+                    "params.axes",
+                    format!("axes must be between 0 and {}", dims - 1),
+                ));
             };
             if a == b {
                 return Err(ApiError::field("params.axes", "the two axes must differ"));
@@ -214,12 +237,18 @@ fn transform(t: Transform, lattice: &Lattice) -> Result<TransformSpec, ApiError>
             if sizes[a] != sizes[b] {
                 return Err(ApiError::field(
                     "params.axes",
-                    format!("rotation needs axes of equal size; axis {a} has {} and axis {b} has {}", sizes[a], sizes[b]),
+                    format!(
+                        "rotation needs axes of equal size; axis {a} has {} and axis {b} has {}",
+                        sizes[a], sizes[b]
+                    ),
                 ));
             }
             let turns = t.quarter_turns.unwrap_or(1);
             let quarter_turns = u8::try_from(turns.rem_euclid(4)).unwrap_or(0);
-            TransformKind::Rotate { axes: [a, b], quarter_turns }
+            TransformKind::Rotate {
+                axes: [a, b],
+                quarter_turns,
+            }
         }
         "scale" => {
             let factor = t
@@ -238,15 +267,34 @@ fn transform(t: Transform, lattice: &Lattice) -> Result<TransformSpec, ApiError>
         }
     };
     let data = data(t.data, lattice)?;
-    if matches!(kind, TransformKind::Scale { .. }) && matches!(data, DataSpec::U8 { .. } | DataSpec::SeededU8 { .. }) {
+    if matches!(kind, TransformKind::Scale { .. })
+        && matches!(data, DataSpec::U8 { .. } | DataSpec::SeededU8 { .. })
+    {
         return Err(ApiError::field("params.data.type", "scale needs f32 data"));
     }
     let aux = match (t.catalytic, t.aux) {
-        (false, Some(_)) => return Err(ApiError::field("params.aux", "only catalytic transforms take an aux buffer")),
+        (false, Some(_)) => {
+            return Err(ApiError::field(
+                "params.aux",
+                "only catalytic transforms take an aux buffer",
+            ));
+        }
         (false, None) => None,
         (true, None) => Some(AuxSpec::Seeded { seed: 0 }),
-        (true, Some(AuxIn { values: Some(values), seed: None })) => Some(AuxSpec::Bytes { values }),
-        (true, Some(AuxIn { values: None, seed: Some(seed) })) => Some(AuxSpec::Seeded { seed }),
+        (
+            true,
+            Some(AuxIn {
+                values: Some(values),
+                seed: None,
+            }),
+        ) => Some(AuxSpec::Bytes { values }),
+        (
+            true,
+            Some(AuxIn {
+                values: None,
+                seed: Some(seed),
+            }),
+        ) => Some(AuxSpec::Seeded { seed }),
         (true, Some(_)) => return Err(ApiError::field("params.aux", "give either values or seed")),
     };
     let spec = TransformSpec {
@@ -256,11 +304,18 @@ fn transform(t: Transform, lattice: &Lattice) -> Result<TransformSpec, ApiError>
         aux,
     };
     if let Some(AuxSpec::Bytes { values }) = &spec.aux {
-        let needed = catalytic_lattice::aux_bytes_needed(lattice, spec.data.kind(), &spec.transform.engine());
+        let needed = catalytic_lattice::aux_bytes_needed(
+            lattice,
+            spec.data.kind(),
+            &spec.transform.engine(),
+        );
         if (values.len() as u64) < needed {
             return Err(ApiError::field(
                 "params.aux.values",
-                format!("this transform needs an aux buffer of at least {needed} bytes, got {}", values.len()),
+                format!(
+                    "this transform needs an aux buffer of at least {needed} bytes, got {}",
+                    values.len()
+                ),
             ));
         }
     }
@@ -293,7 +348,12 @@ fn data(d: DataIn, lattice: &Lattice) -> Result<DataSpec, ApiError> {
             .map(|(i, v)| {
                 v.as_u64()
                     .and_then(|x| u8::try_from(x).ok())
-                    .ok_or_else(|| ApiError::field(format!("params.data.values[{i}]"), "must be an integer 0..=255"))
+                    .ok_or_else(|| {
+                        ApiError::field(
+                            format!("params.data.values[{i}]"),
+                            "must be an integer 0..=255",
+                        )
+                    })
             })
             .collect::<Result<_, _>>()
             .map(|values| DataSpec::U8 { values }),
@@ -304,7 +364,12 @@ fn data(d: DataIn, lattice: &Lattice) -> Result<DataSpec, ApiError> {
                 v.as_f64()
                     .map(|x| x as f32)
                     .filter(|x| x.is_finite())
-                    .ok_or_else(|| ApiError::field(format!("params.data.values[{i}]"), "must be a finite number"))
+                    .ok_or_else(|| {
+                        ApiError::field(
+                            format!("params.data.values[{i}]"),
+                            "must be a finite number",
+                        )
+                    })
             })
             .collect::<Result<_, _>>()
             .map(|values| DataSpec::F32 { values }),
@@ -313,5 +378,8 @@ fn data(d: DataIn, lattice: &Lattice) -> Result<DataSpec, ApiError> {
 }
 
 fn kind_error(kind: &str) -> ApiError {
-    ApiError::field("params.data.type", format!("unknown data type {kind:?}; expected u8 or f32"))
+    ApiError::field(
+        "params.data.type",
+        format!("unknown data type {kind:?}; expected u8 or f32"),
+    )
 }

@@ -14,7 +14,11 @@ fn submit(body: Value) -> Result<JobSpec, ApiError> {
 
 fn field(body: Value) -> String {
     match submit(body) {
-        Err(ApiError::Validation(errors)) => errors.iter().map(|e| e.field.clone()).collect::<Vec<_>>().join(","),
+        Err(ApiError::Validation(errors)) => errors
+            .iter()
+            .map(|e| e.field.clone())
+            .collect::<Vec<_>>()
+            .join(","),
         other => format!("not a validation error: {other:?}"),
     }
 }
@@ -29,14 +33,37 @@ fn op(lattice: Value, operation: &str, params: Value) -> Value {
 
 #[test]
 fn a_valid_request_becomes_a_spec() -> Result<(), ApiError> {
-    let spec = submit(job(json!({"dimensions": 2, "size": 10}), json!([0, 1]), json!([9, 9])))?;
+    let spec = submit(job(
+        json!({"dimensions": 2, "size": 10}),
+        json!([0, 1]),
+        json!([9, 9]),
+    ))?;
     assert_eq!(spec.lattice.sizes, vec![10, 10]);
-    assert_eq!(spec.operation, Operation::ShortestPath { start: vec![0, 1], end: vec![9, 9] });
-    let spec = submit(job(json!({"size": [3, 4, 5], "wrap": [true, true, false]}), json!([0, 0, 0]), json!([2, 3, 4])))?;
+    assert_eq!(
+        spec.operation,
+        Operation::ShortestPath {
+            start: vec![0, 1],
+            end: vec![9, 9]
+        }
+    );
+    let spec = submit(job(
+        json!({"size": [3, 4, 5], "wrap": [true, true, false]}),
+        json!([0, 0, 0]),
+        json!([2, 3, 4]),
+    ))?;
     assert_eq!(spec.lattice.sizes, vec![3, 4, 5]);
     assert_eq!(spec.lattice.wrap, vec![true, true, false]);
-    let spec = submit(job(json!({"dimensions": 2, "size": 4, "blocked": [[1, 1], [2, 2]]}), json!([0, 0]), json!([3, 3])))?;
-    assert_eq!(spec.lattice.blocked, BlockedDef::Explicit { indices: vec![5, 10] });
+    let spec = submit(job(
+        json!({"dimensions": 2, "size": 4, "blocked": [[1, 1], [2, 2]]}),
+        json!([0, 0]),
+        json!([3, 3]),
+    ))?;
+    assert_eq!(
+        spec.lattice.blocked,
+        BlockedDef::Explicit {
+            indices: vec![5, 10]
+        }
+    );
     Ok(())
 }
 
@@ -48,15 +75,34 @@ fn each_bad_lattice_field_is_named() {
         (json!({"dimensions": 11, "size": 4}), "lattice.dimensions"),
         (json!({"dimensions": 2, "size": 1}), "lattice.size"),
         (json!({"size": [4, 1]}), "lattice.size[1]"),
-        (json!({"dimensions": 3, "size": [4, 4]}), "lattice.dimensions"),
-        (json!({"dimensions": 2, "size": 2, "wrap": true}), "lattice.wrap"),
-        (json!({"size": [3, 2], "wrap": [true, true]}), "lattice.wrap[1]"),
+        (
+            json!({"dimensions": 3, "size": [4, 4]}),
+            "lattice.dimensions",
+        ),
+        (
+            json!({"dimensions": 2, "size": 2, "wrap": true}),
+            "lattice.wrap",
+        ),
+        (
+            json!({"size": [3, 2], "wrap": [true, true]}),
+            "lattice.wrap[1]",
+        ),
         (json!({"size": [3, 3], "wrap": [true]}), "lattice.wrap"),
-        (json!({"dimensions": 2, "size": 4, "blocked": [[0, 4]]}), "lattice.blocked[0][1]"),
-        (json!({"dimensions": 2, "size": 4, "blocked": {"fraction": 1.5, "seed": 1}}), "lattice.blocked.fraction"),
+        (
+            json!({"dimensions": 2, "size": 4, "blocked": [[0, 4]]}),
+            "lattice.blocked[0][1]",
+        ),
+        (
+            json!({"dimensions": 2, "size": 4, "blocked": {"fraction": 1.5, "seed": 1}}),
+            "lattice.blocked.fraction",
+        ),
     ];
     for (lattice, expected) in cases {
-        assert_eq!(field(job(lattice.clone(), ok.clone(), json!([1, 1]))), expected, "{lattice}");
+        assert_eq!(
+            field(job(lattice.clone(), ok.clone(), json!([1, 1]))),
+            expected,
+            "{lattice}"
+        );
     }
 }
 
@@ -64,23 +110,68 @@ fn each_bad_lattice_field_is_named() {
 fn each_bad_parameter_is_named() {
     let l = json!({"dimensions": 2, "size": 4});
     let ok = json!([0, 0]);
-    assert_eq!(field(job(l.clone(), json!([0, 4]), ok.clone())), "params.start[1]");
-    assert_eq!(field(job(l.clone(), ok.clone(), json!([-1, 0]))), "params.end[0]");
-    assert_eq!(field(job(l.clone(), json!([0]), ok.clone())), "params.start");
-    assert_eq!(field(json!({"lattice": l, "operation": "shortest_path", "params": {"start": [0, 0]}})), "params.end");
-    assert_eq!(field(json!({"lattice": l, "operation": "teleport"})), "operation");
+    assert_eq!(
+        field(job(l.clone(), json!([0, 4]), ok.clone())),
+        "params.start[1]"
+    );
+    assert_eq!(
+        field(job(l.clone(), ok.clone(), json!([-1, 0]))),
+        "params.end[0]"
+    );
+    assert_eq!(
+        field(job(l.clone(), json!([0]), ok.clone())),
+        "params.start"
+    );
+    assert_eq!(
+        field(json!({"lattice": l, "operation": "shortest_path", "params": {"start": [0, 0]}})),
+        "params.end"
+    );
+    assert_eq!(
+        field(json!({"lattice": l, "operation": "teleport"})),
+        "operation"
+    );
     assert_eq!(field(json!({"operation": "components"})), "lattice");
     // A blocked start or end.
     let blocked = json!({"dimensions": 2, "size": 4, "blocked": [[0, 0]]});
-    assert_eq!(field(job(blocked.clone(), json!([0, 0]), json!([3, 3]))), "params.start");
-    assert_eq!(field(op(blocked, "distances", json!({"source": [0, 0]}))), "params.source");
-    // Radius larger than any distance in the lattice (6 on 4x4).
-    assert_eq!(field(op(l.clone(), "neighbors", json!({"center": [1, 1], "radius": 7}))), "params.radius");
-    assert!(submit(op(l.clone(), "neighbors", json!({"center": [1, 1], "radius": 6}))).is_ok());
-    assert_eq!(field(op(l.clone(), "components", json!({"x": 1}))), "params.x");
-    assert_eq!(field(op(l.clone(), "batch", json!({"pairs": []}))), "params.pairs");
     assert_eq!(
-        field(op(l.clone(), "batch", json!({"pairs": [{"start": [0, 0], "end": [3, 3]}, {"start": [0, 9], "end": [1, 1]}]}))),
+        field(job(blocked.clone(), json!([0, 0]), json!([3, 3]))),
+        "params.start"
+    );
+    assert_eq!(
+        field(op(blocked, "distances", json!({"source": [0, 0]}))),
+        "params.source"
+    );
+    // Radius larger than any distance in the lattice (6 on 4x4).
+    assert_eq!(
+        field(op(
+            l.clone(),
+            "neighbors",
+            json!({"center": [1, 1], "radius": 7})
+        )),
+        "params.radius"
+    );
+    assert!(
+        submit(op(
+            l.clone(),
+            "neighbors",
+            json!({"center": [1, 1], "radius": 6})
+        ))
+        .is_ok()
+    );
+    assert_eq!(
+        field(op(l.clone(), "components", json!({"x": 1}))),
+        "params.x"
+    );
+    assert_eq!(
+        field(op(l.clone(), "batch", json!({"pairs": []}))),
+        "params.pairs"
+    );
+    assert_eq!(
+        field(op(
+            l.clone(),
+            "batch",
+            json!({"pairs": [{"start": [0, 0], "end": [3, 3]}, {"start": [0, 9], "end": [1, 1]}]})
+        )),
         "params.pairs[1].start[1]"
     );
 }
@@ -88,27 +179,121 @@ fn each_bad_parameter_is_named() {
 #[test]
 fn transforms_are_checked_against_the_lattice() -> Result<(), ApiError> {
     let square = json!({"dimensions": 2, "size": 3});
-    let spec = submit(op(square.clone(), "transform", json!({"transform": "rotate", "axes": [0, 1], "quarter_turns": 5, "data": {"type": "u8", "seed": 1}, "catalytic": true})))?;
+    let spec = submit(op(
+        square.clone(),
+        "transform",
+        json!({"transform": "rotate", "axes": [0, 1], "quarter_turns": 5, "data": {"type": "u8", "seed": 1}, "catalytic": true}),
+    ))?;
     let Operation::Transform(t) = spec.operation else {
         return Err(ApiError::field("test", "not a transform"));
     };
-    assert_eq!(t.transform, TransformKind::Rotate { axes: [0, 1], quarter_turns: 1 });
+    assert_eq!(
+        t.transform,
+        TransformKind::Rotate {
+            axes: [0, 1],
+            quarter_turns: 1
+        }
+    );
     assert!(t.catalytic && t.aux.is_some());
 
     let oblong = json!({"size": [3, 4]});
     let cases = [
-        (op(oblong.clone(), "transform", json!({"transform": "rotate", "axes": [0, 1], "data": {"type": "u8", "seed": 1}})), "params.axes"),
-        (op(square.clone(), "transform", json!({"transform": "rotate", "axes": [0, 0], "data": {"type": "u8", "seed": 1}})), "params.axes"),
-        (op(square.clone(), "transform", json!({"transform": "rotate", "axes": [0, 2], "data": {"type": "u8", "seed": 1}})), "params.axes"),
-        (op(square.clone(), "transform", json!({"transform": "xor", "key": [], "data": {"type": "u8", "seed": 1}})), "params.key"),
-        (op(square.clone(), "transform", json!({"transform": "xor", "key": [1], "data": {"type": "u8", "values": [1, 2, 3]}})), "params.data.values"),
-        (op(square.clone(), "transform", json!({"transform": "xor", "key": [1], "data": {"type": "u8", "values": [0, 1, 2, 3, 4, 5, 6, 7, 256]}})), "params.data.values[8]"),
-        (op(square.clone(), "transform", json!({"transform": "scale", "factor": 2.0, "data": {"type": "u8", "seed": 1}})), "params.data.type"),
-        (op(square.clone(), "transform", json!({"transform": "scale", "data": {"type": "f32", "seed": 1}})), "params.factor"),
-        (op(square.clone(), "transform", json!({"transform": "spin", "data": {"type": "f32", "seed": 1}})), "params.transform"),
-        (op(square.clone(), "transform", json!({"transform": "xor", "key": [1], "data": {"type": "u16", "seed": 1}})), "params.data.type"),
-        (op(square.clone(), "transform", json!({"transform": "xor", "key": [1], "data": {"type": "u8", "seed": 1}, "aux": {"seed": 2}})), "params.aux"),
-        (op(square, "transform", json!({"transform": "rotate", "axes": [0, 1], "data": {"type": "u8", "seed": 1}, "catalytic": true, "aux": {"values": [1]}})), "params.aux.values"),
+        (
+            op(
+                oblong.clone(),
+                "transform",
+                json!({"transform": "rotate", "axes": [0, 1], "data": {"type": "u8", "seed": 1}}),
+            ),
+            "params.axes",
+        ),
+        (
+            op(
+                square.clone(),
+                "transform",
+                json!({"transform": "rotate", "axes": [0, 0], "data": {"type": "u8", "seed": 1}}),
+            ),
+            "params.axes",
+        ),
+        (
+            op(
+                square.clone(),
+                "transform",
+                json!({"transform": "rotate", "axes": [0, 2], "data": {"type": "u8", "seed": 1}}),
+            ),
+            "params.axes",
+        ),
+        (
+            op(
+                square.clone(),
+                "transform",
+                json!({"transform": "xor", "key": [], "data": {"type": "u8", "seed": 1}}),
+            ),
+            "params.key",
+        ),
+        (
+            op(
+                square.clone(),
+                "transform",
+                json!({"transform": "xor", "key": [1], "data": {"type": "u8", "values": [1, 2, 3]}}),
+            ),
+            "params.data.values",
+        ),
+        (
+            op(
+                square.clone(),
+                "transform",
+                json!({"transform": "xor", "key": [1], "data": {"type": "u8", "values": [0, 1, 2, 3, 4, 5, 6, 7, 256]}}),
+            ),
+            "params.data.values[8]",
+        ),
+        (
+            op(
+                square.clone(),
+                "transform",
+                json!({"transform": "scale", "factor": 2.0, "data": {"type": "u8", "seed": 1}}),
+            ),
+            "params.data.type",
+        ),
+        (
+            op(
+                square.clone(),
+                "transform",
+                json!({"transform": "scale", "data": {"type": "f32", "seed": 1}}),
+            ),
+            "params.factor",
+        ),
+        (
+            op(
+                square.clone(),
+                "transform",
+                json!({"transform": "spin", "data": {"type": "f32", "seed": 1}}),
+            ),
+            "params.transform",
+        ),
+        (
+            op(
+                square.clone(),
+                "transform",
+                json!({"transform": "xor", "key": [1], "data": {"type": "u16", "seed": 1}}),
+            ),
+            "params.data.type",
+        ),
+        (
+            op(
+                square.clone(),
+                "transform",
+                json!({"transform": "xor", "key": [1], "data": {"type": "u8", "seed": 1}, "aux": {"seed": 2}}),
+            ),
+            "params.aux",
+        ),
+        (
+            op(
+                square,
+                "transform",
+                json!({"transform": "rotate", "axes": [0, 1], "data": {"type": "u8", "seed": 1}, "catalytic": true, "aux": {"values": [1]}}),
+            ),
+            "params.aux.values",
+        ),
     ];
     for (body, expected) in cases {
         assert_eq!(field(body.clone()), expected, "{body}");
@@ -119,9 +304,30 @@ fn transforms_are_checked_against_the_lattice() -> Result<(), ApiError> {
 #[test]
 fn the_plan_caps_vertices_and_estimated_time() {
     // Free allows 10^6 vertices: 1000 x 1000 is at the cap, 1001 x 1000 over it.
-    assert!(submit(job(json!({"size": [1000, 1000]}), json!([0, 0]), json!([1, 1]))).is_ok());
-    assert_eq!(field(job(json!({"size": [1001, 1000]}), json!([0, 0]), json!([1, 1]))), "lattice");
-    assert_eq!(field(job(json!({"dimensions": 10, "size": 100}), json!(vec![0; 10]), json!(vec![0; 10]))), "lattice");
+    assert!(
+        submit(job(
+            json!({"size": [1000, 1000]}),
+            json!([0, 0]),
+            json!([1, 1])
+        ))
+        .is_ok()
+    );
+    assert_eq!(
+        field(job(
+            json!({"size": [1001, 1000]}),
+            json!([0, 0]),
+            json!([1, 1])
+        )),
+        "lattice"
+    );
+    assert_eq!(
+        field(job(
+            json!({"dimensions": 10, "size": 100}),
+            json!(vec![0; 10]),
+            json!(vec![0; 10])
+        )),
+        "lattice"
+    );
     // An exact diameter on 10^5 blocked vertices is ~10^10 visits: over the free plan's 10 s.
     let big = json!({"size": [400, 250], "blocked": {"fraction": 0.1, "seed": 1}});
     assert_eq!(field(op(big.clone(), "analyze", json!({}))), "operation");

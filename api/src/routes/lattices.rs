@@ -78,9 +78,9 @@ pub struct PageQuery {
 
 fn out(row: LatticeRow) -> Result<LatticeOut, ApiError> {
     let def = row.definition()?;
-    let lattice = def
-        .build()
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored lattice {} is invalid: {e}", row.id)))?;
+    let lattice = def.build().map_err(|e| {
+        ApiError::Internal(anyhow::anyhow!("stored lattice {} is invalid: {e}", row.id))
+    })?;
     Ok(LatticeOut {
         id: row.id.into(),
         name: row.name,
@@ -96,7 +96,10 @@ fn out(row: LatticeRow) -> Result<LatticeOut, ApiError> {
 fn check_name(name: &str) -> Result<(), ApiError> {
     match name.chars().count() {
         1..=200 => Ok(()),
-        n => Err(ApiError::field("name", format!("must be 1 to 200 characters, got {n}"))),
+        n => Err(ApiError::field(
+            "name",
+            format!("must be 1 to 200 characters, got {n}"),
+        )),
     }
 }
 
@@ -120,10 +123,22 @@ async fn create_lattice(
     check_name(&body.name)?;
     let valid = body.lattice.validate("definition")?;
     let vertices = valid.lattice.vertex_count();
-    let row = db::lattices::insert(&state.db, scope.tenant_id, LatticeId::new(), &body.name, &valid.def, vertices).await?;
+    let row = db::lattices::insert(
+        &state.db,
+        scope.tenant_id,
+        LatticeId::new(),
+        &body.name,
+        &valid.def,
+        vertices,
+    )
+    .await?;
     let out = out(row)?;
     let location = format!("/v1/lattices/{}", out.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(out)))
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(out),
+    ))
 }
 
 /// The tenant's lattices, newest first, one page at a time.
@@ -141,12 +156,18 @@ async fn list_lattices(
 ) -> Result<Json<LatticePage>, ApiError> {
     let limit = page.limit.unwrap_or(MAX_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::field("limit", format!("must be between 1 and {MAX_PAGE}")));
+        return Err(ApiError::field(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
     }
     let cursor = page
         .cursor
         .as_deref()
-        .map(|c| c.parse::<LatticeId>().map_err(|_| ApiError::field("cursor", "not a cursor from a previous page")))
+        .map(|c| {
+            c.parse::<LatticeId>()
+                .map_err(|_| ApiError::field("cursor", "not a cursor from a previous page"))
+        })
         .transpose()?;
     let mut rows = db::lattices::list(&state.db, scope.tenant_id, cursor, limit + 1).await?;
     let next_cursor = match rows.len() as i64 > limit {
@@ -198,11 +219,21 @@ async fn update_lattice(
     if let Some(name) = &patch.name {
         check_name(name)?;
     }
-    let valid = patch.definition.as_ref().map(|d| d.validate("definition")).transpose()?;
+    let valid = patch
+        .definition
+        .as_ref()
+        .map(|d| d.validate("definition"))
+        .transpose()?;
     let definition = valid.as_ref().map(|v| (&v.def, v.lattice.vertex_count()));
-    let row = db::lattices::update(&state.db, scope.tenant_id, id, patch.name.as_deref(), definition)
-        .await?
-        .ok_or(ApiError::NotFound("lattice"))?;
+    let row = db::lattices::update(
+        &state.db,
+        scope.tenant_id,
+        id,
+        patch.name.as_deref(),
+        definition,
+    )
+    .await?
+    .ok_or(ApiError::NotFound("lattice"))?;
     Ok(Json(out(row)?))
 }
 

@@ -52,7 +52,11 @@ async fn the_openapi_document_lists_every_route() -> anyhow::Result<()> {
             );
             let request = match method.as_str() {
                 "post" => app.http.post(&url).json(&serde_json::json!({})),
-                "patch" => app.http.patch(&url).bearer_auth(&app.key).json(&serde_json::json!({})),
+                "patch" => app
+                    .http
+                    .patch(&url)
+                    .bearer_auth(&app.key)
+                    .json(&serde_json::json!({})),
                 "delete" => app.http.delete(&url).bearer_auth(&app.key),
                 _ => app.http.get(&url).bearer_auth(&app.key),
             };

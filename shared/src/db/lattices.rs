@@ -32,7 +32,8 @@ pub async fn insert(
     definition: &LatticeDef,
     vertices: u64,
 ) -> Result<LatticeRow, DbError> {
-    let definition = serde_json::to_value(definition).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let definition =
+        serde_json::to_value(definition).map_err(|e| DbError::Corrupt(e.to_string()))?;
     Ok(sqlx::query_as!(
         LatticeRow,
         r#"INSERT INTO lattices (id, tenant_id, name, definition, vertices)
@@ -49,7 +50,11 @@ pub async fn insert(
 }
 
 /// A live (not deleted) lattice of this tenant.
-pub async fn get(pool: &PgPool, tenant: TenantId, id: LatticeId) -> Result<Option<LatticeRow>, DbError> {
+pub async fn get(
+    pool: &PgPool,
+    tenant: TenantId,
+    id: LatticeId,
+) -> Result<Option<LatticeRow>, DbError> {
     Ok(sqlx::query_as!(
         LatticeRow,
         r#"SELECT id AS "id: LatticeId", name, definition, created_at, updated_at

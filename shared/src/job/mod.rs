@@ -7,6 +7,7 @@ pub mod state;
 
 pub use outcome::{Failure, Usage};
 pub use spec::{
-    AuxSpec, BlockedDef, DataSpec, JobSpec, LatticeDef, Operation, PathPair, TransformKind, TransformSpec,
+    AuxSpec, BlockedDef, DataSpec, JobSpec, LatticeDef, Operation, PathPair, TransformKind,
+    TransformSpec,
 };
 pub use state::{IllegalTransition, JobEvent, JobState};

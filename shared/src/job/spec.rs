@@ -131,11 +131,16 @@ impl TransformKind {
     pub fn engine(&self) -> catalytic_lattice::Transform {
         match self {
             TransformKind::Xor { key } => catalytic_lattice::Transform::Xor { key: key.clone() },
-            TransformKind::Rotate { axes, quarter_turns } => catalytic_lattice::Transform::Rotate {
+            TransformKind::Rotate {
+                axes,
+                quarter_turns,
+            } => catalytic_lattice::Transform::Rotate {
                 axes: *axes,
                 quarter_turns: *quarter_turns,
             },
-            TransformKind::Scale { factor } => catalytic_lattice::Transform::Scale { factor: *factor },
+            TransformKind::Scale { factor } => {
+                catalytic_lattice::Transform::Scale { factor: *factor }
+            }
         }
     }
 }
@@ -204,25 +209,40 @@ mod tests {
         let lattice = LatticeDef {
             sizes: vec![3, 3],
             wrap: vec![true, false],
-            blocked: BlockedDef::Seeded { fraction: 0.2, seed: 7 },
+            blocked: BlockedDef::Seeded {
+                fraction: 0.2,
+                seed: 7,
+            },
         };
         let operations = [
             Operation::Distances { source: vec![0, 0] },
-            Operation::Neighbors { center: vec![1, 1], radius: 2 },
+            Operation::Neighbors {
+                center: vec![1, 1],
+                radius: 2,
+            },
             Operation::Components {},
             Operation::Analyze {},
             Operation::Batch {
-                pairs: vec![PathPair { start: vec![0, 0], end: vec![2, 2] }],
+                pairs: vec![PathPair {
+                    start: vec![0, 0],
+                    end: vec![2, 2],
+                }],
             },
             Operation::Transform(TransformSpec {
-                transform: TransformKind::Rotate { axes: [0, 1], quarter_turns: 1 },
+                transform: TransformKind::Rotate {
+                    axes: [0, 1],
+                    quarter_turns: 1,
+                },
                 data: DataSpec::SeededF32 { seed: 3 },
                 catalytic: true,
                 aux: Some(AuxSpec::Seeded { seed: 9 }),
             }),
         ];
         for operation in operations {
-            let spec = JobSpec { lattice: lattice.clone(), operation };
+            let spec = JobSpec {
+                lattice: lattice.clone(),
+                operation,
+            };
             let back: JobSpec = serde_json::from_value(serde_json::to_value(&spec)?)?;
             assert_eq!(back, spec);
         }

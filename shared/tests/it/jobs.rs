@@ -84,7 +84,9 @@ async fn guarded_transitions_apply_once_and_stale_ones_change_nothing() -> anyho
         (moved.tenant_id, moved.to, moved.attempt),
         (tenant, JobState::Running, 1)
     );
-    let claimed = moved.claimed.ok_or_else(|| anyhow::anyhow!("a claim hands the worker the job"))?;
+    let claimed = moved
+        .claimed
+        .ok_or_else(|| anyhow::anyhow!("a claim hands the worker the job"))?;
     assert_eq!(claimed.time_limit, Duration::from_secs(10));
     assert_eq!(claimed.spec["operation"], "shortest_path");
     assert_eq!(
