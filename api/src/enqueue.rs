@@ -1,8 +1,11 @@
-//! The submit transaction: the job row and its outbox row commit together.
-//! The api never talks to RabbitMQ: the relay publishes after commit, so a
-//! 202 means the job is durable whatever the broker is doing (design §1).
+//! The submit transaction: the plan's quotas are checked, and the job row
+//! and its outbox row commit together. The api never talks to RabbitMQ: the
+//! relay publishes after commit, so a 202 means the job is durable whatever
+//! the broker is doing (design §1).
 
-use catalytic_shared::db::{self, DbError};
+use crate::error::ApiError;
+use crate::limits::quota;
+use catalytic_shared::db;
 use catalytic_shared::ids::{JobId, LatticeId, TenantId};
 use catalytic_shared::job::JobSpec;
 use catalytic_shared::tenant::Plan;
@@ -14,21 +17,22 @@ pub async fn submit(
     plan: Plan,
     spec: &JobSpec,
     lattice_id: Option<LatticeId>,
-) -> Result<JobId, DbError> {
+) -> Result<JobId, ApiError> {
     let limits = plan.limits();
     let job = db::jobs::NewJob {
         id: JobId::new(),
         tenant_id: tenant,
         operation: spec.operation.name(),
-        spec: serde_json::to_value(spec).map_err(|e| DbError::Corrupt(e.to_string()))?,
+        spec: serde_json::to_value(spec).map_err(|e| ApiError::Internal(e.into()))?,
         queue_class: limits.queue_class,
         max_attempts: i32::try_from(limits.attempts).unwrap_or(i32::MAX),
         time_limit: limits.time_limit,
         lattice_id,
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin().await.map_err(db::DbError::from)?;
+    quota::check_submit(&mut tx, tenant, plan).await?;
     db::jobs::insert_with_outbox(&mut tx, &job).await?;
-    tx.commit().await?;
+    tx.commit().await.map_err(db::DbError::from)?;
     metrics::counter!(catalytic_shared::metrics::JOBS_SUBMITTED).increment(1);
     Ok(job.id)
 }

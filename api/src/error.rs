@@ -35,6 +35,9 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// For plan limits and rate limits: which limit refused the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
     /// For validation problems: every invalid field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
@@ -52,8 +55,25 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("no such {0}")]
     NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    /// A plan limit that resets later (monthly jobs on a plan without overage).
+    #[error("{message}")]
+    PaymentRequired {
+        message: String,
+        limit: &'static str,
+    },
+    /// A rate or a cap; `retry_after` in seconds when known.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        limit: &'static str,
+        retry_after: Option<u64>,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -78,7 +98,11 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,7 +114,11 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::Validation(_) => "validation",
             ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PaymentRequired { .. } => "plan-limit",
+            ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -105,6 +133,16 @@ impl From<DbError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after, .. } => *retry_after,
+            _ => None,
+        };
+        let limit = match &self {
+            ApiError::PaymentRequired { limit, .. } | ApiError::TooManyRequests { limit, .. } => {
+                Some((*limit).to_owned())
+            }
+            _ => None,
+        };
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
@@ -113,6 +151,7 @@ impl IntoResponse for ApiError {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: self.to_string(),
+            limit,
             errors: match self {
                 ApiError::Validation(errors) => errors,
                 _ => Vec::new(),
@@ -123,6 +162,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

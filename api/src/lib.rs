@@ -3,9 +3,10 @@
 //!
 //! - [`startup`]: build (bind, pools, router) and run.
 //! - [`routes`]: one module per resource; [`openapi`]: the document's frame.
-//! - [`auth`]: API keys and the `TenantScope` extractor.
+//! - [`auth`]: API keys, user sessions (JWT + rotating refresh tokens) and the `TenantScope` extractor.
 //! - [`job_request`]: the wire format of a job and its validation.
-//! - [`enqueue`]: the submit transaction (job row + outbox row).
+//! - [`enqueue`]: the submit transaction (quotas, job row + outbox row).
+//! - [`limits`]: plan quotas (402 / 429) checked in the write's transaction.
 //! - [`json`], [`error`]: JSON bodies in, problem+json errors out.
 //! - [`bootstrap`]: the admin command that creates a tenant and its first key.
 
@@ -13,8 +14,11 @@ pub mod auth;
 pub mod bootstrap;
 pub mod enqueue;
 pub mod error;
+pub mod hygiene;
 pub mod job_request;
 pub mod json;
+pub mod limits;
 pub mod openapi;
+pub mod pagination;
 pub mod routes;
 pub mod startup;

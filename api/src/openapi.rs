@@ -13,6 +13,8 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "jobs", description = "Submit and poll lattice jobs"),
         (name = "lattices", description = "Stored lattice definitions jobs can name by id"),
+        (name = "auth", description = "Accounts and sessions: register, login, refresh, logout"),
+        (name = "users", description = "The caller (/v1/me), the tenant's users, roles and invitations"),
         (name = "health", description = "Probes, metrics and this document"),
     ),
     modifiers(&ApiKeyAuth),
@@ -29,7 +31,7 @@ impl Modify for ApiKeyAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key, `clc_` + 64 hex characters"))
+                    .description(Some("An API key (`clc_` + 64 hex characters) or a JWT access token from `/v1/auth/login`"))
                     .build(),
             ),
         );

@@ -2,7 +2,8 @@
 //! makes the pools and the router; `run_until_stopped` serves until the
 //! shutdown token fires. Tests build the real application on port 0.
 
-use crate::auth::ApiKeyHasher;
+use crate::auth::{ApiKeyHasher, AuthCache, JwtKeys};
+use crate::limits::rate::RateLimiter;
 use crate::routes;
 use anyhow::Context;
 use catalytic_shared::Settings;
@@ -20,6 +21,15 @@ use tokio_util::sync::CancellationToken;
 pub struct AppState {
     pub db: PgPool,
     pub api_keys: ApiKeyHasher,
+    /// Signs and verifies access tokens (every configured kid).
+    pub jwt: Arc<JwtKeys>,
+    /// Redis as a cache of revocations and lockouts (never the state of record).
+    pub auth_cache: AuthCache,
+    /// A lazily connecting, reconnecting Redis connection, shared by every
+    /// cache and limiter; its calls fail fast while Redis is down.
+    pub redis: redis::aio::ConnectionManager,
+    /// Rate limits: GCRA in Redis, per process when Redis is away.
+    pub rate_limiter: Arc<RateLimiter>,
     pub dependencies: Arc<Dependencies>,
     pub metrics: PrometheusHandle,
     pub settings: Arc<Settings>,
@@ -41,6 +51,14 @@ impl Application {
             .context("checking the database schema")?;
         let redis = redis::Client::open(settings.redis.url.expose().as_str())
             .context("CATALYTIC_REDIS__URL")?;
+        let cache_timeout = Duration::from_millis(settings.auth.cache_timeout_ms);
+        let redis_config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(cache_timeout.max(Duration::from_millis(250))))
+            .set_response_timeout(Some(cache_timeout.max(Duration::from_millis(250))))
+            .set_number_of_retries(1);
+        let redis_manager =
+            redis::aio::ConnectionManager::new_lazy_with_config(redis.clone(), redis_config)
+                .context("configuring the redis connection (CATALYTIC_REDIS__URL)")?;
         let dependencies = Arc::new(Dependencies {
             postgres: Some(pool.clone()),
             broker: None,
@@ -49,6 +67,17 @@ impl Application {
         let state = AppState {
             db: pool,
             api_keys: ApiKeyHasher::new(settings.api.api_key_secret.clone()),
+            jwt: Arc::new(JwtKeys::new(&settings.auth)),
+            auth_cache: AuthCache::new(
+                redis_manager.clone(),
+                cache_timeout,
+                &settings.redis.prefix,
+            ),
+            rate_limiter: Arc::new(RateLimiter::new(
+                Some(redis_manager.clone()),
+                &settings.redis.prefix,
+            )),
+            redis: redis_manager,
             dependencies,
             metrics,
             settings: Arc::new(settings.clone()),
@@ -71,7 +100,11 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(addr = %self.listener.local_addr()?, "api listening");
-        axum::serve(self.listener, self.router)
+        // Connect info: the peer address is the per-IP rate limit's key.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await
             .context("serving http")

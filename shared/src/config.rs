@@ -11,6 +11,7 @@ use std::time::Duration;
 
 const DEFAULTS: &str = include_str!("../config/defaults.toml");
 const LOCAL_API_KEY_SECRET: &str = "local-only-api-key-secret-change-me";
+const LOCAL_JWT_SIGNING_KEY: &str = "local-only-jwt-signing-key-change-me";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -43,6 +44,7 @@ pub struct Settings {
     pub amqp: AmqpSettings,
     pub redis: RedisSettings,
     pub api: ApiSettings,
+    pub auth: AuthSettings,
     pub worker: WorkerSettings,
     pub scheduler: SchedulerSettings,
     pub faults: FaultSettings,
@@ -76,6 +78,8 @@ pub struct AmqpSettings {
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     pub url: Secret<String>,
+    /// Every key this deployment writes starts with `{prefix}:`.
+    pub prefix: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +88,32 @@ pub struct ApiSettings {
     pub listen: SocketAddr,
     pub api_key_secret: Secret<String>,
     pub max_body_bytes: usize,
+    pub cors_allowed_origins: Vec<String>,
+    pub hsts: bool,
+    pub rate_per_ip_per_minute: u32,
+    pub auth_rate_per_ip_per_minute: u32,
+}
+
+/// Accounts and tokens (issue 4, design §4). Keys are HS256 secrets named by
+/// a `kid`; rotation: add the new key as the signing key and keep the old one
+/// in `verification_keys` until the last token it signed has expired.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    pub invitation_ttl_secs: u64,
+    pub signing_key_id: String,
+    pub signing_key: Secret<String>,
+    /// kid → key, accepted for verification only.
+    pub verification_keys: std::collections::BTreeMap<String, Secret<String>>,
+    pub lockout_failures: u32,
+    pub lockout_window_secs: u64,
+    pub lockout_secs: u64,
+    /// Milliseconds a Redis cache lookup may take before PostgreSQL decides alone.
+    pub cache_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -183,6 +213,18 @@ impl Settings {
                 "must be non-empty and use only [A-Za-z0-9._-]",
             );
         }
+        if self.redis.prefix.is_empty()
+            || !self
+                .redis
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return invalid(
+                "redis.prefix",
+                "must be non-empty and use only [A-Za-z0-9._-]",
+            );
+        }
         if self.amqp.delivery_limit == 0 {
             return invalid("amqp.delivery_limit", "must be at least 1");
         }
@@ -197,6 +239,7 @@ impl Settings {
                 "the local-only default is refused in production; set a random secret",
             );
         }
+        self.validate_auth()?;
         if self.worker.heartbeat_secs == 0 || self.worker.heartbeat_secs >= self.worker.lease_secs {
             return invalid(
                 "worker.heartbeat_secs",
@@ -210,6 +253,65 @@ impl Settings {
             return invalid(
                 "faults.relay_exit_after_publish",
                 "fault hooks are refused in production",
+            );
+        }
+        Ok(())
+    }
+
+    fn validate_auth(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: env_key(key),
+                message: message.to_owned(),
+            })
+        };
+        let auth = &self.auth;
+        if auth.jwt_issuer.is_empty() {
+            return invalid("auth.jwt_issuer", "must not be empty");
+        }
+        if auth.jwt_audience.is_empty() {
+            return invalid("auth.jwt_audience", "must not be empty");
+        }
+        if auth.access_ttl_secs == 0 || auth.access_ttl_secs >= auth.refresh_ttl_secs {
+            return invalid(
+                "auth.access_ttl_secs",
+                "must be at least 1 and shorter than auth.refresh_ttl_secs",
+            );
+        }
+        if auth.invitation_ttl_secs == 0 {
+            return invalid("auth.invitation_ttl_secs", "must be at least 1");
+        }
+        if auth.signing_key_id.is_empty() {
+            return invalid("auth.signing_key_id", "must not be empty");
+        }
+        if auth.signing_key.expose().len() < 32 {
+            return invalid("auth.signing_key", "must be at least 32 characters");
+        }
+        if self.environment == Environment::Production
+            && auth.signing_key.expose() == LOCAL_JWT_SIGNING_KEY
+        {
+            return invalid(
+                "auth.signing_key",
+                "the local-only default is refused in production; set a random key",
+            );
+        }
+        for (kid, key) in &auth.verification_keys {
+            let path = format!("auth.verification_keys.{kid}");
+            if key.expose().len() < 32 {
+                return invalid(&path, "must be at least 32 characters");
+            }
+            if *kid == auth.signing_key_id && key != &auth.signing_key {
+                return invalid(&path, "has the signing key's kid but another key");
+            }
+            if self.environment == Environment::Production && key.expose() == LOCAL_JWT_SIGNING_KEY
+            {
+                return invalid(&path, "the local-only key is refused in production");
+            }
+        }
+        if auth.lockout_failures == 0 || auth.lockout_window_secs == 0 || auth.lockout_secs == 0 {
+            return invalid(
+                "auth.lockout_failures",
+                "lockout_failures, lockout_window_secs and lockout_secs must be at least 1",
             );
         }
         Ok(())
@@ -279,6 +381,36 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("CATALYTIC_API__API_KEY_SECRET"), "{err}");
+
+        let err = Settings::load_from([
+            ("CATALYTIC_ENVIRONMENT", "production"),
+            (
+                "CATALYTIC_API__API_KEY_SECRET",
+                "a-real-random-secret-of-enough-length",
+            ),
+        ])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("CATALYTIC_AUTH__SIGNING_KEY"), "{err}");
+    }
+
+    #[test]
+    fn verification_keys_are_a_map_by_kid() -> Result<(), ConfigError> {
+        let s = Settings::load_from([(
+            "CATALYTIC_AUTH__VERIFICATION_KEYS__OLD",
+            "an-old-key-still-accepted-for-a-while",
+        )])?;
+        assert_eq!(s.auth.verification_keys.keys().collect::<Vec<_>>(), ["old"]);
+        let err = Settings::load_from([("CATALYTIC_AUTH__VERIFICATION_KEYS__OLD", "short")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("CATALYTIC_AUTH__VERIFICATION_KEYS__OLD"),
+            "{err}"
+        );
+        Ok(())
     }
 
     #[test]

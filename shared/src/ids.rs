@@ -76,6 +76,19 @@ id_type!(
     WorkerId
 );
 id_type!(
+    /// A person who logs in; belongs to one tenant with one role.
+    UserId
+);
+id_type!(
+    /// An invitation to join a tenant (its id, not the token).
+    InvitationId
+);
+id_type!(
+    /// A login session: one family of rotating refresh tokens, and the `sid`
+    /// claim of every access token issued from it.
+    SessionId
+);
+id_type!(
     /// The stable AMQP message id of one outbox row: a republish carries the
     /// same id, which is how duplicates are recognised in logs and metrics.
     MessageId

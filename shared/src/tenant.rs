@@ -61,6 +61,8 @@ pub struct PlanLimits {
     pub attempts: u32,
     pub queue_class: QueueClass,
     pub gpu: bool,
+    /// API requests per minute for the whole tenant (rate limit, 429).
+    pub requests_per_minute: u32,
 }
 
 impl Plan {
@@ -94,6 +96,7 @@ impl Plan {
                 attempts: 3,
                 queue_class: QueueClass::Low,
                 gpu: false,
+                requests_per_minute: 60,
             },
             Plan::Starter => PlanLimits {
                 price_cents_per_month: 2_900,
@@ -106,6 +109,7 @@ impl Plan {
                 attempts: 5,
                 queue_class: QueueClass::Standard,
                 gpu: false,
+                requests_per_minute: 300,
             },
             Plan::Professional => PlanLimits {
                 price_cents_per_month: 9_900,
@@ -118,6 +122,7 @@ impl Plan {
                 attempts: 5,
                 queue_class: QueueClass::High,
                 gpu: true,
+                requests_per_minute: 1_200,
             },
             Plan::Enterprise => PlanLimits {
                 price_cents_per_month: 49_900,
@@ -130,6 +135,7 @@ impl Plan {
                 attempts: 10,
                 queue_class: QueueClass::High,
                 gpu: true,
+                requests_per_minute: 6_000,
             },
         }
     }
@@ -146,6 +152,53 @@ impl std::str::FromStr for Plan {
 }
 
 impl std::fmt::Display for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A user's role inside its tenant, strongest first. Each role can do what
+/// the ones below it can: viewers read, members also write (jobs, lattices),
+/// admins also manage users, owners also manage owners (and, later, the plan).
+/// API keys act as `Member`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Member,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// Whether this role may do what `needed` may.
+    pub fn at_least(self, needed: Role) -> bool {
+        self >= needed
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownName(s.to_owned()))
+    }
+}
+
+impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -171,5 +224,14 @@ mod tests {
             .collect();
         assert!(caps.windows(2).all(|w| w[0] < w[1]), "{caps:?}");
         assert!(!Plan::Starter.limits().gpu && Plan::Professional.limits().gpu);
+    }
+
+    #[test]
+    fn roles_are_ordered_and_round_trip() {
+        assert!(Role::Owner.at_least(Role::Admin) && Role::Admin.at_least(Role::Member));
+        assert!(Role::Member.at_least(Role::Viewer) && !Role::Viewer.at_least(Role::Member));
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
     }
 }

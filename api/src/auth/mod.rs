@@ -1,10 +1,20 @@
-//! Who is calling. Until the accounts issue lands the only credential is an
-//! API key made by `catalytic-api bootstrap`; `TenantScope` is the extractor
-//! every tenant route takes, so no handler can forget to authenticate or to
-//! scope its queries.
+//! Who is calling. Two credentials: API keys (`api_key`, made by
+//! `catalytic-api bootstrap` or the key endpoints) and user sessions (JWT
+//! access tokens from `jwt`, renewed with rotating refresh tokens from
+//! `refresh`; passwords in `password`; `lockout` and `revocation` keep
+//! their state in PostgreSQL, cached in Redis). `TenantScope` is the
+//! extractor every tenant route takes, so no handler can forget to
+//! authenticate or to scope its queries.
 
 pub mod api_key;
 pub mod extract;
+pub mod jwt;
+pub mod lockout;
+pub mod password;
+pub mod refresh;
+pub mod revocation;
 
 pub use api_key::ApiKeyHasher;
-pub use extract::TenantScope;
+pub use extract::{TenantScope, UserSession};
+pub use jwt::JwtKeys;
+pub use revocation::AuthCache;

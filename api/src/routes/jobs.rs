@@ -12,6 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use catalytic_shared::db;
 use catalytic_shared::ids::{JobId, LatticeId};
+use catalytic_shared::tenant::Role;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -90,10 +91,14 @@ impl From<db::jobs::JobRow> for JobOut {
          headers(("Location" = String, description = "the job's URL"))),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "lattice_id names no lattice of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "the free plan's monthly jobs are used (the problem says when they reset)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "the body exceeds api.max_body_bytes", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid field(s), each named", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "the plan's queued-jobs cap is reached", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "seconds"))),
     )
 )]
 async fn submit_job(
@@ -101,6 +106,7 @@ async fn submit_job(
     scope: TenantScope,
     ApiJson(job): ApiJson<JobIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    scope.require(Role::Member)?;
     let stored = match job.lattice_id {
         None => None,
         Some(id) => {

@@ -6,6 +6,7 @@ use crate::auth::TenantScope;
 use crate::error::{ApiError, Problem};
 use crate::job_request::lattice::LatticeIn;
 use crate::json::ApiJson;
+use crate::pagination::PageQuery;
 use crate::startup::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -13,14 +14,12 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use catalytic_shared::db::{self, lattices::LatticeRow};
 use catalytic_shared::ids::LatticeId;
+use catalytic_shared::tenant::Role;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// Lattices one page lists at most (and by default).
-pub const MAX_PAGE: i64 = 100;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -67,15 +66,6 @@ pub struct LatticePage {
     pub next_cursor: Option<uuid::Uuid>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// 1–100, default 100.
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 fn out(row: LatticeRow) -> Result<LatticeOut, ApiError> {
     let def = row.definition()?;
     let lattice = def.build().map_err(|e| {
@@ -113,6 +103,8 @@ fn lattice_id(raw: &str) -> Result<LatticeId, ApiError> {
     responses(
         (status = 201, body = LatticeOut, headers(("Location" = String, description = "the lattice's URL"))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "the plan's lattices cap is reached", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid field(s), each named", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_lattice(
@@ -120,11 +112,14 @@ async fn create_lattice(
     scope: TenantScope,
     ApiJson(body): ApiJson<LatticeCreate>,
 ) -> Result<impl IntoResponse, ApiError> {
+    scope.require(Role::Member)?;
     check_name(&body.name)?;
     let valid = body.lattice.validate("definition")?;
     let vertices = valid.lattice.vertex_count();
+    let mut tx = state.db.begin().await.map_err(db::DbError::from)?;
+    crate::limits::quota::check_lattices(&mut tx, scope.tenant_id, scope.plan).await?;
     let row = db::lattices::insert(
-        &state.db,
+        &mut tx,
         scope.tenant_id,
         LatticeId::new(),
         &body.name,
@@ -132,6 +127,7 @@ async fn create_lattice(
         vertices,
     )
     .await?;
+    tx.commit().await.map_err(db::DbError::from)?;
     let out = out(row)?;
     let location = format!("/v1/lattices/{}", out.id);
     Ok((
@@ -154,29 +150,9 @@ async fn list_lattices(
     scope: TenantScope,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<LatticePage>, ApiError> {
-    let limit = page.limit.unwrap_or(MAX_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            format!("must be between 1 and {MAX_PAGE}"),
-        ));
-    }
-    let cursor = page
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<LatticeId>()
-                .map_err(|_| ApiError::field("cursor", "not a cursor from a previous page"))
-        })
-        .transpose()?;
-    let mut rows = db::lattices::list(&state.db, scope.tenant_id, cursor, limit + 1).await?;
-    let next_cursor = match rows.len() as i64 > limit {
-        true => {
-            rows.truncate(limit as usize);
-            rows.last().map(|r| r.id.as_uuid())
-        }
-        false => None,
-    };
+    let page = page.parse::<LatticeId>()?;
+    let mut rows = db::lattices::list(&state.db, scope.tenant_id, page.after, page.fetch()).await?;
+    let next_cursor = page.finish(&mut rows, |r| r.id.as_uuid());
     let items = rows.into_iter().map(out).collect::<Result<_, _>>()?;
     Ok(Json(LatticePage { items, next_cursor }))
 }
@@ -206,6 +182,7 @@ async fn get_lattice(
     responses(
         (status = 200, body = LatticeOut),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -215,6 +192,7 @@ async fn update_lattice(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<LatticePatch>,
 ) -> Result<Json<LatticeOut>, ApiError> {
+    scope.require(Role::Member)?;
     let id = lattice_id(&id)?;
     if let Some(name) = &patch.name {
         check_name(name)?;
@@ -243,6 +221,7 @@ async fn update_lattice(
     responses(
         (status = 204, description = "deleted"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_lattice(
@@ -250,6 +229,7 @@ async fn delete_lattice(
     scope: TenantScope,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    scope.require(Role::Member)?;
     match db::lattices::delete(&state.db, scope.tenant_id, lattice_id(&id)?).await? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(ApiError::NotFound("lattice")),

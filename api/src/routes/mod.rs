@@ -3,11 +3,15 @@
 //! route cannot exist without its OpenAPI entry (a test checks nothing
 //! bypasses this).
 
+pub mod auth;
 pub mod health;
 pub mod jobs;
 pub mod lattices;
+pub mod users;
 
+use crate::hygiene;
 use crate::json::BodyLimit;
+use crate::limits;
 use crate::openapi::ApiDoc;
 use crate::startup::AppState;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -27,6 +31,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(jobs::router())
         .merge(lattices::router())
+        .merge(auth::router())
+        .merge(users::router())
         .merge(health::router())
 }
 
@@ -34,7 +40,20 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.api.max_body_bytes;
     let (router, openapi) = api_router().split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
+    // Innermost, so refusals still get the headers and CORS answers
+    // preflights before any budget is spent.
+    let mut router = router.layer(middleware::from_fn_with_state(
+        state.clone(),
+        limits::enforce::rate_limit,
+    ));
+    for layer in hygiene::security_headers() {
+        router = router.layer(layer);
+    }
     router
+        .layer(tower::util::option_layer(hygiene::hsts(
+            &state.settings.api,
+        )))
+        .layer(hygiene::cors(&state.settings.api))
         .layer(Extension(openapi))
         .layer(Extension(BodyLimit(body_limit)))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -26,9 +26,12 @@ pub async fn spawn_app() -> anyhow::Result<TestApp> {
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> anyhow::Result<TestApp> {
     let db = TestDatabase::create().await?;
     let redis = testkit::redis_url();
+    // A fresh Redis key prefix: tests share one Redis, never its keys.
+    let redis_prefix = testkit::unique_name();
     let mut vars = vec![
         ("CATALYTIC_DATABASE__URL", db.url.as_str()),
         ("CATALYTIC_REDIS__URL", redis.as_str()),
+        ("CATALYTIC_REDIS__PREFIX", redis_prefix.as_str()),
         ("CATALYTIC_API__LISTEN", "127.0.0.1:0"),
         ("CATALYTIC_DATABASE__MAX_CONNECTIONS", "4"),
     ];
@@ -103,6 +106,16 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> anyhow::Result<reqwest::Response> {
         Ok(self.http.get(format!("{}{path}", self.base)).send().await?)
+    }
+
+    /// A second api process on the same database and Redis (another
+    /// replica), for limits that must hold across processes.
+    pub async fn spawn_sibling(&self) -> anyhow::Result<(String, CancellationToken)> {
+        let app = Application::build(self.settings.clone()).await?;
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let shutdown = CancellationToken::new();
+        tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        Ok((base, shutdown))
     }
 
     pub async fn teardown(self) -> anyhow::Result<()> {

@@ -71,3 +71,53 @@ async fn request_ids_are_echoed_or_made() -> anyhow::Result<()> {
     assert!(response.headers().get("x-request-id").is_some());
     app.teardown().await
 }
+
+#[tokio::test]
+async fn responses_carry_security_headers_and_cors_only_for_allowed_origins() -> anyhow::Result<()>
+{
+    let app = crate::harness::spawn_app_with(&[(
+        "CATALYTIC_API__CORS_ALLOWED_ORIGINS",
+        "[\"https://app.example.com\"]",
+    )])
+    .await?;
+    let response = app.get("/healthz").await?;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+    assert_eq!(header("referrer-policy").as_deref(), Some("no-referrer"));
+    assert!(header("content-security-policy").is_some());
+    assert!(
+        header("strict-transport-security").is_none(),
+        "HSTS only when configured"
+    );
+
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, format!("{}/v1/jobs", app.base))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await?;
+    assert_eq!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://app.example.com")
+    );
+    let refused = preflight("https://evil.example").await?;
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    app.teardown().await
+}

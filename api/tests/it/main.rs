@@ -1,8 +1,12 @@
 //! The api's integration tests: the real application on port 0 against a
 //! fresh, migrated PostgreSQL database per test (and the real Redis).
 
+mod auth;
 mod harness;
 mod health;
 mod jobs;
 mod lattices;
 mod openapi;
+mod quotas;
+mod rate_limits;
+mod users;

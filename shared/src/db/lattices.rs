@@ -25,7 +25,7 @@ impl LatticeRow {
 }
 
 pub async fn insert(
-    pool: &PgPool,
+    conn: &mut sqlx::PgConnection,
     tenant: TenantId,
     id: LatticeId,
     name: &str,
@@ -45,7 +45,7 @@ pub async fn insert(
         definition,
         vertices as f64,
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?)
 }
 

@@ -233,7 +233,9 @@ async fn relay_claims_skip_rows_another_relay_holds() -> anyhow::Result<()> {
     assert_ne!(a[0].id, b[0].id);
     db::outbox::mark_sent(&mut first, &[a[0].id]).await?;
     first.commit().await?;
-    drop(second); // rolled back: its row is due again
+    // Rolled back (explicitly: a dropped transaction rolls back later, on
+    // its connection's next use, and would still hold the lock): due again.
+    second.rollback().await?;
     let mut third = db.pool.begin().await?;
     let c = db::outbox::claim_due(&mut third, 10).await?;
     assert_eq!(c.iter().map(|r| r.id).collect::<Vec<_>>(), vec![b[0].id]);

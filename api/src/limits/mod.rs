@@ -1,0 +1,7 @@
+//! Plan limits checked on the request path: quotas (this module's
+//! `quota`) against PostgreSQL counts. Each refusal names the limit, its
+//! value and, where it resets, when.
+
+pub mod enforce;
+pub mod quota;
+pub mod rate;

@@ -1,0 +1,65 @@
+//! Plan quotas (design §3): monthly jobs on plans without overage (402),
+//! queued jobs (429), stored lattices (402). Checked inside the write's
+//! transaction under a per-tenant lock, so they hold under concurrency.
+
+use crate::error::ApiError;
+use catalytic_shared::db::quotas;
+use catalytic_shared::ids::TenantId;
+use catalytic_shared::tenant::Plan;
+use sqlx::PgConnection;
+
+/// Seconds a client is asked to wait when its queue is full: about how long
+/// a job of the free plan may run.
+const QUEUE_FULL_RETRY_SECS: u64 = 10;
+
+pub async fn check_submit(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    plan: Plan,
+) -> Result<(), ApiError> {
+    let limits = plan.limits();
+    quotas::lock_tenant(conn, tenant).await?;
+    let counts = quotas::submit_counts(conn, tenant).await?;
+    // Only the free plan stops at its included jobs; paid plans are metered.
+    if plan == Plan::Free && counts.jobs_this_month >= limits.jobs_included_per_month as i64 {
+        return Err(ApiError::PaymentRequired {
+            message: format!(
+                "the {plan} plan includes {} jobs per month and they are used; the count resets at {}; upgrade for more",
+                limits.jobs_included_per_month,
+                counts.month_resets_at.to_rfc3339()
+            ),
+            limit: "jobs_per_month",
+        });
+    }
+    if counts.queued >= i64::from(limits.queued_at_most) {
+        return Err(ApiError::TooManyRequests {
+            message: format!(
+                "{} jobs are already queued, the {plan} plan's limit; submit again as they start",
+                limits.queued_at_most
+            ),
+            limit: "queued_jobs",
+            retry_after: Some(QUEUE_FULL_RETRY_SECS),
+        });
+    }
+    Ok(())
+}
+
+pub async fn check_lattices(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    plan: Plan,
+) -> Result<(), ApiError> {
+    let Some(cap) = plan.limits().lattices else {
+        return Ok(());
+    };
+    quotas::lock_tenant(conn, tenant).await?;
+    if quotas::live_lattices(conn, tenant).await? >= i64::from(cap) {
+        return Err(ApiError::PaymentRequired {
+            message: format!(
+                "the {plan} plan stores at most {cap} lattices; delete one or upgrade"
+            ),
+            limit: "lattices",
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,415 @@
+//! Accounts and sessions: register (a new tenant and its owner, or joining a
+//! tenant by invitation), login, refresh, logout. Design §4.
+//!
+//! Tokens: the access token is a JWT (`auth::jwt`, 15 min); the refresh
+//! token is opaque (`clr_` + 64 hex), rotated at each use, and reuse of a
+//! rotated one revokes its whole session. Login failures count towards a
+//! lockout (`auth::lockout`): 429 with `Retry-After` while locked.
+//!
+//! Per-IP rate limits on register and login are the limiter's
+//! (`limits::rate`): this module's `router()` is where they attach.
+
+use crate::auth::jwt::AccessToken;
+use crate::auth::refresh::{self, TokenKind};
+use crate::auth::{TenantScope, lockout, password};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::json::ApiJson;
+use crate::routes::users::{TenantOut, UserOut};
+use crate::startup::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use catalytic_shared::Secret;
+use catalytic_shared::db::{self, DbError, accounts::Joined, accounts::Rotation};
+use catalytic_shared::ids::{SessionId, TenantId, UserId};
+use catalytic_shared::tenant::{Plan, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh_session))
+        .routes(routes!(logout))
+}
+
+/// A new account. Without `invitation_token` it creates a tenant (plan
+/// free) whose owner is this user; with one it joins the inviting tenant
+/// with the invited role (and `email` must be the invited one).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterIn {
+    pub email: String,
+    /// 8–128 characters, not one of the most common passwords.
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret<String>,
+    /// The new tenant's name (1–200 characters); defaults to the email.
+    /// Not allowed with an invitation.
+    pub tenant_name: Option<String>,
+    /// `cli_...`, from `POST /v1/users/invitations`.
+    #[schema(value_type = Option<String>)]
+    pub invitation_token: Option<Secret<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisteredOut {
+    pub user: UserOut,
+    pub tenant: TenantOut,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshIn {
+    /// The latest refresh token of the session (`clr_...`); it is used up.
+    #[schema(value_type = String)]
+    pub refresh_token: Secret<String>,
+}
+
+/// A session's tokens. Keep the refresh token secret: it is shown once,
+/// works once, and presenting it a second time ends the session.
+#[derive(Serialize, ToSchema)]
+pub struct TokenOut {
+    /// A JWT: `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds the access token is valid.
+    pub expires_in: u64,
+    /// `clr_` + 64 hex characters.
+    pub refresh_token: String,
+    /// Seconds the refresh token is valid (renewed at each refresh).
+    pub refresh_expires_in: u64,
+}
+
+fn token_out(state: &AppState, access: AccessToken, refresh: Secret<String>) -> TokenOut {
+    TokenOut {
+        access_token: access.token.expose().clone(),
+        token_type: "Bearer".to_owned(),
+        expires_in: access.expires_in,
+        refresh_token: refresh.expose().clone(),
+        refresh_expires_in: state.settings.auth.refresh_ttl_secs,
+    }
+}
+
+/// Trimmed and lower-cased; a plausible address (one `@`, a dot in the
+/// domain, no spaces, at most 254 characters). Deliverability is not checked.
+pub fn normalize_email(field: &str, raw: &str) -> Result<String, FieldError> {
+    let email = raw.trim().to_lowercase();
+    let plausible = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    match plausible {
+        true => Ok(email),
+        false => Err(FieldError::new(field, "is not an email address")),
+    }
+}
+
+const PROBLEM: &str = "application/problem+json";
+
+/// Create an account: a new tenant and its owner, or a member of the
+/// tenant that invited this email.
+#[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterIn,
+    responses(
+        (status = 201, body = RegisteredOut),
+        (status = 400, description = "the body is not JSON", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "the email already has an account", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "invalid field(s), each named (`email`, `password`, `tenant_name`, `invitation_token`)", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "too many registrations from this address", body = Problem, content_type = PROBLEM),
+    ))]
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut errors = Vec::new();
+    let email = normalize_email("email", &body.email)
+        .map_err(|e| errors.push(e))
+        .ok();
+    if let Err(ApiError::Validation(mut e)) =
+        password::check_new("password", body.password.expose())
+    {
+        errors.append(&mut e);
+    }
+    if let Some(name) = &body.tenant_name {
+        if body.invitation_token.is_some() {
+            errors.push(FieldError::new(
+                "tenant_name",
+                "not allowed with an invitation: the invitation names the tenant",
+            ));
+        } else if !(1..=200).contains(&name.chars().count()) {
+            errors.push(FieldError::new(
+                "tenant_name",
+                "must be 1 to 200 characters",
+            ));
+        }
+    }
+    let invitation_hash = match &body.invitation_token {
+        None => None,
+        Some(token) => match refresh::hash_of(TokenKind::Invitation, token.expose().trim()) {
+            Some(hash) => Some(hash),
+            None => {
+                errors.push(FieldError::new(
+                    "invitation_token",
+                    "is not an invitation token",
+                ));
+                None
+            }
+        },
+    };
+    let Some(email) = email.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let password_hash = password::hash(body.password).await?;
+    let user_id = UserId::new();
+    let taken = |e: DbError| match e {
+        DbError::Conflict { .. } => {
+            ApiError::Conflict("this email already has an account".to_owned())
+        }
+        other => other.into(),
+    };
+    let user = match invitation_hash {
+        None => {
+            let tenant_name = body
+                .tenant_name
+                .unwrap_or_else(|| email.chars().take(200).collect());
+            db::accounts::register_owner(
+                &state.db,
+                TenantId::new(),
+                &tenant_name,
+                Plan::Free,
+                user_id,
+                &email,
+                &password_hash,
+            )
+            .await
+            .map_err(taken)?
+        }
+        Some(hash) => {
+            match db::accounts::accept_invitation(&state.db, &hash, user_id, &email, &password_hash)
+                .await
+                .map_err(taken)?
+            {
+                Joined::Joined(user) => user,
+                Joined::InvalidToken => {
+                    return Err(ApiError::field(
+                        "invitation_token",
+                        "unknown, expired or already used",
+                    ));
+                }
+                Joined::OtherEmail => {
+                    return Err(ApiError::field(
+                        "email",
+                        "is not the email this invitation was sent to",
+                    ));
+                }
+            }
+        }
+    };
+    let (name, plan) = db::accounts::tenant_summary(&state.db, user.tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant {} vanished", user.tenant_id)))?;
+    tracing::info!(tenant_id = %user.tenant_id, user_id = %user.id, "account registered");
+    let tenant = TenantOut {
+        id: user.tenant_id.as_uuid(),
+        name,
+        plan: plan.as_str().to_owned(),
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(RegisteredOut {
+            user: UserOut::try_from(user)?,
+            tenant,
+        }),
+    ))
+}
+
+/// Log in with email and password: an access token and a refresh token.
+/// After `auth.lockout_failures` failures within `auth.lockout_window_secs`
+/// the email is locked for `auth.lockout_secs`: 429 with `Retry-After`.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginIn,
+    responses(
+        (status = 200, body = TokenOut),
+        (status = 400, description = "the body is not JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "wrong email or password", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "a field is missing or malformed", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "the email is locked after repeated failures (or too many attempts from this address)", body = Problem, content_type = PROBLEM,
+         headers(("Retry-After" = u64, description = "seconds until the lock ends"))),
+    ))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginIn>,
+) -> Result<Json<TokenOut>, ApiError> {
+    let wrong = ApiError::Unauthorized("wrong email or password");
+    // An implausible email has no account: the same answer as a wrong one.
+    let Ok(email) = normalize_email("email", &body.email) else {
+        return Err(wrong);
+    };
+    lockout::ensure_unlocked(&state, &email).await?;
+    let account = db::accounts::credentials(&state.db, &email).await?;
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    if !password::verify(body.password, stored).await? {
+        lockout::record_failure(&state, &email).await?;
+        return Err(wrong);
+    }
+    let Some(account) = account else {
+        return Err(wrong);
+    };
+    lockout::record_success(&state, &email).await?;
+    let session = SessionId::new();
+    let refresh = refresh::generate(TokenKind::Refresh);
+    db::accounts::insert_refresh_token(
+        &state.db,
+        account.tenant_id,
+        account.id,
+        session,
+        &refresh.hash,
+        state.settings.auth.refresh_ttl_secs,
+    )
+    .await?;
+    let access = state
+        .jwt
+        .issue(account.id, account.tenant_id, account.role()?, session)?;
+    tracing::info!(tenant_id = %account.tenant_id, user_id = %account.id, "logged in");
+    Ok(Json(token_out(&state, access, refresh.token)))
+}
+
+/// Trade the session's refresh token for a new access token and a new
+/// refresh token. The old refresh token is used up; presenting it again
+/// revokes the whole session (every refresh and access token of it).
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshIn,
+    responses(
+        (status = 200, body = TokenOut),
+        (status = 400, description = "the body is not JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "unknown, expired, revoked or reused refresh token", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "refresh_token is missing", body = Problem, content_type = PROBLEM),
+    ))]
+async fn refresh_session(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshIn>,
+) -> Result<Json<TokenOut>, ApiError> {
+    let invalid = ApiError::Unauthorized("invalid, expired or revoked refresh token");
+    let Some(hash) = refresh::hash_of(TokenKind::Refresh, body.refresh_token.expose().trim())
+    else {
+        return Err(invalid);
+    };
+    let next = refresh::generate(TokenKind::Refresh);
+    let ttl = state.settings.auth.refresh_ttl_secs;
+    match db::accounts::rotate_refresh_token(&state.db, &hash, &next.hash, ttl).await? {
+        Rotation::Rotated {
+            tenant_id,
+            user_id,
+            session,
+            role,
+        } => {
+            let access = state.jwt.issue(user_id, tenant_id, role, session)?;
+            Ok(Json(token_out(&state, access, next.token)))
+        }
+        Rotation::Reused { tenant_id, session } => {
+            tracing::warn!(%tenant_id, %session, "refresh token reused; session revoked");
+            state
+                .auth_cache
+                .remember_revoked(None, session, state.settings.auth.access_ttl_secs)
+                .await;
+            Err(ApiError::Unauthorized(
+                "this refresh token was already used; the session is revoked",
+            ))
+        }
+        Rotation::Invalid => Err(invalid),
+    }
+}
+
+/// End the session of the access token sent: the token itself stops
+/// working at once (its `jti` is revoked until it expires), and so do the
+/// session's refresh token and every other access token issued from it.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "the session is over"),
+        (status = 401, description = "missing, invalid or already revoked access token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "an API key has no session to end", body = Problem, content_type = PROBLEM),
+    ))]
+async fn logout(State(state): State<AppState>, scope: TenantScope) -> Result<StatusCode, ApiError> {
+    let Some(user) = scope.user else {
+        return Err(ApiError::Forbidden(
+            "logout ends a user session; send the access token, not an API key".to_owned(),
+        ));
+    };
+    let expires_at =
+        chrono::DateTime::from_timestamp(user.expires_at, 0).unwrap_or_else(chrono::Utc::now);
+    db::accounts::revoke_session(
+        &state.db,
+        scope.tenant_id,
+        user.session,
+        user.jti,
+        expires_at,
+    )
+    .await?;
+    state
+        .auth_cache
+        .remember_revoked(
+            Some(user.jti),
+            user.session,
+            state.settings.auth.access_ttl_secs,
+        )
+        .await;
+    tracing::info!(user_id = %user.user_id, "logged out");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Only owners hand out the owner role; admins manage the roles below.
+pub fn may_grant(actor: Role, role: Role) -> bool {
+    actor.at_least(Role::Admin) && (role != Role::Owner || actor == Role::Owner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_or_refused() {
+        assert_eq!(
+            normalize_email("email", "  Ada@Example.COM ").ok(),
+            Some("ada@example.com".to_owned())
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "a@b@c.com",
+            "ada@.com",
+        ] {
+            assert!(normalize_email("email", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_owners_grant_ownership() {
+        assert!(may_grant(Role::Owner, Role::Owner));
+        assert!(!may_grant(Role::Admin, Role::Owner));
+        assert!(may_grant(Role::Admin, Role::Admin) && may_grant(Role::Admin, Role::Viewer));
+        assert!(!may_grant(Role::Member, Role::Viewer));
+    }
+}

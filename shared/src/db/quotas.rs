@@ -1,0 +1,61 @@
+//! The counts plan quotas are checked against (issue 4, design §3). They run
+//! inside the submitting transaction after `lock_tenant`, so two concurrent
+//! submits of one tenant cannot both pass a cap with one slot left.
+
+use super::DbError;
+use crate::ids::TenantId;
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+/// Serialises one tenant's quota checks until the transaction ends.
+pub async fn lock_tenant(conn: &mut PgConnection, tenant: TenantId) -> Result<(), DbError> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text, 7))",
+        tenant as TenantId
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What a submit is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubmitCounts {
+    /// Jobs submitted since the start of this UTC calendar month.
+    pub jobs_this_month: i64,
+    /// Jobs waiting to run.
+    pub queued: i64,
+    /// When the monthly count resets: the next UTC month's first instant.
+    pub month_resets_at: DateTime<Utc>,
+}
+
+pub async fn submit_counts(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+) -> Result<SubmitCounts, DbError> {
+    let row = sqlx::query!(
+        r#"WITH month AS (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start)
+           SELECT
+             (SELECT count(*) FROM jobs, month WHERE tenant_id = $1 AND created_at >= month.start) AS "month!",
+             (SELECT count(*) FROM jobs WHERE tenant_id = $1 AND status = 'queued') AS "queued!",
+             (SELECT start + interval '1 month' FROM month) AS "resets!""#,
+        tenant as TenantId,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(SubmitCounts {
+        jobs_this_month: row.month,
+        queued: row.queued,
+        month_resets_at: row.resets,
+    })
+}
+
+/// Live (not deleted) lattices of the tenant.
+pub async fn live_lattices(conn: &mut PgConnection, tenant: TenantId) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM lattices WHERE tenant_id = $1 AND deleted_at IS NULL"#,
+        tenant as TenantId
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
