@@ -1,6 +1,7 @@
-//! `catalytic-api bootstrap`: creates a tenant and its first API key and
-//! prints the key once. The way in until accounts exist (the accounts issue
-//! turns this into an operator-only command).
+//! Operator commands run against the database directly (so only whoever
+//! holds its credentials can run them): `bootstrap` creates a tenant with
+//! an API key, `admin create-operator-key` a key for `/v1/admin/*`. Each
+//! prints its key once.
 
 use crate::auth::ApiKeyHasher;
 use anyhow::Context;
@@ -29,16 +30,16 @@ pub async fn run(
     // A prefix collision (48 random bits) is astronomically rare; retry anyway.
     for _ in 0..3 {
         let key = hasher.generate();
-        match db::tenants::insert_api_key(
-            &pool,
-            ApiKeyId::new(),
-            tenant_id,
-            "bootstrap",
-            &key.prefix,
-            &key.hmac,
-        )
-        .await
-        {
+        let new = db::tenants::NewApiKey {
+            id: ApiKeyId::new(),
+            tenant: tenant_id,
+            name: "bootstrap",
+            prefix: &key.prefix,
+            key_hmac: &key.hmac,
+            scope: "write",
+            expires_at: None,
+        };
+        match db::tenants::insert_api_key(&pool, &new).await {
             Ok(()) => {
                 return Ok(Bootstrapped {
                     tenant_id,
@@ -50,4 +51,34 @@ pub async fn run(
         }
     }
     anyhow::bail!("could not create a unique API key prefix")
+}
+
+/// `catalytic-api admin create-operator-key`: a key for the platform's
+/// `/v1/admin/*` endpoints, printed once.
+pub async fn create_operator_key(
+    settings: &Settings,
+    name: &str,
+) -> anyhow::Result<Secret<String>> {
+    let pool = db::pool(&settings.database)?;
+    db::ensure_schema_current(&pool)
+        .await
+        .context("checking the schema")?;
+    let hasher = ApiKeyHasher::new(settings.api.api_key_secret.clone());
+    for _ in 0..3 {
+        let key = hasher.generate_with(crate::auth::api_key::OPERATOR_KEY_PREFIX);
+        match db::tenants::insert_operator_key(
+            &pool,
+            uuid::Uuid::now_v7(),
+            name,
+            &key.prefix,
+            &key.hmac,
+        )
+        .await
+        {
+            Ok(()) => return Ok(key.key),
+            Err(DbError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    anyhow::bail!("could not create a unique operator key prefix")
 }

@@ -22,12 +22,26 @@ enum Command {
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
+    /// Operator commands.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Create a tenant and print its first API key (shown once).
     Bootstrap {
         #[arg(long, default_value = "default")]
         tenant: String,
         #[arg(long, default_value = "free", value_parser = parse_plan)]
         plan: Plan,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an operator key for /v1/admin/* and print it (shown once).
+    CreateOperatorKey {
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -50,6 +64,13 @@ async fn main() -> anyhow::Result<()> {
             let pool = db::pool(&settings.database)?;
             db::migrate(&pool).await.context("applying migrations")?;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::CreateOperatorKey { name },
+        } => {
+            let key = bootstrap::create_operator_key(&settings, &name).await?;
+            println!("{}", serde_json::json!({"operator_key": key.expose()}));
             Ok(())
         }
         Command::Bootstrap { tenant, plan } => {

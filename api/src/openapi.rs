@@ -15,6 +15,9 @@ use utoipa::{Modify, OpenApi};
         (name = "lattices", description = "Stored lattice definitions jobs can name by id"),
         (name = "auth", description = "Accounts and sessions: register, login, refresh, logout"),
         (name = "users", description = "The caller (/v1/me), the tenant's users, roles and invitations"),
+        (name = "api-keys", description = "The tenant's API keys: scope, expiry, last use, revocation"),
+        (name = "tenant", description = "The caller's tenant and its plan"),
+        (name = "admin", description = "Platform operators (operator keys): the fleet"),
         (name = "health", description = "Probes, metrics and this document"),
     ),
     modifiers(&ApiKeyAuth),
@@ -26,6 +29,15 @@ struct ApiKeyAuth;
 impl Modify for ApiKeyAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "operator_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An operator key, `clo_` + 64 hex characters (catalytic-api admin create-operator-key)"))
+                    .build(),
+            ),
+        );
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(

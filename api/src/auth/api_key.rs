@@ -9,6 +9,8 @@ use rand::RngCore;
 use sha2::Sha256;
 
 pub const KEY_PREFIX: &str = "clc_";
+/// Operator keys (platform staff, `/v1/admin/*`): same shape, another prefix.
+pub const OPERATOR_KEY_PREFIX: &str = "clo_";
 /// `clc_` + 12 hex characters: 48 bits of lookup id, so prefix collisions
 /// stay unlikely into millions of keys (and are retried when they happen).
 pub const PREFIX_LEN: usize = 16;
@@ -38,9 +40,14 @@ impl ApiKeyHasher {
     }
 
     pub fn generate(&self) -> NewApiKey {
+        self.generate_with(KEY_PREFIX)
+    }
+
+    /// A key with another kind prefix (`OPERATOR_KEY_PREFIX`).
+    pub fn generate_with(&self, kind: &str) -> NewApiKey {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
-        let key = format!("{KEY_PREFIX}{}", hex::encode(bytes));
+        let key = format!("{kind}{}", hex::encode(bytes));
         let prefix = key[..PREFIX_LEN].to_owned();
         let hmac = self.hmac(&key);
         NewApiKey {
@@ -67,11 +74,18 @@ impl ApiKeyHasher {
 /// The lookup prefix of a well-formed key, or None for anything else (which
 /// is refused without touching the database).
 pub fn prefix_of(key: &str) -> Option<&str> {
+    prefix_of_kind(key, KEY_PREFIX)
+}
+
+/// `prefix_of` for operator keys.
+pub fn operator_prefix_of(key: &str) -> Option<&str> {
+    prefix_of_kind(key, OPERATOR_KEY_PREFIX)
+}
+
+fn prefix_of_kind<'k>(key: &'k str, kind: &str) -> Option<&'k str> {
     let well_formed = key.len() == KEY_LEN
-        && key.starts_with(KEY_PREFIX)
-        && key[KEY_PREFIX.len()..]
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit());
+        && key.starts_with(kind)
+        && key[kind.len()..].bytes().all(|b| b.is_ascii_hexdigit());
     well_formed.then(|| &key[..PREFIX_LEN])
 }
 
@@ -111,5 +125,12 @@ mod tests {
         );
         assert_eq!(prefix_of(&format!("xyz_{}", "a".repeat(64))), None);
         assert_eq!(prefix_of(&format!("clc_{}", "g".repeat(64))), None);
+        let operator = format!("clo_{}", "a".repeat(64));
+        assert_eq!(
+            prefix_of(&operator),
+            None,
+            "an operator key is no tenant key"
+        );
+        assert_eq!(operator_prefix_of(&operator), Some(&operator[..PREFIX_LEN]));
     }
 }

@@ -10,6 +10,7 @@ pub mod api_key;
 pub mod extract;
 pub mod jwt;
 pub mod lockout;
+pub mod operator;
 pub mod password;
 pub mod refresh;
 pub mod revocation;

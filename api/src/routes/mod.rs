@@ -3,10 +3,13 @@
 //! route cannot exist without its OpenAPI entry (a test checks nothing
 //! bypasses this).
 
+pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod health;
 pub mod jobs;
 pub mod lattices;
+pub mod tenant;
 pub mod users;
 
 use crate::hygiene;
@@ -33,6 +36,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(lattices::router())
         .merge(auth::router())
         .merge(users::router())
+        .merge(api_keys::router())
+        .merge(tenant::router())
+        .merge(admin::router())
         .merge(health::router())
 }
 

@@ -19,6 +19,11 @@ const EXPECTED: &[(&str, &str)] = &[
     ("/v1/users/{id}", "patch"),
     ("/v1/users/{id}", "delete"),
     ("/v1/users/invitations", "post"),
+    ("/v1/api-keys", "post"),
+    ("/v1/api-keys", "get"),
+    ("/v1/api-keys/{id}", "delete"),
+    ("/v1/tenant/plan", "put"),
+    ("/v1/admin/workers", "get"),
     ("/healthz", "get"),
     ("/readyz", "get"),
     ("/metrics", "get"),
@@ -68,6 +73,11 @@ async fn the_openapi_document_lists_every_route() -> anyhow::Result<()> {
                     .bearer_auth(&app.key)
                     .json(&serde_json::json!({})),
                 "delete" => app.http.delete(&url).bearer_auth(&app.key),
+                "put" => app
+                    .http
+                    .put(&url)
+                    .bearer_auth(&app.key)
+                    .json(&serde_json::json!({})),
                 _ => app.http.get(&url).bearer_auth(&app.key),
             };
             let response = request.send().await?;

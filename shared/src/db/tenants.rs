@@ -1,10 +1,12 @@
-//! Tenants and their API keys. Until the accounts issue lands, keys are made
-//! by `catalytic-api bootstrap` and are the only way in.
+//! Tenants, their plans and their API keys (with scope, expiry and last
+//! use), and the platform's operator keys.
 
 use super::DbError;
 use crate::ids::{ApiKeyId, TenantId};
 use crate::tenant::Plan;
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 pub async fn create(pool: &PgPool, id: TenantId, name: &str, plan: Plan) -> Result<(), DbError> {
     sqlx::query!(
@@ -25,20 +27,132 @@ pub struct StoredApiKey {
     pub tenant_id: TenantId,
     pub key_hmac: Vec<u8>,
     pub plan: String,
+    /// `read` or `write`.
+    pub scope: String,
 }
 
-pub async fn insert_api_key(
+/// A key about to be stored.
+pub struct NewApiKey<'a> {
+    pub id: ApiKeyId,
+    pub tenant: TenantId,
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub key_hmac: &'a [u8],
+    /// `read` or `write`.
+    pub scope: &'a str,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert_api_key(pool: &PgPool, key: &NewApiKey<'_>) -> Result<(), DbError> {
+    sqlx::query!(
+        "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hmac, scope, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        key.id as ApiKeyId,
+        key.tenant as TenantId,
+        key.name,
+        key.prefix,
+        key.key_hmac,
+        key.scope,
+        key.expires_at,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The live (unrevoked, unexpired) key with this prefix, with its tenant's plan.
+pub async fn find_api_key(pool: &PgPool, prefix: &str) -> Result<Option<StoredApiKey>, DbError> {
+    Ok(sqlx::query_as!(
+        StoredApiKey,
+        r#"SELECT k.id AS "id: ApiKeyId", k.tenant_id AS "tenant_id: TenantId", k.key_hmac, t.plan, k.scope
+           FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+           WHERE k.prefix = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())"#,
+        prefix,
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Records a key's use, at most once a minute per key (a write per request
+/// would cost more than the request).
+pub async fn touch_api_key(pool: &PgPool, id: ApiKeyId) -> Result<(), DbError> {
+    sqlx::query!(
+        "UPDATE api_keys SET last_used_at = now()
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+        id as ApiKeyId,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A key as its tenant's admins see it (never the secret).
+#[derive(Debug, Clone)]
+pub struct ApiKeyRow {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub prefix: String,
+    pub scope: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn list_api_keys(pool: &PgPool, tenant: TenantId) -> Result<Vec<ApiKeyRow>, DbError> {
+    Ok(sqlx::query_as!(
+        ApiKeyRow,
+        r#"SELECT id AS "id: ApiKeyId", name, prefix, scope, created_at, expires_at, last_used_at, revoked_at
+           FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC"#,
+        tenant as TenantId,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Revokes a live key of this tenant; false when there is none.
+pub async fn revoke_api_key(
     pool: &PgPool,
-    id: ApiKeyId,
     tenant: TenantId,
+    id: ApiKeyId,
+) -> Result<bool, DbError> {
+    let rows = sqlx::query!(
+        "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL",
+        id as ApiKeyId,
+        tenant as TenantId,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(rows == 1)
+}
+
+/// Changes a tenant's plan; returns the previous one.
+pub async fn change_plan(
+    pool: &PgPool,
+    tenant: TenantId,
+    plan: Plan,
+) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar!(
+        r#"UPDATE tenants t SET plan = $2 FROM tenants old
+           WHERE t.id = $1 AND old.id = t.id RETURNING old.plan"#,
+        tenant as TenantId,
+        plan.as_str(),
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub async fn insert_operator_key(
+    pool: &PgPool,
+    id: Uuid,
     name: &str,
     prefix: &str,
     key_hmac: &[u8],
 ) -> Result<(), DbError> {
     sqlx::query!(
-        "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hmac) VALUES ($1, $2, $3, $4, $5)",
-        id as ApiKeyId,
-        tenant as TenantId,
+        "INSERT INTO operator_keys (id, name, prefix, key_hmac) VALUES ($1, $2, $3, $4)",
+        id,
         name,
         prefix,
         key_hmac,
@@ -48,15 +162,16 @@ pub async fn insert_api_key(
     Ok(())
 }
 
-/// The live (unrevoked) key with this prefix, with its tenant's plan.
-pub async fn find_api_key(pool: &PgPool, prefix: &str) -> Result<Option<StoredApiKey>, DbError> {
-    Ok(sqlx::query_as!(
-        StoredApiKey,
-        r#"SELECT k.id AS "id: ApiKeyId", k.tenant_id AS "tenant_id: TenantId", k.key_hmac, t.plan
-           FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
-           WHERE k.prefix = $1 AND k.revoked_at IS NULL"#,
-        prefix,
+/// The HMAC of the live operator key with this prefix.
+pub async fn find_operator_key(
+    pool: &PgPool,
+    prefix: &str,
+) -> Result<Option<(Uuid, Vec<u8>)>, DbError> {
+    Ok(sqlx::query!(
+        "SELECT id, key_hmac FROM operator_keys WHERE prefix = $1 AND revoked_at IS NULL",
+        prefix
     )
     .fetch_optional(pool)
-    .await?)
+    .await?
+    .map(|r| (r.id, r.key_hmac)))
 }

@@ -45,3 +45,27 @@ pub async fn stopped(pool: &PgPool, id: WorkerId) -> Result<(), DbError> {
     .await?;
     Ok(())
 }
+
+/// A worker as the fleet view shows it.
+#[derive(Debug, Clone)]
+pub struct WorkerRow {
+    pub id: WorkerId,
+    pub host: String,
+    pub device: String,
+    pub concurrency: i32,
+    pub in_flight: i32,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub last_heartbeat_at: chrono::DateTime<chrono::Utc>,
+    pub stopped_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Workers not stopped, most recently started first.
+pub async fn list_live(pool: &PgPool) -> Result<Vec<WorkerRow>, DbError> {
+    Ok(sqlx::query_as!(
+        WorkerRow,
+        r#"SELECT id AS "id: WorkerId", host, device, concurrency, in_flight, started_at, last_heartbeat_at, stopped_at
+           FROM workers WHERE stopped_at IS NULL ORDER BY started_at DESC"#
+    )
+    .fetch_all(pool)
+    .await?)
+}

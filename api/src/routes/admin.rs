@@ -1,0 +1,56 @@
+//! Platform endpoints for operators (`/v1/admin/*`), behind operator keys.
+//! The fleet view now; queues, scaling and GPU status join with their issues.
+
+use crate::auth::operator::OperatorScope;
+use crate::error::{ApiError, Problem};
+use crate::startup::AppState;
+use axum::Json;
+use axum::extract::State;
+use catalytic_shared::db;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_workers))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkerOut {
+    pub id: uuid::Uuid,
+    pub host: String,
+    /// `cpu` or `cuda`.
+    pub device: String,
+    pub concurrency: i32,
+    pub in_flight: i32,
+    pub started_at: DateTime<Utc>,
+    pub last_heartbeat_at: DateTime<Utc>,
+}
+
+/// Live workers of the fleet (from the workers registry).
+#[utoipa::path(get, path = "/v1/admin/workers", tag = "admin", security(("operator_key" = [])),
+    responses(
+        (status = 200, body = Vec<WorkerOut>),
+        (status = 401, description = "not an operator key", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_workers(
+    State(state): State<AppState>,
+    _operator: OperatorScope,
+) -> Result<Json<Vec<WorkerOut>>, ApiError> {
+    let rows = db::workers::list_live(&state.db).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|w| WorkerOut {
+                id: w.id.into(),
+                host: w.host,
+                device: w.device,
+                concurrency: w.concurrency,
+                in_flight: w.in_flight,
+                started_at: w.started_at,
+                last_heartbeat_at: w.last_heartbeat_at,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,194 @@
+//! API keys of a tenant: made (shown once), listed (never the secret),
+//! revoked. Managing keys needs an admin user: a key cannot mint keys.
+
+use crate::auth::TenantScope;
+use crate::error::{ApiError, Problem};
+use crate::json::ApiJson;
+use crate::startup::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use catalytic_shared::db::{self, DbError, tenants::ApiKeyRow};
+use catalytic_shared::ids::ApiKeyId;
+use catalytic_shared::tenant::Role;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Longest lifetime a key may be given.
+pub const MAX_EXPIRES_IN_DAYS: i64 = 3_650;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_api_key, list_api_keys))
+        .routes(routes!(revoke_api_key))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyCreate {
+    /// 1–200 characters.
+    pub name: String,
+    /// `write` (default: acts as a member) or `read` (acts as a viewer).
+    pub scope: Option<String>,
+    /// Days until the key stops working; none = no expiry. 1–3650.
+    pub expires_in_days: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyOut {
+    pub id: uuid::Uuid,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    pub scope: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyCreated {
+    /// The key itself: shown this once, stored only as an HMAC.
+    pub key: String,
+    #[serde(flatten)]
+    pub api_key: ApiKeyOut,
+}
+
+impl From<ApiKeyRow> for ApiKeyOut {
+    fn from(r: ApiKeyRow) -> Self {
+        ApiKeyOut {
+            id: r.id.into(),
+            name: r.name,
+            prefix: r.prefix,
+            scope: r.scope,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+/// Managing keys takes an admin *user*: a key may not mint or revoke keys.
+fn require_admin_user(scope: &TenantScope) -> Result<(), ApiError> {
+    if scope.user.is_none() {
+        return Err(ApiError::Forbidden(
+            "API keys are managed by a logged-in admin, not by a key".into(),
+        ));
+    }
+    scope.require(Role::Admin)
+}
+
+/// Make an API key (shown once).
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = ApiKeyCreate,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, body = ApiKeyCreated),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs an admin user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn create_api_key(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    ApiJson(body): ApiJson<ApiKeyCreate>,
+) -> Result<impl IntoResponse, ApiError> {
+    require_admin_user(&scope)?;
+    if !(1..=200).contains(&body.name.chars().count()) {
+        return Err(ApiError::field("name", "must be 1 to 200 characters"));
+    }
+    let key_scope = body.scope.as_deref().unwrap_or("write");
+    if !["read", "write"].contains(&key_scope) {
+        return Err(ApiError::field("scope", "must be read or write"));
+    }
+    let expires_at = match body.expires_in_days {
+        None => None,
+        Some(days @ 1..=MAX_EXPIRES_IN_DAYS) => Some(Utc::now() + Duration::days(days)),
+        Some(_) => {
+            return Err(ApiError::field(
+                "expires_in_days",
+                format!("must be between 1 and {MAX_EXPIRES_IN_DAYS}"),
+            ));
+        }
+    };
+    for _ in 0..3 {
+        let key = state.api_keys.generate();
+        let new = db::tenants::NewApiKey {
+            id: ApiKeyId::new(),
+            tenant: scope.tenant_id,
+            name: &body.name,
+            prefix: &key.prefix,
+            key_hmac: &key.hmac,
+            scope: key_scope,
+            expires_at,
+        };
+        match db::tenants::insert_api_key(&state.db, &new).await {
+            Ok(()) => {
+                let out = ApiKeyOut {
+                    id: new.id.into(),
+                    name: body.name.clone(),
+                    prefix: key.prefix.clone(),
+                    scope: key_scope.to_owned(),
+                    created_at: Utc::now(),
+                    expires_at,
+                    last_used_at: None,
+                    revoked_at: None,
+                };
+                let created = ApiKeyCreated {
+                    key: key.key.expose().clone(),
+                    api_key: out,
+                };
+                return Ok((StatusCode::CREATED, Json(created)));
+            }
+            // A 48-bit prefix collision: draw again.
+            Err(DbError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Internal(anyhow::anyhow!(
+        "could not draw a unique key prefix"
+    )))
+}
+
+/// The tenant's keys, newest first, revoked ones included (never the secret).
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", security(("api_key" = [])),
+    responses(
+        (status = 200, body = Vec<ApiKeyOut>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_api_keys(
+    State(state): State<AppState>,
+    scope: TenantScope,
+) -> Result<Json<Vec<ApiKeyOut>>, ApiError> {
+    require_admin_user(&scope)?;
+    let rows = db::tenants::list_api_keys(&state.db, scope.tenant_id).await?;
+    Ok(Json(rows.into_iter().map(ApiKeyOut::from).collect()))
+}
+
+/// Revoke a key: it stops working at once.
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys", params(("id" = uuid::Uuid, Path)),
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "revoked"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such live key for this tenant", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require_admin_user(&scope)?;
+    let id: ApiKeyId = id.parse().map_err(|_| ApiError::NotFound("api key"))?;
+    match db::tenants::revoke_api_key(&state.db, scope.tenant_id, id).await? {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(ApiError::NotFound("api key")),
+    }
+}

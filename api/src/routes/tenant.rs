@@ -1,0 +1,61 @@
+//! The caller's tenant: its plan. Changing plan is the owner's call; the
+//! new limits apply from the next request (billing prorates, issue 7).
+
+use crate::auth::TenantScope;
+use crate::error::{ApiError, Problem};
+use crate::json::ApiJson;
+use crate::startup::AppState;
+use axum::Json;
+use axum::extract::State;
+use catalytic_shared::db;
+use catalytic_shared::tenant::{Plan, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(change_plan))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanChange {
+    /// `free`, `starter`, `professional` or `enterprise`.
+    pub plan: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanChanged {
+    pub previous: String,
+    pub plan: String,
+}
+
+/// Change the tenant's plan (owner only).
+#[utoipa::path(put, path = "/v1/tenant/plan", tag = "tenant", request_body = PlanChange,
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = PlanChanged),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "only an owner changes the plan", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn change_plan(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    ApiJson(body): ApiJson<PlanChange>,
+) -> Result<Json<PlanChanged>, ApiError> {
+    scope.require(Role::Owner)?;
+    let plan: Plan = body
+        .plan
+        .parse()
+        .map_err(|_| ApiError::field("plan", "one of: free, starter, professional, enterprise"))?;
+    let previous = db::tenants::change_plan(&state.db, scope.tenant_id, plan)
+        .await?
+        .ok_or(ApiError::NotFound("tenant"))?;
+    tracing::info!(previous, plan = %plan, "plan changed");
+    Ok(Json(PlanChanged {
+        previous,
+        plan: plan.to_string(),
+    }))
+}
