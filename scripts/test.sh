@@ -20,10 +20,10 @@ step "drop databases left by earlier test runs" scripts/clean-test-state.sh
 step "format" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "build binaries" cargo build --workspace --bins --locked
-if cargo nextest --version >/dev/null 2>&1; then
-  step "tests (unit, integration, end-to-end)" cargo nextest run --workspace --locked --profile ci
-else
-  step "tests (unit, integration, end-to-end)" cargo test --workspace --locked
-fi
+# Tests that stop and start the shared servers run alone, afterwards.
+step "tests (unit, integration, end-to-end)" \
+  cargo nextest run --workspace --locked --profile ci -E 'not binary(server_restarts)'
+step "server restarts, serially" \
+  cargo nextest run -p catalytic-e2e --locked --profile ci --test server_restarts -j 1
 step "lattice engine against networkx" scripts/check-networkx.sh
 printf '\nall checks passed in %d s\n' $((SECONDS - total_start))

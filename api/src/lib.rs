@@ -5,7 +5,8 @@
 //! - [`routes`]: one module per resource; [`openapi`]: the document's frame.
 //! - [`auth`]: API keys, user sessions (JWT + rotating refresh tokens) and the `TenantScope` extractor.
 //! - [`job_request`]: the wire format of a job and its validation.
-//! - [`enqueue`]: the submit transaction (quotas, job row + outbox row).
+//! - [`enqueue`]: the submit transaction (quotas, job row + outbox row + idempotency record).
+//! - [`idempotency`]: `Idempotency-Key`: same body → same job, other body → 409.
 //! - [`limits`]: plan quotas (402 / 429) checked in the write's transaction.
 //! - [`json`], [`error`]: JSON bodies in, problem+json errors out.
 //! - [`bootstrap`]: the admin command that creates a tenant and its first key.
@@ -15,6 +16,7 @@ pub mod bootstrap;
 pub mod enqueue;
 pub mod error;
 pub mod hygiene;
+pub mod idempotency;
 pub mod job_request;
 pub mod json;
 pub mod limits;

@@ -351,3 +351,62 @@ pub async fn metric(probe_port: u16, sample: &str) -> anyhow::Result<Option<f64>
         (name == sample).then(|| value.parse().ok()).flatten()
     }))
 }
+
+/// The promise of issue 5, counted: every accepted job reaches exactly one
+/// terminal state, and its result, webhook message and usage event exist
+/// exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ledger {
+    pub accepted: i64,
+    pub terminal: i64,
+    /// Jobs with more than one terminal transition, webhook message or usage event.
+    pub duplicated: i64,
+    /// Terminal jobs missing their webhook message or usage event, or
+    /// succeeded without a result.
+    pub incomplete: i64,
+}
+
+impl Ledger {
+    pub async fn read(pool: &sqlx::PgPool) -> anyhow::Result<Self> {
+        let (accepted, terminal, duplicated, incomplete): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT
+               count(*),
+               count(*) FILTER (WHERE status IN ('succeeded', 'failed', 'cancelled')),
+               count(*) FILTER (WHERE t > 1 OR w > 1 OR u > 1),
+               count(*) FILTER (WHERE status IN ('succeeded', 'failed', 'cancelled')
+                                  AND (t <> 1 OR w <> 1 OR u <> 1 OR (status = 'succeeded' AND result IS NULL)))
+             FROM (SELECT j.status, j.result,
+                     (SELECT count(*) FROM job_transitions x WHERE x.job_id = j.id
+                        AND x.to_status IN ('succeeded', 'failed', 'cancelled')) AS t,
+                     (SELECT count(*) FROM webhook_messages x WHERE x.job_id = j.id) AS w,
+                     (SELECT count(*) FROM usage_events x WHERE x.job_id = j.id) AS u
+                   FROM jobs j) counts",
+        )
+        .fetch_one(pool)
+        .await?;
+        Ok(Self {
+            accepted,
+            terminal,
+            duplicated,
+            incomplete,
+        })
+    }
+
+    /// Polls until every accepted job is terminal, then checks the rest.
+    pub async fn settle(pool: &sqlx::PgPool, timeout: Duration) -> anyhow::Result<Self> {
+        let ledger = wait_until("every accepted job to be terminal", timeout, || async {
+            let ledger = Self::read(pool).await?;
+            Ok((ledger.terminal == ledger.accepted).then_some(ledger))
+        })
+        .await?;
+        println!(
+            "ledger: accepted {} / terminal {} / duplicated {} / incomplete {}",
+            ledger.accepted, ledger.terminal, ledger.duplicated, ledger.incomplete
+        );
+        anyhow::ensure!(
+            ledger.duplicated == 0 && ledger.incomplete == 0,
+            "{ledger:?}"
+        );
+        Ok(ledger)
+    }
+}

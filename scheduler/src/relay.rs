@@ -1,8 +1,10 @@
 //! The outbox relay: publishes due outbox rows to RabbitMQ and marks them
 //! sent, in rounds:
 //!
-//! 1. In one transaction, claim up to `batch` due rows (`FOR UPDATE SKIP
-//!    LOCKED`: relay replicas never hold the same row).
+//! 1. In one transaction holding the round lock (one relay publishes at a
+//!    time; replicas are for availability), mark superseded rows handled and
+//!    claim up to `batch` due rows fairly: a tenant only while it has free
+//!    running slots of its plan, tenants taking turns (`outbox::claim_fair`).
 //! 2. Publish each (persistent, mandatory, message id = the row's stable
 //!    `message_id`) and wait for every publisher confirm.
 //! 3. Mark the confirmed rows sent; commit.
@@ -18,6 +20,7 @@ use anyhow::Context;
 use catalytic_shared::db::{self, outbox::DueMessage};
 use catalytic_shared::metrics as m;
 use catalytic_shared::queue::{Broker, JobMessage, QueueError, SCHEMA_VERSION, Topology};
+use catalytic_shared::tenant::Plan;
 use lapin::Confirmation;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel};
@@ -142,8 +145,13 @@ impl Relay {
             .begin()
             .await
             .context("beginning the relay transaction")?;
-        let due = db::outbox::claim_due(&mut tx, i64::from(self.batch)).await?;
+        if !db::outbox::try_lock_round(&mut tx).await? {
+            return Ok(Round::default());
+        }
+        db::outbox::supersede_stale(&mut tx).await?;
+        let due = db::outbox::claim_fair(&mut tx, i64::from(self.batch), &running_caps()).await?;
         if due.is_empty() {
+            tx.commit().await.context("committing superseded rows")?;
             return Ok(Round::default());
         }
         let confirmed = self.publish(channel, &due).await?;
@@ -220,4 +228,17 @@ impl Relay {
             Err(e) => tracing::debug!(error = %e, "could not read outbox lag"),
         }
     }
+}
+
+/// Each plan's running cap, for the fairness gate.
+fn running_caps() -> Vec<(String, i32)> {
+    Plan::ALL
+        .iter()
+        .map(|p| {
+            (
+                p.as_str().to_owned(),
+                i32::try_from(p.limits().running_at_once).unwrap_or(i32::MAX),
+            )
+        })
+        .collect()
 }

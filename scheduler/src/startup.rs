@@ -2,7 +2,10 @@
 //! shutdown. Every duty is safe with several scheduler replicas (row locks
 //! with SKIP LOCKED, guarded transitions).
 
+use crate::dead_letters::DeadLetters;
+use crate::leases::Reaper;
 use crate::relay::Relay;
+use crate::retention::Retention;
 use anyhow::Context;
 use catalytic_shared::health::Dependencies;
 use catalytic_shared::queue::{Broker, Topology};
@@ -41,20 +44,58 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         shutdown.clone(),
     ));
 
+    let topology = Topology::new(&settings.amqp.prefix, settings.amqp.delivery_limit);
     let relay = Relay {
         pool: pool.clone(),
         broker: broker.clone(),
-        topology: Topology::new(&settings.amqp.prefix, settings.amqp.delivery_limit),
+        topology: topology.clone(),
         batch: settings.scheduler.relay_batch,
         poll: Duration::from_millis(settings.scheduler.relay_poll_ms),
         exit_after_publish: settings.faults.relay_exit_after_publish,
     };
-    tracing::info!("scheduler running: outbox relay");
-    relay.run(shutdown.clone()).await;
+    let reaper = Reaper {
+        pool: pool.clone(),
+        interval: Duration::from_millis(settings.scheduler.reaper_interval_ms),
+        batch: 100,
+    };
+    let dead_letters = DeadLetters {
+        pool: pool.clone(),
+        broker: broker.clone(),
+        topology,
+        prefetch: settings.amqp.prefetch,
+    };
+    let retention = Retention {
+        pool: pool.clone(),
+        interval: Duration::from_secs(settings.scheduler.retention_interval_secs),
+        results: Duration::from_secs(settings.scheduler.retention_results_secs),
+        sent_outbox: Duration::from_secs(settings.scheduler.retention_sent_outbox_secs),
+        lockout_window: Duration::from_secs(settings.auth.lockout_window_secs),
+    };
+    // Each duty is its own task and logs its own errors; none ends before
+    // shutdown, and one failing round never stops the others.
+    let mut duties = tokio::task::JoinSet::new();
+    duties.spawn(relay.run(shutdown.clone()));
+    duties.spawn(reaper.run(shutdown.clone()));
+    duties.spawn(dead_letters.run(shutdown.clone()));
+    duties.spawn(retention.run(shutdown.clone()));
+    tracing::info!("scheduler running: relay, lease reaper, dead letters, retention");
+    let mut panicked = false;
+    while let Some(joined) = duties.join_next().await {
+        if let Err(e) = joined {
+            // A duty that panicked is gone: stop everything and exit non-zero
+            // so the supervisor restarts a whole scheduler.
+            tracing::error!(error = %e, "a scheduler duty panicked; shutting down");
+            panicked = true;
+            shutdown.cancel();
+        }
+    }
 
     broker.close().await;
     pool.close().await;
     let _ = probes.await;
     tracing::info!("scheduler stopped");
+    if panicked {
+        anyhow::bail!("a scheduler duty panicked");
+    }
     Ok(())
 }

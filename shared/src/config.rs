@@ -132,6 +132,10 @@ pub struct SchedulerSettings {
     pub probe_listen: SocketAddr,
     pub relay_batch: u32,
     pub relay_poll_ms: u64,
+    pub reaper_interval_ms: u64,
+    pub retention_interval_secs: u64,
+    pub retention_results_secs: u64,
+    pub retention_sent_outbox_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -248,6 +252,26 @@ impl Settings {
         }
         if self.scheduler.relay_batch == 0 {
             return invalid("scheduler.relay_batch", "must be at least 1");
+        }
+        let scheduler = &self.scheduler;
+        for (key, value) in [
+            ("scheduler.reaper_interval_ms", scheduler.reaper_interval_ms),
+            (
+                "scheduler.retention_interval_secs",
+                scheduler.retention_interval_secs,
+            ),
+            (
+                "scheduler.retention_results_secs",
+                scheduler.retention_results_secs,
+            ),
+            (
+                "scheduler.retention_sent_outbox_secs",
+                scheduler.retention_sent_outbox_secs,
+            ),
+        ] {
+            if value == 0 {
+                return invalid(key, "must be at least 1");
+            }
         }
         if self.environment == Environment::Production && self.faults.relay_exit_after_publish {
             return invalid(

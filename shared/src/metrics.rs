@@ -16,11 +16,27 @@ pub const MESSAGES_REJECTED: &str = "catalytic_messages_rejected_total";
 pub const OUTBOX_PUBLISHED: &str = "catalytic_outbox_published_total";
 pub const OUTBOX_PUBLISH_FAILURES: &str = "catalytic_outbox_publish_failures_total";
 pub const OUTBOX_LAG: &str = "catalytic_outbox_lag_seconds";
+pub const LEASES_REAPED: &str = "catalytic_leases_reaped_total";
+pub const DEAD_LETTERS: &str = "catalytic_dead_letters_total";
+pub const RETENTION_PRUNED: &str = "catalytic_retention_pruned_total";
 
 /// Label values of `JOBS_FINISHED{outcome}`.
 pub const OUTCOMES: [&str; 4] = ["succeeded", "failed", "cancelled", "retried"];
 /// Label values of `STALE_WRITES{transition}`.
 pub const TRANSITIONS: [&str; 5] = ["claim", "succeed", "fail", "retry", "cancel"];
+/// Label values of `LEASES_REAPED{outcome}`: re-queued, or failed out of attempts.
+pub const REAP_OUTCOMES: [&str; 2] = ["retried", "failed"];
+/// Label values of `DEAD_LETTERS{outcome}`: the job failed; the job had
+/// already moved on (stale or superseded); the payload named no job.
+pub const DEAD_LETTER_OUTCOMES: [&str; 3] = ["failed", "ignored", "unparsable"];
+/// Label values of `RETENTION_PRUNED{kind}`.
+pub const RETENTION_KINDS: [&str; 5] = [
+    "job_results",
+    "sent_outbox",
+    "refresh_tokens",
+    "revoked_tokens",
+    "login_lockouts",
+];
 
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
 
@@ -55,6 +71,15 @@ fn describe() {
     describe_counter!(OUTBOX_PUBLISHED, "Outbox rows confirmed by the broker");
     describe_counter!(OUTBOX_PUBLISH_FAILURES, "Outbox publish rounds that failed");
     describe_gauge!(OUTBOX_LAG, "Age of the oldest due, unsent outbox row");
+    describe_counter!(
+        LEASES_REAPED,
+        "Running jobs whose lease expired, re-queued or failed by the reaper"
+    );
+    describe_counter!(
+        DEAD_LETTERS,
+        "Dead-lettered job messages consumed by the scheduler, by outcome"
+    );
+    describe_counter!(RETENTION_PRUNED, "Rows pruned or summarised by retention");
 }
 
 fn register_at_zero() {
@@ -68,6 +93,15 @@ fn register_at_zero() {
     metrics::counter!(MESSAGES_REJECTED).absolute(0);
     metrics::counter!(OUTBOX_PUBLISHED).absolute(0);
     metrics::counter!(OUTBOX_PUBLISH_FAILURES).absolute(0);
+    for outcome in REAP_OUTCOMES {
+        metrics::counter!(LEASES_REAPED, "outcome" => outcome).absolute(0);
+    }
+    for outcome in DEAD_LETTER_OUTCOMES {
+        metrics::counter!(DEAD_LETTERS, "outcome" => outcome).absolute(0);
+    }
+    for kind in RETENTION_KINDS {
+        metrics::counter!(RETENTION_PRUNED, "kind" => kind).absolute(0);
+    }
     metrics::gauge!(JOBS_IN_FLIGHT).set(0.0);
     metrics::gauge!(OUTBOX_LAG).set(0.0);
 }

@@ -7,6 +7,7 @@
 //! finds the job no longer `queued` at that attempt, its claim is `Stale`,
 //! and it is acked without any effect.
 
+use crate::cancel;
 use crate::compute::{self, ComputeError};
 use crate::heartbeat;
 use catalytic_shared::db::DbError;
@@ -42,6 +43,8 @@ pub struct Executor {
     pub heartbeat_every: Duration,
     /// Jobs computing now, for the fleet row and the gauge.
     pub in_flight: Arc<AtomicI32>,
+    /// Running computes by job, cancelled by `cancel::listen` on a cancel.
+    pub cancels: cancel::Registry,
 }
 
 impl Executor {
@@ -81,6 +84,9 @@ impl Executor {
             worker: self.worker,
             lease: self.lease,
         };
+        // Registered before the claim: a cancel committed just after it
+        // finds the token (and the engine stops at its first poll).
+        let registration = self.cancels.register(message.job_id);
         let Some(claimed) = self.write(guard, claim, shutdown).await else {
             return Settle::Requeue;
         };
@@ -101,7 +107,7 @@ impl Executor {
 
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         metrics::gauge!(m::JOBS_IN_FLIGHT).increment(1.0);
-        let cancel = CancellationToken::new();
+        let cancel = registration.token();
         let done = CancellationToken::new();
         let lease_task = tokio::spawn(
             heartbeat::keep_lease(
@@ -119,6 +125,7 @@ impl Executor {
             None => (serde_json::Value::Null, Duration::ZERO),
         };
         let outcome = compute::run(spec, cancel.clone(), time_limit).await;
+        drop(registration);
         done.cancel();
         let _ = lease_task.await;
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -139,7 +146,8 @@ impl Executor {
                 }
             }
             Err(ComputeError::Cancelled) => {
-                // The lease was lost: whoever moved the job owns it now.
+                // Cancelled by the tenant (`cancel::listen`) or the lease
+                // was lost: whoever moved the job owns it now.
                 tracing::info!("compute cancelled");
                 return Settle::Ack;
             }
@@ -171,7 +179,7 @@ impl Executor {
                 tracing::error!(error = %e, "attempt failed; retrying");
                 Change::Retry {
                     error: json!({"kind": "engine", "message": e.to_string(), "attempt": message.attempt}),
-                    backoff: Duration::from_secs(1),
+                    backoff: catalytic_shared::job::retry::backoff(message.attempt),
                 }
             }
             Err(e @ ComputeError::Panicked(_)) => Change::Fail {

@@ -5,10 +5,12 @@
 //! - [`startup`]: connect, register in the fleet, run until shutdown.
 //! - [`consumer`]: consume the class queues with bounded prefetch; reconnect.
 //! - [`executor`]: one delivery: claim, compute, record, ack.
+//! - [`cancel`]: job id → the running compute's token, fed by `LISTEN job_cancel`.
 //! - [`compute`]: the engine call for each operation, off the async threads.
 //! - [`heartbeat`]: lease extension for a running attempt; fleet heartbeat.
 
 pub mod bench;
+pub mod cancel;
 pub mod compute;
 pub mod consumer;
 pub mod executor;

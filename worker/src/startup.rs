@@ -61,6 +61,19 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     .context("registering the worker")?;
     tracing::info!(worker_id = %worker, host, concurrency, "worker registered");
 
+    // Cancels: LISTEN on a pool of its own (the listener keeps its connection).
+    let cancels = crate::cancel::Registry::default();
+    let listen_pool = db::pool(&catalytic_shared::config::DatabaseSettings {
+        max_connections: 1,
+        ..settings.database.clone()
+    })
+    .context("configuring the cancel listener's pool")?;
+    let cancel_listener = tokio::spawn(crate::cancel::listen(
+        listen_pool.clone(),
+        cancels.clone(),
+        shutdown.clone(),
+    ));
+
     let in_flight = Arc::new(AtomicI32::new(0));
     let heartbeat_every = Duration::from_secs(settings.worker.heartbeat_secs);
     let fleet = tokio::spawn(heartbeat::fleet(
@@ -82,11 +95,14 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             lease: settings.lease(),
             heartbeat_every,
             in_flight,
+            cancels,
         }),
     };
     consumer.run(shutdown.clone()).await;
 
     let _ = fleet.await;
+    let _ = cancel_listener.await;
+    listen_pool.close().await;
     if let Err(e) = db::workers::stopped(&pool, worker).await {
         tracing::warn!(error = %e, "could not mark the worker stopped");
     }

@@ -1,21 +1,27 @@
-//! Jobs: submit (202, durable before the answer) and read back.
+//! Jobs: submit (202, durable before the answer, idempotent with a key),
+//! read back (optionally long-polling for the end), list, cancel, re-run.
 
 use crate::auth::TenantScope;
-use crate::enqueue;
+use crate::enqueue::{self, Submit};
 use crate::error::{ApiError, Problem};
+use crate::idempotency::{self, IdempotencyKey};
 use crate::job_request::JobIn;
 use crate::json::ApiJson;
+use crate::pagination::PageQuery;
 use crate::startup::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use catalytic_shared::db;
+use catalytic_shared::db::jobs::{Guard, Transitioned};
 use catalytic_shared::ids::{JobId, LatticeId};
+use catalytic_shared::job::{JobSpec, JobState};
 use catalytic_shared::tenant::Role;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,7 +29,15 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(submit_job))
         .routes(routes!(get_job))
+        .routes(routes!(list_jobs))
+        .routes(routes!(cancel_job))
+        .routes(routes!(rerun_job))
 }
+
+/// The longest `?wait=` a read may long-poll, in seconds.
+pub const MAX_WAIT_SECS: u64 = 60;
+/// How often a long-poll re-reads the job.
+const WAIT_POLL: Duration = Duration::from_millis(100);
 
 /// The answer to a submit.
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,6 +47,84 @@ pub struct JobAccepted {
     pub status: String,
     /// Where to poll: `/v1/jobs/{id}`.
     pub location: String,
+    /// On a re-run: the job this one repeats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerun_of: Option<uuid::Uuid>,
+}
+
+/// The 202 of a submit, a replayed submit or a re-run.
+fn accepted(id: JobId, rerun_of: Option<JobId>, replayed: bool) -> Response {
+    let location = format!("/v1/jobs/{id}");
+    let mut response = (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location.clone())],
+        Json(JobAccepted {
+            id: id.into(),
+            status: "queued".to_owned(),
+            location,
+            rerun_of: rerun_of.map(Into::into),
+        }),
+    )
+        .into_response();
+    if replayed {
+        response.headers_mut().insert(
+            idempotency::REPLAYED_HEADER,
+            HeaderValue::from_static("true"),
+        );
+    }
+    response
+}
+
+/// A page of jobs, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobPage {
+    pub items: Vec<JobOut>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<uuid::Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobListQuery {
+    /// Only jobs in this state: `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    pub status: Option<String>,
+    /// 1–100, default 100.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WaitQuery {
+    /// Long-poll: answer as soon as the job is terminal, or after this
+    /// many seconds (0–60) with its state then.
+    pub wait: Option<String>,
+}
+
+/// A malformed id names no job: the same 404 as an unknown one.
+fn job_id(id: &str) -> Result<JobId, ApiError> {
+    let id: JobId = id.parse().map_err(|_| ApiError::NotFound("job"))?;
+    tracing::Span::current().record("job_id", tracing::field::display(id));
+    Ok(id)
+}
+
+fn parse_status(status: &str) -> Result<JobState, ApiError> {
+    [
+        JobState::Queued,
+        JobState::Running,
+        JobState::Succeeded,
+        JobState::Failed,
+        JobState::Cancelled,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == status)
+    .ok_or_else(|| {
+        ApiError::field(
+            "status",
+            "must be one of queued, running, succeeded, failed, cancelled",
+        )
+    })
 }
 
 /// A job as its tenant sees it.
@@ -85,10 +177,14 @@ impl From<db::jobs::JobRow> for JobOut {
 #[utoipa::path(
     post, path = "/v1/jobs", tag = "jobs",
     request_body = JobIn,
+    params(("Idempotency-Key" = Option<String>, Header,
+            description = "1–255 visible ASCII characters; the same key and body within 24 h answer the same job")),
     security(("api_key" = [])),
     responses(
-        (status = 202, description = "accepted and durable", body = JobAccepted,
-         headers(("Location" = String, description = "the job's URL"))),
+        (status = 202, description = "accepted and durable (or, with a known Idempotency-Key and the same body, the earlier job)", body = JobAccepted,
+         headers(("Location" = String, description = "the job's URL"),
+                 ("Idempotent-Replayed" = String, description = "`true` when an earlier submit with this Idempotency-Key is answered again"))),
+        (status = 409, description = "the Idempotency-Key was used with another body in the last 24 h", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
@@ -104,9 +200,19 @@ impl From<db::jobs::JobRow> for JobOut {
 async fn submit_job(
     State(state): State<AppState>,
     scope: TenantScope,
-    ApiJson(job): ApiJson<JobIn>,
-) -> Result<impl IntoResponse, ApiError> {
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Result<Response, ApiError> {
     scope.require(Role::Member)?;
+    let key = IdempotencyKey::from_request(&headers, &body)?;
+    if let Some(key) = &key
+        && let Some(id) = key.replay(&state.db, scope.tenant_id).await?
+    {
+        tracing::Span::current().record("job_id", tracing::field::display(id));
+        tracing::info!("idempotent submit replayed");
+        return Ok(accepted(id, None, true));
+    }
+    let job: JobIn = crate::json::parse(body.to_string().as_bytes())?;
     let stored = match job.lattice_id {
         None => None,
         Some(id) => {
@@ -119,42 +225,232 @@ async fn submit_job(
     };
     let lattice_id = stored.as_ref().map(|(id, _)| *id);
     let spec = job.into_spec(&scope.plan.limits(), stored.map(|(_, def)| def))?;
-    let id = enqueue::submit(&state.db, scope.tenant_id, scope.plan, &spec, lattice_id).await?;
+    let submitted = enqueue::submit(
+        &state.db,
+        scope.tenant_id,
+        scope.plan,
+        &spec,
+        lattice_id,
+        key.as_ref(),
+    )
+    .await;
+    let id = match (submitted, &key) {
+        (Ok(id), _) => id,
+        (Err(Submit::Refused(e)), _) => return Err(e),
+        // A concurrent submit with the same key won: answer its job.
+        (Err(Submit::KeyTaken), Some(key)) => {
+            return match key.replay(&state.db, scope.tenant_id).await? {
+                Some(id) => Ok(accepted(id, None, true)),
+                None => Err(ApiError::Conflict(format!(
+                    "{} {:?} is being used by a concurrent request; retry",
+                    idempotency::HEADER,
+                    key.key
+                ))),
+            };
+        }
+        (Err(Submit::KeyTaken), None) => {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "idempotency conflict without a key"
+            )));
+        }
+    };
     tracing::Span::current().record("job_id", tracing::field::display(id));
     tracing::info!(operation = spec.operation.name(), "job accepted");
-    let location = format!("/v1/jobs/{id}");
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, location.clone())],
-        Json(JobAccepted {
-            id: id.into(),
-            status: "queued".to_owned(),
-            location,
-        }),
-    ))
+    Ok(accepted(id, None, false))
 }
 
 /// A job's status, timestamps, attempts, and its result once succeeded.
+/// With `?wait=N` the answer waits up to N seconds for a terminal state.
 #[utoipa::path(
     get, path = "/v1/jobs/{id}", tag = "jobs",
-    params(("id" = uuid::Uuid, Path, description = "the job id")),
+    params(("id" = uuid::Uuid, Path, description = "the job id"), WaitQuery),
     security(("api_key" = [])),
     responses(
         (status = 200, body = JobOut),
         (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such job for this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`wait` is not 0–60", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn get_job(
     State(state): State<AppState>,
     scope: TenantScope,
     Path(id): Path<String>,
+    Query(query): Query<WaitQuery>,
 ) -> Result<Json<JobOut>, ApiError> {
-    // A malformed id names no job: the same 404 as an unknown one.
-    let id: JobId = id.parse().map_err(|_| ApiError::NotFound("job"))?;
-    tracing::Span::current().record("job_id", tracing::field::display(id));
+    let id = job_id(&id)?;
+    let wait = match query.wait.as_deref() {
+        None => 0,
+        Some(w) => w
+            .parse::<u64>()
+            .ok()
+            .filter(|w| *w <= MAX_WAIT_SECS)
+            .ok_or_else(|| {
+                ApiError::field("wait", format!("must be 0 to {MAX_WAIT_SECS} seconds"))
+            })?,
+    };
+    // Polling the row keeps the api free of a LISTEN connection per request;
+    // 100 ms is well under what a client of a long-poll notices.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    loop {
+        let row = db::jobs::get(&state.db, scope.tenant_id, id)
+            .await?
+            .ok_or(ApiError::NotFound("job"))?;
+        if row.status.is_terminal() || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(row.into()));
+        }
+        tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + WAIT_POLL)).await;
+    }
+}
+
+/// The tenant's jobs, newest first, optionally of one state.
+#[utoipa::path(
+    get, path = "/v1/jobs", tag = "jobs",
+    params(JobListQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = JobPage),
+        (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "unknown `status`, bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_jobs(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    Query(query): Query<JobListQuery>,
+) -> Result<Json<JobPage>, ApiError> {
+    let status = query.status.as_deref().map(parse_status).transpose()?;
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .parse::<JobId>()?;
+    let mut rows =
+        db::job_queries::list(&state.db, scope.tenant_id, status, page.after, page.fetch()).await?;
+    let next_cursor = page.finish(&mut rows, |r| r.id.as_uuid());
+    Ok(Json(JobPage {
+        items: rows.into_iter().map(JobOut::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Cancels a queued or running job. A queued job never starts; a running
+/// one's worker is told at commit and stops computing within ~100 ms.
+#[utoipa::path(
+    post, path = "/v1/jobs/{id}/cancel", tag = "jobs",
+    params(("id" = uuid::Uuid, Path, description = "the job id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 202, description = "cancelled; the job as it is now", body = JobOut),
+        (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such job for this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the job is already terminal (the problem names its state)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn cancel_job(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<JobOut>), ApiError> {
+    scope.require(Role::Member)?;
+    let id = job_id(&id)?;
+    // Guarded from the state just read; if the job moved in between (a
+    // worker claimed it), read again and try once more.
+    for _ in 0..2 {
+        let row = db::jobs::get(&state.db, scope.tenant_id, id)
+            .await?
+            .ok_or(ApiError::NotFound("job"))?;
+        if row.status.is_terminal() {
+            return Err(already(row.status));
+        }
+        let guard = Guard {
+            job: id,
+            from: row.status,
+            attempt: row.attempt,
+        };
+        if let Transitioned::Applied(_) =
+            db::job_queries::cancel(&state.db, guard, "cancelled by the tenant").await?
+        {
+            tracing::info!(from = %row.status, "job cancelled");
+            let row = db::jobs::get(&state.db, scope.tenant_id, id)
+                .await?
+                .ok_or(ApiError::NotFound("job"))?;
+            return Ok((StatusCode::ACCEPTED, Json(row.into())));
+        }
+    }
     let row = db::jobs::get(&state.db, scope.tenant_id, id)
         .await?
         .ok_or(ApiError::NotFound("job"))?;
-    Ok(Json(row.into()))
+    Err(if row.status.is_terminal() {
+        already(row.status)
+    } else {
+        ApiError::Conflict(format!(
+            "the job is changing state (now {}); retry the cancel",
+            row.status
+        ))
+    })
+}
+
+fn already(status: JobState) -> ApiError {
+    ApiError::Conflict(format!("the job is already {status}"))
+}
+
+/// Submits a failed or cancelled job again: a new job with the same
+/// request, through the same plan quotas as a submit.
+#[utoipa::path(
+    post, path = "/v1/jobs/{id}/rerun", tag = "jobs",
+    params(("id" = uuid::Uuid, Path, description = "the failed or cancelled job")),
+    security(("api_key" = [])),
+    responses(
+        (status = 202, description = "the new job, accepted and durable; `rerun_of` names the original", body = JobAccepted,
+         headers(("Location" = String, description = "the new job's URL"))),
+        (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "the free plan's monthly jobs are used", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such job for this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the job is not failed or cancelled (the problem names its state)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "the plan's queued-jobs cap is reached", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "seconds"))),
+    )
+)]
+async fn rerun_job(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    scope.require(Role::Member)?;
+    let original = job_id(&id)?;
+    let row = db::jobs::get(&state.db, scope.tenant_id, original)
+        .await?
+        .ok_or(ApiError::NotFound("job"))?;
+    if !matches!(row.status, JobState::Failed | JobState::Cancelled) {
+        return Err(ApiError::Conflict(format!(
+            "only failed or cancelled jobs can be re-run; this one is {}",
+            row.status
+        )));
+    }
+    let spec: JobSpec = serde_json::from_value(row.spec)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored spec of job {original}: {e}")))?;
+    let lattice_id = db::job_queries::lattice_of(&state.db, scope.tenant_id, original).await?;
+    let id = match enqueue::submit(
+        &state.db,
+        scope.tenant_id,
+        scope.plan,
+        &spec,
+        lattice_id,
+        None,
+    )
+    .await
+    {
+        Ok(id) => id,
+        Err(Submit::Refused(e)) => return Err(e),
+        Err(Submit::KeyTaken) => {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "idempotency conflict without a key"
+            )));
+        }
+    };
+    tracing::info!(new_job_id = %id, "job re-run");
+    Ok(accepted(id, Some(original), false))
 }

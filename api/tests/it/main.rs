@@ -6,6 +6,7 @@ mod auth;
 mod harness;
 mod health;
 mod jobs;
+mod jobs_lifecycle;
 mod lattices;
 mod openapi;
 mod quotas;

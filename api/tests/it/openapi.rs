@@ -4,6 +4,9 @@ use serde_json::Value;
 const EXPECTED: &[(&str, &str)] = &[
     ("/v1/jobs", "post"),
     ("/v1/jobs/{id}", "get"),
+    ("/v1/jobs", "get"),
+    ("/v1/jobs/{id}/cancel", "post"),
+    ("/v1/jobs/{id}/rerun", "post"),
     ("/v1/lattices", "post"),
     ("/v1/lattices", "get"),
     ("/v1/lattices/{id}", "get"),

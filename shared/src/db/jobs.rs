@@ -367,6 +367,11 @@ async fn record_terminal(
     )
     .execute(&mut *conn)
     .await?;
+    // A finished job frees a running slot of its tenant: wake the relay
+    // (delivered at commit), so the tenant's next job need not wait a poll.
+    sqlx::query!("SELECT pg_notify('job_outbox', '')")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -47,20 +47,74 @@ pub async fn insert(
     Ok(message_id)
 }
 
-/// Claims up to `limit` due rows, oldest first. The locks last as long as
-/// the caller's transaction; rows locked by another relay are skipped.
-/// Index: `job_outbox_due` (run_at WHERE sent_at IS NULL).
-pub async fn claim_due(conn: &mut PgConnection, limit: i64) -> Result<Vec<DueMessage>, DbError> {
+/// Takes the relay's round lock: one relay publishes at a time, so the
+/// per-tenant gate below sees every in-flight message. False = another
+/// relay holds it this round (replicas stay for availability, not speed).
+pub async fn try_lock_round(conn: &mut PgConnection) -> Result<bool, DbError> {
+    Ok(
+        sqlx::query_scalar!(r#"SELECT pg_try_advisory_xact_lock(7361) AS "locked!""#)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// Marks handled the due rows whose job is no longer queued at that attempt
+/// (cancelled, failed, or re-queued under a newer attempt): publishing them
+/// could only produce a stale claim. Returns how many.
+pub async fn supersede_stale(conn: &mut PgConnection) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "UPDATE job_outbox o SET sent_at = now()
+         WHERE o.sent_at IS NULL AND o.run_at <= now()
+           AND NOT EXISTS (SELECT 1 FROM jobs j
+                           WHERE j.id = o.job_id AND j.status = 'queued' AND j.attempt = o.attempt)"
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// Up to `limit` due rows, fairly (issue 5, design §1): a tenant's rows are
+/// taken only while it has free running slots, i.e. while its running jobs
+/// plus its messages already in the broker stay under its plan's
+/// `running_at_once`; and tenants take turns (each tenant's first row, then
+/// each one's second, ...), so one tenant's backlog cannot fill the queue.
+/// `caps` maps plan names to their running caps (the plan table stays in Rust).
+/// Call under `try_lock_round`.
+pub async fn claim_fair(
+    conn: &mut PgConnection,
+    limit: i64,
+    caps: &[(String, i32)],
+) -> Result<Vec<DueMessage>, DbError> {
+    let plans: Vec<String> = caps.iter().map(|(p, _)| p.clone()).collect();
+    let limits: Vec<i32> = caps.iter().map(|(_, c)| *c).collect();
     Ok(sqlx::query_as!(
         DueMessage,
-        r#"SELECT id, message_id AS "message_id: MessageId", job_id AS "job_id: JobId",
-                  tenant_id AS "tenant_id: TenantId", attempt, queue_class, run_at
-           FROM job_outbox
-           WHERE sent_at IS NULL AND run_at <= now()
-           ORDER BY run_at
-           LIMIT $1
-           FOR UPDATE SKIP LOCKED"#,
+        r#"WITH caps AS (SELECT * FROM unnest($2::text[], $3::int[]) AS c(plan, cap)),
+           dispatched AS (
+               SELECT j.tenant_id, count(*) AS n FROM jobs j
+               WHERE j.status = 'running'
+                  OR (j.status = 'queued' AND EXISTS (
+                        SELECT 1 FROM job_outbox s
+                        WHERE s.job_id = j.id AND s.attempt = j.attempt AND s.sent_at IS NOT NULL))
+               GROUP BY j.tenant_id),
+           due AS (
+               SELECT o.id, o.tenant_id, o.run_at,
+                      row_number() OVER (PARTITION BY o.tenant_id ORDER BY o.run_at, o.id) AS rn
+               FROM job_outbox o
+               WHERE o.sent_at IS NULL AND o.run_at <= now())
+           SELECT o.id, o.message_id AS "message_id: MessageId", o.job_id AS "job_id: JobId",
+                  o.tenant_id AS "tenant_id: TenantId", o.attempt, o.queue_class, o.run_at
+           FROM due
+           JOIN job_outbox o ON o.id = due.id
+           JOIN tenants t ON t.id = due.tenant_id
+           JOIN caps ON caps.plan = t.plan
+           LEFT JOIN dispatched d ON d.tenant_id = due.tenant_id
+           WHERE due.rn <= caps.cap - COALESCE(d.n, 0)
+           ORDER BY due.rn, due.run_at
+           LIMIT $1"#,
         limit,
+        &plans,
+        &limits,
     )
     .fetch_all(&mut *conn)
     .await?)

@@ -2,6 +2,7 @@
 
 pub mod cost;
 pub mod outcome;
+pub mod retry;
 pub mod spec;
 pub mod state;
 

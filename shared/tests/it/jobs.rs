@@ -216,29 +216,142 @@ async fn a_retry_spends_an_attempt_and_schedules_a_later_publish() -> anyhow::Re
     db.drop_database().await
 }
 
+fn caps() -> Vec<(String, i32)> {
+    Plan::ALL
+        .iter()
+        .map(|p| (p.as_str().to_owned(), p.limits().running_at_once as i32))
+        .collect()
+}
+
 #[tokio::test]
-async fn relay_claims_skip_rows_another_relay_holds() -> anyhow::Result<()> {
+async fn one_relay_publishes_at_a_time() -> anyhow::Result<()> {
     let db = TestDatabase::create().await?;
-    queued_job(&db).await?;
     queued_job(&db).await?;
     let mut first = db.pool.begin().await?;
     let mut second = db.pool.begin().await?;
-    let a = db::outbox::claim_due(&mut first, 1).await?;
-    let b = db::outbox::claim_due(&mut second, 10).await?;
-    assert_eq!(
-        (a.len(), b.len()),
-        (1, 1),
-        "each relay gets a different row"
+    assert!(db::outbox::try_lock_round(&mut first).await?);
+    assert!(
+        !db::outbox::try_lock_round(&mut second).await?,
+        "the round lock is held"
     );
-    assert_ne!(a[0].id, b[0].id);
-    db::outbox::mark_sent(&mut first, &[a[0].id]).await?;
-    first.commit().await?;
-    // Rolled back (explicitly: a dropped transaction rolls back later, on
-    // its connection's next use, and would still hold the lock): due again.
+    assert_eq!(
+        db::outbox::claim_fair(&mut first, 10, &caps()).await?.len(),
+        1
+    );
+    first.rollback().await?;
     second.rollback().await?;
     let mut third = db.pool.begin().await?;
-    let c = db::outbox::claim_due(&mut third, 10).await?;
-    assert_eq!(c.iter().map(|r| r.id).collect::<Vec<_>>(), vec![b[0].id]);
-    drop(third);
+    assert!(
+        db::outbox::try_lock_round(&mut third).await?,
+        "released at commit or rollback"
+    );
+    third.rollback().await?;
     db.drop_database().await
+}
+
+#[tokio::test]
+async fn a_tenant_is_published_only_while_it_has_free_running_slots() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    // The free plan runs 2 at once: of 4 queued jobs, 2 are published...
+    let (flooder, first) = queued_job(&db).await?;
+    for _ in 0..3 {
+        add_job(&db, flooder).await?;
+    }
+    let (other, _) = queued_job(&db).await?;
+    let mut tx = db.pool.begin().await?;
+    let round = db::outbox::claim_fair(&mut tx, 100, &caps()).await?;
+    let of = |t: TenantId| round.iter().filter(|r| r.tenant_id == t).count();
+    assert_eq!(
+        (of(flooder), of(other)),
+        (2, 1),
+        "capped at 2, and the other tenant is not starved"
+    );
+    // Tenants take turns: each tenant's first row comes before anyone's second.
+    let order: Vec<TenantId> = round.iter().map(|r| r.tenant_id).collect();
+    assert_ne!(order[0], order[1], "{order:?}");
+    let ids: Vec<i64> = round.iter().map(|r| r.id).collect();
+    db::outbox::mark_sent(&mut tx, &ids).await?;
+    tx.commit().await?;
+
+    // ...and nothing more of the flooder while those two are in flight.
+    let mut tx = db.pool.begin().await?;
+    assert!(
+        db::outbox::claim_fair(&mut tx, 100, &caps())
+            .await?
+            .is_empty()
+    );
+    tx.rollback().await?;
+
+    // One finishes (claimed, then succeeded): one more slot.
+    let mut conn = db.pool.acquire().await?;
+    let guard = Guard {
+        job: first,
+        from: JobState::Queued,
+        attempt: 1,
+    };
+    jobs::transition(&mut conn, guard, claim()).await?;
+    jobs::transition(
+        &mut conn,
+        Guard {
+            from: JobState::Running,
+            ..guard
+        },
+        succeed(),
+    )
+    .await?;
+    drop(conn);
+    let mut tx = db.pool.begin().await?;
+    assert_eq!(
+        db::outbox::claim_fair(&mut tx, 100, &caps()).await?.len(),
+        1
+    );
+    tx.rollback().await?;
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn rows_of_jobs_that_moved_on_are_superseded_not_published() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let (_, job) = queued_job(&db).await?;
+    let mut conn = db.pool.acquire().await?;
+    let guard = Guard {
+        job,
+        from: JobState::Queued,
+        attempt: 1,
+    };
+    jobs::transition(
+        &mut conn,
+        guard,
+        Change::Cancel {
+            reason: "test".into(),
+        },
+    )
+    .await?;
+    let mut tx = db.pool.begin().await?;
+    assert_eq!(db::outbox::supersede_stale(&mut tx).await?, 1);
+    assert!(
+        db::outbox::claim_fair(&mut tx, 10, &caps())
+            .await?
+            .is_empty()
+    );
+    tx.commit().await?;
+    drop(conn);
+    db.drop_database().await
+}
+
+async fn add_job(db: &TestDatabase, tenant: TenantId) -> anyhow::Result<JobId> {
+    let job = NewJob {
+        id: JobId::new(),
+        tenant_id: tenant,
+        operation: "shortest_path",
+        spec: json!({}),
+        queue_class: QueueClass::Low,
+        max_attempts: 3,
+        time_limit: Duration::from_secs(10),
+        lattice_id: None,
+    };
+    let mut tx = db.pool.begin().await?;
+    jobs::insert_with_outbox(&mut tx, &job).await?;
+    tx.commit().await?;
+    Ok(job.id)
 }

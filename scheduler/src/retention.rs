@@ -1,0 +1,107 @@
+//! Retention pruning (design §5), every `scheduler.retention_interval_secs`:
+//!
+//! | what | kept | then |
+//! |---|---|---|
+//! | job results | `scheduler.retention_results_secs` (7 days) after finishing | a summary `{"pruned": true, "length"?, "count"?}`; the row stays |
+//! | sent outbox rows | `scheduler.retention_sent_outbox_secs` (1 day) | deleted |
+//! | refresh tokens, revoked access tokens | until they expire | deleted |
+//! | login lockouts | while locked or in their failure window | deleted |
+//!
+//! Webhook attempts and usage events are left to webhook delivery and
+//! billing (usage events must outlive invoice finalisation). Every kind is
+//! pruned in batches of `BATCH` rows, one statement each, until a batch
+//! comes back short; a failing kind is logged and the others still run.
+
+use catalytic_shared::db::{DbError, retention};
+use catalytic_shared::metrics as m;
+use sqlx::PgPool;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Rows per statement: short locks, small transactions.
+pub const BATCH: i64 = 1000;
+
+pub struct Retention {
+    pub pool: PgPool,
+    pub interval: Duration,
+    pub results: Duration,
+    pub sent_outbox: Duration,
+    /// `auth.lockout_window_secs`: a lockout row older than its window and
+    /// not locked changes no login's answer.
+    pub lockout_window: Duration,
+}
+
+/// Rows pruned (or summarised) in one round, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pruned {
+    pub job_results: u64,
+    pub sent_outbox: u64,
+    pub refresh_tokens: u64,
+    pub revoked_tokens: u64,
+    pub login_lockouts: u64,
+}
+
+impl Retention {
+    pub async fn run(self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let pruned = self.run_once().await;
+            tracing::info!(?pruned, "retention round");
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = tokio::time::sleep(self.interval) => {}
+            }
+        }
+        tracing::info!("retention stopped");
+    }
+
+    /// One round over every kind. Errors are logged per kind.
+    pub async fn run_once(&self) -> Pruned {
+        let pool = &self.pool;
+        Pruned {
+            job_results: prune("job_results", |n| {
+                retention::summarise_results(pool, self.results, n)
+            })
+            .await,
+            sent_outbox: prune("sent_outbox", |n| {
+                retention::delete_sent_outbox(pool, self.sent_outbox, n)
+            })
+            .await,
+            refresh_tokens: prune("refresh_tokens", |n| {
+                retention::delete_expired_refresh_tokens(pool, n)
+            })
+            .await,
+            revoked_tokens: prune("revoked_tokens", |n| {
+                retention::delete_expired_revocations(pool, n)
+            })
+            .await,
+            login_lockouts: prune("login_lockouts", |n| {
+                retention::delete_stale_lockouts(pool, self.lockout_window, n)
+            })
+            .await,
+        }
+    }
+}
+
+/// Runs `batch` until it touches fewer than `BATCH` rows; returns the total.
+async fn prune<F, Fut>(kind: &'static str, batch: F) -> u64
+where
+    F: Fn(i64) -> Fut,
+    Fut: Future<Output = Result<u64, DbError>>,
+{
+    let mut total = 0;
+    loop {
+        match batch(BATCH).await {
+            Ok(n) => {
+                total += n;
+                metrics::counter!(m::RETENTION_PRUNED, "kind" => kind).increment(n);
+                if n < BATCH as u64 {
+                    return total;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(kind, error = %e, "retention batch failed");
+                return total;
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The scheduler's integration tests, against the real PostgreSQL and
+//! RabbitMQ: each test has its own database and queue prefix.
+
+mod dead_letters;
+mod harness;
+mod leases;
+mod retention;

@@ -1,0 +1,157 @@
+use crate::harness::{claim, queued_job, tenant};
+use catalytic_scheduler::retention::Retention;
+use catalytic_shared::db::jobs::{self, Change, Guard};
+use catalytic_shared::ids::JobId;
+use catalytic_shared::job::{JobState, Usage};
+use catalytic_shared::testkit::TestDatabase;
+use serde_json::{Value, json};
+use std::time::Duration;
+use uuid::Uuid;
+
+async fn succeeded_job(db: &TestDatabase, result: Value) -> anyhow::Result<JobId> {
+    let tenant = tenant(&db.pool).await?;
+    let job = queued_job(db, tenant, 3).await?;
+    claim(db, job, 1).await?;
+    let mut conn = db.pool.acquire().await?;
+    let guard = Guard {
+        job,
+        from: JobState::Running,
+        attempt: 1,
+    };
+    jobs::transition(
+        &mut conn,
+        guard,
+        Change::Succeed {
+            result,
+            usage: Usage::default(),
+        },
+    )
+    .await?;
+    Ok(job)
+}
+
+async fn exec(db: &TestDatabase, sql: &'static str) -> anyhow::Result<u64> {
+    Ok(sqlx::query(sql).execute(&db.pool).await?.rows_affected())
+}
+
+async fn scalar_i64(db: &TestDatabase, sql: &'static str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(sql).fetch_one(&db.pool).await?)
+}
+
+#[tokio::test]
+async fn retention_prunes_old_rows_and_keeps_new_ones() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let old = succeeded_job(&db, json!({"length": 7, "path": [[0], [1]]})).await?;
+    let new = succeeded_job(&db, json!({"length": 3, "path": [[0]]})).await?;
+    sqlx::query("UPDATE jobs SET finished_at = now() - interval '8 days', created_at = now() - interval '8 days' WHERE id = $1")
+        .bind(old.as_uuid())
+        .execute(&db.pool)
+        .await?;
+    // Every outbox row of the test was published: two old, the rest new, one unsent and old.
+    exec(&db, "UPDATE job_outbox SET sent_at = now()").await?;
+    sqlx::query("UPDATE job_outbox SET sent_at = now() - interval '2 days' WHERE job_id = $1")
+        .bind(old.as_uuid())
+        .execute(&db.pool)
+        .await?;
+    let unsent_tenant = tenant(&db.pool).await?;
+    let unsent = queued_job(&db, unsent_tenant, 3).await?;
+    sqlx::query("UPDATE job_outbox SET created_at = now() - interval '9 days', run_at = now() - interval '9 days' WHERE job_id = $1")
+        .bind(unsent.as_uuid())
+        .execute(&db.pool)
+        .await?;
+
+    // Accounts: one expired and one live row of each kind.
+    let user_tenant = tenant(&db.pool).await?;
+    let user = Uuid::now_v7();
+    sqlx::query("INSERT INTO users (id, tenant_id, email, password_hash, role) VALUES ($1, $2, 'a@example.com', 'x', 'owner')")
+        .bind(user)
+        .bind(user_tenant.as_uuid())
+        .execute(&db.pool)
+        .await?;
+    for (hash, expires) in [("old", "-1 hour"), ("new", "1 hour")] {
+        sqlx::query("INSERT INTO refresh_tokens (id, family_id, user_id, tenant_id, token_hash, expires_at) VALUES ($1, $1, $2, $3, $4, now() + $5::interval)")
+            .bind(Uuid::now_v7())
+            .bind(user)
+            .bind(user_tenant.as_uuid())
+            .bind(hash.as_bytes())
+            .bind(expires)
+            .execute(&db.pool)
+            .await?;
+        sqlx::query("INSERT INTO revoked_tokens (jti, tenant_id, expires_at) VALUES ($1, $2, now() + $3::interval)")
+            .bind(Uuid::now_v7())
+            .bind(user_tenant.as_uuid())
+            .bind(expires)
+            .execute(&db.pool)
+            .await?;
+    }
+    exec(
+        &db,
+        "INSERT INTO login_lockouts (email, failures, window_started_at, locked_until) VALUES
+        ('stale@example.com', 2, now() - interval '1 hour', NULL),
+        ('lock-over@example.com', 0, now() - interval '1 hour', now() - interval '10 minutes'),
+        ('counting@example.com', 2, now() - interval '1 minute', NULL),
+        ('locked@example.com', 0, now() - interval '1 hour', now() + interval '5 minutes')",
+    )
+    .await?;
+
+    let retention = Retention {
+        pool: db.pool.clone(),
+        interval: Duration::from_secs(3600),
+        results: Duration::from_secs(7 * 86_400),
+        sent_outbox: Duration::from_secs(86_400),
+        lockout_window: Duration::from_secs(300),
+    };
+    let pruned = retention.run_once().await;
+    assert_eq!(pruned.job_results, 1);
+    assert_eq!(pruned.sent_outbox, 1);
+    assert_eq!(pruned.refresh_tokens, 1);
+    assert_eq!(pruned.revoked_tokens, 1);
+    assert_eq!(pruned.login_lockouts, 2);
+
+    let result = |job: JobId| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Value>("SELECT result FROM jobs WHERE id = $1")
+                .bind(job.as_uuid())
+                .fetch_one(&pool)
+                .await
+        }
+    };
+    assert_eq!(result(old).await?, json!({"pruned": true, "length": 7}));
+    assert_eq!(result(new).await?, json!({"length": 3, "path": [[0]]}));
+    assert_eq!(
+        scalar_i64(&db, "SELECT count(*) FROM jobs").await?,
+        3,
+        "job rows stay"
+    );
+    assert_eq!(
+        scalar_i64(&db, "SELECT count(*) FROM job_outbox WHERE sent_at IS NULL").await?,
+        1,
+        "an unsent row is kept whatever its age"
+    );
+    assert_eq!(scalar_i64(&db, "SELECT count(*) FROM job_outbox").await?, 2);
+    assert_eq!(
+        scalar_i64(
+            &db,
+            "SELECT count(*) FROM refresh_tokens WHERE expires_at > now()"
+        )
+        .await?,
+        1
+    );
+    assert_eq!(
+        scalar_i64(&db, "SELECT count(*) FROM refresh_tokens").await?,
+        1
+    );
+    assert_eq!(
+        scalar_i64(&db, "SELECT count(*) FROM revoked_tokens").await?,
+        1
+    );
+    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM login_lockouts ORDER BY email")
+        .fetch_all(&db.pool)
+        .await?;
+    assert_eq!(emails, ["counting@example.com", "locked@example.com"]);
+
+    // A second round finds nothing more: the summary is not re-summarised.
+    assert_eq!(retention.run_once().await, Default::default());
+    db.drop_database().await
+}

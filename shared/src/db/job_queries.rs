@@ -1,0 +1,84 @@
+//! Read-side SQL on `jobs` for the api (listing, re-run) and the cancel
+//! request, which wraps `jobs::transition` with the worker notification.
+//! Every state change still goes through `jobs::transition`.
+
+use super::DbError;
+use super::jobs::{self, Change, Guard, JobRow, Transitioned};
+use crate::ids::{JobId, LatticeId, TenantId};
+use crate::job::JobState;
+use sqlx::PgPool;
+
+/// The PostgreSQL channel workers LISTEN on; the payload is the job id.
+pub const CANCEL_CHANNEL: &str = "job_cancel";
+
+/// A tenant's jobs, newest first (ids are UUIDv7), optionally of one state,
+/// after the cursor `after`. Index: `jobs_tenant_status_id` with a status,
+/// the primary key otherwise.
+pub async fn list(
+    pool: &PgPool,
+    tenant: TenantId,
+    status: Option<JobState>,
+    after: Option<JobId>,
+    limit: i64,
+) -> Result<Vec<JobRow>, DbError> {
+    Ok(sqlx::query_as!(
+        JobRow,
+        r#"SELECT id AS "id: JobId", tenant_id AS "tenant_id: TenantId",
+                  status AS "status: JobState", operation, spec, attempt, max_attempts,
+                  result, error, created_at, updated_at, started_at, finished_at
+           FROM jobs
+           WHERE tenant_id = $1
+             AND ($2::job_status IS NULL OR status = $2)
+             AND ($3::uuid IS NULL OR id < $3)
+           ORDER BY id DESC
+           LIMIT $4"#,
+        tenant as TenantId,
+        status as Option<JobState>,
+        after.map(|a| a.as_uuid()),
+        limit,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The stored lattice a job named, if any (its definition is in `spec`).
+pub async fn lattice_of(
+    pool: &PgPool,
+    tenant: TenantId,
+    job: JobId,
+) -> Result<Option<LatticeId>, DbError> {
+    let row = sqlx::query_scalar!(
+        "SELECT lattice_id FROM jobs WHERE id = $1 AND tenant_id = $2",
+        job as JobId,
+        tenant as TenantId,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.flatten().map(LatticeId::from_uuid))
+}
+
+/// Cancels a queued or running job (guarded like every transition) and, in
+/// the same transaction, notifies `CANCEL_CHANNEL`. NOTIFY is delivered only
+/// on commit, so a worker never hears of a cancel that did not happen.
+pub async fn cancel(pool: &PgPool, guard: Guard, reason: &str) -> Result<Transitioned, DbError> {
+    let mut tx = pool.begin().await?;
+    let moved = jobs::transition(
+        &mut tx,
+        guard,
+        Change::Cancel {
+            reason: reason.to_owned(),
+        },
+    )
+    .await?;
+    if let Transitioned::Applied(_) = moved {
+        sqlx::query!(
+            "SELECT pg_notify($1, $2)",
+            CANCEL_CHANNEL,
+            guard.job.to_string()
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(moved)
+}

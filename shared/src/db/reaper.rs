@@ -1,0 +1,57 @@
+//! SQL of the lease reaper (design §1): running jobs whose lease expired,
+//! claimed with `FOR UPDATE SKIP LOCKED` so several scheduler replicas split
+//! the work and never hold the same job, and the errors of a job's earlier
+//! attempts, for the final error of a job that ran out of them. The state
+//! changes themselves go through `db::jobs::transition`.
+
+use super::DbError;
+use crate::ids::JobId;
+use serde_json::Value;
+use sqlx::PgConnection;
+
+/// A running job whose worker stopped extending its lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expired {
+    pub job: JobId,
+    pub attempt: i32,
+    pub max_attempts: i32,
+}
+
+/// Locks up to `limit` running jobs whose lease is over, oldest expiry first.
+/// The locks last until the caller's transaction ends; rows another reaper
+/// holds are skipped. Index: `jobs_running_lease` (lease_expires_at WHERE
+/// status = 'running'). `now()` is the database's clock (design §1: time).
+pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<Expired>, DbError> {
+    Ok(sqlx::query_as!(
+        Expired,
+        r#"SELECT id AS "job: JobId", attempt, max_attempts
+           FROM jobs
+           WHERE status = 'running' AND lease_expires_at < now()
+           ORDER BY lease_expires_at
+           LIMIT $1
+           FOR UPDATE SKIP LOCKED"#,
+        limit,
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// The error of each earlier attempt that ended in a retry (running →
+/// queued), oldest first. `transition` stores them as JSON text; one that
+/// does not parse is kept as a string.
+pub async fn attempt_errors(conn: &mut PgConnection, job: JobId) -> Result<Vec<Value>, DbError> {
+    let reasons = sqlx::query_scalar!(
+        r#"SELECT reason AS "reason!"
+           FROM job_transitions
+           WHERE job_id = $1 AND from_status = 'running' AND to_status = 'queued'
+                 AND reason IS NOT NULL
+           ORDER BY id"#,
+        job as JobId,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(reasons
+        .into_iter()
+        .map(|r| serde_json::from_str(&r).unwrap_or(Value::String(r)))
+        .collect())
+}

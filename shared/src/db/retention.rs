@@ -1,0 +1,103 @@
+//! SQL of retention pruning (design §5). Each statement touches at most
+//! `limit` rows, so a prune never holds long locks or bloats one
+//! transaction; the caller loops until a batch comes back short. Rows are
+//! picked with `FOR UPDATE SKIP LOCKED`: two scheduler replicas pruning at
+//! once split the work. Usage events and webhook messages are billing's and
+//! webhooks' to prune (they must outlive invoice finalisation).
+//!
+//! No index serves the age filters on `jobs.finished_at` and
+//! `job_outbox.sent_at` yet: each batch scans. Fine hourly at today's sizes;
+//! a partial index is the fix when it is not.
+
+use super::DbError;
+use sqlx::PgPool;
+use std::time::Duration;
+
+/// Replaces the result of succeeded jobs finished more than `age` ago with a
+/// summary, `{"pruned": true}` plus the result's `length` and `count` when
+/// it had them. The job row stays (design §5: job rows stay, as summaries).
+pub async fn summarise_results(pool: &PgPool, age: Duration, limit: i64) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        r#"UPDATE jobs SET result = jsonb_strip_nulls(jsonb_build_object(
+                   'pruned', true, 'length', result -> 'length', 'count', result -> 'count'))
+           WHERE id IN (SELECT id FROM jobs
+                        WHERE status = 'succeeded'
+                              AND finished_at < now() - make_interval(secs => $1)
+                              AND NOT (result ? 'pruned')
+                        LIMIT $2
+                        FOR UPDATE SKIP LOCKED)"#,
+        age.as_secs_f64(),
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Deletes outbox rows the broker confirmed more than `age` ago. Unsent rows
+/// are never touched, whatever their age.
+pub async fn delete_sent_outbox(pool: &PgPool, age: Duration, limit: i64) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM job_outbox
+         WHERE id IN (SELECT id FROM job_outbox
+                      WHERE sent_at < now() - make_interval(secs => $1)
+                      LIMIT $2
+                      FOR UPDATE SKIP LOCKED)",
+        age.as_secs_f64(),
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Deletes refresh tokens past their expiry (refused as expired anyway).
+/// Index: `refresh_tokens_expires`.
+pub async fn delete_expired_refresh_tokens(pool: &PgPool, limit: i64) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM refresh_tokens
+         WHERE id IN (SELECT id FROM refresh_tokens WHERE expires_at < now()
+                      LIMIT $1 FOR UPDATE SKIP LOCKED)",
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Deletes revocations of access tokens that have expired by now: an expired
+/// token is refused without them. Index: `revoked_tokens_expires`.
+pub async fn delete_expired_revocations(pool: &PgPool, limit: i64) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM revoked_tokens
+         WHERE jti IN (SELECT jti FROM revoked_tokens WHERE expires_at < now()
+                       LIMIT $1 FOR UPDATE SKIP LOCKED)",
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Deletes lockout rows that no longer change a login's answer: not locked
+/// now, and their failure window (`window`, `auth.lockout_window_secs`) is
+/// over, so the next failure would start a fresh window anyway
+/// (`accounts::record_failure`).
+pub async fn delete_stale_lockouts(
+    pool: &PgPool,
+    window: Duration,
+    limit: i64,
+) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM login_lockouts
+         WHERE email IN (SELECT email FROM login_lockouts
+                         WHERE (locked_until IS NULL OR locked_until <= now())
+                               AND window_started_at < now() - make_interval(secs => $1)
+                         LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        window.as_secs_f64(),
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
