@@ -124,6 +124,7 @@ pub struct WorkerSettings {
     pub lease_secs: u64,
     pub heartbeat_secs: u64,
     pub shutdown_grace_secs: u64,
+    pub memory_budget_mb: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,6 +5,7 @@
 //! lattices (the engine's caps), paths of a batch only up to
 //! `MAX_BATCH_PATH_VERTICES` in total.
 
+use crate::admission::{Admission, AdmitError};
 use catalytic_lattice::{Cancelled, Data, Lattice, LatticeError, TransformError};
 use catalytic_shared::job::{AuxSpec, DataSpec, JobSpec, Operation, TransformSpec};
 use serde_json::{Value, json};
@@ -39,6 +40,8 @@ pub enum ComputeError {
     Cancelled,
     #[error("the job ran past its time limit of {} s", .0.as_secs_f64())]
     TimeLimit(Duration),
+    #[error(transparent)]
+    TooLarge(AdmitError),
     #[error("the engine thread failed: {0}")]
     Panicked(String),
 }
@@ -51,14 +54,24 @@ impl From<Cancelled> for ComputeError {
 
 pub const ENGINE: &str = "cpu";
 
-/// Computes `spec` on a blocking thread, stopping at `cancel` or when
-/// `time_limit` has passed.
+/// Computes `spec` on a blocking thread once `admission` has its memory,
+/// stopping at `cancel` or when `time_limit` (counted from the start of the
+/// compute) has passed.
 pub async fn run(
     spec: Value,
     cancel: CancellationToken,
     time_limit: Duration,
+    admission: &Admission,
 ) -> Result<Computed, ComputeError> {
     let spec: JobSpec = serde_json::from_value(spec)?;
+    let estimate = catalytic_shared::job::cost::estimate(&spec, &spec.lattice()?);
+    let _memory = admission
+        .admit(estimate.memory_bytes, &cancel)
+        .await
+        .map_err(|e| match e {
+            AdmitError::Cancelled => ComputeError::Cancelled,
+            too_large @ AdmitError::TooLarge { .. } => ComputeError::TooLarge(too_large),
+        })?;
     let expired = Arc::new(AtomicBool::new(false));
     let timer = {
         let expired = expired.clone();
@@ -250,11 +263,34 @@ mod tests {
 
     const NO_LIMIT: Duration = Duration::from_secs(600);
 
+    fn plenty() -> Admission {
+        Admission::new(8 << 30)
+    }
+
+    #[tokio::test]
+    async fn a_job_larger_than_the_memory_budget_is_refused() {
+        let spec = json!({"lattice": {"sizes": [1000, 1000]}, "operation": "distances", "params": {"source": [0, 0]}});
+        let out = run(
+            spec,
+            CancellationToken::new(),
+            NO_LIMIT,
+            &Admission::new(1 << 20),
+        )
+        .await;
+        assert!(
+            matches!(
+                out,
+                Err(ComputeError::TooLarge(AdmitError::TooLarge { .. }))
+            ),
+            "{out:?}"
+        );
+    }
+
     #[tokio::test]
     async fn computes_a_path_from_a_stored_spec() -> Result<(), ComputeError> {
         let spec = json!({"lattice": {"sizes": [5, 5]}, "operation": "shortest_path",
                           "params": {"start": [0, 0], "end": [4, 3]}});
-        let out = run(spec, CancellationToken::new(), NO_LIMIT).await?;
+        let out = run(spec, CancellationToken::new(), NO_LIMIT, &plenty()).await?;
         assert_eq!(out.result["length"], 7);
         assert_eq!(out.result["path"][0], json!([0, 0]));
         assert_eq!(out.result["path"][7], json!([4, 3]));
@@ -268,7 +304,7 @@ mod tests {
         let token = CancellationToken::new();
         token.cancel();
         assert!(matches!(
-            run(spec, token, NO_LIMIT).await,
+            run(spec, token, NO_LIMIT, &plenty()).await,
             Err(ComputeError::Cancelled)
         ));
     }
@@ -278,13 +314,25 @@ mod tests {
         // Blocked, so the engine must scan (an open lattice has a closed form).
         let spec = json!({"lattice": {"sizes": [200, 200, 200], "blocked": {"kind": "seeded", "fraction": 0.1, "seed": 1}},
                           "operation": "components", "params": {}});
-        let out = run(spec, CancellationToken::new(), Duration::from_millis(20)).await;
+        let out = run(
+            spec,
+            CancellationToken::new(),
+            Duration::from_millis(20),
+            &plenty(),
+        )
+        .await;
         assert!(matches!(out, Err(ComputeError::TimeLimit(_))), "{out:?}");
     }
 
     #[tokio::test]
     async fn garbage_specs_are_unreadable_not_panics() {
-        let out = run(json!({"lattice": 3}), CancellationToken::new(), NO_LIMIT).await;
+        let out = run(
+            json!({"lattice": 3}),
+            CancellationToken::new(),
+            NO_LIMIT,
+            &plenty(),
+        )
+        .await;
         assert!(matches!(out, Err(ComputeError::Unreadable(_))));
     }
 
@@ -294,7 +342,7 @@ mod tests {
             "params": {"transform": {"kind": "rotate", "axes": [0, 1], "quarter_turns": 1},
                        "data": {"source": "seeded_u8", "seed": 5}, "catalytic": true,
                        "aux": {"source": "seeded", "seed": 9}}});
-        let out = run(spec, CancellationToken::new(), NO_LIMIT).await?;
+        let out = run(spec, CancellationToken::new(), NO_LIMIT, &plenty()).await?;
         let report = &out.result["catalytic"];
         assert_eq!(report["restored"], true, "{}", out.result);
         assert_eq!(report["aux_checksum_before"], report["aux_checksum_after"]);

@@ -7,6 +7,7 @@
 //! finds the job no longer `queued` at that attempt, its claim is `Stale`,
 //! and it is acked without any effect.
 
+use crate::admission::Admission;
 use crate::cancel;
 use crate::compute::{self, ComputeError};
 use crate::heartbeat;
@@ -45,6 +46,8 @@ pub struct Executor {
     pub in_flight: Arc<AtomicI32>,
     /// Running computes by job, cancelled by `cancel::listen` on a cancel.
     pub cancels: cancel::Registry,
+    /// The worker's memory budget; each job reserves its estimate.
+    pub admission: Arc<Admission>,
 }
 
 impl Executor {
@@ -124,7 +127,7 @@ impl Executor {
             Some(claimed) => (claimed.spec, claimed.time_limit),
             None => (serde_json::Value::Null, Duration::ZERO),
         };
-        let outcome = compute::run(spec, cancel.clone(), time_limit).await;
+        let outcome = compute::run(spec, cancel.clone(), time_limit, &self.admission).await;
         drop(registration);
         done.cancel();
         let _ = lease_task.await;
@@ -162,6 +165,13 @@ impl Executor {
                         device: Some(compute::ENGINE),
                         ..Usage::default()
                     },
+                }
+            }
+            Err(e @ ComputeError::TooLarge(_)) => {
+                tracing::error!(error = %e, "job exceeds this worker's memory budget");
+                Change::Fail {
+                    error: json!({"kind": "too_large_for_worker", "message": e.to_string()}),
+                    usage: Usage::default(),
                 }
             }
             Err(

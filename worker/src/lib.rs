@@ -6,9 +6,11 @@
 //! - [`consumer`]: consume the class queues with bounded prefetch; reconnect.
 //! - [`executor`]: one delivery: claim, compute, record, ack.
 //! - [`cancel`]: job id → the running compute's token, fed by `LISTEN job_cancel`.
+//! - [`admission`]: the memory budget each job reserves its estimate from.
 //! - [`compute`]: the engine call for each operation, off the async threads.
 //! - [`heartbeat`]: lease extension for a running attempt; fleet heartbeat.
 
+pub mod admission;
 pub mod bench;
 pub mod cancel;
 pub mod compute;

@@ -3,6 +3,7 @@
 //! shutdown stop consuming, drain within the grace period, mark the fleet
 //! row stopped, close connections.
 
+use crate::admission::Admission;
 use crate::consumer::Consumer;
 use crate::executor::Executor;
 use crate::heartbeat;
@@ -83,6 +84,14 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         heartbeat_every,
         shutdown.clone(),
     ));
+    let admission = Admission::new(match settings.worker.memory_budget_mb {
+        0 => crate::admission::default_budget_bytes(),
+        mb => mb.saturating_mul(1024 * 1024),
+    });
+    tracing::info!(
+        memory_budget_mib = admission.budget_mib(),
+        "memory admission"
+    );
     let consumer = Consumer {
         broker: broker.clone(),
         topology: Topology::new(&settings.amqp.prefix, settings.amqp.delivery_limit),
@@ -96,6 +105,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             heartbeat_every,
             in_flight,
             cancels,
+            admission: Arc::new(admission),
         }),
     };
     consumer.run(shutdown.clone()).await;
