@@ -6,9 +6,9 @@
 //! makes any of them that already took effect a no-op.
 
 use crate::executor::{Executor, Settle};
+use crate::weighted::Weighted;
 use catalytic_shared::queue::{Broker, QueueError, Topology};
 use catalytic_shared::tenant::QueueClass;
-use futures::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
@@ -76,14 +76,14 @@ impl Consumer {
                     FieldTable::default(),
                 )
                 .await?;
-            consumers.push(consumer);
+            consumers.push((class, consumer));
         }
         tracing::info!(
             prefetch = self.prefetch,
             concurrency = self.concurrency,
             "consuming"
         );
-        let mut deliveries = futures::stream::select_all(consumers);
+        let mut deliveries = Weighted::new(consumers);
         loop {
             // Take a compute slot before taking a delivery, so a busy worker
             // leaves further messages to the others.
@@ -97,8 +97,8 @@ impl Consumer {
             let delivery = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 next = deliveries.next() => match next {
-                    Some(Ok(delivery)) => delivery,
-                    Some(Err(e)) => return Err(e.into()),
+                    Some((_, Ok(delivery))) => delivery,
+                    Some((_, Err(e))) => return Err(e.into()),
                     None => return Err(QueueError::Closed("consumer")),
                 },
             };

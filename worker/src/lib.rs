@@ -8,6 +8,7 @@
 //! - [`cancel`]: job id → the running compute's token, fed by `LISTEN job_cancel`.
 //! - [`admission`]: the memory budget each job reserves its estimate from.
 //! - [`compute`]: the engine call for each operation, off the async threads.
+//! - [`weighted`]: which class queue the next free slot serves (3:2:1).
 //! - [`heartbeat`]: lease extension for a running attempt; fleet heartbeat.
 
 pub mod admission;
@@ -18,3 +19,4 @@ pub mod consumer;
 pub mod executor;
 pub mod heartbeat;
 pub mod startup;
+pub mod weighted;
