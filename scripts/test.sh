@@ -25,5 +25,6 @@ step "tests (unit, integration, end-to-end)" \
   cargo nextest run --workspace --locked --profile ci -E 'not binary(server_restarts)'
 step "server restarts, serially" \
   cargo nextest run -p catalytic-e2e --locked --profile ci --test server_restarts -j 1
+step "deployment manifests and alert rules" scripts/check-deploy.sh
 step "lattice engine against networkx" scripts/check-networkx.sh
 printf '\nall checks passed in %d s\n' $((SECONDS - total_start))

@@ -2,12 +2,13 @@
 //! shutdown. Every duty is safe with several scheduler replicas (row locks
 //! with SKIP LOCKED, guarded transitions).
 
+use crate::billing::Billing;
 use crate::dead_letters::DeadLetters;
 use crate::leases::Reaper;
 use crate::relay::Relay;
 use crate::retention::Retention;
+use crate::webhooks::Webhooks;
 use anyhow::Context;
-use catalytic_shared::health::Dependencies;
 use catalytic_shared::queue::{Broker, Topology};
 use catalytic_shared::{Settings, db, probe};
 use std::sync::Arc;
@@ -25,24 +26,15 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         settings.amqp.url.clone(),
         "catalytic-scheduler",
     ));
-    let dependencies = Arc::new(Dependencies {
-        postgres: Some(pool.clone()),
-        broker: Some(broker.clone()),
-        redis: None,
-    });
-    let listener = tokio::net::TcpListener::bind(settings.scheduler.probe_listen)
-        .await
-        .with_context(|| {
-            format!(
-                "binding {} (CATALYTIC_SCHEDULER__PROBE_LISTEN)",
-                settings.scheduler.probe_listen
-            )
-        })?;
-    let probes = tokio::spawn(probe::serve(
-        listener,
-        probe::router(dependencies, metrics),
-        shutdown.clone(),
-    ));
+    let probes = probe::spawn_for(
+        settings.scheduler.probe_listen,
+        "CATALYTIC_SCHEDULER__PROBE_LISTEN",
+        &pool,
+        &broker,
+        metrics,
+        &shutdown,
+    )
+    .await?;
 
     let topology = Topology::new(&settings.amqp.prefix, settings.amqp.delivery_limit);
     let relay = Relay {
@@ -61,7 +53,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let dead_letters = DeadLetters {
         pool: pool.clone(),
         broker: broker.clone(),
-        topology,
+        topology: topology.clone(),
         prefetch: settings.amqp.prefetch,
     };
     let retention = Retention {
@@ -78,6 +70,33 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     duties.spawn(reaper.run(shutdown.clone()));
     duties.spawn(dead_letters.run(shutdown.clone()));
     duties.spawn(retention.run(shutdown.clone()));
+    let webhooks =
+        Webhooks::new(pool.clone(), &settings.webhooks).context("configuring webhook delivery")?;
+    duties.spawn(webhooks.run(shutdown.clone()));
+    duties.spawn(
+        Billing {
+            pool: pool.clone(),
+            interval: Duration::from_secs(settings.billing.rollup_interval_secs),
+            finalize_after: Duration::from_secs(settings.billing.finalize_after_secs),
+        }
+        .run(shutdown.clone()),
+    );
+    let autoscaler = crate::autoscale::Autoscaler {
+        pool: pool.clone(),
+        broker: broker.clone(),
+        topology: topology.clone(),
+        policy: crate::autoscale::desired::Policy {
+            target_per_worker: settings.autoscale.target_per_worker,
+            min_workers: settings.autoscale.min_workers,
+            max_workers: settings.autoscale.max_workers,
+            scale_down_window: Duration::from_secs(
+                settings.autoscale.scale_down_stabilization_secs,
+            ),
+        },
+        interval: Duration::from_millis(settings.autoscale.interval_ms),
+        stabiliser: Default::default(),
+    };
+    duties.spawn(autoscaler.run(shutdown.clone()));
     tracing::info!("scheduler running: relay, lease reaper, dead letters, retention");
     let mut panicked = false;
     while let Some(joined) = duties.join_next().await {

@@ -12,6 +12,7 @@ use std::time::Duration;
 const DEFAULTS: &str = include_str!("../config/defaults.toml");
 const LOCAL_API_KEY_SECRET: &str = "local-only-api-key-secret-change-me";
 const LOCAL_JWT_SIGNING_KEY: &str = "local-only-jwt-signing-key-change-me";
+const LOCAL_WEBHOOK_ENCRYPTION_KEY: &str = "local-only-webhook-encryption-key-change-me";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -47,7 +48,30 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub worker: WorkerSettings,
     pub scheduler: SchedulerSettings,
+    pub webhooks: WebhookSettings,
+    pub autoscale: AutoscaleSettings,
+    pub billing: BillingSettings,
     pub faults: FaultSettings,
+}
+
+/// Billing rollups and invoices (scheduler; design §3, §5).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingSettings {
+    /// Seconds between rounds: re-roll touched hours, refresh drafts, finalise.
+    pub rollup_interval_secs: u64,
+    /// Seconds after a period ends before its invoice is finalised.
+    pub finalize_after_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscaleSettings {
+    pub interval_ms: u64,
+    pub target_per_worker: u64,
+    pub min_workers: u32,
+    pub max_workers: u32,
+    pub scale_down_stabilization_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +161,24 @@ pub struct SchedulerSettings {
     pub retention_interval_secs: u64,
     pub retention_results_secs: u64,
     pub retention_sent_outbox_secs: u64,
+}
+
+/// Webhook delivery (issue 6, design §5); every key documented in defaults.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub encryption_key: Secret<String>,
+    pub encryption_key_id: String,
+    pub rotation_overlap_secs: u64,
+    pub schedule_scale: f64,
+    pub allow_private: Vec<String>,
+    pub concurrency: usize,
+    pub batch: i64,
+    pub poll_ms: u64,
+    pub timeout_secs: u64,
+    pub connect_timeout_secs: u64,
+    pub lease_secs: u64,
+    pub disable_after_failing_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -245,10 +287,29 @@ impl Settings {
             );
         }
         self.validate_auth()?;
+        self.validate_webhooks()?;
         if self.worker.heartbeat_secs == 0 || self.worker.heartbeat_secs >= self.worker.lease_secs {
             return invalid(
                 "worker.heartbeat_secs",
                 "must be at least 1 and shorter than worker.lease_secs",
+            );
+        }
+        if self.autoscale.target_per_worker == 0 {
+            return invalid("autoscale.target_per_worker", "must be at least 1");
+        }
+        if self.autoscale.max_workers < self.autoscale.min_workers {
+            return invalid(
+                "autoscale.max_workers",
+                "must be at least autoscale.min_workers",
+            );
+        }
+        if self.billing.rollup_interval_secs == 0 {
+            return invalid("billing.rollup_interval_secs", "must be at least 1");
+        }
+        if self.billing.finalize_after_secs > 31 * 86_400 {
+            return invalid(
+                "billing.finalize_after_secs",
+                "must be at most 2678400 (a month): a period is finalised before the next one ends",
             );
         }
         if self.scheduler.relay_batch == 0 {
@@ -278,6 +339,60 @@ impl Settings {
             return invalid(
                 "faults.relay_exit_after_publish",
                 "fault hooks are refused in production",
+            );
+        }
+        Ok(())
+    }
+
+    fn validate_webhooks(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: env_key(key),
+                message: message.to_owned(),
+            })
+        };
+        let w = &self.webhooks;
+        if w.encryption_key.expose().len() < 32 {
+            return invalid("webhooks.encryption_key", "must be at least 32 characters");
+        }
+        if self.environment == Environment::Production
+            && w.encryption_key.expose() == LOCAL_WEBHOOK_ENCRYPTION_KEY
+        {
+            return invalid(
+                "webhooks.encryption_key",
+                "the local-only default is refused in production; set a random key",
+            );
+        }
+        if w.encryption_key_id.is_empty() || w.encryption_key_id.len() > 64 {
+            return invalid("webhooks.encryption_key_id", "must be 1 to 64 characters");
+        }
+        if !(w.schedule_scale.is_finite() && w.schedule_scale > 0.0) {
+            return invalid("webhooks.schedule_scale", "must be a positive number");
+        }
+        for entry in &w.allow_private {
+            if entry.parse::<ipnet::IpNet>().is_err() && entry.parse::<std::net::IpAddr>().is_err()
+            {
+                return invalid(
+                    "webhooks.allow_private",
+                    &format!("{entry:?} is neither an IP address nor a CIDR"),
+                );
+            }
+        }
+        for (key, value) in [
+            ("webhooks.concurrency", w.concurrency as u64),
+            ("webhooks.batch", u64::try_from(w.batch).unwrap_or(0)),
+            ("webhooks.poll_ms", w.poll_ms),
+            ("webhooks.timeout_secs", w.timeout_secs),
+            ("webhooks.connect_timeout_secs", w.connect_timeout_secs),
+        ] {
+            if value == 0 {
+                return invalid(key, "must be at least 1");
+            }
+        }
+        if w.lease_secs <= w.timeout_secs {
+            return invalid(
+                "webhooks.lease_secs",
+                "must be longer than webhooks.timeout_secs",
             );
         }
         Ok(())

@@ -89,6 +89,10 @@ id_type!(
     SessionId
 );
 id_type!(
+    /// An invoice: one tenant's bill for one UTC month.
+    InvoiceId
+);
+id_type!(
     /// The stable AMQP message id of one outbox row: a republish carries the
     /// same id, which is how duplicates are recognised in logs and metrics.
     MessageId
@@ -117,3 +121,11 @@ mod tests {
         assert!("not-a-uuid".parse::<JobId>().is_err());
     }
 }
+id_type!(
+    /// A tenant's webhook endpoint.
+    EndpointId
+);
+id_type!(
+    /// A webhook message (the `webhook-id` of every attempt to deliver it).
+    WebhookMessageId
+);

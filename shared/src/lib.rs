@@ -1,6 +1,7 @@
 //! Catalytic's shared crate: what more than one process needs, and nothing
 //! process-specific.
 //!
+//! - [`billing`]: the money of design §3 (periods, proration, overage, metering), pure.
 //! - [`config`]: settings for every process (defaults + `CATALYTIC_*`), validated.
 //! - [`telemetry`], [`metrics`]: JSON logs with request/job ids; every metric name.
 //! - [`shutdown`], [`probe`], [`health`]: signals, and `/healthz` `/readyz` `/metrics`.
@@ -11,6 +12,7 @@
 //! - [`queue`]: RabbitMQ topology, the job message, a reconnecting broker handle.
 //! - `testkit` (feature): a fresh database and queue prefix per test.
 
+pub mod billing;
 pub mod config;
 pub mod db;
 pub mod health;
@@ -25,6 +27,7 @@ pub mod telemetry;
 pub mod tenant;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod webhook_secret;
 
 pub use config::Settings;
 pub use secret::Secret;

@@ -16,9 +16,22 @@ pub const MESSAGES_REJECTED: &str = "catalytic_messages_rejected_total";
 pub const OUTBOX_PUBLISHED: &str = "catalytic_outbox_published_total";
 pub const OUTBOX_PUBLISH_FAILURES: &str = "catalytic_outbox_publish_failures_total";
 pub const OUTBOX_LAG: &str = "catalytic_outbox_lag_seconds";
+pub const QUEUE_READY: &str = "catalytic_queue_ready_messages";
+pub const JOBS_RUNNING: &str = "catalytic_jobs_running";
+pub const OLDEST_QUEUED: &str = "catalytic_oldest_queued_job_seconds";
+pub const DESIRED_WORKERS: &str = "catalytic_desired_workers";
 pub const LEASES_REAPED: &str = "catalytic_leases_reaped_total";
 pub const DEAD_LETTERS: &str = "catalytic_dead_letters_total";
 pub const RETENTION_PRUNED: &str = "catalytic_retention_pruned_total";
+pub const BILLING_HOURS_ROLLED: &str = "catalytic_billing_hours_rolled_total";
+pub const BILLING_INVOICES_FINALISED: &str = "catalytic_billing_invoices_finalised_total";
+pub const BILLING_ROUND_FAILURES: &str = "catalytic_billing_round_failures_total";
+pub const WEBHOOK_ATTEMPTS: &str = "catalytic_webhook_attempts_total";
+pub const WEBHOOK_ATTEMPT_SECONDS: &str = "catalytic_webhook_attempt_duration_seconds";
+pub const WEBHOOK_ENDPOINTS_DISABLED: &str = "catalytic_webhook_endpoints_disabled_total";
+pub const WEBHOOK_SSRF_REFUSED: &str = "catalytic_webhook_ssrf_refused_total";
+/// `outcome` label of `WEBHOOK_ATTEMPTS`.
+pub const WEBHOOK_OUTCOMES: [&str; 4] = ["delivered", "retry", "failed", "disabled"];
 
 /// Label values of `JOBS_FINISHED{outcome}`.
 pub const OUTCOMES: [&str; 4] = ["succeeded", "failed", "cancelled", "retried"];
@@ -71,6 +84,16 @@ fn describe() {
     describe_counter!(OUTBOX_PUBLISHED, "Outbox rows confirmed by the broker");
     describe_counter!(OUTBOX_PUBLISH_FAILURES, "Outbox publish rounds that failed");
     describe_gauge!(OUTBOX_LAG, "Age of the oldest due, unsent outbox row");
+    describe_gauge!(
+        QUEUE_READY,
+        "Ready messages per class queue (autoscaling input)"
+    );
+    describe_gauge!(JOBS_RUNNING, "Running jobs per class (autoscaling input)");
+    describe_gauge!(OLDEST_QUEUED, "Age of the oldest queued job");
+    describe_gauge!(
+        DESIRED_WORKERS,
+        "Workers the backlog calls for, scale-down stabilised"
+    );
     describe_counter!(
         LEASES_REAPED,
         "Running jobs whose lease expired, re-queued or failed by the reaper"
@@ -80,9 +103,34 @@ fn describe() {
         "Dead-lettered job messages consumed by the scheduler, by outcome"
     );
     describe_counter!(RETENTION_PRUNED, "Rows pruned or summarised by retention");
+    describe_counter!(
+        BILLING_HOURS_ROLLED,
+        "Tenant-hours of usage re-rolled into usage_hourly"
+    );
+    describe_counter!(
+        BILLING_INVOICES_FINALISED,
+        "Invoices finalised (numbered, immutable)"
+    );
+    describe_counter!(
+        BILLING_ROUND_FAILURES,
+        "Billing rounds (rollup or a tenant's invoices) that failed"
+    );
+    describe_counter!(WEBHOOK_ATTEMPTS, "Webhook delivery attempts, by outcome");
+    describe_histogram!(WEBHOOK_ATTEMPT_SECONDS, "Latency of one webhook attempt");
+    describe_counter!(
+        WEBHOOK_ENDPOINTS_DISABLED,
+        "Webhook endpoints disabled by the scheduler (410 Gone)"
+    );
+    describe_counter!(
+        WEBHOOK_SSRF_REFUSED,
+        "Webhook attempts refused because the destination is a private address"
+    );
 }
 
 fn register_at_zero() {
+    metrics::counter!(BILLING_HOURS_ROLLED).absolute(0);
+    metrics::counter!(BILLING_INVOICES_FINALISED).absolute(0);
+    metrics::counter!(BILLING_ROUND_FAILURES).absolute(0);
     metrics::counter!(JOBS_SUBMITTED).absolute(0);
     for outcome in OUTCOMES {
         metrics::counter!(JOBS_FINISHED, "outcome" => outcome).absolute(0);
@@ -102,6 +150,17 @@ fn register_at_zero() {
     for kind in RETENTION_KINDS {
         metrics::counter!(RETENTION_PRUNED, "kind" => kind).absolute(0);
     }
+    for outcome in WEBHOOK_OUTCOMES {
+        metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).absolute(0);
+    }
+    metrics::counter!(WEBHOOK_ENDPOINTS_DISABLED).absolute(0);
+    metrics::counter!(WEBHOOK_SSRF_REFUSED).absolute(0);
     metrics::gauge!(JOBS_IN_FLIGHT).set(0.0);
     metrics::gauge!(OUTBOX_LAG).set(0.0);
+    for class in ["low", "standard", "high"] {
+        metrics::gauge!(QUEUE_READY, "class" => class).set(0.0);
+        metrics::gauge!(JOBS_RUNNING, "class" => class).set(0.0);
+    }
+    metrics::gauge!(OLDEST_QUEUED).set(0.0);
+    metrics::gauge!(DESIRED_WORKERS).set(0.0);
 }

@@ -30,6 +30,32 @@ pub fn router(dependencies: Arc<Dependencies>, metrics: PrometheusHandle) -> Rou
         })
 }
 
+/// For a process on PostgreSQL and the broker (worker, scheduler): binds
+/// `listen` (an error names the setting `key`) and serves the probes in a
+/// task until `shutdown`.
+pub async fn spawn_for(
+    listen: std::net::SocketAddr,
+    key: &str,
+    pool: &sqlx::PgPool,
+    broker: &Arc<crate::queue::Broker>,
+    metrics: PrometheusHandle,
+    shutdown: &CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("binding {listen} ({key}): {e}")))?;
+    let dependencies = Arc::new(Dependencies {
+        postgres: Some(pool.clone()),
+        broker: Some(broker.clone()),
+        redis: None,
+    });
+    Ok(tokio::spawn(serve(
+        listener,
+        router(dependencies, metrics),
+        shutdown.clone(),
+    )))
+}
+
 /// Serves the probe routes until `shutdown`.
 pub async fn serve(
     listener: TcpListener,

@@ -8,7 +8,6 @@ use crate::consumer::Consumer;
 use crate::executor::Executor;
 use crate::heartbeat;
 use anyhow::Context;
-use catalytic_shared::health::Dependencies;
 use catalytic_shared::ids::WorkerId;
 use catalytic_shared::queue::{Broker, Topology};
 use catalytic_shared::{Settings, db, probe};
@@ -32,24 +31,15 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         settings.amqp.url.clone(),
         &format!("catalytic-worker {worker}"),
     ));
-    let dependencies = Arc::new(Dependencies {
-        postgres: Some(pool.clone()),
-        broker: Some(broker.clone()),
-        redis: None,
-    });
-    let listener = tokio::net::TcpListener::bind(settings.worker.probe_listen)
-        .await
-        .with_context(|| {
-            format!(
-                "binding {} (CATALYTIC_WORKER__PROBE_LISTEN)",
-                settings.worker.probe_listen
-            )
-        })?;
-    let probes = tokio::spawn(probe::serve(
-        listener,
-        probe::router(dependencies, metrics),
-        shutdown.clone(),
-    ));
+    let probes = probe::spawn_for(
+        settings.worker.probe_listen,
+        "CATALYTIC_WORKER__PROBE_LISTEN",
+        &pool,
+        &broker,
+        metrics,
+        &shutdown,
+    )
+    .await?;
 
     db::workers::register(
         &pool,

@@ -1,5 +1,5 @@
 //! Platform endpoints for operators (`/v1/admin/*`), behind operator keys.
-//! The fleet view now; queues, scaling and GPU status join with their issues.
+//! The fleet view and the autoscaling signal; GPU status joins with its issue.
 
 use crate::auth::operator::OperatorScope;
 use crate::error::{ApiError, Problem};
@@ -14,7 +14,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_workers))
+    OpenApiRouter::new()
+        .routes(routes!(list_workers))
+        .routes(routes!(get_scaling))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,6 +52,43 @@ async fn list_workers(
                 in_flight: w.in_flight,
                 started_at: w.started_at,
                 last_heartbeat_at: w.last_heartbeat_at,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScalingOut {
+    /// `low`, `standard`, `high`, or `all` (the fleet's desired size).
+    pub class: String,
+    pub ready_messages: i64,
+    pub running_jobs: i64,
+    pub oldest_queued_secs: f64,
+    pub desired_workers: i32,
+    pub computed_at: DateTime<Utc>,
+}
+
+/// The autoscaling signal, as the scheduler last computed it (every
+/// `autoscale.interval_ms`): backlog per class and desired workers.
+#[utoipa::path(get, path = "/v1/admin/scaling", tag = "admin", security(("operator_key" = [])),
+    responses(
+        (status = 200, body = Vec<ScalingOut>),
+        (status = 401, description = "not an operator key", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_scaling(
+    State(state): State<AppState>,
+    _operator: OperatorScope,
+) -> Result<Json<Vec<ScalingOut>>, ApiError> {
+    let rows = db::scaling::load(&state.db).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| ScalingOut {
+                class: r.class,
+                ready_messages: r.ready_messages,
+                running_jobs: r.running_jobs,
+                oldest_queued_secs: r.oldest_queued_secs,
+                desired_workers: r.desired_workers,
+                computed_at: r.computed_at,
             })
             .collect(),
     ))

@@ -7,10 +7,14 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod health;
+pub mod invoices;
 pub mod jobs;
 pub mod lattices;
 pub mod tenant;
+pub mod usage;
 pub mod users;
+pub mod webhook_endpoints;
+pub mod webhook_messages;
 
 use crate::hygiene;
 use crate::json::BodyLimit;
@@ -38,7 +42,11 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(api_keys::router())
         .merge(tenant::router())
+        .merge(usage::router())
+        .merge(invoices::router())
         .merge(admin::router())
+        .merge(webhook_endpoints::router())
+        .merge(webhook_messages::router())
         .merge(health::router())
 }
 

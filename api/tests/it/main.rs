@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod auth;
+mod billing;
 mod harness;
 mod health;
 mod jobs;
@@ -12,3 +13,4 @@ mod openapi;
 mod quotas;
 mod rate_limits;
 mod users;
+mod webhooks;

@@ -1,7 +1,12 @@
 //! The scheduler's integration tests, against the real PostgreSQL and
 //! RabbitMQ: each test has its own database and queue prefix.
 
+mod autoscale;
+mod billing;
 mod dead_letters;
 mod harness;
 mod leases;
 mod retention;
+mod webhook_bench;
+mod webhook_receiver;
+mod webhooks;

@@ -127,20 +127,28 @@ pub async fn revoke_api_key(
     Ok(rows == 1)
 }
 
-/// Changes a tenant's plan; returns the previous one.
+/// Changes a tenant's plan; returns the previous one. A real change is
+/// recorded in `plan_changes` in the same transaction: billing prorates the
+/// base price by it (design §3).
 pub async fn change_plan(
     pool: &PgPool,
     tenant: TenantId,
     plan: Plan,
 ) -> Result<Option<String>, DbError> {
-    Ok(sqlx::query_scalar!(
+    let mut tx = pool.begin().await?;
+    let previous = sqlx::query_scalar!(
         r#"UPDATE tenants t SET plan = $2 FROM tenants old
            WHERE t.id = $1 AND old.id = t.id RETURNING old.plan"#,
         tenant as TenantId,
         plan.as_str(),
     )
-    .fetch_optional(pool)
-    .await?)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(from) = previous.as_deref().filter(|from| *from != plan.as_str()) {
+        super::billing::record_plan_change(&mut tx, tenant, from, plan).await?;
+    }
+    tx.commit().await?;
+    Ok(previous)
 }
 
 pub async fn insert_operator_key(

@@ -1,0 +1,135 @@
+//! `GET /v1/invoices` and `GET /v1/invoices/{id}`: the tenant's invoices
+//! (design §3), drafts included, with their lines. Written only by the
+//! scheduler's billing round; read-only here, and viewers may read.
+
+use crate::auth::TenantScope;
+use crate::error::{ApiError, Problem};
+use crate::pagination::PageQuery;
+use crate::startup::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use catalytic_shared::db::{
+    self,
+    billing::{InvoiceRow, LineRow},
+};
+use catalytic_shared::ids::InvoiceId;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_invoices))
+        .routes(routes!(get_invoice))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceOut {
+    pub id: uuid::Uuid,
+    /// `draft` (recomputed each billing round) or `finalized` (immutable).
+    pub status: String,
+    /// `INV-<year>-<6 digits>`, gap-free per year; set at finalisation.
+    pub number: Option<String>,
+    /// The UTC calendar month billed: `[period_start, period_end)`.
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    pub currency: String,
+    /// Sum of the lines, in cents.
+    pub total_cents: i64,
+    pub finalized_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    /// Present on `GET /v1/invoices/{id}` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<InvoiceLineOut>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceLineOut {
+    /// `base`, `overage`, `compute_cpu`, `compute_gpu` or `adjustment`.
+    pub kind: String,
+    pub description: String,
+    /// Seconds billed (base), jobs (overage), vertex-visits (CPU),
+    /// milliseconds (GPU), 1 (adjustment).
+    pub quantity: i64,
+    /// Rounded once per line, in cents.
+    pub amount_cents: i64,
+}
+
+/// A page of invoices, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoicePage {
+    pub items: Vec<InvoiceOut>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<uuid::Uuid>,
+}
+
+fn out(r: InvoiceRow, lines: Option<Vec<LineRow>>) -> InvoiceOut {
+    InvoiceOut {
+        id: r.id.into(),
+        status: r.status,
+        number: r.number,
+        period_start: r.period_start,
+        period_end: r.period_end,
+        currency: r.currency,
+        total_cents: r.total_cents,
+        finalized_at: r.finalized_at,
+        updated_at: r.updated_at,
+        lines: lines.map(|lines| {
+            lines
+                .into_iter()
+                .map(|l| InvoiceLineOut {
+                    kind: l.kind,
+                    description: l.description,
+                    quantity: l.quantity,
+                    amount_cents: l.amount_cents,
+                })
+                .collect()
+        }),
+    }
+}
+
+/// The tenant's invoices, newest first.
+#[utoipa::path(get, path = "/v1/invoices", tag = "billing", params(PageQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = InvoicePage),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn list_invoices(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<InvoicePage>, ApiError> {
+    let page = query.parse::<InvoiceId>()?;
+    let mut rows =
+        db::billing::list_invoices(&state.db, scope.tenant_id, page.after, page.fetch()).await?;
+    let next_cursor = page.finish(&mut rows, |r| r.id.as_uuid());
+    Ok(Json(InvoicePage {
+        items: rows.into_iter().map(|r| out(r, None)).collect(),
+        next_cursor,
+    }))
+}
+
+/// One invoice with its lines.
+#[utoipa::path(get, path = "/v1/invoices/{id}", tag = "billing", params(("id" = uuid::Uuid, Path)),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = InvoiceOut),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such invoice for this tenant", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_invoice(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    Path(id): Path<String>,
+) -> Result<Json<InvoiceOut>, ApiError> {
+    let id: InvoiceId = id.parse().map_err(|_| ApiError::NotFound("invoice"))?;
+    let row = db::billing::get_invoice(&state.db, scope.tenant_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("invoice"))?;
+    let lines = db::billing::invoice_lines(&state.db, row.id).await?;
+    Ok(Json(out(row, Some(lines))))
+}

@@ -1,0 +1,212 @@
+//! `GET /v1/usage`: the tenant's rolled-up usage (design §3), per UTC hour,
+//! day or month. Read from `usage_hourly`, so it lags the events by at most
+//! one billing round (`billing.rollup_interval_secs`). Viewers may read.
+
+use crate::auth::TenantScope;
+use crate::error::{ApiError, FieldError, Problem};
+use crate::startup::AppState;
+use axum::Json;
+use axum::extract::{Query, State};
+use catalytic_shared::db::{self, billing::UsageBucket};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The widest range one request may cover.
+pub const MAX_RANGE_DAYS: i64 = 366;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_usage))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsageQuery {
+    /// RFC 3339 instant; hours starting at or after it are counted.
+    pub from: Option<String>,
+    /// RFC 3339 instant, after `from`, at most 366 days later; hours
+    /// starting before it are counted.
+    pub to: Option<String>,
+    /// `hour`, `day` or `month` (UTC buckets); default `day`.
+    pub granularity: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageBucketOut {
+    /// Start of the UTC bucket.
+    pub start: DateTime<Utc>,
+    /// Every finished job, billable or not.
+    pub jobs: i64,
+    /// Jobs billed (platform failures are not).
+    pub billable_jobs: i64,
+    /// Vertex-visits of billable jobs.
+    pub vertex_visits: i64,
+    pub cpu_compute_ms: i64,
+    pub gpu_compute_ms: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageOut {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub granularity: String,
+    /// Buckets with usage, oldest first (empty buckets are omitted).
+    pub buckets: Vec<UsageBucketOut>,
+}
+
+impl From<UsageBucket> for UsageBucketOut {
+    fn from(b: UsageBucket) -> Self {
+        UsageBucketOut {
+            start: b.start,
+            jobs: b.jobs,
+            billable_jobs: b.billable_jobs,
+            vertex_visits: b.vertex_visits,
+            cpu_compute_ms: b.cpu_compute_ms,
+            gpu_compute_ms: b.gpu_compute_ms,
+        }
+    }
+}
+
+/// A validated usage request.
+struct UsageRange {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    granularity: &'static str,
+}
+
+impl TryFrom<&UsageQuery> for UsageRange {
+    type Error = ApiError;
+
+    /// Every invalid parameter is named at once.
+    fn try_from(q: &UsageQuery) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        let mut instant = |name: &str, value: &Option<String>| match value.as_deref() {
+            None => {
+                errors.push(FieldError::new(name, "required (RFC 3339)"));
+                None
+            }
+            Some(v) => match DateTime::parse_from_rfc3339(v) {
+                Ok(t) => Some(t.with_timezone(&Utc)),
+                Err(_) => {
+                    errors.push(FieldError::new(name, "not an RFC 3339 instant"));
+                    None
+                }
+            },
+        };
+        let from = instant("from", &q.from);
+        let to = instant("to", &q.to);
+        let granularity = match q.granularity.as_deref().unwrap_or("day") {
+            "hour" => Some("hour"),
+            "day" => Some("day"),
+            "month" => Some("month"),
+            _ => {
+                errors.push(FieldError::new("granularity", "must be hour, day or month"));
+                None
+            }
+        };
+        if let (Some(from), Some(to)) = (from, to) {
+            if to <= from {
+                errors.push(FieldError::new("to", "must be after from"));
+            } else if to - from > chrono::Duration::days(MAX_RANGE_DAYS) {
+                errors.push(FieldError::new(
+                    "to",
+                    format!("at most {MAX_RANGE_DAYS} days after from"),
+                ));
+            }
+        }
+        match (from, to, granularity) {
+            (Some(from), Some(to), Some(granularity)) if errors.is_empty() => Ok(UsageRange {
+                from,
+                to,
+                granularity,
+            }),
+            _ => Err(ApiError::Validation(errors)),
+        }
+    }
+}
+
+/// The tenant's usage in `[from, to)`, per UTC hour, day or month.
+#[utoipa::path(get, path = "/v1/usage", tag = "billing", params(UsageQuery),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, body = UsageOut),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "bad or missing `from`, `to` or `granularity`", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn get_usage(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    Query(query): Query<UsageQuery>,
+) -> Result<Json<UsageOut>, ApiError> {
+    let range = UsageRange::try_from(&query)?;
+    let buckets = db::billing::usage_buckets(
+        &state.db,
+        scope.tenant_id,
+        range.from,
+        range.to,
+        range.granularity,
+    )
+    .await?;
+    Ok(Json(UsageOut {
+        from: range.from,
+        to: range.to,
+        granularity: range.granularity.to_owned(),
+        buckets: buckets.into_iter().map(UsageBucketOut::from).collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(from: Option<&str>, to: Option<&str>, g: Option<&str>) -> UsageQuery {
+        UsageQuery {
+            from: from.map(str::to_owned),
+            to: to.map(str::to_owned),
+            granularity: g.map(str::to_owned),
+        }
+    }
+
+    fn named(q: &UsageQuery) -> Vec<String> {
+        match UsageRange::try_from(q) {
+            Err(ApiError::Validation(errors)) => errors.into_iter().map(|e| e.field).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_bad_parameter_is_named() {
+        assert_eq!(
+            named(&query(None, Some("x"), Some("week"))),
+            ["from", "to", "granularity"]
+        );
+        assert_eq!(
+            named(&query(
+                Some("2026-03-02T00:00:00Z"),
+                Some("2026-03-01T00:00:00Z"),
+                None
+            )),
+            ["to"]
+        );
+        assert_eq!(
+            named(&query(
+                Some("2025-01-01T00:00:00Z"),
+                Some("2026-03-01T00:00:00Z"),
+                None
+            )),
+            ["to"]
+        );
+    }
+
+    #[test]
+    fn a_good_range_defaults_to_days() {
+        let q = query(
+            Some("2026-03-01T00:00:00Z"),
+            Some("2026-04-01T00:00:00+02:00"),
+            None,
+        );
+        assert!(matches!(UsageRange::try_from(&q), Ok(r) if r.granularity == "day"));
+    }
+}

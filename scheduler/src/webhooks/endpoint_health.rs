@@ -1,0 +1,55 @@
+//! Disabling endpoints (design §5): a 410 disables the endpoint at once;
+//! failing without a success for `webhooks.disable_after_failing_secs`
+//! (five days) disables it too. Either way the tenant's other endpoints get
+//! an `endpoint.disabled` message, written in the same transaction.
+
+use catalytic_shared::db::{self, DbError};
+use catalytic_shared::metrics as m;
+use sqlx::PgPool;
+use std::time::Duration;
+
+use super::delivery::PendingDelivery;
+
+pub const GONE: &str = "the endpoint answered 410 Gone";
+pub const FAILING: &str =
+    "every delivery failed for longer than webhooks.disable_after_failing_secs";
+
+/// After an attempt: a success resets the failure clock; a failure starts
+/// it, and disables the endpoint once it has run too long.
+pub async fn after_attempt(
+    pool: &PgPool,
+    delivery: &PendingDelivery,
+    succeeded: bool,
+    disable_after: Duration,
+) -> Result<(), DbError> {
+    if db::webhook_deliveries::note_health(pool, delivery.endpoint_id, succeeded, disable_after)
+        .await?
+    {
+        disable(pool, delivery, FAILING).await?;
+    }
+    Ok(())
+}
+
+pub async fn disable(
+    pool: &PgPool,
+    delivery: &PendingDelivery,
+    reason: &str,
+) -> Result<(), DbError> {
+    let disabled = db::webhook_deliveries::disable_endpoint(
+        pool,
+        delivery.tenant_id,
+        delivery.endpoint_id,
+        reason,
+    )
+    .await?;
+    if disabled {
+        metrics::counter!(m::WEBHOOK_ENDPOINTS_DISABLED).increment(1);
+        tracing::warn!(
+            tenant_id = %delivery.tenant_id,
+            endpoint_id = %delivery.endpoint_id,
+            reason,
+            "webhook endpoint disabled"
+        );
+    }
+    Ok(())
+}

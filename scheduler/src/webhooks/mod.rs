@@ -1,0 +1,296 @@
+//! Webhook delivery (issue 6, design §5), a scheduler duty in rounds:
+//!
+//! 1. Fan out new `webhook_messages` into one delivery per matching enabled
+//!    endpoint of the tenant (`db::webhook_deliveries::fan_out`, idempotent).
+//! 2. Claim due deliveries with `FOR UPDATE SKIP LOCKED` ([`claim`]), as
+//!    many as there are free permits, never for an endpoint this process is
+//!    sending to already.
+//! 3. Per endpoint, one task sends its claimed deliveries in turn
+//!    ([`delivery`]: signed per Standard Webhooks, [`ssrf`] guarded, capped),
+//!    logs each attempt and schedules the next ([`schedule`]); a 410
+//!    disables the endpoint ([`endpoint_health`]).
+//!
+//! Rounds do not wait for sends: a slow endpoint holds one permit and its
+//! own deliveries only. Replicas are safe: a claim moves the delivery one
+//! lease ahead, and the outcome write matches the attempt number. A sender
+//! that dies mid-send leaves the delivery due again after the lease, so a
+//! receiver may see a `webhook-id` twice in that failure case: receivers
+//! dedupe by `webhook-id` (documented).
+
+pub mod claim;
+pub mod delivery;
+pub mod endpoint_health;
+pub mod schedule;
+pub mod signing;
+pub mod ssrf;
+
+use anyhow::Context;
+use catalytic_shared::config::WebhookSettings;
+use catalytic_shared::db::webhook_deliveries::{self as store, AttemptLog, DeliveryState};
+use catalytic_shared::ids::EndpointId;
+use catalytic_shared::metrics as m;
+use catalytic_shared::webhook_secret::SecretBox;
+use claim::BusyEndpoints;
+use delivery::{DeliveryOutcome, PendingDelivery};
+use schedule::Schedule;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use ssrf::{AllowList, GuardedResolver, Lookup, SystemLookup};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The delivery duty; cheap to clone (tests run two as two replicas).
+#[derive(Clone)]
+pub struct Webhooks {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: PgPool,
+    /// No redirects, no proxy, connect and total timeouts, SSRF resolver.
+    client: reqwest::Client,
+    secrets: SecretBox,
+    allow: AllowList,
+    schedule: Schedule,
+    batch: i64,
+    lease: Duration,
+    poll: Duration,
+    /// Failing this long without a success disables an endpoint.
+    disable_after: Duration,
+    /// One per sending task, over all endpoints (`webhooks.concurrency`).
+    permits: Arc<Semaphore>,
+    concurrency: usize,
+    busy: BusyEndpoints,
+    /// Rung when a sending task ends, so the loop claims again at once.
+    finished: Notify,
+}
+
+/// What one round did; `finished()` waits for its sends (tests).
+pub struct Round {
+    pub fanned_out: u64,
+    pub claimed: usize,
+    sends: Vec<JoinHandle<()>>,
+}
+
+impl Round {
+    pub async fn finished(self) {
+        for send in self.sends {
+            if let Err(e) = send.await {
+                tracing::error!(error = %e, "a webhook sending task panicked");
+            }
+        }
+    }
+}
+
+impl Webhooks {
+    pub fn new(pool: PgPool, settings: &WebhookSettings) -> anyhow::Result<Self> {
+        Self::with_lookup(pool, settings, Arc::new(SystemLookup))
+    }
+
+    /// With an injected name lookup (tests map names to private addresses).
+    pub fn with_lookup(
+        pool: PgPool,
+        settings: &WebhookSettings,
+        lookup: Arc<dyn Lookup>,
+    ) -> anyhow::Result<Self> {
+        let allow = AllowList::new(&settings.allow_private);
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
+            .timeout(Duration::from_secs(settings.timeout_secs))
+            .user_agent("Catalytic-Webhooks/1")
+            .dns_resolver(Arc::new(GuardedResolver {
+                lookup,
+                allow: allow.clone(),
+            }))
+            .build()
+            .context("building the webhook HTTP client")?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                client,
+                secrets: SecretBox::new(settings),
+                allow,
+                schedule: Schedule::new(settings.schedule_scale),
+                batch: settings.batch,
+                lease: Duration::from_secs(settings.lease_secs),
+                poll: Duration::from_millis(settings.poll_ms),
+                disable_after: Duration::from_secs(settings.disable_after_failing_secs),
+                permits: Arc::new(Semaphore::new(settings.concurrency)),
+                concurrency: settings.concurrency,
+                busy: BusyEndpoints::default(),
+                finished: Notify::new(),
+            }),
+        })
+    }
+
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut listener = None;
+        while !shutdown.is_cancelled() {
+            if listener.is_none() {
+                listener = self.listen().await;
+            }
+            let busy_round = match self.run_once().await {
+                Ok(round) => {
+                    round.fanned_out == self.inner.batch as u64
+                        || (round.claimed > 0 && self.inner.permits.available_permits() > 0)
+                }
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "webhook round failed");
+                    false
+                }
+            };
+            if busy_round {
+                continue;
+            }
+            let notified = async {
+                match listener.as_mut() {
+                    Some(l) => {
+                        if l.recv().await.is_err() {
+                            // Reconnect on the next round.
+                            listener = None;
+                        }
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = tokio::time::sleep(self.inner.poll) => {}
+                () = self.inner.finished.notified() => {}
+                () = notified => {}
+            }
+        }
+        // Let sends in flight finish (each is bounded by the client's
+        // timeout); what is left comes due again after its lease.
+        let all = u32::try_from(self.inner.concurrency).unwrap_or(u32::MAX);
+        let drain = self.inner.permits.acquire_many(all);
+        let grace = Duration::from_secs(20);
+        if tokio::time::timeout(grace, drain).await.is_err() {
+            tracing::warn!("webhook sends still in flight at shutdown; their leases will expire");
+        }
+        tracing::info!("webhook delivery stopped");
+    }
+
+    /// `NOTIFY webhook_messages` (an insert trigger) wakes the loop at once.
+    async fn listen(&self) -> Option<PgListener> {
+        let result = async {
+            let mut listener = PgListener::connect_with(&self.inner.pool).await?;
+            listener.listen("webhook_messages").await?;
+            Ok::<_, sqlx::Error>(listener)
+        }
+        .await;
+        result
+            .map_err(|e| tracing::warn!(error = %e, "LISTEN webhook_messages failed; polling only"))
+            .ok()
+    }
+
+    /// Fan out, claim, and start the sends of one round.
+    pub async fn run_once(&self) -> anyhow::Result<Round> {
+        let inner = &self.inner;
+        let fanned_out = store::fan_out(&inner.pool, inner.batch)
+            .await
+            .context("fanning out webhook messages")?;
+        let free = inner.permits.available_permits() as i64;
+        let limit = inner.batch.min(free);
+        if limit == 0 {
+            return Ok(Round {
+                fanned_out,
+                claimed: 0,
+                sends: Vec::new(),
+            });
+        }
+        let claimed = store::claim_due(&inner.pool, limit, inner.lease, &inner.busy.snapshot())
+            .await
+            .context("claiming due webhook deliveries")?;
+        let count = claimed.len();
+        let mut sends = Vec::new();
+        for (endpoint, deliveries) in inner.busy.take(claimed) {
+            // Only this loop takes permits, and it claimed no more rows
+            // than were free, so one is always there.
+            let Ok(permit) = inner.permits.clone().try_acquire_owned() else {
+                inner.busy.release(endpoint);
+                continue;
+            };
+            sends.push(tokio::spawn(send_all(
+                self.inner.clone(),
+                endpoint,
+                deliveries,
+                permit,
+            )));
+        }
+        Ok(Round {
+            fanned_out,
+            claimed: count,
+            sends,
+        })
+    }
+}
+
+/// One endpoint's claimed deliveries, in turn.
+async fn send_all(
+    inner: Arc<Inner>,
+    endpoint: EndpointId,
+    deliveries: Vec<PendingDelivery>,
+    _permit: OwnedSemaphorePermit,
+) {
+    for delivery in &deliveries {
+        inner
+            .busy
+            .pace(endpoint, delivery.rate_limit_per_second)
+            .await;
+        let outcome = attempt(&inner, delivery).await;
+        if outcome == Some(DeliveryOutcome::Disable) {
+            // The rest were claimed for an endpoint that is gone: they come
+            // due after their lease and are not claimed while it is disabled.
+            break;
+        }
+    }
+    inner.busy.release(endpoint);
+    inner.finished.notify_one();
+}
+
+/// Sends, logs and schedules one attempt. Errors are logged here: the
+/// delivery stays claimed until its lease ends, then is tried again.
+#[tracing::instrument(skip_all, fields(tenant_id = %delivery.tenant_id, webhook_id = %delivery.message_id, attempt = delivery.attempt))]
+async fn attempt(inner: &Inner, delivery: &PendingDelivery) -> Option<DeliveryOutcome> {
+    let response = delivery::send(&inner.client, &inner.secrets, &inner.allow, delivery).await;
+    let outcome = delivery::decide(&response, delivery.attempt, &inner.schedule);
+    metrics::counter!(m::WEBHOOK_ATTEMPTS, "outcome" => outcome.label()).increment(1);
+    metrics::histogram!(m::WEBHOOK_ATTEMPT_SECONDS).record(response.latency.as_secs_f64());
+    let state = match outcome {
+        DeliveryOutcome::Delivered => DeliveryState::Succeeded,
+        DeliveryOutcome::Retry(delay) => DeliveryState::RetryIn(delay),
+        DeliveryOutcome::GiveUp | DeliveryOutcome::Disable => DeliveryState::Failed,
+    };
+    let log = AttemptLog {
+        delivery,
+        started_at: response.started_at,
+        status_code: response.status.map(i32::from),
+        latency_ms: i32::try_from(response.latency.as_millis()).unwrap_or(i32::MAX),
+        response_body: response.body.as_deref(),
+        error: response.error.as_deref(),
+    };
+    if let Err(e) = store::record_attempt(&inner.pool, &log, state).await {
+        tracing::error!(error = %e, "could not record a webhook attempt");
+        return None;
+    }
+    let health = match outcome {
+        DeliveryOutcome::Disable => {
+            endpoint_health::disable(&inner.pool, delivery, endpoint_health::GONE).await
+        }
+        _ => {
+            let succeeded = outcome == DeliveryOutcome::Delivered;
+            endpoint_health::after_attempt(&inner.pool, delivery, succeeded, inner.disable_after)
+                .await
+        }
+    };
+    if let Err(e) = health {
+        tracing::error!(error = %e, "could not update the webhook endpoint's health");
+    }
+    Some(outcome)
+}

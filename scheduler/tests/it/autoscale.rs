@@ -1,0 +1,83 @@
+//! The desired-replica signal rises under a real burst and falls after it.
+
+use catalytic_scheduler::autoscale::Autoscaler;
+use catalytic_scheduler::autoscale::desired::Policy;
+use catalytic_shared::Secret;
+use catalytic_shared::queue::{Broker, Topology};
+use catalytic_shared::tenant::QueueClass;
+use catalytic_shared::testkit::{self, TestDatabase};
+use lapin::BasicProperties;
+use lapin::options::{BasicPublishOptions, QueuePurgeOptions};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[tokio::test]
+async fn the_signal_rises_under_a_burst_and_falls_after_it() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let topology = Topology::new(&testkit::unique_name(), 5);
+    let broker = Arc::new(Broker::new(
+        Secret::new(testkit::amqp_url()),
+        "autoscale-test",
+    ));
+    let channel = broker.channel().await?;
+    topology.declare(&channel).await?;
+    let autoscaler = Autoscaler {
+        pool: db.pool.clone(),
+        broker: broker.clone(),
+        topology: topology.clone(),
+        policy: Policy {
+            target_per_worker: 10,
+            min_workers: 1,
+            max_workers: 20,
+            // No stabilisation window: the fall shows at once.
+            scale_down_window: Duration::ZERO,
+        },
+        interval: Duration::from_secs(1),
+        stabiliser: Default::default(),
+    };
+    assert_eq!(autoscaler.run_once().await?.desired, 1, "idle: the minimum");
+
+    // A burst: 95 messages waiting in the standard queue.
+    channel.confirm_select(Default::default()).await?;
+    for _ in 0..95 {
+        channel
+            .basic_publish(
+                topology.jobs_exchange().into(),
+                QueueClass::Standard.as_str().into(),
+                BasicPublishOptions::default(),
+                b"{}",
+                BasicProperties::default(),
+            )
+            .await?
+            .await?;
+    }
+    let signal = autoscaler.run_once().await?;
+    assert_eq!((signal.backlog, signal.desired), (95, 10), "{signal:?}");
+    let standard = signal
+        .classes
+        .iter()
+        .find(|c| c.class == "standard")
+        .map(|c| c.ready_messages);
+    assert_eq!(standard, Some(95));
+
+    // The burst is worked off: back down.
+    channel
+        .queue_purge(
+            topology.job_queue(QueueClass::Standard).into(),
+            QueuePurgeOptions::default(),
+        )
+        .await?;
+    assert_eq!(autoscaler.run_once().await?.desired, 1);
+    let stored = catalytic_shared::db::scaling::load(&db.pool).await?;
+    assert_eq!(
+        stored
+            .iter()
+            .find(|r| r.class == "all")
+            .map(|r| r.desired_workers),
+        Some(1)
+    );
+
+    topology.delete(&channel).await?;
+    broker.close().await;
+    db.drop_database().await
+}

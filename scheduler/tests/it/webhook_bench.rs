@@ -1,0 +1,116 @@
+//! Webhook delivery measurements, never run in CI (`#[ignore]`); results in
+//! docs/benchmarks.md.
+
+use crate::harness::{eventually, tenant};
+use crate::webhook_receiver::*;
+use catalytic_scheduler::webhooks::Webhooks;
+use catalytic_shared::ids::WebhookMessageId;
+use catalytic_shared::testkit::TestDatabase;
+use serde_json::json;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Not a CI test: `cargo nextest run -p catalytic-scheduler --run-ignored
+/// only throughput` prints events/s to a local receiver.
+#[tokio::test]
+#[ignore]
+async fn throughput_to_a_local_receiver() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let n = 1000;
+    let endpoints = 10;
+    let mut receivers = Vec::new();
+    for _ in 0..endpoints {
+        let r = Receiver::start().await?;
+        endpoint(
+            &db,
+            &settings,
+            tenant,
+            &format!("http://127.0.0.1:{}/hook", r.addr.port()),
+        )
+        .await?;
+        receivers.push(r);
+    }
+    messages(&db, tenant, n / endpoints).await?;
+    let shutdown = CancellationToken::new();
+    let started = std::time::Instant::now();
+    let task = tokio::spawn(
+        Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?.run(shutdown.clone()),
+    );
+    eventually(Duration::from_secs(120), || async {
+        Ok((receivers.iter().map(|r| r.received().len()).sum::<usize>() >= n).then_some(()))
+    })
+    .await?;
+    let elapsed = started.elapsed();
+    shutdown.cancel();
+    task.await?;
+    println!(
+        "{n} deliveries ({} messages x {endpoints} endpoints) in {elapsed:?}: {:.0} deliveries/s",
+        n / endpoints,
+        n as f64 / elapsed.as_secs_f64()
+    );
+    db.drop_database().await
+}
+
+/// Not a CI test: event → delivered latency at 200 events/s to one local
+/// receiver (`--run-ignored only latency`).
+#[tokio::test]
+#[ignore]
+async fn latency_at_200_events_per_second() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let receiver = Receiver::start().await?;
+    endpoint(
+        &db,
+        &settings,
+        tenant,
+        &format!("http://127.0.0.1:{}/hook", receiver.addr.port()),
+    )
+    .await?;
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(
+        Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?.run(shutdown.clone()),
+    );
+    let n = 1000;
+    let mut committed = HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(5));
+    for i in 0..n {
+        tick.tick().await;
+        let id = WebhookMessageId::new();
+        sqlx::query("INSERT INTO webhook_messages (id, tenant_id, event_type, payload) VALUES ($1, $2, 'job.succeeded', $3)")
+            .bind(id.as_uuid())
+            .bind(tenant.as_uuid())
+            .bind(json!({"type": "job.succeeded", "data": {"n": i}}))
+            .execute(&db.pool)
+            .await?;
+        committed.insert(id.to_string(), std::time::Instant::now());
+    }
+    eventually(Duration::from_secs(60), || async {
+        Ok((receiver.received().len() >= n).then_some(()))
+    })
+    .await?;
+    shutdown.cancel();
+    task.await?;
+    let mut latencies: Vec<Duration> = receiver
+        .received()
+        .iter()
+        .filter_map(|r| {
+            committed
+                .get(&r.id)
+                .map(|c| r.at.saturating_duration_since(*c))
+        })
+        .collect();
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "event -> delivered at 200/s over {n}: p50 {:?}, p99 {:?}, max {:?}",
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    receiver.stop.cancel();
+    db.drop_database().await
+}

@@ -1,0 +1,444 @@
+//! Webhook delivery end to end: the real delivery loop, real PostgreSQL,
+//! real HTTP receivers (`webhook_receiver`) verifying every signature.
+
+use crate::harness::{eventually, tenant};
+use crate::webhook_receiver::*;
+use catalytic_scheduler::webhooks::Webhooks;
+use catalytic_shared::db::webhooks as store;
+use catalytic_shared::ids::WebhookMessageId;
+use catalytic_shared::testkit::TestDatabase;
+use catalytic_shared::webhook_secret::{self, SecretBox};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test]
+async fn every_event_is_delivered_once_when_the_receiver_comes_up() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    // A port with nothing listening: connection refused.
+    let port = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await?
+        .local_addr()?
+        .port();
+    let url = format!("http://receiver.test:{port}/hook");
+    let (_, secret) = endpoint(&db, &settings, tenant, &url).await?;
+    for _ in 0..3 {
+        finished_job(&db, tenant).await?;
+    }
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    webhooks.run_once().await?.finished().await;
+    let failed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM webhook_attempts WHERE error IS NOT NULL")
+            .fetch_one(&db.pool)
+            .await?;
+    assert_eq!(failed, 3, "the first attempts should have failed");
+
+    let receiver = Receiver::start_on(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    receiver.verify_with(&secret);
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.counts().len() == 3
+    })
+    .await?;
+    assert!(
+        receiver.counts().values().all(|&n| n == 1),
+        "{:?}",
+        receiver.counts()
+    );
+    assert!(
+        receiver
+            .received()
+            .iter()
+            .all(|r| r.verified && r.event_type == "job.succeeded")
+    );
+    assert_eq!(delivery_states(&db).await?, vec!["succeeded"; 3]);
+    receiver.stop.cancel();
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn failures_are_retried_on_the_compressed_schedule_and_logged() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    // Delays: 10 ms, then 600 ms (±20 %).
+    let settings = settings(0.002, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let receiver = Receiver::start().await?;
+    receiver.answer(&[(500, None), (500, None)]);
+    let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
+    let (_, secret) = endpoint(&db, &settings, tenant, &url).await?;
+    receiver.verify_with(&secret);
+    finished_job(&db, tenant).await?;
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.received().len() == 3
+    })
+    .await?;
+
+    let message: uuid::Uuid = sqlx::query_scalar("SELECT id FROM webhook_messages")
+        .fetch_one(&db.pool)
+        .await?;
+    let attempts =
+        store::list_attempts(&db.pool, tenant, WebhookMessageId::from_uuid(message)).await?;
+    let statuses: Vec<_> = attempts
+        .iter()
+        .map(|a| (a.attempt, a.status_code))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![(1, Some(500)), (2, Some(500)), (3, Some(200))]
+    );
+    let gap = |i: usize| (attempts[i + 1].started_at - attempts[i].started_at).num_milliseconds();
+    assert!(gap(0) >= 8, "first retry after {} ms", gap(0));
+    assert!(gap(1) >= 480, "second retry after {} ms", gap(1));
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.response_body.as_deref() == Some("ok"))
+    );
+    let ids: std::collections::HashSet<_> = receiver.received().into_iter().map(|r| r.id).collect();
+    assert_eq!(ids.len(), 1, "webhook-id is stable across retries");
+    assert!(receiver.received().iter().all(|r| r.verified));
+    assert_eq!(delivery_states(&db).await?, vec!["succeeded"]);
+    receiver.stop.cancel();
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_within_the_clamp() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    // First delay 500 ms ±20 %; Retry-After: 1 s lies within [d, 2d] or is cut to 2d.
+    let settings = settings(0.1, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let receiver = Receiver::start().await?;
+    receiver.answer(&[(503, Some("1"))]);
+    let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
+    endpoint(&db, &settings, tenant, &url).await?;
+    finished_job(&db, tenant).await?;
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.received().len() == 2
+    })
+    .await?;
+    let times: Vec<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT started_at FROM webhook_attempts ORDER BY started_at")
+            .fetch_all(&db.pool)
+            .await?;
+    let gap = (times[1] - times[0]).num_milliseconds();
+    assert!(gap >= 780, "retried after {gap} ms despite Retry-After: 1");
+    receiver.stop.cancel();
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn gone_disables_the_endpoint_and_tells_the_others() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let gone = Receiver::start().await?;
+    gone.answer(&[(410, None)]);
+    let other = Receiver::start().await?;
+    let (gone_id, _) = endpoint(
+        &db,
+        &settings,
+        tenant,
+        &format!("http://127.0.0.1:{}/hook", gone.addr.port()),
+    )
+    .await?;
+    let (_, secret) = endpoint(
+        &db,
+        &settings,
+        tenant,
+        &format!("http://127.0.0.1:{}/hook", other.addr.port()),
+    )
+    .await?;
+    other.verify_with(&secret);
+    finished_job(&db, tenant).await?;
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    drive(&webhooks, Duration::from_secs(20), || {
+        other
+            .received()
+            .iter()
+            .any(|r| r.event_type == "endpoint.disabled")
+    })
+    .await?;
+    let row = store::get_endpoint(&db.pool, tenant, gone_id).await?;
+    assert!(row.is_some_and(|r| !r.enabled && r.disabled_reason.is_some()));
+    assert_eq!(
+        gone.received().len(),
+        1,
+        "nothing more is sent to a gone endpoint"
+    );
+    assert!(other.received().iter().all(|r| r.verified));
+    gone.stop.cancel();
+    other.stop.cancel();
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn two_replicas_never_send_an_event_twice() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let receivers = [
+        Receiver::start().await?,
+        Receiver::start().await?,
+        Receiver::start().await?,
+    ];
+    for r in &receivers {
+        let (_, secret) = endpoint(
+            &db,
+            &settings,
+            tenant,
+            &format!("http://127.0.0.1:{}/hook", r.addr.port()),
+        )
+        .await?;
+        r.verify_with(&secret);
+    }
+    messages(&db, tenant, 100).await?;
+    let shutdown = CancellationToken::new();
+    let a = tokio::spawn(
+        Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?.run(shutdown.clone()),
+    );
+    let b = tokio::spawn(
+        Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?.run(shutdown.clone()),
+    );
+    eventually(Duration::from_secs(30), || async {
+        Ok(receivers
+            .iter()
+            .all(|r| r.counts().len() == 100)
+            .then_some(()))
+    })
+    .await?;
+    // Give a would-be duplicate time to arrive.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shutdown.cancel();
+    a.await?;
+    b.await?;
+    for r in &receivers {
+        let counts = r.counts();
+        assert!(
+            counts.values().all(|&n| n == 1),
+            "a webhook-id arrived twice"
+        );
+        assert!(r.received().iter().all(|x| x.verified));
+        r.stop.cancel();
+    }
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn private_destinations_are_refused_before_any_packet() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    // No allow-list: loopback is private like the rest.
+    let settings = settings(0.001, false)?;
+    let tenant = tenant(&db.pool).await?;
+    let receiver = Receiver::start().await?;
+    let port = receiver.addr.port();
+    for url in [
+        format!("http://127.0.0.1:{port}/hook"),
+        format!("http://receiver.test:{port}/hook"),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        format!("http://internal.test:{port}/hook"),
+        "http://[::1]/hook".to_owned(),
+    ] {
+        endpoint(&db, &settings, tenant, &url).await?;
+    }
+    finished_job(&db, tenant).await?;
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    webhooks.run_once().await?.finished().await;
+    let errors: Vec<Option<String>> = sqlx::query_scalar("SELECT error FROM webhook_attempts")
+        .fetch_all(&db.pool)
+        .await?;
+    assert_eq!(errors.len(), 5);
+    for error in &errors {
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.contains("private or reserved")),
+            "{error:?}"
+        );
+    }
+    assert!(
+        receiver.received().is_empty(),
+        "a request reached the receiver"
+    );
+    receiver.stop.cancel();
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn both_secrets_sign_during_a_rotation() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let receiver = Receiver::start().await?;
+    let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
+    let (id, old) = endpoint(&db, &settings, tenant, &url).await?;
+    let new = webhook_secret::generate();
+    let sealed = SecretBox::new(&settings).seal(&new)?;
+    store::rotate_secret(
+        &db.pool,
+        tenant,
+        id,
+        &sealed.key_id,
+        &sealed.bytes,
+        Duration::from_secs(60),
+    )
+    .await?;
+    finished_job(&db, tenant).await?;
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.received().len() == 1
+    })
+    .await?;
+    let got = receiver.received().remove(0);
+    for secret in [old.as_str(), new.expose().as_str()] {
+        standardwebhooks::Webhook::new(secret)?.verify(&got.body, &got.headers)?;
+    }
+    let signatures = got
+        .headers
+        .get("webhook-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert_eq!(signatures.split(' ').count(), 2, "{signatures}");
+
+    // Once the overlap is over, only the new secret signs.
+    sqlx::query("UPDATE webhook_endpoints SET previous_expires_at = now() - interval '1 second'")
+        .execute(&db.pool)
+        .await?;
+    finished_job(&db, tenant).await?;
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.received().len() == 2
+    })
+    .await?;
+    let got = receiver.received().remove(1);
+    assert!(
+        standardwebhooks::Webhook::new(&old)?
+            .verify(&got.body, &got.headers)
+            .is_err()
+    );
+    standardwebhooks::Webhook::new(new.expose())?.verify(&got.body, &got.headers)?;
+    receiver.stop.cancel();
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn an_endpoints_rate_limit_is_enforced() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let receiver = Receiver::start().await?;
+    let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
+    endpoint(&db, &settings, tenant, &url).await?;
+    sqlx::query("UPDATE webhook_endpoints SET rate_limit_per_second = 20")
+        .execute(&db.pool)
+        .await?;
+    messages(&db, tenant, 11).await?;
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.received().len() == 11
+    })
+    .await?;
+    let received = receiver.received();
+    let spread = received[10].at - received[0].at;
+    // 11 sends at 20/s: at least 10 intervals of 50 ms.
+    assert!(
+        spread >= Duration::from_millis(480),
+        "11 sends in {spread:?}"
+    );
+    receiver.stop.cancel();
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_for_days_is_disabled() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let failing = Receiver::start().await?;
+    failing.answer(&[(500, None)]);
+    let other = Receiver::start().await?;
+    let (failing_id, _) = endpoint(
+        &db,
+        &settings,
+        tenant,
+        &format!("http://127.0.0.1:{}/hook", failing.addr.port()),
+    )
+    .await?;
+    endpoint(
+        &db,
+        &settings,
+        tenant,
+        &format!("http://127.0.0.1:{}/hook", other.addr.port()),
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1",
+    )
+    .bind(failing_id.as_uuid())
+    .execute(&db.pool)
+    .await?;
+    finished_job(&db, tenant).await?;
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    drive(&webhooks, Duration::from_secs(20), || {
+        other
+            .received()
+            .iter()
+            .any(|r| r.event_type == "endpoint.disabled")
+    })
+    .await?;
+    let row = store::get_endpoint(&db.pool, tenant, failing_id).await?;
+    assert!(row.is_some_and(|r| !r.enabled));
+    // A success resets the clock of the healthy endpoint.
+    let healthy: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM webhook_endpoints WHERE enabled AND failing_since IS NULL",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    assert_eq!(healthy, 1);
+    failing.stop.cancel();
+    other.stop.cancel();
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn a_ping_goes_to_its_endpoint_only() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let pinged = Receiver::start().await?;
+    let other = Receiver::start().await?;
+    let (id, secret) = endpoint(
+        &db,
+        &settings,
+        tenant,
+        &format!("http://127.0.0.1:{}/hook", pinged.addr.port()),
+    )
+    .await?;
+    endpoint(
+        &db,
+        &settings,
+        tenant,
+        &format!("http://127.0.0.1:{}/hook", other.addr.port()),
+    )
+    .await?;
+    pinged.verify_with(&secret);
+    store::insert_ping(&db.pool, tenant, id).await?;
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    drive(&webhooks, Duration::from_secs(20), || {
+        pinged.received().len() == 1
+    })
+    .await?;
+    webhooks.run_once().await?.finished().await;
+    assert!(
+        pinged
+            .received()
+            .iter()
+            .all(|r| r.verified && r.event_type == "webhook.test")
+    );
+    assert!(other.received().is_empty());
+    pinged.stop.cancel();
+    other.stop.cancel();
+    db.drop_database().await
+}

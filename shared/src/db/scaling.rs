@@ -1,0 +1,63 @@
+//! The autoscaling signal's inputs from PostgreSQL (running jobs per class,
+//! the oldest queued job) and the signal itself, stored for the api.
+
+use super::DbError;
+use sqlx::PgPool;
+
+/// Running jobs per queue class, and the age of the oldest queued job.
+pub async fn running_and_oldest(pool: &PgPool) -> Result<(Vec<(String, i64)>, f64), DbError> {
+    let running = sqlx::query!(
+        r#"SELECT queue_class, count(*) AS "n!" FROM jobs WHERE status = 'running' GROUP BY queue_class"#
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| (r.queue_class, r.n))
+    .collect();
+    let oldest = sqlx::query_scalar!(
+        r#"SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0) AS "age!"
+           FROM jobs WHERE status = 'queued'"#
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((running, oldest.max(0.0)))
+}
+
+/// One row of the signal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalRow {
+    pub class: String,
+    pub ready_messages: i64,
+    pub running_jobs: i64,
+    pub oldest_queued_secs: f64,
+    pub desired_workers: i32,
+    pub computed_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn store(pool: &PgPool, row: &SignalRow) -> Result<(), DbError> {
+    sqlx::query!(
+        "INSERT INTO scaling_signal (class, ready_messages, running_jobs, oldest_queued_secs, desired_workers, computed_at)
+         VALUES ($1, $2, $3, $4, $5, now())
+         ON CONFLICT (class) DO UPDATE SET ready_messages = EXCLUDED.ready_messages,
+             running_jobs = EXCLUDED.running_jobs, oldest_queued_secs = EXCLUDED.oldest_queued_secs,
+             desired_workers = EXCLUDED.desired_workers, computed_at = now()",
+        row.class,
+        row.ready_messages,
+        row.running_jobs,
+        row.oldest_queued_secs,
+        row.desired_workers,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn load(pool: &PgPool) -> Result<Vec<SignalRow>, DbError> {
+    Ok(sqlx::query_as!(
+        SignalRow,
+        "SELECT class, ready_messages, running_jobs, oldest_queued_secs, desired_workers, computed_at
+         FROM scaling_signal ORDER BY class"
+    )
+    .fetch_all(pool)
+    .await?)
+}
