@@ -3,7 +3,7 @@
 //! present on `/metrics` before its first event.
 
 use metrics::{describe_counter, describe_gauge, describe_histogram};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub const HTTP_REQUESTS: &str = "catalytic_http_requests_total";
 pub const HTTP_DURATION: &str = "catalytic_http_request_duration_seconds";
@@ -51,6 +51,12 @@ pub const RETENTION_KINDS: [&str; 5] = [
     "login_lockouts",
 ];
 
+/// Seconds: from 100 µs (an api request) to an hour (the longest job).
+const DURATION_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
+];
+
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
 
 /// Installs the process-wide recorder (once; later calls return the same
@@ -60,7 +66,11 @@ pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildE
     if let Some(handle) = HANDLE.get() {
         return Ok(handle.clone());
     }
-    let handle = PrometheusBuilder::new().install_recorder()?;
+    // Durations are real histograms (buckets), so dashboards and alerts can
+    // aggregate quantiles across replicas with histogram_quantile.
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), DURATION_BUCKETS)?
+        .install_recorder()?;
     describe();
     register_at_zero();
     Ok(HANDLE.get_or_init(|| handle).clone())

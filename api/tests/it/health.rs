@@ -52,6 +52,18 @@ async fn metrics_are_registered_before_their_first_event() -> anyhow::Result<()>
 }
 
 #[tokio::test]
+async fn request_durations_are_histograms_with_buckets() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    app.get("/healthz").await?;
+    let text = app.get("/metrics").await?.text().await?;
+    assert!(
+        text.contains("catalytic_http_request_duration_seconds_bucket"),
+        "durations must be histograms so quantiles aggregate across replicas"
+    );
+    app.teardown().await
+}
+
+#[tokio::test]
 async fn request_ids_are_echoed_or_made() -> anyhow::Result<()> {
     let app = spawn_app().await?;
     let response = app
