@@ -1,0 +1,228 @@
+//! The calls. Each sends one request, maps a non-success status to
+//! [`Error::Api`] with the problem body, and decodes the success body.
+
+use crate::error::{Error, Problem};
+use crate::types::{ApiKeyCreated, Job, JobId, Lattice, Registered, Submitted, Tokens};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// One base URL (`http://127.0.0.1:8080`) and one bearer credential.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    /// An API key (`clc_…`) or an access token; empty for the auth calls.
+    credential: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with its own connection pool.
+    pub fn new(base: impl Into<String>, credential: impl Into<String>) -> Result<Self, Error> {
+        Self::with_http(reqwest::Client::new(), base, credential)
+    }
+
+    /// A client on a shared pool (many tenants, one process).
+    pub fn with_http(
+        http: reqwest::Client,
+        base: impl Into<String>,
+        credential: impl Into<String>,
+    ) -> Result<Self, Error> {
+        let base = base.into().trim_end_matches('/').to_owned();
+        let parsed = reqwest::Url::parse(&base).map_err(|_| Error::BaseUrl(base.clone()))?;
+        if parsed.cannot_be_a_base() || !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::BaseUrl(base));
+        }
+        Ok(Self {
+            http,
+            base,
+            credential: credential.into(),
+        })
+    }
+
+    /// A client without a credential, for register and login.
+    pub fn anonymous(base: impl Into<String>) -> Result<Self, Error> {
+        Self::new(base, "")
+    }
+
+    /// The same client acting with another credential (after a login).
+    pub fn with_credential(&self, credential: impl Into<String>) -> Self {
+        Self {
+            credential: credential.into(),
+            ..self.clone()
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let builder = self.http.request(method, self.url(path));
+        match self.credential.is_empty() {
+            true => builder,
+            false => builder.bearer_auth(&self.credential),
+        }
+    }
+
+    /// `POST /v1/auth/register` → 201.
+    pub async fn register(
+        &self,
+        email: &str,
+        password: &str,
+        tenant_name: Option<&str>,
+    ) -> Result<Registered, Error> {
+        let mut body = json!({"email": email, "password": password});
+        if let Some(name) = tenant_name {
+            body["tenant_name"] = json!(name);
+        }
+        let response = self
+            .request(Method::POST, "/v1/auth/register")
+            .json(&body)
+            .send()
+            .await?;
+        decode(response, StatusCode::CREATED, "register").await
+    }
+
+    /// `POST /v1/auth/login` → 200 with the session's tokens.
+    pub async fn login(&self, email: &str, password: &str) -> Result<Tokens, Error> {
+        let response = self
+            .request(Method::POST, "/v1/auth/login")
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await?;
+        decode(response, StatusCode::OK, "login").await
+    }
+
+    /// `POST /v1/jobs` → 202. Pass an `Idempotency-Key` to make a retry safe.
+    pub async fn submit_job(
+        &self,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<Submitted, Error> {
+        let mut request = self.request(Method::POST, "/v1/jobs").json(body);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await?;
+        let replayed = response
+            .headers()
+            .get("idempotent-replayed")
+            .is_some_and(|v| v.as_bytes() == b"true");
+        let mut submitted: Submitted = decode(response, StatusCode::ACCEPTED, "submit").await?;
+        submitted.replayed = replayed;
+        Ok(submitted)
+    }
+
+    /// `GET /v1/jobs/{id}`; with `wait` (0–60 s) the API answers as soon as
+    /// the job is terminal, or after that many seconds with its state then.
+    pub async fn get_job(&self, id: JobId, wait: Option<u32>) -> Result<Job, Error> {
+        let path = match wait {
+            Some(seconds) => format!("/v1/jobs/{id}?wait={seconds}"),
+            None => format!("/v1/jobs/{id}"),
+        };
+        let response = self.request(Method::GET, &path).send().await?;
+        decode(response, StatusCode::OK, "job").await
+    }
+
+    /// `POST /v1/jobs/{id}/cancel` → 202 with the job, now `cancelled`.
+    pub async fn cancel_job(&self, id: JobId) -> Result<Job, Error> {
+        let response = self
+            .request(Method::POST, &format!("/v1/jobs/{id}/cancel"))
+            .send()
+            .await?;
+        decode(response, StatusCode::ACCEPTED, "cancel").await
+    }
+
+    /// `POST /v1/lattices` (`name` + the lattice fields) → 201.
+    pub async fn create_lattice(&self, body: &Value) -> Result<Lattice, Error> {
+        let response = self
+            .request(Method::POST, "/v1/lattices")
+            .json(body)
+            .send()
+            .await?;
+        decode(response, StatusCode::CREATED, "lattice").await
+    }
+
+    /// `POST /v1/api-keys` (a logged-in admin or owner) → 201 with the key.
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+        scope: &str,
+        expires_in_days: Option<u32>,
+    ) -> Result<ApiKeyCreated, Error> {
+        let mut body = json!({"name": name, "scope": scope});
+        if let Some(days) = expires_in_days {
+            body["expires_in_days"] = json!(days);
+        }
+        let response = self
+            .request(Method::POST, "/v1/api-keys")
+            .json(&body)
+            .send()
+            .await?;
+        decode(response, StatusCode::CREATED, "api key").await
+    }
+}
+
+/// The success body as `T`, or the refusal as [`Error::Api`].
+async fn decode<T: DeserializeOwned>(
+    response: Response,
+    expected: StatusCode,
+    what: &'static str,
+) -> Result<T, Error> {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let bytes = response.bytes().await?;
+    if status != expected {
+        return Err(Error::Api {
+            status: status.as_u16(),
+            problem: Box::new(Problem::parse(&bytes)),
+            retry_after,
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(|source| Error::Decode { what, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_url_loses_its_trailing_slash_and_must_be_http() -> Result<(), Error> {
+        let client = Client::new("http://127.0.0.1:8080/", "clc_x")?;
+        assert_eq!(client.url("/v1/jobs"), "http://127.0.0.1:8080/v1/jobs");
+        assert!(matches!(
+            Client::new("ftp://127.0.0.1", "k"),
+            Err(Error::BaseUrl(_))
+        ));
+        assert!(matches!(
+            Client::new("not a url", "k"),
+            Err(Error::BaseUrl(_))
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_credential() -> Result<(), Error> {
+        let client = Client::new("http://127.0.0.1:1", "clc_secret")?;
+        assert!(!format!("{client:?}").contains("secret"));
+        assert!(!format!("{:?}", client.with_credential("tok_secret")).contains("secret"));
+        Ok(())
+    }
+}

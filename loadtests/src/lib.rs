@@ -1,0 +1,17 @@
+//! The load generator (issue 8): drives `POST /v1/jobs` on a real stack,
+//! follows every accepted job to its terminal state with long-polls, and
+//! reports what a user would see.
+//!
+//! - [`mix`]: the job sizes and the weighted mix (`trivial=8,small=1`).
+//! - [`tenants`]: enterprise tenants made with the real `catalytic-api bootstrap`.
+//! - [`drive`]: the open loop (fixed arrival rate) and the closed loop (N clients).
+//! - [`report`]: counters, quantiles and the text / JSON report.
+
+pub mod drive;
+pub mod mix;
+pub mod report;
+pub mod tenants;
+
+pub use drive::{Config, Mode, run};
+pub use mix::{Mix, Size};
+pub use report::Report;

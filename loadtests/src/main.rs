@@ -1,0 +1,102 @@
+//! catalytic-load: drives a running stack on 127.0.0.1 and prints the
+//! report (text on stdout, JSON with `--json`). `scripts/load.sh` starts a
+//! fresh stack and runs it; see docs/benchmarks.md, "End-to-end load".
+
+use anyhow::Context;
+use catalytic_loadtests::{Config, Mix, Mode, run, tenants};
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "catalytic-load",
+    about = "Load generator for the Catalytic API"
+)]
+struct Cli {
+    /// The API, on 127.0.0.1.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    api_url: String,
+    /// Open loop: jobs per second (the default mode, 100/s).
+    #[arg(long, conflicts_with = "clients")]
+    rate: Option<f64>,
+    /// Closed loop: this many clients, one job at a time each.
+    #[arg(long)]
+    clients: Option<usize>,
+    /// Seconds of generation.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Job sizes: `trivial`, `small`, `medium`, or weights `trivial=8,small=1`.
+    #[arg(long, default_value = "trivial")]
+    mix: Mix,
+    /// Enterprise tenants to bootstrap (each has 6,000 requests/min).
+    #[arg(long, default_value_t = 4)]
+    tenants: usize,
+    /// `catalytic-api` for `bootstrap` (default: beside this binary).
+    #[arg(long)]
+    api_bin: Option<PathBuf>,
+    /// Use these API keys (comma-separated) instead of bootstrapping.
+    #[arg(
+        long,
+        env = "CATALYTIC_LOAD_KEYS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    keys: Vec<String>,
+    /// Most long-polls in flight (open loop).
+    #[arg(long, default_value_t = 1024)]
+    follow_concurrency: usize,
+    /// Most submits in flight (open loop).
+    #[arg(long, default_value_t = 1024)]
+    max_in_flight: usize,
+    /// Seconds to keep following unfinished jobs after the window.
+    #[arg(long, default_value_t = 60.0)]
+    drain: f64,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn seconds(s: f64, what: &str) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(s)
+        .with_context(|| format!("--{what} must be a number of seconds ≥ 0"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let keys = match cli.keys.is_empty() {
+        false => cli.keys,
+        true => {
+            let api_bin = match cli.api_bin {
+                Some(path) => path,
+                None => tenants::api_binary_beside_me()?,
+            };
+            let tag = std::process::id().to_string();
+            tenants::bootstrap(&api_bin, cli.tenants.max(1), &tag)?
+        }
+    };
+    let mode = match cli.clients {
+        Some(clients) => Mode::Closed { clients },
+        None => Mode::Open {
+            rate: cli.rate.unwrap_or(100.0),
+        },
+    };
+    let report = run(Config {
+        base: cli.api_url,
+        keys,
+        mode,
+        duration: seconds(cli.duration, "duration")?,
+        mix: cli.mix,
+        follow_concurrency: cli.follow_concurrency,
+        max_in_flight: cli.max_in_flight,
+        drain: seconds(cli.drain, "drain")?,
+    })
+    .await?;
+    print!("{}", report.to_text());
+    if let Some(path) = cli.json {
+        std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
