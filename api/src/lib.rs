@@ -17,6 +17,7 @@ pub mod enqueue;
 pub mod error;
 pub mod hygiene;
 pub mod idempotency;
+pub mod job_events;
 pub mod job_request;
 pub mod json;
 pub mod limits;

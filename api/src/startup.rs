@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    /// Terminal-state notifications, for long-polls.
+    pub job_events: crate::job_events::JobEvents,
     pub api_keys: ApiKeyHasher,
     /// Signs and verifies access tokens (every configured kid).
     pub jwt: Arc<JwtKeys>,
@@ -38,6 +40,8 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// Stops the background tasks (the job_done listener) when serving ends.
+    background: CancellationToken,
 }
 
 impl Application {
@@ -64,7 +68,10 @@ impl Application {
             broker: None,
             redis: Some(redis),
         });
+        let background = CancellationToken::new();
+        let job_events = crate::job_events::JobEvents::spawn(pool.clone(), background.clone());
         let state = AppState {
+            job_events,
             db: pool,
             api_keys: ApiKeyHasher::new(settings.api.api_key_secret.clone()),
             jwt: Arc::new(JwtKeys::new(&settings.auth)),
@@ -88,6 +95,7 @@ impl Application {
         Ok(Self {
             listener,
             router: routes::router(state),
+            background,
         })
     }
 
@@ -104,9 +112,11 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(self.listener, service)
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await
-            .context("serving http")
+            .context("serving http");
+        self.background.cancel();
+        served
     }
 }

@@ -36,8 +36,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The longest `?wait=` a read may long-poll, in seconds.
 pub const MAX_WAIT_SECS: u64 = 60;
-/// How often a long-poll re-reads the job.
-const WAIT_POLL: Duration = Duration::from_millis(100);
 
 /// The answer to a submit.
 #[derive(Debug, Serialize, ToSchema)]
@@ -289,8 +287,9 @@ async fn get_job(
                 ApiError::field("wait", format!("must be 0 to {MAX_WAIT_SECS} seconds"))
             })?,
     };
-    // Polling the row keeps the api free of a LISTEN connection per request;
-    // 100 ms is well under what a client of a long-poll notices.
+    // Subscribe before the first read, so a transition committed in between
+    // is not missed; re-read on our job's notification, or every BACKSTOP.
+    let mut done = state.job_events.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     loop {
         let row = db::jobs::get(&state.db, scope.tenant_id, id)
@@ -299,7 +298,18 @@ async fn get_job(
         if row.status.is_terminal() || tokio::time::Instant::now() >= deadline {
             return Ok(Json(row.into()));
         }
-        tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + WAIT_POLL)).await;
+        let next_read = deadline.min(tokio::time::Instant::now() + crate::job_events::BACKSTOP);
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(next_read) => break,
+                event = done.recv() => match event {
+                    Ok(finished) if finished == id => break,
+                    Ok(_) => {}
+                    // Lagged or closed: re-read now.
+                    Err(_) => break,
+                },
+            }
+        }
     }
 }
 

@@ -372,6 +372,10 @@ async fn record_terminal(
     sqlx::query!("SELECT pg_notify('job_outbox', '')")
         .execute(&mut *conn)
         .await?;
+    // And answer the long-polls waiting for this job (api/src/job_events.rs).
+    sqlx::query!("SELECT pg_notify('job_done', $1::uuid::text)", job as JobId)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
