@@ -86,6 +86,12 @@ fn describe_fields(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
+/// An id from the URL path. A malformed one names no resource: the same 404
+/// as an unknown one, so ids are never a way to probe.
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound(what))
+}
+
 impl ApiError {
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::Validation(vec![FieldError::new(field, message)])

@@ -186,7 +186,7 @@ async fn revoke_api_key(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     require_admin_user(&scope)?;
-    let id: ApiKeyId = id.parse().map_err(|_| ApiError::NotFound("api key"))?;
+    let id: ApiKeyId = crate::error::path_id(&id, "api key")?;
     match db::tenants::revoke_api_key(&state.db, scope.tenant_id, id).await? {
         true => Ok(StatusCode::NO_CONTENT),
         false => Err(ApiError::NotFound("api key")),

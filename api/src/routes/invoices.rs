@@ -126,7 +126,7 @@ async fn get_invoice(
     scope: TenantScope,
     Path(id): Path<String>,
 ) -> Result<Json<InvoiceOut>, ApiError> {
-    let id: InvoiceId = id.parse().map_err(|_| ApiError::NotFound("invoice"))?;
+    let id: InvoiceId = crate::error::path_id(&id, "invoice")?;
     let row = db::billing::get_invoice(&state.db, scope.tenant_id, id)
         .await?
         .ok_or(ApiError::NotFound("invoice"))?;

@@ -102,7 +102,7 @@ pub struct WaitQuery {
 
 /// A malformed id names no job: the same 404 as an unknown one.
 fn job_id(id: &str) -> Result<JobId, ApiError> {
-    let id: JobId = id.parse().map_err(|_| ApiError::NotFound("job"))?;
+    let id: JobId = crate::error::path_id(id, "job")?;
     tracing::Span::current().record("job_id", tracing::field::display(id));
     Ok(id)
 }

@@ -94,7 +94,7 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 }
 
 fn lattice_id(raw: &str) -> Result<LatticeId, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound("lattice"))
+    crate::error::path_id(raw, "lattice")
 }
 
 /// Store a lattice definition.

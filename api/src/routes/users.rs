@@ -112,7 +112,7 @@ pub struct UserPatch {
 }
 
 fn user_id(raw: &str) -> Result<UserId, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound("user"))
+    crate::error::path_id(raw, "user")
 }
 
 /// Who is calling: user, tenant, role and plan.

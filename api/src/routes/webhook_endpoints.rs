@@ -203,8 +203,7 @@ fn check_rate(rate: Option<i32>) -> Result<(), ApiError> {
 }
 
 fn endpoint_id(id: &str) -> Result<EndpointId, ApiError> {
-    id.parse()
-        .map_err(|_| ApiError::NotFound("webhook endpoint"))
+    crate::error::path_id(id, "webhook endpoint")
 }
 
 fn seal(state: &AppState) -> Result<(String, webhook_secret::Sealed), ApiError> {

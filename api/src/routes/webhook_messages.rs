@@ -94,9 +94,7 @@ async fn message_id(
     scope: &TenantScope,
     id: &str,
 ) -> Result<WebhookMessageId, ApiError> {
-    let id: WebhookMessageId = id
-        .parse()
-        .map_err(|_| ApiError::NotFound("webhook message"))?;
+    let id: WebhookMessageId = crate::error::path_id(id, "webhook message")?;
     match store::message_exists(&state.db, scope.tenant_id, id).await? {
         true => Ok(id),
         false => Err(ApiError::NotFound("webhook message")),

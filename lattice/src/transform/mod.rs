@@ -17,7 +17,7 @@ mod tests;
 
 pub use catalytic::{CatalyticReport, apply_catalytic, aux_bytes_needed};
 
-use crate::spec::Lattice;
+use crate::spec::{Lattice, splitmix64};
 use rotate::QuarterTurns;
 
 /// A data field: one element per vertex, in vertex-index order.
@@ -251,15 +251,6 @@ pub fn generate(lattice: &Lattice, kind: DataKind, seed: u64) -> Data {
 
 /// The golden-ratio increment of splitmix64.
 const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// One splitmix64 output for state `x` (Steele, Lea, Flood 2014). Kept private
-/// here so generated fields do not change if another module's generator does.
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(GOLDEN_GAMMA);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// 64-bit FNV-1a of `bytes`: offset basis `0xcbf29ce484222325`, prime
 /// `0x100000001b3`, each byte XORed in before the multiply. Not
