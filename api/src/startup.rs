@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
+    /// When this process last stamped each API key's last use.
+    pub last_used: crate::auth::last_used::LastUsed,
     /// Terminal-state notifications, for long-polls.
     pub job_events: crate::job_events::JobEvents,
     pub api_keys: ApiKeyHasher,
@@ -72,6 +74,7 @@ impl Application {
         let job_events = crate::job_events::JobEvents::spawn(pool.clone(), background.clone());
         let state = AppState {
             job_events,
+            last_used: Default::default(),
             db: pool,
             api_keys: ApiKeyHasher::new(settings.api.api_key_secret.clone()),
             jwt: Arc::new(JwtKeys::new(&settings.auth)),

@@ -94,13 +94,7 @@ async fn from_api_key(state: &AppState, key: &str) -> Result<TenantScope, ApiErr
         .plan
         .parse()
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("tenant {} has {e}", stored.tenant_id)))?;
-    // Best effort: a failed last-used stamp must not fail the request.
-    let (pool, key_id) = (state.db.clone(), stored.id);
-    tokio::spawn(async move {
-        if let Err(e) = db::tenants::touch_api_key(&pool, key_id).await {
-            tracing::debug!(error = %e, "could not record the API key's last use");
-        }
-    });
+    state.last_used.record(&state.db, stored.id);
     Ok(TenantScope {
         tenant_id: stored.tenant_id,
         api_key_id: Some(stored.id),

@@ -9,6 +9,7 @@
 pub mod api_key;
 pub mod extract;
 pub mod jwt;
+pub mod last_used;
 pub mod lockout;
 pub mod operator;
 pub mod password;
