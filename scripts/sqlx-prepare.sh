@@ -4,7 +4,8 @@
 # sqlx::query! or a migration, and commit the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-db=catalytic_sqlx
+# SQLX_DEV_DB lets parallel work trees each use a scratch database of their own.
+db=${SQLX_DEV_DB:-catalytic_sqlx}
 psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
 for m in migrations/*.sql; do
   psql -h 127.0.0.1 -U postgres -d "$db" -q -v ON_ERROR_STOP=1 -f "$m"
