@@ -27,4 +27,5 @@ step "server restarts, serially" \
   cargo nextest run -p catalytic-e2e --locked --profile ci --test server_restarts -j 1
 step "deployment manifests and alert rules" scripts/check-deploy.sh
 step "lattice engine against networkx" scripts/check-networkx.sh
+step "GPU kernels compile with NVRTC" scripts/check-kernels.sh
 printf '\nall checks passed in %d s\n' $((SECONDS - total_start))

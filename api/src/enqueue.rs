@@ -31,7 +31,7 @@ pub async fn submit(
         tenant_id: tenant,
         operation: spec.operation.name(),
         spec: serde_json::to_value(spec).map_err(|e| ApiError::Internal(e.into()))?,
-        queue_class: limits.queue_class,
+        queue_class: plan.queue(),
         max_attempts: i32::try_from(limits.attempts).unwrap_or(i32::MAX),
         time_limit: limits.time_limit,
         lattice_id,

@@ -127,22 +127,38 @@ impl Env {
 
     /// Creates a tenant with the real `catalytic-api bootstrap` and returns its key.
     pub fn bootstrap(&self, plan: &str) -> anyhow::Result<String> {
+        self.api_command(&["bootstrap", "--tenant", "e2e", "--plan", plan], "api_key")
+    }
+
+    /// Creates an operator key (for /v1/admin/*) with the real
+    /// `catalytic-api admin create-operator-key`.
+    pub fn operator_key(&self) -> anyhow::Result<String> {
+        self.api_command(
+            &["admin", "create-operator-key", "--name", "e2e"],
+            "operator_key",
+        )
+    }
+
+    /// Runs `catalytic-api ARGS` with this test's settings and returns the
+    /// string `field` of the JSON object it prints.
+    fn api_command(&self, args: &[&str], field: &str) -> anyhow::Result<String> {
         let output = Command::new(binary_path(Binary::Api)?)
-            .args(["bootstrap", "--tenant", "e2e", "--plan", plan])
+            .args(args)
             .env_clear()
             .envs(self.vars())
             .output()?;
         if !output.status.success() {
             bail!(
-                "bootstrap failed: {}",
+                "catalytic-api {} failed: {}",
+                args.join(" "),
                 String::from_utf8_lossy(&output.stderr)
             );
         }
         let printed: Value = serde_json::from_slice(&output.stdout)?;
-        printed["api_key"]
+        printed[field]
             .as_str()
             .map(str::to_owned)
-            .context("bootstrap printed no api_key")
+            .with_context(|| format!("catalytic-api {} printed no {field}", args.join(" ")))
     }
 
     pub fn topology(&self) -> Topology {

@@ -8,7 +8,8 @@
 //! - `spec.rs`: [`Lattice`], validated once, and [`LatticeError`].
 //! - `index.rs`: mixed-radix index ↔ coordinate, neighbours in index order.
 //! - `bfs.rs`: [`bfs_distances`] and the canonical [`shortest_path`].
-//! - `engine/`: the fast bit-parallel BFS ([`bfs_levels`], [`fast_shortest_path`]).
+//! - `engine/`: the fast bit-parallel BFS ([`bfs_levels`], [`fast_shortest_path`]), and
+//!   its layout flattened for the GPU kernels of `catalytic-gpu` ([`DeviceLayout`]).
 //! - `ops/`: [`distances`], [`neighbors`], [`components`], [`analyze`], [`shortest_paths`].
 //! - `cancel.rs`: [`Cancel`], [`Never`] and the [`Cancelled`] outcome.
 //! - `estimate.rs`: [`Estimate`] of memory and work, for limits and admission.
@@ -29,7 +30,10 @@ mod transform;
 
 pub use bfs::{ShortestPath, bfs_distances, shortest_path};
 pub use cancel::{Cancel, Cancelled, Never};
-pub use engine::{Levels, bfs_levels, fast_estimate, fast_shortest_path, with_engine_threads};
+pub use engine::{
+    DeviceLayout, Levels, PARAMS_PER_AXIS, bfs_levels, fast_estimate, fast_shortest_path,
+    walk_canonical, with_engine_threads,
+};
 pub use estimate::{Estimate, Work, estimate, estimate_shortest_path};
 pub use ops::{
     Analysis, BALL_LIST_CAP, Ball, CENTRALITY_CAP, CentralitySummary, ComponentSizeCount,

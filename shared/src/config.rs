@@ -149,6 +149,38 @@ pub struct WorkerSettings {
     pub heartbeat_secs: u64,
     pub shutdown_grace_secs: u64,
     pub memory_budget_mb: u64,
+    /// What to compute on (design §2); `--device` on the command line overrides it.
+    pub device: DeviceMode,
+    /// Jobs on lattices smaller than this run on the CPU even on a GPU
+    /// worker: below it the GPU's fixed costs outweigh its speed (measured,
+    /// docs/benchmarks.md "GPU").
+    pub gpu_min_vertices: u64,
+}
+
+/// `worker.device`: where a worker computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceMode {
+    /// The first CUDA device if one opens, else the CPU (logged).
+    Auto,
+    /// The CPU only.
+    Cpu,
+    /// A CUDA device, or refuse to start.
+    Cuda,
+}
+
+impl std::str::FromStr for DeviceMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(DeviceMode::Auto),
+            "cpu" => Ok(DeviceMode::Cpu),
+            "cuda" => Ok(DeviceMode::Cuda),
+            other => Err(format!(
+                "unknown device {other:?}: expected auto, cpu or cuda"
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -11,16 +11,26 @@ pub enum QueueClass {
     Low,
     Standard,
     High,
+    /// GPU plans' jobs: GPU workers consume it at a higher consumer priority,
+    /// CPU workers take from it only when no GPU consumer has room (none
+    /// registered, or all busy): the GPU is a preference (design §2).
+    Gpu,
 }
 
 impl QueueClass {
-    pub const ALL: [QueueClass; 3] = [QueueClass::Low, QueueClass::Standard, QueueClass::High];
+    pub const ALL: [QueueClass; 4] = [
+        QueueClass::Low,
+        QueueClass::Standard,
+        QueueClass::High,
+        QueueClass::Gpu,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             QueueClass::Low => "low",
             QueueClass::Standard => "standard",
             QueueClass::High => "high",
+            QueueClass::Gpu => "gpu",
         }
     }
 }
@@ -79,6 +89,17 @@ impl Plan {
             Plan::Starter => "starter",
             Plan::Professional => "professional",
             Plan::Enterprise => "enterprise",
+        }
+    }
+
+    /// The queue class a job of this plan travels on: the plan's class, or
+    /// the GPU class for plans with GPU (design §2).
+    pub fn queue(self) -> QueueClass {
+        let limits = self.limits();
+        if limits.gpu {
+            QueueClass::Gpu
+        } else {
+            limits.queue_class
         }
     }
 

@@ -6,6 +6,7 @@
 //! `MAX_BATCH_PATH_VERTICES` in total.
 
 use crate::admission::{Admission, AdmitError};
+use crate::device::Device;
 use catalytic_lattice::{Cancelled, Data, Lattice, LatticeError, TransformError};
 use catalytic_shared::job::{AuxSpec, DataSpec, JobSpec, Operation, TransformSpec};
 use serde_json::{Value, json};
@@ -26,6 +27,8 @@ pub struct Computed {
     pub result: Value,
     pub vertex_visits: u64,
     pub elapsed: Duration,
+    /// `cpu` or `gpu`: the engine that computed it (usage events bill GPU time apart).
+    pub device: &'static str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +41,9 @@ pub enum ComputeError {
     Unreadable(#[from] serde_json::Error),
     #[error("computation cancelled")]
     Cancelled,
+    /// The limit, and the engine the job ran on (`cpu` or `gpu`), which bills the time.
     #[error("the job ran past its time limit of {} s", .0.as_secs_f64())]
-    TimeLimit(Duration),
+    TimeLimit(Duration, &'static str),
     #[error(transparent)]
     TooLarge(AdmitError),
     #[error("the engine thread failed: {0}")]
@@ -52,7 +56,9 @@ impl From<Cancelled> for ComputeError {
     }
 }
 
-pub const ENGINE: &str = "cpu";
+/// The engine names recorded in results and usage events.
+pub const CPU: &str = "cpu";
+pub const GPU: &str = "gpu";
 
 /// Computes `spec` on a blocking thread once `admission` has its memory,
 /// stopping at `cancel` or when `time_limit` (counted from the start of the
@@ -62,6 +68,7 @@ pub async fn run(
     cancel: CancellationToken,
     time_limit: Duration,
     admission: &Admission,
+    device: &Device,
 ) -> Result<Computed, ComputeError> {
     let spec: JobSpec = serde_json::from_value(spec)?;
     let estimate = catalytic_shared::job::cost::estimate(&spec, &spec.lattice()?);
@@ -82,13 +89,19 @@ pub async fn run(
             cancel.cancel();
         })
     };
-    let outcome = tokio::task::spawn_blocking(move || compute(&spec, &|| cancel.is_cancelled()))
-        .await
-        .map_err(|e| ComputeError::Panicked(e.to_string()));
+    let planned = match device.gpu_for(spec.lattice()?.vertex_count()) {
+        Some(_) => GPU,
+        None => CPU,
+    };
+    let device = device.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || compute(&spec, &device, &|| cancel.is_cancelled()))
+            .await
+            .map_err(|e| ComputeError::Panicked(e.to_string()));
     timer.abort();
     match outcome? {
         Err(ComputeError::Cancelled) if expired.load(Ordering::Relaxed) => {
-            Err(ComputeError::TimeLimit(time_limit))
+            Err(ComputeError::TimeLimit(time_limit, planned))
         }
         other => other,
     }
@@ -96,16 +109,18 @@ pub async fn run(
 
 fn compute(
     spec: &JobSpec,
+    device: &Device,
     cancel: &(dyn catalytic_lattice::Cancel + Sync),
 ) -> Result<Computed, ComputeError> {
     let started = Instant::now();
     let lattice = spec.lattice()?;
+    let gpu = device.gpu_for(lattice.vertex_count());
+    let mut engine = CPU;
     let (mut result, vertex_visits) = match &spec.operation {
         Operation::ShortestPath { start, end } => {
             let (s, e) = (index(&lattice, start)?, index(&lattice, end)?);
-            let path = on_engine_threads(&lattice, || {
-                catalytic_lattice::fast_shortest_path(&lattice, s, e, cancel)
-            })?;
+            let (path, used) = path_on(&lattice, s, e, gpu, cancel)?;
+            engine = used;
             let visits = path
                 .as_ref()
                 .map_or(lattice.vertex_count(), |p| p.vertices_visited);
@@ -137,7 +152,20 @@ fn compute(
                 .iter()
                 .map(|p| Ok((index(&lattice, &p.start)?, index(&lattice, &p.end)?)))
                 .collect::<Result<Vec<_>, ComputeError>>()?;
-            let paths = catalytic_lattice::shortest_paths(&lattice, &indices, cancel)?;
+            let paths = match gpu {
+                // One search per pair on the GPU; the CPU engine shares a
+                // search between pairs with the same end.
+                Some(_) => {
+                    let mut paths = Vec::with_capacity(indices.len());
+                    for &(s, e) in &indices {
+                        let (path, used) = path_on(&lattice, s, e, gpu, cancel)?;
+                        engine = used;
+                        paths.push(path);
+                    }
+                    paths
+                }
+                None => catalytic_lattice::shortest_paths(&lattice, &indices, cancel)?,
+            };
             let total: usize = paths.iter().flatten().map(|p| p.path.len()).sum();
             let with_paths = total <= MAX_BATCH_PATH_VERTICES;
             let visits = paths.iter().flatten().map(|p| p.vertices_visited).sum();
@@ -154,13 +182,14 @@ fn compute(
     };
     let elapsed = started.elapsed();
     if let Some(object) = result.as_object_mut() {
-        object.insert("engine".into(), json!(ENGINE));
+        object.insert("engine".into(), json!(engine));
         object.insert("compute_ms".into(), json!(elapsed.as_secs_f64() * 1e3));
     }
     Ok(Computed {
         result,
         vertex_visits,
         elapsed,
+        device: engine,
     })
 }
 
@@ -175,6 +204,29 @@ fn on_engine_threads<T: Send>(lattice: &Lattice, f: impl FnOnce() -> T + Send) -
         true => f(),
         false => catalytic_lattice::with_engine_threads(1, f),
     }
+}
+
+/// One canonical path, on `gpu` when given; a GPU failure other than a
+/// cancel falls back to the CPU engine (the GPU is a preference). Returns
+/// the engine that computed it.
+fn path_on(
+    lattice: &Lattice,
+    start: u64,
+    end: u64,
+    gpu: Option<&catalytic_gpu::Gpu>,
+    cancel: &(dyn catalytic_lattice::Cancel + Sync),
+) -> Result<(Option<catalytic_lattice::ShortestPath>, &'static str), ComputeError> {
+    if let Some(gpu) = gpu {
+        match gpu.shortest_path(lattice, start, end, cancel) {
+            Ok(path) => return Ok((path, GPU)),
+            Err(catalytic_gpu::GpuError::Cancelled) => return Err(ComputeError::Cancelled),
+            Err(e) => tracing::warn!(error = %e, "GPU search failed; computing on the CPU"),
+        }
+    }
+    let path = on_engine_threads(lattice, || {
+        catalytic_lattice::fast_shortest_path(lattice, start, end, cancel)
+    })?;
+    Ok((path, CPU))
 }
 
 fn index(lattice: &Lattice, coord: &[u32]) -> Result<u64, ComputeError> {
@@ -275,6 +327,7 @@ mod tests {
             CancellationToken::new(),
             NO_LIMIT,
             &Admission::new(1 << 20),
+            &Device::Cpu,
         )
         .await;
         assert!(
@@ -290,7 +343,14 @@ mod tests {
     async fn computes_a_path_from_a_stored_spec() -> Result<(), ComputeError> {
         let spec = json!({"lattice": {"sizes": [5, 5]}, "operation": "shortest_path",
                           "params": {"start": [0, 0], "end": [4, 3]}});
-        let out = run(spec, CancellationToken::new(), NO_LIMIT, &plenty()).await?;
+        let out = run(
+            spec,
+            CancellationToken::new(),
+            NO_LIMIT,
+            &plenty(),
+            &Device::Cpu,
+        )
+        .await?;
         assert_eq!(out.result["length"], 7);
         assert_eq!(out.result["path"][0], json!([0, 0]));
         assert_eq!(out.result["path"][7], json!([4, 3]));
@@ -304,7 +364,7 @@ mod tests {
         let token = CancellationToken::new();
         token.cancel();
         assert!(matches!(
-            run(spec, token, NO_LIMIT, &plenty()).await,
+            run(spec, token, NO_LIMIT, &plenty(), &Device::Cpu).await,
             Err(ComputeError::Cancelled)
         ));
     }
@@ -319,9 +379,10 @@ mod tests {
             CancellationToken::new(),
             Duration::from_millis(20),
             &plenty(),
+            &Device::Cpu,
         )
         .await;
-        assert!(matches!(out, Err(ComputeError::TimeLimit(_))), "{out:?}");
+        assert!(matches!(out, Err(ComputeError::TimeLimit(..))), "{out:?}");
     }
 
     #[tokio::test]
@@ -331,6 +392,7 @@ mod tests {
             CancellationToken::new(),
             NO_LIMIT,
             &plenty(),
+            &Device::Cpu,
         )
         .await;
         assert!(matches!(out, Err(ComputeError::Unreadable(_))));
@@ -342,7 +404,14 @@ mod tests {
             "params": {"transform": {"kind": "rotate", "axes": [0, 1], "quarter_turns": 1},
                        "data": {"source": "seeded_u8", "seed": 5}, "catalytic": true,
                        "aux": {"source": "seeded", "seed": 9}}});
-        let out = run(spec, CancellationToken::new(), NO_LIMIT, &plenty()).await?;
+        let out = run(
+            spec,
+            CancellationToken::new(),
+            NO_LIMIT,
+            &plenty(),
+            &Device::Cpu,
+        )
+        .await?;
         let report = &out.result["catalytic"];
         assert_eq!(report["restored"], true, "{}", out.result);
         assert_eq!(report["aux_checksum_before"], report["aux_checksum_after"]);

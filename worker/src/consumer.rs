@@ -1,9 +1,15 @@
-//! Consumes the three class queues with manual acks and bounded prefetch,
+//! Consumes the class queues with manual acks and bounded prefetch,
 //! hands each delivery to the executor (at most `concurrency` at once), and
 //! settles it only after the executor returns. When the broker connection
 //! drops it reconnects and consumes again; unacked deliveries of the old
 //! channel are redelivered by the broker, and the executor's guarded claim
 //! makes any of them that already took effect a no-op.
+//!
+//! The GPU class queue is consumed by every worker, at a consumer priority
+//! (`x-priority`) that is higher on GPU workers: RabbitMQ hands its messages
+//! to a GPU worker while one has room in its prefetch, and to CPU workers
+//! only when none has (none registered, or all busy). No registry polling,
+//! no consumer churn, and nothing strands in the queue if the GPU workers go.
 
 use crate::executor::{Executor, Settle};
 use crate::weighted::Weighted;
@@ -13,7 +19,7 @@ use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
 };
-use lapin::types::FieldTable;
+use lapin::types::{AMQPValue, FieldTable};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -27,6 +33,25 @@ pub struct Consumer {
     pub concurrency: usize,
     pub grace: Duration,
     pub executor: Arc<Executor>,
+    /// Whether this worker computes on a GPU (its priority on the GPU queue).
+    pub gpu: bool,
+}
+
+/// Consumer priority on the GPU class queue: GPU workers first.
+const GPU_QUEUE_PRIORITY_GPU_WORKER: i32 = 10;
+const GPU_QUEUE_PRIORITY_CPU_WORKER: i32 = 0;
+
+/// The `basic.consume` arguments for `class` on a worker with or without a GPU.
+pub fn consume_arguments(class: QueueClass, gpu: bool) -> FieldTable {
+    let mut arguments = FieldTable::default();
+    if class == QueueClass::Gpu {
+        let priority = match gpu {
+            true => GPU_QUEUE_PRIORITY_GPU_WORKER,
+            false => GPU_QUEUE_PRIORITY_CPU_WORKER,
+        };
+        arguments.insert("x-priority".into(), AMQPValue::LongInt(priority));
+    }
+    arguments
 }
 
 impl Consumer {
@@ -73,7 +98,7 @@ impl Consumer {
                     self.topology.job_queue(class).into(),
                     "".into(),
                     BasicConsumeOptions::default(),
-                    FieldTable::default(),
+                    consume_arguments(class, self.gpu),
                 )
                 .await?;
             consumers.push((class, consumer));

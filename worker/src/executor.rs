@@ -48,6 +48,8 @@ pub struct Executor {
     pub cancels: cancel::Registry,
     /// The worker's memory budget; each job reserves its estimate.
     pub admission: Arc<Admission>,
+    /// CPU or GPU (`device.rs`).
+    pub device: crate::device::Device,
 }
 
 impl Executor {
@@ -127,7 +129,14 @@ impl Executor {
             Some(claimed) => (claimed.spec, claimed.time_limit),
             None => (serde_json::Value::Null, Duration::ZERO),
         };
-        let outcome = compute::run(spec, cancel.clone(), time_limit, &self.admission).await;
+        let outcome = compute::run(
+            spec,
+            cancel.clone(),
+            time_limit,
+            &self.admission,
+            &self.device,
+        )
+        .await;
         drop(registration);
         done.cancel();
         let _ = lease_task.await;
@@ -144,7 +153,7 @@ impl Executor {
                         billable: true,
                         vertex_visits: i64::try_from(computed.vertex_visits).unwrap_or(i64::MAX),
                         compute_ms: i64::try_from(computed.elapsed.as_millis()).unwrap_or(i64::MAX),
-                        device: Some(compute::ENGINE),
+                        device: Some(computed.device),
                     },
                 }
             }
@@ -154,7 +163,7 @@ impl Executor {
                 tracing::info!("compute cancelled");
                 return Settle::Ack;
             }
-            Err(e @ ComputeError::TimeLimit(_)) => {
+            Err(e @ ComputeError::TimeLimit(_, engine)) => {
                 tracing::warn!(error = %e, "time limit reached");
                 Change::Fail {
                     error: json!({"kind": "time_limit", "message": e.to_string()}),
@@ -162,7 +171,7 @@ impl Executor {
                     usage: Usage {
                         billable: true,
                         compute_ms: i64::try_from(time_limit.as_millis()).unwrap_or(i64::MAX),
-                        device: Some(compute::ENGINE),
+                        device: Some(engine),
                         ..Usage::default()
                     },
                 }

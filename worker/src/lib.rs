@@ -8,7 +8,8 @@
 //! - [`cancel`]: job id → the running compute's token, fed by `LISTEN job_cancel`.
 //! - [`admission`]: the memory budget each job reserves its estimate from.
 //! - [`compute`]: the engine call for each operation, off the async threads.
-//! - [`weighted`]: which class queue the next free slot serves (3:2:1).
+//! - [`device`]: CPU or GPU (`--device auto|cpu|cuda`), and which jobs go to the GPU.
+//! - [`weighted`]: which class queue the next free slot serves (gpu, then 3:2:1).
 //! - [`heartbeat`]: lease extension for a running attempt; fleet heartbeat.
 
 pub mod admission;
@@ -16,6 +17,7 @@ pub mod bench;
 pub mod cancel;
 pub mod compute;
 pub mod consumer;
+pub mod device;
 pub mod executor;
 pub mod heartbeat;
 pub mod startup;

@@ -12,6 +12,10 @@ struct Cli {
     /// Without a subcommand the worker runs: consumes jobs until shut down.
     #[command(subcommand)]
     command: Option<Command>,
+    /// Where to compute: auto (a CUDA GPU if one opens, else the CPU), cpu,
+    /// or cuda (refuse to start without a GPU). Overrides CATALYTIC_WORKER__DEVICE.
+    #[arg(long, value_parser = ["auto", "cpu", "cuda"])]
+    device: Option<String>,
 }
 
 #[derive(clap::Subcommand)]
@@ -27,7 +31,10 @@ async fn main() -> anyhow::Result<()> {
         // Compute only: no settings, no telemetry, no connections.
         return Ok(catalytic_worker::bench::run(&args)?);
     }
-    let settings = Settings::load()?;
+    let mut settings = Settings::load()?;
+    if let Some(device) = cli.device {
+        settings.worker.device = device.parse().map_err(anyhow::Error::msg)?;
+    }
     telemetry::init("catalytic-worker", &settings.log);
     catalytic_worker::startup::run(settings, shutdown::on_signal()).await
 }

@@ -24,6 +24,8 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         .await
         .context("checking the database schema")?;
 
+    let device =
+        crate::device::Device::open(settings.worker.device, settings.worker.gpu_min_vertices)?;
     let worker = WorkerId::new();
     let concurrency = settings.worker_concurrency();
     let host = hostname();
@@ -45,12 +47,12 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         &pool,
         worker,
         &host,
-        crate::compute::ENGINE,
+        &device.record(),
         i32::try_from(concurrency).unwrap_or(i32::MAX),
     )
     .await
     .context("registering the worker")?;
-    tracing::info!(worker_id = %worker, host, concurrency, "worker registered");
+    tracing::info!(worker_id = %worker, host, concurrency, device = device.record().kind, "worker registered");
 
     // Cancels: LISTEN on a pool of its own (the listener keeps its connection).
     let cancels = crate::cancel::Registry::default();
@@ -96,7 +98,9 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             in_flight,
             cancels,
             admission: Arc::new(admission),
+            device: device.clone(),
         }),
+        gpu: device.is_gpu(),
     };
     consumer.run(shutdown.clone()).await;
 

@@ -1,7 +1,7 @@
 //! Weighted choice among the class queues: when a compute slot frees, the
-//! next delivery comes from the classes in `WEIGHTED_ORDER` (high three
-//! times, standard twice, low once per cycle), skipping classes with nothing
-//! ready. A class with a backlog gets its share; none can starve another,
+//! next delivery comes from the classes in `WEIGHTED_ORDER` (gpu and high
+//! three times, standard twice, low once per cycle), skipping classes with
+//! nothing ready. A class with a backlog gets its share; none can starve another,
 //! because every class appears in the cycle and an idle worker takes
 //! whatever arrives first.
 
@@ -9,11 +9,14 @@ use catalytic_shared::tenant::QueueClass;
 use futures::{FutureExt, Stream, StreamExt};
 
 /// One cycle of the schedule.
-pub const WEIGHTED_ORDER: [QueueClass; 6] = [
+pub const WEIGHTED_ORDER: [QueueClass; 9] = [
+    QueueClass::Gpu,
     QueueClass::High,
     QueueClass::Standard,
+    QueueClass::Gpu,
     QueueClass::High,
     QueueClass::Low,
+    QueueClass::Gpu,
     QueueClass::High,
     QueueClass::Standard,
 ];
@@ -80,6 +83,29 @@ mod tests {
                 count(QueueClass::Low)
             ),
             (30, 20, 10)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_gpu_worker_serves_the_gpu_class_as_often_as_high() {
+        let backlog = |n: usize| futures::stream::iter(vec![0u8; n]);
+        let mut weighted = Weighted::new(
+            QueueClass::ALL
+                .into_iter()
+                .map(|class| (class, backlog(100)))
+                .collect(),
+        );
+        let mut taken = Vec::new();
+        for _ in 0..90 {
+            if let Some((class, _)) = weighted.next().await {
+                taken.push(class);
+            }
+        }
+        let count = |c: QueueClass| taken.iter().filter(|t| **t == c).count();
+        assert_eq!(
+            QueueClass::ALL.map(count),
+            // low, standard, high, gpu
+            [10, 20, 30, 30]
         );
     }
 

@@ -25,6 +25,10 @@ pub struct WorkerOut {
     pub host: String,
     /// `cpu` or `cuda`.
     pub device: String,
+    /// The GPU's name (`cuda` workers), e.g. `NVIDIA H100 80GB HBM3`.
+    pub device_name: Option<String>,
+    /// The GPU's memory in bytes (`cuda` workers).
+    pub device_memory_bytes: Option<i64>,
     pub concurrency: i32,
     pub in_flight: i32,
     pub started_at: DateTime<Utc>,
@@ -48,6 +52,8 @@ async fn list_workers(
                 id: w.id.into(),
                 host: w.host,
                 device: w.device,
+                device_name: w.device_name,
+                device_memory_bytes: w.device_memory_bytes,
                 concurrency: w.concurrency,
                 in_flight: w.in_flight,
                 started_at: w.started_at,
@@ -59,7 +65,7 @@ async fn list_workers(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScalingOut {
-    /// `low`, `standard`, `high`, or `all` (the fleet's desired size).
+    /// `low`, `standard`, `high`, `gpu`, or `all` (the fleet's desired size).
     pub class: String,
     pub ready_messages: i64,
     pub running_jobs: i64,

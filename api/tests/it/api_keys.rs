@@ -180,7 +180,11 @@ async fn admin_endpoints_take_operator_keys_only() -> anyhow::Result<()> {
         &app.db.pool,
         catalytic_shared::ids::WorkerId::new(),
         "host-1",
-        "cpu",
+        &catalytic_shared::db::workers::DeviceRecord {
+            kind: "cuda",
+            name: Some("NVIDIA H100 80GB HBM3".to_owned()),
+            memory_bytes: Some(85_017_493_504),
+        },
         2,
     )
     .await?;
@@ -191,6 +195,10 @@ async fn admin_endpoints_take_operator_keys_only() -> anyhow::Result<()> {
         .await?;
     assert_eq!(workers.as_array().map(Vec::len), Some(1), "{workers}");
     assert_eq!(workers[0]["host"], "host-1");
+    // Device status (issue 9): the card's name and memory.
+    assert_eq!(workers[0]["device"], "cuda");
+    assert_eq!(workers[0]["device_name"], "NVIDIA H100 80GB HBM3");
+    assert_eq!(workers[0]["device_memory_bytes"], 85_017_493_504u64);
     for credential in [app.key.as_str(), "clo_nope"] {
         let (status, _) = problem(app.get_as("/v1/admin/workers", credential).await?).await?;
         assert_eq!(status, 401, "{credential}");

@@ -16,8 +16,11 @@
 //! most one, so a reached neighbour of a vertex at distance `d` whose state is
 //! `(d - 1) mod 3` is at distance exactly `d - 1`.
 
+mod device;
 mod sweep;
 mod tiling;
+
+pub use device::{DeviceLayout, PARAMS_PER_AXIS};
 
 use crate::bfs::ShortestPath;
 use crate::cancel::{Cancel, Cancelled};
@@ -164,9 +167,15 @@ pub fn fast_shortest_path(
         return Ok(None);
     }
     let levels = bfs_levels(lattice, end, Some(start), cancel)?;
-    let Some(mut code) = levels.distance_mod3(start) else {
-        return Ok(None);
-    };
+    Ok(walk_canonical(lattice, &levels, start))
+}
+
+/// The canonical path (design §2) from `start` down the distances of
+/// `levels`, a search from the path's end stopped at `start` (by this engine
+/// or a GPU one holding the same states): each step to the neighbour of
+/// smallest index one closer. None if `start` was not reached.
+pub fn walk_canonical(lattice: &Lattice, levels: &Levels, start: u64) -> Option<ShortestPath> {
+    let mut code = levels.distance_mod3(start)?;
     // The search stopped once start's level was complete, so that level is the last.
     let length = levels.eccentricity();
     let mut path = Vec::with_capacity(usize::try_from(length).unwrap_or(0).saturating_add(1));
@@ -182,18 +191,18 @@ pub fn fast_shortest_path(
             .copied()
             .find(|&u| levels.distance_mod3(u) == Some(wanted))
         else {
-            debug_assert!(false, "fast BFS left {current} with no predecessor");
-            return Ok(None);
+            debug_assert!(false, "BFS left {current} with no predecessor");
+            return None;
         };
         path.push(lattice.coord_of(next));
         current = next;
         code = wanted;
     }
-    Ok(Some(ShortestPath {
+    Some(ShortestPath {
         length,
         path,
         vertices_visited: levels.reached(),
-    }))
+    })
 }
 
 /// Memory and work of [`fast_shortest_path`] or [`bfs_levels`] on `lattice`,

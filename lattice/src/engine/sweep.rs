@@ -273,7 +273,7 @@ fn expand(t: &Tiling, f: u64, tile: u64, coords: &[u64], pending: &mut Vec<(u64,
 }
 
 /// Builds the blocked mask per tile (rayon over tiles), or None when nothing is blocked.
-fn blocked_mask(lattice: &Lattice, tiling: &Tiling) -> Option<Vec<u64>> {
+pub(crate) fn blocked_mask(lattice: &Lattice, tiling: &Tiling) -> Option<Vec<u64>> {
     if !lattice.has_blocking() {
         return None;
     }

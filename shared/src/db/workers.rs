@@ -6,18 +6,32 @@ use super::DbError;
 use crate::ids::WorkerId;
 use sqlx::PgPool;
 
+/// What a worker computes on, as it registers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// `cpu` or `cuda`.
+    pub kind: &'static str,
+    /// The card's name (`cuda` only).
+    pub name: Option<String>,
+    /// The card's memory in bytes (`cuda` only).
+    pub memory_bytes: Option<i64>,
+}
+
 pub async fn register(
     pool: &PgPool,
     id: WorkerId,
     host: &str,
-    device: &str,
+    device: &DeviceRecord,
     concurrency: i32,
 ) -> Result<(), DbError> {
     sqlx::query!(
-        "INSERT INTO workers (id, host, device, concurrency) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO workers (id, host, device, device_name, device_memory_bytes, concurrency)
+         VALUES ($1, $2, $3, $4, $5, $6)",
         id as WorkerId,
         host,
-        device,
+        device.kind,
+        device.name,
+        device.memory_bytes,
         concurrency,
     )
     .execute(pool)
@@ -52,6 +66,8 @@ pub struct WorkerRow {
     pub id: WorkerId,
     pub host: String,
     pub device: String,
+    pub device_name: Option<String>,
+    pub device_memory_bytes: Option<i64>,
     pub concurrency: i32,
     pub in_flight: i32,
     pub started_at: chrono::DateTime<chrono::Utc>,
@@ -63,7 +79,7 @@ pub struct WorkerRow {
 pub async fn list_live(pool: &PgPool) -> Result<Vec<WorkerRow>, DbError> {
     Ok(sqlx::query_as!(
         WorkerRow,
-        r#"SELECT id AS "id: WorkerId", host, device, concurrency, in_flight, started_at, last_heartbeat_at, stopped_at
+        r#"SELECT id AS "id: WorkerId", host, device, device_name, device_memory_bytes, concurrency, in_flight, started_at, last_heartbeat_at, stopped_at
            FROM workers WHERE stopped_at IS NULL ORDER BY started_at DESC"#
     )
     .fetch_all(pool)

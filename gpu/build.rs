@@ -1,0 +1,15 @@
+//! Compiles the kernel bodies as plain C (kernels/host.c) into a static
+//! library the tests call, so every kernel's logic also runs on the CPU.
+
+fn main() {
+    for file in ["host.c", "common.cuh", "bfs.cuh", "transform.cuh"] {
+        println!("cargo:rerun-if-changed=kernels/{file}");
+    }
+    cc::Build::new()
+        .file("kernels/host.c")
+        .include("kernels")
+        .flag("-std=c11")
+        .warnings_into_errors(true)
+        .opt_level(2)
+        .compile("catalytic_kernels_host");
+}

@@ -1,0 +1,30 @@
+/* The GPU entry points: each runs its body (bfs.cuh, transform.cuh) as a
+ * grid-stride loop. NVRTC compiles common.cuh + the bodies + this file as
+ * one source (gpu/src/kernels.rs), so there are no #includes to resolve. */
+
+#define CAT_THREAD_FIRST ((u64)blockIdx.x * blockDim.x + threadIdx.x)
+#define CAT_THREAD_STEP ((u64)gridDim.x * blockDim.x)
+
+extern "C" __global__ void cat_bfs_expand(const u64 *p, u64 par, const u64 *front_tiles,
+                                          const u64 *front_bits, u64 *cand, u64 *touched,
+                                          u64 *ctl) {
+  cat_expand_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, p, par, front_tiles, front_bits, cand,
+                  touched, ctl);
+}
+
+extern "C" __global__ void cat_bfs_settle(u64 par, u64 next_code, u64 slot, const u64 *touched,
+                                          u64 *cand, u64 *state, const u64 *blocked,
+                                          u64 *front_tiles, u64 *front_bits, u64 *ctl,
+                                          u64 stop_tile, u64 stop_mask) {
+  cat_settle_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, par, next_code, slot, touched, cand, state,
+                  blocked, front_tiles, front_bits, ctl, stop_tile, stop_mask);
+}
+
+extern "C" __global__ void cat_xor(unsigned char *data, u64 n, const unsigned char *key,
+                                   u64 key_len) {
+  cat_xor_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, data, n, key, key_len);
+}
+
+extern "C" __global__ void cat_scale(float *data, u64 n, float factor) {
+  cat_scale_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, data, n, factor);
+}

@@ -1,0 +1,243 @@
+//! `catalytic-gpu`: the GPU engine's own checks and benchmarks, one small
+//! binary to copy to a GPU machine (no Rust toolchain there).
+//!
+//! - `info`: which CUDA libraries open, and the device.
+//! - `compile`: NVRTC-compiles every kernel to PTX (no GPU needed; CI runs it
+//!   with NVRTC from the `nvidia-cuda-nvrtc` wheel).
+//! - `check`: GPU results against the CPU engine on the sample lattices and
+//!   large ones, bit for bit; non-zero exit on any difference.
+//! - `bench`: BFS time and TEPS of either engine on 10⁸ and 10⁹ vertices
+//!   (pin the CPU run with `taskset -c 0,1` for the 2-core ratio).
+
+use anyhow_free::Result;
+use catalytic_gpu::compare::{same_levels, sample_cases};
+use catalytic_gpu::{Gpu, KERNELS, Library, compile_ptx, library_present};
+use catalytic_lattice::{
+    Blocked, Lattice, Levels, Never, bfs_levels, fast_shortest_path, with_engine_threads,
+};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::time::Instant;
+
+/// This binary's errors are strings for the terminal; no anyhow dependency.
+mod anyhow_free {
+    pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+}
+
+#[derive(Parser)]
+#[command(version, about = "Checks and benchmarks of the Catalytic GPU engine.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Which CUDA libraries open, and the device's name, memory and multiprocessors.
+    Info,
+    /// Compile every kernel with NVRTC (no GPU needed); write the PTX to --out.
+    Compile {
+        /// Virtual architectures to compile for.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "compute_75,compute_80,compute_90"
+        )]
+        arch: Vec<String>,
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// GPU against CPU, bit for bit, on sample and large lattices.
+    Check {
+        #[arg(long, default_value_t = 2000)]
+        cases: usize,
+    },
+    /// BFS from a corner over every vertex, and a corner-to-corner shortest path.
+    Bench {
+        #[arg(long, value_enum)]
+        engine: Engine,
+        /// CPU threads (the rayon pool); pin the process with taskset to match.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Only lattices whose name contains this text.
+        #[arg(long)]
+        only: Option<String>,
+        /// Timed runs per case (the best is reported).
+        #[arg(long, default_value_t = 3)]
+        repeat: u32,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Engine {
+    Cpu,
+    Gpu,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Info => info(),
+        Command::Compile { arch, out } => compile(&arch, out.as_deref()),
+        Command::Check { cases } => check(cases),
+        Command::Bench {
+            engine,
+            threads,
+            only,
+            repeat,
+        } => bench(engine, threads, only.as_deref(), repeat),
+    }
+}
+
+fn info() -> Result<()> {
+    for library in [Library::Driver, Library::Nvrtc] {
+        println!("{library:?}: {:?}", library_present(library));
+    }
+    let gpu = Gpu::open(0)?;
+    println!("{:?}", gpu.info());
+    Ok(())
+}
+
+fn compile(archs: &[String], out: Option<&std::path::Path>) -> Result<()> {
+    for arch in archs {
+        // NVRTC takes a &'static str; these few leak once per run.
+        let arch: &'static str = Box::leak(arch.clone().into_boxed_str());
+        let ptx = compile_ptx(Some(arch))?;
+        let text = ptx.to_src();
+        println!(
+            "{arch}: {} entry points ({}), {} bytes of PTX",
+            KERNELS.len(),
+            KERNELS.join(", "),
+            text.len()
+        );
+        if let Some(dir) = out {
+            std::fs::create_dir_all(dir)?;
+            std::fs::write(dir.join(format!("catalytic_kernels.{arch}.ptx")), text)?;
+        }
+    }
+    Ok(())
+}
+
+fn check(count: usize) -> Result<()> {
+    let gpu = Gpu::open(0)?;
+    println!("device: {:?}", gpu.info());
+    let mut checked = 0usize;
+    for case in sample_cases(count, 0x5eed) {
+        let got = gpu.bfs_levels(&case.lattice, case.source, case.stop, &Never)?;
+        let want = bfs_levels(&case.lattice, case.source, case.stop, &Never)?;
+        same_levels(&case.lattice, &got, &want).map_err(|e| format!("{case:?}: {e}"))?;
+        if let Some(stop) = case.stop {
+            let gpu_path = gpu.shortest_path(&case.lattice, stop, case.source, &Never)?;
+            let cpu_path = fast_shortest_path(&case.lattice, stop, case.source, &Never)?;
+            if gpu_path != cpu_path {
+                return Err(format!("{case:?}: paths differ").into());
+            }
+        }
+        checked += 1;
+    }
+    println!("sample lattices: {checked} equal to the CPU engine");
+    for (name, lattice) in large_lattices()? {
+        if lattice.vertex_count() > 200_000_000 {
+            continue;
+        }
+        let last = lattice.vertex_count() - 1;
+        let got = gpu.bfs_levels(&lattice, 0, None, &Never)?;
+        let want = bfs_levels(&lattice, 0, None, &Never)?;
+        same_levels(&lattice, &got, &want).map_err(|e| format!("{name}: {e}"))?;
+        let gpu_path = gpu.shortest_path(&lattice, 0, last, &Never)?;
+        let cpu_path = fast_shortest_path(&lattice, 0, last, &Never)?;
+        if gpu_path != cpu_path {
+            return Err(format!("{name}: paths differ").into());
+        }
+        println!("{name}: equal ({} vertices reached)", got.reached());
+    }
+    let mut data: Vec<u8> = (0..10_000_019u32).map(|i| (i % 251) as u8).collect();
+    let key = [7u8, 1, 200];
+    let want: Vec<u8> = data
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| d ^ key[i % 3])
+        .collect();
+    gpu.xor(&mut data, &key)?;
+    if data != want {
+        return Err("xor differs".into());
+    }
+    let mut floats: Vec<f32> = (0..10_000_019u32).map(|i| i as f32 * 0.37 - 5e5).collect();
+    let want: Vec<u32> = floats.iter().map(|&f| (f * 1.7f32).to_bits()).collect();
+    gpu.scale(&mut floats, 1.7)?;
+    if floats.iter().map(|f| f.to_bits()).collect::<Vec<_>>() != want {
+        return Err("scale differs".into());
+    }
+    println!("transforms: xor and scale equal on 10^7 elements");
+    println!("check passed");
+    Ok(())
+}
+
+/// The benchmark lattices of docs/benchmarks.md, 10⁸ and 10⁹ vertices.
+fn large_lattices() -> Result<Vec<(&'static str, Lattice)>> {
+    Ok(vec![
+        ("2d-10000", Lattice::uniform(2, 10_000)?),
+        ("3d-464", Lattice::uniform(3, 464)?),
+        ("4d-100", Lattice::uniform(4, 100)?),
+        (
+            "3d-464-blocked20",
+            Lattice::uniform(3, 464)?.with_blocked(Blocked::Seeded {
+                fraction: 0.2,
+                seed: 42,
+            })?,
+        ),
+        ("2d-31623", Lattice::uniform(2, 31_623)?),
+        ("3d-1000", Lattice::uniform(3, 1000)?),
+        ("4d-178", Lattice::uniform(4, 178)?),
+    ])
+}
+
+fn bench(engine: Engine, threads: usize, only: Option<&str>, repeat: u32) -> Result<()> {
+    let gpu = match engine {
+        Engine::Gpu => Some(Gpu::open(0)?),
+        Engine::Cpu => None,
+    };
+    let device = gpu
+        .as_ref()
+        .map_or(format!("cpu, {threads} threads"), |g| g.info().name.clone());
+    println!("engine: {device}");
+    println!("| lattice | vertices | BFS s | TEPS | path s | path length |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, lattice) in large_lattices()? {
+        if only.is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
+        let run = |f: &dyn Fn() -> Result<Levels>| -> Result<(f64, Levels)> {
+            let mut best: Option<(f64, Levels)> = None;
+            for _ in 0..repeat.max(1) {
+                let start = Instant::now();
+                let levels = f()?;
+                let secs = start.elapsed().as_secs_f64();
+                if best.as_ref().is_none_or(|(b, _)| secs < *b) {
+                    best = Some((secs, levels));
+                }
+            }
+            best.ok_or_else(|| "no run".into())
+        };
+        let bfs = || -> Result<Levels> {
+            Ok(match &gpu {
+                Some(g) => g.bfs_levels(&lattice, 0, None, &Never)?,
+                None => with_engine_threads(threads, || bfs_levels(&lattice, 0, None, &Never))?,
+            })
+        };
+        let (secs, levels) = run(&bfs)?;
+        let edges = levels.reached_edges();
+        let last = lattice.vertex_count() - 1;
+        let start = Instant::now();
+        let path = match &gpu {
+            Some(g) => g.shortest_path(&lattice, 0, last, &Never)?,
+            None => with_engine_threads(threads, || fast_shortest_path(&lattice, 0, last, &Never))?,
+        };
+        let path_secs = start.elapsed().as_secs_f64();
+        println!(
+            "| {name} | {} | {secs:.3} | {:.3e} | {path_secs:.3} | {} |",
+            lattice.vertex_count(),
+            edges as f64 / secs,
+            path.map_or(0, |p| p.length)
+        );
+    }
+    Ok(())
+}

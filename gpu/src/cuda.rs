@@ -1,0 +1,317 @@
+//! One NVIDIA device with the kernels loaded, and searches and transforms on it.
+//!
+//! Each search gets a stream of its own and allocates its buffers on it, so
+//! several searches (a worker's concurrent jobs) share the device without
+//! sharing state. cudarc's per-buffer event tracking is switched off: a
+//! search's buffers are only ever touched from its own stream, in order.
+
+use crate::GpuError;
+use crate::kernels::compile_ptx;
+use crate::levels::{self, BATCH, CTL_HEAD, Endpoints, LevelExec};
+use crate::probe::{Library, require};
+use catalytic_lattice::{Cancel, DeviceLayout, Lattice, Levels, ShortestPath, walk_canonical};
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
+    sys::CUdevice_attribute,
+};
+use std::sync::Arc;
+
+/// What a worker reports about its device (workers registry, admin API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub ordinal: usize,
+    pub name: String,
+    pub memory_bytes: u64,
+    pub compute_capability: (i32, i32),
+    pub multiprocessors: u32,
+}
+
+/// A device with the compiled kernels.
+pub struct Gpu {
+    ctx: Arc<CudaContext>,
+    info: DeviceInfo,
+    expand: CudaFunction,
+    settle: CudaFunction,
+    xor: CudaFunction,
+    scale: CudaFunction,
+}
+
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gpu").field("info", &self.info).finish()
+    }
+}
+
+/// Threads per block of every launch.
+const BLOCK: u32 = 256;
+
+impl Gpu {
+    /// Opens device `ordinal` and compiles the kernels for it. An error (not
+    /// a panic) when there is no driver, no NVRTC or no such device.
+    pub fn open(ordinal: usize) -> Result<Self, GpuError> {
+        require(Library::Driver)?;
+        require(Library::Nvrtc)?;
+        let ctx = CudaContext::new(ordinal)?;
+        // SAFETY: see the module docs: each search's buffers are used on its
+        // own stream only, so the ordering the events would enforce holds.
+        unsafe { ctx.disable_event_tracking() };
+        let compute_capability = ctx.compute_capability()?;
+        let info = DeviceInfo {
+            ordinal,
+            name: ctx.name()?,
+            memory_bytes: ctx.total_mem()? as u64,
+            compute_capability,
+            multiprocessors: u32::try_from(
+                ctx.attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)?,
+            )
+            .unwrap_or(1),
+        };
+        let ptx = compile_ptx(arch_for(compute_capability))?;
+        let module = ctx.load_module(ptx)?;
+        Ok(Self {
+            expand: module.load_function("cat_bfs_expand")?,
+            settle: module.load_function("cat_bfs_settle")?,
+            xor: module.load_function("cat_xor")?,
+            scale: module.load_function("cat_scale")?,
+            ctx,
+            info,
+        })
+    }
+
+    pub fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    /// Free and total device memory, in bytes.
+    pub fn memory(&self) -> Result<(u64, u64), GpuError> {
+        let (free, total) = self.ctx.mem_get_info()?;
+        Ok((free as u64, total as u64))
+    }
+
+    /// A grid that fills the device (8 blocks of 256 per multiprocessor);
+    /// the kernels loop over their items, so one shape serves every level.
+    fn full_grid(&self) -> LaunchConfig {
+        LaunchConfig {
+            grid_dim: (self.info.multiprocessors.max(1) * 8, 1, 1),
+            block_dim: (BLOCK, 1, 1),
+            shared_mem_bytes: 0,
+        }
+    }
+
+    /// BFS from `source` on the device: the fast CPU engine's
+    /// [`catalytic_lattice::bfs_levels`], same states bit for bit.
+    pub fn bfs_levels(
+        &self,
+        lattice: &Lattice,
+        source: u64,
+        stop_at: Option<u64>,
+        cancel: &dyn Cancel,
+    ) -> Result<Levels, GpuError> {
+        let layout = DeviceLayout::new(lattice);
+        let Some(endpoints) = Endpoints::new(&layout, source, stop_at) else {
+            let bytes = layout.state_bytes();
+            let tiles = layout.tiles() as usize;
+            return Ok(layout.into_levels(vec![[0, 0]; tiles], Vec::new(), bytes));
+        };
+        let mut exec = CudaExec::new(self, &layout, endpoints)?;
+        levels::search(layout, &mut exec, endpoints, cancel)
+    }
+
+    /// The canonical shortest path (design §2), searched on the device and
+    /// walked on the host: equal to `catalytic_lattice::fast_shortest_path`.
+    pub fn shortest_path(
+        &self,
+        lattice: &Lattice,
+        start: u64,
+        end: u64,
+        cancel: &dyn Cancel,
+    ) -> Result<Option<ShortestPath>, GpuError> {
+        let n = lattice.vertex_count();
+        if start >= n || end >= n || lattice.is_blocked(start) || lattice.is_blocked(end) {
+            return Ok(None);
+        }
+        let levels = self.bfs_levels(lattice, end, Some(start), cancel)?;
+        Ok(walk_canonical(lattice, &levels, start))
+    }
+
+    /// `data[i] ^= key[i mod key.len()]` on the device (the `xor` transform).
+    pub fn xor(&self, data: &mut [u8], key: &[u8]) -> Result<(), GpuError> {
+        if data.is_empty() || key.is_empty() {
+            return Ok(());
+        }
+        let stream = self.ctx.new_stream()?;
+        let mut d_data = stream.clone_htod(data)?;
+        let d_key = stream.clone_htod(key)?;
+        let (n, key_len) = (data.len() as u64, key.len() as u64);
+        let mut launch = stream.launch_builder(&self.xor);
+        launch.arg(&mut d_data).arg(&n).arg(&d_key).arg(&key_len);
+        // SAFETY: cat_xor(data: u8*, n: u64, key: const u8*, key_len: u64):
+        // the arguments match in order and type, and the body indexes only
+        // data[0..n) and key[0..key_len).
+        unsafe { launch.launch(self.full_grid()) }?;
+        stream.memcpy_dtoh(&d_data, data)?;
+        stream.synchronize()?;
+        Ok(())
+    }
+
+    /// `data[i] *= factor` on the device (the `scale` transform).
+    pub fn scale(&self, data: &mut [f32], factor: f32) -> Result<(), GpuError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let stream = self.ctx.new_stream()?;
+        let mut d_data = stream.clone_htod(data)?;
+        let n = data.len() as u64;
+        let mut launch = stream.launch_builder(&self.scale);
+        launch.arg(&mut d_data).arg(&n).arg(&factor);
+        // SAFETY: cat_scale(data: float*, n: u64, factor: float): arguments
+        // match in order and type; the body indexes only data[0..n).
+        unsafe { launch.launch(self.full_grid()) }?;
+        stream.memcpy_dtoh(&d_data, data)?;
+        stream.synchronize()?;
+        Ok(())
+    }
+}
+
+/// NVRTC's target for a device: its own virtual architecture, so the driver
+/// JIT-compiles the PTX for exactly this chip.
+fn arch_for((major, minor): (i32, i32)) -> Option<&'static str> {
+    Some(match (major, minor) {
+        (7, 5) => "compute_75",
+        (8, 0) => "compute_80",
+        (8, 6) => "compute_86",
+        (8, 9) => "compute_89",
+        (9, 0) => "compute_90",
+        (10, 0) => "compute_100",
+        (12, 0) => "compute_120",
+        _ => return None,
+    })
+}
+
+/// A search's buffers on the device.
+struct CudaExec<'g> {
+    gpu: &'g Gpu,
+    stream: Arc<CudaStream>,
+    params: CudaSlice<u64>,
+    blocked: Option<CudaSlice<u64>>,
+    state: CudaSlice<u64>,
+    cand: CudaSlice<u64>,
+    touched: CudaSlice<u64>,
+    front_tiles: [CudaSlice<u64>; 2],
+    front_bits: [CudaSlice<u64>; 2],
+    ctl: CudaSlice<u64>,
+    stop: (u64, u64),
+    bytes: u64,
+}
+
+impl<'g> CudaExec<'g> {
+    fn new(gpu: &'g Gpu, layout: &DeviceLayout, endpoints: Endpoints) -> Result<Self, GpuError> {
+        let stream = gpu.ctx.new_stream()?;
+        let tiles = layout.tiles() as usize;
+        let zeros = |n: usize| stream.alloc_zeros::<u64>(n);
+        let mut state = zeros(2 * tiles)?;
+        let mut front_tiles = [zeros(tiles)?, zeros(tiles)?];
+        let mut front_bits = [zeros(tiles)?, zeros(tiles)?];
+        let mut ctl = zeros(CTL_HEAD + BATCH)?;
+        let (tile, mask) = endpoints.source;
+        let t = tile as usize;
+        stream.memcpy_htod(&[mask], &mut state.slice_mut(2 * t..2 * t + 1))?;
+        stream.memcpy_htod(&[tile], &mut front_tiles[0].slice_mut(0..1))?;
+        stream.memcpy_htod(&[mask], &mut front_bits[0].slice_mut(0..1))?;
+        stream.memcpy_htod(&[1u64], &mut ctl.slice_mut(0..1))?;
+        let blocked = layout.blocked().map(|b| stream.clone_htod(b)).transpose()?;
+        stream.synchronize()?;
+        let bytes = (tiles as u64) * 8 * (2 + 1 + 1 + 4 + u64::from(blocked.is_some()));
+        Ok(Self {
+            gpu,
+            params: stream.clone_htod(layout.params())?,
+            blocked,
+            state,
+            cand: zeros(tiles)?,
+            touched: zeros(tiles)?,
+            front_tiles,
+            front_bits,
+            ctl,
+            stop: endpoints.stop,
+            bytes,
+            stream,
+        })
+    }
+}
+
+impl LevelExec for CudaExec<'_> {
+    fn level(&mut self, level: u64, slot: usize) -> Result<(), GpuError> {
+        let par = (level % 2) as usize;
+        let grid = self.gpu.full_grid();
+        let par_arg = par as u64;
+        let mut expand = self.stream.launch_builder(&self.gpu.expand);
+        expand
+            .arg(&self.params)
+            .arg(&par_arg)
+            .arg(&self.front_tiles[par])
+            .arg(&self.front_bits[par])
+            .arg(&mut self.cand)
+            .arg(&mut self.touched)
+            .arg(&mut self.ctl);
+        // SAFETY: cat_bfs_expand(p, par, front_tiles, front_bits, cand,
+        // touched, ctl): arguments match in order and type; the lists and
+        // cand have one slot per tile, which bounds every index the body
+        // writes (a tile is touched at most once per level).
+        unsafe { expand.launch(grid) }?;
+
+        let (next_code, slot_arg) = ((level + 1) % 3, slot as u64);
+        let (stop_tile, stop_mask) = self.stop;
+        let null = 0u64;
+        let [tiles_a, tiles_b] = &mut self.front_tiles;
+        let [bits_a, bits_b] = &mut self.front_bits;
+        let (next_tiles, next_bits) = if par == 0 {
+            (tiles_b, bits_b)
+        } else {
+            (tiles_a, bits_a)
+        };
+        let mut settle = self.stream.launch_builder(&self.gpu.settle);
+        settle
+            .arg(&par_arg)
+            .arg(&next_code)
+            .arg(&slot_arg)
+            .arg(&self.touched)
+            .arg(&mut self.cand)
+            .arg(&mut self.state);
+        match &self.blocked {
+            Some(blocked) => settle.arg(blocked),
+            // A null pointer: nothing is blocked.
+            None => settle.arg(&null),
+        };
+        settle
+            .arg(next_tiles)
+            .arg(next_bits)
+            .arg(&mut self.ctl)
+            .arg(&stop_tile)
+            .arg(&stop_mask);
+        // SAFETY: cat_bfs_settle(par, next_code, slot, touched, cand, state,
+        // blocked, front_tiles, front_bits, ctl, stop_tile, stop_mask):
+        // arguments match in order and type (the null blocked pointer is a
+        // u64 0, which the body tests); slot < BATCH, the ctl length.
+        unsafe { settle.launch(grid) }?;
+        Ok(())
+    }
+
+    fn finish_batch(&mut self) -> Result<(Vec<u64>, bool), GpuError> {
+        let ctl = self.stream.clone_dtoh(&self.ctl)?;
+        // The copy is asynchronous: wait for it before reading.
+        self.stream.synchronize()?;
+        self.stream
+            .memset_zeros(&mut self.ctl.slice_mut(CTL_HEAD..))?;
+        Ok((ctl[CTL_HEAD..].to_vec(), ctl[4] != 0))
+    }
+
+    fn state(&mut self) -> Result<Vec<u64>, GpuError> {
+        let state = self.stream.clone_dtoh(&self.state)?;
+        self.stream.synchronize()?;
+        Ok(state)
+    }
+
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}

@@ -1,0 +1,151 @@
+//! The kernel bodies compiled as host C (`kernels/host.c`, built by
+//! build.rs), run through the same driver as the GPU: the tests check the
+//! kernels' logic against the CPU engine on machines without a GPU.
+
+use crate::GpuError;
+use crate::levels::{BATCH, CTL_HEAD, Endpoints, LevelExec};
+use catalytic_lattice::DeviceLayout;
+
+unsafe extern "C" {
+    fn cat_host_bfs_expand(
+        p: *const u64,
+        par: u64,
+        front_tiles: *const u64,
+        front_bits: *const u64,
+        cand: *mut u64,
+        touched: *mut u64,
+        ctl: *mut u64,
+    );
+    fn cat_host_bfs_settle(
+        par: u64,
+        next_code: u64,
+        slot: u64,
+        touched: *const u64,
+        cand: *mut u64,
+        state: *mut u64,
+        blocked: *const u64,
+        front_tiles: *mut u64,
+        front_bits: *mut u64,
+        ctl: *mut u64,
+        stop_tile: u64,
+        stop_mask: u64,
+    );
+    fn cat_host_xor(data: *mut u8, n: u64, key: *const u8, key_len: u64);
+    fn cat_host_scale(data: *mut f32, n: u64, factor: f32);
+}
+
+/// A search's buffers in host memory, sized as on the GPU.
+pub(crate) struct HostExec {
+    params: Vec<u64>,
+    blocked: Option<Vec<u64>>,
+    state: Vec<u64>,
+    cand: Vec<u64>,
+    touched: Vec<u64>,
+    front_tiles: [Vec<u64>; 2],
+    front_bits: [Vec<u64>; 2],
+    ctl: Vec<u64>,
+    stop: (u64, u64),
+}
+
+impl HostExec {
+    pub(crate) fn new(layout: &DeviceLayout, endpoints: Endpoints) -> Self {
+        let tiles = layout.tiles() as usize;
+        let (tile, mask) = endpoints.source;
+        let mut exec = Self {
+            params: layout.params().to_vec(),
+            blocked: layout.blocked().map(<[u64]>::to_vec),
+            state: vec![0; 2 * tiles],
+            cand: vec![0; tiles],
+            touched: vec![0; tiles],
+            front_tiles: [vec![0; tiles], vec![0; tiles]],
+            front_bits: [vec![0; tiles], vec![0; tiles]],
+            ctl: vec![0; CTL_HEAD + BATCH],
+            stop: endpoints.stop,
+        };
+        exec.state[2 * tile as usize] = mask;
+        exec.front_tiles[0][0] = tile;
+        exec.front_bits[0][0] = mask;
+        exec.ctl[0] = 1;
+        exec
+    }
+}
+
+impl LevelExec for HostExec {
+    fn level(&mut self, level: u64, slot: usize) -> Result<(), GpuError> {
+        let par = (level % 2) as usize;
+        let [tiles_a, tiles_b] = &mut self.front_tiles;
+        let [bits_a, bits_b] = &mut self.front_bits;
+        let (cur_tiles, cur_bits, next_tiles, next_bits) = if par == 0 {
+            (tiles_a, bits_a, tiles_b, bits_b)
+        } else {
+            (tiles_b, bits_b, tiles_a, bits_a)
+        };
+        let blocked = self
+            .blocked
+            .as_ref()
+            .map_or(std::ptr::null(), |b| b.as_ptr());
+        // SAFETY: every buffer is sized as the kernels index it (tiles, or
+        // CTL_HEAD + BATCH counters) and lives across the call; the bodies
+        // run on this thread only.
+        unsafe {
+            cat_host_bfs_expand(
+                self.params.as_ptr(),
+                par as u64,
+                cur_tiles.as_ptr(),
+                cur_bits.as_ptr(),
+                self.cand.as_mut_ptr(),
+                self.touched.as_mut_ptr(),
+                self.ctl.as_mut_ptr(),
+            );
+            cat_host_bfs_settle(
+                par as u64,
+                (level + 1) % 3,
+                slot as u64,
+                self.touched.as_ptr(),
+                self.cand.as_mut_ptr(),
+                self.state.as_mut_ptr(),
+                blocked,
+                next_tiles.as_mut_ptr(),
+                next_bits.as_mut_ptr(),
+                self.ctl.as_mut_ptr(),
+                self.stop.0,
+                self.stop.1,
+            );
+        }
+        Ok(())
+    }
+
+    fn finish_batch(&mut self) -> Result<(Vec<u64>, bool), GpuError> {
+        let counts = self.ctl[CTL_HEAD..].to_vec();
+        self.ctl[CTL_HEAD..].fill(0);
+        Ok((counts, self.ctl[4] != 0))
+    }
+
+    fn state(&mut self) -> Result<Vec<u64>, GpuError> {
+        Ok(self.state.clone())
+    }
+
+    fn bytes(&self) -> u64 {
+        (self.state.len() * 8 + self.cand.len() * 40) as u64
+    }
+}
+
+/// `cat_xor` run on the host.
+pub(crate) fn xor(data: &mut [u8], key: &[u8]) {
+    // SAFETY: the body reads key[0..key_len) and writes data[0..n); both are
+    // valid slices of those lengths for the call.
+    unsafe {
+        cat_host_xor(
+            data.as_mut_ptr(),
+            data.len() as u64,
+            key.as_ptr(),
+            key.len() as u64,
+        )
+    }
+}
+
+/// `cat_scale` run on the host.
+pub(crate) fn scale(data: &mut [f32], factor: f32) {
+    // SAFETY: the body writes data[0..n), a valid slice of that length.
+    unsafe { cat_host_scale(data.as_mut_ptr(), data.len() as u64, factor) }
+}

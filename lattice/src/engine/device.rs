@@ -1,0 +1,155 @@
+//! The fast engine's tile layout handed to another executor of the same
+//! search: the GPU kernels of `catalytic-gpu` run this engine's level step
+//! (same tiles, same 2-bit states, same moves as `sweep.rs::expand`), so their
+//! states are this engine's bit for bit and [`walk_canonical`] walks them.
+//!
+//! Everything a kernel needs is flattened into one `u64` array, whose layout
+//! is a contract with `gpu/kernels/bfs.cuh` (keep the two in step):
+//!
+//! ```text
+//! [0] dims   [1] tiles
+//! [2 + 11a + k] for axis a, k = bit_step, span, last_span, grid, tile_stride,
+//!               not_first, not_last, first_plane, last_plane, end_plane, wrap
+//! [2 + 11·dims + set] valid bits of a tile that is last along the axes in `set`
+//! ```
+//!
+//! [`walk_canonical`]: crate::walk_canonical
+
+use super::Levels;
+use super::sweep::blocked_mask;
+use super::tiling::Tiling;
+use crate::spec::Lattice;
+
+/// Entries per axis in [`DeviceLayout::params`].
+pub const PARAMS_PER_AXIS: usize = 11;
+
+/// A lattice's tiling, flattened for a kernel, with its blocked mask.
+#[derive(Debug, Clone)]
+pub struct DeviceLayout {
+    tiling: Tiling,
+    params: Vec<u64>,
+    blocked: Option<Vec<u64>>,
+}
+
+impl DeviceLayout {
+    /// Lays `lattice` out as the fast engine would, building the per-tile
+    /// blocked mask when anything is blocked (on the rayon pool).
+    pub fn new(lattice: &Lattice) -> Self {
+        let tiling = Tiling::new(lattice);
+        let dims = tiling.dims();
+        let mut params = Vec::with_capacity(2 + dims * PARAMS_PER_AXIS + (1 << dims));
+        params.extend([dims as u64, tiling.tiles]);
+        for a in 0..dims {
+            params.extend([
+                u64::from(tiling.bit_step[a]),
+                u64::from(tiling.span[a]),
+                u64::from(tiling.last_span[a]),
+                tiling.grid[a],
+                tiling.tile_stride[a],
+                tiling.not_first[a],
+                tiling.not_last[a],
+                tiling.first_plane[a],
+                tiling.last_plane[a],
+                tiling.end_plane[a],
+                u64::from(tiling.wrap[a]),
+            ]);
+        }
+        params.extend((0..1usize << dims).map(|set| tiling.valid(set)));
+        let blocked = blocked_mask(lattice, &tiling);
+        Self {
+            tiling,
+            params,
+            blocked,
+        }
+    }
+
+    /// The flattened layout (see the module docs).
+    pub fn params(&self) -> &[u64] {
+        &self.params
+    }
+
+    /// Number of tiles: the state holds two words per tile.
+    pub fn tiles(&self) -> u64 {
+        self.tiling.tiles
+    }
+
+    /// Blocked bits per tile; None when nothing is blocked.
+    pub fn blocked(&self) -> Option<&[u64]> {
+        self.blocked.as_deref()
+    }
+
+    /// Tile and bit mask of vertex `v`, or None past the last vertex.
+    pub fn locate(&self, v: u64) -> Option<(u64, u64)> {
+        (v < self.tiling.vertices).then(|| {
+            let (tile, bit) = self.tiling.locate(v);
+            (tile, 1u64 << bit)
+        })
+    }
+
+    /// Whether vertex `v` exists and is not blocked: a search from it reaches something.
+    pub fn is_open(&self, v: u64) -> bool {
+        match (self.locate(v), &self.blocked) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some((tile, mask)), Some(blocked)) => blocked[tile as usize] & mask == 0,
+        }
+    }
+
+    /// Bytes of the state (two words per tile).
+    pub fn state_bytes(&self) -> u64 {
+        self.tiling.state_bytes()
+    }
+
+    /// The result of a search run elsewhere: `state` (two words per tile,
+    /// plane 0 then plane 1, codes as in `sweep.rs`) and the vertices
+    /// labelled at each distance. `peak_bytes`: what the executor held.
+    pub fn into_levels(
+        self,
+        state: Vec<[u64; 2]>,
+        level_sizes: Vec<u64>,
+        peak_bytes: u64,
+    ) -> Levels {
+        Levels {
+            tiling: self.tiling,
+            state,
+            reached: level_sizes.iter().sum(),
+            level_sizes,
+            peak_bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Blocked, LatticeError};
+
+    #[test]
+    fn params_follow_the_documented_layout() -> Result<(), LatticeError> {
+        let lattice = Lattice::new(vec![5, 3, 7])?;
+        let layout = DeviceLayout::new(&lattice);
+        let p = layout.params();
+        assert_eq!(p.len(), 2 + 3 * PARAMS_PER_AXIS + 8);
+        assert_eq!((p[0], p[1]), (3, layout.tiles()));
+        let tiling = Tiling::new(&lattice);
+        for a in 0..3 {
+            let axis = &p[2 + a * PARAMS_PER_AXIS..2 + (a + 1) * PARAMS_PER_AXIS];
+            assert_eq!(axis[0], u64::from(tiling.bit_step[a]));
+            assert_eq!(axis[3], tiling.grid[a]);
+            assert_eq!(axis[9], tiling.end_plane[a]);
+        }
+        assert_eq!(p[2 + 3 * PARAMS_PER_AXIS + 7], tiling.valid(7));
+        assert!(layout.blocked().is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn blocked_vertices_are_not_open() -> Result<(), LatticeError> {
+        let lattice = Lattice::new(vec![4, 4])?.with_blocked(Blocked::Explicit(vec![1]))?;
+        let layout = DeviceLayout::new(&lattice);
+        assert!(layout.is_open(0));
+        assert!(!layout.is_open(1));
+        assert!(!layout.is_open(16));
+        Ok(())
+    }
+}

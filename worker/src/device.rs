@@ -1,0 +1,112 @@
+//! Where this worker computes (design §2): `--device auto|cpu|cuda`.
+//!
+//! `auto` opens the first CUDA device and falls back to the CPU when there is
+//! no driver, no NVRTC or no device (logged once); `cuda` refuses to start
+//! without one; `cpu` never touches CUDA. The GPU library is probed before
+//! any cudarc call (`catalytic_gpu::probe`), so a machine without NVIDIA's
+//! libraries gets an error, never a loader panic.
+
+use catalytic_gpu::Gpu;
+use catalytic_shared::config::DeviceMode;
+use catalytic_shared::db::workers::DeviceRecord;
+use std::sync::Arc;
+
+/// The device jobs run on, shared by the worker's concurrent jobs.
+#[derive(Debug, Clone)]
+pub enum Device {
+    Cpu,
+    /// A GPU, used for lattices of at least `min_vertices` vertices.
+    Cuda {
+        gpu: Arc<Gpu>,
+        min_vertices: u64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("--device cuda: no usable GPU: {0}")]
+pub struct NoGpu(catalytic_gpu::GpuError);
+
+impl Device {
+    /// Resolves `mode` on this machine.
+    pub fn open(mode: DeviceMode, min_vertices: u64) -> Result<Self, NoGpu> {
+        if mode == DeviceMode::Cpu {
+            return Ok(Device::Cpu);
+        }
+        match Gpu::open(0) {
+            Ok(gpu) => {
+                let info = gpu.info();
+                tracing::info!(device = %info.name, memory_bytes = info.memory_bytes,
+                    multiprocessors = info.multiprocessors, min_vertices, "computing on the GPU");
+                Ok(Device::Cuda {
+                    gpu: Arc::new(gpu),
+                    min_vertices,
+                })
+            }
+            Err(e) if mode == DeviceMode::Auto => {
+                tracing::info!(reason = %e, "no GPU: computing on the CPU");
+                Ok(Device::Cpu)
+            }
+            Err(e) => Err(NoGpu(e)),
+        }
+    }
+
+    /// The GPU to run a job on `vertices` vertices, if this worker has one
+    /// and the lattice is large enough to pay for it.
+    pub fn gpu_for(&self, vertices: u64) -> Option<&Gpu> {
+        match self {
+            Device::Cuda { gpu, min_vertices } if vertices >= *min_vertices => Some(gpu),
+            _ => None,
+        }
+    }
+
+    pub fn is_gpu(&self) -> bool {
+        matches!(self, Device::Cuda { .. })
+    }
+
+    /// This worker's row in the fleet registry.
+    pub fn record(&self) -> DeviceRecord {
+        match self {
+            Device::Cpu => DeviceRecord {
+                kind: "cpu",
+                name: None,
+                memory_bytes: None,
+            },
+            Device::Cuda { gpu, .. } => DeviceRecord {
+                kind: "cuda",
+                name: Some(gpu.info().name.clone()),
+                memory_bytes: i64::try_from(gpu.info().memory_bytes).ok(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalytic_gpu::{Library, library_present};
+
+    #[test]
+    fn cpu_mode_never_opens_a_gpu() -> Result<(), NoGpu> {
+        let device = Device::open(DeviceMode::Cpu, 1)?;
+        assert!(!device.is_gpu());
+        assert_eq!(device.record().kind, "cpu");
+        assert!(device.gpu_for(u64::MAX).is_none());
+        Ok(())
+    }
+
+    /// On machines without NVIDIA's driver (CI): auto falls back, cuda refuses.
+    #[test]
+    fn without_a_driver_auto_falls_back_and_cuda_refuses() -> Result<(), NoGpu> {
+        if library_present(Library::Driver).is_some() {
+            return Ok(()); // A GPU machine: covered by `catalytic-gpu check`.
+        }
+        assert!(!Device::open(DeviceMode::Auto, 1)?.is_gpu());
+        let refused = Device::open(DeviceMode::Cuda, 1);
+        let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("--device cuda") && message.contains("libcuda"),
+            "{message}"
+        );
+        Ok(())
+    }
+}
