@@ -1,0 +1,161 @@
+//! Why a command failed, how that is told on stderr, and the exit code:
+//! 1 the API refused or could not be reached, 2 bad input or config (as
+//! clap's own usage errors), 3 a watched job ended failed or cancelled.
+
+use crate::output::OutputFormat;
+use catalytic_client::Error as ApiError;
+use serde_json::{Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Bad flags, a bad job file, a bad config file, no credential.
+    #[error("{0}")]
+    Usage(String),
+    /// The API refused, could not be reached, or answered something odd.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The stored session could not be refreshed.
+    #[error("your session has expired: run `catalytic login` again")]
+    SessionExpired,
+    /// The job reached a terminal state other than `succeeded`.
+    #[error("job {id} {status}{}", .reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    JobEnded {
+        id: String,
+        status: String,
+        reason: Option<String>,
+    },
+    /// The job has not ended, so what was asked (its result) is not there yet.
+    #[error("{0}")]
+    NotFinished(String),
+    /// Anything else on this machine (writing the config file, stdin).
+    #[error("{0:#}")]
+    Local(anyhow::Error),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::JobEnded { .. } => 3,
+            Failure::Api(_)
+            | Failure::SessionExpired
+            | Failure::NotFinished(_)
+            | Failure::Local(_) => 1,
+        }
+    }
+
+    /// The lines for stderr: the problem's detail and every bad field, and a
+    /// hint for the refusals a user can fix themself.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        match self {
+            Failure::Api(ApiError::Api {
+                status, problem, ..
+            }) => {
+                let title = problem.title.as_deref().unwrap_or("refused");
+                let detail = problem.detail.as_deref().unwrap_or(title);
+                lines.push(format!("error: {detail} (HTTP {status} {title})"));
+                for field in &problem.errors {
+                    lines.push(format!(
+                        "  {}: {}",
+                        field["field"].as_str().unwrap_or("?"),
+                        field["message"].as_str().unwrap_or("invalid")
+                    ));
+                }
+                if let Some(hint) = hint(*status) {
+                    lines.push(format!("hint: {hint}"));
+                }
+            }
+            Failure::Api(ApiError::Transport(e)) if e.is_connect() => {
+                lines.push(format!("error: cannot reach the server: {e}"));
+                lines.push(
+                    "hint: check --server, CATALYTIC_SERVER or `server` in the config file"
+                        .to_owned(),
+                );
+            }
+            other => lines.push(format!("error: {other}")),
+        }
+        lines
+    }
+
+    /// The failure as one JSON object, for `--output json`.
+    pub fn to_json(&self) -> Value {
+        let mut out = json!({"error": self.to_string(), "exit_code": self.exit_code()});
+        if let Failure::Api(ApiError::Api {
+            status, problem, ..
+        }) = self
+        {
+            out["status"] = json!(status);
+            out["problem"] = problem.body.clone();
+        }
+        out
+    }
+
+    /// Writes the failure to stderr in the chosen format.
+    pub fn report(&self, format: OutputFormat) {
+        match format {
+            OutputFormat::Json => eprintln!("{}", self.to_json()),
+            OutputFormat::Table => {
+                for line in self.lines() {
+                    eprintln!("{line}");
+                }
+            }
+        }
+    }
+}
+
+fn hint(status: u16) -> Option<&'static str> {
+    match status {
+        401 => Some(
+            "log in with `catalytic login`, or pass an API key (--api-key or CATALYTIC_API_KEY)",
+        ),
+        403 => Some(
+            "your role may not do this; API keys act as members or viewers, and keys and webhooks need a logged-in admin",
+        ),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalytic_client::Problem;
+
+    #[test]
+    fn a_refusal_names_its_detail_and_every_field() {
+        let body = json!({
+            "title": "Unprocessable Entity", "status": 422,
+            "detail": "params.end: out of range",
+            "errors": [{"field": "params.end", "message": "out of range"}]
+        });
+        let failure = Failure::Api(ApiError::Api {
+            status: 422,
+            problem: Box::new(Problem::parse(body.to_string().as_bytes())),
+            retry_after: None,
+        });
+        assert_eq!(failure.exit_code(), 1);
+        assert_eq!(
+            failure.lines(),
+            vec![
+                "error: params.end: out of range (HTTP 422 Unprocessable Entity)".to_owned(),
+                "  params.end: out of range".to_owned(),
+            ]
+        );
+        let as_json = failure.to_json();
+        assert_eq!(as_json["status"], 422);
+        assert_eq!(as_json["problem"]["errors"][0]["field"], "params.end");
+    }
+
+    #[test]
+    fn exit_codes_tell_usage_refusal_and_failed_job_apart() {
+        assert_eq!(Failure::Usage("x".into()).exit_code(), 2);
+        assert_eq!(Failure::SessionExpired.exit_code(), 1);
+        let ended = Failure::JobEnded {
+            id: "j".into(),
+            status: "failed".into(),
+            reason: Some("time_limit".into()),
+        };
+        assert_eq!(ended.exit_code(), 3);
+        assert_eq!(ended.to_string(), "job j failed: time_limit");
+    }
+}
