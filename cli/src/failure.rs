@@ -53,7 +53,12 @@ impl Failure {
                 status, problem, ..
             }) => {
                 let title = problem.title.as_deref().unwrap_or("refused");
-                let detail = problem.detail.as_deref().unwrap_or(title);
+                // With bad fields, the detail only joins them: list them instead.
+                let detail = match problem.errors.len() {
+                    0 => problem.detail.as_deref().unwrap_or(title),
+                    1 => "a field is invalid",
+                    _ => "some fields are invalid",
+                };
                 lines.push(format!("error: {detail} (HTTP {status} {title})"));
                 for field in &problem.errors {
                     lines.push(format!(
@@ -137,7 +142,7 @@ mod tests {
         assert_eq!(
             failure.lines(),
             vec![
-                "error: params.end: out of range (HTTP 422 Unprocessable Entity)".to_owned(),
+                "error: a field is invalid (HTTP 422 Unprocessable Entity)".to_owned(),
                 "  params.end: out of range".to_owned(),
             ]
         );

@@ -100,9 +100,6 @@ async fn submit(ctx: &Context, args: SubmitArgs) -> Result<(), Failure> {
         })
         .await?;
     if args.watch {
-        if ctx.format() == crate::output::OutputFormat::Table {
-            eprintln!("submitted job {}", submitted.id);
-        }
         return watch::watch(ctx, &mut api, submitted.id, args.timeout).await;
     }
     emit(ctx.format(), &submitted, |v| {

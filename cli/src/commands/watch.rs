@@ -103,7 +103,9 @@ impl Display {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.enable_steady_tick(Duration::from_millis(120));
-            bar.set_message(format!("job {id}: submitted"));
+            // The id on its own line: with it the bar would not fit 80 columns.
+            bar.println(format!("watching job {id}"));
+            bar.set_message("submitted");
             bar
         });
         Self {
@@ -114,9 +116,8 @@ impl Display {
     }
 
     fn show(&self, job: &Job) {
-        let message = format!(
-            "job {}: {} (attempt {}/{})",
-            self.id,
+        let state = format!(
+            "{} (attempt {}/{})",
             job.status,
             job.attempt,
             job.extra
@@ -127,9 +128,11 @@ impl Display {
         match &self.bar {
             Some(bar) => {
                 bar.set_position(stage(job.status));
-                bar.set_message(message);
+                bar.set_message(state);
             }
-            None if self.last.get() != Some(job.status) => eprintln!("{message}"),
+            None if self.last.get() != Some(job.status) => {
+                eprintln!("job {}: {state}", self.id);
+            }
             None => {}
         }
         self.last.set(Some(job.status));
@@ -138,7 +141,7 @@ impl Display {
     fn finish(&self, job: &Job) {
         if let Some(bar) = &self.bar {
             bar.set_position(3);
-            bar.finish_with_message(format!("job {}: {}", self.id, job.status));
+            bar.finish_with_message(job.status.to_string());
         }
     }
 
