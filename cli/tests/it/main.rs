@@ -9,4 +9,5 @@
 mod errors;
 mod harness;
 mod jobs;
+mod session;
 mod webhooks;
