@@ -125,6 +125,7 @@ pub struct LatticeFlags {
     /// Block this fraction of vertices by the seeded rule (with --blocked-seed).
     #[arg(long, group = "flags", requires = "blocked_seed")]
     pub blocked_fraction: Option<f64>,
+    /// The seed of the blocked rule (with --blocked-fraction).
     #[arg(long, group = "flags", requires = "blocked_fraction")]
     pub blocked_seed: Option<u64>,
 }

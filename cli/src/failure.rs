@@ -72,11 +72,14 @@ impl Failure {
                 }
             }
             Failure::Api(ApiError::Transport(e)) if e.is_connect() => {
-                lines.push(format!("error: cannot reach the server: {e}"));
+                lines.push(format!("error: cannot reach the server: {}", chain(e)));
                 lines.push(
                     "hint: check --server, CATALYTIC_SERVER or `server` in the config file"
                         .to_owned(),
                 );
+            }
+            Failure::Api(ApiError::Transport(e)) => {
+                lines.push(format!("error: {}", chain(e)));
             }
             other => lines.push(format!("error: {other}")),
         }
@@ -85,7 +88,11 @@ impl Failure {
 
     /// The failure as one JSON object, for `--output json`.
     pub fn to_json(&self) -> Value {
-        let mut out = json!({"error": self.to_string(), "exit_code": self.exit_code()});
+        let lines = self.lines();
+        let message = lines
+            .first()
+            .map(|l| l.trim_start_matches("error: ").to_owned());
+        let mut out = json!({"error": message, "exit_code": self.exit_code()});
         if let Failure::Api(ApiError::Api {
             status, problem, ..
         }) = self
@@ -107,6 +114,18 @@ impl Failure {
             }
         }
     }
+}
+
+/// An error and its causes, `a: b: c` (reqwest keeps "connection refused"
+/// in a source, not in its own message).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 fn hint(status: u16) -> Option<&'static str> {

@@ -36,8 +36,14 @@ impl Api {
             }
             Credential::None => (String::new(), None),
         };
+        let client = Client::new(resolved.server.clone(), token).map_err(|_| {
+            Failure::Usage(format!(
+                "the server {:?} is not an http(s) URL like http://127.0.0.1:8080",
+                resolved.server
+            ))
+        })?;
         Ok(Self {
-            client: Client::new(resolved.server.clone(), token)?,
+            client,
             session,
             config_path,
         })

@@ -58,7 +58,11 @@ async fn bad_input_is_a_clear_error_with_a_nonzero_exit_and_never_a_panic() -> a
     assert!(missing.stderr.contains("no such job"), "{missing:?}");
 
     // Usage errors, caught before any request: exit 2.
-    let usage_errors: [(&[&str], &str); 6] = [
+    let usage_errors: [(&[&str], &str); 7] = [
+        (
+            &["--server", "not a url", "jobs", "list"],
+            "not an http(s) URL",
+        ),
         (&["jobs", "get", "not-an-id"], "invalid value"),
         (&["jobs", "list", "--status", "done"], "possible values"),
         (&["jobs", "submit", "--size", "3"], "--operation"),
