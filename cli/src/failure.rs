@@ -44,6 +44,25 @@ impl Failure {
         }
     }
 
+    /// Worth asking again: no answer, a 5xx, or a 429.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Failure::Api(ApiError::Transport(_)) => true,
+            Failure::Api(ApiError::Api { status, .. }) => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+
+    /// The answer's `Retry-After`, when it had one.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Failure::Api(ApiError::Api { retry_after, .. }) => {
+                retry_after.map(std::time::Duration::from_secs)
+            }
+            _ => None,
+        }
+    }
+
     /// The lines for stderr: the problem's detail and every bad field, and a
     /// hint for the refusals a user can fix themself.
     pub fn lines(&self) -> Vec<String> {
@@ -168,6 +187,26 @@ mod tests {
         let as_json = failure.to_json();
         assert_eq!(as_json["status"], 422);
         assert_eq!(as_json["problem"]["errors"][0]["field"], "params.end");
+    }
+
+    #[test]
+    fn only_no_answer_a_5xx_or_a_429_is_worth_asking_again() {
+        let refusal = |status, retry_after| {
+            Failure::Api(ApiError::Api {
+                status,
+                problem: Box::default(),
+                retry_after,
+            })
+        };
+        assert!(refusal(503, None).is_transient());
+        assert!(refusal(429, Some(7)).is_transient());
+        assert_eq!(
+            refusal(429, Some(7)).retry_after(),
+            Some(std::time::Duration::from_secs(7))
+        );
+        assert!(!refusal(404, None).is_transient());
+        assert!(!refusal(401, None).is_transient());
+        assert!(!Failure::Usage("x".into()).is_transient());
     }
 
     #[test]

@@ -18,8 +18,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-/// Seconds each long-poll may wait (the API allows 0–60).
-const POLL_WAIT_SECS: u32 = 2;
+/// Seconds each long-poll may wait (the API allows 0–60). Three keeps a
+/// watch at ~20 requests a minute, a third of the free plan's budget.
+const POLL_WAIT_SECS: u32 = 3;
+
+/// Failed polls in a row a watch rides out (an api restart, a 503, a 429)
+/// before it gives up; the pause grows by a second each time, or follows
+/// `Retry-After`, up to `MAX_PAUSE`.
+const MAX_RETRIES: u32 = 10;
+const MAX_PAUSE: Duration = Duration::from_secs(10);
 
 /// Follows `id` until it ends, then prints it; exit 3 unless it succeeded.
 pub async fn watch(
@@ -32,31 +39,49 @@ pub async fn watch(
     let deadline = timeout.map(|s| started + Duration::from_secs(s));
     let display = Display::new(id);
     let mut wait = 0;
+    let mut failures = 0;
     let job = loop {
-        let job = api
+        let polled = api
             .call(|c| async move { c.get_job(id, Some(wait)).await })
             .await;
-        let job = match job {
-            Ok(job) => job,
+        let status = match polled {
+            Ok(job) if job.status.is_terminal() => {
+                display.show(&job);
+                break job;
+            }
+            Ok(job) => {
+                failures = 0;
+                wait = POLL_WAIT_SECS;
+                display.show(&job);
+                job.status.to_string()
+            }
+            Err(e) if failures < MAX_RETRIES && e.is_transient() => {
+                failures += 1;
+                let pause = e
+                    .retry_after()
+                    .unwrap_or(Duration::from_secs(failures.into()))
+                    .min(MAX_PAUSE);
+                display.note(&format!(
+                    "{} (retrying in {} s, {failures}/{MAX_RETRIES})",
+                    e.lines().join(" "),
+                    pause.as_secs()
+                ));
+                tokio::time::sleep(pause).await;
+                "unknown".to_owned()
+            }
             Err(e) => {
                 display.abandon();
                 return Err(e);
             }
         };
-        display.show(&job);
-        if job.status.is_terminal() {
-            break job;
-        }
         // Checked between polls: a timeout may be overrun by one poll.
         if deadline.is_some_and(|d| Instant::now() >= d) {
             display.abandon();
             return Err(Failure::NotFinished(format!(
-                "job {id} is still {} after {} s (it goes on: watch it again, or cancel it)",
-                job.status,
+                "job {id} is still {status} after {} s (it goes on: watch it again, or cancel it)",
                 started.elapsed().as_secs()
             )));
         }
-        wait = POLL_WAIT_SECS;
     };
     display.finish(&job);
     emit(ctx.format(), &job, job_table)?;
@@ -136,6 +161,14 @@ impl Display {
             None => {}
         }
         self.last.set(Some(job.status));
+    }
+
+    /// A message above the bar, or a line on stderr.
+    fn note(&self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(message),
+            None => eprintln!("{message}"),
+        }
     }
 
     fn finish(&self, job: &Job) {

@@ -57,6 +57,14 @@ async fn bad_input_is_a_clear_error_with_a_nonzero_exit_and_never_a_panic() -> a
     assert_eq!(missing.code, Some(1), "{missing:?}");
     assert!(missing.stderr.contains("no such job"), "{missing:?}");
 
+    let no_invoice = cli.run_with(
+        &["invoices", "get", "0195f0a4-7d2e-7000-8000-000000000001"],
+        &with_key,
+        "",
+    )?;
+    assert_eq!(no_invoice.code, Some(1), "{no_invoice:?}");
+    assert!(no_invoice.stderr.contains("HTTP 404"), "{no_invoice:?}");
+
     // Usage errors, caught before any request: exit 2.
     let usage_errors: [(&[&str], &str); 7] = [
         (

@@ -5,6 +5,7 @@ use catalytic_e2e::{Binary, Env, Process, wait_ready};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const READY: Duration = Duration::from_secs(30);
@@ -50,15 +51,7 @@ impl Run {
 impl Cli {
     pub async fn start(fleet: Fleet) -> anyhow::Result<Self> {
         let env = Env::new().await?;
-        // Rate limits live in Redis: a prefix of this test's own keeps other
-        // tests' logins out of this test's per-IP budget.
-        let redis_prefix = ("CATALYTIC_REDIS__PREFIX", env.prefix.as_str());
-        let mut processes = vec![env.spawn(Binary::Api, &[redis_prefix])?];
-        if fleet == Fleet::Full {
-            processes.push(env.spawn(Binary::Worker, &[redis_prefix])?);
-            processes.push(env.spawn(Binary::Scheduler, &[redis_prefix])?);
-        }
-        wait_ready(&format!("{}/readyz", env.api_url()), READY).await?;
+        let processes = spawn_fleet(&env, fleet).await?;
         let dir = tempfile::tempdir()?;
         Ok(Self {
             env,
@@ -77,19 +70,7 @@ impl Cli {
         stdin: &str,
     ) -> anyhow::Result<Run> {
         use std::io::Write;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_catalytic"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .arg("--config")
-            .arg(&self.config)
-            .env("CATALYTIC_SERVER", self.env.api_url())
-            .args(args)
-            .envs(envs.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn()?;
+        let mut child = self.command(args, envs).stdin(Stdio::piped()).spawn()?;
         if let Some(mut input) = child.stdin.take() {
             input.write_all(stdin.as_bytes())?;
         }
@@ -103,6 +84,23 @@ impl Cli {
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
         })
+    }
+
+    /// The CLI with a cleared environment, this test's config file, the api
+    /// in `CATALYTIC_SERVER`, `args` and `envs`; stdout and stderr piped.
+    fn command(&self, args: &[&str], envs: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_catalytic"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .arg("--config")
+            .arg(&self.config)
+            .env("CATALYTIC_SERVER", self.env.api_url())
+            .args(args)
+            .envs(envs.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
     }
 
     /// Runs the words of `line` with `--output json` and `envs`; fails
@@ -132,8 +130,77 @@ impl Cli {
         Ok(())
     }
 
+    /// Kills the whole fleet (the api included) and waits for it to exit.
+    pub fn stop_fleet(&mut self) {
+        self.processes.clear();
+    }
+
+    /// Starts `fleet` again, the api on the same port.
+    pub async fn restart_fleet(&mut self, fleet: Fleet) -> anyhow::Result<()> {
+        self.processes = spawn_fleet(&self.env, fleet).await?;
+        Ok(())
+    }
+
+    /// Starts the CLI in the background; its stderr is collected as it
+    /// comes, for a test to wait on.
+    pub fn spawn(&self, args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<Background> {
+        use std::io::BufRead;
+        let mut child = self.command(args, envs).stdin(Stdio::null()).spawn()?;
+        let stderr = Arc::new(Mutex::new(String::new()));
+        if let Some(pipe) = child.stderr.take() {
+            let sink = Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                    if let Ok(mut text) = sink.lock() {
+                        text.push_str(&line);
+                        text.push('\n');
+                    }
+                }
+            });
+        }
+        Ok(Background { child, stderr })
+    }
+
     pub async fn stop(self) -> anyhow::Result<()> {
         drop(self.processes);
         self.env.teardown().await
+    }
+}
+
+/// The api, and with `Fleet::Full` a worker and the scheduler, ready.
+async fn spawn_fleet(env: &Env, fleet: Fleet) -> anyhow::Result<Vec<Process>> {
+    // Rate limits live in Redis: a prefix of this test's own keeps other
+    // tests' logins out of this test's per-IP budget.
+    let redis_prefix = ("CATALYTIC_REDIS__PREFIX", env.prefix.as_str());
+    let mut processes = vec![env.spawn(Binary::Api, &[redis_prefix])?];
+    if fleet == Fleet::Full {
+        processes.push(env.spawn(Binary::Worker, &[redis_prefix])?);
+        processes.push(env.spawn(Binary::Scheduler, &[redis_prefix])?);
+    }
+    wait_ready(&format!("{}/readyz", env.api_url()), READY).await?;
+    Ok(processes)
+}
+
+/// A CLI run in the background.
+pub struct Background {
+    child: std::process::Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Background {
+    /// stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// Waits for the exit (the command's own timeout bounds it).
+    pub fn finish(self) -> anyhow::Result<Run> {
+        let stderr = Arc::clone(&self.stderr);
+        let output = self.child.wait_with_output()?;
+        Ok(Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: stderr.lock().map(|t| t.clone()).unwrap_or_default(),
+        })
     }
 }

@@ -104,6 +104,18 @@ async fn a_user_logs_in_makes_a_key_and_watches_a_shortest_path_to_a_right_resul
     let invoices = cli.json("invoices list", &[])?;
     assert!(invoices["items"].is_array(), "{invoices}");
 
+    // A revoked key stops working at once.
+    cli.json(
+        &format!(
+            "api-keys revoke {}",
+            created["id"].as_str().unwrap_or_default()
+        ),
+        &[],
+    )?;
+    let revoked = cli.run_with(&["jobs", "list"], &with_key, "")?;
+    assert_eq!(revoked.code, Some(1), "{revoked:?}");
+    assert!(revoked.stderr.contains("HTTP 401"), "{revoked:?}");
+
     cli.stop().await
 }
 
@@ -137,5 +149,39 @@ async fn a_queued_job_is_cancelled_once_and_then_reported_as_cancelled() -> anyh
     assert_eq!(result.code, Some(3), "{result:?}");
     assert!(result.stderr.contains("cancelled"), "{result:?}");
 
+    cli.stop().await
+}
+
+#[tokio::test]
+async fn a_watch_rides_out_an_api_restart_and_sees_the_job_succeed() -> anyhow::Result<()> {
+    let mut cli = Cli::start(Fleet::ApiOnly).await?;
+    let key = cli.env.bootstrap("free")?;
+    let with_key = [("CATALYTIC_API_KEY", key.as_str())];
+    let submitted = cli.json(
+        "jobs submit --operation shortest_path --size 8,8 --start 0,0 --end 7,7",
+        &with_key,
+    )?;
+    let id = submitted["id"].as_str().unwrap_or_default().to_owned();
+
+    cli.stop_fleet();
+    let watch = cli.spawn(&["jobs", "watch", &id, "--timeout", "120"], &with_key)?;
+    catalytic_e2e::wait_until(
+        "the watch to find the api gone",
+        std::time::Duration::from_secs(30),
+        || {
+            let told = watch.stderr().contains("cannot reach the server");
+            async move { Ok(told.then_some(())) }
+        },
+    )
+    .await?;
+    cli.restart_fleet(Fleet::Full).await?;
+
+    let watched = watch.finish()?;
+    assert_eq!(watched.code, Some(0), "{watched:?}");
+    assert!(watched.stderr.contains("retrying"), "{watched:?}");
+    assert!(
+        watched.stderr.contains(&format!("job {id}: succeeded")),
+        "{watched:?}"
+    );
     cli.stop().await
 }
