@@ -1,5 +1,5 @@
 //! A typed async client of the Catalytic API (`docs/api.md`), shared by the
-//! load generator, the chaos harness and later the CLI.
+//! load generator, the chaos harness and the `catalytic` CLI (`cli/`).
 //!
 //! - [`Client`]: one base URL and one bearer credential (API key or access
 //!   token); cheap to clone, and several can share one connection pool.

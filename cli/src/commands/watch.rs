@@ -40,11 +40,13 @@ pub async fn watch(
     let display = Display::new(id);
     let mut wait = 0;
     let mut failures = 0;
+    // The state last seen, for the timeout's message.
+    let mut last = "not seen yet".to_owned();
     let job = loop {
         let polled = api
             .call(|c| async move { c.get_job(id, Some(wait)).await })
             .await;
-        let status = match polled {
+        match polled {
             Ok(job) if job.status.is_terminal() => {
                 display.show(&job);
                 break job;
@@ -53,7 +55,7 @@ pub async fn watch(
                 failures = 0;
                 wait = POLL_WAIT_SECS;
                 display.show(&job);
-                job.status.to_string()
+                last = job.status.to_string();
             }
             Err(e) if failures < MAX_RETRIES && e.is_transient() => {
                 failures += 1;
@@ -61,24 +63,23 @@ pub async fn watch(
                     .retry_after()
                     .unwrap_or(Duration::from_secs(failures.into()))
                     .min(MAX_PAUSE);
+                let problem = e.lines().into_iter().next().unwrap_or_default();
                 display.note(&format!(
-                    "{} (retrying in {} s, {failures}/{MAX_RETRIES})",
-                    e.lines().join(" "),
+                    "{problem} (retrying in {} s, {failures}/{MAX_RETRIES})",
                     pause.as_secs()
                 ));
                 tokio::time::sleep(pause).await;
-                "unknown".to_owned()
             }
             Err(e) => {
                 display.abandon();
                 return Err(e);
             }
-        };
+        }
         // Checked between polls: a timeout may be overrun by one poll.
         if deadline.is_some_and(|d| Instant::now() >= d) {
             display.abandon();
             return Err(Failure::NotFinished(format!(
-                "job {id} is still {status} after {} s (it goes on: watch it again, or cancel it)",
+                "job {id} is still {last} after {} s (it goes on: watch it again, or cancel it)",
                 started.elapsed().as_secs()
             )));
         }

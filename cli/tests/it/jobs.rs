@@ -131,6 +131,14 @@ async fn a_queued_job_is_cancelled_once_and_then_reported_as_cancelled() -> anyh
     )?;
     let id = submitted["id"].as_str().unwrap_or_default().to_owned();
 
+    // Nothing runs it: a watch with a timeout gives up, saying where it is.
+    let gave_up = cli.run_with(&["jobs", "watch", &id, "--timeout", "1"], &with_key, "")?;
+    assert_eq!(gave_up.code, Some(1), "{gave_up:?}");
+    assert!(gave_up.stderr.contains("still queued after"), "{gave_up:?}");
+    let not_yet = cli.run_with(&["jobs", "result", &id], &with_key, "")?;
+    assert_eq!(not_yet.code, Some(1), "{not_yet:?}");
+    assert!(not_yet.stderr.contains("no result yet"), "{not_yet:?}");
+
     let cancelled = cli.json(&format!("jobs cancel {id}"), &with_key)?;
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
 
