@@ -2,7 +2,9 @@
 //! [`Error::Api`] with the problem body, and decodes the success body.
 
 use crate::error::{Error, Problem};
-use crate::types::{ApiKeyCreated, Job, JobId, Lattice, Registered, Submitted, Tokens};
+use crate::types::{
+    ApiKeyCreated, Job, JobId, JobStatus, Lattice, Page, Registered, Submitted, Tokens,
+};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -69,12 +71,29 @@ impl Client {
         format!("{}{path}", self.base)
     }
 
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+    pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let builder = self.http.request(method, self.url(path));
         match self.credential.is_empty() {
             true => builder,
             false => builder.bearer_auth(&self.credential),
         }
+    }
+
+    /// `GET path?query` → 200, decoded: the shape of every plain read.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        what: &'static str,
+    ) -> Result<T, Error> {
+        let response = self.request(Method::GET, path).query(query).send().await?;
+        decode(response, StatusCode::OK, what).await
+    }
+
+    /// `DELETE path` → 204.
+    pub(crate) async fn delete(&self, path: &str) -> Result<(), Error> {
+        let response = self.request(Method::DELETE, path).send().await?;
+        expect_empty(response, StatusCode::NO_CONTENT).await
     }
 
     /// `POST /v1/auth/register` → 201.
@@ -137,6 +156,20 @@ impl Client {
         decode(response, StatusCode::OK, "job").await
     }
 
+    /// `GET /v1/jobs?status=&limit=&cursor=`: one page, newest first.
+    pub async fn list_jobs(
+        &self,
+        status: Option<JobStatus>,
+        limit: Option<u32>,
+        cursor: Option<uuid::Uuid>,
+    ) -> Result<Page<Job>, Error> {
+        let mut query = page_query(limit, cursor);
+        if let Some(status) = status {
+            query.push(("status", status.as_str().to_owned()));
+        }
+        self.get_json("/v1/jobs", &query, "jobs").await
+    }
+
     /// `POST /v1/jobs/{id}/cancel` → 202 with the job, now `cancelled`.
     pub async fn cancel_job(&self, id: JobId) -> Result<Job, Error> {
         let response = self
@@ -177,11 +210,23 @@ impl Client {
 }
 
 /// The success body as `T`, or the refusal as [`Error::Api`].
-async fn decode<T: DeserializeOwned>(
+pub(crate) async fn decode<T: DeserializeOwned>(
     response: Response,
     expected: StatusCode,
     what: &'static str,
 ) -> Result<T, Error> {
+    let bytes = success_body(response, expected).await?;
+    serde_json::from_slice(&bytes).map_err(|source| Error::Decode { what, source })
+}
+
+/// A success without a body (204), or the refusal as [`Error::Api`].
+pub(crate) async fn expect_empty(response: Response, expected: StatusCode) -> Result<(), Error> {
+    success_body(response, expected).await.map(drop)
+}
+
+/// The body of an answer with the `expected` status; any other status is
+/// the refusal, with its problem and `Retry-After`.
+async fn success_body(response: Response, expected: StatusCode) -> Result<Vec<u8>, Error> {
     let status = response.status();
     let retry_after = response
         .headers()
@@ -196,7 +241,22 @@ async fn decode<T: DeserializeOwned>(
             retry_after,
         });
     }
-    serde_json::from_slice(&bytes).map_err(|source| Error::Decode { what, source })
+    Ok(bytes.to_vec())
+}
+
+/// `?limit=&cursor=` of a list call, only the parts given.
+pub(crate) fn page_query(
+    limit: Option<u32>,
+    cursor: Option<uuid::Uuid>,
+) -> Vec<(&'static str, String)> {
+    let mut query = Vec::new();
+    if let Some(limit) = limit {
+        query.push(("limit", limit.to_string()));
+    }
+    if let Some(cursor) = cursor {
+        query.push(("cursor", cursor.to_string()));
+    }
+    query
 }
 
 #[cfg(test)]

@@ -1,17 +1,30 @@
 //! A typed async client of the Catalytic API (`docs/api.md`), shared by the
-//! load generator, the chaos harness and later the CLI.
+//! load generator, the chaos harness and the `catalytic` CLI (`cli/`).
 //!
 //! - [`Client`]: one base URL and one bearer credential (API key or access
 //!   token); cheap to clone, and several can share one connection pool.
 //! - [`Error`]: an answer the API refused (HTTP status + its problem+json
 //!   body), a transport failure, or a body that did not decode.
 //! - The wire types the calls return: [`Job`], [`Submitted`], [`Tokens`],
-//!   [`Registered`], [`Lattice`], [`ApiKeyCreated`].
+//!   [`Registered`], [`Lattice`], [`ApiKey`], [`WebhookEndpoint`],
+//!   [`Usage`], [`Invoice`], each list call's [`Page`], …
+//!
+//! The calls are grouped by resource: `client.rs` (the client itself, auth,
+//! jobs, creating lattices and keys), `accounts.rs`, `lattices.rs`,
+//! `webhooks.rs`, `billing.rs`.
 
+mod accounts;
+mod billing;
 mod client;
 mod error;
+mod lattices;
 mod types;
+mod webhooks;
 
 pub use client::Client;
 pub use error::{Error, Problem};
-pub use types::{ApiKeyCreated, Job, JobId, JobStatus, Lattice, Registered, Submitted, Tokens};
+pub use types::{
+    ApiKey, ApiKeyCreated, Invoice, InvoiceLine, Job, JobId, JobStatus, Lattice, Page, Registered,
+    Submitted, Tokens, Usage, UsageBucket, WebhookAttempt, WebhookEndpoint, WebhookEndpointCreated,
+    WebhookMessage, WebhookTestSent,
+};

@@ -1,13 +1,14 @@
 //! What the API answers, as the client reads it: the fields callers act on
 //! are typed, the rest is kept in `extra` so nothing is lost when the API
-//! grows a field.
+//! grows a field. Each also serialises back to what was received, so a
+//! caller (the CLI's `--output json`) can print it whole.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 
 /// A job's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct JobId(pub uuid::Uuid);
 
@@ -17,7 +18,7 @@ impl fmt::Display for JobId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Queued,
@@ -28,6 +29,17 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// The wire name: `queued`, `running`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
     /// `succeeded`, `failed` and `cancelled` never change again.
     pub fn is_terminal(self) -> bool {
         matches!(
@@ -38,18 +50,18 @@ impl JobStatus {
 }
 
 /// The 202 of `POST /v1/jobs`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Submitted {
     pub id: JobId,
     pub status: JobStatus,
     pub location: String,
     /// `Idempotent-Replayed: true`: an earlier submit with this key answered again.
-    #[serde(skip)]
+    #[serde(skip_deserializing)]
     pub replayed: bool,
 }
 
 /// A job as `GET /v1/jobs/{id}` answers it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {
     pub id: JobId,
     pub status: JobStatus,
@@ -61,7 +73,7 @@ pub struct Job {
 }
 
 /// The 200 of a login or a refresh.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Tokens {
     pub access_token: String,
     pub token_type: String,
@@ -80,14 +92,14 @@ impl fmt::Debug for Tokens {
 }
 
 /// The 201 of a register: the new user and their tenant.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Registered {
     pub user: Value,
     pub tenant: Value,
 }
 
 /// A stored lattice.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Lattice {
     pub id: uuid::Uuid,
     pub name: String,
@@ -96,7 +108,7 @@ pub struct Lattice {
 }
 
 /// The 201 of `POST /v1/api-keys`: the key itself, shown this once.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ApiKeyCreated {
     pub id: uuid::Uuid,
     pub key: String,
@@ -112,6 +124,132 @@ impl fmt::Debug for ApiKeyCreated {
             .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One page of a list call, newest first; pass `next_cursor` as the next
+/// call's cursor until it is `None`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<uuid::Uuid>,
+}
+
+/// An API key as listed (never the secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub prefix: String,
+    pub scope: String,
+    pub revoked_at: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A webhook endpoint (never its secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    pub id: uuid::Uuid,
+    pub url: String,
+    pub enabled: bool,
+    #[serde(default)]
+    pub event_types: Vec<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The 201 of `POST /v1/webhooks/endpoints`: the signing secret, shown this once.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct WebhookEndpointCreated {
+    pub secret: String,
+    #[serde(flatten)]
+    pub endpoint: WebhookEndpoint,
+}
+
+impl fmt::Debug for WebhookEndpointCreated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookEndpointCreated")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The 202 of an endpoint test: the `webhook.test` message sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookTestSent {
+    pub message_id: uuid::Uuid,
+}
+
+/// One webhook message (one event), as its `webhook-id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookMessage {
+    pub id: uuid::Uuid,
+    pub event_type: String,
+    pub job_id: Option<uuid::Uuid>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One delivery attempt of a message to one endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookAttempt {
+    pub endpoint_id: uuid::Uuid,
+    pub attempt: i32,
+    pub started_at: String,
+    /// Absent when no response came (refused, timeout, SSRF guard).
+    pub status_code: Option<i32>,
+    pub latency_ms: i32,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
+
+/// `GET /v1/usage`: the tenant's usage per UTC bucket, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Usage {
+    pub from: String,
+    pub to: String,
+    pub granularity: String,
+    pub buckets: Vec<UsageBucket>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UsageBucket {
+    pub start: String,
+    pub jobs: i64,
+    pub billable_jobs: i64,
+    pub vertex_visits: i64,
+    pub cpu_compute_ms: i64,
+    pub gpu_compute_ms: i64,
+}
+
+/// One month's invoice; `lines` only from `GET /v1/invoices/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Invoice {
+    pub id: uuid::Uuid,
+    pub status: String,
+    pub number: Option<String>,
+    pub period_start: String,
+    pub period_end: String,
+    pub currency: String,
+    pub total_cents: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<InvoiceLine>>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvoiceLine {
+    pub kind: String,
+    pub description: String,
+    pub quantity: i64,
+    pub amount_cents: i64,
 }
 
 #[cfg(test)]

@@ -232,6 +232,9 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Toml::string(DEFAULTS));
         for (key, value) in vars {
+            if is_cli_variable(key) {
+                continue;
+            }
             let path = key
                 .strip_prefix("CATALYTIC_")
                 .ok_or_else(|| ConfigError::Invalid {
@@ -502,7 +505,19 @@ impl Settings {
 }
 
 fn env_provider() -> Env {
-    Env::prefixed("CATALYTIC_").split("__")
+    // The `catalytic` CLI's own variables share the prefix; a shell that
+    // exports them must still be able to start the servers.
+    Env::prefixed("CATALYTIC_")
+        .ignore(CLI_VARIABLES)
+        .split("__")
+}
+
+/// `CATALYTIC_*` variables read by the CLI (docs/cli.md), never settings.
+pub const CLI_VARIABLES: &[&str] = &["API_KEY", "SERVER", "OUTPUT", "CONFIG", "PASSWORD"];
+
+fn is_cli_variable(key: &str) -> bool {
+    key.strip_prefix("CATALYTIC_")
+        .is_some_and(|rest| CLI_VARIABLES.contains(&rest))
 }
 
 /// `database.url` → `CATALYTIC_DATABASE__URL`.
@@ -528,6 +543,29 @@ mod tests {
         ])?;
         assert_eq!(s.amqp.prefix, "t_123");
         assert_eq!(s.worker_concurrency(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn the_cli_variables_are_not_settings() -> Result<(), ConfigError> {
+        let s = Settings::load_from([
+            ("CATALYTIC_API_KEY", "clk_x"),
+            ("CATALYTIC_SERVER", "http://127.0.0.1:8080"),
+            ("CATALYTIC_OUTPUT", "json"),
+        ])?;
+        assert_eq!(s.worker.device, DeviceMode::Auto);
+        Ok(())
+    }
+
+    #[test]
+    fn the_worker_device_is_a_setting() -> Result<(), ConfigError> {
+        let s = Settings::load_from([("CATALYTIC_WORKER__DEVICE", "cuda")])?;
+        assert_eq!(s.worker.device, DeviceMode::Cuda);
+        let err = Settings::load_from([("CATALYTIC_WORKER__DEVICE", "tpu")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("CATALYTIC_WORKER__DEVICE"), "{err}");
         Ok(())
     }
 

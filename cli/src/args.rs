@@ -1,0 +1,349 @@
+//! The command line, as clap reads it. Values clap can check (ids,
+//! numbers, enumerations) are checked here, so a typo is a usage error
+//! (exit 2) before any request is made; the rest is the API's to judge.
+
+use crate::output::OutputFormat;
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use std::path::PathBuf;
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "catalytic",
+    version,
+    about = "The command line of the Catalytic lattice job queue",
+    after_help = "Server and credential: flags, then CATALYTIC_SERVER / CATALYTIC_API_KEY / CATALYTIC_OUTPUT, then the config file (see `catalytic config show`)."
+)]
+pub struct Cli {
+    /// The config file (default: catalytic/config.toml in your config directory; env CATALYTIC_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The API's base URL, e.g. http://127.0.0.1:8080 (env CATALYTIC_SERVER).
+    #[arg(long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+    /// An API key (clc_…) to act with instead of the stored session (env CATALYTIC_API_KEY).
+    #[arg(long, global = true, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// json: the API's answer as one JSON document; table: aligned text (env CATALYTIC_OUTPUT).
+    #[arg(long, short = 'o', global = true, value_enum)]
+    pub output: Option<OutputFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an account: a new tenant (plan free) owned by you.
+    Register(RegisterArgs),
+    /// Log in with email and password; the session is stored in the config file.
+    Login(PasswordArgs),
+    /// End the stored session (its tokens stop working) and forget it.
+    Logout,
+    /// Who the current credential acts as: user, tenant, role, plan.
+    Whoami,
+    /// The settings in force and where each came from.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// API keys for programs (needs a logged-in admin).
+    #[command(subcommand, name = "api-keys")]
+    ApiKeys(ApiKeysCommand),
+    /// Stored lattice definitions that jobs can name with --lattice-id.
+    #[command(subcommand)]
+    Lattices(LatticesCommand),
+    /// Submit, list, watch, read, cancel jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Webhook endpoints, test messages and delivery attempts (needs a logged-in admin).
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+    /// Your usage per hour, day or month.
+    Usage(UsageArgs),
+    /// Your monthly invoices.
+    #[command(subcommand)]
+    Invoices(InvoicesCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("secret").args(["password", "password_stdin"])))]
+pub struct PasswordArgs {
+    #[arg(long)]
+    pub email: String,
+    /// The password (visible to other local users in the process list: prefer --password-stdin or CATALYTIC_PASSWORD).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    #[command(flatten)]
+    pub credentials: PasswordArgs,
+    /// Your tenant's name (default: the API's choice).
+    #[arg(long)]
+    pub tenant_name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// The config file's path, the server, the credential and the output format in force.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysCommand {
+    /// Make a key; it is shown this once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// write acts as a member (submits jobs), read as a viewer.
+        #[arg(long, default_value = "write", value_parser = ["write", "read"])]
+        scope: String,
+        /// Days until it stops working (1–3650); default: never.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// Every key: prefix, scope, dates, revoked or not (never the secret).
+    List,
+    /// Revoke a key: it stops working at once.
+    Revoke { id: Uuid },
+}
+
+/// A lattice given by flags (`--size 10,10 --wrap`).
+#[derive(Debug, Clone, Args)]
+pub struct LatticeFlags {
+    /// Points per axis, one number per axis (10,10), or one number for every axis with --dimensions.
+    #[arg(long, value_delimiter = ',', value_name = "N[,N…]", group = "flags")]
+    pub size: Vec<u64>,
+    /// Number of axes (1–10), when --size gives one number.
+    #[arg(long, group = "flags")]
+    pub dimensions: Option<u32>,
+    /// Every axis is a ring (axes of size ≥ 3).
+    #[arg(long, group = "flags")]
+    pub wrap: bool,
+    /// Block this fraction of vertices by the seeded rule (with --blocked-seed).
+    #[arg(long, group = "flags", requires = "blocked_seed")]
+    pub blocked_fraction: Option<f64>,
+    /// The seed of the blocked rule (with --blocked-fraction).
+    #[arg(long, group = "flags", requires = "blocked_fraction")]
+    pub blocked_seed: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LatticesCommand {
+    /// Store a lattice, from flags or a JSON file.
+    #[command(group(ArgGroup::new("flags").multiple(true)))]
+    Create {
+        /// 1–200 characters (overrides the file's `name`).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        lattice: LatticeFlags,
+        /// The body as JSON (`{"name", "size", …}`); `-` reads standard input.
+        #[arg(long, conflicts_with = "flags")]
+        file: Option<PathBuf>,
+    },
+    List(PageArgs),
+    Get {
+        id: Uuid,
+    },
+    /// New jobs naming it are refused; past jobs keep their copy.
+    Delete {
+        id: Uuid,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PageArgs {
+    /// At most this many (1–100).
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[arg(long)]
+    pub cursor: Option<Uuid>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Submit a job from flags (--operation, --size, --start …) or a JSON file.
+    Submit(Box<SubmitArgs>),
+    /// The newest jobs first, optionally of one state.
+    List {
+        #[arg(long, value_parser = ["queued", "running", "succeeded", "failed", "cancelled"])]
+        status: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// One job; --wait N long-polls up to N seconds (0–60) for it to end.
+    Get {
+        id: Uuid,
+        #[arg(long)]
+        wait: Option<u32>,
+    },
+    /// Follow a job with live state until it ends; exit 3 unless it succeeded.
+    Watch(WatchArgs),
+    /// A succeeded job's result (a table of its fields, or JSON).
+    Result {
+        id: Uuid,
+        /// Long-poll up to N seconds (0–60) for the job to end first.
+        #[arg(long)]
+        wait: Option<u32>,
+    },
+    /// Cancel a queued or running job.
+    Cancel { id: Uuid },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    pub id: Uuid,
+    /// Give up (exit 1) after this many seconds; default: wait until it ends.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("flags").multiple(true)))]
+pub struct SubmitArgs {
+    /// The whole body as JSON (`{"lattice", "operation", "params"}`); `-` reads standard input.
+    #[arg(long, conflicts_with = "flags")]
+    pub file: Option<PathBuf>,
+    /// shortest_path, distances, neighbors, components, analyze, batch or transform.
+    #[arg(long, group = "flags")]
+    pub operation: Option<String>,
+    #[command(flatten)]
+    pub lattice: LatticeFlags,
+    /// A stored lattice instead of --size.
+    #[arg(long, group = "flags")]
+    pub lattice_id: Option<Uuid>,
+    /// shortest_path: the start coordinates (0,0).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        group = "flags"
+    )]
+    pub start: Option<Vec<i64>>,
+    /// shortest_path: the end coordinates.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        group = "flags"
+    )]
+    pub end: Option<Vec<i64>>,
+    /// distances: the source coordinates.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        group = "flags"
+    )]
+    pub source: Option<Vec<i64>>,
+    /// neighbors: the centre coordinates.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        group = "flags"
+    )]
+    pub center: Option<Vec<i64>>,
+    /// neighbors: the radius.
+    #[arg(long, group = "flags")]
+    pub radius: Option<u64>,
+    /// Further params as a JSON object (batch pairs, transform …); the flags above win.
+    #[arg(long, value_name = "JSON", group = "flags")]
+    pub params: Option<String>,
+    /// Makes a retried submit safe: the same key and body give the same job.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    /// Then watch it until it ends, as `jobs watch`.
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: give up after this many seconds.
+    #[arg(long, value_name = "SECONDS", requires = "watch")]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Add an endpoint; its signing secret is shown this once.
+    Create {
+        #[arg(long)]
+        url: String,
+        /// job.succeeded, job.failed, job.cancelled, endpoint.disabled (repeat; default all).
+        #[arg(long = "event-type", value_name = "TYPE")]
+        event_types: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// At most this many sends per second (1–10000).
+        #[arg(long)]
+        rate_limit: Option<i32>,
+        /// Create it disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// The endpoints, newest first.
+    List(PageArgs),
+    /// Send a webhook.test message to one endpoint; prints the message id.
+    Test { endpoint_id: Uuid },
+    /// The webhook messages (one per event), newest first.
+    Messages(PageArgs),
+    /// Every delivery attempt of one message: time, status, latency, error.
+    Attempts { message_id: Uuid },
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// RFC 3339 start (default: 30 days before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// RFC 3339 end (default: now).
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long, value_parser = ["hour", "day", "month"])]
+    pub granularity: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvoicesCommand {
+    List(PageArgs),
+    /// One invoice with its lines.
+    Get {
+        id: Uuid,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_file_and_body_flags_conflict_but_watch_does_not() {
+        let both = Cli::try_parse_from([
+            "catalytic",
+            "jobs",
+            "submit",
+            "--file",
+            "j.json",
+            "--size",
+            "3,3",
+        ]);
+        assert!(both.is_err());
+        let file_and_watch =
+            Cli::try_parse_from(["catalytic", "jobs", "submit", "--file", "j.json", "--watch"]);
+        assert!(file_and_watch.is_ok(), "{file_and_watch:?}");
+    }
+
+    #[test]
+    fn a_bad_id_is_a_usage_error() {
+        let parsed = Cli::try_parse_from(["catalytic", "jobs", "get", "not-a-uuid"]);
+        assert!(matches!(parsed, Err(e) if e.exit_code() == 2));
+    }
+}

@@ -1,0 +1,197 @@
+//! Accounts and credentials: register, login (stores the session), logout,
+//! whoami, `config show`, and API keys.
+
+use super::Context;
+use crate::args::{ApiKeysCommand, PasswordArgs, RegisterArgs};
+use crate::config::{self, StoredSession};
+use crate::failure::Failure;
+use crate::output::{Table, cell, emit};
+use serde_json::json;
+use std::io::BufRead;
+
+/// `--password-stdin`, else `--password`, else `CATALYTIC_PASSWORD`.
+fn password(ctx: &Context, args: &PasswordArgs) -> Result<String, Failure> {
+    if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            Failure::Usage(format!("reading the password from standard input: {e}"))
+        })?;
+        let line = line.trim_end_matches(['\r', '\n']).to_owned();
+        return match line.is_empty() {
+            true => Err(Failure::Usage("standard input held no password".to_owned())),
+            false => Ok(line),
+        };
+    }
+    args.password
+        .clone()
+        .or_else(|| ctx.env.password.clone())
+        .ok_or_else(|| {
+            Failure::Usage(
+                "give the password with --password-stdin, --password or CATALYTIC_PASSWORD"
+                    .to_owned(),
+            )
+        })
+}
+
+pub async fn register(ctx: &Context, args: RegisterArgs) -> Result<(), Failure> {
+    let password = password(ctx, &args.credentials)?;
+    let api = ctx.anonymous()?;
+    let registered = api
+        .client()
+        .register(
+            &args.credentials.email,
+            &password,
+            args.tenant_name.as_deref(),
+        )
+        .await?;
+    emit(ctx.format(), &registered, |v| {
+        let mut table = Table::new(&["USER", "EMAIL", "TENANT", "TENANT ID"]);
+        table.row(vec![
+            cell(&v["user"]["id"]),
+            cell(&v["user"]["email"]),
+            cell(&v["tenant"]["name"]),
+            cell(&v["tenant"]["id"]),
+        ]);
+        table
+    })?;
+    if ctx.format() == crate::output::OutputFormat::Table {
+        eprintln!(
+            "registered; now run `catalytic login --email {}`",
+            args.credentials.email
+        );
+    }
+    Ok(())
+}
+
+pub async fn login(ctx: &Context, args: PasswordArgs) -> Result<(), Failure> {
+    let password = password(ctx, &args)?;
+    let api = ctx.anonymous()?;
+    let tokens = api.client().login(&args.email, &password).await?;
+    let session = StoredSession {
+        server: ctx.resolved.server.clone(),
+        email: args.email.clone(),
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+    };
+    config::save_session(&ctx.config_path, Some(&session))?;
+    let answer = json!({
+        "server": session.server,
+        "email": session.email,
+        "config": ctx.config_path.display().to_string(),
+        "access_expires_in": tokens.expires_in,
+        "refresh_expires_in": tokens.refresh_expires_in,
+    });
+    emit(ctx.format(), &answer, |v| {
+        Table::fields(v, &["server", "email", "config"])
+    })
+}
+
+pub async fn logout(ctx: &Context) -> Result<(), Failure> {
+    let file = config::load(&ctx.config_path)?;
+    let Some(session) = file.session else {
+        return Err(Failure::Usage(format!(
+            "no stored session in {}",
+            ctx.config_path.display()
+        )));
+    };
+    let client = catalytic_client::Client::new(session.server.clone(), session.access_token)?;
+    // An expired token is as logged out as can be: forget it all the same.
+    let ended = match client.logout().await {
+        Ok(()) => true,
+        Err(e) if e.status() == Some(401) => false,
+        Err(e) => return Err(e.into()),
+    };
+    config::save_session(&ctx.config_path, None)?;
+    let answer =
+        json!({"logged_out": session.email, "server": session.server, "session_ended": ended});
+    emit(ctx.format(), &answer, |v| {
+        Table::fields(v, &["logged_out", "server", "session_ended"])
+    })
+}
+
+pub async fn whoami(ctx: &Context) -> Result<(), Failure> {
+    let mut api = ctx.api()?;
+    let me = api.call(|c| async move { c.me().await }).await?;
+    emit(ctx.format(), &me, |v| {
+        let mut table = Table::new(&["FIELD", "VALUE"]);
+        table
+            .row(vec!["user".into(), cell(&v["user"]["email"])])
+            .row(vec!["tenant".into(), cell(&v["tenant"]["name"])])
+            .row(vec!["tenant id".into(), cell(&v["tenant"]["id"])])
+            .row(vec!["role".into(), cell(&v["role"])])
+            .row(vec!["plan".into(), cell(&v["plan"])]);
+        table
+    })
+}
+
+pub fn show_config(ctx: &Context) -> Result<(), Failure> {
+    let answer = json!({
+        "config": ctx.config_path.display().to_string(),
+        "server": ctx.resolved.server,
+        "credential": ctx.resolved.credential.describe(),
+        "output": ctx.resolved.output,
+    });
+    emit(ctx.format(), &answer, |v| {
+        Table::fields(v, &["config", "server", "credential", "output"])
+    })
+}
+
+pub async fn api_keys(ctx: &Context, command: ApiKeysCommand) -> Result<(), Failure> {
+    let mut api = ctx.api()?;
+    match command {
+        ApiKeysCommand::Create {
+            name,
+            scope,
+            expires_in_days,
+        } => {
+            let created = api
+                .call(|c| {
+                    let (name, scope) = (name.clone(), scope.clone());
+                    async move { c.create_api_key(&name, &scope, expires_in_days).await }
+                })
+                .await?;
+            emit(ctx.format(), &created, |v| {
+                Table::fields(v, &["id", "name", "scope", "expires_at", "key"])
+            })?;
+            if ctx.format() == crate::output::OutputFormat::Table {
+                eprintln!("the key is shown this once: store it now");
+            }
+            Ok(())
+        }
+        ApiKeysCommand::List => {
+            let keys = api.call(|c| async move { c.list_api_keys().await }).await?;
+            emit(ctx.format(), &keys, |v| {
+                Table::of_items(
+                    v,
+                    &[
+                        "ID",
+                        "NAME",
+                        "PREFIX",
+                        "SCOPE",
+                        "CREATED",
+                        "EXPIRES",
+                        "LAST USED",
+                        "REVOKED",
+                    ],
+                    &[
+                        "id",
+                        "name",
+                        "prefix",
+                        "scope",
+                        "created_at",
+                        "expires_at",
+                        "last_used_at",
+                        "revoked_at",
+                    ],
+                )
+            })
+        }
+        ApiKeysCommand::Revoke { id } => {
+            api.call(|c| async move { c.revoke_api_key(id).await })
+                .await?;
+            emit(ctx.format(), &json!({"revoked": id}), |v| {
+                Table::fields(v, &["revoked"])
+            })
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Jobs through the CLI: a user logs in, makes a key, submits a shortest
+//! path, watches it to success and reads a path that is right; a queued job
+//! is cancelled.
+
+use crate::harness::{Cli, Fleet};
+use serde_json::{Value, json};
+
+/// Each step of a path moves by one along one axis.
+fn is_lattice_walk(path: &[Value]) -> bool {
+    path.windows(2)
+        .all(|pair| match (pair[0].as_array(), pair[1].as_array()) {
+            (Some(a), Some(b)) if a.len() == b.len() => {
+                let moved: i64 = a
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| (x.as_i64().unwrap_or(0) - y.as_i64().unwrap_or(0)).abs())
+                    .sum();
+                moved == 1
+            }
+            _ => false,
+        })
+}
+
+#[tokio::test]
+async fn a_user_logs_in_makes_a_key_and_watches_a_shortest_path_to_a_right_result()
+-> anyhow::Result<()> {
+    let cli = Cli::start(Fleet::Full).await?;
+    cli.register_and_login("ada@example.com")?;
+
+    let me = cli.json("whoami", &[])?;
+    assert_eq!(me["role"], "owner", "{me}");
+
+    let created = cli.json("api-keys create --name ci", &[])?;
+    let key = created["key"].as_str().unwrap_or_default().to_owned();
+    assert!(key.starts_with("clc_"), "{created}");
+    let listed = cli.json("api-keys list", &[])?;
+    assert_eq!(listed[0]["id"], created["id"], "{listed}");
+    assert!(
+        !listed.to_string().contains(&key),
+        "a list never shows the secret"
+    );
+
+    // The key from the environment, as a program would use it.
+    let with_key = [("CATALYTIC_API_KEY", key.as_str())];
+    let submitted = cli.json(
+        "jobs submit --operation shortest_path --size 12,9 --start 1,2 --end 10,7",
+        &with_key,
+    )?;
+    let id = submitted["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(submitted["status"], "queued", "{submitted}");
+
+    let watched = cli.run_with(&["jobs", "watch", &id, "--timeout", "120"], &with_key, "")?;
+    assert_eq!(watched.code, Some(0), "{watched:?}");
+    assert!(watched.stdout.contains("succeeded"), "{watched:?}");
+    assert!(
+        watched.stderr.contains(&format!("job {id}: succeeded")),
+        "the live state is told on stderr: {watched:?}"
+    );
+
+    let result = cli.json(&format!("jobs result {id}"), &with_key)?;
+    let manhattan = (10 - 1) + (7 - 2);
+    assert_eq!(result["reachable"], true, "{result}");
+    assert_eq!(result["length"], manhattan, "{result}");
+    let path = result["path"].as_array().cloned().unwrap_or_default();
+    assert_eq!(path.len(), manhattan + 1, "{result}");
+    assert_eq!(path.first(), Some(&json!([1, 2])));
+    assert_eq!(path.last(), Some(&json!([10, 7])));
+    assert!(is_lattice_walk(&path), "{result}");
+
+    let table = cli
+        .run_with(&["jobs", "result", &id], &with_key, "")?
+        .ok()?;
+    assert!(
+        table
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("length") && l.ends_with("14")),
+        "{table:?}"
+    );
+
+    let succeeded = cli.json("jobs list --status succeeded", &with_key)?;
+    assert_eq!(succeeded["items"][0]["id"], id.as_str(), "{succeeded}");
+
+    // A job from a file, submitted and watched in one command.
+    let file = cli.config.with_file_name("job.json");
+    std::fs::write(
+        &file,
+        r#"{"lattice": {"size": [5, 5], "wrap": true}, "operation": "shortest_path",
+            "params": {"start": [0, 0], "end": [4, 4]}}"#,
+    )?;
+    let file_job = cli.json(
+        &format!("jobs submit --file {} --watch", file.display()),
+        &with_key,
+    )?;
+    assert_eq!(file_job["status"], "succeeded", "{file_job}");
+    assert_eq!(
+        file_job["result"]["length"], 2,
+        "wrapping: one step back on each axis"
+    );
+
+    let usage = cli.json("usage --granularity day", &[])?;
+    assert_eq!(usage["granularity"], "day", "{usage}");
+    assert!(usage["buckets"].is_array(), "{usage}");
+    let invoices = cli.json("invoices list", &[])?;
+    assert!(invoices["items"].is_array(), "{invoices}");
+
+    // A revoked key stops working at once.
+    cli.json(
+        &format!(
+            "api-keys revoke {}",
+            created["id"].as_str().unwrap_or_default()
+        ),
+        &[],
+    )?;
+    let revoked = cli.run_with(&["jobs", "list"], &with_key, "")?;
+    assert_eq!(revoked.code, Some(1), "{revoked:?}");
+    assert!(revoked.stderr.contains("HTTP 401"), "{revoked:?}");
+
+    cli.stop().await
+}
+
+#[tokio::test]
+async fn a_queued_job_is_cancelled_once_and_then_reported_as_cancelled() -> anyhow::Result<()> {
+    // The api alone: nothing runs the job, so it is queued when cancelled.
+    let cli = Cli::start(Fleet::ApiOnly).await?;
+    let key = cli.env.bootstrap("free")?;
+    let with_key = [("CATALYTIC_API_KEY", key.as_str())];
+    let submitted = cli.json(
+        "jobs submit --operation analyze --size 4 --dimensions 2",
+        &with_key,
+    )?;
+    let id = submitted["id"].as_str().unwrap_or_default().to_owned();
+
+    // Nothing runs it: a watch with a timeout gives up, saying where it is.
+    let gave_up = cli.run_with(&["jobs", "watch", &id, "--timeout", "1"], &with_key, "")?;
+    assert_eq!(gave_up.code, Some(1), "{gave_up:?}");
+    assert!(gave_up.stderr.contains("still queued after"), "{gave_up:?}");
+    let not_yet = cli.run_with(&["jobs", "result", &id], &with_key, "")?;
+    assert_eq!(not_yet.code, Some(1), "{not_yet:?}");
+    assert!(not_yet.stderr.contains("no result yet"), "{not_yet:?}");
+
+    let cancelled = cli.json(&format!("jobs cancel {id}"), &with_key)?;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+
+    let again = cli.run_with(&["jobs", "cancel", &id], &with_key, "")?;
+    assert_eq!(again.code, Some(1), "{again:?}");
+    assert!(again.stderr.contains("already cancelled"), "{again:?}");
+    assert!(again.stderr.contains("HTTP 409"), "{again:?}");
+
+    let watched = cli.run_with(&["jobs", "watch", &id], &with_key, "")?;
+    assert_eq!(
+        watched.code,
+        Some(3),
+        "a cancelled job is not a success: {watched:?}"
+    );
+    let result = cli.run_with(&["jobs", "result", &id], &with_key, "")?;
+    assert_eq!(result.code, Some(3), "{result:?}");
+    assert!(result.stderr.contains("cancelled"), "{result:?}");
+
+    cli.stop().await
+}
+
+#[tokio::test]
+async fn a_watch_rides_out_an_api_restart_and_sees_the_job_succeed() -> anyhow::Result<()> {
+    let mut cli = Cli::start(Fleet::ApiOnly).await?;
+    let key = cli.env.bootstrap("free")?;
+    let with_key = [("CATALYTIC_API_KEY", key.as_str())];
+    let submitted = cli.json(
+        "jobs submit --operation shortest_path --size 8,8 --start 0,0 --end 7,7",
+        &with_key,
+    )?;
+    let id = submitted["id"].as_str().unwrap_or_default().to_owned();
+
+    cli.stop_fleet();
+    let watch = cli.spawn(&["jobs", "watch", &id, "--timeout", "120"], &with_key)?;
+    catalytic_e2e::wait_until(
+        "the watch to find the api gone",
+        std::time::Duration::from_secs(30),
+        || {
+            let told = watch.stderr().contains("cannot reach the server");
+            async move { Ok(told.then_some(())) }
+        },
+    )
+    .await?;
+    cli.restart_fleet(Fleet::Full).await?;
+
+    let watched = watch.finish()?;
+    assert_eq!(watched.code, Some(0), "{watched:?}");
+    assert!(watched.stderr.contains("retrying"), "{watched:?}");
+    assert!(
+        watched.stderr.contains(&format!("job {id}: succeeded")),
+        "{watched:?}"
+    );
+    cli.stop().await
+}
