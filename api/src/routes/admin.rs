@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use catalytic_shared::db;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,7 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_scaling))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct WorkerOut {
     pub id: uuid::Uuid,
     pub host: String,
@@ -57,7 +57,7 @@ async fn list_workers(
     ))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ScalingOut {
     /// `low`, `standard`, `high`, or `all` (the fleet's desired size).
     pub class: String,
