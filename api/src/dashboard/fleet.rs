@@ -1,5 +1,6 @@
 //! The operator's fleet page: per queue class the backlog (ready messages
-//! and running jobs), the oldest queued job's age and the desired workers,
+//! and running jobs), the rate (jobs finished in the last minute), the
+//! oldest queued job's age and the desired workers,
 //! as the scheduler last computed them (`/v1/admin/scaling`); and the live
 //! workers with device, in-flight jobs and last heartbeat
 //! (`/v1/admin/workers`). Refreshed live.
@@ -46,14 +47,15 @@ async fn show_fleet(
                 table #queues {
                     thead { tr {
                         th { "Class" } th.num { "Ready (depth)" } th.num { "Running" }
-                        th.num { "Oldest queued" } th.num { "Desired workers" } th { "Computed" }
+                        th.num { "Finished / min" } th.num { "Oldest queued" } th.num { "Desired workers" } th { "Computed" }
                     } }
                     tbody {
                         @for q in &queues {
-                            tr data-class=(q.class) {
+                            tr data-class=(q.class) data-finished=(q.finished_last_minute) {
                                 td { (q.class) }
                                 td.num { (q.ready_messages) }
                                 td.num { (q.running_jobs) }
+                                td.num { (q.finished_last_minute) }
                                 td.num { (format!("{:.1} s", q.oldest_queued_secs)) }
                                 td.num { (q.desired_workers) }
                                 td { (when(&q.computed_at)) }
