@@ -5,14 +5,13 @@
 use super::backend::{Backend, Refusal, with_query};
 use super::layout::{Nav, page, path_uuid, refusal_box, tenant_error, when, when_opt};
 use super::path_svg::{self, NoPicture};
-use super::session::{CsrfForm, TenantSession, check_csrf};
+use super::session::{CarriesCsrf, CsrfForm, TenantForm, TenantSession};
 use crate::routes::jobs::{JobAccepted, JobOut, JobPage};
 use crate::startup::AppState;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -127,7 +126,7 @@ async fn show_job(
     Extension(backend): Extension<Backend>,
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
-    let id = path_uuid(&id, "job")?;
+    let id = path_uuid(&id, "job").map_err(tenant_error)?;
     let job: JobOut = backend
         .get(&format!("/v1/jobs/{id}"), &session.token)
         .await
@@ -283,6 +282,12 @@ fn submit_page(
     )
 }
 
+impl CarriesCsrf for SubmitForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// A number when the text is one; else the text, so the API names the
 /// field in its refusal ("lattice.size[0]: invalid type: string").
 fn number_or_text(text: &str) -> Value {
@@ -319,13 +324,9 @@ fn request_of(form: &SubmitForm) -> Result<Value, Refusal> {
 }
 
 async fn submit_job(
-    State(state): State<AppState>,
-    session: TenantSession,
     Extension(backend): Extension<Backend>,
-    headers: HeaderMap,
-    Form(form): Form<SubmitForm>,
+    TenantForm { session, form }: TenantForm<SubmitForm>,
 ) -> Result<Response, Response> {
-    check_csrf(&state, &headers, &session.token, &form.csrf)?;
     let submitted = match request_of(&form) {
         Ok(request) => backend
             .post("/v1/jobs", Some(&session.token), Some(&request))
@@ -347,15 +348,11 @@ async fn submit_job(
 }
 
 async fn cancel_job(
-    State(state): State<AppState>,
-    session: TenantSession,
     Extension(backend): Extension<Backend>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    TenantForm { session, .. }: TenantForm<CsrfForm>,
 ) -> Result<Response, Response> {
-    check_csrf(&state, &headers, &session.token, &form.csrf)?;
-    let id = path_uuid(&id, "job")?;
+    let id = path_uuid(&id, "job").map_err(tenant_error)?;
     backend
         .post(&format!("/v1/jobs/{id}/cancel"), Some(&session.token), None)
         .await

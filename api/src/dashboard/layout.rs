@@ -84,9 +84,12 @@ fn logout_form(action: &str, csrf: &str) -> Markup {
 pub fn refusal_box(refusal: &Refusal) -> Markup {
     html! {
         div.problem role="alert" {
-            p { (refusal.detail) }
-            @if !refusal.fields.is_empty() {
-                ul { @for field in &refusal.fields { li { (field) } } }
+            // A validation problem's detail repeats its fields: list them once.
+            @if refusal.fields.is_empty() {
+                p { (refusal.detail) }
+            } @else {
+                p { "The API refused the request:" }
+                ul { @for field in &refusal.fields { li.field-error { (field) } } }
             }
         }
     }
@@ -120,9 +123,8 @@ fn error(refusal: Refusal, nav: Nav<'_>, login: &'static str, cookie: &'static s
 
 /// An id from a page's path. Only a UUID goes on into an API path;
 /// anything else names nothing: the same 404 as an unknown id.
-pub fn path_uuid(raw: &str, what: &str) -> Result<uuid::Uuid, Response> {
-    raw.parse()
-        .map_err(|_| tenant_error(Refusal::not_found(what)))
+pub fn path_uuid(raw: &str, what: &str) -> Result<uuid::Uuid, Refusal> {
+    raw.parse().map_err(|_| Refusal::not_found(what))
 }
 
 /// Dates as people read them, in UTC.

@@ -5,7 +5,7 @@
 use super::backend::{Backend, Refusal};
 use super::layout::{Nav, page, refusal_box};
 use super::session::{
-    CsrfForm, OPERATOR_COOKIE, OperatorSession, TENANT_COOKIE, TenantSession, check_csrf,
+    CsrfForm, OPERATOR_COOKIE, OperatorSession, TENANT_COOKIE, TenantForm, check_csrf,
     check_login_csrf, expired, login_csrf, session_cookie,
 };
 use crate::routes::auth::TokenOut;
@@ -93,14 +93,10 @@ async fn log_in(
 }
 
 async fn log_out(
-    State(state): State<AppState>,
     Extension(backend): Extension<Backend>,
-    session: TenantSession,
-    headers: HeaderMap,
     jar: CookieJar,
-    Form(form): Form<CsrfForm>,
+    TenantForm { session, .. }: TenantForm<CsrfForm>,
 ) -> Result<Response, Response> {
-    check_csrf(&state, &headers, &session.token, &form.csrf)?;
     // Ends the session in the API too (the token is revoked, not just
     // forgotten). A failure here still logs the browser out.
     let answer = backend

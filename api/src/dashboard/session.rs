@@ -14,12 +14,14 @@
 
 use crate::auth::api_key::operator_prefix_of;
 use crate::startup::AppState;
-use axum::extract::FromRequestParts;
+use axum::Form;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use catalytic_shared::tenant::Role;
+use serde::de::DeserializeOwned;
 
 pub const TENANT_COOKIE: &str = "catalytic_session";
 pub const OPERATOR_COOKIE: &str = "catalytic_operator";
@@ -48,6 +50,42 @@ pub struct TenantSession {
 pub struct CsrfForm {
     #[serde(default)]
     pub csrf: String,
+}
+
+/// A form with a `csrf` field.
+pub trait CarriesCsrf {
+    fn csrf(&self) -> &str;
+}
+
+impl CarriesCsrf for CsrfForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// A tenant's form POST whose CSRF token was checked: every tenant form
+/// handler takes one, so none can forget the check.
+pub struct TenantForm<T> {
+    pub session: TenantSession,
+    pub form: T,
+}
+
+impl<T> FromRequest<AppState> for TenantForm<T>
+where
+    T: DeserializeOwned + CarriesCsrf + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let session = TenantSession::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        let Form(form) = Form::<T>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        check_csrf(state, &headers, &session.token, form.csrf())?;
+        Ok(TenantForm { session, form })
+    }
 }
 
 /// A logged-in operator.
@@ -145,6 +183,20 @@ pub fn csrf_token(state: &AppState, binding: &str) -> String {
     hex::encode(state.api_keys.hmac(&format!("{CSRF_CONTEXT}{binding}")))
 }
 
+/// A form without the right CSRF token: 403.
+#[derive(Debug)]
+pub struct CsrfRejected;
+
+impl From<CsrfRejected> for Response {
+    fn from(_: CsrfRejected) -> Self {
+        (
+            StatusCode::FORBIDDEN,
+            "the form is stale or did not come from this dashboard; reload the page and try again",
+        )
+            .into_response()
+    }
+}
+
 /// Whether a submitted form may act: the token matches its binding (in
 /// constant time), and the browser does not say the request came from
 /// another site.
@@ -153,7 +205,7 @@ pub fn check_csrf(
     headers: &HeaderMap,
     binding: &str,
     submitted: &str,
-) -> Result<(), Response> {
+) -> Result<(), CsrfRejected> {
     let cross_site = headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
@@ -165,11 +217,7 @@ pub fn check_csrf(
     });
     match valid && !cross_site {
         true => Ok(()),
-        false => Err((
-            StatusCode::FORBIDDEN,
-            "the form is stale or did not come from this dashboard; reload the page and try again",
-        )
-            .into_response()),
+        false => Err(CsrfRejected),
     }
 }
 
@@ -200,7 +248,7 @@ pub fn check_login_csrf(
     headers: &HeaderMap,
     jar: &CookieJar,
     submitted: &str,
-) -> Result<(), Response> {
+) -> Result<(), CsrfRejected> {
     let nonce = jar.get(NONCE_COOKIE).map(|c| c.value()).unwrap_or_default();
     check_csrf(state, headers, nonce, submitted)
 }

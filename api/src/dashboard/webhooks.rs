@@ -4,13 +4,13 @@
 
 use super::backend::{Backend, Refusal};
 use super::layout::{Nav, page, path_uuid, refusal_box, tenant_error, when};
-use super::session::{CsrfForm, TenantSession, check_csrf};
+use super::session::{CarriesCsrf, CsrfForm, TenantForm, TenantSession};
 use crate::startup::AppState;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use catalytic_shared::db::webhooks::EVENT_TYPES;
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
@@ -83,11 +83,19 @@ struct Ping {
 
 /// The add-endpoint form: one checkbox per event type, each named after
 /// its type, so the fields arrive as pairs.
-struct EndpointForm {
+#[derive(Deserialize)]
+#[serde(from = "Vec<(String, String)>")]
+pub struct EndpointForm {
     csrf: String,
     url: String,
     description: String,
     event_types: Vec<&'static str>,
+}
+
+impl CarriesCsrf for EndpointForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 impl From<Vec<(String, String)>> for EndpointForm {
@@ -242,14 +250,9 @@ fn messages_table(messages: &[Message]) -> Markup {
 }
 
 async fn create_endpoint(
-    State(state): State<AppState>,
-    session: TenantSession,
     Extension(backend): Extension<Backend>,
-    headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
+    TenantForm { session, form }: TenantForm<EndpointForm>,
 ) -> Result<Response, Response> {
-    let form = EndpointForm::from(pairs);
-    check_csrf(&state, &headers, &session.token, &form.csrf)?;
     let body = serde_json::json!({
         "url": form.url.trim(),
         "description": form.description,
@@ -278,15 +281,11 @@ async fn create_endpoint(
 }
 
 async fn test_endpoint(
-    State(state): State<AppState>,
-    session: TenantSession,
     Extension(backend): Extension<Backend>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    TenantForm { session, .. }: TenantForm<CsrfForm>,
 ) -> Result<Response, Response> {
-    check_csrf(&state, &headers, &session.token, &form.csrf)?;
-    let id = path_uuid(&id, "webhook endpoint")?;
+    let id = path_uuid(&id, "webhook endpoint").map_err(tenant_error)?;
     let ping: Ping = backend
         .post(
             &format!("/v1/webhooks/endpoints/{id}/test"),
@@ -304,7 +303,7 @@ async fn show_message(
     Extension(backend): Extension<Backend>,
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
-    let id = path_uuid(&id, "webhook message")?;
+    let id = path_uuid(&id, "webhook message").map_err(tenant_error)?;
     let attempts: Vec<Attempt> = backend
         .get(
             &format!("/v1/webhooks/messages/{id}/attempts"),
