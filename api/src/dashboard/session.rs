@@ -232,12 +232,7 @@ pub fn login_csrf(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
         _ => {
             let nonce = hex::encode(rand::random::<[u8; 16]>());
             let csrf = csrf_token(state, &nonce);
-            let cookie = Cookie::build((NONCE_COOKIE, nonce))
-                .path(COOKIE_PATH)
-                .http_only(true)
-                .same_site(SameSite::Strict)
-                .build();
-            (jar.add(cookie), csrf)
+            (jar.add(session_cookie(state, NONCE_COOKIE, nonce)), csrf)
         }
     }
 }
