@@ -20,6 +20,11 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 # --- playwright-core (npm, exact version from the lockfile) ---
+# Node 20+ (playwright-core's engines; node --test): part of this machine kind.
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null; then
+  log "node 20 or newer is required (found: $(node --version 2>/dev/null || echo none))"
+  exit 1
+fi
 target_dir="$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 tests_dir="$target_dir/browser-tests"
@@ -34,7 +39,7 @@ fi
 cp browser-tests/dashboard.test.mjs "$tests_dir/"
 
 # --- the three binaries ---
-cargo build --quiet -p catalytic-api -p catalytic-worker -p catalytic-scheduler --bins
+cargo build --quiet --locked -p catalytic-api -p catalytic-worker -p catalytic-scheduler --bins
 bin="$target_dir/debug"
 
 # --- private state: database, queue prefix, redis prefix, ports ---

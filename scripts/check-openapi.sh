@@ -12,7 +12,7 @@ cd "$root"
 # Pinned so a validator release cannot change the verdict under us.
 validator_version="0.9.0"
 
-cargo build --quiet -p catalytic-api --bin catalytic-api
+cargo build --quiet --locked -p catalytic-api --bin catalytic-api
 # Honours CARGO_TARGET_DIR and any build.target-dir setting.
 target_dir="$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"

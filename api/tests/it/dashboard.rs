@@ -247,6 +247,51 @@ async fn another_tenants_job_is_not_found() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn a_queued_job_is_cancelled_from_its_page_by_its_tenant_only() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    app.register("ada@example.com").await?;
+    let mut ada = Browser::new(&app)?;
+    ada.log_in("ada@example.com", PASSWORD).await?;
+    let csrf = ada.csrf("/dashboard/jobs/new").await?;
+    // No worker runs in this test: the job stays queued.
+    let job = ada
+        .post("/dashboard/jobs", &with_csrf(PATH_FORM, &csrf))
+        .await?
+        .location;
+    let page = ada.get(&job).await?;
+    assert!(page.body.contains("Cancel job"), "{}", page.body);
+
+    app.register("eve@example.com").await?;
+    let mut eve = Browser::new(&app)?;
+    eve.log_in("eve@example.com", PASSWORD).await?;
+    let eves = eve.csrf("/dashboard/jobs/new").await?;
+    let theirs = eve
+        .post(&format!("{job}/cancel"), &[("csrf", &eves)])
+        .await?;
+    assert_eq!(theirs.status, 404, "{}", theirs.body);
+
+    let cancelled = ada
+        .post(&format!("{job}/cancel"), &[("csrf", &csrf)])
+        .await?;
+    assert_eq!(
+        (cancelled.status, cancelled.location.as_str()),
+        (303, job.as_str())
+    );
+    let page = ada.get(&job).await?;
+    assert!(
+        page.body.contains(r#"data-status="cancelled""#),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Cancel job"));
+    let again = ada
+        .post(&format!("{job}/cancel"), &[("csrf", &csrf)])
+        .await?;
+    assert_eq!(again.status, 409, "{}", again.body);
+    app.teardown().await
+}
+
+#[tokio::test]
 async fn a_viewer_cannot_submit_the_form() -> anyhow::Result<()> {
     let app = spawn_app().await?;
     let owner = app.signup("owner@example.com").await?;
