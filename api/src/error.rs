@@ -6,12 +6,12 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use catalytic_shared::db::DbError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// One invalid field: `field` is a dotted path into the request body
 /// (`lattice.size`, `params.start[1]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -26,8 +26,8 @@ impl FieldError {
     }
 }
 
-/// RFC 9457 problem details.
-#[derive(Debug, Serialize, ToSchema)]
+/// RFC 9457 problem details. (Deserialize: the dashboard reads the API's answers.)
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the problem type.
     #[serde(rename = "type")]
@@ -39,7 +39,7 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
     /// For validation problems: every invalid field.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }
 

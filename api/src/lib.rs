@@ -10,9 +10,11 @@
 //! - [`limits`]: plan quotas (402 / 429) checked in the write's transaction.
 //! - [`json`], [`error`]: JSON bodies in, problem+json errors out.
 //! - [`bootstrap`]: the admin command that creates a tenant and its first key.
+//! - [`dashboard`]: the server-rendered web dashboard under `/dashboard`, a client of the API in process.
 
 pub mod auth;
 pub mod bootstrap;
+pub mod dashboard;
 pub mod enqueue;
 pub mod error;
 pub mod hygiene;

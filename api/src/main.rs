@@ -1,4 +1,4 @@
-//! catalytic-api: `serve` (default), `migrate`, `bootstrap`.
+//! catalytic-api: `serve` (default), `migrate`, `bootstrap`, `admin`, `openapi`.
 
 use anyhow::Context;
 use catalytic_api::{bootstrap, startup::Application};
@@ -27,6 +27,8 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Print the OpenAPI document (JSON) and exit; needs no settings or servers.
+    Openapi,
     /// Create a tenant and print its first API key (shown once).
     Bootstrap {
         #[arg(long, default_value = "default")]
@@ -53,6 +55,11 @@ fn parse_plan(s: &str) -> Result<Plan, String> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        // Before loading settings: a document dump must work anywhere.
+        println!("{}", catalytic_api::openapi::document().to_pretty_json()?);
+        return Ok(());
+    }
     let settings = Settings::load()?;
     telemetry::init("catalytic-api", &settings.log);
     match cli.command.unwrap_or(Command::Serve) {
@@ -73,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::json!({"operator_key": key.expose()}));
             Ok(())
         }
+        Command::Openapi => Ok(()),
         Command::Bootstrap { tenant, plan } => {
             let done = bootstrap::run(&settings, &tenant, plan).await?;
             // The one place a key is printed: to stdout, once, for the operator.

@@ -26,6 +26,12 @@ use utoipa::{Modify, OpenApi};
 )]
 pub struct ApiDoc;
 
+/// The whole document, as `/openapi.json` serves it (and
+/// `catalytic-api openapi` prints it).
+pub fn document() -> utoipa::openapi::OpenApi {
+    crate::routes::api_router().split_for_parts().1
+}
+
 struct ApiKeyAuth;
 
 impl Modify for ApiKeyAuth {

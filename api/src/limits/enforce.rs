@@ -31,9 +31,13 @@ impl RateSlot {
     }
 }
 
-/// Paths that anyone can call without credentials: guessing grounds.
-fn is_auth_path(path: &str) -> bool {
+/// Requests that anyone can make without credentials: guessing grounds.
+/// The dashboard's login forms count too: they call the login handler in
+/// process, past this middleware.
+fn is_auth_path(method: &axum::http::Method, path: &str) -> bool {
     path.starts_with("/v1/auth/")
+        || (method == axum::http::Method::POST
+            && matches!(path, "/dashboard/login" | "/dashboard/ops/login"))
 }
 
 pub async fn rate_limit(
@@ -43,7 +47,7 @@ pub async fn rate_limit(
     next: Next,
 ) -> Response {
     let settings = &state.settings.api;
-    let (key, rate) = match is_auth_path(req.uri().path()) {
+    let (key, rate) = match is_auth_path(req.method(), req.uri().path()) {
         true => (
             format!("ip-auth:{}", peer.ip()),
             Rate::per_minute(settings.auth_rate_per_ip_per_minute),

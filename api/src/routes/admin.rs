@@ -8,7 +8,8 @@ use axum::Json;
 use axum::extract::State;
 use catalytic_shared::db;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,7 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_scaling))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct WorkerOut {
     pub id: uuid::Uuid,
     pub host: String,
@@ -63,7 +64,7 @@ async fn list_workers(
     ))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ScalingOut {
     /// `low`, `standard`, `high`, `gpu`, or `all` (the fleet's desired size).
     pub class: String,
@@ -72,6 +73,9 @@ pub struct ScalingOut {
     pub oldest_queued_secs: f64,
     pub desired_workers: i32,
     pub computed_at: DateTime<Utc>,
+    /// Jobs of this class that finished (any outcome) in the last minute,
+    /// read now (not as of `computed_at`): the rate the queue drains.
+    pub finished_last_minute: i64,
 }
 
 /// The autoscaling signal, as the scheduler last computed it (every
@@ -86,9 +90,18 @@ async fn get_scaling(
     _operator: OperatorScope,
 ) -> Result<Json<Vec<ScalingOut>>, ApiError> {
     let rows = db::scaling::load(&state.db).await?;
+    let finished = db::scaling::finished_per_class(&state.db, Duration::from_secs(60)).await?;
+    let finished_in = |class: &str| -> i64 {
+        finished
+            .iter()
+            .filter(|(c, _)| class == "all" || c == class)
+            .map(|(_, n)| n)
+            .sum()
+    };
     Ok(Json(
         rows.into_iter()
             .map(|r| ScalingOut {
+                finished_last_minute: finished_in(&r.class),
                 class: r.class,
                 ready_messages: r.ready_messages,
                 running_jobs: r.running_jobs,

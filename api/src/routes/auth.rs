@@ -79,7 +79,7 @@ pub struct RefreshIn {
 
 /// A session's tokens. Keep the refresh token secret: it is shown once,
 /// works once, and presenting it a second time ends the session.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct TokenOut {
     /// A JWT: `Authorization: Bearer <access_token>`.
     pub access_token: String,

@@ -14,7 +14,7 @@ use catalytic_shared::db::{
 };
 use catalytic_shared::ids::InvoiceId;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_invoice))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct InvoiceOut {
     pub id: uuid::Uuid,
     /// `draft` (recomputed each billing round) or `finalized` (immutable).
@@ -45,7 +45,7 @@ pub struct InvoiceOut {
     pub lines: Option<Vec<InvoiceLineOut>>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct InvoiceLineOut {
     /// `base`, `overage`, `compute_cpu`, `compute_gpu` or `adjustment`.
     pub kind: String,
@@ -58,7 +58,7 @@ pub struct InvoiceLineOut {
 }
 
 /// A page of invoices, newest first.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct InvoicePage {
     pub items: Vec<InvoiceOut>,
     /// Pass as `cursor` for the next page; absent on the last page.

@@ -38,7 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub const MAX_WAIT_SECS: u64 = 60;
 
 /// The answer to a submit.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JobAccepted {
     pub id: uuid::Uuid,
     /// Always `queued`.
@@ -74,7 +74,7 @@ fn accepted(id: JobId, rerun_of: Option<JobId>, replayed: bool) -> Response {
 }
 
 /// A page of jobs, newest first.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JobPage {
     pub items: Vec<JobOut>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -126,7 +126,7 @@ fn parse_status(status: &str) -> Result<JobState, ApiError> {
 }
 
 /// A job as its tenant sees it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JobOut {
     pub id: uuid::Uuid,
     /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.

@@ -1,11 +1,13 @@
 //! The router: merges the resource routers and the layers, holds no
-//! handlers. Every route is registered through `OpenApiRouter::routes`, so a
-//! route cannot exist without its OpenAPI entry (a test checks nothing
-//! bypasses this).
+//! handlers. Every API route is registered through `OpenApiRouter::routes`,
+//! so a route cannot exist without its OpenAPI entry (a test checks nothing
+//! bypasses this). The one exception is the HTML dashboard (`dashboard`),
+//! whose pages are not API and are listed in docs/dashboard.md.
 
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod docs;
 pub mod health;
 pub mod invoices;
 pub mod jobs;
@@ -16,6 +18,7 @@ pub mod users;
 pub mod webhook_endpoints;
 pub mod webhook_messages;
 
+use crate::dashboard;
 use crate::hygiene;
 use crate::json::BodyLimit;
 use crate::limits;
@@ -48,12 +51,16 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(webhook_endpoints::router())
         .merge(webhook_messages::router())
         .merge(health::router())
+        .merge(docs::router())
 }
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.api.max_body_bytes;
     let (router, openapi) = api_router().split_for_parts();
     let openapi = std::sync::Arc::new(openapi);
+    // The dashboard calls the API's handlers in process (see `dashboard`).
+    let backend = dashboard::Backend::new(router.clone().with_state(state.clone()), body_limit);
+    let router = router.merge(dashboard::router(backend));
     // Innermost, so refusals still get the headers and CORS answers
     // preflights before any budget is spent.
     let mut router = router.layer(middleware::from_fn_with_state(

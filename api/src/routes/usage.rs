@@ -33,7 +33,7 @@ pub struct UsageQuery {
     pub granularity: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UsageBucketOut {
     /// Start of the UTC bucket.
     pub start: DateTime<Utc>,
@@ -47,7 +47,7 @@ pub struct UsageBucketOut {
     pub gpu_compute_ms: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UsageOut {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,

@@ -4,6 +4,7 @@
 mod api_keys;
 mod auth;
 mod billing;
+mod dashboard;
 mod harness;
 mod health;
 mod jobs;

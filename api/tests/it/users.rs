@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 impl TestApp {
     /// An invitation token for `email` with `role`, made by `by`.
-    async fn invite(&self, by: &str, email: &str, role: &str) -> anyhow::Result<String> {
+    pub(crate) async fn invite(&self, by: &str, email: &str, role: &str) -> anyhow::Result<String> {
         let response = self
             .post_as(
                 "/v1/users/invitations",
@@ -26,7 +26,12 @@ impl TestApp {
     }
 
     /// Invites `email` as `role` and logs the new user in.
-    async fn join(&self, by: &str, email: &str, role: &str) -> anyhow::Result<(String, Session)> {
+    pub(crate) async fn join(
+        &self,
+        by: &str,
+        email: &str,
+        role: &str,
+    ) -> anyhow::Result<(String, Session)> {
         let token = self.invite(by, email, role).await?;
         let response = self
             .post_as(

@@ -23,6 +23,28 @@ pub async fn running_and_oldest(pool: &PgPool) -> Result<(Vec<(String, i64)>, f6
     Ok((running, oldest.max(0.0)))
 }
 
+/// Jobs that finished (any outcome) in the last `window`, per queue class:
+/// the queues' drain rate for the operators' fleet view. Read from the
+/// usage events (one per finished job, indexed by `recorded_at`), so the
+/// jobs table is not scanned.
+pub async fn finished_per_class(
+    pool: &PgPool,
+    window: std::time::Duration,
+) -> Result<Vec<(String, i64)>, DbError> {
+    Ok(sqlx::query!(
+        r#"SELECT j.queue_class, count(*) AS "n!"
+           FROM usage_events u JOIN jobs j ON j.id = u.job_id
+           WHERE u.recorded_at > now() - make_interval(secs => $1)
+           GROUP BY j.queue_class"#,
+        window.as_secs_f64(),
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| (r.queue_class, r.n))
+    .collect())
+}
+
 /// One row of the signal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalRow {

@@ -1,0 +1,77 @@
+//! The web dashboard: server-rendered HTML pages under `/dashboard` for
+//! tenants (jobs, a job's result with its path drawn, submit, webhooks,
+//! usage and invoices) and for operators (queues and workers).
+//!
+//! The dashboard is a browser-facing client of the JSON API, in process:
+//! every page calls the API's own handlers through [`Backend`] with the
+//! session's credential, so authentication, roles, tenant scoping,
+//! validation and rate limits are exactly the API's, and no query is
+//! written twice. What the dashboard adds is sessions in cookies, CSRF
+//! tokens on forms, and HTML (maud).
+//!
+//! - [`session`]: the cookies, the extractors that read them, CSRF.
+//! - [`backend`]: calls into the API router, answers as typed JSON.
+//! - [`layout`]: the page frame and error pages.
+//! - [`login`], [`jobs`], [`webhooks`], [`billing`]: tenant pages;
+//!   [`fleet`]: operator pages; [`path_svg`]: the grid picture;
+//!   [`assets`]: the stylesheet and the live-refresh script.
+//!
+//! These are pages, not API: they are routed here, outside the OpenAPI
+//! router, and listed in docs/dashboard.md.
+
+mod assets;
+mod backend;
+mod billing;
+mod fleet;
+mod jobs;
+mod layout;
+mod login;
+pub mod path_svg;
+mod session;
+mod webhooks;
+
+pub use backend::Backend;
+
+use crate::startup::AppState;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{Redirect, Response};
+use axum::routing::get;
+
+/// Pages may load only this origin's script and styles; forms post only
+/// here; nothing may frame them.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+pub fn router(backend: Backend) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/dashboard",
+            get(|| async { Redirect::to("/dashboard/jobs") }),
+        )
+        .merge(login::router())
+        .merge(jobs::router())
+        .merge(webhooks::router())
+        .merge(billing::router())
+        .merge(fleet::router())
+        .merge(assets::router())
+        .layer(axum::Extension(backend))
+        .layer(middleware::from_fn(page_headers))
+}
+
+/// The pages' CSP, and no caching of pages that show tenant data.
+async fn page_headers(req: Request, next: Next) -> Response {
+    let is_asset = req.uri().path().starts_with("/dashboard/assets/");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    if !is_asset {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

@@ -1,0 +1,467 @@
+//! The web dashboard against the real app: logging in sets an HttpOnly,
+//! SameSite=Strict session cookie; pages without a session redirect to the
+//! login page; another tenant's job is 404; a viewer cannot submit; forms
+//! without the right CSRF token are refused; operators see the fleet; the
+//! docs page loads only vendored assets.
+
+use crate::auth::PASSWORD;
+use crate::harness::{TestApp, spawn_app};
+use catalytic_shared::tenant::Plan;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// A browser without redirects: it keeps the cookies it is given.
+struct Browser {
+    base: String,
+    http: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+/// A response as a test reads it.
+struct Page {
+    status: u16,
+    location: String,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> anyhow::Result<Self> {
+        Ok(Browser {
+            base: app.base.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+            cookies: HashMap::new(),
+        })
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> anyhow::Result<Page> {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let response = request.header("cookie", cookie).send().await?;
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        for c in &set_cookies {
+            let pair = c.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                match value.is_empty() {
+                    true => self.cookies.remove(name),
+                    false => self.cookies.insert(name.to_owned(), value.to_owned()),
+                };
+            }
+        }
+        Ok(Page {
+            status: response.status().as_u16(),
+            location: response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+            set_cookies,
+            body: response.text().await?,
+        })
+    }
+
+    async fn get(&mut self, path: &str) -> anyhow::Result<Page> {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> anyhow::Result<Page> {
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+
+    /// Logs in through the login form; the answer to the form's POST.
+    async fn log_in(&mut self, email: &str, password: &str) -> anyhow::Result<Page> {
+        let form = self.get("/dashboard/login").await?;
+        let csrf = csrf_of(&form.body)?;
+        self.post(
+            "/dashboard/login",
+            &[("email", email), ("password", password), ("csrf", &csrf)],
+        )
+        .await
+    }
+
+    /// The CSRF token of the forms on `path`.
+    async fn csrf(&mut self, path: &str) -> anyhow::Result<String> {
+        let page = self.get(path).await?;
+        anyhow::ensure!(page.status == 200, "{path}: {}", page.status);
+        csrf_of(&page.body)
+    }
+}
+
+fn csrf_of(html: &str) -> anyhow::Result<String> {
+    let marker = r#"name="csrf" value=""#;
+    let start = html
+        .find(marker)
+        .ok_or_else(|| anyhow::anyhow!("no csrf field in {html}"))?
+        + marker.len();
+    Ok(html[start..].chars().take_while(|c| *c != '"').collect())
+}
+
+const PATH_FORM: &[(&str, &str)] = &[
+    ("width", "6"),
+    ("height", "4"),
+    ("start_x", "0"),
+    ("start_y", "0"),
+    ("end_x", "5"),
+    ("end_y", "3"),
+];
+
+fn with_csrf<'a>(form: &[(&'a str, &'a str)], csrf: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut form = form.to_vec();
+    form.push(("csrf", csrf));
+    form
+}
+
+async fn job_count(app: &TestApp, token: &str) -> anyhow::Result<usize> {
+    let page: Value = app.get_as("/v1/jobs", token).await?.json().await?;
+    Ok(page["items"].as_array().map_or(0, Vec::len))
+}
+
+#[tokio::test]
+async fn logging_in_sets_an_httponly_strict_session_cookie() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    app.register("ada@example.com").await?;
+    let mut browser = Browser::new(&app)?;
+
+    let wrong = browser
+        .log_in("ada@example.com", "not the password")
+        .await?;
+    assert_eq!(wrong.status, 401, "{}", wrong.body);
+    assert!(
+        wrong.body.contains("wrong email or password"),
+        "{}",
+        wrong.body
+    );
+    assert!(!browser.cookies.contains_key("catalytic_session"));
+
+    let ok = browser.log_in("ada@example.com", PASSWORD).await?;
+    assert_eq!((ok.status, ok.location.as_str()), (303, "/dashboard/jobs"));
+    let cookie = ok
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("catalytic_session="))
+        .ok_or_else(|| anyhow::anyhow!("no session cookie in {:?}", ok.set_cookies))?;
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/dashboard"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    let jobs = browser.get("/dashboard/jobs").await?;
+    assert_eq!(jobs.status, 200, "{}", jobs.body);
+    assert!(jobs.body.contains("No jobs"), "{}", jobs.body);
+
+    // Logging out ends the session in the API too: the old cookie is dead.
+    let old = browser.cookies.get("catalytic_session").cloned();
+    let csrf = browser.csrf("/dashboard/jobs").await?;
+    let out = browser
+        .post("/dashboard/logout", &[("csrf", &csrf)])
+        .await?;
+    assert_eq!(
+        (out.status, out.location.as_str()),
+        (303, "/dashboard/login")
+    );
+    let revoked = app
+        .get_as("/v1/jobs", old.as_deref().unwrap_or_default())
+        .await?;
+    assert_eq!(revoked.status(), 401);
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn pages_without_a_session_redirect_to_the_login_page() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let mut browser = Browser::new(&app)?;
+    for path in [
+        "/dashboard/jobs",
+        "/dashboard/jobs/new",
+        "/dashboard/jobs/01a21317-7c9d-71ac-a0d4-ab1ce41bfe66",
+        "/dashboard/webhooks",
+        "/dashboard/billing",
+    ] {
+        let page = browser.get(path).await?;
+        assert_eq!(
+            (page.status, page.location.as_str()),
+            (303, "/dashboard/login"),
+            "{path}"
+        );
+    }
+    let ops = browser.get("/dashboard/ops").await?;
+    assert_eq!(
+        (ops.status, ops.location.as_str()),
+        (303, "/dashboard/ops/login")
+    );
+    // A forged session cookie is no session, and is dropped.
+    browser
+        .cookies
+        .insert("catalytic_session".into(), "forged.jwt.value".into());
+    let forged = browser.get("/dashboard/jobs").await?;
+    assert_eq!(
+        (forged.status, forged.location.as_str()),
+        (303, "/dashboard/login")
+    );
+    assert!(!browser.cookies.contains_key("catalytic_session"));
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn another_tenants_job_is_not_found() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    app.register("ada@example.com").await?;
+    let mut browser = Browser::new(&app)?;
+    browser.log_in("ada@example.com", PASSWORD).await?;
+
+    let other_key = app.new_tenant_key(Plan::Free).await?;
+    let body = json!({"lattice": {"dimensions": 2, "size": 5}, "operation": "shortest_path",
+                      "params": {"start": [0, 0], "end": [4, 4]}});
+    let theirs: Value = app.submit_as(&other_key, &body).await?.json().await?;
+    let theirs = theirs["id"].as_str().unwrap_or_default().to_owned();
+    let page = browser.get(&format!("/dashboard/jobs/{theirs}")).await?;
+    assert_eq!(page.status, 404, "{}", page.body);
+    assert!(!page.body.contains(&theirs), "{}", page.body);
+    let list = browser.get("/dashboard/jobs").await?;
+    assert!(!list.body.contains(&theirs));
+    assert_eq!(browser.get("/dashboard/jobs/not-a-uuid").await?.status, 404);
+
+    // Our own job, submitted through the form, is shown.
+    let csrf = browser.csrf("/dashboard/jobs/new").await?;
+    let submitted = browser
+        .post("/dashboard/jobs", &with_csrf(PATH_FORM, &csrf))
+        .await?;
+    assert_eq!(submitted.status, 303, "{}", submitted.body);
+    assert!(submitted.location.starts_with("/dashboard/jobs/"));
+    let ours = browser.get(&submitted.location).await?;
+    assert_eq!(ours.status, 200);
+    assert!(ours.body.contains("shortest_path") && ours.body.contains("queued"));
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn a_queued_job_is_cancelled_from_its_page_by_its_tenant_only() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    app.register("ada@example.com").await?;
+    let mut ada = Browser::new(&app)?;
+    ada.log_in("ada@example.com", PASSWORD).await?;
+    let csrf = ada.csrf("/dashboard/jobs/new").await?;
+    // No worker runs in this test: the job stays queued.
+    let job = ada
+        .post("/dashboard/jobs", &with_csrf(PATH_FORM, &csrf))
+        .await?
+        .location;
+    let page = ada.get(&job).await?;
+    assert!(page.body.contains("Cancel job"), "{}", page.body);
+
+    app.register("eve@example.com").await?;
+    let mut eve = Browser::new(&app)?;
+    eve.log_in("eve@example.com", PASSWORD).await?;
+    let eves = eve.csrf("/dashboard/jobs/new").await?;
+    let theirs = eve
+        .post(&format!("{job}/cancel"), &[("csrf", &eves)])
+        .await?;
+    assert_eq!(theirs.status, 404, "{}", theirs.body);
+
+    let cancelled = ada
+        .post(&format!("{job}/cancel"), &[("csrf", &csrf)])
+        .await?;
+    assert_eq!(
+        (cancelled.status, cancelled.location.as_str()),
+        (303, job.as_str())
+    );
+    let page = ada.get(&job).await?;
+    assert!(
+        page.body.contains(r#"data-status="cancelled""#),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Cancel job"));
+    let again = ada
+        .post(&format!("{job}/cancel"), &[("csrf", &csrf)])
+        .await?;
+    assert_eq!(again.status, 409, "{}", again.body);
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_submit_the_form() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let owner = app.signup("owner@example.com").await?;
+    app.join(&owner.access, "viewer@example.com", "viewer")
+        .await?;
+    let mut viewer = Browser::new(&app)?;
+    viewer.log_in("viewer@example.com", PASSWORD).await?;
+
+    let form = viewer.get("/dashboard/jobs/new").await?;
+    assert!(
+        form.body.contains("may read jobs but not submit"),
+        "{}",
+        form.body
+    );
+    let csrf = csrf_of(&form.body)?;
+    let refused = viewer
+        .post("/dashboard/jobs", &with_csrf(PATH_FORM, &csrf))
+        .await?;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("viewer"), "{}", refused.body);
+    assert_eq!(job_count(&app, &owner.access).await?, 0);
+    // Webhooks are for admins: the page says so instead of listing them.
+    assert_eq!(viewer.get("/dashboard/webhooks").await?.status, 403);
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn forms_without_the_right_csrf_token_are_refused() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let owner = app.signup("ada@example.com").await?;
+    let mut browser = Browser::new(&app)?;
+
+    // The login form: no token, or a token of another browser's nonce.
+    browser.get("/dashboard/login").await?;
+    let login = [("email", "ada@example.com"), ("password", PASSWORD)];
+    assert_eq!(browser.post("/dashboard/login", &login).await?.status, 403);
+    let mut other = Browser::new(&app)?;
+    let foreign = other.csrf("/dashboard/login").await?;
+    let refused = browser
+        .post("/dashboard/login", &with_csrf(&login, &foreign))
+        .await?;
+    assert_eq!(refused.status, 403);
+    assert!(!browser.cookies.contains_key("catalytic_session"));
+
+    browser.log_in("ada@example.com", PASSWORD).await?;
+    let csrf = browser.csrf("/dashboard/jobs/new").await?;
+    // Missing, wrong, another session's, and a cross-site request with the right one.
+    assert_eq!(
+        browser.post("/dashboard/jobs", PATH_FORM).await?.status,
+        403
+    );
+    let wrong = "00".repeat(32);
+    assert_eq!(
+        browser
+            .post("/dashboard/jobs", &with_csrf(PATH_FORM, &wrong))
+            .await?
+            .status,
+        403
+    );
+    other.log_in("ada@example.com", PASSWORD).await?;
+    let others = other.csrf("/dashboard/jobs/new").await?;
+    assert_ne!(others, csrf, "tokens are bound to the session");
+    assert_eq!(
+        browser
+            .post("/dashboard/jobs", &with_csrf(PATH_FORM, &others))
+            .await?
+            .status,
+        403
+    );
+    let cross_site = browser
+        .http
+        .post(format!("{}/dashboard/jobs", browser.base))
+        .header("sec-fetch-site", "cross-site")
+        .form(&with_csrf(PATH_FORM, &csrf));
+    assert_eq!(browser.send(cross_site).await?.status, 403);
+    assert_eq!(job_count(&app, &owner.access).await?, 0);
+    // The right token works.
+    let ok = browser
+        .post("/dashboard/jobs", &with_csrf(PATH_FORM, &csrf))
+        .await?;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert_eq!(job_count(&app, &owner.access).await?, 1);
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn bad_submissions_show_the_apis_field_errors() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    app.register("ada@example.com").await?;
+    let mut browser = Browser::new(&app)?;
+    browser.log_in("ada@example.com", PASSWORD).await?;
+    let csrf = browser.csrf("/dashboard/jobs/new").await?;
+    let mut form = with_csrf(PATH_FORM, &csrf);
+    form.retain(|(k, _)| *k != "end_x");
+    form.push(("end_x", "60"));
+    let page = browser.post("/dashboard/jobs", &form).await?;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("params.end[0]"), "{}", page.body);
+    let json = browser
+        .post(
+            "/dashboard/jobs",
+            &[("csrf", &csrf), ("request", "{not json")],
+        )
+        .await?;
+    assert_eq!(json.status, 400);
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn operators_see_the_fleet_and_tenants_do_not() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let key = catalytic_api::bootstrap::create_operator_key(&app.settings, "ops").await?;
+    let mut browser = Browser::new(&app)?;
+    let csrf = browser.csrf("/dashboard/ops/login").await?;
+    let wrong = format!("clo_{}", "0".repeat(64));
+    let refused = browser
+        .post("/dashboard/ops/login", &[("key", &wrong), ("csrf", &csrf)])
+        .await?;
+    assert_eq!(refused.status, 401);
+    let ok = browser
+        .post(
+            "/dashboard/ops/login",
+            &[("key", key.expose().as_str()), ("csrf", &csrf)],
+        )
+        .await?;
+    assert_eq!((ok.status, ok.location.as_str()), (303, "/dashboard/ops"));
+    let fleet = browser.get("/dashboard/ops").await?;
+    assert_eq!(fleet.status, 200, "{}", fleet.body);
+    assert!(fleet.body.contains("Queues") && fleet.body.contains("Workers"));
+
+    // A tenant API key in the operator cookie is no operator.
+    let mut tenant = Browser::new(&app)?;
+    tenant
+        .cookies
+        .insert("catalytic_operator".into(), app.key.clone());
+    let page = tenant.get("/dashboard/ops").await?;
+    assert_eq!(
+        (page.status, page.location.as_str()),
+        (303, "/dashboard/ops/login")
+    );
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn the_docs_page_loads_only_vendored_assets() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let page = app.get("/docs").await?;
+    assert_eq!(page.status(), 200);
+    let csp = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    let html = page.text().await?;
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
+    for asset in [
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-ui.css",
+        "/docs/assets/swagger-initializer.js",
+    ] {
+        assert!(html.contains(asset), "{asset} not on the page");
+        let response = app.get(asset).await?;
+        assert_eq!(response.status(), 200, "{asset}");
+        assert!(response.bytes().await?.len() > 100, "{asset} is empty");
+    }
+    assert_eq!(app.get("/docs/assets/other.js").await?.status(), 404);
+    app.teardown().await
+}

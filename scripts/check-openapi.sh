@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Validates the api's OpenAPI document with an independent validator
+# (openapi-spec-validator from PyPI; test-only, never a crate dependency).
+# The document comes from `catalytic-api openapi`, which prints exactly what
+# /openapi.json serves without settings or servers. The validator is
+# installed into a venv under the cargo target directory when missing.
+# Exits non-zero on an invalid document. With an argument, validates that
+# file instead (e.g. to see it refuse a broken one).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# Pinned so a validator release cannot change the verdict under us.
+validator_version="0.9.0"
+
+cargo build --quiet --locked -p catalytic-api --bin catalytic-api
+# Honours CARGO_TARGET_DIR and any build.target-dir setting.
+target_dir="$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+venv="$target_dir/venv-openapi"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator==$validator_version"
+fi
+
+document="${1:-}"
+if [ -z "$document" ]; then
+  document="$target_dir/openapi.json"
+  "$target_dir/debug/catalytic-api" openapi >"$document"
+fi
+"$venv/bin/python" - "$document" <<'PY'
+import json, sys
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+path = sys.argv[1]
+with open(path) as f:
+    spec = json.load(f)
+if not str(spec.get("openapi", "")).startswith("3.1"):
+    sys.exit(f"{path}: expected OpenAPI 3.1, got {spec.get('openapi')!r}")
+try:
+    validate(spec)  # picks the 3.1 validator from the document's version
+except OpenAPIValidationError as e:
+    where = "/".join(str(p) for p in getattr(e, "absolute_path", []))
+    sys.exit(f"{path}: invalid OpenAPI document at '{where}': {getattr(e, 'message', e)}")
+print(f"[check-openapi] {path}: valid OpenAPI {spec['openapi']}, {len(spec.get('paths', {}))} paths")
+PY
