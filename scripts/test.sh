@@ -28,4 +28,6 @@ step "server restarts, serially" \
 step "deployment manifests and alert rules" scripts/check-deploy.sh
 step "lattice engine against networkx" scripts/check-networkx.sh
 step "GPU kernels compile with NVRTC" scripts/check-kernels.sh
+step "OpenAPI document (openapi-spec-validator)" scripts/check-openapi.sh
+step "dashboard in chromium (playwright-core)" scripts/check-browser.sh
 printf '\nall checks passed in %d s\n' $((SECONDS - total_start))

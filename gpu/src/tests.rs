@@ -61,8 +61,8 @@ fn host_kernels_equal_the_cpu_engine_on_sample_lattices() {
 
 #[test]
 fn long_searches_cross_several_batches() -> Result<(), Box<dyn std::error::Error>> {
-    // A 1-D ring of 500 has 250 levels: eight batches of 32.
-    let ring = Lattice::new(vec![500])?.with_wrap(vec![true])?;
+    // A 1-D ring of 1200 has 600 levels: three batches of 256.
+    let ring = Lattice::new(vec![1200])?.with_wrap(vec![true])?;
     check(&Case {
         lattice: ring,
         source: 3,

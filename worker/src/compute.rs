@@ -89,7 +89,7 @@ pub async fn run(
             cancel.cancel();
         })
     };
-    let planned = match device.gpu_for(spec.lattice()?.vertex_count()) {
+    let planned = match device.gpu_for(&spec.lattice()?) {
         Some(_) => GPU,
         None => CPU,
     };
@@ -114,7 +114,7 @@ fn compute(
 ) -> Result<Computed, ComputeError> {
     let started = Instant::now();
     let lattice = spec.lattice()?;
-    let gpu = device.gpu_for(lattice.vertex_count());
+    let gpu = device.gpu_for(&lattice);
     let mut engine = CPU;
     let (mut result, vertex_visits) = match &spec.operation {
         Operation::ShortestPath { start, end } => {

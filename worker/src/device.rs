@@ -7,6 +7,7 @@
 //! libraries gets an error, never a loader panic.
 
 use catalytic_gpu::Gpu;
+use catalytic_lattice::Lattice;
 use catalytic_shared::config::DeviceMode;
 use catalytic_shared::db::workers::DeviceRecord;
 use std::sync::Arc;
@@ -15,12 +16,20 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub enum Device {
     Cpu,
-    /// A GPU, used for lattices of at least `min_vertices` vertices.
+    /// A GPU, used for lattices of at least `min_vertices` vertices that
+    /// also pass the level-cost rule of [`Device::gpu_for`].
     Cuda {
         gpu: Arc<Gpu>,
         min_vertices: u64,
     },
 }
+
+/// One BFS level on the GPU costs about as much as this many vertices on
+/// one CPU thread: ~11 µs of launches and synchronisation per level against
+/// ~12 ns per vertex (H100 against its host, docs/benchmarks.md "GPU
+/// engine"). Long, thin searches (2-D) pay for many levels, so they need
+/// more vertices before the GPU wins.
+pub const LEVEL_COST_VERTICES: u64 = 1_000;
 
 #[derive(Debug, thiserror::Error)]
 #[error("--device cuda: no usable GPU: {0}")]
@@ -50,11 +59,12 @@ impl Device {
         }
     }
 
-    /// The GPU to run a job on `vertices` vertices, if this worker has one
-    /// and the lattice is large enough to pay for it.
-    pub fn gpu_for(&self, vertices: u64) -> Option<&Gpu> {
+    /// The GPU to search `lattice` on, if this worker has one and the
+    /// lattice pays for it: at least `min_vertices` vertices, and more than
+    /// [`LEVEL_COST_VERTICES`] per level of its longest open distance.
+    pub fn gpu_for(&self, lattice: &Lattice) -> Option<&Gpu> {
         match self {
-            Device::Cuda { gpu, min_vertices } if vertices >= *min_vertices => Some(gpu),
+            Device::Cuda { gpu, min_vertices } if gpu_pays_off(lattice, *min_vertices) => Some(gpu),
             _ => None,
         }
     }
@@ -80,6 +90,13 @@ impl Device {
     }
 }
 
+/// Whether a search of `lattice` is faster on the GPU (see [`LEVEL_COST_VERTICES`]).
+pub fn gpu_pays_off(lattice: &Lattice, min_vertices: u64) -> bool {
+    let vertices = lattice.vertex_count();
+    let levels = lattice.max_distance().saturating_add(1);
+    vertices >= min_vertices && vertices >= levels.saturating_mul(LEVEL_COST_VERTICES)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,7 +107,23 @@ mod tests {
         let device = Device::open(DeviceMode::Cpu, 1)?;
         assert!(!device.is_gpu());
         assert_eq!(device.record().kind, "cpu");
-        assert!(device.gpu_for(u64::MAX).is_none());
+        if let Ok(big) = Lattice::uniform(3, 1000) {
+            assert!(device.gpu_for(&big).is_none());
+        }
+        Ok(())
+    }
+
+    /// The measured crossovers (docs/benchmarks.md "GPU engine"): the GPU
+    /// lost on 2-D 1000² and 3-D 46³ and won on 2-D 3162² and 3-D 100³.
+    #[test]
+    fn the_gpu_takes_lattices_where_it_was_measured_faster()
+    -> Result<(), catalytic_lattice::LatticeError> {
+        let min = 100_000;
+        assert!(!gpu_pays_off(&Lattice::uniform(2, 1000)?, min));
+        assert!(!gpu_pays_off(&Lattice::uniform(3, 46)?, min));
+        assert!(gpu_pays_off(&Lattice::uniform(2, 3162)?, min));
+        assert!(gpu_pays_off(&Lattice::uniform(3, 100)?, min));
+        assert!(!gpu_pays_off(&Lattice::uniform(3, 100)?, 2_000_000));
         Ok(())
     }
 

@@ -65,6 +65,13 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         repeat: u32,
     },
+    /// Corner-to-corner shortest paths from 10³ to 10⁷ vertices on the GPU
+    /// and on the CPU (one thread, and every thread): where the GPU starts
+    /// to pay off, for `worker.gpu_min_vertices`.
+    Threshold {
+        #[arg(long, default_value_t = 5)]
+        repeat: u32,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -84,6 +91,7 @@ fn main() -> Result<()> {
             only,
             repeat,
         } => bench(engine, threads, only.as_deref(), repeat),
+        Command::Threshold { repeat } => threshold(repeat),
     }
 }
 
@@ -237,6 +245,58 @@ fn bench(engine: Engine, threads: usize, only: Option<&str>, repeat: u32) -> Res
             lattice.vertex_count(),
             edges as f64 / secs,
             path.map_or(0, |p| p.length)
+        );
+    }
+    Ok(())
+}
+
+fn threshold(repeat: u32) -> Result<()> {
+    let gpu = Gpu::open(0)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "device: {}; CPU: 1 thread and {cores} threads",
+        gpu.info().name
+    );
+    println!("| lattice | vertices | GPU ms | CPU 1 thread ms | CPU {cores} threads ms |");
+    println!("|---|---:|---:|---:|---:|");
+    let best = |f: &dyn Fn() -> Result<()>| -> Result<f64> {
+        let mut best = f64::MAX;
+        for _ in 0..repeat.max(1) {
+            let start = Instant::now();
+            f()?;
+            best = best.min(start.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok(best)
+    };
+    for (dims, side) in [
+        (2, 32u32),
+        (2, 100),
+        (2, 316),
+        (2, 1000),
+        (2, 3162),
+        (3, 10),
+        (3, 22),
+        (3, 46),
+        (3, 100),
+        (3, 215),
+    ] {
+        let lattice = Lattice::uniform(dims, side)?;
+        let last = lattice.vertex_count() - 1;
+        let on_gpu = best(&|| {
+            gpu.shortest_path(&lattice, 0, last, &Never)?;
+            Ok(())
+        })?;
+        let on_cpu = |threads: usize| {
+            best(&|| {
+                with_engine_threads(threads, || fast_shortest_path(&lattice, 0, last, &Never))?;
+                Ok(())
+            })
+        };
+        println!(
+            "| {dims}d-{side} | {} | {on_gpu:.2} | {:.2} | {:.2} |",
+            lattice.vertex_count(),
+            on_cpu(1)?,
+            on_cpu(cores)?
         );
     }
     Ok(())
