@@ -12,5 +12,6 @@ mod lattices;
 mod openapi;
 mod quotas;
 mod rate_limits;
+mod stripe;
 mod users;
 mod webhooks;

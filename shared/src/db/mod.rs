@@ -14,6 +14,7 @@ pub mod quotas;
 pub mod reaper;
 pub mod retention;
 pub mod scaling;
+pub mod stripe;
 pub mod tenants;
 pub mod webhook_deliveries;
 pub mod webhooks;
