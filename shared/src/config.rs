@@ -62,7 +62,7 @@ pub struct BillingSettings {
     pub rollup_interval_secs: u64,
     /// Seconds after a period ends before its invoice is finalised.
     pub finalize_after_secs: u64,
-    /// Seconds usage events are kept once their period's invoice is final.
+    /// Seconds usage events are kept after their period's invoice is finalised.
     pub usage_retention_secs: u64,
     /// Signing secret of the Stripe webhook endpoint; unset: the endpoint is off (404).
     #[serde(default)]
