@@ -22,7 +22,9 @@ use std::time::Duration;
 /// has passed, so its row has its final totals (late events aside).
 const CLOSED_AFTER: Duration = Duration::from_secs(3600 + super::rollup::OVERLAP.as_secs());
 /// Stripe refuses meter event timestamps older than 35 days: a correction
-/// of an older hour is stamped a day inside that window.
+/// of an hour older than this carries no timestamp (Stripe stamps it on
+/// receipt). Omitted rather than clamped, so a retry sends the very same
+/// body under its `Idempotency-Key`, which Stripe requires.
 const OLDEST_TIMESTAMP: chrono::Duration = chrono::Duration::days(34);
 
 pub struct MeterExport {
@@ -125,14 +127,15 @@ impl MeterExport {
         as_of: DateTime<Utc>,
     ) -> Result<(), PostError> {
         let identifier = identifier(row, quantity, total);
-        let timestamp = row.hour.max(as_of - OLDEST_TIMESTAMP).timestamp();
-        let form = [
+        let mut form = vec![
             ("event_name", format!("{}_{quantity}", self.event_prefix)),
             ("payload[stripe_customer_id]", row.customer.clone()),
             ("payload[value]", delta.to_string()),
             ("identifier", identifier.clone()),
-            ("timestamp", timestamp.to_string()),
         ];
+        if row.hour >= as_of - OLDEST_TIMESTAMP {
+            form.push(("timestamp", row.hour.timestamp().to_string()));
+        }
         let response = self
             .client
             .post(format!("{}/v1/billing/meter_events", self.base_url))
