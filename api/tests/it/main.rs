@@ -9,6 +9,7 @@ mod health;
 mod jobs;
 mod jobs_lifecycle;
 mod lattices;
+mod limit_metrics;
 mod openapi;
 mod quotas;
 mod rate_limits;
