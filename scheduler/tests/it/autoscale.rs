@@ -1,4 +1,5 @@
-//! The desired-replica signal rises under a real burst and falls after it.
+//! The desired-replica signal rises under a real burst and falls after it;
+//! the DLQ depth gauge follows the dead-letter queue.
 
 use catalytic_scheduler::autoscale::Autoscaler;
 use catalytic_scheduler::autoscale::desired::Policy;
