@@ -149,6 +149,11 @@ impl IntoResponse for ApiError {
             }
             _ => None,
         };
+        // Every 429 passes here: one count per refusal, by the limit named.
+        if let ApiError::TooManyRequests { limit, .. } = &self {
+            metrics::counter!(catalytic_shared::metrics::RATE_LIMIT_HITS, "limit" => *limit)
+                .increment(1);
+        }
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }

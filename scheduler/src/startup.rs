@@ -73,14 +73,8 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let webhooks =
         Webhooks::new(pool.clone(), &settings.webhooks).context("configuring webhook delivery")?;
     duties.spawn(webhooks.run(shutdown.clone()));
-    duties.spawn(
-        Billing {
-            pool: pool.clone(),
-            interval: Duration::from_secs(settings.billing.rollup_interval_secs),
-            finalize_after: Duration::from_secs(settings.billing.finalize_after_secs),
-        }
-        .run(shutdown.clone()),
-    );
+    let billing = Billing::new(pool.clone(), &settings.billing).context("configuring billing")?;
+    duties.spawn(billing.run(shutdown.clone()));
     let autoscaler = crate::autoscale::Autoscaler {
         pool: pool.clone(),
         broker: broker.clone(),

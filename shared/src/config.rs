@@ -62,6 +62,22 @@ pub struct BillingSettings {
     pub rollup_interval_secs: u64,
     /// Seconds after a period ends before its invoice is finalised.
     pub finalize_after_secs: u64,
+    /// Seconds usage events are kept after their period's invoice is finalised.
+    pub usage_retention_secs: u64,
+    /// Signing secret of the Stripe webhook endpoint; unset: the endpoint is off (404).
+    #[serde(default)]
+    pub stripe_webhook_secret: Option<Secret<String>>,
+    /// The Stripe Billing Meter export (scheduler), off by default.
+    pub meter_export: bool,
+    /// Base URL meter events are posted to (`{base}/v1/billing/meter_events`).
+    pub meter_base_url: String,
+    /// Stripe secret API key for the export; required when it is on.
+    #[serde(default)]
+    pub meter_api_key: Option<Secret<String>>,
+    /// Meter event names are `{prefix}_jobs`, `{prefix}_cpu_vertex_visits`, `{prefix}_gpu_ms`.
+    pub meter_event_prefix: String,
+    /// Hours whose rollups are exported per round, at most.
+    pub meter_batch: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -347,6 +363,7 @@ impl Settings {
                 "must be at most 2678400 (a month): a period is finalised before the next one ends",
             );
         }
+        self.validate_billing()?;
         if self.scheduler.relay_batch == 0 {
             return invalid("scheduler.relay_batch", "must be at least 1");
         }
@@ -374,6 +391,62 @@ impl Settings {
             return invalid(
                 "faults.relay_exit_after_publish",
                 "fault hooks are refused in production",
+            );
+        }
+        Ok(())
+    }
+
+    fn validate_billing(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: env_key(key),
+                message: message.to_owned(),
+            })
+        };
+        let b = &self.billing;
+        if b.stripe_webhook_secret
+            .as_ref()
+            .is_some_and(|s| s.expose().is_empty())
+        {
+            return invalid(
+                "billing.stripe_webhook_secret",
+                "must not be empty (leave it unset to turn the endpoint off)",
+            );
+        }
+        if b.usage_retention_secs < 86_400 {
+            return invalid(
+                "billing.usage_retention_secs",
+                "must be at least 86400 (a day)",
+            );
+        }
+        if !(b.meter_base_url.starts_with("http://") || b.meter_base_url.starts_with("https://")) {
+            return invalid(
+                "billing.meter_base_url",
+                "must be an http:// or https:// URL",
+            );
+        }
+        if b.meter_event_prefix.is_empty()
+            || !b
+                .meter_event_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return invalid(
+                "billing.meter_event_prefix",
+                "must be non-empty and use only [A-Za-z0-9_]",
+            );
+        }
+        if b.meter_batch < 1 {
+            return invalid("billing.meter_batch", "must be at least 1");
+        }
+        if b.meter_export
+            && b.meter_api_key
+                .as_ref()
+                .is_none_or(|k| k.expose().is_empty())
+        {
+            return invalid(
+                "billing.meter_api_key",
+                "is required when billing.meter_export is on",
             );
         }
         Ok(())
@@ -619,6 +692,29 @@ mod tests {
         assert!(
             err.contains("CATALYTIC_AUTH__VERIFICATION_KEYS__OLD"),
             "{err}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_meter_export_needs_an_api_key_and_stripe_is_off_by_default() -> Result<(), ConfigError> {
+        let s = Settings::load_from([])?;
+        assert!(!s.billing.meter_export && s.billing.stripe_webhook_secret.is_none());
+        let err = Settings::load_from([("CATALYTIC_BILLING__METER_EXPORT", "true")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("CATALYTIC_BILLING__METER_API_KEY"), "{err}");
+        let s = Settings::load_from([
+            ("CATALYTIC_BILLING__METER_EXPORT", "true"),
+            ("CATALYTIC_BILLING__METER_API_KEY", "sk_test_123"),
+        ])?;
+        assert_eq!(
+            s.billing
+                .meter_api_key
+                .as_ref()
+                .map(|k| k.expose().as_str()),
+            Some("sk_test_123")
         );
         Ok(())
     }

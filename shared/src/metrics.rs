@@ -26,12 +26,28 @@ pub const RETENTION_PRUNED: &str = "catalytic_retention_pruned_total";
 pub const BILLING_HOURS_ROLLED: &str = "catalytic_billing_hours_rolled_total";
 pub const BILLING_INVOICES_FINALISED: &str = "catalytic_billing_invoices_finalised_total";
 pub const BILLING_ROUND_FAILURES: &str = "catalytic_billing_round_failures_total";
+pub const STRIPE_EVENTS: &str = "catalytic_stripe_events_total";
+pub const METER_EVENTS_SENT: &str = "catalytic_billing_meter_events_sent_total";
+pub const METER_EXPORT_FAILURES: &str = "catalytic_billing_meter_export_failures_total";
+pub const DLQ_DEPTH: &str = "catalytic_dlq_depth_messages";
+pub const RATE_LIMIT_HITS: &str = "catalytic_rate_limit_hits_total";
 pub const WEBHOOK_ATTEMPTS: &str = "catalytic_webhook_attempts_total";
 pub const WEBHOOK_ATTEMPT_SECONDS: &str = "catalytic_webhook_attempt_duration_seconds";
 pub const WEBHOOK_ENDPOINTS_DISABLED: &str = "catalytic_webhook_endpoints_disabled_total";
 pub const WEBHOOK_SSRF_REFUSED: &str = "catalytic_webhook_ssrf_refused_total";
 /// `outcome` label of `WEBHOOK_ATTEMPTS`.
 pub const WEBHOOK_OUTCOMES: [&str; 4] = ["delivered", "retry", "failed", "disabled"];
+
+/// Label values of `STRIPE_EVENTS{result}`: applied, a redelivery of an
+/// event already applied, refused (bad signature, unusable event).
+pub const STRIPE_RESULTS: [&str; 3] = ["applied", "duplicate", "rejected"];
+/// Label values of `RATE_LIMIT_HITS{limit}`: the limits that answer 429.
+pub const RATE_LIMITS: [&str; 4] = [
+    "requests_per_ip",
+    "requests_per_tenant",
+    "queued_jobs",
+    "login_lockout",
+];
 
 /// Label values of `JOBS_FINISHED{outcome}`.
 pub const OUTCOMES: [&str; 4] = ["succeeded", "failed", "cancelled", "retried"];
@@ -43,8 +59,9 @@ pub const REAP_OUTCOMES: [&str; 2] = ["retried", "failed"];
 /// already moved on (stale or superseded); the payload named no job.
 pub const DEAD_LETTER_OUTCOMES: [&str; 3] = ["failed", "ignored", "unparsable"];
 /// Label values of `RETENTION_PRUNED{kind}`.
-pub const RETENTION_KINDS: [&str; 5] = [
+pub const RETENTION_KINDS: [&str; 6] = [
     "job_results",
+    "usage_events",
     "sent_outbox",
     "refresh_tokens",
     "revoked_tokens",
@@ -125,6 +142,20 @@ fn describe() {
         BILLING_ROUND_FAILURES,
         "Billing rounds (rollup or a tenant's invoices) that failed"
     );
+    describe_counter!(
+        STRIPE_EVENTS,
+        "Stripe webhook events received, by result (applied, duplicate, rejected)"
+    );
+    describe_counter!(
+        METER_EVENTS_SENT,
+        "Stripe Billing Meter events accepted by Stripe"
+    );
+    describe_counter!(
+        METER_EXPORT_FAILURES,
+        "Stripe Billing Meter posts that failed (retried next round)"
+    );
+    describe_gauge!(DLQ_DEPTH, "Messages waiting in the dead-letter queue");
+    describe_counter!(RATE_LIMIT_HITS, "Requests refused with 429, by limit");
     describe_counter!(WEBHOOK_ATTEMPTS, "Webhook delivery attempts, by outcome");
     describe_histogram!(WEBHOOK_ATTEMPT_SECONDS, "Latency of one webhook attempt");
     describe_counter!(
@@ -163,6 +194,15 @@ fn register_at_zero() {
     for outcome in WEBHOOK_OUTCOMES {
         metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).absolute(0);
     }
+    for result in STRIPE_RESULTS {
+        metrics::counter!(STRIPE_EVENTS, "result" => result).absolute(0);
+    }
+    metrics::counter!(METER_EVENTS_SENT).absolute(0);
+    metrics::counter!(METER_EXPORT_FAILURES).absolute(0);
+    for limit in RATE_LIMITS {
+        metrics::counter!(RATE_LIMIT_HITS, "limit" => limit).absolute(0);
+    }
+    metrics::gauge!(DLQ_DEPTH).set(0.0);
     metrics::counter!(WEBHOOK_ENDPOINTS_DISABLED).absolute(0);
     metrics::counter!(WEBHOOK_SSRF_REFUSED).absolute(0);
     metrics::gauge!(JOBS_IN_FLIGHT).set(0.0);

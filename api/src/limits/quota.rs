@@ -20,6 +20,16 @@ pub async fn check_submit(
     let limits = plan.limits();
     quotas::lock_tenant(conn, tenant).await?;
     let counts = quotas::submit_counts(conn, tenant).await?;
+    if let Some(since) = counts.suspended_at {
+        return Err(ApiError::PaymentRequired {
+            message: format!(
+                "the tenant is suspended since {} after {} consecutive failed payments; pay the open Stripe invoice to resume submitting",
+                since.to_rfc3339(),
+                catalytic_shared::stripe::FAILURES_TO_SUSPEND
+            ),
+            limit: "billing_suspended",
+        });
+    }
     // Only the free plan stops at its included jobs; paid plans are metered.
     if plan == Plan::Free && counts.jobs_this_month >= limits.jobs_included_per_month as i64 {
         return Err(ApiError::PaymentRequired {

@@ -12,6 +12,7 @@ pub mod health;
 pub mod invoices;
 pub mod jobs;
 pub mod lattices;
+pub mod stripe;
 pub mod tenant;
 pub mod usage;
 pub mod users;
@@ -47,6 +48,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(tenant::router())
         .merge(usage::router())
         .merge(invoices::router())
+        .merge(stripe::router())
         .merge(admin::router())
         .merge(webhook_endpoints::router())
         .merge(webhook_messages::router())

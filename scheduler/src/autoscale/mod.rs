@@ -81,6 +81,12 @@ impl Autoscaler {
                 computed_at: chrono::Utc::now(),
             });
         }
+        // Not scaling input, but read on the same channel: what waits in the DLQ.
+        let dead = self
+            .topology
+            .ready_messages(&channel, &self.topology.dead_letter_queue())
+            .await?;
+        metrics::gauge!(m::DLQ_DEPTH).set(f64::from(dead));
         let _ = channel.close(200, "signal read".into()).await;
         let raw_desired = desired(backlog, &self.policy);
         let stabilised = self.stabiliser.lock().await.recommend(

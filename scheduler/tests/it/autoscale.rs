@@ -1,4 +1,5 @@
-//! The desired-replica signal rises under a real burst and falls after it.
+//! The desired-replica signal rises under a real burst and falls after it;
+//! the DLQ depth gauge follows the dead-letter queue.
 
 use catalytic_scheduler::autoscale::Autoscaler;
 use catalytic_scheduler::autoscale::desired::Policy;
@@ -11,6 +12,23 @@ use lapin::options::{BasicPublishOptions, QueuePurgeOptions};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// 10 per worker, 1 to 20, and no stabilisation window: a fall shows at once.
+fn autoscaler(db: &TestDatabase, broker: &Arc<Broker>, topology: &Topology) -> Autoscaler {
+    Autoscaler {
+        pool: db.pool.clone(),
+        broker: broker.clone(),
+        topology: topology.clone(),
+        policy: Policy {
+            target_per_worker: 10,
+            min_workers: 1,
+            max_workers: 20,
+            scale_down_window: Duration::ZERO,
+        },
+        interval: Duration::from_secs(1),
+        stabiliser: Default::default(),
+    }
+}
+
 #[tokio::test]
 async fn the_signal_rises_under_a_burst_and_falls_after_it() -> anyhow::Result<()> {
     let db = TestDatabase::create().await?;
@@ -21,20 +39,7 @@ async fn the_signal_rises_under_a_burst_and_falls_after_it() -> anyhow::Result<(
     ));
     let channel = broker.channel().await?;
     topology.declare(&channel).await?;
-    let autoscaler = Autoscaler {
-        pool: db.pool.clone(),
-        broker: broker.clone(),
-        topology: topology.clone(),
-        policy: Policy {
-            target_per_worker: 10,
-            min_workers: 1,
-            max_workers: 20,
-            // No stabilisation window: the fall shows at once.
-            scale_down_window: Duration::ZERO,
-        },
-        interval: Duration::from_secs(1),
-        stabiliser: Default::default(),
-    };
+    let autoscaler = autoscaler(&db, &broker, &topology);
     assert_eq!(autoscaler.run_once().await?.desired, 1, "idle: the minimum");
 
     // A burst: 95 messages waiting in the standard queue.
@@ -79,5 +84,54 @@ async fn the_signal_rises_under_a_burst_and_falls_after_it() -> anyhow::Result<(
 
     topology.delete(&channel).await?;
     broker.close().await;
+    db.drop_database().await
+}
+
+fn dlq_depth() -> anyhow::Result<Option<f64>> {
+    let rendered = catalytic_shared::metrics::install()?.render();
+    Ok(rendered.lines().find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        (series == "catalytic_dlq_depth_messages")
+            .then(|| value.parse().ok())
+            .flatten()
+    }))
+}
+
+/// `catalytic_dlq_depth_messages` (issue 7) is what waits in the
+/// dead-letter queue, read by the signal round.
+#[tokio::test]
+async fn the_dlq_depth_gauge_follows_the_dead_letter_queue() -> anyhow::Result<()> {
+    assert_eq!(dlq_depth()?, Some(0.0), "registered at start");
+    let db = TestDatabase::create().await?;
+    let topology = Topology::new(&testkit::unique_name(), 5);
+    let broker = Arc::new(Broker::new(Secret::new(testkit::amqp_url()), "dlq-test"));
+    let channel = broker.channel().await?;
+    topology.declare(&channel).await?;
+    let autoscaler = autoscaler(&db, &broker, &topology);
+    channel.confirm_select(Default::default()).await?;
+    for _ in 0..3 {
+        channel
+            .basic_publish(
+                topology.dead_letter_exchange().into(),
+                "dead".into(),
+                BasicPublishOptions::default(),
+                b"{}",
+                BasicProperties::default(),
+            )
+            .await?
+            .await?;
+    }
+    autoscaler.run_once().await?;
+    assert_eq!(dlq_depth()?, Some(3.0));
+
+    channel
+        .queue_purge(
+            topology.dead_letter_queue().into(),
+            QueuePurgeOptions::default(),
+        )
+        .await?;
+    autoscaler.run_once().await?;
+    assert_eq!(dlq_depth()?, Some(0.0));
+    topology.delete(&channel).await?;
     db.drop_database().await
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use std::time::Duration;
 
-fn t(s: &str) -> anyhow::Result<DateTime<Utc>> {
+pub(crate) fn t(s: &str) -> anyhow::Result<DateTime<Utc>> {
     Ok(DateTime::parse_from_rfc3339(s)?.with_timezone(&Utc))
 }
 
@@ -21,6 +21,8 @@ fn billing(pool: &PgPool) -> Billing {
         pool: pool.clone(),
         interval: Duration::from_secs(300),
         finalize_after: Duration::from_secs(3600),
+        usage_retention: Duration::from_secs(400 * 86_400),
+        meter: None,
     }
 }
 
@@ -37,17 +39,17 @@ async fn tenant(pool: &PgPool, plan: Plan, since: &str) -> anyhow::Result<Tenant
 }
 
 /// What one batch of finished jobs looked like.
-struct Jobs<'a> {
-    n: i64,
-    at: &'a str,
-    billable: bool,
-    visits: i64,
-    compute_ms: i64,
-    device: &'a str,
+pub(crate) struct Jobs<'a> {
+    pub n: i64,
+    pub at: &'a str,
+    pub billable: bool,
+    pub visits: i64,
+    pub compute_ms: i64,
+    pub device: &'a str,
 }
 
 /// `n` finished jobs, each with its one usage event at `at`.
-async fn usage(pool: &PgPool, tenant: TenantId, jobs: Jobs<'_>) -> anyhow::Result<()> {
+pub(crate) async fn usage(pool: &PgPool, tenant: TenantId, jobs: Jobs<'_>) -> anyhow::Result<()> {
     sqlx::query(
         "WITH j AS (
              INSERT INTO jobs (id, tenant_id, status, operation, spec, queue_class, max_attempts, finished_at)

@@ -31,13 +31,14 @@ pub async fn record_plan_change(
 /// watermark, recomputing the hour from all its events (an upsert, so
 /// duplicates and late events land on the same totals), then advances the
 /// watermark. The rescan overlaps by `overlap` so an event whose
-/// transaction committed after a later one's is not missed. One
+/// transaction committed after a later one's is not missed. Hours before
+/// `usage_pruned_before` are never re-rolled: their events are pruned. One
 /// transaction; the watermark row lock serialises scheduler replicas.
 /// Returns the hours re-rolled.
 pub async fn reroll_hours(pool: &PgPool, overlap: std::time::Duration) -> Result<u64, DbError> {
     let mut tx = pool.begin().await?;
-    let watermark = sqlx::query_scalar!(
-        "SELECT rollup_watermark FROM billing_state WHERE singleton FOR UPDATE"
+    let state = sqlx::query!(
+        "SELECT rollup_watermark, usage_pruned_before FROM billing_state WHERE singleton FOR UPDATE"
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -53,7 +54,8 @@ pub async fn reroll_hours(pool: &PgPool, overlap: std::time::Duration) -> Result
         r#"WITH touched AS (
                SELECT DISTINCT tenant_id, date_trunc('hour', occurred_at, 'UTC') AS hour
                FROM usage_events
-               WHERE recorded_at > $1::timestamptz - make_interval(secs => $2))
+               WHERE recorded_at > $1::timestamptz - make_interval(secs => $2)
+                 AND occurred_at >= $3)
            INSERT INTO usage_hourly AS u (tenant_id, hour, jobs, billable_jobs, vertex_visits,
                                           cpu_vertex_visits, cpu_compute_ms, gpu_compute_ms, rolled_at)
            SELECT t.tenant_id, t.hour, count(*),
@@ -71,9 +73,15 @@ pub async fn reroll_hours(pool: &PgPool, overlap: std::time::Duration) -> Result
                jobs = EXCLUDED.jobs, billable_jobs = EXCLUDED.billable_jobs,
                vertex_visits = EXCLUDED.vertex_visits, cpu_vertex_visits = EXCLUDED.cpu_vertex_visits,
                cpu_compute_ms = EXCLUDED.cpu_compute_ms, gpu_compute_ms = EXCLUDED.gpu_compute_ms,
-               rolled_at = EXCLUDED.rolled_at"#,
-        watermark,
+               rolled_at = EXCLUDED.rolled_at,
+               -- Changed since the Billing Meter export: due again (the difference).
+               meter_exported_at = CASE
+                   WHEN (EXCLUDED.billable_jobs, EXCLUDED.cpu_vertex_visits, EXCLUDED.gpu_compute_ms)
+                        = (u.meter_sent_jobs, u.meter_sent_cpu_visits, u.meter_sent_gpu_ms)
+                   THEN u.meter_exported_at END"#,
+        state.rollup_watermark,
         overlap.as_secs_f64(),
+        state.usage_pruned_before,
     )
     .execute(&mut *tx)
     .await?

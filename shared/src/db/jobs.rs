@@ -353,9 +353,11 @@ async fn record_terminal(
     )
     .execute(&mut *conn)
     .await?;
+    // The operation is the job row's; attempts = the attempt that ended it.
     sqlx::query!(
-        "INSERT INTO usage_events (id, tenant_id, job_id, outcome, billable, vertex_visits, compute_ms, device)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO usage_events (id, tenant_id, job_id, outcome, billable, vertex_visits, compute_ms,
+                                   device, operation, attempts)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, j.operation, $9 FROM jobs j WHERE j.id = $3",
         Uuid::now_v7(),
         tenant as TenantId,
         job as JobId,
@@ -364,6 +366,7 @@ async fn record_terminal(
         usage.vertex_visits,
         usage.compute_ms,
         usage.device,
+        attempt,
     )
     .execute(&mut *conn)
     .await?;

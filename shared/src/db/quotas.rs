@@ -27,6 +27,8 @@ pub struct SubmitCounts {
     pub queued: i64,
     /// When the monthly count resets: the next UTC month's first instant.
     pub month_resets_at: DateTime<Utc>,
+    /// Set while the tenant is suspended for failed payments (issue 7).
+    pub suspended_at: Option<DateTime<Utc>>,
 }
 
 pub async fn submit_counts(
@@ -38,7 +40,8 @@ pub async fn submit_counts(
            SELECT
              (SELECT count(*) FROM jobs, month WHERE tenant_id = $1 AND created_at >= month.start) AS "month!",
              (SELECT count(*) FROM jobs WHERE tenant_id = $1 AND status = 'queued') AS "queued!",
-             (SELECT start + interval '1 month' FROM month) AS "resets!""#,
+             (SELECT start + interval '1 month' FROM month) AS "resets!",
+             (SELECT suspended_at FROM stripe_customers WHERE tenant_id = $1) AS "suspended_at?""#,
         tenant as TenantId,
     )
     .fetch_one(&mut *conn)
@@ -47,6 +50,7 @@ pub async fn submit_counts(
         jobs_this_month: row.month,
         queued: row.queued,
         month_resets_at: row.resets,
+        suspended_at: row.suspended_at,
     })
 }
 

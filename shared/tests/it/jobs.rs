@@ -122,7 +122,7 @@ async fn guarded_transitions_apply_once_and_stale_ones_change_nothing() -> anyho
         2
     );
     assert_eq!(count(&db, "SELECT count(*) FROM webhook_messages WHERE job_id = $1 AND event_type = 'job.succeeded'", job).await?, 1);
-    assert_eq!(count(&db, "SELECT count(*) FROM usage_events WHERE job_id = $1 AND billable AND vertex_visits = 2", job).await?, 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM usage_events WHERE job_id = $1 AND billable AND vertex_visits = 2 AND operation = 'shortest_path' AND attempts = 1", job).await?, 1);
     db.drop_database().await
 }
 
