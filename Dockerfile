@@ -51,3 +51,20 @@ ENV CATALYTIC_API__LISTEN=0.0.0.0:8080 \
 EXPOSE 8080 9101 9102
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["catalytic-api", "serve"]
+
+# GPU workers (k8s/base/worker-gpu.yaml): the same binaries plus NVRTC, which
+# the worker loads at run time to compile its kernels (design §2). The NVIDIA
+# container toolkit mounts the driver (libcuda) into the pod; NVRTC comes
+# from the nvidia-cuda-nvrtc wheel, so no CUDA base image is needed.
+#
+#   docker build --target runtime-gpu -t catalytic-gpu:$(git rev-parse --short HEAD) .
+FROM python:3.12-slim-${DEBIAN_RELEASE} AS nvrtc
+RUN pip install --no-cache-dir --target /nvrtc 'nvidia-cuda-nvrtc==13.0.*' \
+ && mkdir /out \
+ && cp /nvrtc/nvidia/cu13/lib/libnvrtc* /out/
+
+FROM runtime AS runtime-gpu
+COPY --from=nvrtc /out/ /usr/local/lib/nvrtc/
+ENV LD_LIBRARY_PATH=/usr/local/lib/nvrtc \
+    CATALYTIC_WORKER__DEVICE=cuda
+CMD ["catalytic-worker"]

@@ -70,8 +70,9 @@ impl HostExec {
     }
 }
 
-impl LevelExec for HostExec {
-    fn level(&mut self, level: u64, slot: usize) -> Result<(), GpuError> {
+impl HostExec {
+    /// One level: expand then settle, as the GPU's two launches.
+    fn level(&mut self, level: u64, slot: usize) {
         let par = (level % 2) as usize;
         let [tiles_a, tiles_b] = &mut self.front_tiles;
         let [bits_a, bits_b] = &mut self.front_bits;
@@ -111,6 +112,14 @@ impl LevelExec for HostExec {
                 self.stop.0,
                 self.stop.1,
             );
+        }
+    }
+}
+
+impl LevelExec for HostExec {
+    fn batch(&mut self, level0: u64) -> Result<(), GpuError> {
+        for slot in 0..BATCH {
+            self.level(level0 + slot as u64, slot);
         }
         Ok(())
     }

@@ -9,16 +9,20 @@
 use crate::GpuError;
 use catalytic_lattice::{Cancel, DeviceLayout, Levels};
 
-/// Levels issued per batch: about 64 launches between two host reads.
-pub(crate) const BATCH: usize = 32;
+/// Levels issued per batch (96 launches between two host reads). A multiple
+/// of 6, so every batch starts at a level ≡ 0 (mod 6): the parity (mod 2) and
+/// the next code (mod 3) of its k-th level are the same in every batch, and
+/// the GPU replays one recorded batch (a CUDA graph) instead of launching.
+pub(crate) const BATCH: usize = 48;
 
 /// `ctl` words before the per-level counts (see `bfs.cuh`).
 pub(crate) const CTL_HEAD: usize = 5;
 
 /// One executor of the two passes, holding a search's buffers.
 pub(crate) trait LevelExec {
-    /// Issues expand(level) and settle(level), counting into `slot` of the batch.
-    fn level(&mut self, level: u64, slot: usize) -> Result<(), GpuError>;
+    /// Issues the [`BATCH`] levels from `level0` (a multiple of `BATCH`):
+    /// for each, expand then settle, counting level `level0 + k` into slot k.
+    fn batch(&mut self, level0: u64) -> Result<(), GpuError>;
     /// Waits for the issued levels; returns the per-level counts of the batch
     /// (then zeroes them) and whether the stop vertex has been labelled.
     fn finish_batch(&mut self) -> Result<(Vec<u64>, bool), GpuError>;
@@ -69,9 +73,7 @@ pub(crate) fn run(
         if cancel.should_stop() {
             return Err(GpuError::Cancelled);
         }
-        for slot in 0..BATCH {
-            exec.level(level + slot as u64, slot)?;
-        }
+        exec.batch(level)?;
         level += BATCH as u64;
         let (counts, done) = exec.finish_batch()?;
         // A level that labels nothing ends the search; after the stop level

@@ -45,6 +45,9 @@ pub enum GpuError {
     /// NVRTC rejected the kernels (a bug in kernels/, caught by CI's compile check).
     #[error("NVRTC could not compile the kernels: {0}")]
     Compile(String),
+    /// Recording a batch of levels as a CUDA graph gave nothing to replay.
+    #[error("CUDA graph: {0}")]
+    Graph(&'static str),
     #[error("computation cancelled")]
     Cancelled,
 }
