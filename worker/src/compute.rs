@@ -127,7 +127,9 @@ fn compute(
             (path_json(path.as_ref(), true), visits)
         }
         Operation::Distances { source } => {
-            let d = catalytic_lattice::distances(&lattice, index(&lattice, source)?, cancel)?;
+            let s = index(&lattice, source)?;
+            let (d, used) = distances_on(&lattice, s, gpu, cancel)?;
+            engine = used;
             let visits = d.reachable;
             (serde_json::to_value(d)?, visits)
         }
@@ -204,6 +206,30 @@ fn on_engine_threads<T: Send>(lattice: &Lattice, f: impl FnOnce() -> T + Send) -
         true => f(),
         false => catalytic_lattice::with_engine_threads(1, f),
     }
+}
+
+/// Distances from `source`: on `gpu` when given and the field is not
+/// listed (above `FULL_FIELD_CAP` the summary comes from the levels alone),
+/// else the reference search. A GPU failure other than a cancel falls back.
+fn distances_on(
+    lattice: &Lattice,
+    source: u64,
+    gpu: Option<&catalytic_gpu::Gpu>,
+    cancel: &(dyn catalytic_lattice::Cancel + Sync),
+) -> Result<(catalytic_lattice::Distances, &'static str), ComputeError> {
+    if let Some(gpu) = gpu.filter(|_| lattice.vertex_count() > catalytic_lattice::FULL_FIELD_CAP) {
+        match gpu.bfs_levels(lattice, source, None, cancel) {
+            Ok(levels) => {
+                return Ok((
+                    catalytic_lattice::distances_from_levels(lattice, source, &levels),
+                    GPU,
+                ));
+            }
+            Err(catalytic_gpu::GpuError::Cancelled) => return Err(ComputeError::Cancelled),
+            Err(e) => tracing::warn!(error = %e, "GPU search failed; computing on the CPU"),
+        }
+    }
+    Ok((catalytic_lattice::distances(lattice, source, cancel)?, CPU))
 }
 
 /// One canonical path, on `gpu` when given; a GPU failure other than a
@@ -337,6 +363,37 @@ mod tests {
             ),
             "{out:?}"
         );
+    }
+
+    /// On a GPU machine (`catalytic-gpu check` and this test, run there)
+    /// large searches run on the GPU; elsewhere `auto` computes them on the
+    /// CPU. Same answers either way.
+    #[tokio::test]
+    async fn large_searches_use_the_gpu_when_there_is_one() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let device = Device::open(catalytic_shared::config::DeviceMode::Auto, 1)?;
+        let expected = if device.is_gpu() { GPU } else { CPU };
+        let lattice = json!({"sizes": [100, 100, 100]});
+        let path = json!({"lattice": lattice, "operation": "shortest_path",
+                          "params": {"start": [0, 0, 0], "end": [99, 99, 99]}});
+        let out = run(path, CancellationToken::new(), NO_LIMIT, &plenty(), &device).await?;
+        assert_eq!(
+            (out.result["length"].clone(), out.device),
+            (json!(297), expected)
+        );
+        assert_eq!(
+            out.result["path"][1],
+            json!([1, 0, 0]),
+            "the canonical first step"
+        );
+        let dist =
+            json!({"lattice": lattice, "operation": "distances", "params": {"source": [0, 0, 0]}});
+        let out = run(dist, CancellationToken::new(), NO_LIMIT, &plenty(), &device).await?;
+        assert_eq!(out.result["eccentricity"], 297);
+        assert_eq!(out.result["reachable"], 1_000_000);
+        assert_eq!(out.result["histogram"][1], 3);
+        assert_eq!(out.result["engine"], expected);
+        Ok(())
     }
 
     #[tokio::test]

@@ -13,7 +13,8 @@ use anyhow_free::Result;
 use catalytic_gpu::compare::{same_levels, sample_cases};
 use catalytic_gpu::{Gpu, KERNELS, Library, compile_ptx, library_present};
 use catalytic_lattice::{
-    Blocked, Lattice, Levels, Never, bfs_levels, fast_shortest_path, with_engine_threads,
+    Blocked, Lattice, Levels, Never, bfs_levels, distances, distances_from_levels,
+    fast_shortest_path, with_engine_threads,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 use std::time::Instant;
@@ -155,7 +156,14 @@ fn check(count: usize) -> Result<()> {
         if gpu_path != cpu_path {
             return Err(format!("{name}: paths differ").into());
         }
-        println!("{name}: equal ({} vertices reached)", got.reached());
+        let summary = distances_from_levels(&lattice, 0, &got);
+        if summary != distances(&lattice, 0, &Never)? {
+            return Err(format!("{name}: distances differ").into());
+        }
+        println!(
+            "{name}: equal, paths and distances too ({} vertices reached)",
+            got.reached()
+        );
     }
     let mut data: Vec<u8> = (0..10_000_019u32).map(|i| (i % 251) as u8).collect();
     let key = [7u8, 1, 200];

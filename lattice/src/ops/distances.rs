@@ -10,6 +10,7 @@ use std::mem::size_of;
 
 use crate::bfs::{Stop, UNREACHED, search, slot};
 use crate::cancel::{Cancel, Cancelled, POLL_INTERVAL};
+use crate::engine::Levels;
 use crate::estimate::{Estimate, search_bytes};
 use crate::spec::Lattice;
 
@@ -58,6 +59,20 @@ pub fn distances(
         histogram,
         field,
     })
+}
+
+/// The summary of a search run by the fast engine or a GPU (`levels`, a
+/// complete search from `source`): equal to [`distances`] for lattices of
+/// more than [`FULL_FIELD_CAP`] vertices, whose field is never listed. At
+/// 2 bits per vertex instead of 4 bytes.
+pub fn distances_from_levels(lattice: &Lattice, source: u64, levels: &Levels) -> Distances {
+    Distances {
+        source: lattice.coord_of(source),
+        reachable: levels.reached(),
+        eccentricity: levels.eccentricity(),
+        histogram: levels.level_sizes().to_vec(),
+        field: None,
+    }
 }
 
 /// Vertices per distance, from a distance array with `reached` labelled
@@ -170,6 +185,25 @@ mod tests {
     fn ring_of_three_has_a_two_entry_histogram() -> Result<(), LatticeError> {
         let lattice = Lattice::new(vec![3])?.with_wrap(vec![true])?;
         assert_eq!(histogram_entries(&lattice), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn the_fast_engine_summary_equals_the_reference_above_the_field_cap() -> Result<(), LatticeError>
+    {
+        let open = Lattice::new(vec![400, 300])?;
+        let blocked = Lattice::new(vec![70, 60, 30])?.with_blocked(Blocked::Seeded {
+            fraction: 0.25,
+            seed: 9,
+        })?;
+        for (lattice, source) in [(open, 12_345), (blocked, 0)] {
+            assert!(lattice.vertex_count() > FULL_FIELD_CAP);
+            let reference =
+                distances(&lattice, source, &Never).map_err(|_| LatticeError::Dimensions(0))?;
+            let levels = crate::engine::bfs_levels(&lattice, source, None, &Never)
+                .map_err(|_| LatticeError::Dimensions(0))?;
+            assert_eq!(distances_from_levels(&lattice, source, &levels), reference);
+        }
         Ok(())
     }
 }
