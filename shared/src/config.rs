@@ -178,6 +178,7 @@ pub struct WebhookSettings {
     pub timeout_secs: u64,
     pub connect_timeout_secs: u64,
     pub lease_secs: u64,
+    pub extra_root_ca_file: String,
     pub disable_after_failing_secs: u64,
 }
 

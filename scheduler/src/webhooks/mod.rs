@@ -97,7 +97,11 @@ impl Webhooks {
         lookup: Arc<dyn Lookup>,
     ) -> anyhow::Result<Self> {
         let allow = AllowList::new(&settings.allow_private);
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder().use_rustls_tls();
+        for root in extra_roots(&settings.extra_root_ca_file)? {
+            builder = builder.add_root_certificate(root);
+        }
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
@@ -229,6 +233,23 @@ impl Webhooks {
             sends,
         })
     }
+}
+
+/// The certificates of `webhooks.extra_root_ca_file` (PEM, any number),
+/// trusted for https endpoints besides the bundled Mozilla roots.
+fn extra_roots(path: &str) -> anyhow::Result<Vec<reqwest::Certificate>> {
+    if path.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pem = std::fs::read(path)
+        .with_context(|| format!("reading webhooks.extra_root_ca_file {path}"))?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem)
+        .with_context(|| format!("parsing webhooks.extra_root_ca_file {path}"))?;
+    anyhow::ensure!(
+        !roots.is_empty(),
+        "webhooks.extra_root_ca_file {path} holds no PEM certificate"
+    );
+    Ok(roots)
 }
 
 /// One endpoint's claimed deliveries, in turn.

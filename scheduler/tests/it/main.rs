@@ -8,5 +8,7 @@ mod harness;
 mod leases;
 mod retention;
 mod webhook_bench;
+mod webhook_https;
 mod webhook_receiver;
+mod webhook_ssrf;
 mod webhooks;

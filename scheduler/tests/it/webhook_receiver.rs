@@ -59,6 +59,22 @@ impl Receiver {
 
     pub async fn start_on(addr: SocketAddr) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
+        Self::serve(listener)
+    }
+
+    /// The same receiver behind TLS (`webhook_https`).
+    pub async fn start_tls(
+        addr: SocketAddr,
+        acceptor: tokio_rustls::TlsAcceptor,
+    ) -> anyhow::Result<Self> {
+        let tcp = tokio::net::TcpListener::bind(addr).await?;
+        Self::serve(TlsListener { tcp, acceptor })
+    }
+
+    fn serve<L>(listener: L) -> anyhow::Result<Self>
+    where
+        L: axum::serve::Listener<Addr = SocketAddr>,
+    {
         let addr = listener.local_addr()?;
         let state = Arc::new(ReceiverState::default());
         let app = Router::new()
@@ -101,6 +117,33 @@ impl Receiver {
             *counts.entry(r.id).or_default() += 1;
         }
         counts
+    }
+}
+
+/// TCP accept, then the TLS handshake; a failed handshake (e.g. a client
+/// that does not trust the certificate) drops that connection only.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, peer)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, peer);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
     }
 }
 

@@ -228,46 +228,6 @@ async fn two_replicas_never_send_an_event_twice() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn private_destinations_are_refused_before_any_packet() -> anyhow::Result<()> {
-    let db = TestDatabase::create().await?;
-    // No allow-list: loopback is private like the rest.
-    let settings = settings(0.001, false)?;
-    let tenant = tenant(&db.pool).await?;
-    let receiver = Receiver::start().await?;
-    let port = receiver.addr.port();
-    for url in [
-        format!("http://127.0.0.1:{port}/hook"),
-        format!("http://receiver.test:{port}/hook"),
-        "http://169.254.169.254/latest/meta-data/".to_owned(),
-        format!("http://internal.test:{port}/hook"),
-        "http://[::1]/hook".to_owned(),
-    ] {
-        endpoint(&db, &settings, tenant, &url).await?;
-    }
-    finished_job(&db, tenant).await?;
-    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
-    webhooks.run_once().await?.finished().await;
-    let errors: Vec<Option<String>> = sqlx::query_scalar("SELECT error FROM webhook_attempts")
-        .fetch_all(&db.pool)
-        .await?;
-    assert_eq!(errors.len(), 5);
-    for error in &errors {
-        assert!(
-            error
-                .as_deref()
-                .is_some_and(|e| e.contains("private or reserved")),
-            "{error:?}"
-        );
-    }
-    assert!(
-        receiver.received().is_empty(),
-        "a request reached the receiver"
-    );
-    receiver.stop.cancel();
-    db.drop_database().await
-}
-
-#[tokio::test]
 async fn both_secrets_sign_during_a_rotation() -> anyhow::Result<()> {
     let db = TestDatabase::create().await?;
     let settings = settings(0.001, true)?;
