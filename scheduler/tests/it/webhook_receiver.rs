@@ -15,7 +15,7 @@ use catalytic_shared::Settings;
 use catalytic_shared::config::WebhookSettings;
 use catalytic_shared::db::jobs::{self, Change, Guard};
 use catalytic_shared::db::webhooks::{self as store, NewEndpoint};
-use catalytic_shared::ids::{EndpointId, TenantId, WebhookMessageId};
+use catalytic_shared::ids::{EndpointId, JobId, TenantId, WebhookMessageId};
 use catalytic_shared::job::{JobState, Usage};
 use catalytic_shared::testkit::TestDatabase;
 use catalytic_shared::webhook_secret::{self, SecretBox};
@@ -259,6 +259,17 @@ pub async fn endpoint(
 
 /// A job that really succeeded: the terminal transition writes its message.
 pub async fn finished_job(db: &TestDatabase, tenant: TenantId) -> anyhow::Result<()> {
+    finished_job_with(db, tenant, json!({"length": 1}))
+        .await
+        .map(drop)
+}
+
+/// The same with a given result; returns the job.
+pub async fn finished_job_with(
+    db: &TestDatabase,
+    tenant: TenantId,
+    result: serde_json::Value,
+) -> anyhow::Result<JobId> {
     let job = queued_job(db, tenant, 3).await?;
     claim(db, job, 1).await?;
     let mut conn = db.pool.acquire().await?;
@@ -268,11 +279,11 @@ pub async fn finished_job(db: &TestDatabase, tenant: TenantId) -> anyhow::Result
         attempt: 1,
     };
     let change = Change::Succeed {
-        result: json!({"length": 1}),
+        result,
         usage: Usage::default(),
     };
     jobs::transition(&mut conn, guard, change).await?;
-    Ok(())
+    Ok(job)
 }
 
 /// Direct message inserts, for volume.

@@ -402,3 +402,41 @@ async fn a_ping_goes_to_its_endpoint_only() -> anyhow::Result<()> {
     other.stop.cancel();
     db.drop_database().await
 }
+
+#[tokio::test]
+async fn a_result_is_inlined_up_to_256_kib_and_linked_beyond() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let receiver = Receiver::start().await?;
+    let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
+    let (_, secret) = endpoint(&db, &settings, tenant, &url).await?;
+    receiver.verify_with(&secret);
+    let small = serde_json::json!({"length": 4, "path": [[0], [1], [2], [3]]});
+    let small_job = finished_job_with(&db, tenant, small.clone()).await?;
+    let large = serde_json::json!({"path": "x".repeat(300 * 1024)});
+    let large_job = finished_job_with(&db, tenant, large).await?;
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.received().len() == 2
+    })
+    .await?;
+    for got in receiver.received() {
+        assert!(got.verified);
+        let body: serde_json::Value = serde_json::from_slice(&got.body)?;
+        let data = &body["data"];
+        let job = data["job_id"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(data["result_url"], format!("/v1/jobs/{job}"));
+        assert_eq!(data["tenant_id"], tenant.to_string());
+        if job == small_job.to_string() {
+            assert_eq!(data["result"], small);
+        } else {
+            assert_eq!(job, large_job.to_string());
+            assert!(data.get("result").is_none(), "a 300 KiB result was inlined");
+            assert_eq!(data["result_omitted"], true);
+            assert!(got.body.len() <= 256 * 1024, "{} bytes", got.body.len());
+        }
+    }
+    receiver.stop.cancel();
+    db.drop_database().await
+}
