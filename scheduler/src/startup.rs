@@ -62,6 +62,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         results: Duration::from_secs(settings.scheduler.retention_results_secs),
         sent_outbox: Duration::from_secs(settings.scheduler.retention_sent_outbox_secs),
         lockout_window: Duration::from_secs(settings.auth.lockout_window_secs),
+        webhook_attempts: Duration::from_secs(settings.webhooks.attempt_retention_secs),
     };
     // Each duty is its own task and logs its own errors; none ends before
     // shutdown, and one failing round never stops the others.

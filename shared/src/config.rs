@@ -180,6 +180,7 @@ pub struct WebhookSettings {
     pub lease_secs: u64,
     pub extra_root_ca_file: String,
     pub disable_after_failing_secs: u64,
+    pub attempt_retention_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

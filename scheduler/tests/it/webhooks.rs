@@ -440,3 +440,60 @@ async fn a_result_is_inlined_up_to_256_kib_and_linked_beyond() -> anyhow::Result
     receiver.stop.cancel();
     db.drop_database().await
 }
+
+#[tokio::test]
+async fn attempts_older_than_30_days_are_pruned() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let receiver = Receiver::start().await?;
+    receiver.answer(&[(500, None)]);
+    let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
+    endpoint(&db, &settings, tenant, &url).await?;
+    for _ in 0..3 {
+        finished_job(&db, tenant).await?;
+    }
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    // 3 first attempts (one failed), then the retry: 4 attempts in the log.
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.received().len() == 4
+    })
+    .await?;
+    // Two of the first attempts are 31 days old, one is 29.
+    sqlx::query(
+        "UPDATE webhook_attempts SET started_at = now() - interval '31 days'
+         WHERE id IN (SELECT id FROM webhook_attempts WHERE attempt = 1 ORDER BY id LIMIT 2)",
+    )
+    .execute(&db.pool)
+    .await?;
+    sqlx::query(
+        "UPDATE webhook_attempts SET started_at = now() - interval '29 days'
+         WHERE attempt = 1 AND started_at > now() - interval '1 day'",
+    )
+    .execute(&db.pool)
+    .await?;
+    let retention = catalytic_scheduler::retention::Retention {
+        pool: db.pool.clone(),
+        interval: Duration::from_secs(3600),
+        results: Duration::from_secs(7 * 86_400),
+        sent_outbox: Duration::from_secs(86_400),
+        lockout_window: Duration::from_secs(300),
+        webhook_attempts: Duration::from_secs(settings.attempt_retention_secs),
+    };
+    assert_eq!(settings.attempt_retention_secs, 30 * 86_400);
+    assert_eq!(retention.run_once().await.webhook_attempts, 2);
+    let left: Vec<i32> =
+        sqlx::query_scalar("SELECT attempt FROM webhook_attempts ORDER BY attempt")
+            .fetch_all(&db.pool)
+            .await?;
+    assert_eq!(
+        left,
+        vec![1, 2],
+        "the 29-day-old attempt and the retry stay"
+    );
+    // The deliveries and messages are not touched.
+    assert_eq!(delivery_states(&db).await?, vec!["succeeded"; 3]);
+    assert_eq!(retention.run_once().await.webhook_attempts, 0);
+    receiver.stop.cancel();
+    db.drop_database().await
+}
