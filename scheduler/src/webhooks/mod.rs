@@ -20,6 +20,7 @@
 pub mod claim;
 pub mod delivery;
 pub mod endpoint_health;
+pub mod rate_limit;
 pub mod schedule;
 pub mod signing;
 pub mod ssrf;
@@ -32,6 +33,7 @@ use catalytic_shared::metrics as m;
 use catalytic_shared::webhook_secret::SecretBox;
 use claim::BusyEndpoints;
 use delivery::{DeliveryOutcome, PendingDelivery};
+use rate_limit::RateLimiter;
 use schedule::Schedule;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -64,6 +66,8 @@ struct Inner {
     permits: Arc<Semaphore>,
     concurrency: usize,
     busy: BusyEndpoints,
+    /// Per-endpoint rate limits, shared by the replicas through Redis.
+    limiter: RateLimiter,
     /// Rung when a sending task ends, so the loop claims again at once.
     finished: Notify,
 }
@@ -86,15 +90,30 @@ impl Round {
 }
 
 impl Webhooks {
-    pub fn new(pool: PgPool, settings: &WebhookSettings) -> anyhow::Result<Self> {
-        Self::with_lookup(pool, settings, Arc::new(SystemLookup))
+    /// The production duty: system DNS, rate limits shared through Redis.
+    pub fn new(
+        pool: PgPool,
+        settings: &WebhookSettings,
+        limiter: RateLimiter,
+    ) -> anyhow::Result<Self> {
+        Self::with(pool, settings, Arc::new(SystemLookup), limiter)
     }
 
-    /// With an injected name lookup (tests map names to private addresses).
+    /// With an injected name lookup (tests map names to private addresses)
+    /// and rate limits per process.
     pub fn with_lookup(
         pool: PgPool,
         settings: &WebhookSettings,
         lookup: Arc<dyn Lookup>,
+    ) -> anyhow::Result<Self> {
+        Self::with(pool, settings, lookup, RateLimiter::local())
+    }
+
+    pub fn with(
+        pool: PgPool,
+        settings: &WebhookSettings,
+        lookup: Arc<dyn Lookup>,
+        limiter: RateLimiter,
     ) -> anyhow::Result<Self> {
         let allow = AllowList::new(&settings.allow_private);
         let mut builder = reqwest::Client::builder().use_rustls_tls();
@@ -127,6 +146,7 @@ impl Webhooks {
                 permits: Arc::new(Semaphore::new(settings.concurrency)),
                 concurrency: settings.concurrency,
                 busy: BusyEndpoints::default(),
+                limiter,
                 finished: Notify::new(),
             }),
         })
@@ -261,7 +281,7 @@ async fn send_all(
 ) {
     for delivery in &deliveries {
         inner
-            .busy
+            .limiter
             .pace(endpoint, delivery.rate_limit_per_second)
             .await;
         let outcome = attempt(&inner, delivery).await;

@@ -9,6 +9,7 @@ mod leases;
 mod retention;
 mod webhook_bench;
 mod webhook_https;
+mod webhook_rate_limit;
 mod webhook_receiver;
 mod webhook_ssrf;
 mod webhooks;
