@@ -72,7 +72,9 @@ async fn the_rate_limit_holds_across_two_replicas() -> anyhow::Result<()> {
         spread >= Duration::from_millis(40 * (n as u64 - 1)),
         "{n} sends in {spread:?}"
     );
-    // At most the limit (+1 for the window's edge) in any one-second window.
+    // About the limit in any one-second window: +1 for the window's edge,
+    // +2 for a send that its task started late (a loaded machine) arriving
+    // close to the next one. Per-process limits give ~40.
     let most = arrivals
         .iter()
         .enumerate()
@@ -85,7 +87,7 @@ async fn the_rate_limit_holds_across_two_replicas() -> anyhow::Result<()> {
         .max()
         .unwrap_or(0);
     assert!(
-        most <= per_second as usize + 1,
+        most <= per_second as usize + 3,
         "{most} arrivals in one second"
     );
     let deliveries: Vec<String> =
