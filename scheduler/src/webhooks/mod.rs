@@ -87,6 +87,8 @@ struct Inner {
 pub struct Round {
     pub fanned_out: u64,
     pub claimed: usize,
+    /// As many were claimed as asked for: more may be due.
+    pub claim_was_full: bool,
     sends: Vec<JoinHandle<()>>,
 }
 
@@ -178,9 +180,12 @@ impl Webhooks {
                 listener = self.listen().await;
             }
             let busy_round = match self.run_once().await {
+                // Go again at once only when a batch came back full; a
+                // delivery left for a busy endpoint is claimed when that
+                // endpoint's sender finishes (`finished`).
                 Ok(round) => {
                     round.fanned_out == self.inner.batch as u64
-                        || (round.claimed > 0 && self.inner.permits.available_permits() > 0)
+                        || (round.claim_was_full && self.inner.permits.available_permits() > 0)
                 }
                 Err(e) => {
                     tracing::warn!(error = format!("{e:#}"), "webhook round failed");
@@ -244,6 +249,7 @@ impl Webhooks {
             return Ok(Round {
                 fanned_out,
                 claimed: 0,
+                claim_was_full: false,
                 sends: Vec::new(),
             });
         }
@@ -269,6 +275,7 @@ impl Webhooks {
         Ok(Round {
             fanned_out,
             claimed: count,
+            claim_was_full: count as i64 == limit,
             sends,
         })
     }
@@ -320,8 +327,12 @@ async fn send_all(
     for record in written {
         let _ = record.await;
     }
+    // A round that found no free permit claimed nothing: wake it again.
+    let starved = inner.permits.available_permits() == 0;
     drop(permit);
-    inner.finished.notify_one();
+    if starved {
+        inner.finished.notify_one();
+    }
 }
 
 /// Sends one attempt and queues its record (the delivery's next state with
