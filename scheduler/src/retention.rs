@@ -6,13 +6,13 @@
 //! | sent outbox rows | `scheduler.retention_sent_outbox_secs` (1 day) | deleted |
 //! | refresh tokens, revoked access tokens | until they expire | deleted |
 //! | login lockouts | while locked or in their failure window | deleted |
+//! | webhook attempts | `webhooks.attempt_retention_secs` (30 days) after they started | deleted |
 //!
-//! Webhook attempts and usage events are left to webhook delivery and
-//! billing (usage events must outlive invoice finalisation). Every kind is
+//! Usage events are left to billing (they must outlive invoice finalisation). Every kind is
 //! pruned in batches of `BATCH` rows, one statement each, until a batch
 //! comes back short; a failing kind is logged and the others still run.
 
-use catalytic_shared::db::{DbError, retention};
+use catalytic_shared::db::{DbError, retention, webhook_deliveries};
 use catalytic_shared::metrics as m;
 use sqlx::PgPool;
 use std::time::Duration;
@@ -29,6 +29,8 @@ pub struct Retention {
     /// `auth.lockout_window_secs`: a lockout row older than its window and
     /// not locked changes no login's answer.
     pub lockout_window: Duration,
+    /// `webhooks.attempt_retention_secs`.
+    pub webhook_attempts: Duration,
 }
 
 /// Rows pruned (or summarised) in one round, by kind.
@@ -39,6 +41,7 @@ pub struct Pruned {
     pub refresh_tokens: u64,
     pub revoked_tokens: u64,
     pub login_lockouts: u64,
+    pub webhook_attempts: u64,
 }
 
 impl Retention {
@@ -76,6 +79,10 @@ impl Retention {
             .await,
             login_lockouts: prune("login_lockouts", |n| {
                 retention::delete_stale_lockouts(pool, self.lockout_window, n)
+            })
+            .await,
+            webhook_attempts: prune("webhook_attempts", |n| {
+                webhook_deliveries::delete_old_attempts(pool, self.webhook_attempts, n)
             })
             .await,
         }

@@ -8,12 +8,27 @@ use crate::leases::Reaper;
 use crate::relay::Relay;
 use crate::retention::Retention;
 use crate::webhooks::Webhooks;
+use crate::webhooks::rate_limit::RateLimiter;
 use anyhow::Context;
 use catalytic_shared::queue::{Broker, Topology};
 use catalytic_shared::{Settings, db, probe};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// Endpoint rate limits shared by the replicas through Redis (lazy: a
+/// Redis that is down at start only loosens them to per process).
+fn webhook_limiter(settings: &Settings) -> anyhow::Result<RateLimiter> {
+    let client = redis::Client::open(settings.redis.url.expose().as_str())
+        .context("CATALYTIC_REDIS__URL")?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_millis(250)))
+        .set_response_timeout(Some(Duration::from_millis(250)))
+        .set_number_of_retries(1);
+    let conn = redis::aio::ConnectionManager::new_lazy_with_config(client, config)
+        .context("configuring the redis connection (CATALYTIC_REDIS__URL)")?;
+    Ok(RateLimiter::shared(conn, &settings.redis.prefix))
+}
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let metrics =
@@ -62,6 +77,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         results: Duration::from_secs(settings.scheduler.retention_results_secs),
         sent_outbox: Duration::from_secs(settings.scheduler.retention_sent_outbox_secs),
         lockout_window: Duration::from_secs(settings.auth.lockout_window_secs),
+        webhook_attempts: Duration::from_secs(settings.webhooks.attempt_retention_secs),
     };
     // Each duty is its own task and logs its own errors; none ends before
     // shutdown, and one failing round never stops the others.
@@ -70,8 +86,12 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     duties.spawn(reaper.run(shutdown.clone()));
     duties.spawn(dead_letters.run(shutdown.clone()));
     duties.spawn(retention.run(shutdown.clone()));
-    let webhooks =
-        Webhooks::new(pool.clone(), &settings.webhooks).context("configuring webhook delivery")?;
+    let webhooks = Webhooks::new(
+        pool.clone(),
+        &settings.webhooks,
+        webhook_limiter(&settings)?,
+    )
+    .context("configuring webhook delivery")?;
     duties.spawn(webhooks.run(shutdown.clone()));
     let billing = Billing::new(pool.clone(), &settings.billing).context("configuring billing")?;
     duties.spawn(billing.run(shutdown.clone()));

@@ -226,7 +226,9 @@ pub struct WebhookSettings {
     pub timeout_secs: u64,
     pub connect_timeout_secs: u64,
     pub lease_secs: u64,
+    pub extra_root_ca_file: String,
     pub disable_after_failing_secs: u64,
+    pub attempt_retention_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -29,6 +29,7 @@ pub mod telemetry;
 pub mod tenant;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod webhook_event;
 pub mod webhook_secret;
 
 pub use config::Settings;

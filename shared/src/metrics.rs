@@ -59,13 +59,14 @@ pub const REAP_OUTCOMES: [&str; 2] = ["retried", "failed"];
 /// already moved on (stale or superseded); the payload named no job.
 pub const DEAD_LETTER_OUTCOMES: [&str; 3] = ["failed", "ignored", "unparsable"];
 /// Label values of `RETENTION_PRUNED{kind}`.
-pub const RETENTION_KINDS: [&str; 6] = [
+pub const RETENTION_KINDS: [&str; 7] = [
     "job_results",
     "usage_events",
     "sent_outbox",
     "refresh_tokens",
     "revoked_tokens",
     "login_lockouts",
+    "webhook_attempts",
 ];
 
 /// Seconds: from 100 µs (an api request) to an hour (the longest job).

@@ -455,9 +455,13 @@ async fn recover_endpoint(
     ApiJson(body): ApiJson<RecoverIn>,
 ) -> Result<(StatusCode, Json<RecoverOut>), ApiError> {
     scope.require(Role::Admin)?;
-    let deliveries =
-        store::recover_failed(&state.db, scope.tenant_id, endpoint_id(&id)?, body.since)
-            .await?
-            .ok_or(ApiError::NotFound("webhook endpoint"))?;
+    let deliveries = store::recover_failed(
+        &state.db,
+        scope.tenant_id,
+        Some(endpoint_id(&id)?),
+        body.since,
+    )
+    .await?
+    .ok_or(ApiError::NotFound("webhook endpoint"))?;
     Ok((StatusCode::ACCEPTED, Json(RecoverOut { deliveries })))
 }

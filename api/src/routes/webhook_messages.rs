@@ -1,19 +1,21 @@
 //! The webhook log a tenant can read (issue 6): messages (one per event),
 //! each message's delivery attempts (time, status, latency, the first 4 KiB
-//! of the response, error), and replay of one message.
+//! of the response, error), replay of one message, and replay of every
+//! failed delivery since a time.
 
 use crate::auth::TenantScope;
 use crate::error::{ApiError, Problem};
+use crate::json::ApiJson;
 use crate::pagination::PageQuery;
 use crate::startup::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use catalytic_shared::db::webhooks::{self as store, AttemptRow, MessageRow};
-use catalytic_shared::ids::WebhookMessageId;
+use catalytic_shared::ids::{EndpointId, WebhookMessageId};
 use catalytic_shared::tenant::Role;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_messages))
         .routes(routes!(list_attempts))
         .routes(routes!(replay_message))
+        .routes(routes!(replay_failed))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,6 +64,15 @@ pub struct AttemptOut {
 pub struct ReplayOut {
     /// Deliveries queued again (one per matching enabled endpoint).
     pub deliveries: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayFailedIn {
+    /// Failed deliveries created at or after this time are sent again.
+    pub since: DateTime<Utc>,
+    /// Only those to this endpoint; absent: to every endpoint of the tenant.
+    pub endpoint_id: Option<uuid::Uuid>,
 }
 
 impl From<MessageRow> for MessageOut {
@@ -162,5 +174,29 @@ async fn replay_message(
     scope.require(Role::Admin)?;
     let id = message_id(&state, &scope, &id).await?;
     let deliveries = store::replay_message(&state.db, scope.tenant_id, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(ReplayOut { deliveries })))
+}
+
+/// Send again, each with a fresh schedule, every failed delivery created
+/// since a time: to all the tenant's endpoints, or to one.
+#[utoipa::path(post, path = "/v1/webhooks/messages/replay-failed", tag = "webhooks",
+    request_body = ReplayFailedIn, security(("api_key" = [])),
+    responses(
+        (status = 202, body = ReplayOut),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn replay_failed(
+    State(state): State<AppState>,
+    scope: TenantScope,
+    ApiJson(body): ApiJson<ReplayFailedIn>,
+) -> Result<(StatusCode, Json<ReplayOut>), ApiError> {
+    scope.require(Role::Admin)?;
+    let endpoint = body.endpoint_id.map(EndpointId::from_uuid);
+    let deliveries = store::recover_failed(&state.db, scope.tenant_id, endpoint, body.since)
+        .await?
+        .ok_or(ApiError::NotFound("webhook endpoint"))?;
     Ok((StatusCode::ACCEPTED, Json(ReplayOut { deliveries })))
 }

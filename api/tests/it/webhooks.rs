@@ -260,3 +260,109 @@ async fn another_tenants_endpoints_messages_and_attempts_are_not_found() -> anyh
     assert_eq!(listed["items"], json!([]));
     app.teardown().await
 }
+
+#[tokio::test]
+async fn failed_deliveries_since_a_time_are_replayed_across_endpoints() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let a = app.signup("a@example.com").await?;
+    let b = app.signup("b@example.com").await?;
+    let mut endpoints = Vec::new();
+    for url in ["https://example.com/1", "https://example.com/2"] {
+        let created: Value = app
+            .post_as(
+                "/v1/webhooks/endpoints",
+                Some(&a.access),
+                &json!({"url": url}),
+            )
+            .await?
+            .json()
+            .await?;
+        endpoints.push(Uuid::parse_str(created["id"].as_str().unwrap_or_default())?);
+    }
+    let tenant_a: Uuid =
+        sqlx::query_scalar("SELECT tenant_id FROM webhook_endpoints WHERE id = $1")
+            .bind(endpoints[0])
+            .fetch_one(&app.db.pool)
+            .await?;
+    // Three messages to both endpoints: one delivered, the rest failed; the
+    // failed deliveries of the first message are from two days ago.
+    for n in 0..3 {
+        let message = Uuid::now_v7();
+        sqlx::query("INSERT INTO webhook_messages (id, tenant_id, event_type, payload, fanned_out_at) VALUES ($1, $2, 'job.succeeded', '{}', now())")
+            .bind(message)
+            .bind(tenant_a)
+            .execute(&app.db.pool)
+            .await?;
+        for endpoint in &endpoints {
+            sqlx::query("INSERT INTO webhook_deliveries (tenant_id, message_id, endpoint_id, status, attempts, created_at) VALUES ($1, $2, $3, $4, 8, now() - make_interval(days => $5))")
+                .bind(tenant_a)
+                .bind(message)
+                .bind(endpoint)
+                .bind(if n == 2 && *endpoint == endpoints[1] { "succeeded" } else { "failed" })
+                .bind(if n == 0 { 2 } else { 0 })
+                .execute(&app.db.pool)
+                .await?;
+        }
+    }
+    let since = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let replay = |token: String, body: Value| {
+        let app = &app;
+        async move {
+            app.post_as("/v1/webhooks/messages/replay-failed", Some(&token), &body)
+                .await
+        }
+    };
+
+    // Tenant B replays nothing of A's, and A's endpoint is not found for B.
+    let none: Value = replay(b.access.clone(), json!({"since": since}))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(none["deliveries"], 0);
+    let (status, _) = problem(
+        replay(
+            b.access.clone(),
+            json!({"since": since, "endpoint_id": endpoints[0]}),
+        )
+        .await?,
+    )
+    .await?;
+    assert_eq!(status, 404);
+    let (status, body) =
+        problem(replay(a.access.clone(), json!({"since": "yesterday"})).await?).await?;
+    assert_eq!(status, 422);
+    assert!(fields(&body).contains(&"since".to_owned()), "{body}");
+
+    // One endpoint, then all: failed and recent only.
+    let one: Value = replay(
+        a.access.clone(),
+        json!({"since": since, "endpoint_id": endpoints[0]}),
+    )
+    .await?
+    .json()
+    .await?;
+    assert_eq!(one["deliveries"], 2);
+    let all = replay(a.access.clone(), json!({"since": since})).await?;
+    assert_eq!(all.status(), 202);
+    let all: Value = all.json().await?;
+    assert_eq!(
+        all["deliveries"], 1,
+        "the second endpoint's one failed recent delivery"
+    );
+    let states: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT status, attempts FROM webhook_deliveries ORDER BY created_at, status",
+    )
+    .fetch_all(&app.db.pool)
+    .await?;
+    let pending = states
+        .iter()
+        .filter(|(s, n)| s == "pending" && *n == 0)
+        .count();
+    assert_eq!(pending, 3, "{states:?}");
+    assert_eq!(
+        states.iter().filter(|(s, _)| s == "failed").count(),
+        2,
+        "the old ones stay failed"
+    );
+    app.teardown().await
+}

@@ -2,22 +2,19 @@
 //! `db::webhook_deliveries::{fan_out, claim_due}` (FOR UPDATE SKIP LOCKED, a lease
 //! per claim); this side remembers which endpoints this process is sending
 //! to now, so a round never claims for them (one attempt in flight per
-//! endpoint, so one slow endpoint holds one permit, never the others'), and
-//! when each rate-limited endpoint may be sent to next.
+//! endpoint, so one slow endpoint holds one permit, never the others'). Rate
+//! limits are `rate_limit`'s.
 
 use catalytic_shared::db::webhook_deliveries::ClaimedDelivery;
 use catalytic_shared::ids::EndpointId;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
-use tokio::time::Instant;
 use uuid::Uuid;
 
 #[derive(Default)]
 pub struct BusyEndpoints {
     /// Endpoints with a sending task in this process.
     busy: Mutex<HashSet<EndpointId>>,
-    /// Earliest next send per rate-limited endpoint.
-    next_send: Mutex<HashMap<EndpointId, Instant>>,
 }
 
 impl BusyEndpoints {
@@ -51,24 +48,5 @@ impl BusyEndpoints {
         if let Ok(mut busy) = self.busy.lock() {
             busy.remove(&endpoint);
         }
-    }
-
-    /// Waits until the endpoint's rate limit allows a send, and books the
-    /// next slot. Enforced per scheduler process.
-    pub async fn pace(&self, endpoint: EndpointId, per_second: Option<i32>) {
-        let Some(per_second) = per_second.filter(|r| *r > 0) else {
-            return;
-        };
-        let interval = std::time::Duration::from_secs_f64(1.0 / f64::from(per_second));
-        let now = Instant::now();
-        let at = match self.next_send.lock() {
-            Ok(mut next) => {
-                let at = next.get(&endpoint).copied().unwrap_or(now).max(now);
-                next.insert(endpoint, at + interval);
-                at
-            }
-            Err(_) => now,
-        };
-        tokio::time::sleep_until(at).await;
     }
 }

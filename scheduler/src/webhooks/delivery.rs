@@ -136,9 +136,20 @@ pub async fn send(
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after);
+    // A redirect is a failed attempt (never followed: it could point the
+    // request past the SSRF guard); say so in the log, with where it pointed.
+    let mut error = (300..400).contains(&status).then(|| {
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("nowhere");
+        format!(
+            "redirect not followed: {status} to {location}; the endpoint must answer 2xx itself"
+        )
+    });
     let mut kept = Vec::new();
     let mut read = 0usize;
-    let mut error = None;
     while read < READ_LIMIT {
         match response.chunk().await {
             Ok(Some(chunk)) => {

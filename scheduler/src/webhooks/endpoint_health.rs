@@ -14,17 +14,15 @@ pub const GONE: &str = "the endpoint answered 410 Gone";
 pub const FAILING: &str =
     "every delivery failed for longer than webhooks.disable_after_failing_secs";
 
-/// After an attempt: a success resets the failure clock; a failure starts
-/// it, and disables the endpoint once it has run too long.
-pub async fn after_attempt(
+/// After a failed attempt: starts the failure clock, and disables the
+/// endpoint once it has run too long. (A delivered attempt stops the clock
+/// with its record, in `db::webhook_deliveries::record_attempts`.)
+pub async fn after_failure(
     pool: &PgPool,
     delivery: &PendingDelivery,
-    succeeded: bool,
     disable_after: Duration,
 ) -> Result<(), DbError> {
-    if db::webhook_deliveries::note_health(pool, delivery.endpoint_id, succeeded, disable_after)
-        .await?
-    {
+    if db::webhook_deliveries::note_failure(pool, delivery.endpoint_id, disable_after).await? {
         disable(pool, delivery, FAILING).await?;
     }
     Ok(())

@@ -10,5 +10,8 @@ mod meter_export;
 mod retention;
 mod usage_retention;
 mod webhook_bench;
+mod webhook_https;
+mod webhook_rate_limit;
 mod webhook_receiver;
+mod webhook_ssrf;
 mod webhooks;

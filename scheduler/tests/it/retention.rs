@@ -100,6 +100,7 @@ async fn retention_prunes_old_rows_and_keeps_new_ones() -> anyhow::Result<()> {
         results: Duration::from_secs(7 * 86_400),
         sent_outbox: Duration::from_secs(86_400),
         lockout_window: Duration::from_secs(300),
+        webhook_attempts: Duration::from_secs(30 * 86_400),
     };
     let pruned = retention.run_once().await;
     assert_eq!(pruned.job_results, 1);

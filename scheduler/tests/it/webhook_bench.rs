@@ -19,8 +19,13 @@ async fn throughput_to_a_local_receiver() -> anyhow::Result<()> {
     let db = TestDatabase::create().await?;
     let settings = settings(0.001, true)?;
     let tenant = tenant(&db.pool).await?;
-    let n = 1000;
     let endpoints = 10;
+    // WEBHOOK_BENCH_MESSAGES messages (100) to each of 10 endpoints.
+    let n = endpoints
+        * std::env::var("WEBHOOK_BENCH_MESSAGES")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(100);
     let mut receivers = Vec::new();
     for _ in 0..endpoints {
         let r = Receiver::start().await?;

@@ -15,7 +15,7 @@ use catalytic_shared::Settings;
 use catalytic_shared::config::WebhookSettings;
 use catalytic_shared::db::jobs::{self, Change, Guard};
 use catalytic_shared::db::webhooks::{self as store, NewEndpoint};
-use catalytic_shared::ids::{EndpointId, TenantId, WebhookMessageId};
+use catalytic_shared::ids::{EndpointId, JobId, TenantId, WebhookMessageId};
 use catalytic_shared::job::{JobState, Usage};
 use catalytic_shared::testkit::TestDatabase;
 use catalytic_shared::webhook_secret::{self, SecretBox};
@@ -59,6 +59,22 @@ impl Receiver {
 
     pub async fn start_on(addr: SocketAddr) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
+        Self::serve(listener)
+    }
+
+    /// The same receiver behind TLS (`webhook_https`).
+    pub async fn start_tls(
+        addr: SocketAddr,
+        acceptor: tokio_rustls::TlsAcceptor,
+    ) -> anyhow::Result<Self> {
+        let tcp = tokio::net::TcpListener::bind(addr).await?;
+        Self::serve(TlsListener { tcp, acceptor })
+    }
+
+    fn serve<L>(listener: L) -> anyhow::Result<Self>
+    where
+        L: axum::serve::Listener<Addr = SocketAddr>,
+    {
         let addr = listener.local_addr()?;
         let state = Arc::new(ReceiverState::default());
         let app = Router::new()
@@ -101,6 +117,33 @@ impl Receiver {
             *counts.entry(r.id).or_default() += 1;
         }
         counts
+    }
+}
+
+/// TCP accept, then the TLS handshake; a failed handshake (e.g. a client
+/// that does not trust the certificate) drops that connection only.
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, peer)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, peer);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
     }
 }
 
@@ -216,6 +259,17 @@ pub async fn endpoint(
 
 /// A job that really succeeded: the terminal transition writes its message.
 pub async fn finished_job(db: &TestDatabase, tenant: TenantId) -> anyhow::Result<()> {
+    finished_job_with(db, tenant, json!({"length": 1}))
+        .await
+        .map(drop)
+}
+
+/// The same with a given result; returns the job.
+pub async fn finished_job_with(
+    db: &TestDatabase,
+    tenant: TenantId,
+    result: serde_json::Value,
+) -> anyhow::Result<JobId> {
     let job = queued_job(db, tenant, 3).await?;
     claim(db, job, 1).await?;
     let mut conn = db.pool.acquire().await?;
@@ -225,11 +279,11 @@ pub async fn finished_job(db: &TestDatabase, tenant: TenantId) -> anyhow::Result
         attempt: 1,
     };
     let change = Change::Succeed {
-        result: json!({"length": 1}),
+        result,
         usage: Usage::default(),
     };
     jobs::transition(&mut conn, guard, change).await?;
-    Ok(())
+    Ok(job)
 }
 
 /// Direct message inserts, for volume.

@@ -228,46 +228,6 @@ async fn two_replicas_never_send_an_event_twice() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn private_destinations_are_refused_before_any_packet() -> anyhow::Result<()> {
-    let db = TestDatabase::create().await?;
-    // No allow-list: loopback is private like the rest.
-    let settings = settings(0.001, false)?;
-    let tenant = tenant(&db.pool).await?;
-    let receiver = Receiver::start().await?;
-    let port = receiver.addr.port();
-    for url in [
-        format!("http://127.0.0.1:{port}/hook"),
-        format!("http://receiver.test:{port}/hook"),
-        "http://169.254.169.254/latest/meta-data/".to_owned(),
-        format!("http://internal.test:{port}/hook"),
-        "http://[::1]/hook".to_owned(),
-    ] {
-        endpoint(&db, &settings, tenant, &url).await?;
-    }
-    finished_job(&db, tenant).await?;
-    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
-    webhooks.run_once().await?.finished().await;
-    let errors: Vec<Option<String>> = sqlx::query_scalar("SELECT error FROM webhook_attempts")
-        .fetch_all(&db.pool)
-        .await?;
-    assert_eq!(errors.len(), 5);
-    for error in &errors {
-        assert!(
-            error
-                .as_deref()
-                .is_some_and(|e| e.contains("private or reserved")),
-            "{error:?}"
-        );
-    }
-    assert!(
-        receiver.received().is_empty(),
-        "a request reached the receiver"
-    );
-    receiver.stop.cancel();
-    db.drop_database().await
-}
-
-#[tokio::test]
 async fn both_secrets_sign_during_a_rotation() -> anyhow::Result<()> {
     let db = TestDatabase::create().await?;
     let settings = settings(0.001, true)?;
@@ -440,5 +400,100 @@ async fn a_ping_goes_to_its_endpoint_only() -> anyhow::Result<()> {
     assert!(other.received().is_empty());
     pinged.stop.cancel();
     other.stop.cancel();
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn a_result_is_inlined_up_to_256_kib_and_linked_beyond() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let receiver = Receiver::start().await?;
+    let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
+    let (_, secret) = endpoint(&db, &settings, tenant, &url).await?;
+    receiver.verify_with(&secret);
+    let small = serde_json::json!({"length": 4, "path": [[0], [1], [2], [3]]});
+    let small_job = finished_job_with(&db, tenant, small.clone()).await?;
+    let large = serde_json::json!({"path": "x".repeat(300 * 1024)});
+    let large_job = finished_job_with(&db, tenant, large).await?;
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.received().len() == 2
+    })
+    .await?;
+    for got in receiver.received() {
+        assert!(got.verified);
+        let body: serde_json::Value = serde_json::from_slice(&got.body)?;
+        let data = &body["data"];
+        let job = data["job_id"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(data["result_url"], format!("/v1/jobs/{job}"));
+        assert_eq!(data["tenant_id"], tenant.to_string());
+        if job == small_job.to_string() {
+            assert_eq!(data["result"], small);
+        } else {
+            assert_eq!(job, large_job.to_string());
+            assert!(data.get("result").is_none(), "a 300 KiB result was inlined");
+            assert_eq!(data["result_omitted"], true);
+            assert!(got.body.len() <= 256 * 1024, "{} bytes", got.body.len());
+        }
+    }
+    receiver.stop.cancel();
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn attempts_older_than_30_days_are_pruned() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let settings = settings(0.001, true)?;
+    let tenant = tenant(&db.pool).await?;
+    let receiver = Receiver::start().await?;
+    receiver.answer(&[(500, None)]);
+    let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
+    endpoint(&db, &settings, tenant, &url).await?;
+    for _ in 0..3 {
+        finished_job(&db, tenant).await?;
+    }
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    // 3 first attempts (one failed), then the retry: 4 attempts in the log.
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.received().len() == 4
+    })
+    .await?;
+    // Two of the first attempts are 31 days old, one is 29.
+    sqlx::query(
+        "UPDATE webhook_attempts SET started_at = now() - interval '31 days'
+         WHERE id IN (SELECT id FROM webhook_attempts WHERE attempt = 1 ORDER BY id LIMIT 2)",
+    )
+    .execute(&db.pool)
+    .await?;
+    sqlx::query(
+        "UPDATE webhook_attempts SET started_at = now() - interval '29 days'
+         WHERE attempt = 1 AND started_at > now() - interval '1 day'",
+    )
+    .execute(&db.pool)
+    .await?;
+    let retention = catalytic_scheduler::retention::Retention {
+        pool: db.pool.clone(),
+        interval: Duration::from_secs(3600),
+        results: Duration::from_secs(7 * 86_400),
+        sent_outbox: Duration::from_secs(86_400),
+        lockout_window: Duration::from_secs(300),
+        webhook_attempts: Duration::from_secs(settings.attempt_retention_secs),
+    };
+    assert_eq!(settings.attempt_retention_secs, 30 * 86_400);
+    assert_eq!(retention.run_once().await.webhook_attempts, 2);
+    let left: Vec<i32> =
+        sqlx::query_scalar("SELECT attempt FROM webhook_attempts ORDER BY attempt")
+            .fetch_all(&db.pool)
+            .await?;
+    assert_eq!(
+        left,
+        vec![1, 2],
+        "the 29-day-old attempt and the retry stay"
+    );
+    // The deliveries and messages are not touched.
+    assert_eq!(delivery_states(&db).await?, vec!["succeeded"; 3]);
+    assert_eq!(retention.run_once().await.webhook_attempts, 0);
+    receiver.stop.cancel();
     db.drop_database().await
 }

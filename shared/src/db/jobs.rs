@@ -13,6 +13,7 @@ use super::{DbError, outbox};
 use crate::ids::{JobId, LatticeId, TenantId, WorkerId};
 use crate::job::{JobEvent, JobState, Usage};
 use crate::tenant::QueueClass;
+use crate::webhook_event::JobOutcome;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Acquire, PgConnection, PgPool};
@@ -209,11 +210,17 @@ pub async fn transition(
             let class = queue_class(&mut tx, guard.job).await?;
             outbox::insert(&mut tx, guard.job, tenant_id, attempt, class, *backoff).await?;
         }
-        Change::Succeed { usage, .. } | Change::Fail { usage, .. } => {
-            record_terminal(&mut tx, guard.job, tenant_id, to, attempt, *usage).await?;
+        Change::Succeed { usage, result } => {
+            let event = job_outcome(guard.job, tenant_id, to, attempt, Some(result), None);
+            record_terminal(&mut tx, &event, *usage).await?;
+        }
+        Change::Fail { usage, error } => {
+            let event = job_outcome(guard.job, tenant_id, to, attempt, None, Some(error));
+            record_terminal(&mut tx, &event, *usage).await?;
         }
         Change::Cancel { .. } => {
-            record_terminal(&mut tx, guard.job, tenant_id, to, attempt, Usage::default()).await?;
+            let event = job_outcome(guard.job, tenant_id, to, attempt, None, None);
+            record_terminal(&mut tx, &event, Usage::default()).await?;
         }
         Change::Claim { .. } => {}
     }
@@ -325,23 +332,36 @@ async fn queue_class(conn: &mut PgConnection, job: JobId) -> Result<QueueClass, 
         .map_err(|_| DbError::Corrupt(format!("job {job} has queue class {class:?}")))
 }
 
+fn job_outcome<'a>(
+    job: JobId,
+    tenant: TenantId,
+    status: JobState,
+    attempt: i32,
+    result: Option<&'a Value>,
+    error: Option<&'a Value>,
+) -> JobOutcome<'a> {
+    JobOutcome {
+        job,
+        tenant,
+        status,
+        attempt,
+        result,
+        error,
+    }
+}
+
 /// The side effects of a terminal state: `job.<state>` webhook message and
 /// the job's one usage event. Both are unique per job, so even a bug that
 /// reached here twice could not write them twice.
 async fn record_terminal(
     conn: &mut PgConnection,
-    job: JobId,
-    tenant: TenantId,
-    to: JobState,
-    attempt: i32,
+    event: &JobOutcome<'_>,
     usage: Usage,
 ) -> Result<(), DbError> {
-    let event_type = format!("job.{to}");
-    let payload = serde_json::json!({
-        "type": event_type,
-        "timestamp": Utc::now(),
-        "data": { "job_id": job, "status": to, "attempt": attempt },
-    });
+    let (job, tenant, to) = (event.job, event.tenant, event.status);
+    let event_type = event.event_type();
+    // Capped at 256 KiB: a larger result is linked, not inlined.
+    let payload = event.payload(Utc::now());
     sqlx::query!(
         "INSERT INTO webhook_messages (id, tenant_id, event_type, job_id, payload)
          VALUES ($1, $2, $3, $4, $5)",
@@ -366,7 +386,7 @@ async fn record_terminal(
         usage.vertex_visits,
         usage.compute_ms,
         usage.device,
-        attempt,
+        event.attempt,
     )
     .execute(&mut *conn)
     .await?;

@@ -2,7 +2,7 @@
 //! `fan_out` turns new messages into one delivery per matching endpoint
 //! (idempotent: unique per message and endpoint), `claim_due` takes due
 //! deliveries with `FOR UPDATE SKIP LOCKED` and pushes them one lease ahead,
-//! `record_attempt` logs an attempt and moves its delivery on, and the
+//! `record_attempts` logs attempts and moves their deliveries on, and the
 //! endpoint health writes disable endpoints. The api's side is `webhooks`.
 
 use super::DbError;
@@ -18,37 +18,33 @@ use uuid::Uuid;
 /// Replicas skip each other's messages (SKIP LOCKED); a repeat inserts
 /// nothing (unique per message and endpoint). Returns messages handled.
 pub async fn fan_out(pool: &PgPool, batch: i64) -> Result<u64, DbError> {
-    let mut tx = pool.begin().await?;
-    let ids: Vec<Uuid> = sqlx::query_scalar!(
-        "SELECT id FROM webhook_messages WHERE fanned_out_at IS NULL
-         ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+    // One statement (one round trip, one commit): this is on every event's
+    // path to its receiver. The CTEs share the statement's snapshot, and
+    // the locked `m` rows are the ones inserted for and marked.
+    let handled = sqlx::query_scalar!(
+        r#"WITH m AS (
+             SELECT id, tenant_id, event_type FROM webhook_messages
+             WHERE fanned_out_at IS NULL
+             ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED
+           ), inserted AS (
+             INSERT INTO webhook_deliveries (tenant_id, message_id, endpoint_id)
+             SELECT m.tenant_id, m.id, e.id
+             FROM m JOIN webhook_endpoints e ON e.tenant_id = m.tenant_id
+             WHERE e.enabled AND e.deleted_at IS NULL
+               AND (cardinality(e.event_types) = 0 OR m.event_type = ANY (e.event_types))
+             ON CONFLICT (message_id, endpoint_id) DO NOTHING
+             RETURNING 1
+           ), marked AS (
+             UPDATE webhook_messages w SET fanned_out_at = now()
+             FROM m WHERE w.id = m.id
+             RETURNING 1
+           )
+           SELECT count(*) AS "n!" FROM marked"#,
         batch,
     )
-    .fetch_all(&mut *tx)
+    .fetch_one(pool)
     .await?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    sqlx::query!(
-        "INSERT INTO webhook_deliveries (tenant_id, message_id, endpoint_id)
-         SELECT m.tenant_id, m.id, e.id
-         FROM webhook_messages m
-         JOIN webhook_endpoints e ON e.tenant_id = m.tenant_id
-         WHERE m.id = ANY ($1) AND e.enabled AND e.deleted_at IS NULL
-           AND (cardinality(e.event_types) = 0 OR m.event_type = ANY (e.event_types))
-         ON CONFLICT (message_id, endpoint_id) DO NOTHING",
-        &ids,
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "UPDATE webhook_messages SET fanned_out_at = now() WHERE id = ANY ($1)",
-        &ids,
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(ids.len() as u64)
+    Ok(u64::try_from(handled).unwrap_or(0))
 }
 
 /// A claimed delivery with all it needs to be sent.
@@ -129,14 +125,20 @@ pub async fn claim_due(
         .collect())
 }
 
-/// One attempt, as the log keeps it.
-pub struct AttemptLog<'a> {
-    pub delivery: &'a ClaimedDelivery,
+/// One attempt, as the log keeps it, and what becomes of its delivery.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub delivery_id: Uuid,
+    pub tenant_id: TenantId,
+    pub message_id: WebhookMessageId,
+    pub endpoint_id: EndpointId,
+    pub attempt: i32,
     pub started_at: DateTime<Utc>,
     pub status_code: Option<i32>,
     pub latency_ms: i32,
-    pub response_body: Option<&'a str>,
-    pub error: Option<&'a str>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    pub next: DeliveryState,
 }
 
 /// What becomes of a delivery after an attempt.
@@ -148,53 +150,88 @@ pub enum DeliveryState {
     Failed,
 }
 
-/// Logs the attempt and moves the delivery on, in one transaction. The
-/// write matches the attempt number, so a sender whose lease ran out (and
-/// whose delivery another replica re-claimed) changes nothing but the log.
-pub async fn record_attempt(
-    pool: &PgPool,
-    log: &AttemptLog<'_>,
-    next: DeliveryState,
-) -> Result<(), DbError> {
-    let d = log.delivery;
+/// Logs a batch of attempts and moves their deliveries on, in one
+/// transaction of three statements whatever the batch's size (the delivery
+/// loop's throughput rests on this). Each delivery's write matches its
+/// attempt number, so a sender whose lease ran out (and whose delivery
+/// another replica re-claimed) changes nothing but the log. A delivered
+/// attempt also resets its endpoint's failure clock.
+pub async fn record_attempts(pool: &PgPool, records: &[AttemptRecord]) -> Result<(), DbError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = records.iter().map(|r| r.delivery_id).collect();
+    let tenants: Vec<Uuid> = records.iter().map(|r| r.tenant_id.as_uuid()).collect();
+    let messages: Vec<Uuid> = records.iter().map(|r| r.message_id.as_uuid()).collect();
+    let endpoints: Vec<Uuid> = records.iter().map(|r| r.endpoint_id.as_uuid()).collect();
+    let attempts: Vec<i32> = records.iter().map(|r| r.attempt).collect();
+    let started: Vec<DateTime<Utc>> = records.iter().map(|r| r.started_at).collect();
+    let codes: Vec<Option<i32>> = records.iter().map(|r| r.status_code).collect();
+    let latencies: Vec<i32> = records.iter().map(|r| r.latency_ms).collect();
+    let bodies: Vec<Option<String>> = records.iter().map(|r| r.response_body.clone()).collect();
+    let errors: Vec<Option<String>> = records.iter().map(|r| r.error.clone()).collect();
+    let (states, delays): (Vec<String>, Vec<f64>) = records
+        .iter()
+        .map(|r| match r.next {
+            DeliveryState::Succeeded => ("succeeded".to_owned(), 0.0),
+            DeliveryState::RetryIn(delay) => ("pending".to_owned(), delay.as_secs_f64()),
+            DeliveryState::Failed => ("failed".to_owned(), 0.0),
+        })
+        .unzip();
+    let mut healthy: Vec<Uuid> = records
+        .iter()
+        .filter(|r| r.next == DeliveryState::Succeeded)
+        .map(|r| r.endpoint_id.as_uuid())
+        .collect();
+    // One lock order for every writer.
+    healthy.sort_unstable();
+    healthy.dedup();
+
     let mut tx = pool.begin().await?;
     sqlx::query!(
         "INSERT INTO webhook_attempts
            (tenant_id, delivery_id, message_id, endpoint_id, attempt, started_at, status_code,
             latency_ms, response_body, error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        d.tenant_id as TenantId,
-        d.id,
-        d.message_id as WebhookMessageId,
-        d.endpoint_id as EndpointId,
-        d.attempt,
-        log.started_at,
-        log.status_code,
-        log.latency_ms,
-        log.response_body,
-        log.error,
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int4[],
+                              $6::timestamptz[], $7::int4[], $8::int4[], $9::text[], $10::text[])",
+        &tenants,
+        &ids,
+        &messages,
+        &endpoints,
+        &attempts,
+        &started,
+        &codes as &[Option<i32>],
+        &latencies,
+        &bodies as &[Option<String>],
+        &errors as &[Option<String>],
     )
     .execute(&mut *tx)
     .await?;
-    let (status, delay) = match next {
-        DeliveryState::Succeeded => ("succeeded", 0.0),
-        DeliveryState::RetryIn(delay) => ("pending", delay.as_secs_f64()),
-        DeliveryState::Failed => ("failed", 0.0),
-    };
     sqlx::query!(
-        "UPDATE webhook_deliveries SET
-           status = $3, next_attempt_at = now() + make_interval(secs => $4),
-           last_status = $5, last_error = $6, updated_at = now()
-         WHERE id = $1 AND attempts = $2 AND status = 'pending'",
-        d.id,
-        d.attempt,
-        status,
-        delay,
-        log.status_code,
-        log.error,
+        "UPDATE webhook_deliveries d SET
+           status = u.status, next_attempt_at = now() + make_interval(secs => u.delay),
+           last_status = u.code, last_error = u.error, updated_at = now()
+         FROM UNNEST($1::uuid[], $2::int4[], $3::text[], $4::float8[], $5::int4[], $6::text[])
+              AS u(id, attempt, status, delay, code, error)
+         WHERE d.id = u.id AND d.attempts = u.attempt AND d.status = 'pending'",
+        &ids,
+        &attempts,
+        &states,
+        &delays,
+        &codes as &[Option<i32>],
+        &errors as &[Option<String>],
     )
     .execute(&mut *tx)
     .await?;
+    if !healthy.is_empty() {
+        sqlx::query!(
+            "UPDATE webhook_endpoints SET failing_since = NULL
+             WHERE id = ANY ($1) AND failing_since IS NOT NULL",
+            &healthy,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -240,25 +277,14 @@ pub async fn disable_endpoint(
     Ok(true)
 }
 
-/// Tracks how long the endpoint has failed: a success clears it, a failure
-/// starts the clock if it is not running. True when the endpoint has now
+/// Starts the endpoint's failure clock if it is not running (a delivered
+/// attempt stops it, in `record_attempts`). True when the endpoint has now
 /// failed for longer than `disable_after` (design §5: five days).
-pub async fn note_health(
+pub async fn note_failure(
     pool: &PgPool,
     endpoint: EndpointId,
-    succeeded: bool,
     disable_after: Duration,
 ) -> Result<bool, DbError> {
-    if succeeded {
-        sqlx::query!(
-            "UPDATE webhook_endpoints SET failing_since = NULL
-             WHERE id = $1 AND failing_since IS NOT NULL",
-            endpoint as EndpointId,
-        )
-        .execute(pool)
-        .await?;
-        return Ok(false);
-    }
     let expired = sqlx::query_scalar!(
         r#"UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, now())
            WHERE id = $1
@@ -269,4 +295,21 @@ pub async fn note_health(
     .fetch_optional(pool)
     .await?;
     Ok(expired.unwrap_or(false))
+}
+
+/// Deletes up to `limit` attempts that started more than `age` ago (design
+/// §5: 30 days). Index: `webhook_attempts_started`.
+pub async fn delete_old_attempts(pool: &PgPool, age: Duration, limit: i64) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM webhook_attempts
+         WHERE id IN (SELECT id FROM webhook_attempts
+                      WHERE started_at < now() - make_interval(secs => $1)
+                      LIMIT $2
+                      FOR UPDATE SKIP LOCKED)",
+        age.as_secs_f64(),
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
 }

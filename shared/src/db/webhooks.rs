@@ -347,32 +347,39 @@ pub async fn insert_ping(
     Ok(Some(id))
 }
 
-/// Queues again, with a fresh schedule, every failed delivery to the
-/// endpoint created since `since`. None when the tenant has no such endpoint.
+/// Queues again, with a fresh schedule, every failed delivery created since
+/// `since`: to the one endpoint, or to every live endpoint of the tenant
+/// when `endpoint` is None. None when the tenant has no such endpoint.
 pub async fn recover_failed(
     pool: &PgPool,
     tenant: TenantId,
-    endpoint: EndpointId,
+    endpoint: Option<EndpointId>,
     since: DateTime<Utc>,
 ) -> Result<Option<u64>, DbError> {
+    let endpoint = endpoint.map(|e| e.as_uuid());
     let mut tx = pool.begin().await?;
-    let exists = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM webhook_endpoints
-                          WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL) AS "e!""#,
-        tenant as TenantId,
-        endpoint as EndpointId,
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if !exists {
-        return Ok(None);
+    if let Some(endpoint) = endpoint {
+        let exists = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM webhook_endpoints
+                              WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL) AS "e!""#,
+            tenant as TenantId,
+            endpoint,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !exists {
+            return Ok(None);
+        }
     }
     let n = sqlx::query!(
-        "UPDATE webhook_deliveries
+        "UPDATE webhook_deliveries d
          SET status = 'pending', attempts = 0, next_attempt_at = now(), updated_at = now()
-         WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'failed' AND created_at >= $3",
+         FROM webhook_endpoints e
+         WHERE d.tenant_id = $1 AND d.status = 'failed' AND d.created_at >= $3
+           AND e.id = d.endpoint_id AND e.tenant_id = $1 AND e.deleted_at IS NULL
+           AND ($2::uuid IS NULL OR d.endpoint_id = $2)",
         tenant as TenantId,
-        endpoint as EndpointId,
+        endpoint,
         since,
     )
     .execute(&mut *tx)
