@@ -2,7 +2,13 @@
 //! library the tests call, so every kernel's logic also runs on the CPU.
 
 fn main() {
-    for file in ["host.c", "common.cuh", "bfs.cuh", "transform.cuh"] {
+    for file in [
+        "host.c",
+        "common.cuh",
+        "bfs.cuh",
+        "transform.cuh",
+        "components.cuh",
+    ] {
         println!("cargo:rerun-if-changed=kernels/{file}");
     }
     cc::Build::new()

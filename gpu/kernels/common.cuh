@@ -16,14 +16,17 @@ typedef unsigned int u32;
 #define CAT_FN static inline
 #define CAT_ATOMIC_OR(p, v) cat_host_or((p), (v))
 #define CAT_ATOMIC_ADD(p, v) cat_host_add((p), (v))
+#define CAT_ATOMIC_MIN(p, v) cat_host_min((p), (v))
 #define CAT_POPC(x) ((u64)__builtin_popcountll(x))
 /* One thread: the old value is what was there. */
 static inline u64 cat_host_or(u64 *p, u64 v) { u64 old = *p; *p = old | v; return old; }
 static inline u64 cat_host_add(u64 *p, u64 v) { u64 old = *p; *p = old + v; return old; }
+static inline u64 cat_host_min(u64 *p, u64 v) { u64 old = *p; if (v < old) *p = v; return old; }
 #else
 #define CAT_FN __device__ __forceinline__
 #define CAT_ATOMIC_OR(p, v) atomicOr((p), (v))
 #define CAT_ATOMIC_ADD(p, v) atomicAdd((p), (v))
+#define CAT_ATOMIC_MIN(p, v) atomicMin((p), (v))
 #define CAT_POPC(x) ((u64)__popcll(x))
 #endif
 

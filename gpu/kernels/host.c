@@ -5,6 +5,7 @@
 #include "common.cuh"
 #include "bfs.cuh"
 #include "transform.cuh"
+#include "components.cuh"
 
 void cat_host_bfs_expand(const u64 *p, u64 par, const u64 *front_tiles, const u64 *front_bits,
                          u64 *cand, u64 *touched, u64 *ctl) {
@@ -23,3 +24,24 @@ void cat_host_xor(unsigned char *data, u64 n, const unsigned char *key, u64 key_
 }
 
 void cat_host_scale(float *data, u64 n, float factor) { cat_scale_body(0, 1, data, n, factor); }
+
+void cat_host_label_init(u64 n, const u64 *blocked, u64 *label) {
+  cat_label_init_body(0, 1, n, blocked, label);
+}
+
+void cat_host_hook(u64 n, const u64 *q, const u64 *blocked, u64 *label, u64 *changed) {
+  cat_hook_body(0, 1, n, q, blocked, label, changed);
+}
+
+void cat_host_shortcut(u64 n, u64 *label, u64 *changed) {
+  cat_shortcut_body(0, 1, n, label, changed);
+}
+
+void cat_host_tally(u64 n, u64 size0, const u64 *label, u64 *size, u64 *span) {
+  cat_tally_body(0, 1, n, size0, label, size, span);
+}
+
+void cat_host_roots(u64 n, const u64 *label, const u64 *size, const u64 *span, u64 *root_size,
+                    u64 *root_span, u64 *roots) {
+  cat_roots_body(0, 1, n, label, size, span, root_size, root_span, roots);
+}

@@ -28,3 +28,26 @@ extern "C" __global__ void cat_xor(unsigned char *data, u64 n, const unsigned ch
 extern "C" __global__ void cat_scale(float *data, u64 n, float factor) {
   cat_scale_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, data, n, factor);
 }
+
+extern "C" __global__ void cat_label_init(u64 n, const u64 *blocked, u64 *label) {
+  cat_label_init_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, n, blocked, label);
+}
+
+extern "C" __global__ void cat_hook(u64 n, const u64 *q, const u64 *blocked, u64 *label,
+                                    u64 *changed) {
+  cat_hook_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, n, q, blocked, label, changed);
+}
+
+extern "C" __global__ void cat_shortcut(u64 n, u64 *label, u64 *changed) {
+  cat_shortcut_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, n, label, changed);
+}
+
+extern "C" __global__ void cat_tally(u64 n, u64 size0, const u64 *label, u64 *size, u64 *span) {
+  cat_tally_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, n, size0, label, size, span);
+}
+
+extern "C" __global__ void cat_roots(u64 n, const u64 *label, const u64 *size, const u64 *span,
+                                     u64 *root_size, u64 *root_span, u64 *roots) {
+  cat_roots_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, n, label, size, span, root_size, root_span,
+                 roots);
+}

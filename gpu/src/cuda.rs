@@ -6,10 +6,13 @@
 //! search's buffers are only ever touched from its own stream, in order.
 
 use crate::GpuError;
+use crate::components::{self, ComponentsExec};
 use crate::kernels::compile_ptx;
 use crate::levels::{self, BATCH, CTL_HEAD, Endpoints, LevelExec};
 use crate::probe::{Library, require};
-use catalytic_lattice::{Cancel, DeviceLayout, Lattice, Levels, ShortestPath, walk_canonical};
+use catalytic_lattice::{
+    Cancel, Components, DeviceLayout, Lattice, Levels, ShortestPath, walk_canonical,
+};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaGraph, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
     sys::{CUdevice_attribute, CUgraphInstantiate_flags, CUstreamCaptureMode},
@@ -34,6 +37,11 @@ pub struct Gpu {
     settle: CudaFunction,
     xor: CudaFunction,
     scale: CudaFunction,
+    label_init: CudaFunction,
+    hook: CudaFunction,
+    shortcut: CudaFunction,
+    tally: CudaFunction,
+    roots: CudaFunction,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -73,6 +81,11 @@ impl Gpu {
             settle: module.load_function("cat_bfs_settle")?,
             xor: module.load_function("cat_xor")?,
             scale: module.load_function("cat_scale")?,
+            label_init: module.load_function("cat_label_init")?,
+            hook: module.load_function("cat_hook")?,
+            shortcut: module.load_function("cat_shortcut")?,
+            tally: module.load_function("cat_tally")?,
+            roots: module.load_function("cat_roots")?,
             ctx,
             info,
         })
@@ -132,6 +145,17 @@ impl Gpu {
         }
         let levels = self.bfs_levels(lattice, end, Some(start), cancel)?;
         Ok(walk_canonical(lattice, &levels, start))
+    }
+
+    /// The connected components of the open vertices on the device: equal
+    /// to `catalytic_lattice::components`.
+    pub fn components(
+        &self,
+        lattice: &Lattice,
+        cancel: &dyn Cancel,
+    ) -> Result<Components, GpuError> {
+        let mut exec = CudaComponents::new(self, lattice)?;
+        crate::components::run(&mut exec, cancel)
     }
 
     /// `data[i] ^= key[i mod key.len()]` on the device (the `xor` transform).
@@ -343,5 +367,127 @@ impl LevelExec for CudaExec<'_> {
 
     fn bytes(&self) -> u64 {
         self.bytes
+    }
+}
+
+/// The component kernels' buffers on the device.
+struct CudaComponents<'g> {
+    gpu: &'g Gpu,
+    stream: Arc<CudaStream>,
+    n: u64,
+    size0: u64,
+    q: CudaSlice<u64>,
+    blocked: Option<CudaSlice<u64>>,
+    label: CudaSlice<u64>,
+    flag: CudaSlice<u64>,
+}
+
+impl<'g> CudaComponents<'g> {
+    fn new(gpu: &'g Gpu, lattice: &Lattice) -> Result<Self, GpuError> {
+        let stream = gpu.ctx.new_stream()?;
+        let n = lattice.vertex_count();
+        let blocked = components::blocked_bits(lattice)
+            .map(|b| stream.clone_htod(&b))
+            .transpose()?;
+        let mut exec = Self {
+            gpu,
+            q: stream.clone_htod(&components::query(lattice))?,
+            blocked,
+            label: stream.alloc_zeros::<u64>(n as usize)?,
+            flag: stream.alloc_zeros::<u64>(1)?,
+            size0: u64::from(lattice.sizes()[0]),
+            n,
+            stream,
+        };
+        let null = 0u64;
+        let mut launch = exec.stream.launch_builder(&gpu.label_init);
+        launch.arg(&exec.n);
+        match &exec.blocked {
+            Some(b) => launch.arg(b),
+            None => launch.arg(&null),
+        };
+        launch.arg(&mut exec.label);
+        // SAFETY: cat_label_init(n, blocked, label): arguments in order and
+        // type (null blocked is a u64 0); label has n slots, blocked n bits.
+        unsafe { launch.launch(gpu.full_grid()) }?;
+        Ok(exec)
+    }
+
+    /// Zeroes the change flag, runs `pass`, and reads the flag back.
+    fn flagged(&mut self, hook: bool) -> Result<bool, GpuError> {
+        self.stream.memset_zeros(&mut self.flag)?;
+        let null = 0u64;
+        let grid = self.gpu.full_grid();
+        if hook {
+            let mut launch = self.stream.launch_builder(&self.gpu.hook);
+            launch.arg(&self.n).arg(&self.q);
+            match &self.blocked {
+                Some(b) => launch.arg(b),
+                None => launch.arg(&null),
+            };
+            launch.arg(&mut self.label).arg(&mut self.flag);
+            // SAFETY: cat_hook(n, q, blocked, label, changed): arguments in
+            // order and type; q describes this lattice, so every neighbour
+            // index formed is a vertex below n.
+            unsafe { launch.launch(grid) }?;
+        } else {
+            let mut launch = self.stream.launch_builder(&self.gpu.shortcut);
+            launch.arg(&self.n).arg(&mut self.label).arg(&mut self.flag);
+            // SAFETY: cat_shortcut(n, label, changed): labels are vertex
+            // indices below n or the skipped NONE.
+            unsafe { launch.launch(grid) }?;
+        }
+        let flag = self.stream.clone_dtoh(&self.flag)?;
+        self.stream.synchronize()?;
+        Ok(flag.first().is_some_and(|&f| f != 0))
+    }
+}
+
+impl ComponentsExec for CudaComponents<'_> {
+    fn hook(&mut self) -> Result<bool, GpuError> {
+        self.flagged(true)
+    }
+
+    fn shortcut(&mut self) -> Result<bool, GpuError> {
+        self.flagged(false)
+    }
+
+    fn roots(&mut self) -> Result<Vec<(u64, u64)>, GpuError> {
+        let n = self.n as usize;
+        let grid = self.gpu.full_grid();
+        let mut size = self.stream.alloc_zeros::<u64>(n)?;
+        let mut span = self.stream.alloc_zeros::<u64>(n)?;
+        let mut launch = self.stream.launch_builder(&self.gpu.tally);
+        launch
+            .arg(&self.n)
+            .arg(&self.size0)
+            .arg(&self.label)
+            .arg(&mut size)
+            .arg(&mut span);
+        // SAFETY: cat_tally(n, size0, label, size, span): arguments in order
+        // and type; labels index below n, size and span have n slots.
+        unsafe { launch.launch(grid) }?;
+        let mut root_size = self.stream.alloc_zeros::<u64>(n)?;
+        let mut root_span = self.stream.alloc_zeros::<u64>(n)?;
+        let mut count = self.stream.alloc_zeros::<u64>(1)?;
+        let mut launch = self.stream.launch_builder(&self.gpu.roots);
+        launch
+            .arg(&self.n)
+            .arg(&self.label)
+            .arg(&size)
+            .arg(&span)
+            .arg(&mut root_size)
+            .arg(&mut root_span)
+            .arg(&mut count);
+        // SAFETY: cat_roots(n, label, size, span, root_size, root_span,
+        // roots): arguments in order and type; at most n roots are listed.
+        unsafe { launch.launch(grid) }?;
+        let count = self.stream.clone_dtoh(&count)?;
+        self.stream.synchronize()?;
+        let roots = count.first().copied().unwrap_or(0) as usize;
+        let sizes = self.stream.clone_dtoh(&root_size.slice(0..roots))?;
+        let spans = self.stream.clone_dtoh(&root_span.slice(0..roots))?;
+        self.stream.synchronize()?;
+        Ok(sizes.into_iter().zip(spans).collect())
     }
 }

@@ -3,8 +3,10 @@
 //! kernels' logic against the CPU engine on machines without a GPU.
 
 use crate::GpuError;
+use crate::components::{self, ComponentsExec};
 use crate::levels::{BATCH, CTL_HEAD, Endpoints, LevelExec};
 use catalytic_lattice::DeviceLayout;
+use catalytic_lattice::Lattice;
 
 unsafe extern "C" {
     fn cat_host_bfs_expand(
@@ -31,6 +33,25 @@ unsafe extern "C" {
         stop_mask: u64,
     );
     fn cat_host_xor(data: *mut u8, n: u64, key: *const u8, key_len: u64);
+    fn cat_host_label_init(n: u64, blocked: *const u64, label: *mut u64);
+    fn cat_host_hook(
+        n: u64,
+        q: *const u64,
+        blocked: *const u64,
+        label: *mut u64,
+        changed: *mut u64,
+    );
+    fn cat_host_shortcut(n: u64, label: *mut u64, changed: *mut u64);
+    fn cat_host_tally(n: u64, size0: u64, label: *const u64, size: *mut u64, span: *mut u64);
+    fn cat_host_roots(
+        n: u64,
+        label: *const u64,
+        size: *const u64,
+        span: *const u64,
+        root_size: *mut u64,
+        root_span: *mut u64,
+        roots: *mut u64,
+    );
     fn cat_host_scale(data: *mut f32, n: u64, factor: f32);
 }
 
@@ -157,4 +178,92 @@ pub(crate) fn xor(data: &mut [u8], key: &[u8]) {
 pub(crate) fn scale(data: &mut [f32], factor: f32) {
     // SAFETY: the body writes data[0..n), a valid slice of that length.
     unsafe { cat_host_scale(data.as_mut_ptr(), data.len() as u64, factor) }
+}
+
+/// The component kernels' buffers in host memory.
+pub(crate) struct HostComponents {
+    n: u64,
+    size0: u64,
+    q: Vec<u64>,
+    blocked: Option<Vec<u64>>,
+    label: Vec<u64>,
+}
+
+impl HostComponents {
+    pub(crate) fn new(lattice: &Lattice) -> Self {
+        let n = lattice.vertex_count();
+        let mut exec = Self {
+            n,
+            size0: u64::from(lattice.sizes()[0]),
+            q: components::query(lattice),
+            blocked: components::blocked_bits(lattice),
+            label: vec![0; n as usize],
+        };
+        let blocked = exec.blocked_ptr();
+        // SAFETY: label has n slots, blocked (when given) n bits.
+        unsafe { cat_host_label_init(n, blocked, exec.label.as_mut_ptr()) };
+        exec
+    }
+
+    fn blocked_ptr(&self) -> *const u64 {
+        self.blocked
+            .as_ref()
+            .map_or(std::ptr::null(), |b| b.as_ptr())
+    }
+}
+
+impl ComponentsExec for HostComponents {
+    fn hook(&mut self) -> Result<bool, GpuError> {
+        let mut changed = 0u64;
+        // SAFETY: q describes this lattice (its vertices are 0..n), label
+        // has n slots, blocked n bits; every index the body forms is a vertex.
+        unsafe {
+            cat_host_hook(
+                self.n,
+                self.q.as_ptr(),
+                self.blocked_ptr(),
+                self.label.as_mut_ptr(),
+                &mut changed,
+            )
+        };
+        Ok(changed != 0)
+    }
+
+    fn shortcut(&mut self) -> Result<bool, GpuError> {
+        let mut changed = 0u64;
+        // SAFETY: labels are vertex indices below n (or the skipped NONE).
+        unsafe { cat_host_shortcut(self.n, self.label.as_mut_ptr(), &mut changed) };
+        Ok(changed != 0)
+    }
+
+    fn roots(&mut self) -> Result<Vec<(u64, u64)>, GpuError> {
+        let n = self.n as usize;
+        let (mut size, mut span) = (vec![0u64; n], vec![0u64; n]);
+        let (mut root_size, mut root_span, mut roots) = (vec![0u64; n], vec![0u64; n], 0u64);
+        // SAFETY: every array has n slots; labels index below n.
+        unsafe {
+            cat_host_tally(
+                self.n,
+                self.size0,
+                self.label.as_ptr(),
+                size.as_mut_ptr(),
+                span.as_mut_ptr(),
+            );
+            cat_host_roots(
+                self.n,
+                self.label.as_ptr(),
+                size.as_ptr(),
+                span.as_ptr(),
+                root_size.as_mut_ptr(),
+                root_span.as_mut_ptr(),
+                &mut roots,
+            );
+        }
+        let roots = roots as usize;
+        Ok(root_size[..roots]
+            .iter()
+            .copied()
+            .zip(root_span[..roots].iter().copied())
+            .collect())
+    }
 }

@@ -14,11 +14,22 @@ pub const SOURCE: &str = concat!(
     include_str!("../kernels/common.cuh"),
     include_str!("../kernels/bfs.cuh"),
     include_str!("../kernels/transform.cuh"),
+    include_str!("../kernels/components.cuh"),
     include_str!("../kernels/kernels.cu"),
 );
 
 /// The entry points in [`SOURCE`].
-pub const KERNELS: [&str; 4] = ["cat_bfs_expand", "cat_bfs_settle", "cat_xor", "cat_scale"];
+pub const KERNELS: [&str; 9] = [
+    "cat_bfs_expand",
+    "cat_bfs_settle",
+    "cat_xor",
+    "cat_scale",
+    "cat_label_init",
+    "cat_hook",
+    "cat_shortcut",
+    "cat_tally",
+    "cat_roots",
+];
 
 /// Compiles [`SOURCE`] to PTX for `arch` (e.g. `compute_90`; NVRTC's default
 /// when None). Checks that every entry point is in the output.

@@ -11,12 +11,15 @@
 //! - `levels.rs`: the level-synchronous driver, written once over
 //!   [`levels::LevelExec`], which the GPU (`cuda.rs`) and, in tests, the
 //!   kernel bodies compiled as host C (`host.rs`) implement.
+//! - `components.rs`: connected components by label hooking
+//!   (`kernels/components.cuh`), the same driver for GPU and host.
 //! - `compare.rs`: sample lattices and the GPU-against-CPU comparison that
 //!   the tests (host build) and `catalytic-gpu check` (a real GPU) run.
 //! - `cuda.rs`: [`Gpu`], a device with its compiled module; searches and
 //!   transforms on it. The only module with `unsafe` besides `host.rs`.
 
 pub mod compare;
+mod components;
 #[allow(unsafe_code)]
 mod cuda;
 #[cfg(test)]

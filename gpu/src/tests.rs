@@ -110,6 +110,16 @@ proptest! {
     }
 }
 
+#[test]
+fn host_component_kernels_equal_the_cpu_engine() {
+    for case in sample_cases(300, 23) {
+        let mut exec = crate::host::HostComponents::new(&case.lattice);
+        let got = crate::components::run(&mut exec, &Never).map_err(|e| e.to_string());
+        let want = catalytic_lattice::components(&case.lattice, &Never).map_err(|e| e.to_string());
+        assert_eq!(got, want, "{case:?}");
+    }
+}
+
 /// Without a driver (CI, these machines), opening a GPU is an error that
 /// says so, never a panic from cudarc's loader.
 #[test]

@@ -220,7 +220,7 @@ impl Lattice {
 
     /// Whether any vertex can be blocked: false for no blocking, an empty
     /// list and a zero fraction, so callers may take the open-lattice shortcuts.
-    pub(crate) fn has_blocking(&self) -> bool {
+    pub fn has_blocking(&self) -> bool {
         match &self.blocked {
             Blocked::None => false,
             Blocked::Explicit(indices) => !indices.is_empty(),

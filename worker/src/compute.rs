@@ -140,7 +140,24 @@ fn compute(
             (serde_json::to_value(ball)?, visits)
         }
         Operation::Components {} => {
-            let c = catalytic_lattice::components(&lattice, cancel)?;
+            // Open lattices are one component, written down: no scan to move.
+            let gpu = device
+                .gpu_for_scan(&lattice)
+                .filter(|_| lattice.has_blocking());
+            let c = match gpu.map(|g| g.components(&lattice, cancel)) {
+                Some(Ok(c)) => {
+                    engine = GPU;
+                    c
+                }
+                Some(Err(catalytic_gpu::GpuError::Cancelled)) => {
+                    return Err(ComputeError::Cancelled);
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "GPU components failed; computing on the CPU");
+                    catalytic_lattice::components(&lattice, cancel)?
+                }
+                None => catalytic_lattice::components(&lattice, cancel)?,
+            };
             (serde_json::to_value(c)?, lattice.vertex_count())
         }
         Operation::Analyze {} => {
@@ -392,6 +409,29 @@ mod tests {
         assert_eq!(out.result["eccentricity"], 297);
         assert_eq!(out.result["reachable"], 1_000_000);
         assert_eq!(out.result["histogram"][1], 3);
+        assert_eq!(out.result["engine"], expected);
+        let blocked = json!({"lattice": {"sizes": [100, 100, 100],
+                                          "blocked": {"kind": "seeded", "fraction": 0.2, "seed": 42}},
+                             "operation": "components", "params": {}});
+        let reference = catalytic_lattice::components(
+            &catalytic_lattice::Lattice::uniform(3, 100)?.with_blocked(
+                catalytic_lattice::Blocked::Seeded {
+                    fraction: 0.2,
+                    seed: 42,
+                },
+            )?,
+            &catalytic_lattice::Never,
+        )?;
+        let out = run(
+            blocked,
+            CancellationToken::new(),
+            NO_LIMIT,
+            &plenty(),
+            &device,
+        )
+        .await?;
+        assert_eq!(out.result["count"], reference.count);
+        assert_eq!(out.result["largest"], reference.largest);
         assert_eq!(out.result["engine"], expected);
         Ok(())
     }

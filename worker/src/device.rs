@@ -69,6 +69,17 @@ impl Device {
         }
     }
 
+    /// The GPU to scan all of `lattice` on (components), if this worker has
+    /// one and the lattice has at least `min_vertices` vertices.
+    pub fn gpu_for_scan(&self, lattice: &Lattice) -> Option<&Gpu> {
+        match self {
+            Device::Cuda { gpu, min_vertices } if lattice.vertex_count() >= *min_vertices => {
+                Some(gpu)
+            }
+            _ => None,
+        }
+    }
+
     pub fn is_gpu(&self) -> bool {
         matches!(self, Device::Cuda { .. })
     }

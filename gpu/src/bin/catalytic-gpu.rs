@@ -13,7 +13,7 @@ use anyhow_free::Result;
 use catalytic_gpu::compare::{same_levels, sample_cases};
 use catalytic_gpu::{Gpu, KERNELS, Library, compile_ptx, library_present};
 use catalytic_lattice::{
-    Blocked, Lattice, Levels, Never, bfs_levels, distances, distances_from_levels,
+    Blocked, Lattice, Levels, Never, bfs_levels, components, distances, distances_from_levels,
     fast_shortest_path, with_engine_threads,
 };
 use clap::{Parser, Subcommand, ValueEnum};
@@ -143,6 +143,16 @@ fn check(count: usize) -> Result<()> {
         checked += 1;
     }
     println!("sample lattices: {checked} equal to the CPU engine");
+    for case in sample_cases(count / 4, 0xc0de) {
+        let got = gpu.components(&case.lattice, &Never)?;
+        if got != components(&case.lattice, &Never)? {
+            return Err(format!("{case:?}: components differ").into());
+        }
+    }
+    println!(
+        "sample lattices: {} component counts equal to the CPU engine",
+        count / 4
+    );
     for (name, lattice) in large_lattices()? {
         if lattice.vertex_count() > 200_000_000 {
             continue;
@@ -159,6 +169,21 @@ fn check(count: usize) -> Result<()> {
         let summary = distances_from_levels(&lattice, 0, &got);
         if summary != distances(&lattice, 0, &Never)? {
             return Err(format!("{name}: distances differ").into());
+        }
+        if lattice.has_blocking() {
+            let start = Instant::now();
+            let on_gpu = gpu.components(&lattice, &Never)?;
+            let gpu_ms = start.elapsed().as_secs_f64() * 1e3;
+            let start = Instant::now();
+            let on_cpu = components(&lattice, &Never)?;
+            let cpu_ms = start.elapsed().as_secs_f64() * 1e3;
+            if on_gpu != on_cpu {
+                return Err(format!("{name}: components differ").into());
+            }
+            println!(
+                "{name}: components equal ({} components, largest {}): GPU {gpu_ms:.0} ms, CPU (1 thread) {cpu_ms:.0} ms",
+                on_gpu.count, on_gpu.largest
+            );
         }
         println!(
             "{name}: equal, paths and distances too ({} vertices reached)",
