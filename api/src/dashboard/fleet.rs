@@ -78,7 +78,15 @@ async fn show_fleet(
                             tr data-worker=(w.id) {
                                 td { code { (w.id) } }
                                 td { (w.host) }
-                                td { (w.device) }
+                                td {
+                                    (w.device)
+                                    @if let Some(name) = &w.device_name {
+                                        " · " (name)
+                                    }
+                                    @if let Some(bytes) = w.device_memory_bytes {
+                                        " · " (bytes / (1 << 30)) " GiB"
+                                    }
+                                }
                                 td.num { (w.in_flight) }
                                 td.num { (w.concurrency) }
                                 td { (when(&w.started_at)) }
