@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end load (issue 8): release binaries on a fresh database and a fresh
 # queue/Redis prefix, api + scheduler + 1 worker, then a fixed-rate run and a
-# closed-loop saturation run of catalytic-load. Reports (text + JSON) go to
+# closed-loop saturation run of catalytic-load (with --compare: this machine's
+# broker and database ceilings in the same run). Reports (text, JSON, an SVG
+# latency CDF) go to
 # loadtests/reports/; `top` snapshots during each run show who burns CPU.
 # Usage: scripts/load.sh [RATE] [SECONDS] [CLIENTS]
 set -euo pipefail
@@ -66,8 +68,10 @@ run() { # name args...
   (sleep $((secs / 2)); top -b -n 1 -o %CPU | head -15 >"$out/$name.top.txt") &
   target/release/catalytic-load --api-url "http://127.0.0.1:$api_port" --json "$out/$name.json" "$@" | tee "$out/$name.txt"
 }
-run fixed --rate "$rate" --duration "$secs" --mix trivial
-run saturation --clients "$clients" --duration "$secs" --mix trivial
+run fixed --rate "$rate" --duration "$secs" --mix trivial --plot "$out/fixed.svg"
+# --compare: the raw broker round trip and a PostgreSQL job pipeline, measured
+# right after, so the report states the saturation throughput as a fraction.
+run saturation --clients "$clients" --duration "$secs" --mix trivial --plot "$out/saturation.svg" --compare
 {
   echo "date: $(date -u +%FT%TZ)"
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

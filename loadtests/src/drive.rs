@@ -171,6 +171,10 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         unfinished: t.unfinished,
         submit_ms: Quantiles::of(&mut t.submit),
         end_to_end_ms: Quantiles::of(&mut t.end_to_end),
+        // Quantiles::of sorted them.
+        submit_cdf_ms: crate::report::cdf_points(&t.submit, 200),
+        end_to_end_cdf_ms: crate::report::cdf_points(&t.end_to_end, 200),
+        ceilings: None,
         accepted_per_s: t.accepted as f64 / config.duration.as_secs_f64().max(1e-9),
         completed_per_s: terminal as f64 / elapsed.as_secs_f64().max(1e-9),
         elapsed_s: elapsed.as_secs_f64(),

@@ -6,9 +6,13 @@
 //! - [`tenants`]: enterprise tenants made with the real `catalytic-api bootstrap`.
 //! - [`drive`]: the open loop (fixed arrival rate) and the closed loop (N clients).
 //! - [`report`]: counters, quantiles and the text / JSON report.
+//! - [`compare`]: `--compare`, this machine's broker and database ceilings.
+//! - [`plot`]: the latency CDF as an SVG.
 
+pub mod compare;
 pub mod drive;
 pub mod mix;
+pub mod plot;
 pub mod report;
 pub mod tenants;
 

@@ -55,6 +55,20 @@ struct Cli {
     /// Also write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also draw the latency CDF as an SVG here.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// After the load, measure the raw broker round trip and a PostgreSQL
+    /// job-lifecycle pipeline (5 s each) and state our throughput as a
+    /// fraction of them.
+    #[arg(long)]
+    compare: bool,
+    /// RabbitMQ for --compare (a private queue, deleted after).
+    #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+    amqp_url: String,
+    /// PostgreSQL for --compare (a scratch table, dropped after).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    database_url: String,
 }
 
 fn seconds(s: f64, what: &str) -> anyhow::Result<Duration> {
@@ -93,7 +107,18 @@ async fn main() -> anyhow::Result<()> {
         drain: seconds(cli.drain, "drain")?,
     })
     .await?;
+    let mut report = report;
+    if cli.compare {
+        let window = Duration::from_secs(5);
+        report.ceilings = Some(
+            catalytic_loadtests::compare::measure(&cli.amqp_url, &cli.database_url, window).await?,
+        );
+    }
     print!("{}", report.to_text());
+    if let Some(path) = &cli.plot {
+        std::fs::write(path, catalytic_loadtests::plot::svg(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     if let Some(path) = cli.json {
         std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;

@@ -17,6 +17,16 @@ pub struct Quantiles {
     pub max: f64,
 }
 
+/// At most `points` samples of a sorted latency series, evenly spaced in
+/// rank, in milliseconds: the CDF the plot draws.
+pub fn cdf_points(sorted: &[Duration], points: usize) -> Vec<f64> {
+    let n = sorted.len();
+    let m = points.min(n);
+    (1..=m)
+        .map(|k| sorted[(k * n).div_ceil(m) - 1].as_secs_f64() * 1e3)
+        .collect()
+}
+
 impl Quantiles {
     pub fn of(samples: &mut [Duration]) -> Self {
         if samples.is_empty() {
@@ -67,6 +77,12 @@ pub struct Report {
     pub completed_per_s: f64,
     /// Wall time from the first submit to the last terminal.
     pub elapsed_s: f64,
+    /// Submit latency CDF, up to 200 points (ms, ascending).
+    pub submit_cdf_ms: Vec<f64>,
+    /// Submit → terminal CDF, up to 200 points (ms, ascending).
+    pub end_to_end_cdf_ms: Vec<f64>,
+    /// `--compare`: this machine's ceilings, measured in the same run.
+    pub ceilings: Option<crate::compare::Ceilings>,
 }
 
 impl Report {
@@ -104,6 +120,16 @@ impl Report {
             "throughput: accepted {:.0} jobs/s, completed {:.0} jobs/s over {:.2} s",
             self.accepted_per_s, self.completed_per_s, self.elapsed_s
         );
+        if let Some(c) = &self.ceilings {
+            let _ = writeln!(
+                out,
+                "ceilings (same run): broker round trip {:.0} msg/s, PostgreSQL lifecycle {:.0} jobs/s; completed = {:.2} and {:.2} of them",
+                c.broker_round_trip_per_s,
+                c.postgres_lifecycle_per_s,
+                self.completed_per_s / c.broker_round_trip_per_s.max(1e-9),
+                self.completed_per_s / c.postgres_lifecycle_per_s.max(1e-9),
+            );
+        }
         match self.errors.is_empty() {
             true => {
                 let _ = writeln!(out, "errors: none");
@@ -132,6 +158,16 @@ mod tests {
             (q.count, q.p50, q.p95, q.p99, q.max),
             (100, 50.0, 95.0, 99.0, 100.0)
         );
+    }
+
+    #[test]
+    fn cdf_points_keep_the_ends_and_thin_the_middle() {
+        let samples: Vec<Duration> = (1..=1000).map(Duration::from_millis).collect();
+        let points = cdf_points(&samples, 200);
+        assert_eq!(points.len(), 200);
+        assert_eq!((points[0], points[199]), (5.0, 1000.0));
+        assert!(points.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(cdf_points(&samples[..3], 200), vec![1.0, 2.0, 3.0]);
     }
 
     #[test]
