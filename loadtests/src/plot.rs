@@ -11,7 +11,7 @@ const H: f64 = 420.0;
 const LEFT: f64 = 60.0;
 const BOTTOM: f64 = 50.0;
 const TOP: f64 = 40.0;
-const RIGHT: f64 = 20.0;
+const RIGHT: f64 = 40.0;
 
 /// The SVG document for `report`.
 pub fn svg(report: &Report) -> String {
@@ -64,7 +64,7 @@ pub fn svg(report: &Report) -> String {
         );
         decade *= 10.0;
     }
-    for f in [0.0, 0.5, 0.9, 0.99, 1.0] {
+    for f in [0.0, 0.5, 0.9, 1.0] {
         let py = y(f);
         let _ = write!(
             out,
