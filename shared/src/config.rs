@@ -217,6 +217,9 @@ pub struct SchedulerSettings {
 pub struct WebhookSettings {
     pub encryption_key: Secret<String>,
     pub encryption_key_id: String,
+    /// kid → key: earlier encryption keys, used only to open secrets sealed
+    /// under them (key rotation: new secrets are sealed under the current key).
+    pub previous_encryption_keys: std::collections::BTreeMap<String, Secret<String>>,
     pub rotation_overlap_secs: u64,
     pub schedule_scale: f64,
     pub allow_private: Vec<String>,
@@ -475,6 +478,15 @@ impl Settings {
         }
         if w.encryption_key_id.is_empty() || w.encryption_key_id.len() > 64 {
             return invalid("webhooks.encryption_key_id", "must be 1 to 64 characters");
+        }
+        for (kid, key) in &w.previous_encryption_keys {
+            let path = format!("webhooks.previous_encryption_keys.{kid}");
+            if key.expose().len() < 32 {
+                return invalid(&path, "must be at least 32 characters");
+            }
+            if *kid == w.encryption_key_id {
+                return invalid(&path, "has the current key's id; give the new key a new id");
+            }
         }
         if !(w.schedule_scale.is_finite() && w.schedule_scale > 0.0) {
             return invalid("webhooks.schedule_scale", "must be a positive number");

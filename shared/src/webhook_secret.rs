@@ -46,6 +46,14 @@ pub fn signing_key(secret: &Secret<String>) -> Result<Vec<u8>, SecretError> {
 pub struct SecretBox {
     cipher: Aes256Gcm,
     key_id: String,
+    /// Earlier keys by id (`webhooks.previous_encryption_keys`): open only.
+    previous: std::collections::BTreeMap<String, Aes256Gcm>,
+}
+
+/// The AES key for a configured key string: SHA-256 of it, so any long
+/// random string works.
+fn cipher(key: &Secret<String>) -> Aes256Gcm {
+    Aes256Gcm::new(&Sha256::digest(key.expose().as_bytes()))
 }
 
 /// A sealed secret and the id of the key that sealed it.
@@ -58,10 +66,14 @@ impl SecretBox {
     /// The AES key is SHA-256 of the configured string, so any long random
     /// string works as `webhooks.encryption_key`.
     pub fn new(settings: &WebhookSettings) -> Self {
-        let key = Sha256::digest(settings.encryption_key.expose().as_bytes());
         Self {
-            cipher: Aes256Gcm::new(&key),
+            cipher: cipher(&settings.encryption_key),
             key_id: settings.encryption_key_id.clone(),
+            previous: settings
+                .previous_encryption_keys
+                .iter()
+                .map(|(kid, key)| (kid.clone(), cipher(key)))
+                .collect(),
         }
     }
 
@@ -81,15 +93,18 @@ impl SecretBox {
     }
 
     pub fn open(&self, key_id: &str, sealed: &[u8]) -> Result<Secret<String>, SecretError> {
-        if key_id != self.key_id {
-            return Err(SecretError::UnknownKey(key_id.to_owned()));
-        }
+        let cipher = match key_id == self.key_id {
+            true => &self.cipher,
+            false => self
+                .previous
+                .get(key_id)
+                .ok_or_else(|| SecretError::UnknownKey(key_id.to_owned()))?,
+        };
         if sealed.len() <= NONCE_LEN {
             return Err(SecretError::Corrupt);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let plain = self
-            .cipher
+        let plain = cipher
             .decrypt(Nonce::from_slice(nonce), ciphertext)
             .map_err(|_| SecretError::Corrupt)?;
         String::from_utf8(plain)
@@ -106,6 +121,43 @@ mod tests {
     fn secret_box(key: &str) -> Result<SecretBox, crate::config::ConfigError> {
         let settings = Settings::load_from([("CATALYTIC_WEBHOOKS__ENCRYPTION_KEY", key)])?;
         Ok(SecretBox::new(&settings.webhooks))
+    }
+
+    /// Rotation: the new key seals, the old one (listed as previous) still
+    /// opens what it sealed; without the listing that secret is unreadable.
+    #[test]
+    fn previous_keys_open_what_they_sealed() -> Result<(), Box<dyn std::error::Error>> {
+        let old = secret_box("the-old-key-that-is-at-least-thirty-two-chars")?;
+        let secret = generate();
+        let sealed = old.seal(&secret)?;
+        let rotated = Settings::load_from([
+            (
+                "CATALYTIC_WEBHOOKS__ENCRYPTION_KEY",
+                "the-new-key-that-is-at-least-thirty-two-chars",
+            ),
+            ("CATALYTIC_WEBHOOKS__ENCRYPTION_KEY_ID", "k2"),
+            (
+                "CATALYTIC_WEBHOOKS__PREVIOUS_ENCRYPTION_KEYS__LOCAL",
+                "the-old-key-that-is-at-least-thirty-two-chars",
+            ),
+        ])?;
+        let rotated = SecretBox::new(&rotated.webhooks);
+        assert_eq!(rotated.open(&sealed.key_id, &sealed.bytes)?, secret);
+        let resealed = rotated.seal(&secret)?;
+        assert_eq!(resealed.key_id, "k2");
+        assert_eq!(rotated.open(&resealed.key_id, &resealed.bytes)?, secret);
+        let new_only = secret_box("the-new-key-that-is-at-least-thirty-two-chars")?;
+        // Same id as the old key, other key material: the secret does not open.
+        assert!(new_only.open(&sealed.key_id, &sealed.bytes).is_err());
+        let clash = Settings::load_from([(
+            "CATALYTIC_WEBHOOKS__PREVIOUS_ENCRYPTION_KEYS__LOCAL",
+            "the-old-key-that-is-at-least-thirty-two-chars",
+        )]);
+        assert!(
+            clash.is_err(),
+            "a previous key may not reuse the current id"
+        );
+        Ok(())
     }
 
     #[test]
