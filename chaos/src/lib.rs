@@ -3,4 +3,7 @@
 //! a webhook receiver that verifies every signature, and invariants read
 //! from the database and the receiver after each fault heals.
 
+pub mod harness;
 pub mod proxy;
+pub mod receiver;
+pub mod scenarios;
