@@ -96,24 +96,23 @@ impl Fleet {
         Ok(process)
     }
 
-    /// Waits until `workers[index]` holds a running job (its id is in the
-    /// "worker registered" line of its log), so a kill lands mid-job.
-    pub async fn until_mid_job(&self, index: usize) -> anyhow::Result<()> {
-        let worker = self.workers.get(index).context("no such worker")?;
-        let id = wait_until("the worker's id in its log", READY_WITHIN, || async {
-            Ok(registered_id(&worker.log_text()))
+    /// Waits until `job` runs, and returns the index of the worker running
+    /// it (each worker's id is in the "worker registered" line of its log).
+    pub async fn worker_running(&self, job: uuid::Uuid) -> anyhow::Result<usize> {
+        let holder: uuid::Uuid = wait_until("the job to run", READY_WITHIN, || async {
+            Ok(sqlx::query_scalar(
+                "SELECT worker_id FROM jobs WHERE id = $1 AND status = 'running'",
+            )
+            .bind(job)
+            .fetch_optional(&self.env.db.pool)
+            .await?
+            .flatten())
         })
         .await?;
-        wait_until("the worker to be mid-job", READY_WITHIN, || async {
-            let running: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'running' AND worker_id = $1)",
-            )
-            .bind(id)
-            .fetch_one(&self.env.db.pool)
-            .await?;
-            Ok(running.then_some(()))
-        })
-        .await
+        self.workers
+            .iter()
+            .position(|w| registered_id(&w.log_text()) == Some(holder))
+            .with_context(|| format!("no worker of this fleet is {holder}"))
     }
 
     /// The servers' URLs rewritten to the proxies, plus settings that make

@@ -181,7 +181,7 @@ async fn run_on(fleet: &mut Fleet, scenario: Scenario, timing: Timing) -> anyhow
     let load = tokio::spawn(submit_stream(fleet.client.clone(), timing.rate, stopped));
     let started = Instant::now();
     tokio::time::sleep(timing.fault_at).await;
-    inject(fleet, scenario).await?;
+    let hit = inject(fleet, scenario).await?;
     // Faults with a set length heal while the load runs; the others once it stops.
     let fault_for = match scenario {
         Scenario::PostgresBlackhole | Scenario::RabbitmqReset => Some(Duration::from_secs(2)),
@@ -217,7 +217,8 @@ async fn run_on(fleet: &mut Fleet, scenario: Scenario, timing: Timing) -> anyhow
             }
         }
     };
-    let (accepted, refused) = load.await?;
+    let (mut accepted, refused) = load.await?;
+    accepted.extend(hit);
     settle(
         fleet,
         scenario,
@@ -229,11 +230,18 @@ async fn run_on(fleet: &mut Fleet, scenario: Scenario, timing: Timing) -> anyhow
     .await
 }
 
-async fn inject(fleet: &mut Fleet, scenario: Scenario) -> anyhow::Result<()> {
+/// Injects the fault. A worker kill lands mid-job: a long job is submitted
+/// and the worker running it is killed; the job is returned, as accepted.
+async fn inject(fleet: &mut Fleet, scenario: Scenario) -> anyhow::Result<Option<Accepted>> {
+    let mut hit = None;
     match scenario {
         Scenario::WorkerKilled => {
-            fleet.until_mid_job(0).await?;
-            fleet.workers[0].signal(Signal::SIGKILL)?;
+            let long: uuid::Uuid = fleet.client.submit(&long_job()).await?.parse()?;
+            hit = Some((long, Instant::now()));
+            let index = fleet.worker_running(long).await?;
+            fleet.workers[index].signal(Signal::SIGKILL)?;
+            // The replacement takes the dead one's place.
+            fleet.workers.swap(0, index);
         }
         Scenario::SchedulerKilled => fleet.schedulers[0].signal(Signal::SIGKILL)?,
         Scenario::PostgresBlackhole => fleet.postgres.set(Mode::Blackhole),
@@ -242,7 +250,7 @@ async fn inject(fleet: &mut Fleet, scenario: Scenario) -> anyhow::Result<()> {
         Scenario::ReceiverDown => fleet.receiver.down().await,
     }
     tracing::info!(scenario = scenario.name(), "fault injected");
-    Ok(())
+    Ok(hit)
 }
 
 async fn heal(fleet: &mut Fleet, scenario: Scenario) -> anyhow::Result<()> {
@@ -264,16 +272,17 @@ async fn heal(fleet: &mut Fleet, scenario: Scenario) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Mostly small jobs (a shortest path on a 20×20 grid, milliseconds), and
-/// every tenth a longer one (components of a blocked 120³ lattice, a few
-/// hundred milliseconds in a debug build) so that workers are caught mid-job.
+/// A small job: a shortest path on a 20×20 grid (milliseconds of work).
 fn job(i: u32) -> serde_json::Value {
-    if i % 10 == 9 {
-        return json!({"lattice": {"size": [120, 120, 120], "blocked": {"fraction": 0.05, "seed": i}},
-                      "operation": "components"});
-    }
     json!({"lattice": {"dimensions": 2, "size": 20}, "operation": "shortest_path",
            "params": {"start": [0, i % 20], "end": [19, 19 - i % 20]}})
+}
+
+/// A job that computes for seconds: components of a blocked 300³ lattice
+/// (blocking defeats the closed form), so a kill lands mid-job.
+fn long_job() -> serde_json::Value {
+    json!({"lattice": {"size": [300, 300, 300], "blocked": {"fraction": 0.05, "seed": 7}},
+           "operation": "components"})
 }
 
 /// An accepted job and when its submit was answered.
