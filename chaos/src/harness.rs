@@ -18,6 +18,13 @@ use std::time::Duration;
 
 const READY_WITHIN: Duration = Duration::from_secs(60);
 
+/// A worker or scheduler of the fleet and the host name it was given
+/// (`HOSTNAME`, which a worker records in the `workers` table).
+pub struct Member {
+    pub process: Process,
+    pub host: String,
+}
+
 pub struct Fleet {
     pub env: Env,
     pub client: Client,
@@ -25,8 +32,8 @@ pub struct Fleet {
     pub rabbitmq: FaultProxy,
     pub redis: FaultProxy,
     pub receiver: Receiver,
-    pub workers: Vec<Process>,
-    pub schedulers: Vec<Process>,
+    pub workers: Vec<Member>,
+    pub schedulers: Vec<Member>,
     /// The api reaches the servers directly: the faults are on the paths of
     /// the processes that move jobs.
     _api: Process,
@@ -73,9 +80,11 @@ impl Fleet {
 
     /// Starts one more worker or scheduler behind the proxies, and waits
     /// until its probe says it is ready.
-    pub async fn spawn(&self, binary: Binary) -> anyhow::Result<Process> {
+    pub async fn spawn(&self, binary: Binary) -> anyhow::Result<Member> {
         let probe = free_port()?;
+        let host = format!("chaos-{}-{probe}", process_kind(binary));
         let mut vars = self.proxied_vars()?;
+        vars.push(("HOSTNAME".to_owned(), host.clone()));
         let probe_key = match binary {
             Binary::Worker => "CATALYTIC_WORKER__PROBE_LISTEN",
             Binary::Scheduler => "CATALYTIC_SCHEDULER__PROBE_LISTEN",
@@ -93,26 +102,26 @@ impl Fleet {
                     process.log_text()
                 )
             })?;
-        Ok(process)
+        Ok(Member { process, host })
     }
 
     /// Waits until `job` runs, and returns the index of the worker running
-    /// it (each worker's id is in the "worker registered" line of its log).
+    /// it (found by the host name it registered with).
     pub async fn worker_running(&self, job: uuid::Uuid) -> anyhow::Result<usize> {
-        let holder: uuid::Uuid = wait_until("the job to run", READY_WITHIN, || async {
+        let host: String = wait_until("the job to run", READY_WITHIN, || async {
             Ok(sqlx::query_scalar(
-                "SELECT worker_id FROM jobs WHERE id = $1 AND status = 'running'",
+                "SELECT w.host FROM jobs j JOIN workers w ON w.id = j.worker_id
+                  WHERE j.id = $1 AND j.status = 'running'",
             )
             .bind(job)
             .fetch_optional(&self.env.db.pool)
-            .await?
-            .flatten())
+            .await?)
         })
         .await?;
         self.workers
             .iter()
-            .position(|w| registered_id(&w.log_text()) == Some(holder))
-            .with_context(|| format!("no worker of this fleet is {holder}"))
+            .position(|w| w.host == host)
+            .with_context(|| format!("no worker of this fleet is {host}"))
     }
 
     /// The servers' URLs rewritten to the proxies, plus settings that make
@@ -163,12 +172,12 @@ impl Fleet {
     }
 }
 
-/// The worker id in a worker's "worker registered" log line.
-fn registered_id(log: &str) -> Option<uuid::Uuid> {
-    let line = log.lines().find(|l| l.contains("worker registered"))?;
-    let after = &line[line.find("worker_id")? + "worker_id".len()..];
-    let start = after.find(|c: char| c.is_ascii_hexdigit())?;
-    after.get(start..start + 36)?.parse().ok()
+fn process_kind(binary: Binary) -> &'static str {
+    match binary {
+        Binary::Api => "api",
+        Binary::Worker => "worker",
+        Binary::Scheduler => "scheduler",
+    }
 }
 
 /// `host:port` of a server URL.

@@ -239,11 +239,11 @@ async fn inject(fleet: &mut Fleet, scenario: Scenario) -> anyhow::Result<Option<
             let long: uuid::Uuid = fleet.client.submit(&long_job()).await?.parse()?;
             hit = Some((long, Instant::now()));
             let index = fleet.worker_running(long).await?;
-            fleet.workers[index].signal(Signal::SIGKILL)?;
+            fleet.workers[index].process.signal(Signal::SIGKILL)?;
             // The replacement takes the dead one's place.
             fleet.workers.swap(0, index);
         }
-        Scenario::SchedulerKilled => fleet.schedulers[0].signal(Signal::SIGKILL)?,
+        Scenario::SchedulerKilled => fleet.schedulers[0].process.signal(Signal::SIGKILL)?,
         Scenario::PostgresBlackhole => fleet.postgres.set(Mode::Blackhole),
         Scenario::RabbitmqReset => fleet.rabbitmq.set(Mode::Reset),
         Scenario::PostgresDelay => fleet.postgres.set(Mode::Delay(Duration::from_millis(200))),
