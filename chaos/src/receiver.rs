@@ -92,16 +92,27 @@ impl Receiver {
         Ok(())
     }
 
+    /// What it has received so far, readable from another task.
+    pub fn counts(&self) -> Counts {
+        Counts(self.tally.clone())
+    }
+}
+
+/// A handle on a receiver's tally.
+#[derive(Clone)]
+pub struct Counts(Shared);
+
+impl Counts {
     /// Verified deliveries per `webhook-id`.
     pub fn verified(&self) -> HashMap<String, usize> {
-        self.tally
+        self.0
             .lock()
             .map(|t| t.verified.clone())
             .unwrap_or_default()
     }
 
     pub fn invalid(&self) -> usize {
-        self.tally.lock().map(|t| t.invalid).unwrap_or_default()
+        self.0.lock().map(|t| t.invalid).unwrap_or_default()
     }
 }
 

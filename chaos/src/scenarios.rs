@@ -5,10 +5,12 @@
 
 use crate::harness::Fleet;
 use crate::proxy::Mode;
+use crate::receiver::Counts;
 use catalytic_e2e::{Binary, Client, Ledger};
 use nix::sys::signal::Signal;
 use serde_json::json;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -177,11 +179,19 @@ pub async fn run(scenario: Scenario, timing: Timing) -> anyhow::Result<Outcome> 
 }
 
 async fn run_on(fleet: &mut Fleet, scenario: Scenario, timing: Timing) -> anyhow::Result<Outcome> {
+    let accepted = AcceptedList::default();
     let (stop, stopped) = watch::channel(false);
-    let load = tokio::spawn(submit_stream(fleet.client.clone(), timing.rate, stopped));
+    let load = tokio::spawn(submit_stream(
+        fleet.client.clone(),
+        timing.rate,
+        accepted.clone(),
+        stopped,
+    ));
     let started = Instant::now();
     tokio::time::sleep(timing.fault_at).await;
-    let hit = inject(fleet, scenario).await?;
+    if let Some(hit) = inject(fleet, scenario).await? {
+        lock(&accepted).push(hit);
+    }
     // Faults with a set length heal while the load runs; the others once it stops.
     let fault_for = match scenario {
         Scenario::PostgresBlackhole | Scenario::RabbitmqReset => Some(Duration::from_secs(2)),
@@ -190,44 +200,81 @@ async fn run_on(fleet: &mut Fleet, scenario: Scenario, timing: Timing) -> anyhow
         Scenario::WorkerKilled | Scenario::SchedulerKilled => None,
     };
     let load_ends = started + timing.load_for;
-    // The moment the fault ended: a kill is instantaneous (the fleet must
-    // cope without the process; a replacement starts once the load stops).
-    let fault_ended = match fault_for {
+    // Recovery is timed from the moment the fault ended, by a watcher that
+    // starts then and runs beside the rest of the load. A kill is
+    // instantaneous (the fleet must cope without the process; a
+    // replacement starts once the load stops).
+    let recovery = match fault_for {
         None => {
-            let killed = Instant::now();
+            let recovery = watch_recovery(fleet, scenario, &accepted, timing.settle_within);
             tokio::time::sleep_until(load_ends.into()).await;
             stop.send_replace(true);
             heal(fleet, scenario).await?;
-            killed
+            recovery
         }
         Some(length) => {
             let heal_at = started + timing.fault_at + length;
             tokio::time::sleep_until(heal_at.min(load_ends).into()).await;
             if heal_at <= load_ends {
                 heal(fleet, scenario).await?;
-                let healed = Instant::now();
+                let recovery = watch_recovery(fleet, scenario, &accepted, timing.settle_within);
                 tokio::time::sleep_until(load_ends.into()).await;
                 stop.send_replace(true);
-                healed
+                recovery
             } else {
                 stop.send_replace(true);
                 tokio::time::sleep_until(heal_at.into()).await;
                 heal(fleet, scenario).await?;
-                Instant::now()
+                watch_recovery(fleet, scenario, &accepted, timing.settle_within)
             }
         }
     };
-    let (mut accepted, refused) = load.await?;
-    accepted.extend(hit);
+    let refused = load.await?;
+    let recovered = recovery.await??;
+    let all: Vec<uuid::Uuid> = lock(&accepted).iter().map(|(id, _)| *id).collect();
     settle(
         fleet,
         scenario,
-        &accepted,
+        &all,
         refused,
-        fault_ended,
+        recovered,
         timing.settle_within,
     )
     .await
+}
+
+/// Accepted jobs, shared by the load and the recovery watcher.
+type AcceptedList = Arc<Mutex<Vec<Accepted>>>;
+
+fn lock(list: &AcceptedList) -> std::sync::MutexGuard<'_, Vec<Accepted>> {
+    list.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// From now, the time until every job accepted so far is terminal with its
+/// webhook delivered; `None` if that takes longer than `within`.
+fn watch_recovery(
+    fleet: &Fleet,
+    scenario: Scenario,
+    accepted: &AcceptedList,
+    within: Duration,
+) -> tokio::task::JoinHandle<anyhow::Result<Option<Duration>>> {
+    let from = Instant::now();
+    let before: Vec<uuid::Uuid> = lock(accepted).iter().map(|(id, _)| *id).collect();
+    let pool = fleet.env.db.pool.clone();
+    let receiver = fleet.receiver.counts();
+    tokio::spawn(async move {
+        loop {
+            let state = measure(&pool, &receiver, scenario, &before, 0).await?;
+            if state.settled() {
+                return Ok(Some(from.elapsed()));
+            }
+            if from.elapsed() >= within {
+                return Ok(None);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
 }
 
 /// Injects the fault. A worker kill lands mid-job: a long job is submitted
@@ -293,53 +340,42 @@ type Accepted = (uuid::Uuid, Instant);
 async fn submit_stream(
     client: Client,
     rate: u32,
+    accepted: AcceptedList,
     mut stop: watch::Receiver<bool>,
-) -> (Vec<Accepted>, i64) {
+) -> i64 {
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate.max(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let (mut accepted, mut refused) = (Vec::new(), 0);
+    let mut refused = 0;
     for i in 0.. {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.wait_for(|stop| *stop) => break,
         }
         match client.submit(&job(i)).await.map(|id| id.parse()) {
-            Ok(Ok(id)) => accepted.push((id, Instant::now())),
+            Ok(Ok(id)) => lock(&accepted).push((id, Instant::now())),
             Ok(Err(_)) | Err(_) => refused += 1,
         }
     }
-    (accepted, refused)
+    refused
 }
 
-/// Polls the invariants until they hold or `within` has passed since the
-/// fault ended. Recovery: from the end of the fault until every job
-/// accepted before it is terminal with its webhook delivered.
+/// Polls the invariants over every accepted job until they hold or
+/// `within` has passed.
 async fn settle(
     fleet: &Fleet,
     scenario: Scenario,
-    accepted: &[Accepted],
+    accepted: &[uuid::Uuid],
     refused: i64,
-    fault_ended: Instant,
+    recovered: Option<Duration>,
     within: Duration,
 ) -> anyhow::Result<Outcome> {
-    let deadline = fault_ended.max(Instant::now()) + within;
-    let before: Vec<uuid::Uuid> = accepted
-        .iter()
-        .filter(|(_, at)| *at <= fault_ended)
-        .map(|(id, _)| *id)
-        .collect();
-    let all: Vec<uuid::Uuid> = accepted.iter().map(|(id, _)| *id).collect();
-    let mut recovered = None;
+    let deadline = Instant::now() + within;
+    let receiver = fleet.receiver.counts();
     loop {
-        if recovered.is_none() && measure(fleet, scenario, &before, refused).await?.settled() {
-            recovered = Some(fault_ended.elapsed());
-        }
-        let mut outcome = measure(fleet, scenario, &all, refused).await?;
-        if recovered.is_some() && outcome.settled() {
-            outcome.recovered_in = recovered;
-            return Ok(outcome);
-        }
-        if Instant::now() >= deadline {
+        let mut outcome =
+            measure(&fleet.env.db.pool, &receiver, scenario, accepted, refused).await?;
+        if outcome.settled() || Instant::now() >= deadline {
+            outcome.recovered_in = recovered.filter(|_| outcome.settled());
             return Ok(outcome);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -347,12 +383,12 @@ async fn settle(
 }
 
 async fn measure(
-    fleet: &Fleet,
+    pool: &sqlx::PgPool,
+    receiver: &Counts,
     scenario: Scenario,
     accepted: &[uuid::Uuid],
     refused: i64,
 ) -> anyhow::Result<Outcome> {
-    let pool = &fleet.env.db.pool;
     let (succeeded, failed, cancelled, retried): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE status = 'succeeded'),
                 count(*) FILTER (WHERE status = 'failed'),
@@ -372,7 +408,7 @@ async fn measure(
     .bind(accepted)
     .fetch_all(pool)
     .await?;
-    let verified = fleet.receiver.verified();
+    let verified = receiver.verified();
     let missing = messages
         .iter()
         .filter(|id| !verified.contains_key(&id.to_string()))
@@ -390,7 +426,7 @@ async fn measure(
         incomplete: ledger.incomplete,
         webhooks_missing: i64::try_from(missing)?,
         webhooks_redelivered: i64::try_from(verified.values().filter(|n| **n > 1).count())?,
-        invalid_signatures: i64::try_from(fleet.receiver.invalid())?,
+        invalid_signatures: i64::try_from(receiver.invalid())?,
         retried,
         recovered_in: None,
     })
