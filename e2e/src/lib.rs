@@ -95,11 +95,14 @@ impl Env {
     /// Starts a binary with this test's settings plus `extra`.
     pub fn spawn(&self, binary: Binary, extra: &[(&str, &str)]) -> anyhow::Result<Process> {
         let path = binary_path(binary)?;
-        let log_path = self.logs.path().join(format!(
-            "{}-{}.log",
-            binary.file_name(),
-            Instant::now().elapsed().as_nanos()
-        ));
+        // A process-wide sequence number: two processes of one binary in one
+        // Env (two workers) must not share a log file.
+        static SPAWNED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SPAWNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log_path = self
+            .logs
+            .path()
+            .join(format!("{}-{seq}.log", binary.file_name()));
         let log = std::fs::File::create(&log_path)?;
         let mut command = Command::new(&path);
         command
