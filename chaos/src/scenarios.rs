@@ -21,16 +21,20 @@ pub enum Scenario {
     PostgresBlackhole,
     RabbitmqReset,
     PostgresDelay,
+    RabbitmqDrop,
+    RedisBlackhole,
     ReceiverDown,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::WorkerKilled,
         Scenario::SchedulerKilled,
         Scenario::PostgresBlackhole,
         Scenario::RabbitmqReset,
         Scenario::PostgresDelay,
+        Scenario::RabbitmqDrop,
+        Scenario::RedisBlackhole,
         Scenario::ReceiverDown,
     ];
 
@@ -41,7 +45,9 @@ impl Scenario {
             Scenario::PostgresBlackhole => "PostgreSQL proxy: 2 s blackhole, then pass",
             Scenario::RabbitmqReset => "RabbitMQ proxy: reset connections 2 s, then pass",
             Scenario::PostgresDelay => "PostgreSQL proxy: +200 ms per round trip for 3 s",
-            Scenario::ReceiverDown => "webhook receiver down 10 s, then up",
+            Scenario::RabbitmqDrop => "RabbitMQ proxy: drop connections 2 s, then pass",
+            Scenario::RedisBlackhole => "Redis proxy: 3 s blackhole, then pass",
+            Scenario::ReceiverDown => "webhook receiver down 30 s, then up",
         }
     }
 }
@@ -194,9 +200,11 @@ async fn run_on(fleet: &mut Fleet, scenario: Scenario, timing: Timing) -> anyhow
     }
     // Faults with a set length heal while the load runs; the others once it stops.
     let fault_for = match scenario {
-        Scenario::PostgresBlackhole | Scenario::RabbitmqReset => Some(Duration::from_secs(2)),
-        Scenario::PostgresDelay => Some(Duration::from_secs(3)),
-        Scenario::ReceiverDown => Some(Duration::from_secs(10)),
+        Scenario::PostgresBlackhole | Scenario::RabbitmqReset | Scenario::RabbitmqDrop => {
+            Some(Duration::from_secs(2))
+        }
+        Scenario::PostgresDelay | Scenario::RedisBlackhole => Some(Duration::from_secs(3)),
+        Scenario::ReceiverDown => Some(Duration::from_secs(30)),
         Scenario::WorkerKilled | Scenario::SchedulerKilled => None,
     };
     let load_ends = started + timing.load_for;
@@ -294,6 +302,8 @@ async fn inject(fleet: &mut Fleet, scenario: Scenario) -> anyhow::Result<Option<
         Scenario::PostgresBlackhole => fleet.postgres.set(Mode::Blackhole),
         Scenario::RabbitmqReset => fleet.rabbitmq.set(Mode::Reset),
         Scenario::PostgresDelay => fleet.postgres.set(Mode::Delay(Duration::from_millis(200))),
+        Scenario::RabbitmqDrop => fleet.rabbitmq.set(Mode::Drop),
+        Scenario::RedisBlackhole => fleet.redis.set(Mode::Blackhole),
         Scenario::ReceiverDown => fleet.receiver.down().await,
     }
     tracing::info!(scenario = scenario.name(), "fault injected");
@@ -312,7 +322,8 @@ async fn heal(fleet: &mut Fleet, scenario: Scenario) -> anyhow::Result<()> {
             fleet.schedulers[0] = scheduler;
         }
         Scenario::PostgresBlackhole | Scenario::PostgresDelay => fleet.postgres.set(Mode::Pass),
-        Scenario::RabbitmqReset => fleet.rabbitmq.set(Mode::Pass),
+        Scenario::RabbitmqReset | Scenario::RabbitmqDrop => fleet.rabbitmq.set(Mode::Pass),
+        Scenario::RedisBlackhole => fleet.redis.set(Mode::Pass),
         Scenario::ReceiverDown => fleet.receiver.up().await?,
     }
     tracing::info!(scenario = scenario.name(), "healed");
