@@ -95,12 +95,6 @@ impl Gpu {
         &self.info
     }
 
-    /// Free and total device memory, in bytes.
-    pub fn memory(&self) -> Result<(u64, u64), GpuError> {
-        let (free, total) = self.ctx.mem_get_info()?;
-        Ok((free as u64, total as u64))
-    }
-
     /// A grid that fills the device (8 blocks of 256 per multiprocessor);
     /// the kernels loop over their items, so one shape serves every level.
     fn full_grid(&self) -> LaunchConfig {

@@ -12,7 +12,7 @@
 //! pruned in batches of `BATCH` rows, one statement each, until a batch
 //! comes back short; a failing kind is logged and the others still run.
 
-use catalytic_shared::db::{DbError, retention, webhook_deliveries};
+use catalytic_shared::db::{DbError, retention};
 use catalytic_shared::metrics as m;
 use sqlx::PgPool;
 use std::time::Duration;
@@ -82,7 +82,7 @@ impl Retention {
             })
             .await,
             webhook_attempts: prune("webhook_attempts", |n| {
-                webhook_deliveries::delete_old_attempts(pool, self.webhook_attempts, n)
+                retention::delete_old_webhook_attempts(pool, self.webhook_attempts, n)
             })
             .await,
         }

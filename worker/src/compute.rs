@@ -71,7 +71,13 @@ pub async fn run(
     device: &Device,
 ) -> Result<Computed, ComputeError> {
     let spec: JobSpec = serde_json::from_value(spec)?;
-    let estimate = catalytic_shared::job::cost::estimate(&spec, &spec.lattice()?);
+    let lattice = spec.lattice()?;
+    let estimate = catalytic_shared::job::cost::estimate(&spec, &lattice);
+    // The engine that will compute it, which bills the time if it runs out.
+    let planned = match device.gpu_for(&lattice) {
+        Some(_) => GPU,
+        None => CPU,
+    };
     let _memory = admission
         .admit(estimate.memory_bytes, &cancel)
         .await
@@ -88,10 +94,6 @@ pub async fn run(
             expired.store(true, Ordering::Relaxed);
             cancel.cancel();
         })
-    };
-    let planned = match device.gpu_for(&spec.lattice()?) {
-        Some(_) => GPU,
-        None => CPU,
     };
     let device = device.clone();
     let outcome =
@@ -144,20 +146,12 @@ fn compute(
             let gpu = device
                 .gpu_for_scan(&lattice)
                 .filter(|_| lattice.has_blocking());
-            let c = match gpu.map(|g| g.components(&lattice, cancel)) {
-                Some(Ok(c)) => {
-                    engine = GPU;
-                    c
-                }
-                Some(Err(catalytic_gpu::GpuError::Cancelled)) => {
-                    return Err(ComputeError::Cancelled);
-                }
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "GPU components failed; computing on the CPU");
-                    catalytic_lattice::components(&lattice, cancel)?
-                }
-                None => catalytic_lattice::components(&lattice, cancel)?,
-            };
+            let (c, used) = prefer_gpu(
+                gpu,
+                |g| g.components(&lattice, cancel),
+                || Ok(catalytic_lattice::components(&lattice, cancel)?),
+            )?;
+            engine = used;
             (serde_json::to_value(c)?, lattice.vertex_count())
         }
         Operation::Analyze {} => {
@@ -225,33 +219,46 @@ fn on_engine_threads<T: Send>(lattice: &Lattice, f: impl FnOnce() -> T + Send) -
     }
 }
 
+/// Runs `on_gpu` when a GPU is given, else `on_cpu`; a GPU failure other
+/// than a cancel falls back to `on_cpu` (the GPU is a preference, design
+/// §2). Returns the result and the engine that computed it.
+fn prefer_gpu<T>(
+    gpu: Option<&catalytic_gpu::Gpu>,
+    on_gpu: impl FnOnce(&catalytic_gpu::Gpu) -> Result<T, catalytic_gpu::GpuError>,
+    on_cpu: impl FnOnce() -> Result<T, ComputeError>,
+) -> Result<(T, &'static str), ComputeError> {
+    if let Some(gpu) = gpu {
+        match on_gpu(gpu) {
+            Ok(done) => return Ok((done, GPU)),
+            Err(catalytic_gpu::GpuError::Cancelled) => return Err(ComputeError::Cancelled),
+            Err(e) => tracing::warn!(error = %e, "GPU computation failed; computing on the CPU"),
+        }
+    }
+    Ok((on_cpu()?, CPU))
+}
+
 /// Distances from `source`: on `gpu` when given and the field is not
 /// listed (above `FULL_FIELD_CAP` the summary comes from the levels alone),
-/// else the reference search. A GPU failure other than a cancel falls back.
+/// else the reference search.
 fn distances_on(
     lattice: &Lattice,
     source: u64,
     gpu: Option<&catalytic_gpu::Gpu>,
     cancel: &(dyn catalytic_lattice::Cancel + Sync),
 ) -> Result<(catalytic_lattice::Distances, &'static str), ComputeError> {
-    if let Some(gpu) = gpu.filter(|_| lattice.vertex_count() > catalytic_lattice::FULL_FIELD_CAP) {
-        match gpu.bfs_levels(lattice, source, None, cancel) {
-            Ok(levels) => {
-                return Ok((
-                    catalytic_lattice::distances_from_levels(lattice, source, &levels),
-                    GPU,
-                ));
-            }
-            Err(catalytic_gpu::GpuError::Cancelled) => return Err(ComputeError::Cancelled),
-            Err(e) => tracing::warn!(error = %e, "GPU search failed; computing on the CPU"),
-        }
-    }
-    Ok((catalytic_lattice::distances(lattice, source, cancel)?, CPU))
+    prefer_gpu(
+        gpu.filter(|_| lattice.vertex_count() > catalytic_lattice::FULL_FIELD_CAP),
+        |g| {
+            let levels = g.bfs_levels(lattice, source, None, cancel)?;
+            Ok(catalytic_lattice::distances_from_levels(
+                lattice, source, &levels,
+            ))
+        },
+        || Ok(catalytic_lattice::distances(lattice, source, cancel)?),
+    )
 }
 
-/// One canonical path, on `gpu` when given; a GPU failure other than a
-/// cancel falls back to the CPU engine (the GPU is a preference). Returns
-/// the engine that computed it.
+/// One canonical path, on `gpu` when given, else the fast CPU engine.
 fn path_on(
     lattice: &Lattice,
     start: u64,
@@ -259,17 +266,15 @@ fn path_on(
     gpu: Option<&catalytic_gpu::Gpu>,
     cancel: &(dyn catalytic_lattice::Cancel + Sync),
 ) -> Result<(Option<catalytic_lattice::ShortestPath>, &'static str), ComputeError> {
-    if let Some(gpu) = gpu {
-        match gpu.shortest_path(lattice, start, end, cancel) {
-            Ok(path) => return Ok((path, GPU)),
-            Err(catalytic_gpu::GpuError::Cancelled) => return Err(ComputeError::Cancelled),
-            Err(e) => tracing::warn!(error = %e, "GPU search failed; computing on the CPU"),
-        }
-    }
-    let path = on_engine_threads(lattice, || {
-        catalytic_lattice::fast_shortest_path(lattice, start, end, cancel)
-    })?;
-    Ok((path, CPU))
+    prefer_gpu(
+        gpu,
+        |g| g.shortest_path(lattice, start, end, cancel),
+        || {
+            Ok(on_engine_threads(lattice, || {
+                catalytic_lattice::fast_shortest_path(lattice, start, end, cancel)
+            })?)
+        },
+    )
 }
 
 fn index(lattice: &Lattice, coord: &[u32]) -> Result<u64, ComputeError> {

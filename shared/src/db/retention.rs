@@ -51,6 +51,27 @@ pub async fn delete_sent_outbox(pool: &PgPool, age: Duration, limit: i64) -> Res
     .rows_affected())
 }
 
+/// Deletes up to `limit` webhook attempts that started more than `age` ago (design
+/// §5: 30 days). Index: `webhook_attempts_started`.
+pub async fn delete_old_webhook_attempts(
+    pool: &PgPool,
+    age: Duration,
+    limit: i64,
+) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM webhook_attempts
+         WHERE id IN (SELECT id FROM webhook_attempts
+                      WHERE started_at < now() - make_interval(secs => $1)
+                      LIMIT $2
+                      FOR UPDATE SKIP LOCKED)",
+        age.as_secs_f64(),
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
 /// Deletes refresh tokens past their expiry (refused as expired anyway).
 /// Index: `refresh_tokens_expires`.
 pub async fn delete_expired_refresh_tokens(pool: &PgPool, limit: i64) -> Result<u64, DbError> {

@@ -296,20 +296,3 @@ pub async fn note_failure(
     .await?;
     Ok(expired.unwrap_or(false))
 }
-
-/// Deletes up to `limit` attempts that started more than `age` ago (design
-/// §5: 30 days). Index: `webhook_attempts_started`.
-pub async fn delete_old_attempts(pool: &PgPool, age: Duration, limit: i64) -> Result<u64, DbError> {
-    Ok(sqlx::query!(
-        "DELETE FROM webhook_attempts
-         WHERE id IN (SELECT id FROM webhook_attempts
-                      WHERE started_at < now() - make_interval(secs => $1)
-                      LIMIT $2
-                      FOR UPDATE SKIP LOCKED)",
-        age.as_secs_f64(),
-        limit,
-    )
-    .execute(pool)
-    .await?
-    .rows_affected())
-}
