@@ -1,20 +1,28 @@
 //! The outbox relay: publishes due outbox rows to RabbitMQ and marks them
-//! sent, in rounds:
+//! sent. One relay leads at a time (a session advisory lock on a connection
+//! of its own, `outbox::try_lead`), so the per-tenant gate sees every
+//! in-flight message; replicas wait and take over when the leader's session
+//! ends. The leader works in rounds:
 //!
-//! 1. In one transaction holding the round lock (one relay publishes at a
-//!    time; replicas are for availability), mark superseded rows handled and
-//!    claim up to `batch` due rows fairly: a tenant only while it has free
+//! 1. Claim up to `batch` due rows fairly: a tenant only while it has free
 //!    running slots of its plan, tenants taking turns (`outbox::claim_fair`).
 //! 2. Publish each (persistent, mandatory, message id = the row's stable
 //!    `message_id`) and wait for every publisher confirm.
-//! 3. Mark the confirmed rows sent; commit.
+//! 3. Mark the confirmed rows sent.
 //!
 //! A crash between 2 and 3 leaves the rows unsent: the next round publishes
 //! them again with the same message ids. That duplicate is harmless because
 //! the worker's claim is guarded (state + attempt), so it has no effect.
 //! A nacked or unroutable message leaves its row unsent, to be retried.
-//! Rounds are woken by `NOTIFY job_outbox` from an insert trigger, and by a
-//! poll timer in case a notification is missed.
+//! Rounds are woken by `NOTIFY job_outbox` (an insert trigger; terminal
+//! transitions, which free a running slot), and by a poll timer in case a
+//! notification is missed; notifications that queued up during a round are
+//! served by one round. Every poll interval the leader also marks superseded
+//! rows handled and exports the lag gauge.
+//!
+//! A round is two statements, an idle wake-up one: under load the relay
+//! runs about a round per job, so its round trips were a third of a trivial
+//! job's database traffic before (issue 8's profile, docs/benchmarks.md).
 
 use anyhow::Context;
 use catalytic_shared::db::{self, outbox::DueMessage};
@@ -24,10 +32,10 @@ use catalytic_shared::tenant::Plan;
 use lapin::Confirmation;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel};
-use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 pub struct Relay {
@@ -49,9 +57,21 @@ pub struct Round {
 
 impl Relay {
     pub async fn run(self, shutdown: CancellationToken) {
+        let mut leader: Option<PgConnection> = None;
         let mut listener = None;
         let mut channel: Option<Channel> = None;
+        let mut housekeeping_due = Instant::now();
         while !shutdown.is_cancelled() {
+            let Some(conn) = leader.as_mut() else {
+                leader = self.lead().await;
+                if leader.is_none() {
+                    // A standby still exports the lag: the gauge must not go
+                    // stale on whichever replica a dashboard reads.
+                    self.export_lag().await;
+                    self.pause(self.poll, &shutdown).await;
+                }
+                continue;
+            };
             if listener.is_none() {
                 listener = self.listen().await;
             }
@@ -62,7 +82,7 @@ impl Relay {
                     None => break,
                 },
             };
-            match self.run_once(&ch).await {
+            match self.run_once(conn, &ch).await {
                 Ok(round) => {
                     channel = Some(ch);
                     // A full batch means more may be due: go again at once.
@@ -74,13 +94,77 @@ impl Relay {
                     metrics::counter!(m::OUTBOX_PUBLISH_FAILURES).increment(1);
                     tracing::warn!(error = format!("{e:#}"), "relay round failed");
                     // Drop the channel: confirms on it are now unknown, and the
-                    // rows stay unsent, to be republished on a fresh one.
+                    // rows stay unsent, to be republished on a fresh one. Drop
+                    // the session too (it may be broken): leadership is
+                    // contested again.
+                    leader = None;
+                    continue;
                 }
             }
-            self.export_lag().await;
+            if Instant::now() >= housekeeping_due {
+                housekeeping_due = Instant::now() + self.poll;
+                if let Err(e) = self.housekeeping(conn).await {
+                    tracing::warn!(error = %e, "relay housekeeping failed");
+                    leader = None;
+                    continue;
+                }
+            }
             self.wait(&mut listener, &shutdown).await;
         }
         tracing::info!("relay stopped");
+    }
+
+    /// A connection of its own holding the leader lock, or None when another
+    /// relay leads (or the database is away).
+    async fn lead(&self) -> Option<PgConnection> {
+        let attempt = async {
+            let mut conn = self.pool.acquire().await?.detach();
+            let led = db::outbox::try_lead(&mut conn).await?;
+            Ok::<_, db::DbError>(led.then_some(conn))
+        };
+        match attempt.await {
+            Ok(Some(conn)) => {
+                tracing::info!("relay leads: publishing");
+                Some(conn)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not contest the relay lead");
+                None
+            }
+        }
+    }
+
+    async fn pause(&self, period: Duration, shutdown: &CancellationToken) {
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = tokio::time::sleep(period) => {}
+        }
+    }
+
+    async fn export_lag(&self) {
+        let lag = async {
+            let mut conn = self.pool.acquire().await?;
+            db::outbox::lag_seconds(&mut conn).await
+        };
+        match lag.await {
+            Ok(lag) => metrics::gauge!(m::OUTBOX_LAG).set(lag),
+            Err(e) => tracing::debug!(error = %e, "could not read outbox lag"),
+        }
+    }
+
+    /// Superseded rows marked handled, and the lag gauge.
+    async fn housekeeping(&self, conn: &mut PgConnection) -> Result<(), db::DbError> {
+        let superseded = db::outbox::supersede_stale(conn).await?;
+        if superseded > 0 {
+            tracing::debug!(
+                superseded,
+                "outbox rows of jobs that moved on marked handled"
+            );
+        }
+        let lag = db::outbox::lag_seconds(conn).await?;
+        metrics::gauge!(m::OUTBOX_LAG).set(lag);
+        Ok(())
     }
 
     async fn publishing_channel(&self, shutdown: &CancellationToken) -> Option<Channel> {
@@ -118,40 +202,42 @@ impl Relay {
             .ok()
     }
 
-    /// Sleeps until a notification, the poll interval, or shutdown.
+    /// Sleeps until a notification (taking every one already buffered:
+    /// one round serves them all), the poll interval, or shutdown.
     async fn wait(&self, listener: &mut Option<PgListener>, shutdown: &CancellationToken) {
         let notified = async {
-            match listener.as_mut() {
-                Some(l) => {
-                    if l.recv().await.is_err() {
-                        // Reconnect on the next round.
-                        *listener = None;
-                    }
+            let Some(l) = listener.as_mut() else {
+                return std::future::pending::<bool>().await;
+            };
+            match l.recv().await {
+                Ok(_) => {
+                    while l.next_buffered().is_some() {}
+                    false
                 }
-                None => std::future::pending::<()>().await,
+                Err(_) => true,
             }
         };
-        tokio::select! {
-            () = shutdown.cancelled() => {}
-            () = tokio::time::sleep(self.poll) => {}
-            () = notified => {}
+        let lost = tokio::select! {
+            () = shutdown.cancelled() => false,
+            () = tokio::time::sleep(self.poll) => false,
+            lost = notified => lost,
+        };
+        if lost {
+            // Reconnect on the next round.
+            *listener = None;
         }
     }
 
-    /// One claim → publish → confirm → mark round.
-    pub async fn run_once(&self, channel: &Channel) -> anyhow::Result<Round> {
-        let mut tx = self
-            .pool
-            .begin()
+    /// One claim → publish → confirm → mark round, as the leader.
+    pub async fn run_once(
+        &self,
+        conn: &mut PgConnection,
+        channel: &Channel,
+    ) -> anyhow::Result<Round> {
+        let due = db::outbox::claim_fair(conn, i64::from(self.batch), &running_caps())
             .await
-            .context("beginning the relay transaction")?;
-        if !db::outbox::try_lock_round(&mut tx).await? {
-            return Ok(Round::default());
-        }
-        db::outbox::supersede_stale(&mut tx).await?;
-        let due = db::outbox::claim_fair(&mut tx, i64::from(self.batch), &running_caps()).await?;
+            .context("claiming due rows")?;
         if due.is_empty() {
-            tx.commit().await.context("committing superseded rows")?;
             return Ok(Round::default());
         }
         let confirmed = self.publish(channel, &due).await?;
@@ -162,8 +248,9 @@ impl Relay {
             );
             std::process::exit(86);
         }
-        db::outbox::mark_sent(&mut tx, &confirmed).await?;
-        tx.commit().await.context("committing sent marks")?;
+        db::outbox::mark_sent(conn, &confirmed)
+            .await
+            .context("marking rows sent")?;
         metrics::counter!(m::OUTBOX_PUBLISHED).increment(confirmed.len() as u64);
         tracing::debug!(
             claimed = due.len(),
@@ -220,13 +307,6 @@ impl Relay {
             }
         }
         Ok(confirmed)
-    }
-
-    async fn export_lag(&self) {
-        match db::outbox::lag_seconds(&self.pool).await {
-            Ok(lag) => metrics::gauge!(m::OUTBOX_LAG).set(lag),
-            Err(e) => tracing::debug!(error = %e, "could not read outbox lag"),
-        }
     }
 }
 

@@ -129,10 +129,14 @@ impl Consumer {
             };
             let executor = self.executor.clone();
             let shutdown = shutdown.clone();
+            // The executor gives the slot back as soon as the compute is
+            // done: recording the outcome and acking are database and broker
+            // round trips, not CPU, and holding the slot through them capped
+            // a worker at ~300 trivial jobs/s (issue 8). Deliveries in that
+            // phase stay bounded by the prefetch (they are unacked).
             in_flight.spawn(async move {
-                let settle = executor.handle(&delivery.data, &shutdown).await;
+                let settle = executor.handle(&delivery.data, permit, &shutdown).await;
                 settle_delivery(&delivery, settle).await;
-                drop(permit);
             });
             // Reap finished tasks so the set does not grow without bound.
             while in_flight.try_join_next().is_some() {}

@@ -23,6 +23,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -53,7 +54,14 @@ pub struct Executor {
 }
 
 impl Executor {
-    pub async fn handle(&self, payload: &[u8], shutdown: &CancellationToken) -> Settle {
+    /// Handles one delivery; `slot` (a compute slot of the consumer's) is
+    /// released once the compute is over, before the outcome is written.
+    pub async fn handle(
+        &self,
+        payload: &[u8],
+        slot: OwnedSemaphorePermit,
+        shutdown: &CancellationToken,
+    ) -> Settle {
         let message = match JobMessage::from_bytes(payload) {
             Ok(m) => m,
             Err(e) => {
@@ -76,10 +84,15 @@ impl Executor {
             message_id = %message.message_id,
             attempt = message.attempt,
         );
-        self.run(message, shutdown).instrument(span).await
+        self.run(message, slot, shutdown).instrument(span).await
     }
 
-    async fn run(&self, message: JobMessage, shutdown: &CancellationToken) -> Settle {
+    async fn run(
+        &self,
+        message: JobMessage,
+        slot: OwnedSemaphorePermit,
+        shutdown: &CancellationToken,
+    ) -> Settle {
         let guard = Guard {
             job: message.job_id,
             from: JobState::Queued,
@@ -137,6 +150,7 @@ impl Executor {
             &self.device,
         )
         .await;
+        drop(slot);
         drop(registration);
         done.cancel();
         let _ = lease_task.await;

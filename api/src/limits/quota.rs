@@ -19,7 +19,9 @@ pub async fn check_submit(
 ) -> Result<(), ApiError> {
     let limits = plan.limits();
     quotas::lock_tenant(conn, tenant).await?;
-    let counts = quotas::submit_counts(conn, tenant).await?;
+    // Only the free plan stops at its included jobs; paid plans are metered,
+    // so only the free plan's submits count the month's jobs.
+    let counts = quotas::submit_counts(conn, tenant, plan == Plan::Free).await?;
     if let Some(since) = counts.suspended_at {
         return Err(ApiError::PaymentRequired {
             message: format!(
@@ -30,8 +32,9 @@ pub async fn check_submit(
             limit: "billing_suspended",
         });
     }
-    // Only the free plan stops at its included jobs; paid plans are metered.
-    if plan == Plan::Free && counts.jobs_this_month >= limits.jobs_included_per_month as i64 {
+    if let Some(used) = counts.jobs_this_month
+        && used >= limits.jobs_included_per_month as i64
+    {
         return Err(ApiError::PaymentRequired {
             message: format!(
                 "the {plan} plan includes {} jobs per month and they are used; the count resets at {}; upgrade for more",

@@ -10,7 +10,7 @@
 //! three can exist without the others.
 
 use super::{DbError, outbox};
-use crate::ids::{JobId, LatticeId, TenantId, WorkerId};
+use crate::ids::{JobId, LatticeId, MessageId, TenantId, WorkerId};
 use crate::job::{JobEvent, JobState, Usage};
 use crate::tenant::QueueClass;
 use crate::webhook_event::JobOutcome;
@@ -53,12 +53,16 @@ pub struct NewJob {
     pub lattice_id: Option<LatticeId>,
 }
 
-/// Inserts the job row and its first outbox row. Call inside the submit's
-/// transaction: the two commit together or not at all.
+/// Inserts the job row and its first outbox row, in one statement (one
+/// round trip on every submit's way). Call inside the submit's transaction.
 pub async fn insert_with_outbox(conn: &mut PgConnection, job: &NewJob) -> Result<(), DbError> {
     sqlx::query!(
-        "INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms, lattice_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "WITH job AS (
+             INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms, lattice_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             RETURNING id, tenant_id, queue_class)
+         INSERT INTO job_outbox (message_id, job_id, tenant_id, attempt, queue_class)
+         SELECT $9, id, tenant_id, 1, queue_class FROM job",
         job.id as JobId,
         job.tenant_id as TenantId,
         job.operation,
@@ -67,17 +71,9 @@ pub async fn insert_with_outbox(conn: &mut PgConnection, job: &NewJob) -> Result
         job.max_attempts,
         i64::try_from(job.time_limit.as_millis()).unwrap_or(i64::MAX),
         job.lattice_id.map(|l| l.as_uuid()),
+        MessageId::new() as MessageId,
     )
     .execute(&mut *conn)
-    .await?;
-    outbox::insert(
-        conn,
-        job.id,
-        job.tenant_id,
-        1,
-        job.queue_class,
-        Duration::ZERO,
-    )
     .await?;
     Ok(())
 }
@@ -171,40 +167,28 @@ pub struct Moved {
 }
 
 /// The one transition function. Checks the transition table, applies the
-/// guarded update, logs the transition and, for terminal states, writes the
-/// webhook message and usage event, all in one transaction (a savepoint when
-/// the caller already holds one).
+/// guarded update and logs the transition in one statement and, for
+/// terminal states, writes the webhook message and usage event in a second,
+/// in one transaction (a savepoint when the caller already holds one).
+///
+/// Round trips are the cost here (issue 8's profile: a trivial job's life
+/// was a dozen statements): a claim is one statement and needs no explicit
+/// transaction; a terminal state is BEGIN, two statements, COMMIT.
 pub async fn transition(
     conn: &mut PgConnection,
     guard: Guard,
     change: Change,
 ) -> Result<Transitioned, DbError> {
     let to = guard.from.on(change.event())?;
+    if let Change::Claim { .. } = change {
+        let applied = apply(conn, guard, to, &change).await?;
+        return Ok(moved(to, &change, applied));
+    }
     let mut tx = conn.begin().await?;
     let applied = apply(&mut tx, guard, to, &change).await?;
-    let Some((tenant_id, attempt, max_attempts, spec)) = applied else {
-        metrics::counter!(crate::metrics::STALE_WRITES, "transition" => change.label())
-            .increment(1);
-        return Ok(Transitioned::Stale);
+    let Some((tenant_id, attempt, _, _)) = applied.clone() else {
+        return Ok(moved(to, &change, None));
     };
-    let reason = match &change {
-        Change::Fail { error, .. } | Change::Retry { error, .. } => Some(error.to_string()),
-        Change::Cancel { reason } => Some(reason.clone()),
-        Change::Claim { .. } | Change::Succeed { .. } => None,
-    };
-    sqlx::query!(
-        "INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        guard.job as JobId,
-        tenant_id as TenantId,
-        guard.from as JobState,
-        to as JobState,
-        guard.attempt,
-        reason,
-    )
-    .execute(&mut *tx)
-    .await?;
-
     match &change {
         Change::Retry { backoff, .. } => {
             let class = queue_class(&mut tx, guard.job).await?;
@@ -225,7 +209,17 @@ pub async fn transition(
         Change::Claim { .. } => {}
     }
     tx.commit().await?;
-    Ok(Transitioned::Applied(Moved {
+    Ok(moved(to, &change, applied))
+}
+
+/// The outcome of `apply`: `Stale` (counted) when no row matched.
+fn moved(to: JobState, change: &Change, applied: Option<Applied>) -> Transitioned {
+    let Some((tenant_id, attempt, max_attempts, spec)) = applied else {
+        metrics::counter!(crate::metrics::STALE_WRITES, "transition" => change.label())
+            .increment(1);
+        return Transitioned::Stale;
+    };
+    Transitioned::Applied(Moved {
         tenant_id,
         to,
         attempt,
@@ -234,14 +228,16 @@ pub async fn transition(
             spec,
             time_limit: Duration::from_millis(u64::try_from(ms).unwrap_or(0)),
         }),
-    }))
+    })
 }
 
 /// (tenant, attempt, max_attempts, (spec, time limit ms) on claims) of the
 /// row an UPDATE matched.
 type Applied = (TenantId, i32, i32, Option<(Value, i64)>);
 
-/// The guarded UPDATE for each change; None when no row matched.
+/// The guarded UPDATE for each change, with its `job_transitions` row
+/// written by the same statement; None when no row matched (and then no
+/// transition row either: the INSERT selects from the UPDATE's rows).
 async fn apply(
     conn: &mut PgConnection,
     guard: Guard,
@@ -250,10 +246,16 @@ async fn apply(
 ) -> Result<Option<Applied>, DbError> {
     let row = match change {
         Change::Claim { worker, lease } => sqlx::query!(
-            r#"UPDATE jobs SET status = $4, worker_id = $5, started_at = now(), updated_at = now(),
-                      lease_expires_at = now() + make_interval(secs => $6)
-               WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING tenant_id AS "tenant_id: TenantId", attempt, max_attempts, spec, time_limit_ms"#,
+            r#"WITH moved AS (
+                   UPDATE jobs SET status = $4, worker_id = $5, started_at = now(), updated_at = now(),
+                          lease_expires_at = now() + make_interval(secs => $6)
+                   WHERE id = $1 AND status = $2 AND attempt = $3
+                   RETURNING id, tenant_id, attempt, max_attempts, spec, time_limit_ms),
+               logged AS (
+                   INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt)
+                   SELECT id, tenant_id, $2, $4, $3 FROM moved)
+               SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts, spec, time_limit_ms
+               FROM moved"#,
             guard.job as JobId,
             guard.from as JobState,
             guard.attempt,
@@ -265,10 +267,15 @@ async fn apply(
         .await?
         .map(|r| (r.tenant_id, r.attempt, r.max_attempts, Some((r.spec, r.time_limit_ms)))),
         Change::Succeed { result, .. } => sqlx::query!(
-            r#"UPDATE jobs SET status = $4, result = $5, finished_at = now(), updated_at = now(),
-                      lease_expires_at = NULL
-               WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING tenant_id AS "tenant_id: TenantId", attempt, max_attempts"#,
+            r#"WITH moved AS (
+                   UPDATE jobs SET status = $4, result = $5, finished_at = now(), updated_at = now(),
+                          lease_expires_at = NULL
+                   WHERE id = $1 AND status = $2 AND attempt = $3
+                   RETURNING id, tenant_id, attempt, max_attempts),
+               logged AS (
+                   INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt)
+                   SELECT id, tenant_id, $2, $4, $3 FROM moved)
+               SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts FROM moved"#,
             guard.job as JobId,
             guard.from as JobState,
             guard.attempt,
@@ -279,10 +286,15 @@ async fn apply(
         .await?
         .map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)),
         Change::Fail { error, .. } => sqlx::query!(
-            r#"UPDATE jobs SET status = $4, error = $5, finished_at = now(), updated_at = now(),
-                      lease_expires_at = NULL
-               WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING tenant_id AS "tenant_id: TenantId", attempt, max_attempts"#,
+            r#"WITH moved AS (
+                   UPDATE jobs SET status = $4, error = $5, finished_at = now(), updated_at = now(),
+                          lease_expires_at = NULL
+                   WHERE id = $1 AND status = $2 AND attempt = $3
+                   RETURNING id, tenant_id, attempt, max_attempts),
+               logged AS (
+                   INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
+                   SELECT id, tenant_id, $2, $4, $3, $5::jsonb::text FROM moved)
+               SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts FROM moved"#,
             guard.job as JobId,
             guard.from as JobState,
             guard.attempt,
@@ -293,10 +305,15 @@ async fn apply(
         .await?
         .map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)),
         Change::Retry { error, .. } => sqlx::query!(
-            r#"UPDATE jobs SET status = $4, attempt = attempt + 1, error = $5, worker_id = NULL,
-                      lease_expires_at = NULL, updated_at = now()
-               WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING tenant_id AS "tenant_id: TenantId", attempt, max_attempts"#,
+            r#"WITH moved AS (
+                   UPDATE jobs SET status = $4, attempt = attempt + 1, error = $5, worker_id = NULL,
+                          lease_expires_at = NULL, updated_at = now()
+                   WHERE id = $1 AND status = $2 AND attempt = $3
+                   RETURNING id, tenant_id, attempt, max_attempts),
+               logged AS (
+                   INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
+                   SELECT id, tenant_id, $2, $4, $3, $5::jsonb::text FROM moved)
+               SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts FROM moved"#,
             guard.job as JobId,
             guard.from as JobState,
             guard.attempt,
@@ -306,15 +323,21 @@ async fn apply(
         .fetch_optional(&mut *conn)
         .await?
         .map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)),
-        Change::Cancel { .. } => sqlx::query!(
-            r#"UPDATE jobs SET status = $4, finished_at = now(), updated_at = now(),
-                      lease_expires_at = NULL
-               WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING tenant_id AS "tenant_id: TenantId", attempt, max_attempts"#,
+        Change::Cancel { reason } => sqlx::query!(
+            r#"WITH moved AS (
+                   UPDATE jobs SET status = $4, finished_at = now(), updated_at = now(),
+                          lease_expires_at = NULL
+                   WHERE id = $1 AND status = $2 AND attempt = $3
+                   RETURNING id, tenant_id, attempt, max_attempts),
+               logged AS (
+                   INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
+                   SELECT id, tenant_id, $2, $4, $3, $5 FROM moved)
+               SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts FROM moved"#,
             guard.job as JobId,
             guard.from as JobState,
             guard.attempt,
             to as JobState,
+            reason,
         )
         .fetch_optional(&mut *conn)
         .await?
@@ -362,25 +385,26 @@ async fn record_terminal(
     let event_type = event.event_type();
     // Capped at 256 KiB: a larger result is linked, not inlined.
     let payload = event.payload(Utc::now());
+    // One statement: the message, the usage event (the operation is the job
+    // row's; attempts = the attempt that ended it), and two notifications
+    // delivered at commit: the relay (a finished job frees a running slot of
+    // its tenant, so its next job need not wait a poll) and the long-polls
+    // waiting for this job (api/src/job_events.rs).
     sqlx::query!(
-        "INSERT INTO webhook_messages (id, tenant_id, event_type, job_id, payload)
-         VALUES ($1, $2, $3, $4, $5)",
+        r#"WITH message AS (
+               INSERT INTO webhook_messages (id, tenant_id, event_type, job_id, payload)
+               VALUES ($1, $2, $3, $4, $5)),
+           used AS (
+               INSERT INTO usage_events (id, tenant_id, job_id, outcome, billable, vertex_visits,
+                                         compute_ms, device, operation, attempts)
+               SELECT $6, $2, $4, $7, $8, $9, $10, $11, j.operation, $12 FROM jobs j WHERE j.id = $4)
+           SELECT pg_notify('job_outbox', ''), pg_notify('job_done', $4::uuid::text)"#,
         Uuid::now_v7(),
         tenant as TenantId,
         event_type,
         job as JobId,
         payload,
-    )
-    .execute(&mut *conn)
-    .await?;
-    // The operation is the job row's; attempts = the attempt that ended it.
-    sqlx::query!(
-        "INSERT INTO usage_events (id, tenant_id, job_id, outcome, billable, vertex_visits, compute_ms,
-                                   device, operation, attempts)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, j.operation, $9 FROM jobs j WHERE j.id = $3",
         Uuid::now_v7(),
-        tenant as TenantId,
-        job as JobId,
         to as JobState,
         usage.billable,
         usage.vertex_visits,
@@ -390,15 +414,6 @@ async fn record_terminal(
     )
     .execute(&mut *conn)
     .await?;
-    // A finished job frees a running slot of its tenant: wake the relay
-    // (delivered at commit), so the tenant's next job need not wait a poll.
-    sqlx::query!("SELECT pg_notify('job_outbox', '')")
-        .execute(&mut *conn)
-        .await?;
-    // And answer the long-polls waiting for this job (api/src/job_events.rs).
-    sqlx::query!("SELECT pg_notify('job_done', $1::uuid::text)", job as JobId)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 

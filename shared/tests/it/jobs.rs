@@ -5,6 +5,7 @@ use catalytic_shared::job::{JobState, Usage};
 use catalytic_shared::tenant::{Plan, QueueClass};
 use catalytic_shared::testkit::TestDatabase;
 use serde_json::json;
+use sqlx::Connection;
 use std::time::Duration;
 
 async fn queued_job(db: &TestDatabase) -> anyhow::Result<(TenantId, JobId)> {
@@ -224,28 +225,31 @@ fn caps() -> Vec<(String, i32)> {
 }
 
 #[tokio::test]
-async fn one_relay_publishes_at_a_time() -> anyhow::Result<()> {
+async fn one_relay_leads_at_a_time_until_its_session_ends() -> anyhow::Result<()> {
     let db = TestDatabase::create().await?;
     queued_job(&db).await?;
-    let mut first = db.pool.begin().await?;
-    let mut second = db.pool.begin().await?;
-    assert!(db::outbox::try_lock_round(&mut first).await?);
+    let mut first = db.pool.acquire().await?.detach();
+    let mut second = db.pool.acquire().await?.detach();
+    assert!(db::outbox::try_lead(&mut first).await?);
     assert!(
-        !db::outbox::try_lock_round(&mut second).await?,
-        "the round lock is held"
+        !db::outbox::try_lead(&mut second).await?,
+        "the lead is held"
     );
     assert_eq!(
         db::outbox::claim_fair(&mut first, 10, &caps()).await?.len(),
         1
     );
-    first.rollback().await?;
-    second.rollback().await?;
-    let mut third = db.pool.begin().await?;
-    assert!(
-        db::outbox::try_lock_round(&mut third).await?,
-        "released at commit or rollback"
-    );
-    third.rollback().await?;
+    first.close().await?;
+    // The server drops the session's locks when it sees the close; poll for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !db::outbox::try_lead(&mut second).await? {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lead was not released when the leader's session ended"
+        );
+        tokio::task::yield_now().await;
+    }
+    second.close().await?;
     db.drop_database().await
 }
 
@@ -328,11 +332,17 @@ async fn rows_of_jobs_that_moved_on_are_superseded_not_published() -> anyhow::Re
     )
     .await?;
     let mut tx = db.pool.begin().await?;
-    assert_eq!(db::outbox::supersede_stale(&mut tx).await?, 1);
     assert!(
         db::outbox::claim_fair(&mut tx, 10, &caps())
             .await?
-            .is_empty()
+            .is_empty(),
+        "a row whose job moved on is never claimed"
+    );
+    assert_eq!(db::outbox::supersede_stale(&mut tx).await?, 1);
+    assert_eq!(
+        db::outbox::lag_seconds(&mut tx).await?,
+        0.0,
+        "nothing due is left"
     );
     tx.commit().await?;
     drop(conn);
