@@ -5,6 +5,9 @@
 # broker and database ceilings in the same run). Reports (text, JSON, an SVG
 # latency CDF) go to
 # loadtests/reports/; `top` snapshots during each run show who burns CPU.
+# When PostgreSQL has pg_stat_statements loaded (shared_preload_libraries,
+# and the extension created in the postgres database), the statements the
+# run issued, by total time, are written to statements.txt beside them.
 # Usage: scripts/load.sh [RATE] [SECONDS] [CLIENTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,10 +71,19 @@ run() { # name args...
   (sleep $((secs / 2)); top -b -n 1 -o %CPU | head -15 >"$out/$name.top.txt") &
   target/release/catalytic-load --api-url "http://127.0.0.1:$api_port" --json "$out/$name.json" "$@" | tee "$out/$name.txt"
 }
+pgss() { psql -h 127.0.0.1 -U postgres -d postgres -qAt "$@" 2>/dev/null; }
+stats=$(pgss -c "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'" || true)
+[[ $stats == 1 ]] && pgss -c "SELECT pg_stat_statements_reset()" >/dev/null
 run fixed --rate "$rate" --duration "$secs" --mix trivial --plot "$out/fixed.svg"
 # --compare: the raw broker round trip and a PostgreSQL job pipeline, measured
 # right after, so the report states the saturation throughput as a fraction.
 run saturation --clients "$clients" --duration "$secs" --mix trivial --plot "$out/saturation.svg" --compare
+if [[ $stats == 1 ]]; then
+  psql -h 127.0.0.1 -U postgres -d postgres -c "SELECT calls, round(total_exec_time::numeric) AS total_ms,
+      round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+    FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db'
+    ORDER BY total_exec_time DESC LIMIT 30" >"$out/statements.txt"
+fi
 {
   echo "date: $(date -u +%FT%TZ)"
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
