@@ -37,11 +37,12 @@ pub struct Received {
     pub at: std::time::Instant,
 }
 
-#[derive(Default)]
 struct ReceiverState {
     /// Answers to give, in order; then 200.
     answers: Mutex<VecDeque<(u16, Option<&'static str>)>>,
     received: Mutex<Vec<Received>>,
+    /// How many requests came, for waiting without copying the log.
+    count: tokio::sync::watch::Sender<usize>,
     /// The endpoint secret, for verification (set after the endpoint exists).
     secret: Mutex<Option<String>>,
 }
@@ -76,7 +77,12 @@ impl Receiver {
         L: axum::serve::Listener<Addr = SocketAddr>,
     {
         let addr = listener.local_addr()?;
-        let state = Arc::new(ReceiverState::default());
+        let state = Arc::new(ReceiverState {
+            answers: Mutex::default(),
+            received: Mutex::default(),
+            count: tokio::sync::watch::Sender::new(0),
+            secret: Mutex::default(),
+        });
         let app = Router::new()
             .route("/hook", axum::routing::post(receive))
             .with_state(state.clone());
@@ -108,6 +114,16 @@ impl Receiver {
             .lock()
             .map(|r| r.clone())
             .unwrap_or_default()
+    }
+
+    /// Waits until `n` requests have come (the benchmarks: no copy of the
+    /// log per check, no polling interval in the measurement).
+    pub async fn wait_for(&self, n: usize, within: Duration) -> anyhow::Result<()> {
+        let mut count = self.state.count.subscribe();
+        tokio::time::timeout(within, count.wait_for(|c| *c >= n))
+            .await
+            .map_err(|_| anyhow::anyhow!("{n} requests not received within {within:?}"))??;
+        Ok(())
     }
 
     /// Requests per `webhook-id`.
@@ -174,6 +190,7 @@ async fn receive(
             body,
             at: std::time::Instant::now(),
         });
+        state.count.send_replace(received.len());
     }
     let (status, retry_after) = state
         .answers
