@@ -112,3 +112,93 @@ impl Senders {
     }
 
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use catalytic_shared::ids::{TenantId, WebhookMessageId};
+
+    fn queued(endpoint: EndpointId) -> (Queued, oneshot::Receiver<()>) {
+        let (done, finished) = oneshot::channel();
+        let delivery = ClaimedDelivery {
+            id: Uuid::new_v4(),
+            tenant_id: TenantId::new(),
+            message_id: WebhookMessageId::new(),
+            endpoint_id: endpoint,
+            attempt: 1,
+            payload: "{}".into(),
+            url: "http://receiver.test/hook".into(),
+            key_id: "local".into(),
+            sealed: Vec::new(),
+            previous: None,
+            rate_limit_per_second: None,
+        };
+        let leased_until = Instant::now();
+        (
+            Queued {
+                delivery,
+                leased_until,
+                done,
+            },
+            finished,
+        )
+    }
+
+    #[test]
+    fn a_busy_endpoints_deliveries_join_its_senders_queue() {
+        let senders = Senders::default();
+        let (a, b) = (EndpointId::new(), EndpointId::new());
+        let (first, _f1) = queued(a);
+        let first_id = first.delivery.id;
+        let (other, _f2) = queued(b);
+        let mut started = senders.dispatch([first, other]);
+        started.sort();
+        let mut expected = vec![a, b];
+        expected.sort();
+        assert_eq!(started, expected, "one sender per new endpoint");
+
+        let (second, _f3) = queued(a);
+        let second_id = second.delivery.id;
+        assert!(senders.dispatch([second]).is_empty(), "a joins its queue");
+
+        let next = senders.next(a).map(|(q, left)| (q.delivery.id, left));
+        assert_eq!(next, Some((first_id, 1)));
+        let next = senders.next(a).map(|(q, left)| (q.delivery.id, left));
+        assert_eq!(next, Some((second_id, 0)));
+        assert!(senders.next(a).is_none(), "the queue is empty: a's sender ends");
+        let (third, _f4) = queued(a);
+        assert_eq!(senders.dispatch([third]), vec![a], "a needs a new sender");
+    }
+
+    #[test]
+    fn only_full_queues_are_left_out_of_claims() {
+        let senders = Senders::default();
+        assert!(senders.any_room());
+        let (full, roomy) = (EndpointId::new(), EndpointId::new());
+        let mut done = Vec::new();
+        let batch: Vec<Queued> = (0..QUEUE_CAP)
+            .map(|_| queued(full))
+            .chain([queued(roomy)])
+            .map(|(q, f)| {
+                done.push(f);
+                q
+            })
+            .collect();
+        senders.dispatch(batch);
+        assert_eq!(senders.saturated(), vec![full.as_uuid()]);
+        assert!(senders.any_room(), "roomy can take more");
+        let drained = senders.drain(roomy);
+        assert_eq!(drained.len(), 1);
+        assert!(senders.any_room(), "an empty queue has room");
+        assert!(senders.next(roomy).is_none());
+        assert!(!senders.any_room(), "every queue is full");
+        drop(drained);
+        assert!(
+            done.last_mut().is_some_and(|f| matches!(
+                f.try_recv(),
+                Err(oneshot::error::TryRecvError::Closed)
+            )),
+            "a dropped claim completes its round's wait"
+        );
+    }
+}

@@ -279,6 +279,29 @@ async fn both_secrets_sign_during_a_rotation() -> anyhow::Result<()> {
             .is_err()
     );
     standardwebhooks::Webhook::new(new.expose())?.verify(&got.body, &got.headers)?;
+
+    // The same duty (it keeps opened keys per endpoint) signs with a secret
+    // rotated after it last sent.
+    let newer = webhook_secret::generate();
+    let sealed = SecretBox::new(&settings).seal(&newer)?;
+    store::rotate_secret(
+        &db.pool,
+        tenant,
+        id,
+        &sealed.key_id,
+        &sealed.bytes,
+        Duration::from_secs(60),
+    )
+    .await?;
+    finished_job(&db, tenant).await?;
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.received().len() == 3
+    })
+    .await?;
+    let got = receiver.received().remove(2);
+    for secret in [new.expose(), newer.expose()] {
+        standardwebhooks::Webhook::new(secret)?.verify(&got.body, &got.headers)?;
+    }
     receiver.stop.cancel();
     db.drop_database().await
 }
