@@ -51,11 +51,12 @@ async fn throughput_to_a_local_receiver() -> anyhow::Result<()> {
     for r in &receivers {
         r.wait_for(n / endpoints, Duration::from_secs(120)).await?;
     }
-    let last = receivers
+    let arrivals: Vec<std::time::Instant> = receivers
         .iter()
         .flat_map(|r| r.received().into_iter().map(|x| x.at))
-        .max()
-        .unwrap_or(started);
+        .collect();
+    let last = arrivals.iter().max().copied().unwrap_or(started);
+    let first = arrivals.iter().min().copied().unwrap_or(started);
     let elapsed = last.saturating_duration_since(started);
     if let (Some(from), Some(to)) = (window_start, boot_clock()) {
         // For `perf record -k boottime` then `perf report --time from,to`.
@@ -64,9 +65,10 @@ async fn throughput_to_a_local_receiver() -> anyhow::Result<()> {
     shutdown.cancel();
     task.await?;
     println!(
-        "{n} deliveries ({} messages x {endpoints} endpoints) in {elapsed:?}: {:.0} deliveries/s (duty built in {build_time:?}, not counted)",
+        "{n} deliveries ({} messages x {endpoints} endpoints) in {elapsed:?}: {:.0} deliveries/s (first after {:?}; duty built in {build_time:?}, not counted)",
         n / endpoints,
-        n as f64 / elapsed.as_secs_f64()
+        n as f64 / elapsed.as_secs_f64(),
+        first.saturating_duration_since(started),
     );
     db.drop_database().await
 }
