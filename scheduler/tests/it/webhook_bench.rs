@@ -51,10 +51,22 @@ async fn throughput_to_a_local_receiver() -> anyhow::Result<()> {
     for r in &receivers {
         r.wait_for(n / endpoints, Duration::from_secs(120)).await?;
     }
-    let arrivals: Vec<std::time::Instant> = receivers
+    let mut arrivals: Vec<std::time::Instant> = receivers
         .iter()
         .flat_map(|r| r.received().into_iter().map(|x| x.at))
         .collect();
+    arrivals.sort();
+    let at = |p: usize| {
+        arrivals
+            .get(arrivals.len() * p / 100)
+            .map(|t| t.saturating_duration_since(started))
+    };
+    println!(
+        "arrivals after the start: 10 % {:?}, 50 % {:?}, 90 % {:?}",
+        at(10),
+        at(50),
+        at(90)
+    );
     let last = arrivals.iter().max().copied().unwrap_or(started);
     let first = arrivals.iter().min().copied().unwrap_or(started);
     let elapsed = last.saturating_duration_since(started);
