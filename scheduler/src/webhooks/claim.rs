@@ -110,7 +110,6 @@ impl Senders {
             .map(|q| q.is_empty() || q.values().any(|queue| queue.len() < QUEUE_CAP))
             .unwrap_or(true)
     }
-
 }
 
 #[cfg(test)]
@@ -165,7 +164,10 @@ mod tests {
         assert_eq!(next, Some((first_id, 1)));
         let next = senders.next(a).map(|(q, left)| (q.delivery.id, left));
         assert_eq!(next, Some((second_id, 0)));
-        assert!(senders.next(a).is_none(), "the queue is empty: a's sender ends");
+        assert!(
+            senders.next(a).is_none(),
+            "the queue is empty: a's sender ends"
+        );
         let (third, _f4) = queued(a);
         assert_eq!(senders.dispatch([third]), vec![a], "a needs a new sender");
     }
@@ -194,10 +196,8 @@ mod tests {
         assert!(!senders.any_room(), "every queue is full");
         drop(drained);
         assert!(
-            done.last_mut().is_some_and(|f| matches!(
-                f.try_recv(),
-                Err(oneshot::error::TryRecvError::Closed)
-            )),
+            done.last_mut()
+                .is_some_and(|f| matches!(f.try_recv(), Err(oneshot::error::TryRecvError::Closed))),
             "a dropped claim completes its round's wait"
         );
     }

@@ -68,8 +68,8 @@ struct Inner {
     /// receiver, and losing one in a PostgreSQL crash is harmless: fan-out
     /// is idempotent and runs again, and a lost claim makes the delivery due
     /// again (at worst a re-send, the documented crash case). The attempt
-    /// log is written durably, through its own pool. Both turn bitmap scans
-    /// off ([`QUEUE_PLANS`]).
+    /// log is written durably, through `pool`. Bitmap scans and hash and
+    /// merge joins are off here ([`QUEUE_PLANS`]).
     rounds: PgPool,
     /// No redirects, no proxy, connect and total timeouts, SSRF resolver.
     client: reqwest::Client,
@@ -99,13 +99,24 @@ struct Inner {
     stopping: AtomicBool,
 }
 
-/// Planner settings of the pools that claim and log. `webhook_deliveries`
-/// is a queue: its statistics are stale or empty by nature (a fresh table
-/// fills faster than autovacuum analyses it), and with them the planner
-/// bitmap-scans every due row and sorts them to find a claim's first 64,
-/// or hash-joins the log's batch against every pending row, instead of
-/// walking the due index to the LIMIT or probing the primary key (measured:
-/// 8.5 ms against 0.7 ms for a claim over 10,000 due rows).
+/// Why the loop runs its next round.
+#[derive(Clone, Copy)]
+enum Wake {
+    /// Start, the poll, or an error: fan out and claim.
+    Poll,
+    /// `NOTIFY webhook_messages`, or a full fan-out: fan out.
+    Notified,
+    /// A sender's queue ran low or ended, or a claim came back full: claim.
+    SenderLow,
+}
+
+/// Planner settings of the pool that fans out and claims (the log writer
+/// sets the same per transaction). `webhook_deliveries` is a queue: its
+/// statistics are stale or empty by nature (a fresh table fills faster than
+/// autovacuum analyses it), and with them the planner bitmap-scans every
+/// due row and sorts them to find a claim's first 64 instead of walking the
+/// due index to the LIMIT (measured: 8.5 ms against 0.7 ms for a claim over
+/// 10,000 due rows).
 const QUEUE_PLANS: [(&str, &str); 3] = [
     ("enable_bitmapscan", "off"),
     ("enable_hashjoin", "off"),
@@ -181,14 +192,13 @@ impl Webhooks {
             }))
             .build()
             .context("building the webhook HTTP client")?;
-        let options = (*pool.connect_options()).clone().options(QUEUE_PLANS);
-        let log = PgPoolOptions::new()
-            .max_connections(2)
-            .connect_lazy_with(options.clone());
-        let outcomes = Outcomes::spawn(log);
-        let rounds = PgPoolOptions::new()
-            .max_connections(2)
-            .connect_lazy_with(options.options([("synchronous_commit", "off")]));
+        let outcomes = Outcomes::spawn(pool.clone());
+        let rounds = PgPoolOptions::new().max_connections(2).connect_lazy_with(
+            (*pool.connect_options())
+                .clone()
+                .options(QUEUE_PLANS)
+                .options([("synchronous_commit", "off")]),
+        );
         let timeout = Duration::from_secs(settings.timeout_secs);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -201,7 +211,8 @@ impl Webhooks {
                 batch: settings.batch,
                 lease: Duration::from_secs(settings.lease_secs),
                 // Never more than half the lease, or nothing would be sent.
-                send_budget: (timeout + SEND_MARGIN).min(Duration::from_secs(settings.lease_secs) / 2),
+                send_budget: (timeout + SEND_MARGIN)
+                    .min(Duration::from_secs(settings.lease_secs) / 2),
                 poll: Duration::from_millis(settings.poll_ms),
                 disable_after: Duration::from_secs(settings.disable_after_failing_secs),
                 permits: Arc::new(Semaphore::new(settings.concurrency)),
@@ -217,33 +228,44 @@ impl Webhooks {
 
     pub async fn run(self, shutdown: CancellationToken) {
         let mut listener = None;
-        // Whether the next round claims due deliveries besides fanning out
-        // (a wake by NOTIFY whose messages were claimed as they were fanned
-        // out needs no claim: that is the one round trip of an event).
-        let mut claim = true;
+        // What the next round does: the first, and one after the poll, do
+        // both; a NOTIFY fans out (and claims only if that fan-out did not
+        // claim everything it inserted: one round trip per event); a
+        // sender running low, or a full claim, only claims (new messages
+        // come with a NOTIFY, and the poll covers a missed one).
+        let mut next = Wake::Poll;
         while !shutdown.is_cancelled() {
             if listener.is_none() {
                 listener = self.listen().await;
             }
-            let busy_round = match self.round(claim).await {
-                // Go again at once only when a batch came back full and an
-                // endpoint can take more; otherwise a sender running low
-                // rings `finished`.
-                Ok(round) => {
-                    round.fanned_out == self.inner.batch as u64
-                        || (round.claim_was_full
-                            && self.inner.permits.available_permits() > 0
-                            && self.inner.senders.any_room())
+            let (fan_out, claim) = match next {
+                Wake::Poll => (true, true),
+                Wake::Notified => (true, false),
+                Wake::SenderLow => (false, true),
+            };
+            let again = match self.round(fan_out, claim).await {
+                // Go again at once only when a batch came back full (and,
+                // for a claim, an endpoint can take more); otherwise a
+                // sender running low rings `finished`.
+                Ok(round) if round.fanned_out == self.inner.batch as u64 => Some(Wake::Notified),
+                Ok(round)
+                    if round.claim_was_full
+                        && self.inner.permits.available_permits() > 0
+                        && self.inner.senders.any_room() =>
+                {
+                    Some(Wake::SenderLow)
                 }
+                Ok(_) => None,
                 Err(e) => {
                     tracing::warn!(error = format!("{e:#}"), "webhook round failed");
-                    false
+                    None
                 }
             };
-            claim = true;
-            if busy_round {
+            if let Some(wake) = again {
+                next = wake;
                 continue;
             }
+            next = Wake::Poll;
             let notified = async {
                 match listener.as_mut() {
                     Some(l) => {
@@ -257,9 +279,9 @@ impl Webhooks {
             };
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                () = tokio::time::sleep(self.inner.poll) => {}
-                () = self.inner.finished.notified() => {}
-                () = notified => claim = false,
+                () = tokio::time::sleep(self.inner.poll) => next = Wake::Poll,
+                () = self.inner.finished.notified() => next = Wake::SenderLow,
+                () = notified => next = Wake::Notified,
             }
         }
         // Sends in flight finish (each is bounded by the client's timeout);
@@ -290,14 +312,14 @@ impl Webhooks {
     /// Fan out (claiming what it inserts), claim, and start the sends of
     /// one round.
     pub async fn run_once(&self) -> anyhow::Result<Round> {
-        self.round(true).await
+        self.round(true, true).await
     }
 
     /// One round. Every claim takes at most as many deliveries as there
     /// are free permits, so an endpoint new to this process always finds
     /// one. `claim`: claim due deliveries even when the fan-out claimed all
     /// it inserted.
-    async fn round(&self, claim: bool) -> anyhow::Result<Round> {
+    async fn round(&self, fan_out: bool, claim: bool) -> anyhow::Result<Round> {
         let inner = &self.inner;
         let mut round = Round {
             fanned_out: 0,
@@ -306,34 +328,41 @@ impl Webhooks {
             done: Vec::new(),
             sends: Vec::new(),
         };
-        let limit = inner.batch.min(inner.permits.available_permits() as i64);
-        let leased_until = Instant::now() + inner.lease;
-        let fanned = store::fan_out(
-            &inner.rounds,
-            inner.batch,
-            limit,
-            inner.lease,
-            &inner.senders.saturated(),
-        )
-        .await
-        .context("fanning out webhook messages")?;
-        round.fanned_out = fanned.messages;
-        round.claimed = fanned.claimed.len();
-        self.dispatch(fanned.claimed, leased_until, &mut round);
-        // Anything else due (retries, expired leases, replays, pings, or
-        // what the fan-out left pending) is claimed here; a round woken by
-        // a message that the fan-out claimed whole skips it.
-        if !claim && fanned.messages > 0 && fanned.left_pending == 0 {
-            return Ok(round);
+        if fan_out {
+            let limit = inner.batch.min(inner.permits.available_permits() as i64);
+            let leased_until = Instant::now() + inner.lease;
+            let fanned = store::fan_out(
+                &inner.rounds,
+                inner.batch,
+                limit,
+                inner.lease,
+                &inner.senders.saturated(),
+            )
+            .await
+            .context("fanning out webhook messages")?;
+            round.fanned_out = fanned.messages;
+            round.claimed = fanned.claimed.len();
+            self.dispatch(fanned.claimed, leased_until, &mut round);
+            // Anything else due (retries, expired leases, replays, pings,
+            // or what the fan-out left pending) is claimed below; a round
+            // woken by a message that the fan-out claimed whole skips it.
+            if !claim && fanned.messages > 0 && fanned.left_pending == 0 {
+                return Ok(round);
+            }
         }
         let limit = inner.batch.min(inner.permits.available_permits() as i64);
         if limit == 0 {
             return Ok(round);
         }
         let leased_until = Instant::now() + inner.lease;
-        let claimed = store::claim_due(&inner.rounds, limit, inner.lease, &inner.senders.saturated())
-            .await
-            .context("claiming due webhook deliveries")?;
+        let claimed = store::claim_due(
+            &inner.rounds,
+            limit,
+            inner.lease,
+            &inner.senders.saturated(),
+        )
+        .await
+        .context("claiming due webhook deliveries")?;
         round.claimed += claimed.len();
         round.claim_was_full = claimed.len() as i64 == limit;
         self.dispatch(claimed, leased_until, &mut round);
@@ -466,10 +495,7 @@ async fn give_back(inner: &Inner, deliveries: &[(PendingDelivery, oneshot::Sende
     if deliveries.is_empty() {
         return;
     }
-    let claims: Vec<_> = deliveries
-        .iter()
-        .map(|(d, _)| (d.id, d.attempt))
-        .collect();
+    let claims: Vec<_> = deliveries.iter().map(|(d, _)| (d.id, d.attempt)).collect();
     // Through the claims' pool: its plans probe the primary key, and a
     // release lost in a crash only leaves the delivery due after its lease.
     if let Err(e) = store::release(&inner.rounds, &claims).await {

@@ -313,6 +313,17 @@ pub async fn record_attempts(pool: &PgPool, records: &[AttemptRecord]) -> Result
     healthy.dedup();
 
     let mut tx = pool.begin().await?;
+    // Bitmap scans, hash and merge joins off for this transaction: the
+    // queue's statistics are stale by nature, and with them the planner
+    // hash-joins the batch against every pending delivery (a bitmap scan of
+    // the due index) instead of probing the primary key per record.
+    sqlx::query!(
+        r#"SELECT set_config('enable_bitmapscan', 'off', true) AS "a?",
+                  set_config('enable_hashjoin', 'off', true) AS "b?",
+                  set_config('enable_mergejoin', 'off', true) AS "c?""#
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     sqlx::query!(
         "INSERT INTO webhook_attempts
            (tenant_id, delivery_id, message_id, endpoint_id, attempt, started_at, status_code,
