@@ -328,6 +328,10 @@ impl Webhooks {
             done: Vec::new(),
             sends: Vec::new(),
         };
+        // The fan-out's claims are sent after this round's claim, if it
+        // runs: a round sends a delivery once at most (its retry is due
+        // only after the attempt, and is the next round's).
+        let mut fanned_claims = None;
         if fan_out {
             let limit = inner.batch.min(inner.permits.available_permits() as i64);
             let leased_until = Instant::now() + inner.lease;
@@ -342,29 +346,34 @@ impl Webhooks {
             .context("fanning out webhook messages")?;
             round.fanned_out = fanned.messages;
             round.claimed = fanned.claimed.len();
-            self.dispatch(fanned.claimed, leased_until, &mut round);
             // Anything else due (retries, expired leases, replays, pings,
             // or what the fan-out left pending) is claimed below; a round
             // woken by a message that the fan-out claimed whole skips it.
             if !claim && fanned.messages > 0 && fanned.left_pending == 0 {
+                self.dispatch(fanned.claimed, leased_until, &mut round);
                 return Ok(round);
             }
+            fanned_claims = Some((fanned.claimed, leased_until));
         }
-        let limit = inner.batch.min(inner.permits.available_permits() as i64);
-        if limit == 0 {
-            return Ok(round);
-        }
+        let free = inner.permits.available_permits() as i64 - round.claimed as i64;
+        let limit = inner.batch.min(free);
+        let mut claimed = Vec::new();
         let leased_until = Instant::now() + inner.lease;
-        let claimed = store::claim_due(
-            &inner.rounds,
-            limit,
-            inner.lease,
-            &inner.senders.saturated(),
-        )
-        .await
-        .context("claiming due webhook deliveries")?;
+        if limit > 0 {
+            claimed = store::claim_due(
+                &inner.rounds,
+                limit,
+                inner.lease,
+                &inner.senders.saturated(),
+            )
+            .await
+            .context("claiming due webhook deliveries")?;
+            round.claim_was_full = claimed.len() as i64 == limit;
+        }
         round.claimed += claimed.len();
-        round.claim_was_full = claimed.len() as i64 == limit;
+        if let Some((fanned, leased_until)) = fanned_claims {
+            self.dispatch(fanned, leased_until, &mut round);
+        }
         self.dispatch(claimed, leased_until, &mut round);
         Ok(round)
     }
