@@ -4,8 +4,10 @@
 use crate::harness::{eventually, tenant};
 use crate::webhook_receiver::*;
 use catalytic_scheduler::webhooks::Webhooks;
+use catalytic_shared::config::WebhookSettings;
 use catalytic_shared::db::webhooks as store;
-use catalytic_shared::ids::WebhookMessageId;
+use catalytic_shared::ids::{EndpointId, TenantId, WebhookMessageId};
+use catalytic_shared::secret::Secret;
 use catalytic_shared::testkit::TestDatabase;
 use catalytic_shared::webhook_secret::{self, SecretBox};
 use std::net::SocketAddr;
@@ -227,6 +229,28 @@ async fn two_replicas_never_send_an_event_twice() -> anyhow::Result<()> {
     db.drop_database().await
 }
 
+/// Rotates the endpoint's secret (the previous one signs for a minute);
+/// returns the new one.
+async fn rotate(
+    db: &TestDatabase,
+    settings: &WebhookSettings,
+    tenant: TenantId,
+    endpoint: EndpointId,
+) -> anyhow::Result<Secret<String>> {
+    let new = webhook_secret::generate();
+    let sealed = SecretBox::new(settings).seal(&new)?;
+    store::rotate_secret(
+        &db.pool,
+        tenant,
+        endpoint,
+        &sealed.key_id,
+        &sealed.bytes,
+        Duration::from_secs(60),
+    )
+    .await?;
+    Ok(new)
+}
+
 #[tokio::test]
 async fn both_secrets_sign_during_a_rotation() -> anyhow::Result<()> {
     let db = TestDatabase::create().await?;
@@ -235,17 +259,7 @@ async fn both_secrets_sign_during_a_rotation() -> anyhow::Result<()> {
     let receiver = Receiver::start().await?;
     let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
     let (id, old) = endpoint(&db, &settings, tenant, &url).await?;
-    let new = webhook_secret::generate();
-    let sealed = SecretBox::new(&settings).seal(&new)?;
-    store::rotate_secret(
-        &db.pool,
-        tenant,
-        id,
-        &sealed.key_id,
-        &sealed.bytes,
-        Duration::from_secs(60),
-    )
-    .await?;
+    let new = rotate(&db, &settings, tenant, id).await?;
     finished_job(&db, tenant).await?;
     let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
     drive(&webhooks, Duration::from_secs(20), || {
@@ -282,17 +296,7 @@ async fn both_secrets_sign_during_a_rotation() -> anyhow::Result<()> {
 
     // The same duty (it keeps opened keys per endpoint) signs with a secret
     // rotated after it last sent.
-    let newer = webhook_secret::generate();
-    let sealed = SecretBox::new(&settings).seal(&newer)?;
-    store::rotate_secret(
-        &db.pool,
-        tenant,
-        id,
-        &sealed.key_id,
-        &sealed.bytes,
-        Duration::from_secs(60),
-    )
-    .await?;
+    let newer = rotate(&db, &settings, tenant, id).await?;
     finished_job(&db, tenant).await?;
     drive(&webhooks, Duration::from_secs(20), || {
         receiver.received().len() == 3
