@@ -450,15 +450,21 @@ async fn send_all(inner: Arc<Inner>, endpoint: EndpointId, permit: Option<OwnedS
             leased_until,
             done,
         } = queued;
+        if inner.stopping.load(Ordering::Relaxed) {
+            // The duty is stopping: the queue goes back, due now for any
+            // replica (then `next` finds it empty and this sender ends).
+            let mut rest = vec![(delivery, done)];
+            rest.extend(unsent(&inner, endpoint));
+            give_back(&inner, &rest).await;
+            continue;
+        }
         inner
             .limiter
             .pace(endpoint, delivery.rate_limit_per_second)
             .await;
-        if inner.stopping.load(Ordering::Relaxed)
-            || Instant::now() + inner.send_budget > leased_until
-        {
-            // Its lease could run out mid-send (a slow endpoint's queue), or
-            // the duty is stopping: another claim takes it, here or elsewhere.
+        if Instant::now() + inner.send_budget > leased_until {
+            // Its lease could run out mid-send (a slow endpoint's long
+            // queue): another claim takes it, here or elsewhere.
             give_back(&inner, &[(delivery, done)]).await;
             continue;
         }
@@ -476,13 +482,7 @@ async fn send_all(inner: Arc<Inner>, endpoint: EndpointId, permit: Option<OwnedS
         if outcome == DeliveryOutcome::Disable {
             // The endpoint is gone: what was claimed for it goes back (it is
             // not claimed while the endpoint is disabled).
-            let rest: Vec<_> = inner
-                .senders
-                .drain(endpoint)
-                .into_iter()
-                .map(|q| (q.delivery, q.done))
-                .collect();
-            give_back(&inner, &rest).await;
+            give_back(&inner, &unsent(&inner, endpoint)).await;
         }
     }
     inner.finished.notify_one();
@@ -496,6 +496,16 @@ async fn send_all(inner: Arc<Inner>, endpoint: EndpointId, permit: Option<OwnedS
     if starved {
         inner.finished.notify_one();
     }
+}
+
+/// Everything still queued for the endpoint, taken out of its queue.
+fn unsent(inner: &Inner, endpoint: EndpointId) -> Vec<(PendingDelivery, oneshot::Sender<()>)> {
+    inner
+        .senders
+        .drain(endpoint)
+        .into_iter()
+        .map(|q| (q.delivery, q.done))
+        .collect()
 }
 
 /// Gives claimed deliveries back unsent (`db::webhook_deliveries::release`);

@@ -43,6 +43,8 @@ struct ReceiverState {
     received: Mutex<Vec<Received>>,
     /// How many requests came, for waiting without copying the log.
     count: tokio::sync::watch::Sender<usize>,
+    /// How long each answer takes (a slow endpoint).
+    delay: Mutex<Duration>,
     /// The endpoint secret, for verification (set after the endpoint exists).
     secret: Mutex<Option<String>>,
 }
@@ -81,6 +83,7 @@ impl Receiver {
             answers: Mutex::default(),
             received: Mutex::default(),
             count: tokio::sync::watch::Sender::new(0),
+            delay: Mutex::default(),
             secret: Mutex::default(),
         });
         let app = Router::new()
@@ -99,6 +102,13 @@ impl Receiver {
     pub fn answer(&self, answers: &[(u16, Option<&'static str>)]) {
         if let Ok(mut queue) = self.state.answers.lock() {
             queue.extend(answers.iter().copied());
+        }
+    }
+
+    /// Every answer from now on comes this late (a slow endpoint).
+    pub fn answer_after(&self, delay: Duration) {
+        if let Ok(mut d) = self.state.delay.lock() {
+            *d = delay;
         }
     }
 
@@ -192,6 +202,8 @@ async fn receive(
         });
         state.count.send_replace(received.len());
     }
+    let delay = state.delay.lock().map(|d| *d).unwrap_or_default();
+    tokio::time::sleep(delay).await;
     let (status, retry_after) = state
         .answers
         .lock()

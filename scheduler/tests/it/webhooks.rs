@@ -524,3 +524,47 @@ async fn attempts_older_than_30_days_are_pruned() -> anyhow::Result<()> {
     receiver.stop.cancel();
     db.drop_database().await
 }
+
+#[tokio::test]
+async fn a_queued_delivery_whose_lease_would_run_out_is_given_back_unsent() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let mut settings = settings(0.001, true)?;
+    // A 4 s lease and a 2 s timeout: a queued delivery is sent only while
+    // 2 s of its lease are left (half the lease). Each answer takes 1.3 s,
+    // so of three deliveries claimed together the second starts at ~1.3 s
+    // (sent) and the third at ~2.6 s (given back).
+    settings.lease_secs = 4;
+    settings.timeout_secs = 2;
+    settings.connect_timeout_secs = 1;
+    let tenant = tenant(&db.pool).await?;
+    let receiver = Receiver::start().await?;
+    receiver.answer_after(Duration::from_millis(1300));
+    let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
+    let (_, secret) = endpoint(&db, &settings, tenant, &url).await?;
+    receiver.verify_with(&secret);
+    messages(&db, tenant, 3).await?;
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    let first = webhooks.run_once().await?;
+    assert_eq!(first.claimed, 3, "one claim takes all three");
+    first.finished().await;
+    assert_eq!(receiver.counts().len(), 2, "the third was given back");
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.counts().len() == 3
+    })
+    .await?;
+    assert!(receiver.counts().values().all(|&n| n == 1));
+    assert!(receiver.received().iter().all(|r| r.verified));
+    // Given back uncounted: each delivery took one attempt, all logged.
+    let attempts: Vec<i32> =
+        sqlx::query_scalar("SELECT attempts FROM webhook_deliveries ORDER BY created_at")
+            .fetch_all(&db.pool)
+            .await?;
+    assert_eq!(attempts, vec![1, 1, 1]);
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_attempts")
+        .fetch_one(&db.pool)
+        .await?;
+    assert_eq!(logged, 3);
+    assert_eq!(delivery_states(&db).await?, vec!["succeeded"; 3]);
+    receiver.stop.cancel();
+    db.drop_database().await
+}
