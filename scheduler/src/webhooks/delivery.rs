@@ -7,9 +7,13 @@ use super::schedule::{Schedule, parse_retry_after};
 use super::signing;
 use super::ssrf::{self, AllowList};
 use catalytic_shared::db::webhook_deliveries::ClaimedDelivery;
+use catalytic_shared::ids::EndpointId;
 use catalytic_shared::secret::Secret;
+use catalytic_shared::webhook_event::PAYLOAD_LIMIT;
 use catalytic_shared::webhook_secret::{self, SecretBox};
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub type PendingDelivery = ClaimedDelivery;
@@ -82,11 +86,78 @@ fn signing_keys(delivery: &PendingDelivery, secrets: &SecretBox) -> Result<Vec<V
     Ok(keys)
 }
 
+/// Opened signing keys per endpoint, so a delivery does not open its
+/// endpoint's sealed secret again (AES-GCM, base64). An entry holds for the
+/// exact sealed bytes it was opened from (current and previous): a rotation,
+/// or the previous secret's overlap ending, changes what the claim returns
+/// and so opens again. Never holds a failure (the attempt logs it).
+pub struct KeyCache {
+    secrets: SecretBox,
+    opened: Mutex<HashMap<EndpointId, Opened>>,
+}
+
+struct Opened {
+    sealed: (String, Vec<u8>),
+    previous: Option<(String, Vec<u8>)>,
+    keys: Arc<Vec<Vec<u8>>>,
+}
+
+/// Endpoints remembered at most; past it the cache starts again (each entry
+/// is some 150 bytes; reopening costs microseconds).
+const KEY_CACHE_MAX: usize = 10_000;
+
+impl KeyCache {
+    pub fn new(secrets: SecretBox) -> Self {
+        Self {
+            secrets,
+            opened: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn keys(&self, delivery: &PendingDelivery) -> Result<Arc<Vec<Vec<u8>>>, String> {
+        if let Ok(opened) = self.opened.lock()
+            && let Some(o) = opened.get(&delivery.endpoint_id)
+            && o.sealed.0 == delivery.key_id
+            && o.sealed.1 == delivery.sealed
+            && o.previous == delivery.previous
+        {
+            return Ok(o.keys.clone());
+        }
+        let keys = Arc::new(signing_keys(delivery, &self.secrets)?);
+        if let Ok(mut opened) = self.opened.lock() {
+            if opened.len() >= KEY_CACHE_MAX {
+                opened.clear();
+            }
+            opened.insert(
+                delivery.endpoint_id,
+                Opened {
+                    sealed: (delivery.key_id.clone(), delivery.sealed.clone()),
+                    previous: delivery.previous.clone(),
+                    keys: keys.clone(),
+                },
+            );
+        }
+        Ok(keys)
+    }
+}
+
+/// The bytes sent and signed: the payload as stored. A body over the
+/// payload limit only because of `jsonb::text`'s spacing (the limit was
+/// measured on compact JSON when the event was built) is sent compact.
+fn body(payload: &str) -> Result<Vec<u8>, String> {
+    if payload.len() <= PAYLOAD_LIMIT {
+        return Ok(payload.as_bytes().to_vec());
+    }
+    serde_json::from_str::<serde_json::Value>(payload)
+        .and_then(|v| serde_json::to_vec(&v))
+        .map_err(|e| format!("payload: {e}"))
+}
+
 /// Sends one attempt. Never fails: every problem is an observed `Response`
 /// with an error, logged like any other attempt.
 pub async fn send(
     client: &reqwest::Client,
-    secrets: &SecretBox,
+    keys: &KeyCache,
     allow: &AllowList,
     delivery: &PendingDelivery,
 ) -> Response {
@@ -107,14 +178,14 @@ pub async fn send(
     if let Err(refused) = ssrf::check_url(&url, allow) {
         return failed(refused.to_string());
     }
-    let keys = match signing_keys(delivery, secrets) {
+    let keys = match keys.keys(delivery) {
         Ok(keys) => keys,
         Err(e) => return failed(e),
     };
-    // The body sent is the body signed: serialised once, here.
-    let body = match serde_json::to_vec(&delivery.payload) {
+    // The body sent is the body signed: these bytes, once.
+    let body = match body(&delivery.payload) {
         Ok(body) => body,
-        Err(e) => return failed(format!("payload: {e}")),
+        Err(e) => return failed(e),
     };
     let id = delivery.message_id.to_string();
     let timestamp = started_at.timestamp();

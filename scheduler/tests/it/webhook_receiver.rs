@@ -37,11 +37,14 @@ pub struct Received {
     pub at: std::time::Instant,
 }
 
-#[derive(Default)]
 struct ReceiverState {
     /// Answers to give, in order; then 200.
     answers: Mutex<VecDeque<(u16, Option<&'static str>)>>,
     received: Mutex<Vec<Received>>,
+    /// How many requests came, for waiting without copying the log.
+    count: tokio::sync::watch::Sender<usize>,
+    /// How long each answer takes (a slow endpoint).
+    delay: Mutex<Duration>,
     /// The endpoint secret, for verification (set after the endpoint exists).
     secret: Mutex<Option<String>>,
 }
@@ -76,7 +79,13 @@ impl Receiver {
         L: axum::serve::Listener<Addr = SocketAddr>,
     {
         let addr = listener.local_addr()?;
-        let state = Arc::new(ReceiverState::default());
+        let state = Arc::new(ReceiverState {
+            answers: Mutex::default(),
+            received: Mutex::default(),
+            count: tokio::sync::watch::Sender::new(0),
+            delay: Mutex::default(),
+            secret: Mutex::default(),
+        });
         let app = Router::new()
             .route("/hook", axum::routing::post(receive))
             .with_state(state.clone());
@@ -96,6 +105,13 @@ impl Receiver {
         }
     }
 
+    /// Every answer from now on comes this late (a slow endpoint).
+    pub fn answer_after(&self, delay: Duration) {
+        if let Ok(mut d) = self.state.delay.lock() {
+            *d = delay;
+        }
+    }
+
     pub fn verify_with(&self, secret: &str) {
         if let Ok(mut s) = self.state.secret.lock() {
             *s = Some(secret.to_owned());
@@ -108,6 +124,16 @@ impl Receiver {
             .lock()
             .map(|r| r.clone())
             .unwrap_or_default()
+    }
+
+    /// Waits until `n` requests have come (the benchmarks: no copy of the
+    /// log per check, no polling interval in the measurement).
+    pub async fn wait_for(&self, n: usize, within: Duration) -> anyhow::Result<()> {
+        let mut count = self.state.count.subscribe();
+        tokio::time::timeout(within, count.wait_for(|c| *c >= n))
+            .await
+            .map_err(|_| anyhow::anyhow!("{n} requests not received within {within:?}"))??;
+        Ok(())
     }
 
     /// Requests per `webhook-id`.
@@ -174,6 +200,13 @@ async fn receive(
             body,
             at: std::time::Instant::now(),
         });
+        state.count.send_replace(received.len());
+    }
+    // Only a slow receiver touches the timer (even a zero sleep waits for
+    // the next millisecond tick, which the benchmarks would measure).
+    let delay = state.delay.lock().map(|d| *d).unwrap_or_default();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
     let (status, retry_after) = state
         .answers

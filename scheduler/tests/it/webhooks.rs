@@ -4,8 +4,10 @@
 use crate::harness::{eventually, tenant};
 use crate::webhook_receiver::*;
 use catalytic_scheduler::webhooks::Webhooks;
+use catalytic_shared::config::WebhookSettings;
 use catalytic_shared::db::webhooks as store;
-use catalytic_shared::ids::WebhookMessageId;
+use catalytic_shared::ids::{EndpointId, TenantId, WebhookMessageId};
+use catalytic_shared::secret::Secret;
 use catalytic_shared::testkit::TestDatabase;
 use catalytic_shared::webhook_secret::{self, SecretBox};
 use std::net::SocketAddr;
@@ -227,6 +229,28 @@ async fn two_replicas_never_send_an_event_twice() -> anyhow::Result<()> {
     db.drop_database().await
 }
 
+/// Rotates the endpoint's secret (the previous one signs for a minute);
+/// returns the new one.
+async fn rotate(
+    db: &TestDatabase,
+    settings: &WebhookSettings,
+    tenant: TenantId,
+    endpoint: EndpointId,
+) -> anyhow::Result<Secret<String>> {
+    let new = webhook_secret::generate();
+    let sealed = SecretBox::new(settings).seal(&new)?;
+    store::rotate_secret(
+        &db.pool,
+        tenant,
+        endpoint,
+        &sealed.key_id,
+        &sealed.bytes,
+        Duration::from_secs(60),
+    )
+    .await?;
+    Ok(new)
+}
+
 #[tokio::test]
 async fn both_secrets_sign_during_a_rotation() -> anyhow::Result<()> {
     let db = TestDatabase::create().await?;
@@ -235,17 +259,7 @@ async fn both_secrets_sign_during_a_rotation() -> anyhow::Result<()> {
     let receiver = Receiver::start().await?;
     let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
     let (id, old) = endpoint(&db, &settings, tenant, &url).await?;
-    let new = webhook_secret::generate();
-    let sealed = SecretBox::new(&settings).seal(&new)?;
-    store::rotate_secret(
-        &db.pool,
-        tenant,
-        id,
-        &sealed.key_id,
-        &sealed.bytes,
-        Duration::from_secs(60),
-    )
-    .await?;
+    let new = rotate(&db, &settings, tenant, id).await?;
     finished_job(&db, tenant).await?;
     let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
     drive(&webhooks, Duration::from_secs(20), || {
@@ -279,6 +293,19 @@ async fn both_secrets_sign_during_a_rotation() -> anyhow::Result<()> {
             .is_err()
     );
     standardwebhooks::Webhook::new(new.expose())?.verify(&got.body, &got.headers)?;
+
+    // The same duty (it keeps opened keys per endpoint) signs with a secret
+    // rotated after it last sent.
+    let newer = rotate(&db, &settings, tenant, id).await?;
+    finished_job(&db, tenant).await?;
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.received().len() == 3
+    })
+    .await?;
+    let got = receiver.received().remove(2);
+    for secret in [new.expose(), newer.expose()] {
+        standardwebhooks::Webhook::new(secret)?.verify(&got.body, &got.headers)?;
+    }
     receiver.stop.cancel();
     db.drop_database().await
 }
@@ -494,6 +521,50 @@ async fn attempts_older_than_30_days_are_pruned() -> anyhow::Result<()> {
     // The deliveries and messages are not touched.
     assert_eq!(delivery_states(&db).await?, vec!["succeeded"; 3]);
     assert_eq!(retention.run_once().await.webhook_attempts, 0);
+    receiver.stop.cancel();
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn a_queued_delivery_whose_lease_would_run_out_is_given_back_unsent() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let mut settings = settings(0.001, true)?;
+    // A 4 s lease and a 2 s timeout: a queued delivery is sent only while
+    // 2 s of its lease are left (half the lease). Each answer takes 1.3 s,
+    // so of three deliveries claimed together the second starts at ~1.3 s
+    // (sent) and the third at ~2.6 s (given back).
+    settings.lease_secs = 4;
+    settings.timeout_secs = 2;
+    settings.connect_timeout_secs = 1;
+    let tenant = tenant(&db.pool).await?;
+    let receiver = Receiver::start().await?;
+    receiver.answer_after(Duration::from_millis(1300));
+    let url = format!("http://127.0.0.1:{}/hook", receiver.addr.port());
+    let (_, secret) = endpoint(&db, &settings, tenant, &url).await?;
+    receiver.verify_with(&secret);
+    messages(&db, tenant, 3).await?;
+    let webhooks = Webhooks::with_lookup(db.pool.clone(), &settings, fake_lookup())?;
+    let first = webhooks.run_once().await?;
+    assert_eq!(first.claimed, 3, "one claim takes all three");
+    first.finished().await;
+    assert_eq!(receiver.counts().len(), 2, "the third was given back");
+    drive(&webhooks, Duration::from_secs(20), || {
+        receiver.counts().len() == 3
+    })
+    .await?;
+    assert!(receiver.counts().values().all(|&n| n == 1));
+    assert!(receiver.received().iter().all(|r| r.verified));
+    // Given back uncounted: each delivery took one attempt, all logged.
+    let attempts: Vec<i32> =
+        sqlx::query_scalar("SELECT attempts FROM webhook_deliveries ORDER BY created_at")
+            .fetch_all(&db.pool)
+            .await?;
+    assert_eq!(attempts, vec![1, 1, 1]);
+    let logged: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_attempts")
+        .fetch_one(&db.pool)
+        .await?;
+    assert_eq!(logged, 3);
+    assert_eq!(delivery_states(&db).await?, vec!["succeeded"; 3]);
     receiver.stop.cancel();
     db.drop_database().await
 }

@@ -1,50 +1,140 @@
 //! The scheduler's SQL on webhook deliveries (issue 6, design §5):
 //! `fan_out` turns new messages into one delivery per matching endpoint
-//! (idempotent: unique per message and endpoint), `claim_due` takes due
-//! deliveries with `FOR UPDATE SKIP LOCKED` and pushes them one lease ahead,
+//! (idempotent: unique per message and endpoint), inserting the first ones
+//! already claimed, `claim_due` takes due deliveries with `FOR UPDATE SKIP
+//! LOCKED` and pushes them one lease ahead, `release` gives unsent claims back,
 //! `record_attempts` logs attempts and moves their deliveries on, and the
 //! endpoint health writes disable endpoints. The api's side is `webhooks`.
 
 use super::DbError;
 use crate::ids::{EndpointId, TenantId, WebhookMessageId};
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::PgPool;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Fans out up to `batch` new messages: one pending delivery per enabled
-/// endpoint of the tenant whose event types match, then marks them seen.
-/// Replicas skip each other's messages (SKIP LOCKED); a repeat inserts
-/// nothing (unique per message and endpoint). Returns messages handled.
-pub async fn fan_out(pool: &PgPool, batch: i64) -> Result<u64, DbError> {
+/// What one fan-out did.
+#[derive(Debug, Default)]
+pub struct FannedOut {
+    /// Messages handled (marked fanned out).
+    pub messages: u64,
+    /// Deliveries inserted already claimed: send them now.
+    pub claimed: Vec<ClaimedDelivery>,
+    /// Deliveries inserted pending (over the claim limit, or for a
+    /// saturated endpoint): a claim takes them.
+    pub left_pending: u64,
+}
+
+/// Fans out up to `batch` new messages: one delivery per enabled endpoint
+/// of the tenant whose event types match, then marks them seen. The first
+/// `claim` deliveries, except those for endpoints in `saturated`, are
+/// inserted already claimed (attempt 1, due one `lease` ahead, as
+/// [`claim_due`] would leave them) and returned with all a send needs, so
+/// an event costs one round trip before its send, not two. Replicas skip
+/// each other's messages (SKIP LOCKED); a repeat inserts nothing (unique
+/// per message and endpoint).
+pub async fn fan_out(
+    pool: &PgPool,
+    batch: i64,
+    claim: i64,
+    lease: Duration,
+    saturated: &[Uuid],
+) -> Result<FannedOut, DbError> {
     // One statement (one round trip, one commit): this is on every event's
     // path to its receiver. The CTEs share the statement's snapshot, and
-    // the locked `m` rows are the ones inserted for and marked.
-    let handled = sqlx::query_scalar!(
+    // the locked `m` rows are the ones inserted for and marked. The outer
+    // row always exists (the counts); the claimed deliveries join it.
+    let rows = sqlx::query!(
         r#"WITH m AS (
-             SELECT id, tenant_id, event_type FROM webhook_messages
+             SELECT id, tenant_id, event_type, created_at FROM webhook_messages
              WHERE fanned_out_at IS NULL
              ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED
-           ), inserted AS (
-             INSERT INTO webhook_deliveries (tenant_id, message_id, endpoint_id)
-             SELECT m.tenant_id, m.id, e.id
+           ), targets AS (
+             SELECT m.tenant_id, m.id AS message_id, e.id AS endpoint_id,
+                    (row_number() OVER (ORDER BY m.created_at, m.id, e.id) <= $2
+                     AND NOT (e.id = ANY ($4))) AS claimed
              FROM m JOIN webhook_endpoints e ON e.tenant_id = m.tenant_id
              WHERE e.enabled AND e.deleted_at IS NULL
                AND (cardinality(e.event_types) = 0 OR m.event_type = ANY (e.event_types))
+           ), inserted AS (
+             INSERT INTO webhook_deliveries (tenant_id, message_id, endpoint_id, attempts, next_attempt_at)
+             SELECT tenant_id, message_id, endpoint_id,
+                    CASE WHEN claimed THEN 1 ELSE 0 END,
+                    CASE WHEN claimed THEN now() + make_interval(secs => $3) ELSE now() END
+             FROM targets
              ON CONFLICT (message_id, endpoint_id) DO NOTHING
-             RETURNING 1
+             RETURNING id, tenant_id, message_id, endpoint_id, attempts
            ), marked AS (
              UPDATE webhook_messages w SET fanned_out_at = now()
              FROM m WHERE w.id = m.id
              RETURNING 1
+           ), counts AS (
+             SELECT (SELECT count(*) FROM marked) AS handled,
+                    (SELECT count(*) FROM inserted WHERE attempts = 0) AS left_pending
            )
-           SELECT count(*) AS "n!" FROM marked"#,
+           SELECT c.handled AS "handled!", c.left_pending AS "left_pending!",
+                  i.id AS "id?", i.tenant_id AS "tenant_id?: TenantId",
+                  i.message_id AS "message_id?: WebhookMessageId",
+                  i.endpoint_id AS "endpoint_id?: EndpointId", i.attempts AS "attempts?",
+                  wm.payload::text AS "payload?", e.url AS "url?",
+                  e.secret_key_id AS "secret_key_id?", e.secret_sealed AS "secret_sealed?",
+                  e.previous_key_id, e.previous_sealed,
+                  (e.previous_expires_at > now()) AS "previous_live?", e.rate_limit_per_second
+           FROM counts c
+           LEFT JOIN (inserted i
+                      JOIN webhook_messages wm ON wm.id = i.message_id
+                      JOIN webhook_endpoints e ON e.id = i.endpoint_id)
+             ON i.attempts = 1"#,
         batch,
+        claim,
+        lease.as_secs_f64(),
+        saturated,
     )
-    .fetch_one(pool)
+    .fetch_all(pool)
     .await?;
-    Ok(u64::try_from(handled).unwrap_or(0))
+    let mut out = FannedOut::default();
+    for r in rows {
+        out.messages = u64::try_from(r.handled).unwrap_or(0);
+        out.left_pending = u64::try_from(r.left_pending).unwrap_or(0);
+        let (
+            Some(id),
+            Some(tenant_id),
+            Some(message_id),
+            Some(endpoint_id),
+            Some(attempt),
+            Some(payload),
+            Some(url),
+            Some(key_id),
+            Some(sealed),
+        ) = (
+            r.id,
+            r.tenant_id,
+            r.message_id,
+            r.endpoint_id,
+            r.attempts,
+            r.payload,
+            r.url,
+            r.secret_key_id,
+            r.secret_sealed,
+        )
+        else {
+            continue;
+        };
+        out.claimed.push(ClaimedDelivery {
+            id,
+            tenant_id,
+            message_id,
+            endpoint_id,
+            attempt,
+            payload,
+            url,
+            key_id,
+            sealed,
+            previous: previous(r.previous_live, r.previous_key_id, r.previous_sealed),
+            rate_limit_per_second: r.rate_limit_per_second,
+        });
+    }
+    Ok(out)
 }
 
 /// A claimed delivery with all it needs to be sent.
@@ -56,7 +146,9 @@ pub struct ClaimedDelivery {
     pub endpoint_id: EndpointId,
     /// This attempt's number (1 = first).
     pub attempt: i32,
-    pub payload: Value,
+    /// The message's JSON as PostgreSQL prints it (`jsonb::text`): sent
+    /// and signed as it is, never parsed and re-serialised.
+    pub payload: String,
     pub url: String,
     pub key_id: String,
     pub sealed: Vec<u8>,
@@ -65,17 +157,31 @@ pub struct ClaimedDelivery {
     pub rate_limit_per_second: Option<i32>,
 }
 
-/// Claims up to `batch` due deliveries of enabled endpoints not in `busy`
-/// (endpoints this process is sending to already). Index:
-/// `webhook_deliveries_due`. A claim counts the attempt and moves the due
-/// time one `lease` ahead, so another replica's claim (SKIP LOCKED, then the
-/// re-checked `next_attempt_at`) cannot take it again while it is sent, and a
-/// sender that dies leaves it due again after the lease.
+fn previous(
+    live: Option<bool>,
+    key_id: Option<String>,
+    sealed: Option<Vec<u8>>,
+) -> Option<(String, Vec<u8>)> {
+    match (live, key_id, sealed) {
+        (Some(true), Some(k), Some(s)) => Some((k, s)),
+        _ => None,
+    }
+}
+
+/// Claims up to `batch` due deliveries of enabled endpoints not in
+/// `saturated` (endpoints whose queue in this process is full). Index:
+/// `webhook_deliveries_due`, walked in due order and stopped at the LIMIT
+/// (the caller's pool turns bitmap scans off: with a queue table's stale
+/// statistics the planner otherwise bitmap-scans and sorts every due row).
+/// A claim counts the attempt and moves the due time one `lease` ahead, so
+/// another replica's claim (SKIP LOCKED, then the re-checked
+/// `next_attempt_at`) cannot take it again while it is sent, and a sender
+/// that dies leaves it due again after the lease.
 pub async fn claim_due(
     pool: &PgPool,
     batch: i64,
     lease: Duration,
-    busy: &[Uuid],
+    saturated: &[Uuid],
 ) -> Result<Vec<ClaimedDelivery>, DbError> {
     let rows = sqlx::query!(
         r#"WITH due AS (
@@ -95,12 +201,12 @@ pub async fn claim_due(
            FROM due, webhook_endpoints e, webhook_messages m
            WHERE d.id = due.id AND e.id = d.endpoint_id AND m.id = d.message_id
            RETURNING d.id, d.tenant_id AS "tenant_id: TenantId", d.message_id AS "message_id: WebhookMessageId",
-                     d.endpoint_id AS "endpoint_id: EndpointId", d.attempts, m.payload, e.url,
+                     d.endpoint_id AS "endpoint_id: EndpointId", d.attempts, m.payload::text AS "payload!", e.url,
                      e.secret_key_id, e.secret_sealed, e.previous_key_id, e.previous_sealed,
                      (e.previous_expires_at > now()) AS "previous_live?", e.rate_limit_per_second"#,
         batch,
         lease.as_secs_f64(),
-        busy,
+        saturated,
     )
     .fetch_all(pool)
     .await?;
@@ -116,13 +222,32 @@ pub async fn claim_due(
             url: r.url,
             key_id: r.secret_key_id,
             sealed: r.secret_sealed,
-            previous: match (r.previous_live, r.previous_key_id, r.previous_sealed) {
-                (Some(true), Some(k), Some(s)) => Some((k, s)),
-                _ => None,
-            },
+            previous: previous(r.previous_live, r.previous_key_id, r.previous_sealed),
             rate_limit_per_second: r.rate_limit_per_second,
         })
         .collect())
+}
+
+/// Gives claimed deliveries back unsent (a sender whose lease would run
+/// out before it reached them, an endpoint disabled meanwhile, shutdown):
+/// the attempt is uncounted and the delivery due now, for any replica.
+/// Matches the attempt number, so a delivery re-claimed since is left alone.
+pub async fn release(pool: &PgPool, claims: &[(Uuid, i32)]) -> Result<u64, DbError> {
+    if claims.is_empty() {
+        return Ok(0);
+    }
+    let (ids, attempts): (Vec<Uuid>, Vec<i32>) = claims.iter().copied().unzip();
+    Ok(sqlx::query!(
+        "UPDATE webhook_deliveries d
+         SET attempts = d.attempts - 1, next_attempt_at = now(), updated_at = now()
+         FROM UNNEST($1::uuid[], $2::int4[]) AS u(id, attempt)
+         WHERE d.id = u.id AND d.attempts = u.attempt AND d.status = 'pending'",
+        &ids,
+        &attempts,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 /// One attempt, as the log keeps it, and what becomes of its delivery.
@@ -188,6 +313,17 @@ pub async fn record_attempts(pool: &PgPool, records: &[AttemptRecord]) -> Result
     healthy.dedup();
 
     let mut tx = pool.begin().await?;
+    // Bitmap scans, hash and merge joins off for this transaction: the
+    // queue's statistics are stale by nature, and with them the planner
+    // hash-joins the batch against every pending delivery (a bitmap scan of
+    // the due index) instead of probing the primary key per record.
+    sqlx::query!(
+        r#"SELECT set_config('enable_bitmapscan', 'off', true) AS "a?",
+                  set_config('enable_hashjoin', 'off', true) AS "b?",
+                  set_config('enable_mergejoin', 'off', true) AS "c?""#
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     sqlx::query!(
         "INSERT INTO webhook_attempts
            (tenant_id, delivery_id, message_id, endpoint_id, attempt, started_at, status_code,
