@@ -4,7 +4,7 @@
 //! is inlined only while the whole body stays within [`PAYLOAD_LIMIT`];
 //! past it the event says `result_omitted` and the receiver follows the link.
 
-use crate::ids::{JobId, TenantId};
+use crate::ids::JobId;
 use crate::job::JobState;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -12,10 +12,15 @@ use serde_json::{Value, json};
 /// Largest body sent (design §5: payloads ≤ 256 KiB).
 pub const PAYLOAD_LIMIT: usize = 256 * 1024;
 
-/// What a job's terminal transition tells its webhooks.
+/// Room left for the `"tenant_id": "<uuid>"` member the writing statement
+/// adds (52 bytes with its separators).
+const TENANT_MEMBER_BYTES: usize = 64;
+
+/// What a job's terminal transition tells its webhooks. The payload's
+/// `data.tenant_id` is set by the statement that writes the message, from
+/// the job row it moved (`db::jobs`): one statement, no read before it.
 pub struct JobOutcome<'a> {
     pub job: JobId,
-    pub tenant: TenantId,
     pub status: JobState,
     pub attempt: i32,
     pub result: Option<&'a Value>,
@@ -31,7 +36,6 @@ impl JobOutcome<'_> {
     pub fn payload(&self, now: DateTime<Utc>) -> Value {
         let mut data = json!({
             "job_id": self.job,
-            "tenant_id": self.tenant,
             "status": self.status,
             "attempt": self.attempt,
             "result_url": format!("/v1/jobs/{}", self.job),
@@ -42,7 +46,7 @@ impl JobOutcome<'_> {
         let mut payload = json!({ "type": self.event_type(), "timestamp": now, "data": data });
         if let Some(result) = self.result {
             payload["data"]["result"] = result.clone();
-            if serialized_len(&payload) > PAYLOAD_LIMIT
+            if serialized_len(&payload) > PAYLOAD_LIMIT - TENANT_MEMBER_BYTES
                 && let Some(data) = payload["data"].as_object_mut()
             {
                 data.remove("result");
@@ -80,7 +84,6 @@ mod tests {
     fn outcome(result: &Value) -> JobOutcome<'_> {
         JobOutcome {
             job: JobId::new(),
-            tenant: TenantId::new(),
             status: JobState::Succeeded,
             attempt: 1,
             result: Some(result),
@@ -105,6 +108,6 @@ mod tests {
             payload["data"]["result_url"],
             format!("/v1/jobs/{}", event.job)
         );
-        assert!(serialized_len(&payload) <= PAYLOAD_LIMIT);
+        assert!(serialized_len(&payload) <= PAYLOAD_LIMIT - TENANT_MEMBER_BYTES);
     }
 }

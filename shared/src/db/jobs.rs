@@ -166,49 +166,37 @@ pub struct Moved {
     pub claimed: Option<Claimed>,
 }
 
-/// The one transition function. Checks the transition table, applies the
-/// guarded update and logs the transition in one statement and, for
-/// terminal states, writes the webhook message and usage event in a second,
-/// in one transaction (a savepoint when the caller already holds one).
+/// The one transition function. Checks the transition table, then applies
+/// the guarded update with everything it implies in one statement: the
+/// `job_transitions` row and, for terminal states, the webhook message, the
+/// usage event and the notifications. A retry also queues its next publish
+/// (two statements, one transaction: a savepoint when the caller holds one).
 ///
 /// Round trips are the cost here (issue 8's profile: a trivial job's life
-/// was a dozen statements): a claim is one statement and needs no explicit
-/// transaction; a terminal state is BEGIN, two statements, COMMIT.
+/// was a dozen statements): a claim and a terminal state are one statement
+/// each, atomic without an explicit transaction.
 pub async fn transition(
     conn: &mut PgConnection,
     guard: Guard,
     change: Change,
 ) -> Result<Transitioned, DbError> {
     let to = guard.from.on(change.event())?;
-    if let Change::Claim { .. } = change {
-        let applied = apply(conn, guard, to, &change).await?;
-        return Ok(moved(to, &change, applied));
-    }
-    let mut tx = conn.begin().await?;
-    let applied = apply(&mut tx, guard, to, &change).await?;
-    let Some((tenant_id, attempt, _, _)) = applied.clone() else {
-        return Ok(moved(to, &change, None));
-    };
-    match &change {
+    let applied = match &change {
         Change::Retry { backoff, .. } => {
-            let class = queue_class(&mut tx, guard.job).await?;
-            outbox::insert(&mut tx, guard.job, tenant_id, attempt, class, *backoff).await?;
+            let mut tx = conn.begin().await?;
+            let applied = apply(&mut tx, guard, to, &change).await?;
+            if let Some((tenant_id, attempt, _, _)) = &applied {
+                let class = queue_class(&mut tx, guard.job).await?;
+                outbox::insert(&mut tx, guard.job, *tenant_id, *attempt, class, *backoff).await?;
+            }
+            tx.commit().await?;
+            applied
         }
-        Change::Succeed { usage, result } => {
-            let event = job_outcome(guard.job, tenant_id, to, attempt, Some(result), None);
-            record_terminal(&mut tx, &event, *usage).await?;
+        Change::Claim { .. } => apply(conn, guard, to, &change).await?,
+        Change::Succeed { .. } | Change::Fail { .. } | Change::Cancel { .. } => {
+            finish(conn, guard, to, &change).await?
         }
-        Change::Fail { usage, error } => {
-            let event = job_outcome(guard.job, tenant_id, to, attempt, None, Some(error));
-            record_terminal(&mut tx, &event, *usage).await?;
-        }
-        Change::Cancel { .. } => {
-            let event = job_outcome(guard.job, tenant_id, to, attempt, None, None);
-            record_terminal(&mut tx, &event, Usage::default()).await?;
-        }
-        Change::Claim { .. } => {}
-    }
-    tx.commit().await?;
+    };
     Ok(moved(to, &change, applied))
 }
 
@@ -235,7 +223,7 @@ fn moved(to: JobState, change: &Change, applied: Option<Applied>) -> Transitione
 /// row an UPDATE matched.
 type Applied = (TenantId, i32, i32, Option<(Value, i64)>);
 
-/// The guarded UPDATE for each change, with its `job_transitions` row
+/// The guarded UPDATE of a claim or a retry, with its `job_transitions` row
 /// written by the same statement; None when no row matched (and then no
 /// transition row either: the INSERT selects from the UPDATE's rows).
 async fn apply(
@@ -266,44 +254,6 @@ async fn apply(
         .fetch_optional(&mut *conn)
         .await?
         .map(|r| (r.tenant_id, r.attempt, r.max_attempts, Some((r.spec, r.time_limit_ms)))),
-        Change::Succeed { result, .. } => sqlx::query!(
-            r#"WITH moved AS (
-                   UPDATE jobs SET status = $4, result = $5, finished_at = now(), updated_at = now(),
-                          lease_expires_at = NULL
-                   WHERE id = $1 AND status = $2 AND attempt = $3
-                   RETURNING id, tenant_id, attempt, max_attempts),
-               logged AS (
-                   INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt)
-                   SELECT id, tenant_id, $2, $4, $3 FROM moved)
-               SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts FROM moved"#,
-            guard.job as JobId,
-            guard.from as JobState,
-            guard.attempt,
-            to as JobState,
-            result,
-        )
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)),
-        Change::Fail { error, .. } => sqlx::query!(
-            r#"WITH moved AS (
-                   UPDATE jobs SET status = $4, error = $5, finished_at = now(), updated_at = now(),
-                          lease_expires_at = NULL
-                   WHERE id = $1 AND status = $2 AND attempt = $3
-                   RETURNING id, tenant_id, attempt, max_attempts),
-               logged AS (
-                   INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
-                   SELECT id, tenant_id, $2, $4, $3, $5::jsonb::text FROM moved)
-               SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts FROM moved"#,
-            guard.job as JobId,
-            guard.from as JobState,
-            guard.attempt,
-            to as JobState,
-            error,
-        )
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)),
         Change::Retry { error, .. } => sqlx::query!(
             r#"WITH moved AS (
                    UPDATE jobs SET status = $4, attempt = attempt + 1, error = $5, worker_id = NULL,
@@ -323,25 +273,14 @@ async fn apply(
         .fetch_optional(&mut *conn)
         .await?
         .map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)),
-        Change::Cancel { reason } => sqlx::query!(
-            r#"WITH moved AS (
-                   UPDATE jobs SET status = $4, finished_at = now(), updated_at = now(),
-                          lease_expires_at = NULL
-                   WHERE id = $1 AND status = $2 AND attempt = $3
-                   RETURNING id, tenant_id, attempt, max_attempts),
-               logged AS (
-                   INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
-                   SELECT id, tenant_id, $2, $4, $3, $5 FROM moved)
-               SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts FROM moved"#,
-            guard.job as JobId,
-            guard.from as JobState,
-            guard.attempt,
-            to as JobState,
-            reason,
-        )
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)),
+        Change::Succeed { .. } | Change::Fail { .. } | Change::Cancel { .. } => {
+            // Terminal changes are `finish`'s; `transition` never sends them here.
+            return Err(crate::job::IllegalTransition {
+                from: guard.from,
+                event: change.event(),
+            }
+            .into());
+        }
     };
     Ok(row)
 }
@@ -355,66 +294,82 @@ async fn queue_class(conn: &mut PgConnection, job: JobId) -> Result<QueueClass, 
         .map_err(|_| DbError::Corrupt(format!("job {job} has queue class {class:?}")))
 }
 
-fn job_outcome<'a>(
-    job: JobId,
-    tenant: TenantId,
-    status: JobState,
-    attempt: i32,
-    result: Option<&'a Value>,
-    error: Option<&'a Value>,
-) -> JobOutcome<'a> {
-    JobOutcome {
-        job,
-        tenant,
-        status,
-        attempt,
+/// A terminal transition in one statement: the guarded UPDATE, its
+/// `job_transitions` row, the `job.<state>` webhook message, the job's one
+/// usage event, and two notifications delivered at commit: the relay (a
+/// finished job frees a running slot of its tenant, so its next job need
+/// not wait a poll) and the long-polls waiting for this job
+/// (api/src/job_events.rs). Every INSERT selects from the UPDATE's row, so
+/// a stale write writes nothing; the message and the usage event are unique
+/// per job, so even a bug that reached here twice could not write them
+/// twice. The tenant comes from the row (the payload's `tenant_id` is set
+/// by the statement), the operation likewise.
+async fn finish(
+    conn: &mut PgConnection,
+    guard: Guard,
+    to: JobState,
+    change: &Change,
+) -> Result<Option<Applied>, DbError> {
+    let (result, error, reason, usage) = match change {
+        Change::Succeed { result, usage } => (Some(result), None, None, *usage),
+        Change::Fail { error, usage } => (None, Some(error), Some(error.to_string()), *usage),
+        Change::Cancel { reason } => (None, None, Some(reason.clone()), Usage::default()),
+        Change::Claim { .. } | Change::Retry { .. } => {
+            // Not terminal: `apply`'s; `transition` never sends them here.
+            return Err(crate::job::IllegalTransition {
+                from: guard.from,
+                event: change.event(),
+            }
+            .into());
+        }
+    };
+    let event = JobOutcome {
+        job: guard.job,
+        status: to,
+        attempt: guard.attempt,
         result,
         error,
-    }
-}
-
-/// The side effects of a terminal state: `job.<state>` webhook message and
-/// the job's one usage event. Both are unique per job, so even a bug that
-/// reached here twice could not write them twice.
-async fn record_terminal(
-    conn: &mut PgConnection,
-    event: &JobOutcome<'_>,
-    usage: Usage,
-) -> Result<(), DbError> {
-    let (job, tenant, to) = (event.job, event.tenant, event.status);
-    let event_type = event.event_type();
-    // Capped at 256 KiB: a larger result is linked, not inlined.
-    let payload = event.payload(Utc::now());
-    // One statement: the message, the usage event (the operation is the job
-    // row's; attempts = the attempt that ended it), and two notifications
-    // delivered at commit: the relay (a finished job frees a running slot of
-    // its tenant, so its next job need not wait a poll) and the long-polls
-    // waiting for this job (api/src/job_events.rs).
-    sqlx::query!(
-        r#"WITH message AS (
+    };
+    let row = sqlx::query!(
+        r#"WITH moved AS (
+               UPDATE jobs SET status = $4, result = COALESCE($5, result), error = COALESCE($6, error),
+                      finished_at = now(), updated_at = now(), lease_expires_at = NULL
+               WHERE id = $1 AND status = $2 AND attempt = $3
+               RETURNING id, tenant_id, attempt, max_attempts, operation),
+           logged AS (
+               INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
+               SELECT id, tenant_id, $2, $4, $3, $7 FROM moved),
+           message AS (
                INSERT INTO webhook_messages (id, tenant_id, event_type, job_id, payload)
-               VALUES ($1, $2, $3, $4, $5)),
+               SELECT $8, tenant_id, $9, id, jsonb_set($10, '{data,tenant_id}', to_jsonb(tenant_id))
+               FROM moved),
            used AS (
                INSERT INTO usage_events (id, tenant_id, job_id, outcome, billable, vertex_visits,
                                          compute_ms, device, operation, attempts)
-               SELECT $6, $2, $4, $7, $8, $9, $10, $11, j.operation, $12 FROM jobs j WHERE j.id = $4)
-           SELECT pg_notify('job_outbox', ''), pg_notify('job_done', $4::uuid::text)"#,
-        Uuid::now_v7(),
-        tenant as TenantId,
-        event_type,
-        job as JobId,
-        payload,
-        Uuid::now_v7(),
+               SELECT $11, tenant_id, id, $4, $12, $13, $14, $15, operation, attempt FROM moved),
+           notified AS (
+               SELECT pg_notify('job_outbox', ''), pg_notify('job_done', id::text) FROM moved)
+           SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts
+           FROM moved, notified"#,
+        guard.job as JobId,
+        guard.from as JobState,
+        guard.attempt,
         to as JobState,
+        result,
+        error,
+        reason,
+        Uuid::now_v7(),
+        event.event_type(),
+        event.payload(Utc::now()),
+        Uuid::now_v7(),
         usage.billable,
         usage.vertex_visits,
         usage.compute_ms,
         usage.device,
-        event.attempt,
     )
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(())
+    Ok(row.map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)))
 }
 
 /// Extends the lease of a running attempt. False when the job is no longer
