@@ -142,14 +142,14 @@ impl Relay {
         }
     }
 
+    /// The lag gauge from a standby (the leader sets it in `housekeeping`).
     async fn export_lag(&self) {
-        let lag = async {
+        let exported = async {
             let mut conn = self.pool.acquire().await?;
-            db::outbox::lag_seconds(&mut conn).await
+            set_lag_gauge(&mut conn).await
         };
-        match lag.await {
-            Ok(lag) => metrics::gauge!(m::OUTBOX_LAG).set(lag),
-            Err(e) => tracing::debug!(error = %e, "could not read outbox lag"),
+        if let Err(e) = exported.await {
+            tracing::debug!(error = %e, "could not read outbox lag");
         }
     }
 
@@ -162,9 +162,7 @@ impl Relay {
                 "outbox rows of jobs that moved on marked handled"
             );
         }
-        let lag = db::outbox::lag_seconds(conn).await?;
-        metrics::gauge!(m::OUTBOX_LAG).set(lag);
-        Ok(())
+        set_lag_gauge(conn).await
     }
 
     async fn publishing_channel(&self, shutdown: &CancellationToken) -> Option<Channel> {
@@ -308,6 +306,12 @@ impl Relay {
         }
         Ok(confirmed)
     }
+}
+
+async fn set_lag_gauge(conn: &mut PgConnection) -> Result<(), db::DbError> {
+    let lag = db::outbox::lag_seconds(conn).await?;
+    metrics::gauge!(m::OUTBOX_LAG).set(lag);
+    Ok(())
 }
 
 /// Each plan's running cap, for the fairness gate.

@@ -181,30 +181,45 @@ pub async fn transition(
     change: Change,
 ) -> Result<Transitioned, DbError> {
     let to = guard.from.on(change.event())?;
-    let applied = match &change {
-        Change::Retry { backoff, .. } => {
-            let mut tx = conn.begin().await?;
-            let applied = apply(&mut tx, guard, to, &change).await?;
-            if let Some((tenant_id, attempt, _, _)) = &applied {
-                let class = queue_class(&mut tx, guard.job).await?;
-                outbox::insert(&mut tx, guard.job, *tenant_id, *attempt, class, *backoff).await?;
-            }
-            tx.commit().await?;
-            applied
+    let label = change.label();
+    let applied = match change {
+        Change::Claim { worker, lease } => claim(conn, guard, to, worker, lease).await?,
+        Change::Retry { error, backoff } => retry(conn, guard, to, &error, backoff).await?,
+        Change::Succeed { result, usage } => {
+            let terminal = Terminal {
+                result: Some(&result),
+                error: None,
+                reason: None,
+                usage,
+            };
+            finish(conn, guard, to, terminal).await?
         }
-        Change::Claim { .. } => apply(conn, guard, to, &change).await?,
-        Change::Succeed { .. } | Change::Fail { .. } | Change::Cancel { .. } => {
-            finish(conn, guard, to, &change).await?
+        Change::Fail { error, usage } => {
+            let terminal = Terminal {
+                result: None,
+                error: Some(&error),
+                reason: Some(error.to_string()),
+                usage,
+            };
+            finish(conn, guard, to, terminal).await?
+        }
+        Change::Cancel { reason } => {
+            let terminal = Terminal {
+                result: None,
+                error: None,
+                reason: Some(reason),
+                usage: Usage::default(),
+            };
+            finish(conn, guard, to, terminal).await?
         }
     };
-    Ok(moved(to, &change, applied))
+    Ok(moved(to, label, applied))
 }
 
-/// The outcome of `apply`: `Stale` (counted) when no row matched.
-fn moved(to: JobState, change: &Change, applied: Option<Applied>) -> Transitioned {
+/// What the guarded write returned: `Stale` (counted) when no row matched.
+fn moved(to: JobState, label: &'static str, applied: Option<Applied>) -> Transitioned {
     let Some((tenant_id, attempt, max_attempts, spec)) = applied else {
-        metrics::counter!(crate::metrics::STALE_WRITES, "transition" => change.label())
-            .increment(1);
+        metrics::counter!(crate::metrics::STALE_WRITES, "transition" => label).increment(1);
         return Transitioned::Stale;
     };
     Transitioned::Applied(Moved {
@@ -223,75 +238,105 @@ fn moved(to: JobState, change: &Change, applied: Option<Applied>) -> Transitione
 /// row an UPDATE matched.
 type Applied = (TenantId, i32, i32, Option<(Value, i64)>);
 
-/// The guarded UPDATE of a claim or a retry, with its `job_transitions` row
-/// written by the same statement; None when no row matched (and then no
-/// transition row either: the INSERT selects from the UPDATE's rows).
-async fn apply(
+/// queued → running, with its `job_transitions` row, in one statement; None
+/// when no row matched (and then no transition row either: the INSERT
+/// selects from the UPDATE's rows).
+async fn claim(
     conn: &mut PgConnection,
     guard: Guard,
     to: JobState,
-    change: &Change,
+    worker: WorkerId,
+    lease: Duration,
 ) -> Result<Option<Applied>, DbError> {
-    let row = match change {
-        Change::Claim { worker, lease } => sqlx::query!(
-            r#"WITH moved AS (
-                   UPDATE jobs SET status = $4, worker_id = $5, started_at = now(), updated_at = now(),
-                          lease_expires_at = now() + make_interval(secs => $6)
-                   WHERE id = $1 AND status = $2 AND attempt = $3
-                   RETURNING id, tenant_id, attempt, max_attempts, spec, time_limit_ms),
-               logged AS (
-                   INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt)
-                   SELECT id, tenant_id, $2, $4, $3 FROM moved)
-               SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts, spec, time_limit_ms
-               FROM moved"#,
-            guard.job as JobId,
-            guard.from as JobState,
-            guard.attempt,
-            to as JobState,
-            worker.as_uuid(),
-            lease.as_secs_f64(),
+    Ok(sqlx::query!(
+        r#"WITH moved AS (
+               UPDATE jobs SET status = $4, worker_id = $5, started_at = now(), updated_at = now(),
+                      lease_expires_at = now() + make_interval(secs => $6)
+               WHERE id = $1 AND status = $2 AND attempt = $3
+               RETURNING id, tenant_id, attempt, max_attempts, spec, time_limit_ms),
+           logged AS (
+               INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt)
+               SELECT id, tenant_id, $2, $4, $3 FROM moved)
+           SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts, spec, time_limit_ms
+           FROM moved"#,
+        guard.job as JobId,
+        guard.from as JobState,
+        guard.attempt,
+        to as JobState,
+        worker.as_uuid(),
+        lease.as_secs_f64(),
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(|r| {
+        (
+            r.tenant_id,
+            r.attempt,
+            r.max_attempts,
+            Some((r.spec, r.time_limit_ms)),
         )
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| (r.tenant_id, r.attempt, r.max_attempts, Some((r.spec, r.time_limit_ms)))),
-        Change::Retry { error, .. } => sqlx::query!(
-            r#"WITH moved AS (
-                   UPDATE jobs SET status = $4, attempt = attempt + 1, error = $5, worker_id = NULL,
-                          lease_expires_at = NULL, updated_at = now()
-                   WHERE id = $1 AND status = $2 AND attempt = $3
-                   RETURNING id, tenant_id, attempt, max_attempts),
-               logged AS (
-                   INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
-                   SELECT id, tenant_id, $2, $4, $3, $5::jsonb::text FROM moved)
-               SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts FROM moved"#,
-            guard.job as JobId,
-            guard.from as JobState,
-            guard.attempt,
-            to as JobState,
-            error,
-        )
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)),
-        Change::Succeed { .. } | Change::Fail { .. } | Change::Cancel { .. } => {
-            // Terminal changes are `finish`'s; `transition` never sends them here.
-            return Err(crate::job::IllegalTransition {
-                from: guard.from,
-                event: change.event(),
-            }
-            .into());
-        }
-    };
-    Ok(row)
+    }))
 }
 
-async fn queue_class(conn: &mut PgConnection, job: JobId) -> Result<QueueClass, DbError> {
-    let class = sqlx::query_scalar!("SELECT queue_class FROM jobs WHERE id = $1", job as JobId)
-        .fetch_one(&mut *conn)
-        .await?;
-    class
-        .parse()
-        .map_err(|_| DbError::Corrupt(format!("job {job} has queue class {class:?}")))
+/// running → queued under the next attempt, with its `job_transitions` row,
+/// and the next attempt's publish queued after `backoff`: two statements in
+/// one transaction (a savepoint when the caller holds one).
+async fn retry(
+    conn: &mut PgConnection,
+    guard: Guard,
+    to: JobState,
+    error: &Value,
+    backoff: Duration,
+) -> Result<Option<Applied>, DbError> {
+    let mut tx = conn.begin().await?;
+    let row = sqlx::query!(
+        r#"WITH moved AS (
+               UPDATE jobs SET status = $4, attempt = attempt + 1, error = $5, worker_id = NULL,
+                      lease_expires_at = NULL, updated_at = now()
+               WHERE id = $1 AND status = $2 AND attempt = $3
+               RETURNING id, tenant_id, attempt, max_attempts, queue_class),
+           logged AS (
+               INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
+               SELECT id, tenant_id, $2, $4, $3, $6 FROM moved)
+           SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts, queue_class FROM moved"#,
+        guard.job as JobId,
+        guard.from as JobState,
+        guard.attempt,
+        to as JobState,
+        error,
+        error.to_string(),
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let class: QueueClass = row.queue_class.parse().map_err(|_| {
+        DbError::Corrupt(format!(
+            "job {} has queue class {:?}",
+            guard.job, row.queue_class
+        ))
+    })?;
+    outbox::insert(
+        &mut tx,
+        guard.job,
+        row.tenant_id,
+        row.attempt,
+        class,
+        backoff,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some((row.tenant_id, row.attempt, row.max_attempts, None)))
+}
+
+/// What a terminal transition writes besides its state.
+struct Terminal<'a> {
+    result: Option<&'a Value>,
+    error: Option<&'a Value>,
+    /// The `job_transitions` reason: the error or the cancel's reason.
+    reason: Option<String>,
+    usage: Usage,
 }
 
 /// A terminal transition in one statement: the guarded UPDATE, its
@@ -308,21 +353,14 @@ async fn finish(
     conn: &mut PgConnection,
     guard: Guard,
     to: JobState,
-    change: &Change,
+    terminal: Terminal<'_>,
 ) -> Result<Option<Applied>, DbError> {
-    let (result, error, reason, usage) = match change {
-        Change::Succeed { result, usage } => (Some(result), None, None, *usage),
-        Change::Fail { error, usage } => (None, Some(error), Some(error.to_string()), *usage),
-        Change::Cancel { reason } => (None, None, Some(reason.clone()), Usage::default()),
-        Change::Claim { .. } | Change::Retry { .. } => {
-            // Not terminal: `apply`'s; `transition` never sends them here.
-            return Err(crate::job::IllegalTransition {
-                from: guard.from,
-                event: change.event(),
-            }
-            .into());
-        }
-    };
+    let Terminal {
+        result,
+        error,
+        reason,
+        usage,
+    } = terminal;
     let event = JobOutcome {
         job: guard.job,
         status: to,
