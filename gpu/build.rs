@@ -6,6 +6,7 @@ fn main() {
         "host.c",
         "common.cuh",
         "bfs.cuh",
+        "mask.cuh",
         "transform.cuh",
         "components.cuh",
     ] {

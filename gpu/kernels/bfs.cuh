@@ -15,23 +15,33 @@
  * resets the counter the other parity will use next, so a level needs no
  * extra launch and no host round trip.
  *
+ * thin(L0): while the frontier is small, many levels run in one launch of
+ *            one block: expand and settle as above, separated by block
+ *            barriers instead of kernel boundaries. A level's cost is then a
+ *            barrier, not two dependent launches (~10 µs), which is what long
+ *            thin searches (2-D) spend their time on.
+ *
  * `p` is the flattened layout of lattice/src/engine/device.rs (keep in step):
- * [0] dims, [1] tiles, [2 + 11a + k] per axis, then valid bits per last-set. */
+ * [0] dims, [1] tiles, [2 + 13a + k] per axis, then valid bits per last-set. */
 #ifndef CATALYTIC_BFS_CUH
 #define CATALYTIC_BFS_CUH
 
 #define CAT_MAX_DIMS 10
-#define CAT_AXIS(p, a, k) ((p)[2 + 11 * (a) + (k)])
+#define CAT_PER_AXIS 13
+#define CAT_AXIS(p, a, k) ((p)[2 + CAT_PER_AXIS * (a) + (k)])
+#define CAT_VALID(p, dims, set) ((p)[2 + CAT_PER_AXIS * (dims) + (set)])
 enum {
   CAT_STEP = 0, CAT_SPAN, CAT_LAST_SPAN, CAT_GRID, CAT_TSTRIDE, CAT_NOT_FIRST,
-  CAT_NOT_LAST, CAT_FIRST, CAT_LAST, CAT_END, CAT_WRAP
+  CAT_NOT_LAST, CAT_FIRST, CAT_LAST, CAT_END, CAT_WRAP, CAT_SHIFT, CAT_VSTRIDE
 };
 
 /* The list state of one search; every pointer is into device (or host) memory.
  * ctl: [0..1] frontier counts by parity, [2..3] touched counts by parity,
- *      [4] done, [5..] vertices labelled per level of the current batch. */
+ *      [4] done, [5] levels a thin launch ran,
+ *      [6..] vertices labelled per level of the current batch. */
 #define CAT_CTL_DONE 4
-#define CAT_CTL_LEVELS 5
+#define CAT_CTL_RAN 5
+#define CAT_CTL_LEVELS 6
 
 /* ORs `bits` into cand[target]; the first writer lists the target. */
 CAT_FN void cat_send(u64 target, u64 bits, u64 *cand, u64 *touched, u64 *touched_count) {
@@ -58,7 +68,7 @@ CAT_FN void cat_expand_tile(const u64 *p, u64 tile, u64 f, u64 *cand, u64 *touch
     own |= (cat_shl(f, s) & CAT_AXIS(p, a, CAT_NOT_FIRST)) |
            (cat_shr(f, s) & CAT_AXIS(p, a, CAT_NOT_LAST));
   }
-  own &= p[2 + 11 * dims + last_set];
+  own &= CAT_VALID(p, dims, last_set);
   cat_send(tile, own, cand, touched, touched_count);
   for (u64 a = 0; a < dims; a++) {
     u64 c = coords[a], g = CAT_AXIS(p, a, CAT_GRID), stride = CAT_AXIS(p, a, CAT_TSTRIDE);
@@ -124,6 +134,39 @@ CAT_FN void cat_settle_body(u64 first, u64 step, u64 par, u64 next_code, u64 slo
     if (t == stop_tile && (fresh & stop_mask)) ctl[CAT_CTL_DONE] = 1;
   }
   if (labelled) CAT_ATOMIC_ADD(&ctl[CAT_CTL_LEVELS + slot], labelled);
+}
+
+/* thin(L0): levels L0, L0+1, … in one block, `first`/`step` being the
+ * thread's index and the block's size. Stops before a level whose frontier is
+ * empty or holds more than `thin_max` tiles (a wide level is faster as the
+ * two grid-wide launches), after the stop vertex's level, or after
+ * `max_levels`; ctl[CAT_CTL_RAN] says how many ran, level L0 + k counting
+ * into slot k. The first level always runs, so a launch makes progress.
+ *
+ * Every thread reads the same counters at the top of a level: they were
+ * last written before the barrier that ended the previous level, and within
+ * a level a pass writes only the counters of the other parity. So all
+ * threads leave the loop together and every barrier is reached by all. */
+CAT_FN void cat_thin_body(u64 first, u64 step, const u64 *p, u64 level0, u64 max_levels,
+                          u64 thin_max, u64 *tiles0, u64 *bits0, u64 *tiles1, u64 *bits1,
+                          u64 *cand, u64 *touched, u64 *state, const u64 *blocked, u64 *ctl,
+                          u64 stop_tile, u64 stop_mask) {
+  /* Read through volatile: another thread of the block wrote them. */
+  volatile u64 *counters = ctl;
+  u64 k = 0;
+  for (; k < max_levels; k++) {
+    u64 level = level0 + k, par = level & 1ULL;
+    u64 n = counters[par];
+    if (n == 0 || counters[CAT_CTL_DONE] || (k > 0 && n > thin_max)) break;
+    u64 *cur_tiles = par ? tiles1 : tiles0, *cur_bits = par ? bits1 : bits0;
+    u64 *next_tiles = par ? tiles0 : tiles1, *next_bits = par ? bits0 : bits1;
+    cat_expand_body(first, step, p, par, cur_tiles, cur_bits, cand, touched, ctl);
+    CAT_SYNC();
+    cat_settle_body(first, step, par, (level + 1) % 3, k, touched, cand, state, blocked,
+                    next_tiles, next_bits, ctl, stop_tile, stop_mask);
+    CAT_SYNC();
+  }
+  if (first == 0) ctl[CAT_CTL_RAN] = k;
 }
 
 #endif

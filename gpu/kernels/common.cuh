@@ -18,6 +18,9 @@ typedef unsigned int u32;
 #define CAT_ATOMIC_ADD(p, v) cat_host_add((p), (v))
 #define CAT_ATOMIC_MIN(p, v) cat_host_min((p), (v))
 #define CAT_POPC(x) ((u64)__builtin_popcountll(x))
+#define CAT_CTZ(x) ((u64)__builtin_ctzll(x))
+/* One thread runs every item in order: nothing to wait for. */
+#define CAT_SYNC() ((void)0)
 /* One thread: the old value is what was there. */
 static inline u64 cat_host_or(u64 *p, u64 v) { u64 old = *p; *p = old | v; return old; }
 static inline u64 cat_host_add(u64 *p, u64 v) { u64 old = *p; *p = old + v; return old; }
@@ -28,6 +31,10 @@ static inline u64 cat_host_min(u64 *p, u64 v) { u64 old = *p; if (v < old) *p = 
 #define CAT_ATOMIC_ADD(p, v) atomicAdd((p), (v))
 #define CAT_ATOMIC_MIN(p, v) atomicMin((p), (v))
 #define CAT_POPC(x) ((u64)__popcll(x))
+/* Trailing zeros of a non-zero word: the lowest set bit's index. */
+#define CAT_CTZ(x) ((u64)(__ffsll((long long)(x)) - 1))
+/* Waits for every thread of the block, and makes their writes visible to it. */
+#define CAT_SYNC() __syncthreads()
 #endif
 
 /* Shifts that give 0 for a shift of 64 or more (C leaves those undefined). */

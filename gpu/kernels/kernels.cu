@@ -1,5 +1,5 @@
-/* The GPU entry points: each runs its body (bfs.cuh, transform.cuh) as a
- * grid-stride loop. NVRTC compiles common.cuh + the bodies + this file as
+/* The GPU entry points: each runs its body (bfs.cuh, mask.cuh, transform.cuh,
+ * components.cuh) as a grid-stride loop (cat_bfs_thin: a block-stride loop). NVRTC compiles common.cuh + the bodies + this file as
  * one source (gpu/src/kernels.rs), so there are no #includes to resolve. */
 
 #define CAT_THREAD_FIRST ((u64)blockIdx.x * blockDim.x + threadIdx.x)
@@ -18,6 +18,25 @@ extern "C" __global__ void cat_bfs_settle(u64 par, u64 next_code, u64 slot, cons
                                           u64 stop_tile, u64 stop_mask) {
   cat_settle_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, par, next_code, slot, touched, cand, state,
                   blocked, front_tiles, front_bits, ctl, stop_tile, stop_mask);
+}
+
+/* One block of CAT_THIN_THREADS (gpu/src/cuda.rs launches exactly that; the
+ * bound keeps the register count low enough for the block to fit an SM). */
+#define CAT_THIN_THREADS 1024
+extern "C" __global__ void __launch_bounds__(CAT_THIN_THREADS)
+    cat_bfs_thin(const u64 *p, u64 level0, u64 max_levels, u64 thin_max, u64 *tiles0,
+                 u64 *bits0, u64 *tiles1, u64 *bits1, u64 *cand, u64 *touched, u64 *state,
+                 const u64 *blocked, u64 *ctl, u64 stop_tile, u64 stop_mask) {
+  cat_thin_body(threadIdx.x, blockDim.x, p, level0, max_levels, thin_max, tiles0, bits0, tiles1,
+                bits1, cand, touched, state, blocked, ctl, stop_tile, stop_mask);
+}
+
+extern "C" __global__ void cat_tile_mask(const u64 *p, u64 seed, u64 below, u64 all, u64 *mask) {
+  cat_tile_mask_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, p, seed, below, all, mask);
+}
+
+extern "C" __global__ void cat_vertex_mask(u64 n, u64 seed, u64 below, u64 all, u64 *mask) {
+  cat_vertex_mask_body(CAT_THREAD_FIRST, CAT_THREAD_STEP, n, seed, below, all, mask);
 }
 
 extern "C" __global__ void cat_xor(unsigned char *data, u64 n, const unsigned char *key,

@@ -7,11 +7,14 @@
 
 use crate::GpuError;
 use crate::components::{self, ComponentsExec};
-use crate::kernels::compile_ptx;
-use crate::levels::{self, BATCH, CTL_HEAD, Endpoints, LevelExec};
+use crate::kernels::{THIN_THREADS, compile_ptx};
+use crate::levels::{
+    self, BATCH, CTL_HEAD, CTL_WORDS, Endpoints, LevelExec, Readback, THIN_LEVELS, THIN_MAX_TILES,
+};
 use crate::probe::{Library, require};
 use catalytic_lattice::{
-    Cancel, Components, DeviceLayout, Lattice, Levels, ShortestPath, walk_canonical,
+    Cancel, Components, DeviceLayout, DeviceMask, Lattice, Levels, SeededRule, ShortestPath,
+    walk_canonical,
 };
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaGraph, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
@@ -29,12 +32,36 @@ pub struct DeviceInfo {
     pub multiprocessors: u32,
 }
 
+/// Choices of how the device runs a search, for A/B runs
+/// (`catalytic-gpu bench`); the defaults are what the worker uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// Levels whose frontier has at most this many tiles run thin (one
+    /// block, many levels per launch: `kernels/bfs.cuh`); 0: never.
+    pub thin_max_tiles: u64,
+    /// Compute a seeded blocked mask on the device rather than on the host.
+    pub mask_on_device: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            thin_max_tiles: THIN_MAX_TILES,
+            mask_on_device: true,
+        }
+    }
+}
+
 /// A device with the compiled kernels.
 pub struct Gpu {
     ctx: Arc<CudaContext>,
     info: DeviceInfo,
+    tuning: Tuning,
     expand: CudaFunction,
     settle: CudaFunction,
+    thin: CudaFunction,
+    tile_mask: CudaFunction,
+    vertex_mask: CudaFunction,
     xor: CudaFunction,
     scale: CudaFunction,
     label_init: CudaFunction,
@@ -57,6 +84,11 @@ impl Gpu {
     /// Opens device `ordinal` and compiles the kernels for it. An error (not
     /// a panic) when there is no driver, no NVRTC or no such device.
     pub fn open(ordinal: usize) -> Result<Self, GpuError> {
+        Self::open_tuned(ordinal, Tuning::default())
+    }
+
+    /// As [`Gpu::open`], with searches run as `tuning` says.
+    pub fn open_tuned(ordinal: usize, tuning: Tuning) -> Result<Self, GpuError> {
         require(Library::Driver)?;
         require(Library::Nvrtc)?;
         let ctx = CudaContext::new(ordinal)?;
@@ -79,6 +111,9 @@ impl Gpu {
         Ok(Self {
             expand: module.load_function("cat_bfs_expand")?,
             settle: module.load_function("cat_bfs_settle")?,
+            thin: module.load_function("cat_bfs_thin")?,
+            tile_mask: module.load_function("cat_tile_mask")?,
+            vertex_mask: module.load_function("cat_vertex_mask")?,
             xor: module.load_function("cat_xor")?,
             scale: module.load_function("cat_scale")?,
             label_init: module.load_function("cat_label_init")?,
@@ -88,11 +123,21 @@ impl Gpu {
             roots: module.load_function("cat_roots")?,
             ctx,
             info,
+            tuning,
         })
     }
 
     pub fn info(&self) -> &DeviceInfo {
         &self.info
+    }
+
+    pub fn tuning(&self) -> Tuning {
+        self.tuning
+    }
+
+    /// Runs later searches as `tuning` says (the kernels stay loaded).
+    pub fn set_tuning(&mut self, tuning: Tuning) {
+        self.tuning = tuning;
     }
 
     /// A grid that fills the device (8 blocks of 256 per multiprocessor);
@@ -114,14 +159,24 @@ impl Gpu {
         stop_at: Option<u64>,
         cancel: &dyn Cancel,
     ) -> Result<Levels, GpuError> {
-        let layout = DeviceLayout::new(lattice);
+        let layout = if self.tuning.mask_on_device {
+            DeviceLayout::deferring_seeded(lattice)
+        } else {
+            DeviceLayout::new(lattice)
+        };
         let Some(endpoints) = Endpoints::new(&layout, source, stop_at) else {
             let bytes = layout.state_bytes();
             let tiles = layout.tiles() as usize;
             return Ok(layout.into_levels(vec![[0, 0]; tiles], Vec::new(), bytes));
         };
         let mut exec = CudaExec::new(self, &layout, endpoints)?;
-        levels::search(layout, &mut exec, endpoints, cancel)
+        levels::search(
+            layout,
+            &mut exec,
+            endpoints,
+            self.tuning.thin_max_tiles,
+            cancel,
+        )
     }
 
     /// The canonical shortest path (design §2), searched on the device and
@@ -191,6 +246,57 @@ impl Gpu {
     }
 }
 
+/// Which blocked mask a kernel of `kernels/mask.cuh` computes.
+enum MaskOf<'a> {
+    /// Per tile of the layout `params`, which has `tiles` tiles.
+    Tiles {
+        params: &'a CudaSlice<u64>,
+        tiles: usize,
+    },
+    /// One bit per vertex of `n`.
+    Vertices { n: &'a u64 },
+}
+
+impl Gpu {
+    /// The blocked mask `of` under `rule`, computed on `stream`.
+    fn seeded_mask(
+        &self,
+        stream: &Arc<CudaStream>,
+        of: MaskOf<'_>,
+        rule: SeededRule,
+    ) -> Result<CudaSlice<u64>, GpuError> {
+        let words = match of {
+            MaskOf::Tiles { tiles, .. } => tiles,
+            MaskOf::Vertices { n } => n.div_ceil(64) as usize,
+        };
+        let mut mask = stream.alloc_zeros::<u64>(words)?;
+        let all = u64::from(rule.all);
+        let mut launch = match of {
+            MaskOf::Tiles { params, .. } => {
+                let mut launch = stream.launch_builder(&self.tile_mask);
+                launch.arg(params);
+                launch
+            }
+            MaskOf::Vertices { n } => {
+                let mut launch = stream.launch_builder(&self.vertex_mask);
+                launch.arg(n);
+                launch
+            }
+        };
+        launch
+            .arg(&rule.seed)
+            .arg(&rule.below)
+            .arg(&all)
+            .arg(&mut mask);
+        // SAFETY: cat_tile_mask(p, seed, below, all, mask) and
+        // cat_vertex_mask(n, seed, below, all, mask): arguments match in
+        // order and type; mask has a word per tile of p, or ceil(n / 64)
+        // words, all that each writes.
+        unsafe { launch.launch(self.full_grid()) }?;
+        Ok(mask)
+    }
+}
+
 /// NVRTC's target for a device: its own virtual architecture, so the driver
 /// JIT-compiles the PTX for exactly this chip.
 fn arch_for((major, minor): (i32, i32)) -> Option<&'static str> {
@@ -220,12 +326,13 @@ struct CudaExec<'g> {
     ctl: CudaSlice<u64>,
     stop: (u64, u64),
     bytes: u64,
-    /// One batch of levels, recorded on the first batch and replayed after:
-    /// a graph launch costs about as much as one kernel launch, where the
-    /// batch holds 2 × BATCH of them. (A level still costs ~10 µs of
-    /// dependent kernel execution: long thin searches, 2-D, stay
-    /// latency-bound; a one-block-per-SM recording measured no faster.)
-    graph: Option<CudaGraph>,
+    /// One wide batch of levels per phase (its first level mod 6), recorded
+    /// on first use and replayed after: a graph launch costs about as much
+    /// as one kernel launch, where the batch holds 2 × BATCH of them. (A
+    /// level still costs ~10 µs of dependent kernel execution: long thin
+    /// searches, 2-D, stay latency-bound there, hence thin launches; a
+    /// one-block-per-SM recording measured no faster.)
+    graphs: [Option<CudaGraph>; 6],
 }
 
 impl<'g> CudaExec<'g> {
@@ -236,19 +343,30 @@ impl<'g> CudaExec<'g> {
         let mut state = zeros(2 * tiles)?;
         let mut front_tiles = [zeros(tiles)?, zeros(tiles)?];
         let mut front_bits = [zeros(tiles)?, zeros(tiles)?];
-        let mut ctl = zeros(CTL_HEAD + BATCH)?;
+        let mut ctl = zeros(CTL_WORDS)?;
         let (tile, mask) = endpoints.source;
         let t = tile as usize;
         stream.memcpy_htod(&[mask], &mut state.slice_mut(2 * t..2 * t + 1))?;
         stream.memcpy_htod(&[tile], &mut front_tiles[0].slice_mut(0..1))?;
         stream.memcpy_htod(&[mask], &mut front_bits[0].slice_mut(0..1))?;
         stream.memcpy_htod(&[1u64], &mut ctl.slice_mut(0..1))?;
-        let blocked = layout.blocked().map(|b| stream.clone_htod(b)).transpose()?;
+        let params = stream.clone_htod(layout.params())?;
+        let blocked = match layout.mask() {
+            DeviceMask::Open => None,
+            DeviceMask::Words(words) => Some(stream.clone_htod(words)?),
+            DeviceMask::Seeded(rule) => {
+                let of = MaskOf::Tiles {
+                    params: &params,
+                    tiles,
+                };
+                Some(gpu.seeded_mask(&stream, of, rule)?)
+            }
+        };
         stream.synchronize()?;
         let bytes = (tiles as u64) * 8 * (2 + 1 + 1 + 4 + u64::from(blocked.is_some()));
         Ok(Self {
             gpu,
-            params: stream.clone_htod(layout.params())?,
+            params,
             blocked,
             state,
             cand: zeros(tiles)?,
@@ -258,20 +376,21 @@ impl<'g> CudaExec<'g> {
             ctl,
             stop: endpoints.stop,
             bytes,
-            graph: None,
+            graphs: Default::default(),
             stream,
         })
     }
 }
 
 impl CudaExec<'_> {
-    /// Records the launches of one batch on `grid` into a graph (nothing runs yet).
-    fn record(&mut self, grid: LaunchConfig) -> Result<CudaGraph, GpuError> {
+    /// Records the launches of one wide batch from a level ≡ `phase` (mod 6)
+    /// on `grid` into a graph (nothing runs yet).
+    fn record(&mut self, phase: u64, grid: LaunchConfig) -> Result<CudaGraph, GpuError> {
         self.stream
             .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)?;
-        // Every batch starts at a level ≡ 0 (mod 6) (levels.rs, BATCH), so
-        // the launches recorded for levels 0..BATCH serve every batch.
-        let issued = (0..BATCH).try_for_each(|slot| self.level(slot as u64, slot, grid));
+        // A level's arguments depend on it only mod 6 (levels.rs, BATCH), so
+        // the launches recorded for levels phase.. serve every such batch.
+        let issued = (0..BATCH).try_for_each(|slot| self.level(phase + slot as u64, slot, grid));
         let graph = self.stream.end_capture(CUgraphInstantiate_flags(0));
         issued?;
         graph?.ok_or(GpuError::Graph("the recorded batch was empty"))
@@ -334,23 +453,64 @@ impl CudaExec<'_> {
 }
 
 impl LevelExec for CudaExec<'_> {
-    fn batch(&mut self, _level0: u64) -> Result<(), GpuError> {
-        if self.graph.is_none() {
-            self.graph = Some(self.record(self.gpu.full_grid())?);
+    fn wide(&mut self, level0: u64) -> Result<(), GpuError> {
+        let phase = level0 % 6;
+        let slot = phase as usize;
+        if self.graphs[slot].is_none() {
+            self.graphs[slot] = Some(self.record(phase, self.gpu.full_grid())?);
         }
-        if let Some(graph) = &self.graph {
+        if let Some(graph) = &self.graphs[slot] {
             graph.launch()?;
         }
         Ok(())
     }
 
-    fn finish_batch(&mut self) -> Result<(Vec<u64>, bool), GpuError> {
+    fn thin(&mut self, level0: u64, thin_max: u64) -> Result<(), GpuError> {
+        let one_block = LaunchConfig {
+            grid_dim: (1, 1, 1),
+            block_dim: (THIN_THREADS, 1, 1),
+            shared_mem_bytes: 0,
+        };
+        let max_levels = THIN_LEVELS as u64;
+        let (stop_tile, stop_mask) = self.stop;
+        let null = 0u64;
+        let [tiles0, tiles1] = &mut self.front_tiles;
+        let [bits0, bits1] = &mut self.front_bits;
+        let mut launch = self.stream.launch_builder(&self.gpu.thin);
+        launch
+            .arg(&self.params)
+            .arg(&level0)
+            .arg(&max_levels)
+            .arg(&thin_max)
+            .arg(tiles0)
+            .arg(bits0)
+            .arg(tiles1)
+            .arg(bits1)
+            .arg(&mut self.cand)
+            .arg(&mut self.touched)
+            .arg(&mut self.state);
+        match &self.blocked {
+            Some(blocked) => launch.arg(blocked),
+            None => launch.arg(&null),
+        };
+        launch.arg(&mut self.ctl).arg(&stop_tile).arg(&stop_mask);
+        // SAFETY: cat_bfs_thin(p, level0, max_levels, thin_max, tiles0,
+        // bits0, tiles1, bits1, cand, touched, state, blocked, ctl,
+        // stop_tile, stop_mask): arguments match in order and type (a null
+        // blocked is a u64 0); lists have a slot per tile, ctl CTL_HEAD +
+        // THIN_LEVELS words for max_levels = THIN_LEVELS; one block of
+        // THIN_THREADS, the kernel's __launch_bounds__.
+        unsafe { launch.launch(one_block) }?;
+        Ok(())
+    }
+
+    fn finish_batch(&mut self) -> Result<Readback, GpuError> {
         let ctl = self.stream.clone_dtoh(&self.ctl)?;
         // The copy is asynchronous: wait for it before reading.
         self.stream.synchronize()?;
         self.stream
             .memset_zeros(&mut self.ctl.slice_mut(CTL_HEAD..))?;
-        Ok((ctl[CTL_HEAD..].to_vec(), ctl[4] != 0))
+        Ok(Readback { ctl })
     }
 
     fn state(&mut self) -> Result<Vec<u64>, GpuError> {
@@ -380,9 +540,14 @@ impl<'g> CudaComponents<'g> {
     fn new(gpu: &'g Gpu, lattice: &Lattice) -> Result<Self, GpuError> {
         let stream = gpu.ctx.new_stream()?;
         let n = lattice.vertex_count();
-        let blocked = components::blocked_bits(lattice)
-            .map(|b| stream.clone_htod(&b))
-            .transpose()?;
+        let blocked = match lattice.seeded_rule() {
+            Some(rule) if gpu.tuning.mask_on_device => {
+                Some(gpu.seeded_mask(&stream, MaskOf::Vertices { n: &n }, rule)?)
+            }
+            _ => components::blocked_bits(lattice)
+                .map(|b| stream.clone_htod(&b))
+                .transpose()?,
+        };
         let mut exec = Self {
             gpu,
             q: stream.clone_htod(&components::query(lattice))?,

@@ -4,9 +4,8 @@
 
 use crate::GpuError;
 use crate::components::{self, ComponentsExec};
-use crate::levels::{BATCH, CTL_HEAD, Endpoints, LevelExec};
-use catalytic_lattice::DeviceLayout;
-use catalytic_lattice::Lattice;
+use crate::levels::{BATCH, CTL_HEAD, CTL_WORDS, Endpoints, LevelExec, Readback, THIN_LEVELS};
+use catalytic_lattice::{DeviceLayout, DeviceMask, Lattice, SeededRule};
 
 unsafe extern "C" {
     fn cat_host_bfs_expand(
@@ -32,6 +31,25 @@ unsafe extern "C" {
         stop_tile: u64,
         stop_mask: u64,
     );
+    fn cat_host_bfs_thin(
+        p: *const u64,
+        level0: u64,
+        max_levels: u64,
+        thin_max: u64,
+        tiles0: *mut u64,
+        bits0: *mut u64,
+        tiles1: *mut u64,
+        bits1: *mut u64,
+        cand: *mut u64,
+        touched: *mut u64,
+        state: *mut u64,
+        blocked: *const u64,
+        ctl: *mut u64,
+        stop_tile: u64,
+        stop_mask: u64,
+    );
+    fn cat_host_tile_mask(p: *const u64, seed: u64, below: u64, all: u64, mask: *mut u64);
+    fn cat_host_vertex_mask(n: u64, seed: u64, below: u64, all: u64, mask: *mut u64);
     fn cat_host_xor(data: *mut u8, n: u64, key: *const u8, key_len: u64);
     fn cat_host_label_init(n: u64, blocked: *const u64, label: *mut u64);
     fn cat_host_hook(
@@ -74,13 +92,17 @@ impl HostExec {
         let (tile, mask) = endpoints.source;
         let mut exec = Self {
             params: layout.params().to_vec(),
-            blocked: layout.blocked().map(<[u64]>::to_vec),
+            blocked: match layout.mask() {
+                DeviceMask::Open => None,
+                DeviceMask::Words(words) => Some(words.to_vec()),
+                DeviceMask::Seeded(rule) => Some(tile_mask(layout, rule)),
+            },
             state: vec![0; 2 * tiles],
             cand: vec![0; tiles],
             touched: vec![0; tiles],
             front_tiles: [vec![0; tiles], vec![0; tiles]],
             front_bits: [vec![0; tiles], vec![0; tiles]],
-            ctl: vec![0; CTL_HEAD + BATCH],
+            ctl: vec![0; CTL_WORDS],
             stop: endpoints.stop,
         };
         exec.state[2 * tile as usize] = mask;
@@ -107,7 +129,7 @@ impl HostExec {
             .as_ref()
             .map_or(std::ptr::null(), |b| b.as_ptr());
         // SAFETY: every buffer is sized as the kernels index it (tiles, or
-        // CTL_HEAD + BATCH counters) and lives across the call; the bodies
+        // CTL_WORDS counters) and lives across the call; the bodies
         // run on this thread only.
         unsafe {
             cat_host_bfs_expand(
@@ -138,17 +160,48 @@ impl HostExec {
 }
 
 impl LevelExec for HostExec {
-    fn batch(&mut self, level0: u64) -> Result<(), GpuError> {
+    fn wide(&mut self, level0: u64) -> Result<(), GpuError> {
         for slot in 0..BATCH {
             self.level(level0 + slot as u64, slot);
         }
         Ok(())
     }
 
-    fn finish_batch(&mut self) -> Result<(Vec<u64>, bool), GpuError> {
-        let counts = self.ctl[CTL_HEAD..].to_vec();
+    fn thin(&mut self, level0: u64, thin_max: u64) -> Result<(), GpuError> {
+        let blocked = self
+            .blocked
+            .as_ref()
+            .map_or(std::ptr::null(), |b| b.as_ptr());
+        let [tiles0, tiles1] = &mut self.front_tiles;
+        let [bits0, bits1] = &mut self.front_bits;
+        // SAFETY: as in `level`; ctl has CTL_HEAD + THIN_LEVELS words, the
+        // slots of at most THIN_LEVELS levels.
+        unsafe {
+            cat_host_bfs_thin(
+                self.params.as_ptr(),
+                level0,
+                THIN_LEVELS as u64,
+                thin_max,
+                tiles0.as_mut_ptr(),
+                bits0.as_mut_ptr(),
+                tiles1.as_mut_ptr(),
+                bits1.as_mut_ptr(),
+                self.cand.as_mut_ptr(),
+                self.touched.as_mut_ptr(),
+                self.state.as_mut_ptr(),
+                blocked,
+                self.ctl.as_mut_ptr(),
+                self.stop.0,
+                self.stop.1,
+            );
+        }
+        Ok(())
+    }
+
+    fn finish_batch(&mut self) -> Result<Readback, GpuError> {
+        let ctl = self.ctl.clone();
         self.ctl[CTL_HEAD..].fill(0);
-        Ok((counts, self.ctl[4] != 0))
+        Ok(Readback { ctl })
     }
 
     fn state(&mut self) -> Result<Vec<u64>, GpuError> {
@@ -158,6 +211,39 @@ impl LevelExec for HostExec {
     fn bytes(&self) -> u64 {
         (self.state.len() * 8 + self.cand.len() * 40) as u64
     }
+}
+
+/// `cat_tile_mask` run on the host: the blocked bits per tile of `layout`.
+pub(crate) fn tile_mask(layout: &DeviceLayout, rule: SeededRule) -> Vec<u64> {
+    let mut mask = vec![0u64; layout.tiles() as usize];
+    // SAFETY: params is the layout's (its tile count is mask's length); the
+    // body writes mask[0..tiles).
+    unsafe {
+        cat_host_tile_mask(
+            layout.params().as_ptr(),
+            rule.seed,
+            rule.below,
+            u64::from(rule.all),
+            mask.as_mut_ptr(),
+        )
+    };
+    mask
+}
+
+/// `cat_vertex_mask` run on the host: one bit per vertex of `n`.
+pub(crate) fn vertex_mask(n: u64, rule: SeededRule) -> Vec<u64> {
+    let mut mask = vec![0u64; n.div_ceil(64) as usize];
+    // SAFETY: the body writes mask[0..ceil(n / 64)), its length.
+    unsafe {
+        cat_host_vertex_mask(
+            n,
+            rule.seed,
+            rule.below,
+            u64::from(rule.all),
+            mask.as_mut_ptr(),
+        )
+    };
+    mask
 }
 
 /// `cat_xor` run on the host.

@@ -13,15 +13,19 @@ use cudarc::nvrtc::{CompileOptions, Ptx};
 pub const SOURCE: &str = concat!(
     include_str!("../kernels/common.cuh"),
     include_str!("../kernels/bfs.cuh"),
+    include_str!("../kernels/mask.cuh"),
     include_str!("../kernels/transform.cuh"),
     include_str!("../kernels/components.cuh"),
     include_str!("../kernels/kernels.cu"),
 );
 
 /// The entry points in [`SOURCE`].
-pub const KERNELS: [&str; 9] = [
+pub const KERNELS: [&str; 12] = [
     "cat_bfs_expand",
     "cat_bfs_settle",
+    "cat_bfs_thin",
+    "cat_tile_mask",
+    "cat_vertex_mask",
     "cat_xor",
     "cat_scale",
     "cat_label_init",
@@ -30,6 +34,10 @@ pub const KERNELS: [&str; 9] = [
     "cat_tally",
     "cat_roots",
 ];
+
+/// Threads of the one block a thin launch runs (`CAT_THIN_THREADS` in
+/// `kernels/kernels.cu`, its `__launch_bounds__`; a test keeps them equal).
+pub(crate) const THIN_THREADS: u32 = 1024;
 
 /// Compiles [`SOURCE`] to PTX for `arch` (e.g. `compute_90`; NVRTC's default
 /// when None). Checks that every entry point is in the output.
@@ -55,4 +63,22 @@ pub fn compile_ptx(arch: Option<&'static str>) -> Result<Ptx, GpuError> {
         )));
     }
     Ok(ptx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_thin_launch_matches_the_kernels_bound() {
+        let define = format!("#define CAT_THIN_THREADS {THIN_THREADS}\n");
+        assert!(SOURCE.contains(&define), "kernels.cu lacks {define:?}");
+    }
+
+    #[test]
+    fn every_entry_point_is_defined() {
+        for kernel in KERNELS {
+            assert!(SOURCE.contains(&format!("{kernel}(")), "{kernel}");
+        }
+    }
 }

@@ -1,31 +1,80 @@
 //! The level-synchronous driver of a search, written once for every
 //! executor of the kernels (the GPU, and the host build of the same bodies).
 //!
-//! Levels are issued in batches without waiting: each level is two passes
-//! (`bfs.cuh`: expand, settle) whose counters live on the device, so the host
-//! reads back only once per batch (the labelled count of each level, and
-//! whether the stop vertex was reached), and polls cancellation there.
+//! Levels are issued in batches without waiting, and the host reads back
+//! only once per batch (the labelled count of each level, whether the stop
+//! vertex was reached, the next frontier's size), polling cancellation there.
+//! A batch is one of two kinds (`bfs.cuh`):
+//!
+//! - wide: [`BATCH`] levels, each two grid-wide passes (expand, settle);
+//! - thin: up to [`THIN_LEVELS`] levels in one launch of one block, used
+//!   while the frontier holds at most `thin_max` tiles, where a level's work
+//!   is too small to fill the device and two dependent launches per level
+//!   would be all its cost.
 
 use crate::GpuError;
 use catalytic_lattice::{Cancel, DeviceLayout, Levels};
 
-/// Levels issued per batch (96 launches between two host reads). A multiple
-/// of 6, so every batch starts at a level ≡ 0 (mod 6): the parity (mod 2) and
-/// the next code (mod 3) of its k-th level are the same in every batch, and
-/// the GPU replays one recorded batch (a CUDA graph) instead of launching.
+/// Levels per wide batch (96 launches between two host reads). The GPU
+/// records a batch once per phase (its first level mod 6: the parity, mod 2,
+/// and the next code, mod 3, of its k-th level depend only on that) as a CUDA
+/// graph, and replays it.
 pub(crate) const BATCH: usize = 48;
 
-/// `ctl` words before the per-level counts (see `bfs.cuh`).
-pub(crate) const CTL_HEAD: usize = 5;
+/// Most levels one thin launch runs before the host looks (and polls cancel).
+pub(crate) const THIN_LEVELS: usize = 1024;
 
-/// One executor of the two passes, holding a search's buffers.
+/// `ctl` words before the per-level counts (see `bfs.cuh`).
+pub(crate) const CTL_HEAD: usize = 6;
+
+/// `ctl` word set once the stop vertex is labelled.
+const CTL_DONE: usize = 4;
+
+/// `ctl` word holding how many levels a thin launch ran.
+const CTL_RAN: usize = 5;
+
+/// `ctl` words in all: the head, then a count per level of the longer batch.
+pub(crate) const CTL_WORDS: usize = CTL_HEAD + THIN_LEVELS;
+
+/// When a frontier has at most this many tiles, levels run thin. Off (0)
+/// until measured on a GPU: `catalytic-gpu bench --thin-max` compares.
+pub const THIN_MAX_TILES: u64 = 0;
+
+/// What the host reads back after a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Readback {
+    /// The whole `ctl` array (`bfs.cuh`), counts zeroed on the device after.
+    pub(crate) ctl: Vec<u64>,
+}
+
+impl Readback {
+    fn done(&self) -> bool {
+        self.ctl[CTL_DONE] != 0
+    }
+
+    fn thin_ran(&self) -> usize {
+        self.ctl[CTL_RAN] as usize
+    }
+
+    /// Tiles in the frontier that `level` expands.
+    fn frontier(&self, level: u64) -> u64 {
+        self.ctl[(level % 2) as usize]
+    }
+
+    fn counts(&self, levels: usize) -> &[u64] {
+        &self.ctl[CTL_HEAD..CTL_HEAD + levels]
+    }
+}
+
+/// One executor of the passes, holding a search's buffers.
 pub(crate) trait LevelExec {
-    /// Issues the [`BATCH`] levels from `level0` (a multiple of `BATCH`):
-    /// for each, expand then settle, counting level `level0 + k` into slot k.
-    fn batch(&mut self, level0: u64) -> Result<(), GpuError>;
-    /// Waits for the issued levels; returns the per-level counts of the batch
-    /// (then zeroes them) and whether the stop vertex has been labelled.
-    fn finish_batch(&mut self) -> Result<(Vec<u64>, bool), GpuError>;
+    /// Issues the [`BATCH`] levels from `level0`: for each, expand then
+    /// settle, counting level `level0 + k` into slot k.
+    fn wide(&mut self, level0: u64) -> Result<(), GpuError>;
+    /// Issues one thin launch from `level0` (see `bfs.cuh`, thin).
+    fn thin(&mut self, level0: u64, thin_max: u64) -> Result<(), GpuError>;
+    /// Waits for the issued levels; returns `ctl` and zeroes its counts.
+    fn finish_batch(&mut self) -> Result<Readback, GpuError>;
     /// The 2-bit states, two words per tile.
     fn state(&mut self) -> Result<Vec<u64>, GpuError>;
     /// Bytes the executor holds for this search.
@@ -60,6 +109,7 @@ impl Endpoints {
 pub(crate) fn run(
     exec: &mut dyn LevelExec,
     endpoints: Endpoints,
+    thin_max: u64,
     cancel: &dyn Cancel,
 ) -> Result<Vec<u64>, GpuError> {
     let mut level_sizes = vec![1u64];
@@ -68,20 +118,34 @@ pub(crate) fn run(
     if endpoints.source == endpoints.stop {
         return Ok(level_sizes);
     }
-    let mut level = 0u64;
+    let (mut level, mut frontier) = (0u64, 1u64);
     loop {
         if cancel.should_stop() {
             return Err(GpuError::Cancelled);
         }
-        exec.batch(level)?;
-        level += BATCH as u64;
-        let (counts, done) = exec.finish_batch()?;
+        let thin = frontier <= thin_max;
+        if thin {
+            exec.thin(level, thin_max)?;
+        } else {
+            exec.wide(level)?;
+        }
+        let back = exec.finish_batch()?;
+        let ran = if thin { back.thin_ran() } else { BATCH };
         // A level that labels nothing ends the search; after the stop level
         // the passes do nothing, so their counts are zero too.
-        let labelled: Vec<u64> = counts.into_iter().take_while(|&c| c > 0).collect();
-        let ended = labelled.len() < BATCH || done;
+        let labelled: Vec<u64> = back
+            .counts(ran)
+            .iter()
+            .copied()
+            .take_while(|&c| c > 0)
+            .collect();
+        let ended = labelled.len() < ran || back.done();
         level_sizes.extend(labelled);
-        if ended {
+        level += ran as u64;
+        frontier = back.frontier(level);
+        // A thin launch always runs its first level (`bfs.cuh`), so one
+        // that ran none had nothing left to do.
+        if ended || frontier == 0 || ran == 0 {
             return Ok(level_sizes);
         }
     }
@@ -92,9 +156,10 @@ pub(crate) fn search(
     layout: DeviceLayout,
     exec: &mut dyn LevelExec,
     endpoints: Endpoints,
+    thin_max: u64,
     cancel: &dyn Cancel,
 ) -> Result<Levels, GpuError> {
-    let level_sizes = run(exec, endpoints, cancel)?;
+    let level_sizes = run(exec, endpoints, thin_max, cancel)?;
     let words = exec.state()?;
     let state = words.chunks_exact(2).map(|w| [w[0], w[1]]).collect();
     let bytes = exec.bytes();

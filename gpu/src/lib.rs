@@ -7,7 +7,8 @@
 //! - `probe.rs`: is there a CUDA driver / NVRTC library at all? Asked with
 //!   libloading before any cudarc call, because cudarc's loaders panic.
 //! - `kernels.rs`: the CUDA sources (`kernels/*.cuh`, `kernels/kernels.cu`)
-//!   and their NVRTC compilation.
+//!   and their NVRTC compilation; `kernels/mask.cuh` computes a seeded
+//!   blocked mask on the device instead of on the host.
 //! - `levels.rs`: the level-synchronous driver, written once over
 //!   [`levels::LevelExec`], which the GPU (`cuda.rs`) and, in tests, the
 //!   kernel bodies compiled as host C (`host.rs`) implement.
@@ -30,8 +31,9 @@ mod levels;
 #[allow(unsafe_code)]
 mod probe;
 
-pub use cuda::{DeviceInfo, Gpu};
+pub use cuda::{DeviceInfo, Gpu, Tuning};
 pub use kernels::{KERNELS, SOURCE, compile_ptx};
+pub use levels::THIN_MAX_TILES;
 pub use probe::{Library, library_present};
 
 use catalytic_lattice::Cancelled;

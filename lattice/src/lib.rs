@@ -31,8 +31,8 @@ mod transform;
 pub use bfs::{ShortestPath, bfs_distances, shortest_path};
 pub use cancel::{Cancel, Cancelled, Never};
 pub use engine::{
-    DeviceLayout, Levels, PARAMS_PER_AXIS, bfs_levels, fast_estimate, fast_shortest_path,
-    walk_canonical, with_engine_threads,
+    DeviceLayout, DeviceMask, Levels, PARAMS_PER_AXIS, bfs_levels, fast_estimate,
+    fast_shortest_path, walk_canonical, with_engine_threads,
 };
 pub use estimate::{Estimate, Work, estimate, estimate_shortest_path};
 pub use ops::{
@@ -41,7 +41,7 @@ pub use ops::{
     FULL_FIELD_CAP, analyze, components, distances, distances_from_levels, neighbors,
     shortest_paths,
 };
-pub use spec::{Blocked, Lattice, LatticeError, MAX_DIMENSIONS, MIN_SIZE, splitmix64};
+pub use spec::{Blocked, Lattice, LatticeError, MAX_DIMENSIONS, MIN_SIZE, SeededRule, splitmix64};
 pub use transform::{
     CatalyticReport, Data, DataKind, Transform, TransformError, apply, apply_catalytic,
     aux_bytes_needed, checksum, generate,

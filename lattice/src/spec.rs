@@ -78,6 +78,24 @@ pub fn splitmix64(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The seeded blocking rule in the form another executor (a GPU kernel)
+/// evaluates per vertex with 64-bit integers only: vertex `v` is blocked iff
+/// `all || splitmix64(seed ^ v) < below`. (The threshold `fraction × 2^64`
+/// is 2^64 for a fraction of 1, which a `u64` cannot hold: that is `all`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeededRule {
+    pub seed: u64,
+    pub below: u64,
+    pub all: bool,
+}
+
+impl SeededRule {
+    /// Whether the rule blocks vertex `v` (`v` must be a vertex).
+    pub fn blocks(&self, v: u64) -> bool {
+        self.all || splitmix64(self.seed ^ v) < self.below
+    }
+}
+
 /// The exact integer form of `fraction × 2^64` for the rule `h < fraction × 2^64`
 /// with an integer `h`: the real product rounded up (`h < r` iff `h < ceil(r)`).
 /// Multiplying by a power of two and `ceil` are exact in `f64`, so this is the
@@ -215,6 +233,19 @@ impl Lattice {
             Blocked::Seeded { seed, .. } => {
                 v < self.vertex_count && u128::from(splitmix64(seed ^ v)) < self.threshold
             }
+        }
+    }
+
+    /// The seeded rule when blocking is seeded and can block anything (a
+    /// zero fraction gives None, like [`Lattice::has_blocking`]).
+    pub fn seeded_rule(&self) -> Option<SeededRule> {
+        match self.blocked {
+            Blocked::Seeded { seed, .. } if self.threshold > 0 => Some(SeededRule {
+                seed,
+                below: u64::try_from(self.threshold).unwrap_or(u64::MAX),
+                all: self.threshold > u128::from(u64::MAX),
+            }),
+            _ => None,
         }
     }
 

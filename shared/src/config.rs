@@ -171,6 +171,10 @@ pub struct WorkerSettings {
     /// worker: below it the GPU's fixed costs outweigh its speed (measured,
     /// docs/benchmarks.md "GPU").
     pub gpu_min_vertices: u64,
+    /// On a GPU worker, BFS levels whose frontier has at most this many
+    /// 64-vertex tiles run many to a launch in one thread block; 0 turns it
+    /// off (docs/benchmarks.md "GPU engine" says why it is off by default).
+    pub gpu_thin_max_tiles: u64,
 }
 
 /// `worker.device`: where a worker computes.

@@ -393,7 +393,11 @@ mod tests {
     #[tokio::test]
     async fn large_searches_use_the_gpu_when_there_is_one() -> Result<(), Box<dyn std::error::Error>>
     {
-        let device = Device::open(catalytic_shared::config::DeviceMode::Auto, 1)?;
+        let device = Device::open(
+            catalytic_shared::config::DeviceMode::Auto,
+            1,
+            catalytic_gpu::Tuning::default(),
+        )?;
         let expected = if device.is_gpu() { GPU } else { CPU };
         let lattice = json!({"sizes": [100, 100, 100]});
         let path = json!({"lattice": lattice, "operation": "shortest_path",

@@ -6,7 +6,7 @@
 //! any cudarc call (`catalytic_gpu::probe`), so a machine without NVIDIA's
 //! libraries gets an error, never a loader panic.
 
-use catalytic_gpu::Gpu;
+use catalytic_gpu::{Gpu, Tuning};
 use catalytic_lattice::Lattice;
 use catalytic_shared::config::DeviceMode;
 use catalytic_shared::db::workers::DeviceRecord;
@@ -36,16 +36,17 @@ pub const LEVEL_COST_VERTICES: u64 = 1_000;
 pub struct NoGpu(catalytic_gpu::GpuError);
 
 impl Device {
-    /// Resolves `mode` on this machine.
-    pub fn open(mode: DeviceMode, min_vertices: u64) -> Result<Self, NoGpu> {
+    /// Resolves `mode` on this machine; a GPU runs searches as `tuning` says.
+    pub fn open(mode: DeviceMode, min_vertices: u64, tuning: Tuning) -> Result<Self, NoGpu> {
         if mode == DeviceMode::Cpu {
             return Ok(Device::Cpu);
         }
-        match Gpu::open(0) {
+        match Gpu::open_tuned(0, tuning) {
             Ok(gpu) => {
                 let info = gpu.info();
                 tracing::info!(device = %info.name, memory_bytes = info.memory_bytes,
-                    multiprocessors = info.multiprocessors, min_vertices, "computing on the GPU");
+                    multiprocessors = info.multiprocessors, min_vertices,
+                    thin_max_tiles = tuning.thin_max_tiles, "computing on the GPU");
                 Ok(Device::Cuda {
                     gpu: Arc::new(gpu),
                     min_vertices,
@@ -115,7 +116,7 @@ mod tests {
 
     #[test]
     fn cpu_mode_never_opens_a_gpu() -> Result<(), NoGpu> {
-        let device = Device::open(DeviceMode::Cpu, 1)?;
+        let device = Device::open(DeviceMode::Cpu, 1, Tuning::default())?;
         assert!(!device.is_gpu());
         assert_eq!(device.record().kind, "cpu");
         if let Ok(big) = Lattice::uniform(3, 1000) {
@@ -144,8 +145,8 @@ mod tests {
         if library_present(Library::Driver).is_some() {
             return Ok(()); // A GPU machine: covered by `catalytic-gpu check`.
         }
-        assert!(!Device::open(DeviceMode::Auto, 1)?.is_gpu());
-        let refused = Device::open(DeviceMode::Cuda, 1);
+        assert!(!Device::open(DeviceMode::Auto, 1, Tuning::default())?.is_gpu());
+        let refused = Device::open(DeviceMode::Cuda, 1, Tuning::default());
         let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
             message.contains("--device cuda") && message.contains("libcuda"),

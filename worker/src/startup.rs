@@ -24,8 +24,14 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         .await
         .context("checking the database schema")?;
 
-    let device =
-        crate::device::Device::open(settings.worker.device, settings.worker.gpu_min_vertices)?;
+    let device = crate::device::Device::open(
+        settings.worker.device,
+        settings.worker.gpu_min_vertices,
+        catalytic_gpu::Tuning {
+            thin_max_tiles: settings.worker.gpu_thin_max_tiles,
+            ..Default::default()
+        },
+    )?;
     let worker = WorkerId::new();
     let concurrency = settings.worker_concurrency();
     let host = hostname();

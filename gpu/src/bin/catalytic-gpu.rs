@@ -7,11 +7,12 @@
 //! - `check`: GPU results against the CPU engine on the sample lattices and
 //!   large ones, bit for bit; non-zero exit on any difference.
 //! - `bench`: BFS time and TEPS of either engine on 10⁸ and 10⁹ vertices
-//!   (pin the CPU run with `taskset -c 0,1` for the 2-core ratio).
+//!   (pin the CPU run with `taskset -c 0,1` for the 2-core ratio), the GPU
+//!   under each `--thin-max` and `--mask` given, for A/B in one run.
 
 use anyhow_free::Result;
 use catalytic_gpu::compare::{same_levels, sample_cases};
-use catalytic_gpu::{Gpu, KERNELS, Library, compile_ptx, library_present};
+use catalytic_gpu::{Gpu, KERNELS, Library, THIN_MAX_TILES, Tuning, compile_ptx, library_present};
 use catalytic_lattice::{
     Blocked, Lattice, Levels, Never, bfs_levels, components, distances, distances_from_levels,
     fast_shortest_path, with_engine_threads,
@@ -51,6 +52,10 @@ enum Command {
     Check {
         #[arg(long, default_value_t = 2000)]
         cases: usize,
+        /// Frontier sizes (tiles) below which levels run thin; every sample
+        /// and large lattice is checked under each (0: never thin).
+        #[arg(long, value_delimiter = ',', default_value = "0,64,4096")]
+        thin_max: Vec<u64>,
     },
     /// BFS from a corner over every vertex, and a corner-to-corner shortest path.
     Bench {
@@ -65,6 +70,13 @@ enum Command {
         /// Timed runs per case (the best is reported).
         #[arg(long, default_value_t = 3)]
         repeat: u32,
+        /// GPU: frontier sizes (tiles) below which levels run thin, one row
+        /// per value and lattice (0: never thin).
+        #[arg(long, value_delimiter = ',', default_values_t = [THIN_MAX_TILES])]
+        thin_max: Vec<u64>,
+        /// GPU: where a seeded blocked mask is built, one row per value.
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "device")]
+        mask: Vec<MaskAt>,
     },
     /// Corner-to-corner shortest paths from 10³ to 10⁷ vertices on the GPU
     /// and on the CPU (one thread, and every thread): where the GPU starts
@@ -72,7 +84,16 @@ enum Command {
     Threshold {
         #[arg(long, default_value_t = 5)]
         repeat: u32,
+        /// Frontier size (tiles) below which GPU levels run thin.
+        #[arg(long, default_value_t = THIN_MAX_TILES)]
+        thin_max: u64,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum MaskAt {
+    Host,
+    Device,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -85,14 +106,27 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Info => info(),
         Command::Compile { arch, out } => compile(&arch, out.as_deref()),
-        Command::Check { cases } => check(cases),
+        Command::Check { cases, thin_max } => check(cases, &thin_max),
         Command::Bench {
             engine,
             threads,
             only,
             repeat,
-        } => bench(engine, threads, only.as_deref(), repeat),
-        Command::Threshold { repeat } => threshold(repeat),
+            thin_max,
+            mask,
+        } => {
+            let tunings = thin_max
+                .iter()
+                .flat_map(|&thin_max_tiles| {
+                    mask.iter().map(move |&at| Tuning {
+                        thin_max_tiles,
+                        mask_on_device: at == MaskAt::Device,
+                    })
+                })
+                .collect::<Vec<_>>();
+            bench(engine, threads, only.as_deref(), repeat, &tunings)
+        }
+        Command::Threshold { repeat, thin_max } => threshold(repeat, thin_max),
     }
 }
 
@@ -125,24 +159,49 @@ fn compile(archs: &[String], out: Option<&std::path::Path>) -> Result<()> {
     Ok(())
 }
 
-fn check(count: usize) -> Result<()> {
-    let gpu = Gpu::open(0)?;
+/// Each thin bound, with the mask on the device, then the mask on the host.
+fn check_tunings(thin_max: &[u64]) -> Vec<Tuning> {
+    let mut tunings: Vec<Tuning> = thin_max
+        .iter()
+        .map(|&thin_max_tiles| Tuning {
+            thin_max_tiles,
+            mask_on_device: true,
+        })
+        .collect();
+    tunings.push(Tuning {
+        mask_on_device: false,
+        ..Tuning::default()
+    });
+    tunings
+}
+
+fn check(count: usize, thin_max: &[u64]) -> Result<()> {
+    let mut gpu = Gpu::open(0)?;
     println!("device: {:?}", gpu.info());
+    let tunings = check_tunings(thin_max);
     let mut checked = 0usize;
     for case in sample_cases(count, 0x5eed) {
-        let got = gpu.bfs_levels(&case.lattice, case.source, case.stop, &Never)?;
         let want = bfs_levels(&case.lattice, case.source, case.stop, &Never)?;
-        same_levels(&case.lattice, &got, &want).map_err(|e| format!("{case:?}: {e}"))?;
-        if let Some(stop) = case.stop {
-            let gpu_path = gpu.shortest_path(&case.lattice, stop, case.source, &Never)?;
-            let cpu_path = fast_shortest_path(&case.lattice, stop, case.source, &Never)?;
-            if gpu_path != cpu_path {
-                return Err(format!("{case:?}: paths differ").into());
+        let cpu_path = match case.stop {
+            Some(stop) => fast_shortest_path(&case.lattice, stop, case.source, &Never)?,
+            None => None,
+        };
+        for &tuning in &tunings {
+            gpu.set_tuning(tuning);
+            let got = gpu.bfs_levels(&case.lattice, case.source, case.stop, &Never)?;
+            same_levels(&case.lattice, &got, &want)
+                .map_err(|e| format!("{case:?} {tuning:?}: {e}"))?;
+            if let Some(stop) = case.stop {
+                let gpu_path = gpu.shortest_path(&case.lattice, stop, case.source, &Never)?;
+                if gpu_path != cpu_path {
+                    return Err(format!("{case:?} {tuning:?}: paths differ").into());
+                }
             }
         }
         checked += 1;
     }
-    println!("sample lattices: {checked} equal to the CPU engine");
+    println!("sample lattices: {checked} equal to the CPU engine under each of {tunings:?}");
+    gpu.set_tuning(Tuning::default());
     for case in sample_cases(count / 4, 0xc0de) {
         let got = gpu.components(&case.lattice, &Never)?;
         if got != components(&case.lattice, &Never)? {
@@ -158,9 +217,14 @@ fn check(count: usize) -> Result<()> {
             continue;
         }
         let last = lattice.vertex_count() - 1;
-        let got = gpu.bfs_levels(&lattice, 0, None, &Never)?;
         let want = bfs_levels(&lattice, 0, None, &Never)?;
-        same_levels(&lattice, &got, &want).map_err(|e| format!("{name}: {e}"))?;
+        for &tuning in &tunings {
+            gpu.set_tuning(tuning);
+            let got = gpu.bfs_levels(&lattice, 0, None, &Never)?;
+            same_levels(&lattice, &got, &want).map_err(|e| format!("{name} {tuning:?}: {e}"))?;
+        }
+        gpu.set_tuning(Tuning::default());
+        let got = gpu.bfs_levels(&lattice, 0, None, &Never)?;
         let gpu_path = gpu.shortest_path(&lattice, 0, last, &Never)?;
         let cpu_path = fast_shortest_path(&lattice, 0, last, &Never)?;
         if gpu_path != cpu_path {
@@ -231,8 +295,14 @@ fn large_lattices() -> Result<Vec<(&'static str, Lattice)>> {
     ])
 }
 
-fn bench(engine: Engine, threads: usize, only: Option<&str>, repeat: u32) -> Result<()> {
-    let gpu = match engine {
+fn bench(
+    engine: Engine,
+    threads: usize,
+    only: Option<&str>,
+    repeat: u32,
+    tunings: &[Tuning],
+) -> Result<()> {
+    let mut gpu = match engine {
         Engine::Gpu => Some(Gpu::open(0)?),
         Engine::Cpu => None,
     };
@@ -240,51 +310,86 @@ fn bench(engine: Engine, threads: usize, only: Option<&str>, repeat: u32) -> Res
         .as_ref()
         .map_or(format!("cpu, {threads} threads"), |g| g.info().name.clone());
     println!("engine: {device}");
-    println!("| lattice | vertices | BFS s | TEPS | path s | path length |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| lattice | vertices | thin max | mask | BFS s | TEPS | path s | path length |");
+    println!("|---|---:|---:|---|---:|---:|---:|---:|");
+    // The CPU has one way to run; the GPU one per tuning.
+    let tunings = match engine {
+        Engine::Cpu => &tunings[..tunings.len().min(1)],
+        Engine::Gpu => tunings,
+    };
     for (name, lattice) in large_lattices()? {
         if only.is_some_and(|o| !name.contains(o)) {
             continue;
         }
-        let run = |f: &dyn Fn() -> Result<Levels>| -> Result<(f64, Levels)> {
-            let mut best: Option<(f64, Levels)> = None;
-            for _ in 0..repeat.max(1) {
-                let start = Instant::now();
-                let levels = f()?;
-                let secs = start.elapsed().as_secs_f64();
-                if best.as_ref().is_none_or(|(b, _)| secs < *b) {
-                    best = Some((secs, levels));
-                }
+        for &tuning in tunings {
+            if let Some(g) = gpu.as_mut() {
+                g.set_tuning(tuning);
             }
-            best.ok_or_else(|| "no run".into())
-        };
-        let bfs = || -> Result<Levels> {
-            Ok(match &gpu {
-                Some(g) => g.bfs_levels(&lattice, 0, None, &Never)?,
-                None => with_engine_threads(threads, || bfs_levels(&lattice, 0, None, &Never))?,
-            })
-        };
-        let (secs, levels) = run(&bfs)?;
-        let edges = levels.reached_edges();
-        let last = lattice.vertex_count() - 1;
-        let start = Instant::now();
-        let path = match &gpu {
-            Some(g) => g.shortest_path(&lattice, 0, last, &Never)?,
-            None => with_engine_threads(threads, || fast_shortest_path(&lattice, 0, last, &Never))?,
-        };
-        let path_secs = start.elapsed().as_secs_f64();
-        println!(
-            "| {name} | {} | {secs:.3} | {:.3e} | {path_secs:.3} | {} |",
-            lattice.vertex_count(),
-            edges as f64 / secs,
-            path.map_or(0, |p| p.length)
-        );
+            bench_one(name, &lattice, gpu.as_ref(), threads, repeat)?;
+        }
     }
     Ok(())
 }
 
-fn threshold(repeat: u32) -> Result<()> {
-    let gpu = Gpu::open(0)?;
+/// One row of `bench`: `lattice` on `gpu` (as tuned) or on the CPU engine.
+fn bench_one(
+    name: &str,
+    lattice: &Lattice,
+    gpu: Option<&Gpu>,
+    threads: usize,
+    repeat: u32,
+) -> Result<()> {
+    let run = |f: &dyn Fn() -> Result<Levels>| -> Result<(f64, Levels)> {
+        let mut best: Option<(f64, Levels)> = None;
+        for _ in 0..repeat.max(1) {
+            let start = Instant::now();
+            let levels = f()?;
+            let secs = start.elapsed().as_secs_f64();
+            if best.as_ref().is_none_or(|(b, _)| secs < *b) {
+                best = Some((secs, levels));
+            }
+        }
+        best.ok_or_else(|| "no run".into())
+    };
+    let bfs = || -> Result<Levels> {
+        Ok(match gpu {
+            Some(g) => g.bfs_levels(lattice, 0, None, &Never)?,
+            None => with_engine_threads(threads, || bfs_levels(lattice, 0, None, &Never))?,
+        })
+    };
+    let (secs, levels) = run(&bfs)?;
+    let edges = levels.reached_edges();
+    let last = lattice.vertex_count() - 1;
+    let start = Instant::now();
+    let path = match gpu {
+        Some(g) => g.shortest_path(lattice, 0, last, &Never)?,
+        None => with_engine_threads(threads, || fast_shortest_path(lattice, 0, last, &Never))?,
+    };
+    let path_secs = start.elapsed().as_secs_f64();
+    let (thin, mask) = match gpu.map(Gpu::tuning) {
+        Some(t) => (
+            t.thin_max_tiles.to_string(),
+            if t.mask_on_device { "device" } else { "host" },
+        ),
+        None => ("-".to_owned(), "host"),
+    };
+    println!(
+        "| {name} | {} | {thin} | {mask} | {secs:.3} | {:.3e} | {path_secs:.3} | {} |",
+        lattice.vertex_count(),
+        edges as f64 / secs,
+        path.map_or(0, |p| p.length)
+    );
+    Ok(())
+}
+
+fn threshold(repeat: u32, thin_max_tiles: u64) -> Result<()> {
+    let gpu = Gpu::open_tuned(
+        0,
+        Tuning {
+            thin_max_tiles,
+            ..Tuning::default()
+        },
+    )?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "device: {}; CPU: 1 thread and {cores} threads",

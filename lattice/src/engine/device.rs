@@ -8,33 +8,64 @@
 //!
 //! ```text
 //! [0] dims   [1] tiles
-//! [2 + 11a + k] for axis a, k = bit_step, span, last_span, grid, tile_stride,
-//!               not_first, not_last, first_plane, last_plane, end_plane, wrap
-//! [2 + 11·dims + set] valid bits of a tile that is last along the axes in `set`
+//! [2 + 13a + k] for axis a, k = bit_step, span, last_span, grid, tile_stride,
+//!               not_first, not_last, first_plane, last_plane, end_plane, wrap,
+//!               shift (log2 of bit_step), vertex_stride
+//! [2 + 13·dims + set] valid bits of a tile that is last along the axes in `set`
 //! ```
+//!
+//! The blocked mask is per tile, in the state's layout. [`DeviceLayout::new`]
+//! builds it on the host; [`DeviceLayout::deferring_seeded`] leaves a seeded
+//! rule to the executor, which computes the mask where it runs (a GPU does
+//! 10⁸ splitmix64s in about a millisecond; the host's cores take far longer,
+//! and the copy is saved). The last two axis entries are there for that.
 //!
 //! [`walk_canonical`]: crate::walk_canonical
 
 use super::Levels;
 use super::sweep::blocked_mask;
 use super::tiling::Tiling;
-use crate::spec::Lattice;
+use crate::spec::{Lattice, SeededRule};
 
 /// Entries per axis in [`DeviceLayout::params`].
-pub const PARAMS_PER_AXIS: usize = 11;
+pub const PARAMS_PER_AXIS: usize = 13;
 
-/// A lattice's tiling, flattened for a kernel, with its blocked mask.
+/// A lattice's tiling, flattened for a kernel, with its blocked mask or the
+/// rule to compute it.
 #[derive(Debug, Clone)]
 pub struct DeviceLayout {
     tiling: Tiling,
     params: Vec<u64>,
     blocked: Option<Vec<u64>>,
+    seeded: Option<SeededRule>,
+}
+
+/// Where an executor gets a layout's blocked bits per tile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceMask<'a> {
+    /// Nothing is blocked.
+    Open,
+    /// The mask, built on the host.
+    Words(&'a [u64]),
+    /// The executor computes the mask: bit `b` of tile `t` is blocked iff the
+    /// rule blocks its vertex (the params give the vertex of every bit).
+    Seeded(SeededRule),
 }
 
 impl DeviceLayout {
     /// Lays `lattice` out as the fast engine would, building the per-tile
     /// blocked mask when anything is blocked (on the rayon pool).
     pub fn new(lattice: &Lattice) -> Self {
+        let mut layout = Self::deferring_seeded(lattice);
+        if layout.seeded.take().is_some() {
+            layout.blocked = blocked_mask(lattice, &layout.tiling);
+        }
+        layout
+    }
+
+    /// As [`DeviceLayout::new`], but a seeded rule is left to the executor
+    /// ([`DeviceMask::Seeded`]); an explicit list is still built here.
+    pub fn deferring_seeded(lattice: &Lattice) -> Self {
         let tiling = Tiling::new(lattice);
         let dims = tiling.dims();
         let mut params = Vec::with_capacity(2 + dims * PARAMS_PER_AXIS + (1 << dims));
@@ -52,14 +83,21 @@ impl DeviceLayout {
                 tiling.last_plane[a],
                 tiling.end_plane[a],
                 u64::from(tiling.wrap[a]),
+                u64::from(tiling.bit_step[a].trailing_zeros()),
+                tiling.strides[a],
             ]);
         }
         params.extend((0..1usize << dims).map(|set| tiling.valid(set)));
-        let blocked = blocked_mask(lattice, &tiling);
+        let seeded = lattice.seeded_rule();
+        let blocked = match seeded {
+            Some(_) => None,
+            None => blocked_mask(lattice, &tiling),
+        };
         Self {
             tiling,
             params,
             blocked,
+            seeded,
         }
     }
 
@@ -73,9 +111,13 @@ impl DeviceLayout {
         self.tiling.tiles
     }
 
-    /// Blocked bits per tile; None when nothing is blocked.
-    pub fn blocked(&self) -> Option<&[u64]> {
-        self.blocked.as_deref()
+    /// The blocked bits per tile, or how to compute them.
+    pub fn mask(&self) -> DeviceMask<'_> {
+        match (&self.blocked, self.seeded) {
+            (Some(words), _) => DeviceMask::Words(words),
+            (None, Some(rule)) => DeviceMask::Seeded(rule),
+            (None, None) => DeviceMask::Open,
+        }
     }
 
     /// Tile and bit mask of vertex `v`, or None past the last vertex.
@@ -88,10 +130,11 @@ impl DeviceLayout {
 
     /// Whether vertex `v` exists and is not blocked: a search from it reaches something.
     pub fn is_open(&self, v: u64) -> bool {
-        match (self.locate(v), &self.blocked) {
+        match (self.locate(v), self.mask()) {
             (None, _) => false,
-            (Some(_), None) => true,
-            (Some((tile, mask)), Some(blocked)) => blocked[tile as usize] & mask == 0,
+            (Some(_), DeviceMask::Open) => true,
+            (Some((tile, mask)), DeviceMask::Words(blocked)) => blocked[tile as usize] & mask == 0,
+            (Some(_), DeviceMask::Seeded(rule)) => !rule.blocks(v),
         }
     }
 
@@ -137,9 +180,35 @@ mod tests {
             assert_eq!(axis[0], u64::from(tiling.bit_step[a]));
             assert_eq!(axis[3], tiling.grid[a]);
             assert_eq!(axis[9], tiling.end_plane[a]);
+            assert_eq!(1 << axis[11], axis[0]);
+            assert_eq!(axis[12], tiling.strides[a]);
         }
         assert_eq!(p[2 + 3 * PARAMS_PER_AXIS + 7], tiling.valid(7));
-        assert!(layout.blocked().is_none());
+        assert_eq!(layout.mask(), DeviceMask::Open);
+        Ok(())
+    }
+
+    #[test]
+    fn a_seeded_rule_is_deferred_only_when_asked() -> Result<(), LatticeError> {
+        let lattice = Lattice::new(vec![9, 7])?.with_blocked(Blocked::Seeded {
+            fraction: 0.3,
+            seed: 5,
+        })?;
+        let built = DeviceLayout::new(&lattice);
+        let deferred = DeviceLayout::deferring_seeded(&lattice);
+        assert!(matches!(built.mask(), DeviceMask::Words(_)));
+        let rule = lattice.seeded_rule().ok_or(LatticeError::TooLarge)?;
+        assert_eq!(deferred.mask(), DeviceMask::Seeded(rule));
+        for v in 0..64 {
+            let open = v < 63 && !lattice.is_blocked(v);
+            assert_eq!(built.is_open(v), open, "{v}");
+            assert_eq!(deferred.is_open(v), open, "{v}");
+        }
+        let listed = lattice.with_blocked(Blocked::Explicit(vec![2]))?;
+        assert!(matches!(
+            DeviceLayout::deferring_seeded(&listed).mask(),
+            DeviceMask::Words(_)
+        ));
         Ok(())
     }
 

@@ -20,7 +20,7 @@ mod device;
 mod sweep;
 mod tiling;
 
-pub use device::{DeviceLayout, PARAMS_PER_AXIS};
+pub use device::{DeviceLayout, DeviceMask, PARAMS_PER_AXIS};
 
 use crate::bfs::ShortestPath;
 use crate::cancel::{Cancel, Cancelled};

@@ -266,3 +266,23 @@ fn edge_count_and_open_diameter_honour_wrap() -> Result<(), LatticeError> {
     assert_eq!(Lattice::new(vec![3, 4])?.open_diameter(), 2 + 3);
     Ok(())
 }
+
+#[test]
+fn seeded_rule_blocks_exactly_what_the_lattice_blocks() -> Result<(), LatticeError> {
+    for fraction in [0.0, 2f64.powi(-70), 0.2, 0.5, 0.999, 1.0] {
+        let lattice =
+            Lattice::uniform(2, 40)?.with_blocked(Blocked::Seeded { fraction, seed: 9 })?;
+        match lattice.seeded_rule() {
+            None => assert!(!lattice.has_blocking(), "{fraction}"),
+            Some(rule) => {
+                assert_eq!(rule.all, fraction == 1.0, "{fraction}");
+                for v in 0..lattice.vertex_count() {
+                    assert_eq!(rule.blocks(v), lattice.is_blocked(v), "{fraction} {v}");
+                }
+            }
+        }
+    }
+    let listed = Lattice::uniform(2, 4)?.with_blocked(Blocked::Explicit(vec![3]))?;
+    assert_eq!(listed.seeded_rule(), None);
+    Ok(())
+}
