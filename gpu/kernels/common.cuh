@@ -1,18 +1,37 @@
 /* Shared by every kernel file: the few things that differ between the GPU
  * (NVRTC compiles these files as CUDA C++) and the host (the test build
- * compiles the same files as plain C, single-threaded, see host.c), so each
- * kernel's body is one function that both run.
+ * compiles the same files as plain C, see host.c and host_threads.c), so
+ * each kernel's body is one function that both run.
  *
  * A body takes (first, step): the GPU passes its global thread index and the
  * grid's thread count (a grid-stride loop); the host passes (0, 1) and so
- * walks every item in order on one thread. */
+ * walks every item in order on one thread, or, in the threaded host build
+ * (CATALYTIC_HOST_THREADS), (i, n) on n POSIX threads with real atomics and
+ * a barrier for the block's, so the bodies' concurrency is tested too. */
 #ifndef CATALYTIC_COMMON_CUH
 #define CATALYTIC_COMMON_CUH
 
 typedef unsigned long long u64;
 typedef unsigned int u32;
 
-#ifdef CATALYTIC_HOST
+#if defined(CATALYTIC_HOST) && defined(CATALYTIC_HOST_THREADS)
+#include <pthread.h>
+#define CAT_FN static inline
+#define CAT_ATOMIC_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_SEQ_CST)
+#define CAT_ATOMIC_ADD(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
+#define CAT_ATOMIC_MIN(p, v) cat_threads_min((p), (v))
+#define CAT_POPC(x) ((u64)__builtin_popcountll(x))
+#define CAT_CTZ(x) ((u64)__builtin_ctzll(x))
+/* The barrier of the threads running this "block" (host_threads.c). */
+extern _Thread_local pthread_barrier_t *cat_block_barrier;
+#define CAT_SYNC() ((void)pthread_barrier_wait(cat_block_barrier))
+static inline u64 cat_threads_min(u64 *p, u64 v) {
+  u64 old = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+  while (v < old && !__atomic_compare_exchange_n(p, &old, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+  }
+  return old;
+}
+#elif defined(CATALYTIC_HOST)
 #define CAT_FN static inline
 #define CAT_ATOMIC_OR(p, v) cat_host_or((p), (v))
 #define CAT_ATOMIC_ADD(p, v) cat_host_add((p), (v))

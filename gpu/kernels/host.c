@@ -20,13 +20,6 @@ void cat_host_bfs_settle(u64 par, u64 next_code, u64 slot, const u64 *touched, u
                   front_bits, ctl, stop_tile, stop_mask);
 }
 
-void cat_host_bfs_thin(const u64 *p, u64 level0, u64 max_levels, u64 thin_max, u64 *tiles0,
-                       u64 *bits0, u64 *tiles1, u64 *bits1, u64 *cand, u64 *touched,
-                       u64 *state, const u64 *blocked, u64 *ctl, u64 stop_tile, u64 stop_mask) {
-  cat_thin_body(0, 1, p, level0, max_levels, thin_max, tiles0, bits0, tiles1, bits1, cand, touched,
-                state, blocked, ctl, stop_tile, stop_mask);
-}
-
 void cat_host_tile_mask(const u64 *p, u64 seed, u64 below, u64 all, u64 *mask) {
   cat_tile_mask_body(0, 1, p, seed, below, all, mask);
 }

@@ -31,11 +31,13 @@ unsafe extern "C" {
         stop_tile: u64,
         stop_mask: u64,
     );
-    fn cat_host_bfs_thin(
-        p: *const u64,
+    fn cat_host_bfs_threads(
+        threads: u64,
+        wide: u64,
         level0: u64,
-        max_levels: u64,
+        levels: u64,
         thin_max: u64,
+        p: *const u64,
         tiles0: *mut u64,
         bits0: *mut u64,
         tiles1: *mut u64,
@@ -47,7 +49,7 @@ unsafe extern "C" {
         ctl: *mut u64,
         stop_tile: u64,
         stop_mask: u64,
-    );
+    ) -> i32;
     fn cat_host_tile_mask(p: *const u64, seed: u64, below: u64, all: u64, mask: *mut u64);
     fn cat_host_vertex_mask(n: u64, seed: u64, below: u64, all: u64, mask: *mut u64);
     fn cat_host_xor(data: *mut u8, n: u64, key: *const u8, key_len: u64);
@@ -75,6 +77,9 @@ unsafe extern "C" {
 
 /// A search's buffers in host memory, sized as on the GPU.
 pub(crate) struct HostExec {
+    /// 1: wide batches run on this thread (`host.c`); more: on that many
+    /// threads at once (`host_threads.c`), as thin batches always do.
+    threads: u64,
     params: Vec<u64>,
     blocked: Option<Vec<u64>>,
     state: Vec<u64>,
@@ -91,6 +96,7 @@ impl HostExec {
         let tiles = layout.tiles() as usize;
         let (tile, mask) = endpoints.source;
         let mut exec = Self {
+            threads: 1,
             params: layout.params().to_vec(),
             blocked: match layout.mask() {
                 DeviceMask::Open => None,
@@ -114,6 +120,47 @@ impl HostExec {
 }
 
 impl HostExec {
+    /// Runs every batch on `threads` threads at once (at most 64).
+    pub(crate) fn on_threads(mut self, threads: u64) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// One batch on `self.threads` threads (`host_threads.c`).
+    fn threaded(&mut self, wide: bool, level0: u64, levels: usize, thin_max: u64) {
+        let blocked = self
+            .blocked
+            .as_ref()
+            .map_or(std::ptr::null(), |b| b.as_ptr());
+        let [tiles0, tiles1] = &mut self.front_tiles;
+        let [bits0, bits1] = &mut self.front_bits;
+        // SAFETY: as in `level` and `thin`: every buffer is sized as the
+        // bodies index it and outlives the call, which joins its threads
+        // before returning; the threads share them only as the GPU's do.
+        let rc = unsafe {
+            cat_host_bfs_threads(
+                self.threads,
+                u64::from(wide),
+                level0,
+                levels as u64,
+                thin_max,
+                self.params.as_ptr(),
+                tiles0.as_mut_ptr(),
+                bits0.as_mut_ptr(),
+                tiles1.as_mut_ptr(),
+                bits1.as_mut_ptr(),
+                self.cand.as_mut_ptr(),
+                self.touched.as_mut_ptr(),
+                self.state.as_mut_ptr(),
+                blocked,
+                self.ctl.as_mut_ptr(),
+                self.stop.0,
+                self.stop.1,
+            )
+        };
+        assert_eq!(rc, 0, "could not run {} host threads", self.threads);
+    }
+
     /// One level: expand then settle, as the GPU's two launches.
     fn level(&mut self, level: u64, slot: usize) {
         let par = (level % 2) as usize;
@@ -161,6 +208,10 @@ impl HostExec {
 
 impl LevelExec for HostExec {
     fn wide(&mut self, level0: u64) -> Result<(), GpuError> {
+        if self.threads > 1 {
+            self.threaded(true, level0, BATCH, 0);
+            return Ok(());
+        }
         for slot in 0..BATCH {
             self.level(level0 + slot as u64, slot);
         }
@@ -168,33 +219,8 @@ impl LevelExec for HostExec {
     }
 
     fn thin(&mut self, level0: u64, thin_max: u64) -> Result<(), GpuError> {
-        let blocked = self
-            .blocked
-            .as_ref()
-            .map_or(std::ptr::null(), |b| b.as_ptr());
-        let [tiles0, tiles1] = &mut self.front_tiles;
-        let [bits0, bits1] = &mut self.front_bits;
-        // SAFETY: as in `level`; ctl has CTL_HEAD + THIN_LEVELS words, the
-        // slots of at most THIN_LEVELS levels.
-        unsafe {
-            cat_host_bfs_thin(
-                self.params.as_ptr(),
-                level0,
-                THIN_LEVELS as u64,
-                thin_max,
-                tiles0.as_mut_ptr(),
-                bits0.as_mut_ptr(),
-                tiles1.as_mut_ptr(),
-                bits1.as_mut_ptr(),
-                self.cand.as_mut_ptr(),
-                self.touched.as_mut_ptr(),
-                self.state.as_mut_ptr(),
-                blocked,
-                self.ctl.as_mut_ptr(),
-                self.stop.0,
-                self.stop.1,
-            );
-        }
+        // One thread is a block of one: the same runner, its barrier trivial.
+        self.threaded(false, level0, THIN_LEVELS, thin_max);
         Ok(())
     }
 

@@ -66,28 +66,26 @@ fn host_search<E: LevelExec>(
     }
 }
 
-fn host_levels(
-    lattice: &Lattice,
-    source: u64,
-    stop: Option<u64>,
-    tuning: Tuning,
-) -> Result<Levels, GpuError> {
-    Ok(host_search(lattice, source, stop, tuning, |e| e)?.0)
-}
-
 fn check(case: &Case) -> Result<(), String> {
-    TUNINGS
-        .iter()
-        .try_for_each(|&tuning| check_tuned(case, tuning).map_err(|e| format!("{tuning:?}: {e}")))
+    check_on(case, 1)
 }
 
-fn check_tuned(case: &Case, tuning: Tuning) -> Result<(), String> {
+/// `case` under every tuning, the bodies on `threads` threads.
+fn check_on(case: &Case, threads: u64) -> Result<(), String> {
+    TUNINGS.iter().try_for_each(|&tuning| {
+        check_tuned(case, tuning, threads).map_err(|e| format!("{tuning:?} on {threads}: {e}"))
+    })
+}
+
+fn check_tuned(case: &Case, tuning: Tuning, threads: u64) -> Result<(), String> {
     let Case {
         lattice,
         source,
         stop,
     } = case;
-    let got = host_levels(lattice, *source, *stop, tuning).map_err(|e| e.to_string())?;
+    let got = host_search(lattice, *source, *stop, tuning, |e| e.on_threads(threads))
+        .map_err(|e| e.to_string())?
+        .0;
     let want = bfs_levels(lattice, *source, *stop, &Never).map_err(|e| e.to_string())?;
     same_levels(lattice, &got, &want).map_err(|e| format!("{case:?}: {e}"))?;
     if let Some(stop) = stop {
@@ -112,6 +110,38 @@ fn host_kernels_equal_the_cpu_engine_on_sample_lattices() {
             panic!("{e}");
         }
     }
+}
+
+/// The bodies run by several threads at once, as GPU threads run them: the
+/// atomics, the counters' resets and the thin loop's barriers race for real
+/// (`kernels/host_threads.c`). 2-core machines interleave 5 threads plenty.
+#[test]
+fn threaded_host_kernels_equal_the_cpu_engine_on_sample_lattices() {
+    for case in sample_cases(150, 13) {
+        if let Err(e) = check_on(&case, 5) {
+            panic!("{e}");
+        }
+    }
+}
+
+#[test]
+fn threaded_long_searches_cross_several_batches() -> Result<(), Box<dyn std::error::Error>> {
+    let blocked = Lattice::new(vec![90, 90])?.with_blocked(Blocked::Seeded {
+        fraction: 0.25,
+        seed: 3,
+    })?;
+    let line = Lattice::new(vec![1100])?;
+    for (lattice, stop) in [(blocked, Some(8099)), (line, None)] {
+        check_on(
+            &Case {
+                lattice,
+                source: 0,
+                stop,
+            },
+            3,
+        )?;
+    }
+    Ok(())
 }
 
 #[test]

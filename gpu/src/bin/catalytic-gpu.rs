@@ -6,6 +6,8 @@
 //!   with NVRTC from the `nvidia-cuda-nvrtc` wheel).
 //! - `check`: GPU results against the CPU engine on the sample lattices and
 //!   large ones, bit for bit; non-zero exit on any difference.
+//! - `layout`: the host's share of a GPU search (no GPU needed): the layout
+//!   with the seeded blocked mask built on the host, or left to the device.
 //! - `bench`: BFS time and TEPS of either engine on 10⁸ and 10⁹ vertices
 //!   (pin the CPU run with `taskset -c 0,1` for the 2-core ratio), the GPU
 //!   under each `--thin-max` and `--mask` given, for A/B in one run.
@@ -14,8 +16,8 @@ use anyhow_free::Result;
 use catalytic_gpu::compare::{same_levels, sample_cases};
 use catalytic_gpu::{Gpu, KERNELS, Library, THIN_MAX_TILES, Tuning, compile_ptx, library_present};
 use catalytic_lattice::{
-    Blocked, Lattice, Levels, Never, bfs_levels, components, distances, distances_from_levels,
-    fast_shortest_path, with_engine_threads,
+    Blocked, DeviceLayout, Lattice, Levels, Never, bfs_levels, components, distances,
+    distances_from_levels, fast_shortest_path, with_engine_threads,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 use std::time::Instant;
@@ -78,6 +80,15 @@ enum Command {
         #[arg(long, value_enum, value_delimiter = ',', default_value = "device")]
         mask: Vec<MaskAt>,
     },
+    /// The host's work before a GPU search: the layout, with a seeded mask
+    /// built here (as before `kernels/mask.cuh`) or left to the device.
+    Layout {
+        /// CPU threads (the rayon pool); pin the process with taskset to match.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value_t = 3)]
+        repeat: u32,
+    },
     /// Corner-to-corner shortest paths from 10³ to 10⁷ vertices on the GPU
     /// and on the CPU (one thread, and every thread): where the GPU starts
     /// to pay off, for `worker.gpu_min_vertices`.
@@ -127,6 +138,7 @@ fn main() -> Result<()> {
             bench(engine, threads, only.as_deref(), repeat, &tunings)
         }
         Command::Threshold { repeat, thin_max } => threshold(repeat, thin_max),
+        Command::Layout { threads, repeat } => layout(threads, repeat),
     }
 }
 
@@ -379,6 +391,41 @@ fn bench_one(
         edges as f64 / secs,
         path.map_or(0, |p| p.length)
     );
+    Ok(())
+}
+
+fn layout(threads: usize, repeat: u32) -> Result<()> {
+    println!("host: {threads} threads");
+    println!("| lattice | vertices | layout + mask on host ms | layout, mask on device ms |");
+    println!("|---|---:|---:|---:|");
+    for (name, lattice) in large_lattices()? {
+        if !lattice.has_blocking() {
+            continue;
+        }
+        let best = |deferred: bool| {
+            (0..repeat.max(1))
+                .map(|_| {
+                    let start = Instant::now();
+                    let layout = with_engine_threads(threads, || {
+                        if deferred {
+                            DeviceLayout::deferring_seeded(&lattice)
+                        } else {
+                            DeviceLayout::new(&lattice)
+                        }
+                    });
+                    let ms = start.elapsed().as_secs_f64() * 1e3;
+                    drop(layout);
+                    ms
+                })
+                .fold(f64::MAX, f64::min)
+        };
+        println!(
+            "| {name} | {} | {:.1} | {:.1} |",
+            lattice.vertex_count(),
+            best(false),
+            best(true)
+        );
+    }
     Ok(())
 }
 
