@@ -21,14 +21,29 @@ extern "C" __global__ void cat_bfs_settle(u64 par, u64 next_code, u64 slot, cons
 }
 
 /* One block of CAT_THIN_THREADS (gpu/src/cuda.rs launches exactly that; the
- * bound keeps the register count low enough for the block to fit an SM). */
+ * bound keeps the register count low enough for the block to fit an SM),
+ * running at most CAT_THIN_LEVELS levels (levels.rs THIN_LEVELS; the tests
+ * keep both in step with the Rust constants).
+ *
+ * The counters move into shared memory for the launch: every level appends
+ * to them and the barriers wait on those appends, and a shared-memory
+ * atomic answers in tens of cycles where one in L2 takes hundreds. The body
+ * reaches them through a generic pointer, as it does global memory. */
 #define CAT_THIN_THREADS 1024
+#define CAT_THIN_LEVELS 1024
 extern "C" __global__ void __launch_bounds__(CAT_THIN_THREADS)
     cat_bfs_thin(const u64 *p, u64 level0, u64 max_levels, u64 thin_max, u64 *tiles0,
                  u64 *bits0, u64 *tiles1, u64 *bits1, u64 *cand, u64 *touched, u64 *state,
                  const u64 *blocked, u64 *ctl, u64 stop_tile, u64 stop_mask) {
+  __shared__ u64 counters[CAT_CTL_LEVELS + CAT_THIN_LEVELS];
+  if (max_levels > CAT_THIN_LEVELS) max_levels = CAT_THIN_LEVELS;
+  u64 words = CAT_CTL_LEVELS + max_levels;
+  for (u64 i = threadIdx.x; i < words; i += blockDim.x) counters[i] = ctl[i];
+  __syncthreads();
   cat_thin_body(threadIdx.x, blockDim.x, p, level0, max_levels, thin_max, tiles0, bits0, tiles1,
-                bits1, cand, touched, state, blocked, ctl, stop_tile, stop_mask);
+                bits1, cand, touched, state, blocked, counters, stop_tile, stop_mask);
+  __syncthreads();
+  for (u64 i = threadIdx.x; i < words; i += blockDim.x) ctl[i] = counters[i];
 }
 
 extern "C" __global__ void cat_tile_mask(const u64 *p, u64 seed, u64 below, u64 all, u64 *mask) {

@@ -70,9 +70,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_thin_launch_matches_the_kernels_bound() {
-        let define = format!("#define CAT_THIN_THREADS {THIN_THREADS}\n");
-        assert!(SOURCE.contains(&define), "kernels.cu lacks {define:?}");
+    fn the_thin_launch_matches_the_kernels_bounds() {
+        for define in [
+            format!("#define CAT_THIN_THREADS {THIN_THREADS}\n"),
+            format!("#define CAT_THIN_LEVELS {}\n", crate::levels::THIN_LEVELS),
+            format!("#define CAT_CTL_LEVELS {}\n", crate::levels::CTL_HEAD),
+        ] {
+            assert!(SOURCE.contains(&define), "the kernels lack {define:?}");
+        }
     }
 
     #[test]
