@@ -27,7 +27,7 @@ step "server restarts, serially" \
   cargo nextest run -p catalytic-e2e --locked --profile ci --test server_restarts -j 1
 step "deployment manifests and alert rules" scripts/check-deploy.sh
 step "lattice engine against networkx" scripts/check-networkx.sh
-step "GPU kernels compile with NVRTC" scripts/check-kernels.sh
+step "GPU kernels: NVRTC compiles, ptxas assembles" scripts/check-kernels.sh
 step "OpenAPI document (openapi-spec-validator)" scripts/check-openapi.sh
 step "dashboard in chromium (playwright-core)" scripts/check-browser.sh
 printf '\nall checks passed in %d s\n' $((SECONDS - total_start))
