@@ -4,7 +4,7 @@
 # benchmarks; CUDA loaded at run time) and copies the script that runs them
 # all, into .gpu/ (git-ignored). Then, with the device tool:
 #
-#   run  command: "bash .gpu/run.sh"   carry: [".gpu"]   timeout_s: 540
+#   run  command: "bash .gpu/run.sh"   carry: [".gpu"]   timeout_s: 580
 #
 # Everything lands in $OUT there (check.txt, bench-gpu.txt, bench-cpu.txt,
 # threshold.txt), and the console shows the tables.

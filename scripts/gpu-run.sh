@@ -21,7 +21,7 @@ step info
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 "$bin" info || exit 1
 step check
-timeout 150 "$bin" check --cases 2000 --thin-max 0,64,1024,4096,16384 | tee "$out/check.txt"
+timeout 200 "$bin" check --cases 2000 --thin-max 0,64,1024,4096,16384 | tee "$out/check.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "check failed: no benchmarks"; exit 1; }
 step bench gpu
 {
