@@ -2,10 +2,9 @@
  * once (gpu/build.rs): thread i passes (i, n) as a GPU thread passes its
  * index and the grid's size, atomics are real, and a barrier stands for the
  * block's __syncthreads (thin) or for the boundary between two launches
- * (wide). So the tests exercise what single-threaded host.c cannot: the
- * counters' resets and appends racing, and every thread leaving the thin
- * loop at the same level. (Thin batches always run here, on one thread
- * when the test asks for no more.) */
+ * (wide). With n = 1 that is the plain in-order run; with more, the tests
+ * exercise the counters' resets and appends racing, and every thread
+ * leaving the thin loop at the same level. Every host BFS batch runs here. */
 #define _POSIX_C_SOURCE 200809L
 #define CATALYTIC_HOST 1
 #define CATALYTIC_HOST_THREADS 1
@@ -59,7 +58,7 @@ static void *cat_thread_main(void *arg) {
 }
 
 /* Runs one batch on `threads` threads (at most 64); 0 on success. Test code
- * only (the tests' HostExec with threads > 1). */
+ * only (the tests' HostExec). */
 int cat_host_bfs_threads(u64 threads, u64 wide, u64 level0, u64 levels, u64 thin_max,
                          const u64 *p, u64 *tiles0, u64 *bits0, u64 *tiles1, u64 *bits1,
                          u64 *cand, u64 *touched, u64 *state, const u64 *blocked, u64 *ctl,

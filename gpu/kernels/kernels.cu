@@ -1,5 +1,6 @@
-/* The GPU entry points: each runs its body (bfs.cuh, mask.cuh, transform.cuh,
- * components.cuh) as a grid-stride loop (cat_bfs_thin: a block-stride loop). NVRTC compiles common.cuh + the bodies + this file as
+/* The GPU entry points: each runs its body (bfs.cuh, mask.cuh,
+ * transform.cuh, components.cuh) as a grid-stride loop (cat_bfs_thin: a
+ * block-stride loop). NVRTC compiles common.cuh + the bodies + this file as
  * one source (gpu/src/kernels.rs), so there are no #includes to resolve. */
 
 #define CAT_THREAD_FIRST ((u64)blockIdx.x * blockDim.x + threadIdx.x)

@@ -8,29 +8,6 @@ use crate::levels::{BATCH, CTL_HEAD, CTL_WORDS, Endpoints, LevelExec, Readback, 
 use catalytic_lattice::{DeviceLayout, DeviceMask, Lattice, SeededRule};
 
 unsafe extern "C" {
-    fn cat_host_bfs_expand(
-        p: *const u64,
-        par: u64,
-        front_tiles: *const u64,
-        front_bits: *const u64,
-        cand: *mut u64,
-        touched: *mut u64,
-        ctl: *mut u64,
-    );
-    fn cat_host_bfs_settle(
-        par: u64,
-        next_code: u64,
-        slot: u64,
-        touched: *const u64,
-        cand: *mut u64,
-        state: *mut u64,
-        blocked: *const u64,
-        front_tiles: *mut u64,
-        front_bits: *mut u64,
-        ctl: *mut u64,
-        stop_tile: u64,
-        stop_mask: u64,
-    );
     fn cat_host_bfs_threads(
         threads: u64,
         wide: u64,
@@ -77,8 +54,8 @@ unsafe extern "C" {
 
 /// A search's buffers in host memory, sized as on the GPU.
 pub(crate) struct HostExec {
-    /// 1: wide batches run on this thread (`host.c`); more: on that many
-    /// threads at once (`host_threads.c`), as thin batches always do.
+    /// Threads that run each batch's bodies at once (`host_threads.c`); with
+    /// 1, every item in order, as the single-threaded tests want.
     threads: u64,
     params: Vec<u64>,
     blocked: Option<Vec<u64>>,
@@ -134,9 +111,10 @@ impl HostExec {
             .map_or(std::ptr::null(), |b| b.as_ptr());
         let [tiles0, tiles1] = &mut self.front_tiles;
         let [bits0, bits1] = &mut self.front_bits;
-        // SAFETY: as in `level` and `thin`: every buffer is sized as the
-        // bodies index it and outlives the call, which joins its threads
-        // before returning; the threads share them only as the GPU's do.
+        // SAFETY: every buffer is sized as the bodies index it (a slot per
+        // tile, CTL_WORDS counters for at most THIN_LEVELS levels) and
+        // outlives the call, which joins its threads before returning; the
+        // threads share them only as the GPU's threads do.
         let rc = unsafe {
             cat_host_bfs_threads(
                 self.threads,
@@ -160,66 +138,15 @@ impl HostExec {
         };
         assert_eq!(rc, 0, "could not run {} host threads", self.threads);
     }
-
-    /// One level: expand then settle, as the GPU's two launches.
-    fn level(&mut self, level: u64, slot: usize) {
-        let par = (level % 2) as usize;
-        let [tiles_a, tiles_b] = &mut self.front_tiles;
-        let [bits_a, bits_b] = &mut self.front_bits;
-        let (cur_tiles, cur_bits, next_tiles, next_bits) = if par == 0 {
-            (tiles_a, bits_a, tiles_b, bits_b)
-        } else {
-            (tiles_b, bits_b, tiles_a, bits_a)
-        };
-        let blocked = self
-            .blocked
-            .as_ref()
-            .map_or(std::ptr::null(), |b| b.as_ptr());
-        // SAFETY: every buffer is sized as the kernels index it (tiles, or
-        // CTL_WORDS counters) and lives across the call; the bodies
-        // run on this thread only.
-        unsafe {
-            cat_host_bfs_expand(
-                self.params.as_ptr(),
-                par as u64,
-                cur_tiles.as_ptr(),
-                cur_bits.as_ptr(),
-                self.cand.as_mut_ptr(),
-                self.touched.as_mut_ptr(),
-                self.ctl.as_mut_ptr(),
-            );
-            cat_host_bfs_settle(
-                par as u64,
-                (level + 1) % 3,
-                slot as u64,
-                self.touched.as_ptr(),
-                self.cand.as_mut_ptr(),
-                self.state.as_mut_ptr(),
-                blocked,
-                next_tiles.as_mut_ptr(),
-                next_bits.as_mut_ptr(),
-                self.ctl.as_mut_ptr(),
-                self.stop.0,
-                self.stop.1,
-            );
-        }
-    }
 }
 
 impl LevelExec for HostExec {
     fn wide(&mut self, level0: u64) -> Result<(), GpuError> {
-        if self.threads > 1 {
-            self.threaded(true, level0, BATCH, 0);
-            return Ok(());
-        }
-        for slot in 0..BATCH {
-            self.level(level0 + slot as u64, slot);
-        }
+        self.threaded(true, level0, BATCH, 0);
         Ok(())
     }
 
     fn thin(&mut self, level0: u64, thin_max: u64) -> Result<(), GpuError> {
-        // One thread is a block of one: the same runner, its barrier trivial.
         self.threaded(false, level0, THIN_LEVELS, thin_max);
         Ok(())
     }

@@ -36,8 +36,22 @@ pub const PARAMS_PER_AXIS: usize = 13;
 pub struct DeviceLayout {
     tiling: Tiling,
     params: Vec<u64>,
-    blocked: Option<Vec<u64>>,
-    seeded: Option<SeededRule>,
+    mask: Mask,
+}
+
+/// The blocked bits a layout holds: [`DeviceMask`], owned.
+#[derive(Debug, Clone)]
+enum Mask {
+    Open,
+    Words(Vec<u64>),
+    Seeded(SeededRule),
+}
+
+impl Mask {
+    /// The mask built on the host (Open when nothing is blocked).
+    fn built(lattice: &Lattice, tiling: &Tiling) -> Self {
+        blocked_mask(lattice, tiling).map_or(Mask::Open, Mask::Words)
+    }
 }
 
 /// Where an executor gets a layout's blocked bits per tile.
@@ -57,8 +71,8 @@ impl DeviceLayout {
     /// blocked mask when anything is blocked (on the rayon pool).
     pub fn new(lattice: &Lattice) -> Self {
         let mut layout = Self::deferring_seeded(lattice);
-        if layout.seeded.take().is_some() {
-            layout.blocked = blocked_mask(lattice, &layout.tiling);
+        if let Mask::Seeded(_) = layout.mask {
+            layout.mask = Mask::built(lattice, &layout.tiling);
         }
         layout
     }
@@ -88,16 +102,14 @@ impl DeviceLayout {
             ]);
         }
         params.extend((0..1usize << dims).map(|set| tiling.valid(set)));
-        let seeded = lattice.seeded_rule();
-        let blocked = match seeded {
-            Some(_) => None,
-            None => blocked_mask(lattice, &tiling),
+        let mask = match lattice.seeded_rule() {
+            Some(rule) => Mask::Seeded(rule),
+            None => Mask::built(lattice, &tiling),
         };
         Self {
             tiling,
             params,
-            blocked,
-            seeded,
+            mask,
         }
     }
 
@@ -113,10 +125,10 @@ impl DeviceLayout {
 
     /// The blocked bits per tile, or how to compute them.
     pub fn mask(&self) -> DeviceMask<'_> {
-        match (&self.blocked, self.seeded) {
-            (Some(words), _) => DeviceMask::Words(words),
-            (None, Some(rule)) => DeviceMask::Seeded(rule),
-            (None, None) => DeviceMask::Open,
+        match &self.mask {
+            Mask::Open => DeviceMask::Open,
+            Mask::Words(words) => DeviceMask::Words(words),
+            Mask::Seeded(rule) => DeviceMask::Seeded(*rule),
         }
     }
 
