@@ -28,11 +28,15 @@ pub fn unique_name() -> String {
     format!("t{}", uuid::Uuid::new_v4().simple())
 }
 
-/// A database of one test: created and migrated by `create`, dropped by `drop_database`.
+/// A database of one test: created and migrated by `create`, dropped by
+/// `drop_database`, or, when a test fails (panics) or returns early before
+/// that call, by `Drop`: a failing test leaks no database.
 pub struct TestDatabase {
     pub name: String,
     pub url: String,
     pub pool: PgPool,
+    /// Set once `drop_database` has dropped it, so `Drop` has nothing left to do.
+    dropped: bool,
 }
 
 impl TestDatabase {
@@ -53,22 +57,59 @@ impl TestDatabase {
         conn.close().await?;
         let url = with_database(&admin, &name);
         let pool = PgPool::connect(&url).await?;
-        Ok(Self { name, url, pool })
+        Ok(Self {
+            name,
+            url,
+            pool,
+            dropped: false,
+        })
     }
 
     /// Drops the database, disconnecting whoever is still connected. Return
     /// (drop) any connection taken from `pool` first: closing waits for them.
-    pub async fn drop_database(self) -> anyhow::Result<()> {
+    pub async fn drop_database(mut self) -> anyhow::Result<()> {
         // Bounded: a connection still held by the test would block close forever.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.pool.close()).await;
-        let mut conn = PgConnection::connect(&admin_url()).await?;
-        conn.execute(AssertSqlSafe(format!(
-            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
-            self.name
-        )))
-        .await?;
+        drop_named(&self.name).await?;
+        self.dropped = true;
         Ok(())
     }
+}
+
+impl Drop for TestDatabase {
+    /// The guard: a test that panicked (or returned early) still drops its
+    /// database. `Drop` cannot await, and the test's runtime may be the one
+    /// unwinding, so the DROP runs on a thread of its own with a runtime of
+    /// its own; `WITH (FORCE)` ends the pool's connections.
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        let name = std::mem::take(&mut self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(drop_named(&name))
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("testkit: could not drop a test database: {e:#}"),
+            Err(_) => eprintln!("testkit: the thread dropping a test database panicked"),
+        }
+    }
+}
+
+/// `DROP DATABASE … WITH (FORCE)` over a fresh admin connection.
+async fn drop_named(name: &str) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect(&admin_url()).await?;
+    conn.execute(AssertSqlSafe(format!(
+        r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+    )))
+    .await?;
+    conn.close().await?;
+    Ok(())
 }
 
 /// Replaces the database name (the URL path) of a PostgreSQL URL.

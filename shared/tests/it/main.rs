@@ -4,3 +4,4 @@
 mod jobs;
 mod queue;
 mod schema;
+mod testkit;
