@@ -8,12 +8,22 @@
 # When PostgreSQL has pg_stat_statements loaded (shared_preload_libraries,
 # and the extension created in the postgres database), the statements the
 # run issued, by total time, are written to statements.txt beside them.
-# Usage: scripts/load.sh [RATE] [SECONDS] [CLIENTS]
+# With --celery, Celery 5 runs the same closed loop on the same servers right
+# after (scripts/celery-peer.sh): the peer row of the same sitting.
+# Usage: scripts/load.sh [--celery] [RATE] [SECONDS] [CLIENTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rate=${1:-200}
-secs=${2:-20}
-clients=${3:-64}
+celery=false
+args=()
+for arg in "$@"; do
+  case $arg in
+    --celery) celery=true ;;
+    *) args+=("$arg") ;;
+  esac
+done
+rate=${args[0]:-200}
+secs=${args[1]:-20}
+clients=${args[2]:-64}
 
 scripts/services.sh >/dev/null
 echo "[load] building release binaries"
@@ -78,6 +88,10 @@ run fixed --rate "$rate" --duration "$secs" --mix trivial --plot "$out/fixed.svg
 # --compare: the raw broker round trip and a PostgreSQL job pipeline, measured
 # right after, so the report states the saturation throughput as a fraction.
 run saturation --clients "$clients" --duration "$secs" --mix trivial --plot "$out/saturation.svg" --compare
+if $celery; then
+  echo "[load] celery peer: scripts/celery-peer.sh $secs $clients"
+  scripts/celery-peer.sh "$secs" "$clients" | tee "$out/celery.txt"
+fi
 if [[ $stats == 1 ]]; then
   psql -h 127.0.0.1 -U postgres -d postgres -c "SELECT calls, round(total_exec_time::numeric) AS total_ms,
       round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
@@ -87,6 +101,6 @@ fi
 {
   echo "date: $(date -u +%FT%TZ)"
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-  echo "command: scripts/load.sh $rate $secs $clients"
+  echo "command: scripts/load.sh $* (rate $rate, $secs s, $clients clients)"
 } >"$out/machine.txt"
 echo "[load] reports in $out"
