@@ -5,6 +5,7 @@
 //! - [`stripe`]: Stripe webhook signatures and the events billing acts on, pure.
 //! - [`config`]: settings for every process (defaults + `CATALYTIC_*`), validated.
 //! - [`telemetry`], [`metrics`]: JSON logs with request/job ids; every metric name.
+//! - [`group_commit`]: many concurrent requests served by one round trip.
 //! - [`shutdown`], [`probe`], [`health`]: signals, and `/healthz` `/readyz` `/metrics`.
 //! - [`ids`], [`tenant`], [`secret`]: id newtypes, plans and their limits, `Secret<T>`.
 //! - [`job`]: the state machine (the one transition table), the stored spec, outcomes.
@@ -16,6 +17,7 @@
 pub mod billing;
 pub mod config;
 pub mod db;
+pub mod group_commit;
 pub mod health;
 pub mod ids;
 pub mod job;
