@@ -2,8 +2,8 @@
 """The api crate's file-level import graph has no loop of more than two files.
 
 Issue 16: `AppState` lives in `api/src/state.rs`, which imports no route,
-and routes and dashboard pages share types through `api/src/views.rs`, not
-through each other. This check keeps it so: it reads every `api/src/**/*.rs`
+and routes and dashboard pages share types through `api/src/responses.rs`,
+not through each other. This check keeps it so: it reads every `api/src/**/*.rs`
 (the library; `main.rs` is its own crate), finds each path into the crate
 (`crate::…`, `super::…`, `self::…`, a child module's name, or a module
 brought in by a `use`), resolves it to the deepest file that exists
