@@ -19,6 +19,7 @@ step "servers" scripts/services.sh
 step "drop databases left by earlier test runs" scripts/clean-test-state.sh
 step "format" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "api module graph has no loop of more than two files" python3 scripts/check-api-imports.py
 step "build binaries" cargo build --workspace --bins --locked
 # Tests that stop and start the shared servers run alone, afterwards.
 step "tests (unit, integration, end-to-end)" \

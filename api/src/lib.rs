@@ -1,8 +1,9 @@
 //! The Catalytic api: a thin HTTP layer over PostgreSQL. It validates,
 //! stores and reads; it never computes and never talks to the broker.
 //!
-//! - [`startup`]: build (bind, pools, router) and run.
+//! - [`startup`]: build (bind, pools, router) and run; [`state`]: `AppState`, what handlers reach (imports no route).
 //! - [`routes`]: one module per resource; [`openapi`]: the document's frame.
+//! - [`responses`]: response bodies shared by routes and dashboard pages, so neither imports the other.
 //! - [`auth`]: API keys, user sessions (JWT + rotating refresh tokens) and the `TenantScope` extractor.
 //! - [`job_request`]: the wire format of a job and its validation.
 //! - [`enqueue`]: the submit transaction (quotas, job row + outbox row + idempotency record).
@@ -25,5 +26,7 @@ pub mod json;
 pub mod limits;
 pub mod openapi;
 pub mod pagination;
+pub mod responses;
 pub mod routes;
 pub mod startup;
+pub mod state;

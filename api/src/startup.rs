@@ -1,43 +1,22 @@
 //! Building and running the api: `Application::build` binds the listener and
 //! makes the pools and the router; `run_until_stopped` serves until the
 //! shutdown token fires. Tests build the real application on port 0.
+//! `AppState` itself is in `state`, which imports no route: the routes
+//! and pages that take it do not import this module, which imports them.
 
 use crate::auth::{ApiKeyHasher, AuthCache, JwtKeys};
+use crate::job_events::JobEvents;
 use crate::limits::rate::RateLimiter;
 use crate::routes;
+use crate::state::AppState;
 use anyhow::Context;
 use catalytic_shared::Settings;
 use catalytic_shared::db;
 use catalytic_shared::health::Dependencies;
-use metrics_exporter_prometheus::PrometheusHandle;
-use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: PgPool,
-    /// When this process last stamped each API key's last use.
-    pub last_used: crate::auth::last_used::LastUsed,
-    /// Terminal-state notifications, for long-polls.
-    pub job_events: crate::job_events::JobEvents,
-    pub api_keys: ApiKeyHasher,
-    /// Signs and verifies access tokens (every configured kid).
-    pub jwt: Arc<JwtKeys>,
-    /// Redis as a cache of revocations and lockouts (never the state of record).
-    pub auth_cache: AuthCache,
-    /// A lazily connecting, reconnecting Redis connection, shared by every
-    /// cache and limiter; its calls fail fast while Redis is down.
-    pub redis: redis::aio::ConnectionManager,
-    /// Rate limits: GCRA in Redis, per process when Redis is away.
-    pub rate_limiter: Arc<RateLimiter>,
-    pub dependencies: Arc<Dependencies>,
-    pub metrics: PrometheusHandle,
-    pub settings: Arc<Settings>,
-}
 
 pub struct Application {
     listener: TcpListener,
@@ -71,7 +50,7 @@ impl Application {
             redis: Some(redis),
         });
         let background = CancellationToken::new();
-        let job_events = crate::job_events::JobEvents::spawn(pool.clone(), background.clone());
+        let job_events = JobEvents::spawn(pool.clone(), background.clone());
         let state = AppState {
             job_events,
             last_used: Default::default(),

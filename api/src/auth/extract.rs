@@ -14,7 +14,7 @@ use super::api_key::{KEY_PREFIX, prefix_of};
 use crate::error::ApiError;
 use crate::limits::enforce::RateSlot;
 use crate::limits::rate::Rate;
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;

@@ -12,7 +12,7 @@
 
 use super::revocation::AuthCache;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use catalytic_shared::db;
 use sha2::{Digest, Sha256};
 

@@ -4,7 +4,7 @@
 
 use super::api_key::operator_prefix_of;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;

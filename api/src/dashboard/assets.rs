@@ -1,8 +1,8 @@
 //! The dashboard's stylesheet and live-refresh script, compiled in from
 //! `api/assets/dashboard/` (ours, small; no framework, no CDN).
 
-use crate::routes::docs::static_file;
-use crate::startup::AppState;
+use crate::responses::static_file;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::Path;
 use axum::http::StatusCode;

@@ -5,9 +5,8 @@
 use super::backend::{Backend, with_query};
 use super::layout::{Nav, page, tenant_error, when, when_opt};
 use super::session::TenantSession;
-use crate::routes::invoices::{InvoiceOut, InvoicePage};
-use crate::routes::usage::UsageOut;
-use crate::startup::AppState;
+use crate::responses::{InvoiceOut, InvoicePage, UsageOut};
+use crate::state::AppState;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};

@@ -8,8 +8,8 @@
 use super::backend::Backend;
 use super::layout::{Nav, operator_error, page, when};
 use super::session::OperatorSession;
-use crate::routes::admin::{ScalingOut, WorkerOut};
-use crate::startup::AppState;
+use crate::responses::{ScalingOut, WorkerOut};
+use crate::state::AppState;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};

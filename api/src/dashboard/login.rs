@@ -8,8 +8,8 @@ use super::session::{
     CsrfForm, OPERATOR_COOKIE, OperatorSession, TENANT_COOKIE, TenantForm, check_csrf,
     check_login_csrf, expired, login_csrf, session_cookie,
 };
-use crate::routes::auth::TokenOut;
-use crate::startup::AppState;
+use crate::responses::TokenOut;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -32,7 +32,7 @@ mod webhooks;
 
 pub use backend::Backend;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};

@@ -13,7 +13,7 @@
 //!   compute it; a POST without the right one is refused with 403.
 
 use crate::auth::api_key::operator_prefix_of;
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::Form;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;

@@ -5,7 +5,7 @@
 use super::backend::{Backend, Refusal};
 use super::layout::{Nav, page, path_uuid, refusal_box, tenant_error, when};
 use super::session::{CarriesCsrf, CsrfForm, TenantForm, TenantSession};
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};

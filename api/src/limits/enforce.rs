@@ -7,7 +7,7 @@
 
 use super::rate::{Decision, Rate};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;

@@ -3,14 +3,12 @@
 
 use crate::auth::operator::OperatorScope;
 use crate::error::{ApiError, Problem};
-use crate::startup::AppState;
+use crate::responses::{ScalingOut, WorkerOut};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use catalytic_shared::db;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -18,22 +16,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_workers))
         .routes(routes!(get_scaling))
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct WorkerOut {
-    pub id: uuid::Uuid,
-    pub host: String,
-    /// `cpu` or `cuda`.
-    pub device: String,
-    /// The GPU's name (`cuda` workers), e.g. `NVIDIA H100 80GB HBM3`.
-    pub device_name: Option<String>,
-    /// The GPU's memory in bytes (`cuda` workers).
-    pub device_memory_bytes: Option<i64>,
-    pub concurrency: i32,
-    pub in_flight: i32,
-    pub started_at: DateTime<Utc>,
-    pub last_heartbeat_at: DateTime<Utc>,
 }
 
 /// Live workers of the fleet (from the workers registry).
@@ -62,20 +44,6 @@ async fn list_workers(
             })
             .collect(),
     ))
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ScalingOut {
-    /// `low`, `standard`, `high`, `gpu`, or `all` (the fleet's desired size).
-    pub class: String,
-    pub ready_messages: i64,
-    pub running_jobs: i64,
-    pub oldest_queued_secs: f64,
-    pub desired_workers: i32,
-    pub computed_at: DateTime<Utc>,
-    /// Jobs of this class that finished (any outcome) in the last minute,
-    /// read now (not as of `computed_at`): the rate the queue drains.
-    pub finished_last_minute: i64,
 }
 
 /// The autoscaling signal, as the scheduler last computed it (every

@@ -4,7 +4,7 @@
 use crate::auth::TenantScope;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -14,8 +14,8 @@ use crate::auth::refresh::{self, TokenKind};
 use crate::auth::{TenantScope, lockout, password};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::json::ApiJson;
-use crate::routes::users::{TenantOut, UserOut};
-use crate::startup::AppState;
+use crate::responses::{TenantOut, TokenOut, UserOut};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -75,22 +75,6 @@ pub struct RefreshIn {
     /// The latest refresh token of the session (`clr_...`); it is used up.
     #[schema(value_type = String)]
     pub refresh_token: Secret<String>,
-}
-
-/// A session's tokens. Keep the refresh token secret: it is shown once,
-/// works once, and presenting it a second time ends the session.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct TokenOut {
-    /// A JWT: `Authorization: Bearer <access_token>`.
-    pub access_token: String,
-    /// Always `Bearer`.
-    pub token_type: String,
-    /// Seconds the access token is valid.
-    pub expires_in: u64,
-    /// `clr_` + 64 hex characters.
-    pub refresh_token: String,
-    /// Seconds the refresh token is valid (renewed at each refresh).
-    pub refresh_expires_in: u64,
 }
 
 fn token_out(state: &AppState, access: AccessToken, refresh: Secret<String>) -> TokenOut {

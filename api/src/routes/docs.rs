@@ -4,13 +4,14 @@
 //! CDN; its CSP allows only this origin's scripts.
 
 use crate::error::{ApiError, Problem};
+use crate::responses::static_file;
 use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -88,17 +89,4 @@ async fn docs_asset(Path(file): Path<String>) -> Result<Response, ApiError> {
         .find(|(name, _, _)| *name == file)
         .ok_or(ApiError::NotFound("asset"))?;
     Ok(static_file(content_type, bytes))
-}
-
-/// A compiled-in file; it changes only with the binary, so caches may keep
-/// it for a day.
-pub fn static_file(content_type: &'static str, bytes: &'static [u8]) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        bytes,
-    )
-        .into_response()
 }

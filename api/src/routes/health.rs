@@ -1,6 +1,6 @@
 //! Liveness, readiness, metrics and the OpenAPI document itself.
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};

@@ -5,7 +5,8 @@
 use crate::auth::TenantScope;
 use crate::error::{ApiError, Problem};
 use crate::pagination::PageQuery;
-use crate::startup::AppState;
+use crate::responses::{InvoiceLineOut, InvoiceOut, InvoicePage};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use catalytic_shared::db::{
@@ -13,9 +14,6 @@ use catalytic_shared::db::{
     billing::{InvoiceRow, LineRow},
 };
 use catalytic_shared::ids::InvoiceId;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,46 +21,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_invoices))
         .routes(routes!(get_invoice))
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct InvoiceOut {
-    pub id: uuid::Uuid,
-    /// `draft` (recomputed each billing round) or `finalized` (immutable).
-    pub status: String,
-    /// `INV-<year>-<6 digits>`, gap-free per year; set at finalisation.
-    pub number: Option<String>,
-    /// The UTC calendar month billed: `[period_start, period_end)`.
-    pub period_start: DateTime<Utc>,
-    pub period_end: DateTime<Utc>,
-    pub currency: String,
-    /// Sum of the lines, in cents.
-    pub total_cents: i64,
-    pub finalized_at: Option<DateTime<Utc>>,
-    pub updated_at: DateTime<Utc>,
-    /// Present on `GET /v1/invoices/{id}` only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lines: Option<Vec<InvoiceLineOut>>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct InvoiceLineOut {
-    /// `base`, `overage`, `compute_cpu`, `compute_gpu` or `adjustment`.
-    pub kind: String,
-    pub description: String,
-    /// Seconds billed (base), jobs (overage), vertex-visits (CPU),
-    /// milliseconds (GPU), 1 (adjustment).
-    pub quantity: i64,
-    /// Rounded once per line, in cents.
-    pub amount_cents: i64,
-}
-
-/// A page of invoices, newest first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct InvoicePage {
-    pub items: Vec<InvoiceOut>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<uuid::Uuid>,
 }
 
 fn out(r: InvoiceRow, lines: Option<Vec<LineRow>>) -> InvoiceOut {

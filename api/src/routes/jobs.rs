@@ -8,7 +8,8 @@ use crate::idempotency::{self, IdempotencyKey};
 use crate::job_request::JobIn;
 use crate::json::ApiJson;
 use crate::pagination::PageQuery;
-use crate::startup::AppState;
+use crate::responses::{JobAccepted, JobOut, JobPage};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -18,10 +19,9 @@ use catalytic_shared::db::jobs::{Guard, Transitioned};
 use catalytic_shared::ids::{JobId, LatticeId};
 use catalytic_shared::job::{JobSpec, JobState};
 use catalytic_shared::tenant::Role;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::time::Duration;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -36,19 +36,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The longest `?wait=` a read may long-poll, in seconds.
 pub const MAX_WAIT_SECS: u64 = 60;
-
-/// The answer to a submit.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct JobAccepted {
-    pub id: uuid::Uuid,
-    /// Always `queued`.
-    pub status: String,
-    /// Where to poll: `/v1/jobs/{id}`.
-    pub location: String,
-    /// On a re-run: the job this one repeats.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rerun_of: Option<uuid::Uuid>,
-}
 
 /// The 202 of a submit, a replayed submit or a re-run.
 fn accepted(id: JobId, rerun_of: Option<JobId>, replayed: bool) -> Response {
@@ -71,14 +58,6 @@ fn accepted(id: JobId, rerun_of: Option<JobId>, replayed: bool) -> Response {
         );
     }
     response
-}
-
-/// A page of jobs, newest first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct JobPage {
-    pub items: Vec<JobOut>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -123,51 +102,6 @@ fn parse_status(status: &str) -> Result<JobState, ApiError> {
             "must be one of queued, running, succeeded, failed, cancelled",
         )
     })
-}
-
-/// A job as its tenant sees it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct JobOut {
-    pub id: uuid::Uuid,
-    /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
-    pub status: String,
-    pub operation: String,
-    /// The validated request: lattice sizes per axis, operation and params.
-    #[schema(value_type = Object)]
-    pub request: serde_json::Value,
-    /// The current (or last) attempt, from 1.
-    pub attempt: i32,
-    pub max_attempts: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    /// Present when `succeeded`. For `shortest_path`: `reachable`, `length`,
-    /// `path` (coordinates from start to end), `vertices_visited`, `engine`.
-    #[schema(value_type = Option<Object>)]
-    pub result: Option<serde_json::Value>,
-    /// Present when `failed` (and after a retried attempt).
-    #[schema(value_type = Option<Object>)]
-    pub error: Option<serde_json::Value>,
-}
-
-impl From<db::jobs::JobRow> for JobOut {
-    fn from(row: db::jobs::JobRow) -> Self {
-        JobOut {
-            id: row.id.into(),
-            status: row.status.to_string(),
-            operation: row.operation,
-            request: row.spec,
-            attempt: row.attempt,
-            max_attempts: row.max_attempts,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            started_at: row.started_at,
-            finished_at: row.finished_at,
-            result: row.result,
-            error: row.error,
-        }
-    }
 }
 
 /// Submit a job. It is validated, stored with its outbox row in one

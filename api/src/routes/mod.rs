@@ -24,7 +24,7 @@ use crate::hygiene;
 use crate::json::BodyLimit;
 use crate::limits;
 use crate::openapi::ApiDoc;
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;

@@ -12,7 +12,7 @@
 //! such: refusing them would only make Stripe redeliver them for days.
 
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;

@@ -4,7 +4,7 @@
 use crate::auth::TenantScope;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use catalytic_shared::db;

@@ -4,13 +4,14 @@
 
 use crate::auth::TenantScope;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::startup::AppState;
+use crate::responses::{UsageBucketOut, UsageOut};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Query, State};
-use catalytic_shared::db::{self, billing::UsageBucket};
+use catalytic_shared::db;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -31,42 +32,6 @@ pub struct UsageQuery {
     pub to: Option<String>,
     /// `hour`, `day` or `month` (UTC buckets); default `day`.
     pub granularity: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct UsageBucketOut {
-    /// Start of the UTC bucket.
-    pub start: DateTime<Utc>,
-    /// Every finished job, billable or not.
-    pub jobs: i64,
-    /// Jobs billed (platform failures are not).
-    pub billable_jobs: i64,
-    /// Vertex-visits of billable jobs.
-    pub vertex_visits: i64,
-    pub cpu_compute_ms: i64,
-    pub gpu_compute_ms: i64,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct UsageOut {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    pub granularity: String,
-    /// Buckets with usage, oldest first (empty buckets are omitted).
-    pub buckets: Vec<UsageBucketOut>,
-}
-
-impl From<UsageBucket> for UsageBucketOut {
-    fn from(b: UsageBucket) -> Self {
-        UsageBucketOut {
-            start: b.start,
-            jobs: b.jobs,
-            billable_jobs: b.billable_jobs,
-            vertex_visits: b.vertex_visits,
-            cpu_compute_ms: b.cpu_compute_ms,
-            gpu_compute_ms: b.gpu_compute_ms,
-        }
-    }
 }
 
 /// A validated usage request.

@@ -10,13 +10,14 @@ use crate::auth::refresh::{self, TokenKind};
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::pagination::PageQuery;
+use crate::responses::{TenantOut, UserOut};
 use crate::routes::auth::{may_grant, normalize_email};
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use catalytic_shared::db::{self, DbError, accounts::UserChange, accounts::UserRow};
+use catalytic_shared::db::{self, DbError, accounts::UserChange};
 use catalytic_shared::ids::{InvitationId, UserId};
 use catalytic_shared::tenant::Role;
 use chrono::{DateTime, Utc};
@@ -33,38 +34,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users))
         .routes(routes!(get_user, update_user, delete_user))
         .routes(routes!(create_invitation))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserOut {
-    pub id: uuid::Uuid,
-    pub email: String,
-    /// `owner`, `admin`, `member` or `viewer`.
-    pub role: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<UserRow> for UserOut {
-    type Error = ApiError;
-    fn try_from(row: UserRow) -> Result<Self, ApiError> {
-        let role = row.role()?;
-        Ok(UserOut {
-            id: row.id.as_uuid(),
-            email: row.email,
-            role: role.as_str().to_owned(),
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        })
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TenantOut {
-    pub id: uuid::Uuid,
-    pub name: String,
-    /// `free`, `starter`, `professional` or `enterprise`.
-    pub plan: String,
 }
 
 /// The caller: the user (absent for an API key), the tenant, the role the

@@ -7,7 +7,7 @@ use crate::auth::TenantScope;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::pagination::PageQuery;
-use crate::startup::AppState;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
