@@ -27,7 +27,11 @@ pub struct Member {
 
 pub struct Fleet {
     pub env: Env,
+    /// The first tenant's client (the one a worker-kill's long job uses).
     pub client: Client,
+    /// One client per tenant: the load is spread over them so that no
+    /// tenant's plan rate limit (enterprise: 100 requests/s) binds.
+    pub clients: Vec<Client>,
     pub postgres: FaultProxy,
     pub rabbitmq: FaultProxy,
     pub redis: FaultProxy,
@@ -39,27 +43,45 @@ pub struct Fleet {
     _api: Process,
 }
 
+/// Submits a second one enterprise tenant can make within its plan's rate
+/// limit (6,000 requests a minute), with headroom.
+const SUBMITS_PER_TENANT: u32 = 80;
+
 impl Fleet {
-    pub async fn start() -> anyhow::Result<Self> {
+    /// A fleet whose tenants can together submit `rate` jobs a second.
+    pub async fn start(rate: u32) -> anyhow::Result<Self> {
         let env = Env::new().await?;
         let postgres = FaultProxy::start(server_addr(&env.db.url)?).await?;
         let rabbitmq = FaultProxy::start(server_addr(&testkit::amqp_url())?).await?;
         let redis = FaultProxy::start(server_addr(&testkit::redis_url())?).await?;
         let receiver = Receiver::start().await?;
-        let key = env.bootstrap("enterprise")?;
-        let secret = register_endpoint(&env, &receiver.url()).await?;
+        let tenants = rate.div_ceil(SUBMITS_PER_TENANT).max(1);
+        let mut keys = vec![env.bootstrap("enterprise")?];
+        for i in 1..tenants {
+            keys.push(env.bootstrap_named(&format!("chaos-{i}"), "enterprise")?);
+        }
+        let secret = register_endpoints(&env, &receiver.url()).await?;
         receiver.verify_with(&secret);
-        let api = env.spawn(Binary::Api, &[])?;
+        // Every submit comes from this one address: its limit must not bind.
+        let api = env.spawn(
+            Binary::Api,
+            &[("CATALYTIC_API__RATE_PER_IP_PER_MINUTE", "100000000")],
+        )?;
         wait_ready(&format!("{}/readyz", env.api_url()), READY_WITHIN).await?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()?;
-        let mut fleet = Self {
-            client: Client {
-                http,
+        let clients: Vec<Client> = keys
+            .into_iter()
+            .map(|key| Client {
+                http: http.clone(),
                 base: env.api_url(),
                 key,
-            },
+            })
+            .collect();
+        let mut fleet = Self {
+            client: clients[0].clone(),
+            clients,
             env,
             postgres,
             rabbitmq,
@@ -204,30 +226,33 @@ fn via(url: &str, proxy: &FaultProxy) -> anyhow::Result<String> {
     Ok(url.to_string())
 }
 
-/// A webhook endpoint of the (only) tenant, for every event type, stored the
-/// way the api stores one; returns its signing secret.
-async fn register_endpoint(env: &Env, url: &str) -> anyhow::Result<String> {
-    let tenant: uuid::Uuid = sqlx::query_scalar("SELECT id FROM tenants")
-        .fetch_one(&env.db.pool)
+/// A webhook endpoint of every tenant, for every event type, stored the way
+/// the api stores one; returns their signing secret. One secret for all, so
+/// the receiver verifies every delivery with it.
+async fn register_endpoints(env: &Env, url: &str) -> anyhow::Result<String> {
+    let tenants: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM tenants")
+        .fetch_all(&env.db.pool)
         .await?;
     let settings = Settings::load_from([])?.webhooks;
     let secret = webhook_secret::generate();
     let sealed = SecretBox::new(&settings).seal(&secret)?;
-    store::insert_endpoint(
-        &env.db.pool,
-        &NewEndpoint {
-            id: EndpointId::new(),
-            tenant: TenantId::from_uuid(tenant),
-            url,
-            description: "chaos receiver",
-            event_types: &[],
-            enabled: true,
-            rate_limit_per_second: None,
-            key_id: &sealed.key_id,
-            sealed: &sealed.bytes,
-        },
-    )
-    .await?;
+    for tenant in tenants {
+        store::insert_endpoint(
+            &env.db.pool,
+            &NewEndpoint {
+                id: EndpointId::new(),
+                tenant: TenantId::from_uuid(tenant),
+                url,
+                description: "chaos receiver",
+                event_types: &[],
+                enabled: true,
+                rate_limit_per_second: None,
+                key_id: &sealed.key_id,
+                sealed: &sealed.bytes,
+            },
+        )
+        .await?;
+    }
     Ok(secret.expose().clone())
 }
 

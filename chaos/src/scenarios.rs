@@ -10,9 +10,11 @@ use catalytic_e2e::{Binary, Client, Ledger};
 use nix::sys::signal::Signal;
 use serde_json::json;
 use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
@@ -68,7 +70,8 @@ impl Default for Timing {
         Self {
             fault_at: Duration::from_secs(2),
             load_for: Duration::from_secs(6),
-            rate: 25,
+            // Issue 17: the scenarios run under a real load, not a trickle.
+            rate: 1000,
             settle_within: Duration::from_secs(90),
         }
     }
@@ -175,7 +178,7 @@ impl fmt::Display for Outcome {
 
 /// Starts a fleet, runs `scenario` on it, tears it down.
 pub async fn run(scenario: Scenario, timing: Timing) -> anyhow::Result<Outcome> {
-    let mut fleet = Fleet::start().await?;
+    let mut fleet = Fleet::start(timing.rate).await?;
     let outcome = run_on(&mut fleet, scenario, timing).await;
     let teardown = fleet.teardown().await;
     let outcome = outcome?;
@@ -188,7 +191,7 @@ async fn run_on(fleet: &mut Fleet, scenario: Scenario, timing: Timing) -> anyhow
     let accepted = AcceptedList::default();
     let (stop, stopped) = watch::channel(false);
     let load = tokio::spawn(submit_stream(
-        fleet.client.clone(),
+        fleet.clients.clone(),
         timing.rate,
         accepted.clone(),
         stopped,
@@ -346,28 +349,72 @@ fn long_job() -> serde_json::Value {
 /// An accepted job and when its submit was answered.
 type Accepted = (uuid::Uuid, Instant);
 
-/// Submits `rate` jobs a second until told to stop; returns the accepted
-/// ids and the number of submits not accepted.
+/// Submits in flight at most: past this the stream falls behind its rate
+/// (and says so by being late) rather than piling up connections.
+const SUBMITS_IN_FLIGHT: usize = 512;
+
+/// The stream's tick: every tick sends the submits due by then, so rates
+/// above the timer's resolution (1 ms) are kept.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Submits `rate` jobs a second, open loop (a submit does not wait for the
+/// previous one's answer), spread over the tenants' clients, until told to
+/// stop; returns the number of submits not accepted. Accepted ids go to
+/// `accepted` as their 202s arrive.
 async fn submit_stream(
-    client: Client,
+    clients: Vec<Client>,
     rate: u32,
     accepted: AcceptedList,
     mut stop: watch::Receiver<bool>,
 ) -> i64 {
-    let mut tick = tokio::time::interval(Duration::from_secs(1) / rate.max(1));
+    if clients.is_empty() {
+        return 0;
+    }
+    let refused = Arc::new(AtomicI64::new(0));
+    let slots = Arc::new(Semaphore::new(SUBMITS_IN_FLIGHT));
+    let mut in_flight = JoinSet::new();
+    let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut refused = 0;
-    for i in 0.. {
+    let started = Instant::now();
+    let mut sent: u64 = 0;
+    'stream: loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.wait_for(|stop| *stop) => break,
         }
-        match client.submit(&job(i)).await.map(|id| id.parse()) {
-            Ok(Ok(id)) => lock(&accepted).push((id, Instant::now())),
-            Ok(Err(_)) | Err(_) => refused += 1,
+        let due = (started.elapsed().as_secs_f64() * f64::from(rate)) as u64;
+        while sent < due {
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                break 'stream;
+            };
+            let i = u32::try_from(sent % u64::from(u32::MAX)).unwrap_or(0);
+            let client = clients[sent as usize % clients.len()].clone();
+            let (accepted, refused) = (accepted.clone(), refused.clone());
+            in_flight.spawn(async move {
+                match client.submit(&job(i)).await.map(|id| id.parse()) {
+                    Ok(Ok(id)) => lock(&accepted).push((id, Instant::now())),
+                    Ok(Err(e)) => note_refusal(&refused, &e),
+                    Err(e) => note_refusal(&refused, &e),
+                }
+                drop(slot);
+            });
+            sent += 1;
         }
+        while in_flight.try_join_next().is_some() {}
     }
-    refused
+    // Submits already sent get their answers: a 202 after the stop is
+    // still an accepted job.
+    while in_flight.join_next().await.is_some() {}
+    refused.load(Ordering::Relaxed)
+}
+
+/// Counts a submit that was not accepted; the first few say why (a 429
+/// means the load outran a limit, a timeout that the api fell behind).
+fn note_refusal(refused: &AtomicI64, why: &dyn fmt::Display) {
+    if refused.fetch_add(1, Ordering::Relaxed) < 5 {
+        tracing::warn!(error = %why, "submit not accepted");
+        eprintln!("submit not accepted: {why}");
+    }
 }
 
 /// Polls the invariants over every accepted job until they hold or

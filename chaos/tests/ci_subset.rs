@@ -11,7 +11,7 @@ fn timing() -> Timing {
     Timing {
         fault_at: Duration::from_secs(1),
         load_for: Duration::from_secs(4),
-        rate: 20,
+        rate: 50,
         settle_within: Duration::from_secs(30),
     }
 }

@@ -130,7 +130,15 @@ impl Env {
 
     /// Creates a tenant with the real `catalytic-api bootstrap` and returns its key.
     pub fn bootstrap(&self, plan: &str) -> anyhow::Result<String> {
-        self.api_command(&["bootstrap", "--tenant", "e2e", "--plan", plan], "api_key")
+        self.bootstrap_named("e2e", plan)
+    }
+
+    /// `bootstrap` for a tenant named `tenant` (several tenants in one test).
+    pub fn bootstrap_named(&self, tenant: &str, plan: &str) -> anyhow::Result<String> {
+        self.api_command(
+            &["bootstrap", "--tenant", tenant, "--plan", plan],
+            "api_key",
+        )
     }
 
     /// Creates an operator key (for /v1/admin/*) with the real
