@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """BFS on the benchmark lattices with igraph and networkx, the peers of docs/benchmarks.md.
 
-Same lattices, source and TEPS definition as `catalytic-worker bench`:
+Same lattices, source and TEPS definition as `catalytic-bench`:
 vertex i <-> mixed-radix coordinate with axis 0 least significant, 20 %
 blocked = splitmix64(seed ^ i) < 0.2 * 2^64 with seed 42, source = first open
 vertex, TEPS = undirected edges whose both ends were reached / BFS seconds

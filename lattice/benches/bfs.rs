@@ -1,5 +1,5 @@
 //! Criterion benches of the BFS engines on small and medium lattices (the
-//! large ones, up to 10^9 vertices, are `catalytic-worker bench`'s job).
+//! large ones, up to 10^9 vertices, are `catalytic-bench`'s job).
 //! Runs in about a minute: `cargo bench -p catalytic-lattice --bench bfs`.
 //! Never run in CI.
 

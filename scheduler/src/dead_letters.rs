@@ -15,14 +15,13 @@
 use anyhow::Context;
 use catalytic_shared::db::jobs::{self, Change, Guard, Transitioned};
 use catalytic_shared::ids::{JobId, TenantId};
-use catalytic_shared::job::{JobState, Usage};
+use catalytic_shared::job::{Failure, JobState, Usage};
 use catalytic_shared::metrics as m;
 use catalytic_shared::queue::{Broker, JobMessage, MessageError, QueueError, Topology};
 use futures::StreamExt;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -176,7 +175,10 @@ impl DeadLetters {
             attempt: row.attempt,
         };
         let change = Change::Fail {
-            error: json!({"kind": "dead_letter", "message": reason, "attempt": row.attempt}),
+            error: Failure::DeadLetter {
+                message: reason.clone(),
+                attempt: row.attempt,
+            },
             usage: Usage {
                 billable: false,
                 ..Usage::default()

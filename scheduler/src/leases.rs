@@ -15,9 +15,8 @@
 use anyhow::Context;
 use catalytic_shared::db::jobs::{self, Change, Guard, Transitioned};
 use catalytic_shared::db::reaper::{self, Expired};
-use catalytic_shared::job::{JobState, Usage, retry};
+use catalytic_shared::job::{Failure, JobState, Usage, retry};
 use catalytic_shared::metrics as m;
-use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -114,11 +113,7 @@ async fn reap(conn: &mut PgConnection, job: Expired) -> anyhow::Result<Reaped> {
         from: JobState::Running,
         attempt: job.attempt,
     };
-    let error = json!({
-        "kind": "lease_expired",
-        "message": "the worker stopped renewing its lease (crashed, stuck or cut off)",
-        "attempt": job.attempt,
-    });
+    let error = Failure::lease_expired(job.attempt);
     let retrying = retry::may_retry(job.attempt, job.max_attempts);
     let change = if retrying {
         Change::Retry {
@@ -131,7 +126,7 @@ async fn reap(conn: &mut PgConnection, job: Expired) -> anyhow::Result<Reaped> {
             .context("reading earlier attempts' errors")?;
         errors.push(error);
         Change::Fail {
-            error: final_error(job.attempt, errors),
+            error: Failure::attempts_exhausted(job.attempt, errors),
             usage: Usage {
                 billable: false,
                 ..Usage::default()
@@ -146,31 +141,4 @@ async fn reap(conn: &mut PgConnection, job: Expired) -> anyhow::Result<Reaped> {
         (Transitioned::Applied(_), true) => Reaped::Retried,
         (Transitioned::Applied(_), false) => Reaped::Failed,
     })
-}
-
-/// The error of a job failed for running out of attempts: each attempt's
-/// error, oldest first, so the tenant sees the whole history in one place.
-fn final_error(attempts: i32, errors: Vec<Value>) -> Value {
-    json!({
-        "kind": "attempts_exhausted",
-        "message": format!("all {attempts} attempts failed; the last lost its worker's lease"),
-        "attempts": attempts,
-        "errors": errors,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_final_error_lists_every_attempt() {
-        let e = final_error(
-            2,
-            vec![json!({"kind": "engine"}), json!({"kind": "lease_expired"})],
-        );
-        assert_eq!(e["attempts"], 2);
-        assert_eq!(e["errors"].as_array().map(Vec::len), Some(2));
-        assert_eq!(e["errors"][1]["kind"], "lease_expired");
-    }
 }

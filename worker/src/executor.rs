@@ -14,10 +14,9 @@ use crate::heartbeat;
 use catalytic_shared::db::DbError;
 use catalytic_shared::db::jobs::{self, Change, Guard, Transitioned};
 use catalytic_shared::ids::WorkerId;
-use catalytic_shared::job::{JobState, Usage};
+use catalytic_shared::job::{Failure, JobState, Usage};
 use catalytic_shared::metrics as m;
 use catalytic_shared::queue::{JobMessage, MessageError};
-use serde_json::json;
 use sqlx::PgPool;
 use std::future::Future;
 use std::sync::Arc;
@@ -180,7 +179,9 @@ impl Executor {
             Err(e @ ComputeError::TimeLimit(_, engine)) => {
                 tracing::warn!(error = %e, "time limit reached");
                 Change::Fail {
-                    error: json!({"kind": "time_limit", "message": e.to_string()}),
+                    error: Failure::TimeLimit {
+                        message: e.to_string(),
+                    },
                     // The tenant's job used its whole allowance: billed.
                     usage: Usage {
                         billable: true,
@@ -193,7 +194,9 @@ impl Executor {
             Err(e @ ComputeError::TooLarge(_)) => {
                 tracing::error!(error = %e, "job exceeds this worker's memory budget");
                 Change::Fail {
-                    error: json!({"kind": "too_large_for_worker", "message": e.to_string()}),
+                    error: Failure::TooLargeForWorker {
+                        message: e.to_string(),
+                    },
                     usage: Usage::default(),
                 }
             }
@@ -204,19 +207,27 @@ impl Executor {
             ) => {
                 tracing::error!(error = %e, "job cannot be computed");
                 Change::Fail {
-                    error: json!({"kind": "invalid", "message": e.to_string()}),
+                    error: Failure::Invalid {
+                        message: e.to_string(),
+                    },
                     usage: Usage::default(),
                 }
             }
             Err(e @ ComputeError::Panicked(_)) if moved.max_attempts > message.attempt => {
                 tracing::error!(error = %e, "attempt failed; retrying");
                 Change::Retry {
-                    error: json!({"kind": "engine", "message": e.to_string(), "attempt": message.attempt}),
+                    error: Failure::Engine {
+                        message: e.to_string(),
+                        attempt: message.attempt,
+                    },
                     backoff: catalytic_shared::job::retry::backoff(message.attempt),
                 }
             }
             Err(e @ ComputeError::Panicked(_)) => Change::Fail {
-                error: json!({"kind": "engine", "message": e.to_string(), "attempts": message.attempt}),
+                error: Failure::Engine {
+                    message: e.to_string(),
+                    attempt: message.attempt,
+                },
                 usage: Usage::default(),
             },
         };

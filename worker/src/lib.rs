@@ -13,7 +13,6 @@
 //! - [`heartbeat`]: lease extension for a running attempt; fleet heartbeat.
 
 pub mod admission;
-pub mod bench;
 pub mod cancel;
 pub mod compute;
 pub mod consumer;

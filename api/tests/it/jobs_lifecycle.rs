@@ -4,7 +4,7 @@
 use crate::harness::{TestApp, fields, problem, spawn_app};
 use catalytic_shared::db::jobs::{self, Change, Guard, Transitioned};
 use catalytic_shared::ids::{JobId, WorkerId};
-use catalytic_shared::job::{JobState, Usage};
+use catalytic_shared::job::{Failure, JobState, Usage};
 use catalytic_shared::tenant::Plan;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -372,7 +372,10 @@ async fn a_failed_job_is_rerun_as_a_new_job_linked_to_the_original() -> anyhow::
     assert!(p["detail"].as_str().unwrap_or_default().contains("queued"));
 
     let fail = Change::Fail {
-        error: json!({"kind": "engine", "message": "boom"}),
+        error: Failure::Engine {
+            message: "boom".into(),
+            attempt: 1,
+        },
         usage: Usage::default(),
     };
     assert!(matches!(

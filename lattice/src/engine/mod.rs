@@ -27,6 +27,7 @@ use crate::cancel::{Cancel, Cancelled};
 use crate::estimate::Estimate;
 use crate::spec::Lattice;
 
+pub(crate) use sweep::PartSizes;
 use sweep::code_mask;
 use tiling::Tiling;
 
@@ -141,8 +142,19 @@ pub fn bfs_levels(
     stop_at: Option<u64>,
     cancel: &dyn Cancel,
 ) -> Result<Levels, Cancelled> {
+    bfs_levels_in_parts(lattice, source, stop_at, PartSizes::DEFAULT, cancel)
+}
+
+/// [`bfs_levels`] with levels cut into parts of `sizes` (the tests' small parts).
+pub(crate) fn bfs_levels_in_parts(
+    lattice: &Lattice,
+    source: u64,
+    stop_at: Option<u64>,
+    sizes: PartSizes,
+    cancel: &dyn Cancel,
+) -> Result<Levels, Cancelled> {
     let tiling = Tiling::new(lattice);
-    let searched = sweep::search(lattice, &tiling, source, stop_at, cancel)?;
+    let searched = sweep::search(lattice, &tiling, source, stop_at, sizes, cancel)?;
     let reached = searched.level_sizes.iter().sum();
     let level_bytes = searched.level_sizes.capacity() as u64 * 8;
     Ok(Levels {
@@ -162,11 +174,22 @@ pub fn fast_shortest_path(
     end: u64,
     cancel: &dyn Cancel,
 ) -> Result<Option<ShortestPath>, Cancelled> {
+    fast_shortest_path_in_parts(lattice, start, end, PartSizes::DEFAULT, cancel)
+}
+
+/// [`fast_shortest_path`] with levels cut into parts of `sizes`.
+pub(crate) fn fast_shortest_path_in_parts(
+    lattice: &Lattice,
+    start: u64,
+    end: u64,
+    sizes: PartSizes,
+    cancel: &dyn Cancel,
+) -> Result<Option<ShortestPath>, Cancelled> {
     let n = lattice.vertex_count();
     if start >= n || end >= n || lattice.is_blocked(start) || lattice.is_blocked(end) {
         return Ok(None);
     }
-    let levels = bfs_levels(lattice, end, Some(start), cancel)?;
+    let levels = bfs_levels_in_parts(lattice, end, Some(start), sizes, cancel)?;
     Ok(walk_canonical(lattice, &levels, start))
 }
 

@@ -23,12 +23,25 @@ use crate::cancel::{Cancel, Cancelled};
 use crate::engine::tiling::Tiling;
 use crate::spec::Lattice;
 
-/// Frontier bitmap words (64 tiles each) per part: big enough to amortise a
-/// rayon task (~100 µs), small enough that a round stays a few milliseconds.
-/// Tests use tiny parts so that splitting and outboxes run on small lattices.
-const PART_WORDS_MAX: u64 = if cfg!(test) { 3 } else { 2048 };
-/// Below this many frontier words a level is not worth splitting.
-const PART_WORDS_MIN: u64 = if cfg!(test) { 1 } else { 256 };
+/// How a level is cut into parts, in frontier bitmap words (64 tiles each).
+/// Every search takes one: production searches [`PartSizes::DEFAULT`]; the
+/// engine's tests pass tiny parts so that splitting and outboxes run on small
+/// lattices (engine/tests.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PartSizes {
+    /// Words per part at most: big enough to amortise a rayon task (~100 µs),
+    /// small enough that a round stays a few milliseconds.
+    pub(crate) max_words: u64,
+    /// Below this many frontier words per part a level is not worth splitting.
+    pub(crate) min_words: u64,
+}
+
+impl PartSizes {
+    pub(crate) const DEFAULT: PartSizes = PartSizes {
+        max_words: 2048,
+        min_words: 256,
+    };
+}
 
 /// What a finished search holds.
 pub(crate) struct Searched {
@@ -315,13 +328,14 @@ pub(crate) fn blocked_mask(lattice: &Lattice, tiling: &Tiling) -> Option<Vec<u64
     Some(mask)
 }
 
-/// BFS from `source` over `tiling`'s layout. With `stop_at`, stops once that
-/// vertex's level is complete. A blocked or out-of-range source reaches nothing.
+/// BFS from `source` over `tiling`'s layout, levels cut into parts of
+/// `sizes`. With `stop_at`, stops once that vertex's level is complete. A blocked or out-of-range source reaches nothing.
 pub(crate) fn search(
     lattice: &Lattice,
     tiling: &Tiling,
     source: u64,
     stop_at: Option<u64>,
+    sizes: PartSizes,
     cancel: &dyn Cancel,
 ) -> Result<Searched, Cancelled> {
     let tiles = tiling.tiles;
@@ -373,7 +387,7 @@ pub(crate) fn search(
                 break;
             }
         }
-        let parts = plan_parts(&cur_summary, window, threads);
+        let parts = plan_parts(&cur_summary, window, threads, sizes);
         let shared = Shared {
             tiling,
             blocked: blocked.as_deref(),
@@ -427,21 +441,26 @@ pub(crate) fn search(
 
 /// Cuts the frontier words in `window` into parts of about equal count:
 /// `[word0, word1)` ranges covering the window, in order.
-fn plan_parts(summary: &[AtomicU64], window: (u64, u64), threads: u64) -> Vec<(u64, u64)> {
+fn plan_parts(
+    summary: &[AtomicU64],
+    window: (u64, u64),
+    threads: u64,
+    sizes: PartSizes,
+) -> Vec<(u64, u64)> {
     let (lo, hi) = window;
     if threads == 1 {
-        // One part per PART_WORDS_MAX frontier words, so that cancellation is polled often.
-        return split_by_count(summary, window, PART_WORDS_MAX);
+        // One part per `max_words` frontier words, so that cancellation is polled often.
+        return split_by_count(summary, window, sizes.max_words);
     }
     let total: u64 = ((lo >> 6)..=((hi - 1) >> 6))
         .map(|sw| u64::from(summary[sw as usize].load(Ordering::Relaxed).count_ones()))
         .sum();
-    if total < PART_WORDS_MIN * 2 {
+    if total < sizes.min_words * 2 {
         return vec![(lo, hi)];
     }
     let per_part = total
         .div_ceil(threads)
-        .clamp(PART_WORDS_MIN, PART_WORDS_MAX);
+        .clamp(sizes.min_words, sizes.max_words);
     split_by_count(summary, window, per_part)
 }
 

@@ -7,10 +7,38 @@ use std::error::Error;
 
 use proptest::prelude::*;
 
-use super::{bfs_levels, fast_estimate, fast_shortest_path};
+use super::{
+    Levels, PartSizes, ShortestPath, bfs_levels_in_parts, fast_estimate,
+    fast_shortest_path_in_parts,
+};
 use crate::bfs::{bfs_distances, shortest_path};
-use crate::cancel::{Cancelled, Never};
+use crate::cancel::{Cancel, Cancelled, Never};
 use crate::spec::{Blocked, Lattice};
+
+/// Parts of a few bitmap words, so that splitting a level and the outboxes
+/// between parts run on the small lattices of these tests.
+const TINY_PARTS: PartSizes = PartSizes {
+    max_words: 3,
+    min_words: 1,
+};
+
+fn bfs_levels(
+    lattice: &Lattice,
+    source: u64,
+    stop_at: Option<u64>,
+    cancel: &dyn Cancel,
+) -> Result<Levels, Cancelled> {
+    bfs_levels_in_parts(lattice, source, stop_at, TINY_PARTS, cancel)
+}
+
+fn fast_shortest_path(
+    lattice: &Lattice,
+    start: u64,
+    end: u64,
+    cancel: &dyn Cancel,
+) -> Result<Option<ShortestPath>, Cancelled> {
+    fast_shortest_path_in_parts(lattice, start, end, TINY_PARTS, cancel)
+}
 
 type TestResult = Result<(), Box<dyn Error>>;
 

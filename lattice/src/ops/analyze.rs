@@ -116,7 +116,7 @@ pub fn analyze(lattice: &Lattice, cancel: &dyn Cancel) -> Result<Analysis, Cance
         local_closed_form(lattice)
     };
     let scan = components::scan(lattice, cancel)?;
-    let diameter = diameter(lattice, &scan, EXACT_DIAMETER_CAP, cancel)?;
+    let diameter = diameter(lattice, &scan, cancel)?;
     let (closeness, betweenness) = match &local.open_list {
         Some(list) if !list.is_empty() => {
             let (c, b) = centrality(&CompactGraph::build(lattice, list), cancel)?;
@@ -275,13 +275,10 @@ fn local_scan(lattice: &Lattice, cancel: &dyn Cancel) -> Result<Local, Cancelled
     })
 }
 
-/// The diameter (module docs); `exact_cap` is [`EXACT_DIAMETER_CAP`] except in tests.
-fn diameter(
-    lattice: &Lattice,
-    scan: &Scan,
-    exact_cap: u64,
-    cancel: &dyn Cancel,
-) -> Result<Diameter, Cancelled> {
+/// The diameter (module docs): the closed form without blocking, else exact
+/// by all pairs up to [`EXACT_DIAMETER_CAP`] vertices in the largest
+/// component, else the double-sweep lower bound.
+fn diameter(lattice: &Lattice, scan: &Scan, cancel: &dyn Cancel) -> Result<Diameter, Cancelled> {
     if !lattice.has_blocking() {
         return Ok(Diameter {
             value: lattice.open_diameter(),
@@ -298,35 +295,55 @@ fn diameter(
         });
     };
     let size = scan.components.largest;
-    if size <= exact_cap {
-        let (mut members, _) = sparse_order(lattice, root, u32::MAX, size, cancel)?;
-        members.sort_unstable();
-        let graph = CompactGraph::build(lattice, &members);
-        let mut dist = vec![FAR; graph.len()];
-        let mut order = Vec::with_capacity(graph.len());
-        let (mut value, mut expansions) = (0u64, 0u64);
-        for source in 0..graph.len() {
-            graph.bfs(source, &mut dist, &mut order, &mut expansions, cancel)?;
-            if let Some(&last) = order.last() {
-                value = value.max(u64::from(dist[slot(u64::from(last))]));
-            }
+    let (value, method) = if size <= EXACT_DIAMETER_CAP {
+        (
+            all_pairs_diameter(lattice, root, size, cancel)?,
+            DiameterMethod::Exact,
+        )
+    } else {
+        (
+            double_sweep(lattice, root, cancel)?,
+            DiameterMethod::DoubleSweepLowerBound,
+        )
+    };
+    Ok(Diameter {
+        value,
+        method,
+        connected,
+    })
+}
+
+/// The exact diameter of the component of `root` (`size` vertices): a BFS
+/// from every member over the compact graph.
+fn all_pairs_diameter(
+    lattice: &Lattice,
+    root: u64,
+    size: u64,
+    cancel: &dyn Cancel,
+) -> Result<u64, Cancelled> {
+    let (mut members, _) = sparse_order(lattice, root, u32::MAX, size, cancel)?;
+    members.sort_unstable();
+    let graph = CompactGraph::build(lattice, &members);
+    let mut dist = vec![FAR; graph.len()];
+    let mut order = Vec::with_capacity(graph.len());
+    let (mut value, mut expansions) = (0u64, 0u64);
+    for source in 0..graph.len() {
+        graph.bfs(source, &mut dist, &mut order, &mut expansions, cancel)?;
+        if let Some(&last) = order.last() {
+            value = value.max(u64::from(dist[slot(u64::from(last))]));
         }
-        return Ok(Diameter {
-            value,
-            method: DiameterMethod::Exact,
-            connected,
-        });
     }
+    Ok(value)
+}
+
+/// A lower bound of the diameter of the component of `root`: the
+/// eccentricity of the farthest vertex from `root` (two full searches).
+fn double_sweep(lattice: &Lattice, root: u64, cancel: &dyn Cancel) -> Result<u64, Cancelled> {
     let first = search(lattice, root, Stop::Exhausted, cancel)?;
     let far = farthest(&first.dist);
     drop(first);
     let second = search(lattice, far, Stop::Exhausted, cancel)?;
-    let value = u64::from(second.dist[slot(farthest(&second.dist))]);
-    Ok(Diameter {
-        value,
-        method: DiameterMethod::DoubleSweepLowerBound,
-        connected,
-    })
+    Ok(u64::from(second.dist[slot(farthest(&second.dist))]))
 }
 
 /// The smallest index at the largest finite distance.

@@ -68,55 +68,32 @@ pub fn apply_catalytic(
     aux: &mut [u8],
     transform: &Transform,
 ) -> Result<CatalyticReport, TransformError> {
-    run(lattice, data, aux, transform, Fault::None)
+    let (checked, before) = borrow(lattice, data, aux, transform)?;
+    let aux_bytes_used = transform_in_place(checked, data, aux);
+    give_back(aux, before, aux_bytes_used)
 }
 
-/// A deliberately broken restore, so tests can show a failed restore is caught.
-#[derive(Debug, Clone, Copy)]
-enum Fault {
-    None,
-    /// Skip the last restoring XOR of the first orbit.
-    #[cfg(test)]
-    SkipFinalRestore,
-}
-
-impl Fault {
-    /// Whether the first orbit's final `r ^= d` is skipped.
-    fn skips_first_restore(self) -> bool {
-        match self {
-            Fault::None => false,
-            #[cfg(test)]
-            Fault::SkipFinalRestore => true,
-        }
-    }
-}
-
-/// [`apply_catalytic`] with one restoring XOR step skipped (test only).
-#[cfg(test)]
-pub(super) fn apply_catalytic_with_fault(
+/// The checks of [`apply_catalytic`] (as `apply`'s, then the aux size), and
+/// the aux checksum before anything is touched.
+pub(super) fn borrow<'t>(
     lattice: &Lattice,
-    data: &mut Data,
-    aux: &mut [u8],
-    transform: &Transform,
-) -> Result<CatalyticReport, TransformError> {
-    run(lattice, data, aux, transform, Fault::SkipFinalRestore)
-}
-
-fn run(
-    lattice: &Lattice,
-    data: &mut Data,
-    aux: &mut [u8],
-    transform: &Transform,
-    fault: Fault,
-) -> Result<CatalyticReport, TransformError> {
+    data: &Data,
+    aux: &[u8],
+    transform: &'t Transform,
+) -> Result<(Checked<'t>, u64), TransformError> {
     let checked = check(lattice, data.kind(), data.len(), transform)?;
     let needed = aux_bytes_needed(lattice, data.kind(), transform);
     let got = aux.len() as u64;
     if got < needed {
         return Err(TransformError::AuxTooSmall { needed, got });
     }
-    let before = checksum(aux);
-    let aux_bytes_used = match checked {
+    Ok((checked, checksum(aux)))
+}
+
+/// The transform itself, with `aux` as the only scratch; returns the aux
+/// bytes used.
+pub(super) fn transform_in_place(checked: Checked<'_>, data: &mut Data, aux: &mut [u8]) -> u64 {
+    match checked {
         Checked::Xor(key) => {
             xor_in_place(data, key);
             0
@@ -126,10 +103,19 @@ fn run(
             0
         }
         Checked::Rotate(turns) => match data {
-            Data::U8(values) => rotate_through_aux(values, aux, &turns, fault),
-            Data::F32(values) => rotate_through_aux(values, aux, &turns, fault),
+            Data::U8(values) => rotate_through_aux(values, aux, &turns),
+            Data::F32(values) => rotate_through_aux(values, aux, &turns),
         },
-    };
+    }
+}
+
+/// The proof: `aux` checksums as it did `before` the run, else
+/// [`TransformError::RestoreFailed`].
+pub(super) fn give_back(
+    aux: &[u8],
+    before: u64,
+    aux_bytes_used: u64,
+) -> Result<CatalyticReport, TransformError> {
     let after = checksum(aux);
     if after != before {
         return Err(TransformError::RestoreFailed { before, after });
@@ -203,12 +189,7 @@ impl Element for f32 {
 /// inverse and the joint contents of data and aux are only ever permuted;
 /// the last swap hands `α` back. Orbit `j` (counted in order of its smallest
 /// vertex index) uses aux element `j`, so the aux used is a prefix.
-fn rotate_through_aux<T: Element>(
-    values: &mut [T],
-    aux: &mut [u8],
-    turns: &QuarterTurns,
-    fault: Fault,
-) -> u64 {
+fn rotate_through_aux<T: Element>(values: &mut [T], aux: &mut [u8], turns: &QuarterTurns) -> u64 {
     let mut orbit_count = 0u64;
     for start in 0..values.len() as u64 {
         let mut orbit = [start; 4];
@@ -228,14 +209,12 @@ fn rotate_through_aux<T: Element>(
         let slot = orbit_count as usize * T::BYTES;
         let register = &mut aux[slot..slot + T::BYTES];
         let chain = orbit[..len].iter().chain(&orbit[..1]);
-        for (step, &position) in chain.enumerate() {
+        for &position in chain {
             let element = &mut values[position as usize];
             // swap(d, r) = `r ^= d; d ^= r; r ^= d`.
             xor_into_aux(register, element.to_word());
             *element = T::from_word(element.to_word() ^ aux_word(register));
-            if step < len || orbit_count > 0 || !fault.skips_first_restore() {
-                xor_into_aux(register, element.to_word());
-            }
+            xor_into_aux(register, element.to_word());
         }
         orbit_count += 1;
     }

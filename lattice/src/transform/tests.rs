@@ -4,11 +4,30 @@ use std::error::Error;
 
 use proptest::prelude::*;
 
-use super::catalytic::apply_catalytic_with_fault;
+use super::catalytic::{borrow, give_back, transform_in_place};
 use super::*;
 use crate::spec::Lattice;
 
 type TestResult = Result<(), Box<dyn Error>>;
+
+/// [`apply_catalytic`] with a broken restore: the run's pieces as
+/// `apply_catalytic` chains them, with the first aux element used left off
+/// by a nonzero value between the transform and the proof, as a skipped
+/// restoring XOR of a nonzero element leaves it. Nothing is broken when no
+/// aux was used (no restoring step exists to skip).
+fn apply_catalytic_with_fault(
+    lattice: &Lattice,
+    data: &mut Data,
+    aux: &mut [u8],
+    transform: &Transform,
+) -> Result<CatalyticReport, TransformError> {
+    let (checked, before) = borrow(lattice, data, aux, transform)?;
+    let used = transform_in_place(checked, data, aux);
+    if used > 0 {
+        aux[0] ^= 0x5a;
+    }
+    give_back(aux, before, used)
+}
 
 fn rotate(axes: [usize; 2], quarter_turns: u8) -> Transform {
     Transform::Rotate {

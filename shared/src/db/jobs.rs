@@ -11,7 +11,7 @@
 
 use super::{DbError, outbox};
 use crate::ids::{JobId, LatticeId, MessageId, TenantId, WorkerId};
-use crate::job::{JobEvent, JobState, Usage};
+use crate::job::{Failure, JobEvent, JobState, Usage};
 use crate::tenant::QueueClass;
 use crate::webhook_event::JobOutcome;
 use chrono::{DateTime, Utc};
@@ -109,9 +109,9 @@ pub enum Change {
     /// running → succeeded, with the result.
     Succeed { result: Value, usage: Usage },
     /// running|queued → failed, with the reason.
-    Fail { error: Value, usage: Usage },
+    Fail { error: Failure, usage: Usage },
     /// running → queued, attempt + 1, republished after `backoff`.
-    Retry { error: Value, backoff: Duration },
+    Retry { error: Failure, backoff: Duration },
     /// queued|running → cancelled.
     Cancel { reason: String },
 }
@@ -184,7 +184,9 @@ pub async fn transition(
     let label = change.label();
     let applied = match change {
         Change::Claim { worker, lease } => claim(conn, guard, to, worker, lease).await?,
-        Change::Retry { error, backoff } => retry(conn, guard, to, &error, backoff).await?,
+        Change::Retry { error, backoff } => {
+            retry(conn, guard, to, &error_json(&error)?, backoff).await?
+        }
         Change::Succeed { result, usage } => {
             let terminal = Terminal {
                 result: Some(&result),
@@ -195,6 +197,7 @@ pub async fn transition(
             finish(conn, guard, to, terminal).await?
         }
         Change::Fail { error, usage } => {
+            let error = error_json(&error)?;
             let terminal = Terminal {
                 result: None,
                 error: Some(&error),
@@ -214,6 +217,14 @@ pub async fn transition(
         }
     };
     Ok(moved(to, label, applied))
+}
+
+/// The one place a [`Failure`] becomes the JSON stored in `jobs.error`,
+/// `job_transitions.reason` and the `job.failed` webhook (docs/api.md, "Job
+/// errors").
+fn error_json(failure: &Failure) -> Result<Value, DbError> {
+    serde_json::to_value(failure)
+        .map_err(|e| DbError::Corrupt(format!("a job failure did not serialise: {e}")))
 }
 
 /// What the guarded write returned: `Stale` (counted) when no row matched.

@@ -6,7 +6,7 @@
 
 use super::DbError;
 use crate::ids::JobId;
-use serde_json::Value;
+use crate::job::Failure;
 use sqlx::PgConnection;
 
 /// A running job whose worker stopped extending its lease.
@@ -37,9 +37,10 @@ pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<Exp
 }
 
 /// The error of each earlier attempt that ended in a retry (running →
-/// queued), oldest first. `transition` stores them as JSON text; one that
-/// does not parse is kept as a string.
-pub async fn attempt_errors(conn: &mut PgConnection, job: JobId) -> Result<Vec<Value>, DbError> {
+/// queued), oldest first. `transition` stores them as a [`Failure`]'s JSON
+/// text; one that does not parse as a `Failure` (written by hand, or by a
+/// release that never shipped one) is logged and left out.
+pub async fn attempt_errors(conn: &mut PgConnection, job: JobId) -> Result<Vec<Failure>, DbError> {
     let reasons = sqlx::query_scalar!(
         r#"SELECT reason AS "reason!"
            FROM job_transitions
@@ -52,6 +53,13 @@ pub async fn attempt_errors(conn: &mut PgConnection, job: JobId) -> Result<Vec<V
     .await?;
     Ok(reasons
         .into_iter()
-        .map(|r| serde_json::from_str(&r).unwrap_or(Value::String(r)))
+        .filter_map(|r| match serde_json::from_str(&r) {
+            Ok(failure) => Some(failure),
+            Err(e) => {
+                tracing::warn!(job_id = %job, reason = r, error = %e,
+                    "an earlier attempt's error is not a job failure; left out");
+                None
+            }
+        })
         .collect())
 }

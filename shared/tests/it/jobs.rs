@@ -1,7 +1,7 @@
 use catalytic_shared::db::jobs::{self, Change, Guard, NewJob, Transitioned};
 use catalytic_shared::db::{self, DbError};
 use catalytic_shared::ids::{JobId, TenantId, WorkerId};
-use catalytic_shared::job::{JobState, Usage};
+use catalytic_shared::job::{Failure, JobState, Usage};
 use catalytic_shared::tenant::{Plan, QueueClass};
 use catalytic_shared::testkit::TestDatabase;
 use serde_json::json;
@@ -184,7 +184,10 @@ async fn a_retry_spends_an_attempt_and_schedules_a_later_publish() -> anyhow::Re
     };
     jobs::transition(&mut conn, queued, claim()).await?;
     let retry = Change::Retry {
-        error: json!({"kind": "engine"}),
+        error: Failure::Engine {
+            message: "boom".into(),
+            attempt: 1,
+        },
         backoff: Duration::from_secs(60),
     };
     let running = Guard {

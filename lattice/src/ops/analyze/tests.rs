@@ -136,15 +136,17 @@ fn double_sweep_is_a_lower_bound_and_exact_on_trees() -> TestResult {
             seed: 9,
         })?;
     let scan = components::scan(&lattice, &Never)?;
-    let exact = diameter(&lattice, &scan, EXACT_DIAMETER_CAP, &Never)?;
-    let sweep = diameter(&lattice, &scan, 0, &Never)?;
-    assert_eq!(sweep.method, DiameterMethod::DoubleSweepLowerBound);
-    assert!(sweep.value <= exact.value);
-    assert_eq!(sweep.connected, exact.connected);
+    let exact = diameter(&lattice, &scan, &Never)?;
+    assert_eq!(exact.method, DiameterMethod::Exact);
+    let root = scan.largest_root.ok_or("nothing open")?;
+    let sweep = double_sweep(&lattice, root, &Never)?;
+    assert!(sweep <= exact.value);
     // A path with one blocked end: double sweep finds the far end.
     let path = Lattice::new(vec![9])?.with_blocked(Blocked::Explicit(vec![0]))?;
     let scan = components::scan(&path, &Never)?;
-    assert_eq!(diameter(&path, &scan, 0, &Never)?.value, 7);
+    let root = scan.largest_root.ok_or("nothing open")?;
+    assert_eq!(double_sweep(&path, root, &Never)?, 7);
+    assert_eq!(diameter(&path, &scan, &Never)?.value, 7);
     Ok(())
 }
 

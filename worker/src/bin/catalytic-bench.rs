@@ -1,4 +1,6 @@
-//! `catalytic-worker bench`: BFS throughput of the lattice engines on this machine.
+//! `catalytic-bench`: BFS throughput of the lattice engines on this machine.
+//! Its own binary (issue 16): compute only, no settings, no connections, and
+//! nothing of it in the worker.
 //!
 //! Prints one line per (lattice, engine, thread layout): wall time, TEPS
 //! (design §2: undirected edges whose both ends were reached ÷ BFS seconds),
@@ -16,25 +18,26 @@ use catalytic_lattice::{
     Blocked, Lattice, LatticeError, Levels, Never, bfs_distances, bfs_levels, with_engine_threads,
 };
 
-/// Arguments of the `bench` subcommand.
-#[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
+/// Measure BFS throughput (TEPS), wall time and memory of the lattice engines; prints a table.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(version)]
+struct BenchArgs {
     /// Only the small lattices (2-D 1000², 3-D 100³, 4-D 60⁴): seconds, not minutes.
     #[arg(long)]
-    pub quick: bool,
+    quick: bool,
     /// Only cases whose name contains this text (e.g. `3d-1000`, `blocked`).
     #[arg(long)]
-    pub only: Option<String>,
+    only: Option<String>,
     /// Skip the reference engine above this many vertices (it needs ~4.5 bytes each and ~30 ns per vertex).
     #[arg(long, default_value_t = 1_000_000_000)]
-    pub reference_max: u64,
+    reference_max: u64,
     /// Timed runs per measurement for lattices under 10^8 vertices (the best is reported).
     #[arg(long, default_value_t = 3)]
-    pub repeat: u32,
+    repeat: u32,
 }
 
 /// Seed of the 20 % blocked cases (any fixed value; peers use the same rule).
-pub const BLOCKED_SEED: u64 = 42;
+const BLOCKED_SEED: u64 = 42;
 
 /// One benchmark lattice.
 struct Case {
@@ -83,9 +86,13 @@ impl Row<'_> {
 }
 
 /// Runs the benchmark and prints the rows; errors only on an invalid lattice.
-pub fn run(args: &BenchArgs) -> Result<(), LatticeError> {
+fn main() -> Result<(), LatticeError> {
+    run(&<BenchArgs as clap::Parser>::parse())
+}
+
+fn run(args: &BenchArgs) -> Result<(), LatticeError> {
     println!(
-        "# catalytic-worker bench: {} CPUs available to rayon, source = first open vertex",
+        "# catalytic-bench: {} CPUs available to rayon, source = first open vertex",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(

@@ -1,0 +1,174 @@
+//! A job message's way through the worker: computed to `succeeded`, a job
+//! that cannot be computed `failed` with its typed error, and a message
+//! delivered again after the job ended acked with no second effect.
+
+use crate::harness::{FINISH, Worker};
+use catalytic_e2e::wait_until;
+use catalytic_shared::job::Failure;
+use serde_json::json;
+use std::time::Duration;
+
+const TERMINAL_TRANSITIONS: &str = "SELECT count(*) FROM job_transitions WHERE job_id = $1
+     AND to_status IN ('succeeded', 'failed', 'cancelled')";
+const USAGE_EVENTS: &str = "SELECT count(*) FROM usage_events WHERE job_id = $1";
+const WEBHOOK_MESSAGES: &str = "SELECT count(*) FROM webhook_messages WHERE job_id = $1";
+
+#[tokio::test]
+async fn a_delivered_job_is_computed_and_succeeds_with_its_result() -> anyhow::Result<()> {
+    let worker = Worker::start().await?;
+    let (job, _) = worker
+        .submit(
+            json!({"lattice": {"sizes": [5, 4]}, "operation": "shortest_path",
+                   "params": {"start": [0, 0], "end": [4, 3]}}),
+            Duration::from_secs(10),
+        )
+        .await?;
+
+    let (status, attempt, result, error) = worker.wait_terminal(job).await?;
+    assert_eq!((status.as_str(), attempt), ("succeeded", 1));
+    assert_eq!(error, None);
+    let result = result.ok_or_else(|| anyhow::anyhow!("succeeded without a result"))?;
+    assert_eq!(result["reachable"], true, "{result}");
+    assert_eq!(result["length"], 7, "{result}");
+    // The canonical path (design §2): each step to the smallest index one closer.
+    assert_eq!(
+        result["path"],
+        json!([
+            [0, 0],
+            [1, 0],
+            [2, 0],
+            [3, 0],
+            [4, 0],
+            [4, 1],
+            [4, 2],
+            [4, 3]
+        ]),
+        "{result}"
+    );
+    assert_eq!(result["engine"], "cpu");
+    assert_eq!(worker.count(TERMINAL_TRANSITIONS, job).await?, 1);
+    assert_eq!(worker.usage_events(job, true).await?, 1);
+    assert_eq!(worker.count(WEBHOOK_MESSAGES, job).await?, 1);
+    worker.stop().await
+}
+
+#[tokio::test]
+async fn a_job_that_cannot_be_computed_fails_with_a_typed_error() -> anyhow::Result<()> {
+    let worker = Worker::start().await?;
+    // Valid JSON of a job, but `end` is off the lattice: the engine refuses it.
+    let (job, _) = worker
+        .submit(
+            json!({"lattice": {"sizes": [5, 4]}, "operation": "shortest_path",
+                   "params": {"start": [0, 0], "end": [4, 9]}}),
+            Duration::from_secs(10),
+        )
+        .await?;
+
+    let (status, attempt, result, error) = worker.wait_terminal(job).await?;
+    assert_eq!((status.as_str(), attempt), ("failed", 1), "{error:?}");
+    assert_eq!(result, None);
+    let error = error.ok_or_else(|| anyhow::anyhow!("failed without an error"))?;
+    // The wire shape of docs/api.md ("Job errors"): exactly kind and message.
+    let failure: Failure = serde_json::from_value(error.clone())?;
+    let Failure::Invalid { message } = &failure else {
+        anyhow::bail!("expected an invalid failure, got {error}");
+    };
+    assert!(!message.is_empty());
+    assert_eq!(error, json!({"kind": "invalid", "message": message}));
+    // Not billed, and the `job.failed` webhook carries the same error.
+    assert_eq!(worker.usage_events(job, false).await?, 1);
+    let (payload,): (serde_json::Value,) = sqlx::query_as(
+        "SELECT payload FROM webhook_messages WHERE job_id = $1 AND event_type = 'job.failed'",
+    )
+    .bind(job.as_uuid())
+    .fetch_one(&worker.env.db.pool)
+    .await?;
+    assert_eq!(payload["data"]["error"], error);
+    worker.stop().await
+}
+
+#[tokio::test]
+async fn a_job_past_its_time_limit_fails_with_kind_time_limit() -> anyhow::Result<()> {
+    let worker = Worker::start().await?;
+    // A million-vertex analysis cannot finish in a millisecond.
+    let (job, _) = worker
+        .submit(
+            json!({"lattice": {"sizes": [1000, 1000], "blocked": {"kind": "seeded", "fraction": 0.2, "seed": 1}},
+                   "operation": "analyze", "params": {}}),
+            Duration::from_millis(1),
+        )
+        .await?;
+
+    let (status, _, _, error) = worker.wait_terminal(job).await?;
+    assert_eq!(status, "failed");
+    let error = error.ok_or_else(|| anyhow::anyhow!("failed without an error"))?;
+    let failure: Failure = serde_json::from_value(error.clone())?;
+    assert!(
+        matches!(failure, Failure::TimeLimit { .. }),
+        "expected a time_limit failure, got {error}"
+    );
+    assert_eq!(error["kind"], "time_limit");
+    // The tenant's job used its whole allowance: billed.
+    assert_eq!(worker.usage_events(job, true).await?, 1);
+    worker.stop().await
+}
+
+#[tokio::test]
+async fn a_message_of_a_finished_job_is_acked_without_a_second_result() -> anyhow::Result<()> {
+    let mut worker = Worker::start().await?;
+    let (job, message) = worker
+        .submit(
+            json!({"lattice": {"sizes": [6, 6, 6]}, "operation": "shortest_path",
+                   "params": {"start": [0, 0, 0], "end": [5, 4, 3]}}),
+            Duration::from_secs(10),
+        )
+        .await?;
+    let first = worker.wait_terminal(job).await?;
+    assert_eq!(first.0, "succeeded");
+    let finished: (chrono::DateTime<chrono::Utc>,) =
+        sqlx::query_as("SELECT updated_at FROM jobs WHERE id = $1")
+            .bind(job.as_uuid())
+            .fetch_one(&worker.env.db.pool)
+            .await?;
+
+    // The very message again, as a broker redelivery or a relay republish.
+    let stale = r#"catalytic_stale_writes_total{transition="claim"}"#;
+    let before = worker.metric(stale).await?;
+    worker.publish(&message).await?;
+    wait_until("the duplicate to be dropped", FINISH, || async {
+        Ok((worker.metric(stale).await? > before).then_some(()))
+    })
+    .await?;
+    // Dropped means acked: once the worker has stopped (its channel closed,
+    // so an unacked delivery would be back in the queue), nothing is left.
+    worker.process.signal(nix::sys::signal::Signal::SIGTERM)?;
+    let exit = worker.process.wait_exit(FINISH).await?;
+    assert!(exit.success(), "the worker exits cleanly: {exit:?}");
+    let (conn, channel) = worker.env.channel().await?;
+    let topology = worker.env.topology();
+    let queue = topology.job_queue(catalytic_shared::tenant::QueueClass::Low);
+    assert_eq!(topology.ready_messages(&channel, &queue).await?, 0);
+    conn.close(200, "checked".into()).await?;
+
+    assert_eq!(worker.row(job).await?, first, "the result is written once");
+    let again: (chrono::DateTime<chrono::Utc>,) =
+        sqlx::query_as("SELECT updated_at FROM jobs WHERE id = $1")
+            .bind(job.as_uuid())
+            .fetch_one(&worker.env.db.pool)
+            .await?;
+    assert_eq!(again, finished);
+    assert_eq!(worker.count(TERMINAL_TRANSITIONS, job).await?, 1);
+    assert_eq!(
+        worker
+            .count(
+                "SELECT count(*) FROM job_transitions WHERE job_id = $1 AND to_status = 'running'",
+                job
+            )
+            .await?,
+        1,
+        "claimed once"
+    );
+    assert_eq!(worker.count(USAGE_EVENTS, job).await?, 1);
+    assert_eq!(worker.count(WEBHOOK_MESSAGES, job).await?, 1);
+    worker.stop().await
+}
