@@ -10,7 +10,8 @@
 //! - [`job`]: the state machine (the one transition table), the stored spec, outcomes.
 //! - [`db`]: PostgreSQL — migrations, the schema check, and all SQL, including
 //!   `db::jobs::transition`, the one function that changes a job's state.
-//! - [`queue`]: RabbitMQ topology, the job message, a reconnecting broker handle.
+//! - `queue` (feature): RabbitMQ topology, the job message, a reconnecting
+//!   broker handle; only the worker, the scheduler and the tests turn it on.
 //! - `testkit` (feature): a fresh database and queue prefix per test.
 
 pub mod billing;
@@ -21,6 +22,7 @@ pub mod ids;
 pub mod job;
 pub mod metrics;
 pub mod probe;
+#[cfg(feature = "queue")]
 pub mod queue;
 pub mod secret;
 pub mod shutdown;
