@@ -15,6 +15,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod dashboard;
+pub mod db;
 pub mod enqueue;
 pub mod error;
 pub mod hygiene;
@@ -27,3 +28,4 @@ pub mod openapi;
 pub mod pagination;
 pub mod routes;
 pub mod startup;
+pub mod stripe;

@@ -2,7 +2,6 @@
 //! process-specific.
 //!
 //! - [`billing`]: the money of design §3 (periods, proration, overage, metering), pure.
-//! - [`stripe`]: Stripe webhook signatures and the events billing acts on, pure.
 //! - [`config`]: settings for every process (defaults + `CATALYTIC_*`), validated.
 //! - [`telemetry`], [`metrics`]: JSON logs with request/job ids; every metric name.
 //! - [`shutdown`], [`probe`], [`health`]: signals, and `/healthz` `/readyz` `/metrics`.
@@ -26,7 +25,6 @@ pub mod probe;
 pub mod queue;
 pub mod secret;
 pub mod shutdown;
-pub mod stripe;
 pub mod telemetry;
 pub mod tenant;
 #[cfg(feature = "testkit")]
