@@ -4,8 +4,8 @@
 //! attempts, for the final error of a job that ran out of them. The state
 //! changes themselves go through `db::jobs::transition`.
 
-use super::DbError;
-use crate::ids::JobId;
+use catalytic_shared::db::DbError;
+use catalytic_shared::ids::JobId;
 use serde_json::Value;
 use sqlx::PgConnection;
 
