@@ -12,8 +12,8 @@ for m in migrations/*.sql; do
 done
 rm -rf .sqlx && mkdir .sqlx
 # The macros write their data when SQLX_OFFLINE_DIR is set; touch the files
-# holding queries so they expand again.
-find shared/src -name '*.rs' -exec touch {} +
+# holding queries so they expand again: the shared SQL and each process's own.
+find shared/src api/src scheduler/src -name '*.rs' -exec touch {} +
 SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$PWD/.sqlx" DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" \
   cargo check --workspace --all-targets --quiet
 echo "wrote $(ls .sqlx | wc -l) queries to .sqlx/"

@@ -19,6 +19,10 @@ step "servers" scripts/services.sh
 step "drop databases left by earlier test runs" scripts/clean-test-state.sh
 step "format" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+# cargo-machete: a dependency no source names (it reads the sources, no build).
+command -v cargo-machete >/dev/null ||
+  step "install cargo-machete" cargo install cargo-machete --locked --version 0.9.2
+step "unused dependencies (cargo-machete)" cargo machete
 step "api module graph has no loop of more than two files" python3 scripts/check-api-imports.py
 step "build binaries" cargo build --workspace --bins --locked
 # Tests that stop and start the shared servers run alone, afterwards.

@@ -40,7 +40,9 @@ pub async fn submit(
     quota::check_submit(&mut tx, tenant, plan).await?;
     db::jobs::insert_with_outbox(&mut tx, &job).await?;
     if let Some(key) = idempotency {
-        match db::idempotency::insert(&mut tx, tenant, &key.key, &key.request_hash, job.id).await {
+        match crate::db::idempotency::insert(&mut tx, tenant, &key.key, &key.request_hash, job.id)
+            .await
+        {
             Ok(()) => {}
             Err(db::DbError::Conflict { .. }) => return Err(Submit::KeyTaken),
             Err(e) => return Err(e.into()),

@@ -7,9 +7,10 @@
 //! with one key meet at the table's unique constraint: the loser's
 //! transaction rolls back (no job) and it answers the winner's job.
 
+use crate::db;
 use crate::error::ApiError;
 use axum::http::HeaderMap;
-use catalytic_shared::db::{self, DbError};
+use catalytic_shared::db::DbError;
 use catalytic_shared::ids::{JobId, TenantId};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;

@@ -16,6 +16,7 @@
 pub mod auth;
 pub mod bootstrap;
 pub mod dashboard;
+pub mod db;
 pub mod enqueue;
 pub mod error;
 pub mod hygiene;
@@ -30,3 +31,4 @@ pub mod responses;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod stripe;

@@ -10,11 +10,11 @@
 //!
 //! This module imports no route and no page.
 
+use crate::db::accounts::UserRow;
 use crate::error::ApiError;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use catalytic_shared::db;
-use catalytic_shared::db::accounts::UserRow;
 use catalytic_shared::db::billing::UsageBucket;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -44,11 +44,11 @@ impl Application {
         let redis_manager =
             redis::aio::ConnectionManager::new_lazy_with_config(redis.clone(), redis_config)
                 .context("configuring the redis connection (CATALYTIC_REDIS__URL)")?;
-        let dependencies = Arc::new(Dependencies {
-            postgres: Some(pool.clone()),
-            broker: None,
-            redis: Some(redis),
-        });
+        let dependencies = Arc::new(
+            Dependencies::default()
+                .with_postgres(pool.clone())
+                .with_redis(redis),
+        );
         let background = CancellationToken::new();
         let job_events = JobEvents::spawn(pool.clone(), background.clone());
         let state = AppState {

@@ -12,9 +12,9 @@
 //! transaction, so replicas split the work, and the guard makes a late
 //! heartbeat or outcome from the lost worker a counted, dropped stale write.
 
+use crate::db::reaper::{self, Expired};
 use anyhow::Context;
 use catalytic_shared::db::jobs::{self, Change, Guard, Transitioned};
-use catalytic_shared::db::reaper::{self, Expired};
 use catalytic_shared::job::{Failure, JobState, Usage, retry};
 use catalytic_shared::metrics as m;
 use sqlx::{PgConnection, PgPool};

@@ -12,6 +12,7 @@
 
 pub mod autoscale;
 pub mod billing;
+pub mod db;
 pub mod dead_letters;
 pub mod leases;
 pub mod relay;

@@ -24,8 +24,8 @@
 //! runs about a round per job, so its round trips were a third of a trivial
 //! job's database traffic before (issue 8's profile, docs/benchmarks.md).
 
+use crate::db::{self, outbox::DueMessage};
 use anyhow::Context;
-use catalytic_shared::db::{self, outbox::DueMessage};
 use catalytic_shared::metrics as m;
 use catalytic_shared::queue::{Broker, JobMessage, QueueError, SCHEMA_VERSION, Topology};
 use catalytic_shared::tenant::Plan;

@@ -12,7 +12,8 @@
 //! pruned in batches of `BATCH` rows, one statement each, until a batch
 //! comes back short; a failing kind is logged and the others still run.
 
-use catalytic_shared::db::{DbError, retention};
+use crate::db::retention;
+use catalytic_shared::db::DbError;
 use catalytic_shared::metrics as m;
 use sqlx::PgPool;
 use std::time::Duration;

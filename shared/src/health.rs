@@ -1,18 +1,23 @@
 //! Readiness: can this process reach the servers it depends on? Used by
 //! `/readyz` on every process. Liveness (`/healthz`) needs no checks.
 
+#[cfg(feature = "queue")]
 use crate::queue::Broker;
 use serde::Serialize;
 use sqlx::PgPool;
+#[cfg(feature = "queue")]
 use std::sync::Arc;
 use std::time::Duration;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The dependencies of one process; `None` = not used by it.
+/// The dependencies of one process; `None` = not used by it. The broker
+/// exists only with the `queue` feature (the api has none): build one with
+/// `Dependencies::default()` and the `with_*` methods.
 #[derive(Clone, Default)]
 pub struct Dependencies {
     pub postgres: Option<PgPool>,
+    #[cfg(feature = "queue")]
     pub broker: Option<Arc<Broker>>,
     pub redis: Option<redis::Client>,
 }
@@ -32,6 +37,22 @@ pub struct Readiness {
 }
 
 impl Dependencies {
+    pub fn with_postgres(mut self, pool: PgPool) -> Self {
+        self.postgres = Some(pool);
+        self
+    }
+
+    #[cfg(feature = "queue")]
+    pub fn with_broker(mut self, broker: Arc<Broker>) -> Self {
+        self.broker = Some(broker);
+        self
+    }
+
+    pub fn with_redis(mut self, client: redis::Client) -> Self {
+        self.redis = Some(client);
+        self
+    }
+
     pub async fn check(&self) -> Readiness {
         let mut checks = Vec::new();
         if let Some(pool) = &self.postgres {
@@ -45,6 +66,7 @@ impl Dependencies {
             .await;
             checks.push(check("postgres", r));
         }
+        #[cfg(feature = "queue")]
         if let Some(broker) = &self.broker {
             // A process that lost the broker reconnects on its own; readiness
             // reports the gap meanwhile.

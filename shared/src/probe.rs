@@ -33,6 +33,7 @@ pub fn router(dependencies: Arc<Dependencies>, metrics: PrometheusHandle) -> Rou
 /// For a process on PostgreSQL and the broker (worker, scheduler): binds
 /// `listen` (an error names the setting `key`) and serves the probes in a
 /// task until `shutdown`.
+#[cfg(feature = "queue")]
 pub async fn spawn_for(
     listen: std::net::SocketAddr,
     key: &str,
@@ -44,11 +45,11 @@ pub async fn spawn_for(
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("binding {listen} ({key}): {e}")))?;
-    let dependencies = Arc::new(Dependencies {
-        postgres: Some(pool.clone()),
-        broker: Some(broker.clone()),
-        redis: None,
-    });
+    let dependencies = Arc::new(
+        Dependencies::default()
+            .with_postgres(pool.clone())
+            .with_broker(broker.clone()),
+    );
     Ok(tokio::spawn(serve(
         listener,
         router(dependencies, metrics),

@@ -115,7 +115,7 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<TenantScope,
     if state.auth_cache.known_revoked(claims.jti, claims.sid).await {
         return Err(revoked);
     }
-    let current = db::accounts::session_state(
+    let current = crate::db::accounts::session_state(
         &state.db,
         claims.tenant_id,
         claims.sub,

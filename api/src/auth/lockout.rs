@@ -11,9 +11,9 @@
 //! cheap next to the Argon2 check every login pays anyway.
 
 use super::revocation::AuthCache;
+use crate::db;
 use crate::error::ApiError;
 use crate::state::AppState;
-use catalytic_shared::db;
 use sha2::{Digest, Sha256};
 
 fn key(cache: &AuthCache, email: &str) -> String {

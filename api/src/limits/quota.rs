@@ -2,8 +2,8 @@
 //! queued jobs (429), stored lattices (402). Checked inside the write's
 //! transaction under a per-tenant lock, so they hold under concurrency.
 
+use crate::db::quotas;
 use crate::error::ApiError;
-use catalytic_shared::db::quotas;
 use catalytic_shared::ids::TenantId;
 use catalytic_shared::tenant::Plan;
 use sqlx::PgConnection;
@@ -27,7 +27,7 @@ pub async fn check_submit(
             message: format!(
                 "the tenant is suspended since {} after {} consecutive failed payments; pay the open Stripe invoice to resume submitting",
                 since.to_rfc3339(),
-                catalytic_shared::stripe::FAILURES_TO_SUSPEND
+                crate::stripe::FAILURES_TO_SUSPEND
             ),
             limit: "billing_suspended",
         });

@@ -12,6 +12,7 @@
 use crate::auth::jwt::AccessToken;
 use crate::auth::refresh::{self, TokenKind};
 use crate::auth::{TenantScope, lockout, password};
+use crate::db::{self, accounts::Joined, accounts::Rotation};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::json::ApiJson;
 use crate::responses::{TenantOut, TokenOut, UserOut};
@@ -21,7 +22,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use catalytic_shared::Secret;
-use catalytic_shared::db::{self, DbError, accounts::Joined, accounts::Rotation};
+use catalytic_shared::db::DbError;
 use catalytic_shared::ids::{SessionId, TenantId, UserId};
 use catalytic_shared::tenant::{Plan, Role};
 use serde::{Deserialize, Serialize};

@@ -149,7 +149,7 @@ async fn submit_job(
         None => None,
         Some(id) => {
             let id = LatticeId::from_uuid(id);
-            let row = db::lattices::get(&state.db, scope.tenant_id, id)
+            let row = crate::db::lattices::get(&state.db, scope.tenant_id, id)
                 .await?
                 .ok_or(ApiError::NotFound("lattice"))?;
             Some((id, row.definition()?))

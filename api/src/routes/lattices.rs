@@ -3,6 +3,7 @@
 //! graph; the api validates it with the engine's own rules.
 
 use crate::auth::TenantScope;
+use crate::db::{self, lattices::LatticeRow};
 use crate::error::{ApiError, Problem};
 use crate::job_request::lattice::LatticeIn;
 use crate::json::ApiJson;
@@ -12,7 +13,6 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use catalytic_shared::db::{self, lattices::LatticeRow};
 use catalytic_shared::ids::LatticeId;
 use catalytic_shared::tenant::Role;
 use chrono::{DateTime, Utc};

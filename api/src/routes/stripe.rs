@@ -11,17 +11,18 @@
 //! Events about customers no tenant owns are acknowledged and recorded as
 //! such: refusing them would only make Stripe redeliver them for days.
 
+use crate::db::stripe::Link;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::state::AppState;
+use crate::stripe::{self, EventKind, StripeEvent};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use catalytic_shared::db::{self, DbError, stripe::Link};
+use catalytic_shared::db::{self, DbError};
 use catalytic_shared::ids::TenantId;
 use catalytic_shared::metrics as m;
-use catalytic_shared::stripe::{self, EventKind, StripeEvent};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
@@ -119,7 +120,7 @@ fn bad_request(field: &str, message: &str) -> Response {
 /// same plan again, which records nothing.
 async fn apply(pool: &PgPool, event: &StripeEvent) -> Result<StripeReceipt, DbError> {
     let mut tx = pool.begin().await?;
-    if !db::stripe::record_event(&mut tx, &event.id, &event.event_type).await? {
+    if !crate::db::stripe::record_event(&mut tx, &event.id, &event.event_type).await? {
         return Ok(StripeReceipt {
             id: event.id.clone(),
             duplicate: true,
@@ -133,8 +134,13 @@ async fn apply(pool: &PgPool, event: &StripeEvent) -> Result<StripeReceipt, DbEr
             subscription,
         } => match tenant.parse::<TenantId>() {
             Ok(tenant) => link_outcome(
-                db::stripe::link_customer(&mut tx, tenant, customer, subscription.as_deref())
-                    .await?,
+                crate::db::stripe::link_customer(
+                    &mut tx,
+                    tenant,
+                    customer,
+                    subscription.as_deref(),
+                )
+                .await?,
             ),
             Err(_) => "unknown_tenant",
         },
@@ -144,14 +150,14 @@ async fn apply(pool: &PgPool, event: &StripeEvent) -> Result<StripeReceipt, DbEr
             plan,
             tenant_hint,
         } => {
-            let tenant = match db::stripe::tenant_of(&mut tx, customer).await? {
+            let tenant = match crate::db::stripe::tenant_of(&mut tx, customer).await? {
                 Some(tenant) => Some(tenant),
                 None => link_by_hint(&mut tx, tenant_hint.as_deref(), customer).await?,
             };
             match tenant {
                 None => "unknown_customer",
                 Some(tenant) => {
-                    db::stripe::set_subscription(&mut tx, tenant, subscription).await?;
+                    crate::db::stripe::set_subscription(&mut tx, tenant, subscription).await?;
                     match plan {
                         None => "plan_unchanged",
                         Some(plan) => {
@@ -166,7 +172,8 @@ async fn apply(pool: &PgPool, event: &StripeEvent) -> Result<StripeReceipt, DbEr
             }
         }
         EventKind::InvoicePaymentFailed { customer } => {
-            match db::stripe::payment_failed(&mut tx, customer, stripe::FAILURES_TO_SUSPEND).await?
+            match crate::db::stripe::payment_failed(&mut tx, customer, stripe::FAILURES_TO_SUSPEND)
+                .await?
             {
                 None => "unknown_customer",
                 Some(s) if s.suspended && s.changed => {
@@ -178,7 +185,7 @@ async fn apply(pool: &PgPool, event: &StripeEvent) -> Result<StripeReceipt, DbEr
             }
         }
         EventKind::InvoicePaid { customer } => {
-            match db::stripe::payment_succeeded(&mut tx, customer).await? {
+            match crate::db::stripe::payment_succeeded(&mut tx, customer).await? {
                 None => "unknown_customer",
                 Some(s) if s.changed => {
                     tracing::info!(tenant_id = %s.tenant, "tenant suspension lifted: invoice paid");
@@ -189,7 +196,7 @@ async fn apply(pool: &PgPool, event: &StripeEvent) -> Result<StripeReceipt, DbEr
         }
         EventKind::Ignored => "ignored",
     };
-    db::stripe::set_outcome(&mut tx, &event.id, outcome).await?;
+    crate::db::stripe::set_outcome(&mut tx, &event.id, outcome).await?;
     tx.commit().await?;
     Ok(StripeReceipt {
         id: event.id.clone(),
@@ -216,7 +223,7 @@ async fn link_by_hint(
         return Ok(None);
     };
     Ok(
-        match db::stripe::link_customer(conn, tenant, customer, None).await? {
+        match crate::db::stripe::link_customer(conn, tenant, customer, None).await? {
             Link::Linked => Some(tenant),
             Link::UnknownTenant | Link::CustomerTaken => None,
         },

@@ -7,6 +7,7 @@
 
 use crate::auth::TenantScope;
 use crate::auth::refresh::{self, TokenKind};
+use crate::db::{self, accounts::UserChange};
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::pagination::PageQuery;
@@ -17,7 +18,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use catalytic_shared::db::{self, DbError, accounts::UserChange};
+use catalytic_shared::db::DbError;
 use catalytic_shared::ids::{InvitationId, UserId};
 use catalytic_shared::tenant::Role;
 use chrono::{DateTime, Utc};

@@ -5,7 +5,7 @@
 //! Stripe signs them.
 
 use crate::harness::{TestApp, fields, problem, spawn_app, spawn_app_with};
-use catalytic_shared::stripe::sign;
+use catalytic_api::stripe::sign;
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -11,8 +11,10 @@
 //! retries it. A late event re-rolls the row, which clears the marker, and
 //! only the difference goes.
 
+use crate::db;
+use crate::db::meter::{MeterDue, MeterTotals};
 use catalytic_shared::Secret;
-use catalytic_shared::db::{self, DbError, meter::MeterDue, meter::MeterTotals};
+use catalytic_shared::db::DbError;
 use catalytic_shared::metrics as m;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;

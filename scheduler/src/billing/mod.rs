@@ -98,9 +98,13 @@ impl Billing {
         let invoices = invoice::run_once(&self.pool, as_of, self.finalize_after).await?;
         let retention = chrono::Duration::from_std(self.usage_retention)
             .map_err(|_| DbError::Corrupt("billing.usage_retention_secs is out of range".into()))?;
-        let usage_events_pruned =
-            db::usage::prune_events(&self.pool, as_of - retention, rollup::OVERLAP, PRUNE_BATCH)
-                .await?;
+        let usage_events_pruned = crate::db::usage::prune_events(
+            &self.pool,
+            as_of - retention,
+            rollup::OVERLAP,
+            PRUNE_BATCH,
+        )
+        .await?;
         metrics::counter!(m::RETENTION_PRUNED, "kind" => "usage_events")
             .increment(usage_events_pruned);
         let meter = match &self.meter {

@@ -11,7 +11,7 @@
 //! claim's LIMIT then stops an index walk early instead of wading through
 //! every busy endpoint's due rows. Rate limits are `rate_limit`'s.
 
-use catalytic_shared::db::webhook_deliveries::ClaimedDelivery;
+use crate::db::webhook_deliveries::ClaimedDelivery;
 use catalytic_shared::ids::EndpointId;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};

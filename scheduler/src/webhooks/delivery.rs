@@ -6,7 +6,7 @@
 use super::schedule::{Schedule, parse_retry_after};
 use super::signing;
 use super::ssrf::{self, AllowList};
-use catalytic_shared::db::webhook_deliveries::ClaimedDelivery;
+use crate::db::webhook_deliveries::ClaimedDelivery;
 use catalytic_shared::ids::EndpointId;
 use catalytic_shared::secret::Secret;
 use catalytic_shared::webhook_event::PAYLOAD_LIMIT;

@@ -3,7 +3,8 @@
 //! (five days) disables it too. Either way the tenant's other endpoints get
 //! an `endpoint.disabled` message, written in the same transaction.
 
-use catalytic_shared::db::{self, DbError};
+use crate::db;
+use catalytic_shared::db::DbError;
 use catalytic_shared::metrics as m;
 use sqlx::PgPool;
 use std::time::Duration;

@@ -31,11 +31,9 @@ pub mod schedule;
 pub mod signing;
 pub mod ssrf;
 
+use crate::db::webhook_deliveries::{self as store, AttemptRecord, ClaimedDelivery, DeliveryState};
 use anyhow::Context;
 use catalytic_shared::config::WebhookSettings;
-use catalytic_shared::db::webhook_deliveries::{
-    self as store, AttemptRecord, ClaimedDelivery, DeliveryState,
-};
 use catalytic_shared::ids::EndpointId;
 use catalytic_shared::metrics as m;
 use catalytic_shared::webhook_secret::SecretBox;

@@ -9,7 +9,7 @@
 //! tries) is logged and dropped: the delivery comes due after its lease and
 //! is sent again, the documented at-least-once case.
 
-use catalytic_shared::db::webhook_deliveries::{self as store, AttemptRecord};
+use crate::db::webhook_deliveries::{self as store, AttemptRecord};
 use sqlx::PgPool;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};

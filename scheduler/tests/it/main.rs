@@ -7,6 +7,7 @@ mod dead_letters;
 mod harness;
 mod leases;
 mod meter_export;
+mod outbox;
 mod retention;
 mod usage_retention;
 mod webhook_bench;

@@ -6,7 +6,7 @@
 //! (it would shrink it). Every pruned event occurred before its invoice's
 //! finalisation, hence before `before`: the watermark is conservative.
 
-use super::DbError;
+use catalytic_shared::db::DbError;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use std::time::Duration;

@@ -9,7 +9,7 @@
 //! `job_outbox.sent_at` yet: each batch scans. Fine hourly at today's sizes;
 //! a partial index is the fix when it is not.
 
-use super::DbError;
+use catalytic_shared::db::DbError;
 use sqlx::PgPool;
 use std::time::Duration;
 

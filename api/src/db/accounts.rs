@@ -7,9 +7,9 @@
 //! Time is the database's `now()` throughout (design §1), except the access
 //! token's `exp`, which the api stamps when it signs.
 
-use super::DbError;
-use crate::ids::{InvitationId, SessionId, TenantId, UserId};
-use crate::tenant::{Plan, Role};
+use catalytic_shared::db::DbError;
+use catalytic_shared::ids::{InvitationId, SessionId, TenantId, UserId};
+use catalytic_shared::tenant::{Plan, Role};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 

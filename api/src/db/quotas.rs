@@ -2,8 +2,8 @@
 //! inside the submitting transaction after `lock_tenant`, so two concurrent
 //! submits of one tenant cannot both pass a cap with one slot left.
 
-use super::DbError;
-use crate::ids::TenantId;
+use catalytic_shared::db::DbError;
+use catalytic_shared::ids::TenantId;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 

@@ -1,9 +1,9 @@
 //! Stored lattice definitions (issue 3). Every query takes the tenant first:
 //! another tenant's lattice is simply not found. Deletes are soft.
 
-use super::DbError;
-use crate::ids::{LatticeId, TenantId};
-use crate::job::LatticeDef;
+use catalytic_shared::db::DbError;
+use catalytic_shared::ids::{LatticeId, TenantId};
+use catalytic_shared::job::LatticeDef;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgPool;

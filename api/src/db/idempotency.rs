@@ -6,8 +6,8 @@
 //! the same key takes the row over (the unique constraint stays the one
 //! arbiter between concurrent submits).
 
-use super::DbError;
-use crate::ids::{JobId, TenantId};
+use catalytic_shared::db::DbError;
+use catalytic_shared::ids::{JobId, TenantId};
 use sqlx::PgConnection;
 
 /// The job a key names, and the hash of the body that created it.

@@ -4,8 +4,8 @@
 //! Stripe has; `meter_exported_at` is set once they equal the row's, and a
 //! re-roll that changes the row clears it (see `billing::reroll_hours`).
 
-use super::DbError;
-use crate::ids::TenantId;
+use catalytic_shared::db::DbError;
+use catalytic_shared::ids::TenantId;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 

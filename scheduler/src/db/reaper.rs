@@ -4,9 +4,9 @@
 //! attempts, for the final error of a job that ran out of them. The state
 //! changes themselves go through `db::jobs::transition`.
 
-use super::DbError;
-use crate::ids::JobId;
-use crate::job::Failure;
+use catalytic_shared::db::DbError;
+use catalytic_shared::ids::JobId;
+use catalytic_shared::job::Failure;
 use sqlx::PgConnection;
 
 /// A running job whose worker stopped extending its lease.

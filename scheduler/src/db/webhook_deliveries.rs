@@ -6,8 +6,8 @@
 //! `record_attempts` logs attempts and moves their deliveries on, and the
 //! endpoint health writes disable endpoints. The api's side is `webhooks`.
 
-use super::DbError;
-use crate::ids::{EndpointId, TenantId, WebhookMessageId};
+use catalytic_shared::db::DbError;
+use catalytic_shared::ids::{EndpointId, TenantId, WebhookMessageId};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use std::time::Duration;

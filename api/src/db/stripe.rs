@@ -4,8 +4,8 @@
 //! which begins with [`record_event`]: a redelivered event finds its id
 //! taken and changes nothing.
 
-use super::DbError;
-use crate::ids::TenantId;
+use catalytic_shared::db::DbError;
+use catalytic_shared::ids::TenantId;
 use sqlx::PgConnection;
 
 /// Records the event id; false when it was already processed. A concurrent

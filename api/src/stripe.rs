@@ -6,7 +6,7 @@
 //! and sends `t=<unix seconds>,v1=<hex>[,v1=<hex>…]` (several `v1` while a
 //! secret is being rolled; `v0` and unknown schemes are ignored).
 
-use crate::tenant::Plan;
+use catalytic_shared::tenant::Plan;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;

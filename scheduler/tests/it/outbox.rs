@@ -1,0 +1,128 @@
+//! The outbox relay's SQL (`catalytic_scheduler::db::outbox`): one leader at
+//! a time, fair claims capped by each plan's running slots, and rows of jobs
+//! that moved on superseded.
+
+use crate::harness::{claim, queued_job, tenant};
+use catalytic_scheduler::db::outbox;
+use catalytic_shared::db::jobs::{self, Change, Guard};
+use catalytic_shared::ids::TenantId;
+use catalytic_shared::job::{JobState, Usage};
+use catalytic_shared::tenant::Plan;
+use catalytic_shared::testkit::TestDatabase;
+use serde_json::json;
+use sqlx::Connection;
+
+fn caps() -> Vec<(String, i32)> {
+    Plan::ALL
+        .iter()
+        .map(|p| (p.as_str().to_owned(), p.limits().running_at_once as i32))
+        .collect()
+}
+
+#[tokio::test]
+async fn one_relay_leads_at_a_time_until_its_session_ends() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    queued_job(&db, tenant(&db.pool).await?, 3).await?;
+    let mut first = db.pool.acquire().await?.detach();
+    let mut second = db.pool.acquire().await?.detach();
+    assert!(outbox::try_lead(&mut first).await?);
+    assert!(!outbox::try_lead(&mut second).await?, "the lead is held");
+    assert_eq!(outbox::claim_fair(&mut first, 10, &caps()).await?.len(), 1);
+    first.close().await?;
+    // The server drops the session's locks when it sees the close; poll for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !outbox::try_lead(&mut second).await? {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lead was not released when the leader's session ended"
+        );
+        tokio::task::yield_now().await;
+    }
+    second.close().await?;
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn a_tenant_is_published_only_while_it_has_free_running_slots() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    // The free plan runs 2 at once: of 4 queued jobs, 2 are published...
+    let flooder = tenant(&db.pool).await?;
+    let first = queued_job(&db, flooder, 3).await?;
+    for _ in 0..3 {
+        queued_job(&db, flooder, 3).await?;
+    }
+    let other = tenant(&db.pool).await?;
+    queued_job(&db, other, 3).await?;
+    let mut tx = db.pool.begin().await?;
+    let round = outbox::claim_fair(&mut tx, 100, &caps()).await?;
+    let of = |t: TenantId| round.iter().filter(|r| r.tenant_id == t).count();
+    assert_eq!(
+        (of(flooder), of(other)),
+        (2, 1),
+        "capped at 2, and the other tenant is not starved"
+    );
+    // Tenants take turns: each tenant's first row comes before anyone's second.
+    let order: Vec<TenantId> = round.iter().map(|r| r.tenant_id).collect();
+    assert_ne!(order[0], order[1], "{order:?}");
+    let ids: Vec<i64> = round.iter().map(|r| r.id).collect();
+    outbox::mark_sent(&mut tx, &ids).await?;
+    tx.commit().await?;
+
+    // ...and nothing more of the flooder while those two are in flight.
+    let mut tx = db.pool.begin().await?;
+    assert!(outbox::claim_fair(&mut tx, 100, &caps()).await?.is_empty());
+    tx.rollback().await?;
+
+    // One finishes (claimed, then succeeded): one more slot.
+    claim(&db, first, 1).await?;
+    let mut conn = db.pool.acquire().await?;
+    let guard = Guard {
+        job: first,
+        from: JobState::Running,
+        attempt: 1,
+    };
+    let change = Change::Succeed {
+        result: json!({"length": 1}),
+        usage: Usage::default(),
+    };
+    jobs::transition(&mut conn, guard, change).await?;
+    drop(conn);
+    let mut tx = db.pool.begin().await?;
+    assert_eq!(outbox::claim_fair(&mut tx, 100, &caps()).await?.len(), 1);
+    tx.rollback().await?;
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn rows_of_jobs_that_moved_on_are_superseded_not_published() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let job = queued_job(&db, tenant(&db.pool).await?, 3).await?;
+    let mut conn = db.pool.acquire().await?;
+    let guard = Guard {
+        job,
+        from: JobState::Queued,
+        attempt: 1,
+    };
+    jobs::transition(
+        &mut conn,
+        guard,
+        Change::Cancel {
+            reason: "test".into(),
+        },
+    )
+    .await?;
+    let mut tx = db.pool.begin().await?;
+    assert!(
+        outbox::claim_fair(&mut tx, 10, &caps()).await?.is_empty(),
+        "a row whose job moved on is never claimed"
+    );
+    assert_eq!(outbox::supersede_stale(&mut tx).await?, 1);
+    assert_eq!(
+        outbox::lag_seconds(&mut tx).await?,
+        0.0,
+        "nothing due is left"
+    );
+    tx.commit().await?;
+    drop(conn);
+    db.drop_database().await
+}
