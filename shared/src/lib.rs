@@ -1,7 +1,8 @@
 //! Catalytic's shared crate: what more than one process needs, and nothing
 //! process-specific.
 //!
-//! - [`billing`]: the money of design §3 (periods, proration, overage, metering), pure.
+//! - [`billing`]: the money of docs/adr/0003-plans.md (periods, proration, overage, metering),
+//!   pure.
 //! - [`stripe`]: Stripe webhook signatures and the events billing acts on, pure.
 //! - [`config`]: settings for every process (defaults + `CATALYTIC_*`), validated.
 //! - [`telemetry`], [`metrics`]: JSON logs with request/job ids; every metric name.
