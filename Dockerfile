@@ -53,7 +53,7 @@ ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["catalytic-api", "serve"]
 
 # GPU workers (k8s/base/worker-gpu.yaml): the same binaries plus NVRTC, which
-# the worker loads at run time to compile its kernels (design §2). The NVIDIA
+# the worker loads at run time to compile its kernels (docs/adr/0002-lattices.md). The NVIDIA
 # container toolkit mounts the driver (libcuda) into the pod; NVRTC comes
 # from the nvidia-cuda-nvrtc wheel, so no CUDA base image is needed.
 #

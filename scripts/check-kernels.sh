@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles every GPU kernel (gpu/kernels/) to PTX with NVRTC, on a machine
-# without a GPU (design §2, issue 9): NVRTC comes from the PyPI wheel
+# without a GPU (docs/adr/0002-lattices.md, issue 9): NVRTC comes from the PyPI wheel
 # nvidia-cuda-nvrtc 13.0 into a venv made here, at .venv-nvrtc (git-ignored),
 # and `catalytic-gpu compile` loads it at run time, exactly as a GPU worker
 # does. A kernel that does not compile fails this step. Then ptxas (from the

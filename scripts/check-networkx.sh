@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cross-checks the lattice engine against networkx (design §2; test-only):
+# Cross-checks the lattice engine against networkx (docs/adr/0002-lattices.md; test-only):
 # path lengths and canonical paths, distance histograms, balls, components,
 # degrees, clustering, bipartiteness, diameter and small-graph centrality,
 # on 2-D and 3-D lattices with wrap (size-3 axes included) and seeded and

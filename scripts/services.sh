@@ -36,7 +36,7 @@ fi
 wait_port 5432 PostgreSQL 60
 if $fresh_postgres; then
   # A fresh Debian cluster asks for passwords on TCP; these machines trust
-  # local connections (design §8), so make a fresh one match.
+  # local connections (docs/adr/0008-local-servers.md), so make a fresh one match.
   hba=$(su postgres -c "psql -tAc 'SHOW hba_file'")
   sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' "$hba"
   su postgres -c "psql -qc 'SELECT pg_reload_conf()'" >/dev/null
@@ -59,7 +59,7 @@ fi
 wait_port 5672 RabbitMQ 120
 # RabbitMQ 3.10 has no per-queue consumer timeout: the global one must
 # outlast the longest job (3,600 s on the enterprise plan), or the broker
-# closes the channel of a worker mid-job (design §1). Two hours.
+# closes the channel of a worker mid-job (docs/adr/0001-processes.md). Two hours.
 rabbitmqctl -q eval 'application:set_env(rabbit, consumer_timeout, 7200000).' >/dev/null 2>&1 \
   || log "warning: could not raise RabbitMQ's consumer_timeout"
 log "PostgreSQL, Redis and RabbitMQ are up"

@@ -18,6 +18,7 @@ step() {
 step "servers" scripts/services.sh
 step "drop databases left by earlier test runs" scripts/clean-test-state.sh
 step "format" cargo fmt --all -- --check
+step "citations point to files that exist" python3 scripts/check-doc-citations.py
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 # cargo-machete: a dependency no source names (it reads the sources, no build).
 command -v cargo-machete >/dev/null ||

@@ -2,7 +2,7 @@
 //! its outbox row and its idempotency record (when the request had an
 //! `Idempotency-Key`) commit together. The api never talks to RabbitMQ: the
 //! relay publishes after commit, so a 202 means the job is durable whatever
-//! the broker is doing (design §1).
+//! the broker is doing (docs/adr/0001-processes.md).
 
 use crate::error::ApiError;
 use crate::idempotency::IdempotencyKey;

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on submit (design §4): the same key with the same body
+//! `Idempotency-Key` on submit (docs/adr/0004-api.md): the same key with the same body
 //! answers the job the first submit created (202, `Idempotent-Replayed:
 //! true`); the same key with another body is a 409. Keys live 24 hours.
 //!

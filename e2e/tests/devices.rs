@@ -36,7 +36,7 @@ async fn gpu_plan_jobs_run_on_cpu_workers_when_no_gpu_worker_is_registered() -> 
     assert_eq!(job["result"]["length"], 98);
     assert_eq!(job["result"]["engine"], "cpu");
 
-    // It travelled on the GPU class queue (design §2).
+    // It travelled on the GPU class queue (docs/adr/0002-lattices.md).
     let class: String = sqlx::query_scalar("SELECT queue_class FROM jobs WHERE id = $1::uuid")
         .bind(&id)
         .fetch_one(&env.db.pool)

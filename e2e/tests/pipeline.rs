@@ -13,7 +13,7 @@ use std::time::Duration;
 const READY: Duration = Duration::from_secs(30);
 const FINISH: Duration = Duration::from_secs(60);
 
-/// The canonical path of design §2 on an open, unblocked lattice, in closed
+/// The canonical path of docs/adr/0002-lattices.md on an open, unblocked lattice, in closed
 /// form (independent of the engine): every step toward `end` shortens the
 /// distance by one; among them the smallest vertex index is a decrease on
 /// the highest axis that must decrease, else an increase on the lowest axis

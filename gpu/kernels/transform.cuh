@@ -1,4 +1,4 @@
-/* Element-wise transforms of a data field (design §2): the same loops as
+/* Element-wise transforms of a data field (docs/adr/0002-lattices.md): the same loops as
  * lattice/src/transform, one element per thread. */
 #ifndef CATALYTIC_TRANSFORM_CUH
 #define CATALYTIC_TRANSFORM_CUH

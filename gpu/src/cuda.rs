@@ -179,7 +179,7 @@ impl Gpu {
         )
     }
 
-    /// The canonical shortest path (design §2), searched on the device and
+    /// The canonical shortest path (docs/adr/0002-lattices.md), searched on the device and
     /// walked on the host: equal to `catalytic_lattice::fast_shortest_path`.
     pub fn shortest_path(
         &self,

@@ -1,4 +1,4 @@
-//! The lattice engine on NVIDIA GPUs (design §2, issue 9).
+//! The lattice engine on NVIDIA GPUs (docs/adr/0002-lattices.md, issue 9).
 //!
 //! The GPU runs the fast CPU engine's own level step (same tiles, same 2-bit
 //! states: `catalytic_lattice::DeviceLayout`), so a GPU search's states equal

@@ -6,7 +6,7 @@
 //! neighbour rule in `index.rs`; a blocked source reaches nothing. The
 //! operations in `ops/` reuse [`search`]. The fast bit-parallel engine and the GPU engine
 //! come later and must return exactly what [`shortest_path`] returns here,
-//! which is why the walk rule (design §2) is spelled out in one place.
+//! which is why the walk rule (docs/adr/0002-lattices.md) is spelled out in one place.
 //! Admission and limits size their budgets from `estimate.rs`, which mirrors
 //! the allocations made here.
 
@@ -31,9 +31,10 @@ pub struct ShortestPath {
     pub vertices_visited: u64,
 }
 
-/// The canonical shortest path of design §2: BFS distances from `end`, then walk from `start`, each step
-/// to the neighbour with the smallest vertex index whose distance is one less. `Ok(None)` = unreachable,
-/// which includes a blocked `start` or `end` (blocked vertices are not in the graph).
+/// The canonical shortest path of docs/adr/0002-lattices.md: BFS distances from `end`, then walk
+/// from `start`, each step to the neighbour with the smallest vertex index whose distance is one
+/// less. `Ok(None)` = unreachable, which includes a blocked `start` or `end` (blocked vertices are
+/// not in the graph).
 ///
 /// A `start` or `end` outside the lattice also gives `Ok(None)`; callers
 /// obtain indices from [`Lattice::index_of`], which rejects such coordinates.
@@ -64,7 +65,7 @@ pub fn shortest_path(
     }))
 }
 
-/// The canonical walk of design §2 from `start` down a distance array
+/// The canonical walk of docs/adr/0002-lattices.md from `start` down a distance array
 /// computed from the end: each step to the smallest-index neighbour one
 /// closer. `None` if `start` is unreached (or the array is inconsistent).
 pub(crate) fn walk(lattice: &Lattice, dist: &[u32], start: u64) -> Option<Vec<Vec<u32>>> {

@@ -1,7 +1,7 @@
 //! Cost and memory estimates, computed without running anything.
 //!
 //! The api uses them to refuse jobs beyond a plan's limits and the worker's
-//! admission reserves `memory_bytes` before a job starts (design §2), so the
+//! admission reserves `memory_bytes` before a job starts (docs/adr/0002-lattices.md), so the
 //! numbers must cover what `bfs.rs` really allocates: if the engine changes
 //! its buffers, this file changes with it (a test checks the two agree).
 //! Each operation in `ops/` keeps its own estimate beside the code whose

@@ -1,7 +1,7 @@
 //! Vertex index ↔ coordinate, and the neighbours of a vertex.
 //!
 //! The lattice is implicit: nothing stores adjacency. A vertex is a `u64` in
-//! mixed radix (axis 0 least significant, design §2) and its neighbours are
+//! mixed radix (axis 0 least significant, docs/adr/0002-lattices.md) and its neighbours are
 //! found from the strides precomputed in `spec.rs`. Coordinates arrive from
 //! user JSON, so [`Lattice::index_of`] checks length and range; the other
 //! functions take indices the caller already obtained from it. Neighbours

@@ -1,5 +1,5 @@
 //! The lattice compute engine: implicit n-dimensional grid graphs, BFS and
-//! canonical shortest paths (design §2).
+//! canonical shortest paths (docs/adr/0002-lattices.md).
 //!
 //! Pure computation: no I/O, no async, no `unsafe`. The worker runs it and the
 //! api uses it to validate specs and estimate cost before a job is accepted.

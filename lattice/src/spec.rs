@@ -6,7 +6,7 @@
 //! mixed-radix strides are computed here, once, so that index arithmetic in
 //! `index.rs` and the BFS in `bfs.rs` never recompute them.
 //!
-//! Wrap-around and blocked vertices (design §2) are further validated fields,
+//! Wrap-around and blocked vertices (docs/adr/0002-lattices.md) are further validated fields,
 //! added by [`Lattice::with_wrap`] and [`Lattice::with_blocked`]. A wrapped
 //! axis joins its last position to its first (allowed only where the size is
 //! at least 3, so that the two neighbours along it stay distinct). A blocked
@@ -15,10 +15,10 @@
 //! [`splitmix64`] live here too, because the api, the CPU engines and the GPU
 //! must all compute it identically.
 
-/// Most axes a lattice may have (design §2).
+/// Most axes a lattice may have (docs/adr/0002-lattices.md).
 pub const MAX_DIMENSIONS: usize = 10;
 
-/// Smallest size of any axis (design §2): a size-1 axis adds nothing but confusion.
+/// Smallest size of any axis (docs/adr/0002-lattices.md): a size-1 axis adds nothing but confusion.
 pub const MIN_SIZE: u32 = 2;
 
 /// Why a lattice or a coordinate was rejected. Each variant names the offending part.
@@ -56,7 +56,7 @@ pub enum LatticeError {
     Fraction(f64),
 }
 
-/// Which vertices are blocked (removed from the graph), design §2.
+/// Which vertices are blocked (removed from the graph), docs/adr/0002-lattices.md.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Blocked {
     /// Every vertex is open.
@@ -336,7 +336,7 @@ impl Lattice {
         self.sizes.iter().map(|&s| u64::from(s) - 1).sum()
     }
 
-    /// Diameter of the lattice with its wrap but without blocking (design §2,
+    /// Diameter of the lattice with its wrap but without blocking (docs/adr/0002-lattices.md,
     /// closed form): `size - 1` per open axis plus `floor(size / 2)` per
     /// wrapped axis, since distances add up axis by axis.
     pub(crate) fn open_diameter(&self) -> u64 {

@@ -1,9 +1,9 @@
-//! The dead-letter consumer (design §1: nothing vanishes). A job message
+//! The dead-letter consumer (docs/adr/0001-processes.md: nothing vanishes). A job message
 //! lands in `{prefix}.jobs.dead` when a worker rejected it (unreadable, a
 //! newer schema) or the broker gave up after `amqp.delivery_limit`
 //! deliveries. Its job would otherwise wait in `queued` forever, so this
 //! fails it, with the reason, through the one transition function, not
-//! billed (design §3: the platform failed it).
+//! billed (docs/adr/0003-plans.md: the platform failed it).
 //!
 //! Each message is acked only after the failure is committed; a database
 //! error requeues it to try again. A message that names no job is logged

@@ -1,11 +1,11 @@
-//! The lease reaper (design §1): a worker extends the lease of each job it
+//! The lease reaper (docs/adr/0001-processes.md): a worker extends the lease of each job it
 //! runs every few seconds; a job whose lease ran out lost its worker (crash,
 //! partition, a stuck process). The reaper moves it on, through the one
 //! transition function, guarded by {job, running, attempt}:
 //!
 //! - attempts left: `running → queued`, attempt + 1, with an outbox row due
 //!   after the retry backoff (`job::retry`); the relay publishes it then;
-//! - none left: `running → failed`, not billed (design §3: the platform
+//! - none left: `running → failed`, not billed (docs/adr/0003-plans.md: the platform
 //!   failed it), the error listing every attempt's error.
 //!
 //! Each round locks the expired rows `FOR UPDATE SKIP LOCKED` in one

@@ -3,12 +3,12 @@
 //! - [`relay`]: the outbox → RabbitMQ relay (publisher confirms, stable ids).
 //! - [`leases`]: the lease reaper: expired running jobs re-queued or failed.
 //! - [`dead_letters`]: fails the jobs of dead-lettered messages, with the reason.
-//! - [`retention`]: prunes old results, sent outbox rows, expired tokens.
-//! - [`billing`]: hourly usage rollups and invoices (drafts, finalisation, numbers).
+//! - [`retention`]: prunes old results, sent outbox rows, expired tokens, webhook attempts.
+//! - [`billing`]: hourly usage rollups, invoices (drafts, finalisation, numbers) and the
+//!   Stripe Billing Meter export (off unless configured).
 //! - [`webhooks`]: signed, retried, logged webhook delivery (SSRF-guarded).
+//! - [`autoscale`]: the autoscaling signal: backlog and desired workers per queue class.
 //! - [`startup`]: probes and the duty loops, until shutdown.
-//!
-//! Still to come (their issues): the Stripe meter export, autoscaling signal.
 
 pub mod autoscale;
 pub mod billing;

@@ -1,4 +1,4 @@
-//! Retention pruning (design §5), every `scheduler.retention_interval_secs`:
+//! Retention pruning (docs/adr/0005-scheduler.md), every `scheduler.retention_interval_secs`:
 //!
 //! | what | kept | then |
 //! |---|---|---|

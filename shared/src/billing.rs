@@ -1,4 +1,4 @@
-//! The money of design §3, pure: billing periods (UTC calendar months), the
+//! The money of docs/adr/0003-plans.md, pure: billing periods (UTC calendar months), the
 //! base price prorated by seconds across plan changes, included jobs and
 //! overage, metered compute, and the one rounding rule. No I/O: the
 //! scheduler feeds it rollups and plan history and stores what it returns.

@@ -54,7 +54,7 @@ pub struct Settings {
     pub faults: FaultSettings,
 }
 
-/// Billing rollups and invoices (scheduler; design §3, §5).
+/// Billing rollups and invoices (scheduler; docs/adr/0003-plans.md, docs/adr/0005-scheduler.md).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BillingSettings {
@@ -134,7 +134,7 @@ pub struct ApiSettings {
     pub auth_rate_per_ip_per_minute: u32,
 }
 
-/// Accounts and tokens (issue 4, design §4). Keys are HS256 secrets named by
+/// Accounts and tokens (issue 4, docs/adr/0004-api.md). Keys are HS256 secrets named by
 /// a `kid`; rotation: add the new key as the signing key and keep the old one
 /// in `verification_keys` until the last token it signed has expired.
 #[derive(Debug, Clone, Deserialize)]
@@ -165,7 +165,7 @@ pub struct WorkerSettings {
     pub heartbeat_secs: u64,
     pub shutdown_grace_secs: u64,
     pub memory_budget_mb: u64,
-    /// What to compute on (design §2); `--device` on the command line overrides it.
+    /// What to compute on (docs/adr/0002-lattices.md); `--device` on the command line overrides it.
     pub device: DeviceMode,
     /// Jobs on lattices smaller than this run on the CPU even on a GPU
     /// worker: below it the GPU's fixed costs outweigh its speed (measured,
@@ -215,7 +215,7 @@ pub struct SchedulerSettings {
     pub retention_sent_outbox_secs: u64,
 }
 
-/// Webhook delivery (issue 6, design §5); every key documented in defaults.toml.
+/// Webhook delivery (issue 6, docs/adr/0005-scheduler.md); every key documented in defaults.toml.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSettings {

@@ -13,7 +13,8 @@
 //! only the shared part here (the relay's side of the outbox is the
 //! scheduler's).
 //!
-//! - [`billing`]: the money of design §3 (periods, proration, overage, metering), pure.
+//! - [`billing`]: the money of docs/adr/0003-plans.md (periods, proration, overage, metering),
+//!   pure.
 //! - [`config`]: settings for every process (defaults + `CATALYTIC_*`), validated.
 //! - [`telemetry`], [`metrics`]: JSON logs with request/job ids; every metric name.
 //! - [`group_commit`]: many concurrent requests served by one round trip.

@@ -1,10 +1,10 @@
-//! Tenants and their plans. The plan table of design §3 is the source of
+//! Tenants and their plans. The plan table of docs/adr/0003-plans.md is the source of
 //! truth for every limit; nothing else hard-codes a limit.
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Which quorum queue a tenant's jobs travel on (design §1).
+/// Which quorum queue a tenant's jobs travel on (docs/adr/0001-processes.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QueueClass {
@@ -13,7 +13,7 @@ pub enum QueueClass {
     High,
     /// GPU plans' jobs: GPU workers consume it at a higher consumer priority,
     /// CPU workers take from it only when no GPU consumer has room (none
-    /// registered, or all busy): the GPU is a preference (design §2).
+    /// registered, or all busy): the GPU is a preference (docs/adr/0002-lattices.md).
     Gpu,
 }
 
@@ -93,7 +93,7 @@ impl Plan {
     }
 
     /// The queue class a job of this plan travels on: the plan's class, or
-    /// the GPU class for plans with GPU (design §2).
+    /// the GPU class for plans with GPU (docs/adr/0002-lattices.md).
     pub fn queue(self) -> QueueClass {
         let limits = self.limits();
         if limits.gpu {
@@ -103,7 +103,7 @@ impl Plan {
         }
     }
 
-    /// Design §3, row by row.
+    /// docs/adr/0003-plans.md, row by row.
     pub fn limits(self) -> PlanLimits {
         match self {
             Plan::Free => PlanLimits {

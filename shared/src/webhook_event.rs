@@ -1,4 +1,4 @@
-//! The body of a job's webhook event (issue 6, design §5), built in the
+//! The body of a job's webhook event (issue 6, docs/adr/0005-scheduler.md), built in the
 //! terminal transaction: type, timestamp, and a job summary with a link to
 //! the job (`GET /v1/jobs/{id}`, relative to the api's base URL). A result
 //! is inlined only while the whole body stays within [`PAYLOAD_LIMIT`];
@@ -9,7 +9,7 @@ use crate::job::JobState;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-/// Largest body sent (design §5: payloads ≤ 256 KiB).
+/// Largest body sent (docs/adr/0005-scheduler.md: payloads ≤ 256 KiB).
 pub const PAYLOAD_LIMIT: usize = 256 * 1024;
 
 /// Room left for the `"tenant_id": "<uuid>"` member the writing statement

@@ -1,4 +1,4 @@
-//! Webhook endpoint secrets (issue 6, design §5): minted as Standard
+//! Webhook endpoint secrets (issue 6, docs/adr/0005-scheduler.md): minted as Standard
 //! Webhooks `whsec_` + base64 of 32 random bytes, shown to the tenant once,
 //! and stored sealed with AES-256-GCM. The api seals, the scheduler opens;
 //! both build a [`SecretBox`] from `webhooks.encryption_key`. The key id is

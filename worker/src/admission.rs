@@ -1,4 +1,4 @@
-//! Memory admission (design §2): a job's memory estimate is reserved before
+//! Memory admission (docs/adr/0002-lattices.md): a job's memory estimate is reserved before
 //! it computes, and a worker runs jobs only while the sum fits its budget.
 //! A job that fits but not now waits (its lease heartbeats on); one larger
 //! than the whole budget can never run here and fails with the figures.

@@ -7,7 +7,7 @@
 //!
 //! A notification missed while the listener reconnects is not lost work:
 //! the lease heartbeat finds the job no longer running and cancels the
-//! compute too, just later (design §1's fallback).
+//! compute too, just later (the fallback of docs/adr/0001-processes.md).
 
 use catalytic_shared::db::job_queries::CANCEL_CHANNEL;
 use catalytic_shared::ids::JobId;

@@ -1,4 +1,4 @@
-//! Where this worker computes (design §2): `--device auto|cpu|cuda`.
+//! Where this worker computes (docs/adr/0002-lattices.md): `--device auto|cpu|cuda`.
 //!
 //! `auto` opens the first CUDA device and falls back to the CPU when there is
 //! no driver, no NVRTC or no device (logged once); `cuda` refuses to start

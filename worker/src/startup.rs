@@ -1,4 +1,4 @@
-//! Worker start-up and shutdown, in the order of design §1: connect and
+//! Worker start-up and shutdown, in the order of docs/adr/0001-processes.md: connect and
 //! check the schema, register in the fleet, serve probes, consume; on
 //! shutdown stop consuming, drain within the grace period, mark the fleet
 //! row stopped, close connections.

@@ -1,5 +1,5 @@
 //! API keys: `clc_` + 64 hex characters (32 random bytes). Stored as
-//! HMAC-SHA256 under a server-side secret (design §4): fast enough to check
+//! HMAC-SHA256 under a server-side secret (docs/adr/0004-api.md): fast enough to check
 //! on every request, useless to whoever reads the table without the secret.
 //! Looked up by the first `PREFIX_LEN` characters, which are not secret.
 

@@ -1,4 +1,4 @@
-//! JWT access tokens (design §4): HS256, 15 minutes, header `kid`; claims
+//! JWT access tokens (docs/adr/0004-api.md): HS256, 15 minutes, header `kid`; claims
 //! `sub` (user), `tenant_id`, `role`, `jti`, `sid` (the session: the refresh
 //! family it came from), `iat`, `exp`, `iss`, `aud`. New tokens are signed
 //! with `auth.signing_key`; verification accepts that key and every key in

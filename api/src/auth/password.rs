@@ -1,6 +1,6 @@
 //! Passwords: the rules a new password must meet (8–128 characters, not one
 //! of the most common passwords), and Argon2id hashing and verification on
-//! the blocking pool (design §4: argon2 is for low-entropy secrets only; API
+//! the blocking pool (docs/adr/0004-api.md: argon2 is for low-entropy secrets only; API
 //! keys and tokens use fast hashes). Parameters are the argon2 crate's
 //! defaults, which are OWASP's recommendation for Argon2id (m = 19 MiB,
 //! t = 2, p = 1); they are stored in each PHC string, so raising them later

@@ -1,5 +1,5 @@
 //! Revoked access tokens, and the Redis cache that revocations and lockouts
-//! share. PostgreSQL is the state of record (design §1): a revocation is
+//! share. PostgreSQL is the state of record (docs/adr/0001-processes.md): a revocation is
 //! committed there first (`db::accounts::revoke_session`), then copied to
 //! Redis with the token's remaining lifetime. On each request a Redis hit
 //! refuses the token without more work; a miss, a timeout or an unreachable

@@ -4,7 +4,7 @@
 //! found. Tokens are stored hashed (SHA-256, computed by the caller); this
 //! module never sees a token or a password, only their hashes.
 //!
-//! Time is the database's `now()` throughout (design §1), except the access
+//! Time is the database's `now()` throughout (docs/adr/0001-processes.md), except the access
 //! token's `exp`, which the api stamps when it signs.
 
 use catalytic_shared::db::DbError;
@@ -169,7 +169,7 @@ pub async fn credentials(pool: &PgPool, email: &str) -> Result<Option<Credential
 /// token was revoked (its `jti` at logout, or its session when the refresh
 /// family was revoked). None when the user no longer exists in that tenant.
 /// One round trip per request; PostgreSQL decides, Redis only short-cuts
-/// refusals (design §1).
+/// refusals (docs/adr/0001-processes.md).
 #[derive(Debug, Clone, Copy)]
 pub struct SessionState {
     pub role: Role,

@@ -1,4 +1,4 @@
-//! SQL on `idempotency_keys` (design §4): a tenant's `Idempotency-Key`
+//! SQL on `idempotency_keys` (docs/adr/0004-api.md): a tenant's `Idempotency-Key`
 //! names one job for 24 hours. The api decides what a match means (replay
 //! or 409); this module only reads and writes the rows.
 //!

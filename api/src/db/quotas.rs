@@ -1,4 +1,4 @@
-//! The counts plan quotas are checked against (issue 4, design §3). They run
+//! The counts plan quotas are checked against (issue 4, docs/adr/0003-plans.md). They run
 //! inside the submitting transaction after `lock_tenant`, so two concurrent
 //! submits of one tenant cannot both pass a cap with one slot left.
 

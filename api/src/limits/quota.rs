@@ -1,4 +1,4 @@
-//! Plan quotas (design §3): monthly jobs on plans without overage (402),
+//! Plan quotas (docs/adr/0003-plans.md): monthly jobs on plans without overage (402),
 //! queued jobs (429), stored lattices (402). Checked inside the write's
 //! transaction under a per-tenant lock, so they hold under concurrency.
 

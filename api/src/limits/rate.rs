@@ -1,6 +1,6 @@
 //! Rate limits (issue 4): GCRA in Redis, so every api process shares one
 //! budget per key, with a per-process GCRA as the fallback when Redis does
-//! not answer within `REDIS_TIMEOUT` (design §1: Redis is a cache; losing it
+//! not answer within `REDIS_TIMEOUT` (docs/adr/0001-processes.md: Redis is a cache; losing it
 //! loosens limits to per-process, it never refuses or loses a request).
 //!
 //! GCRA keeps one number per key, the theoretical arrival time (TAT). A

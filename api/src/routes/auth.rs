@@ -1,5 +1,5 @@
 //! Accounts and sessions: register (a new tenant and its owner, or joining a
-//! tenant by invitation), login, refresh, logout. Design §4.
+//! tenant by invitation), login, refresh, logout. docs/adr/0004-api.md.
 //!
 //! Tokens: the access token is a JWT (`auth::jwt`, 15 min); the refresh
 //! token is opaque (`clr_` + 64 hex), rotated at each use, and reuse of a

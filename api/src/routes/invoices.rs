@@ -1,5 +1,5 @@
 //! `GET /v1/invoices` and `GET /v1/invoices/{id}`: the tenant's invoices
-//! (design §3), drafts included, with their lines. Written only by the
+//! (docs/adr/0003-plans.md), drafts included, with their lines. Written only by the
 //! scheduler's billing round; read-only here, and viewers may read.
 
 use crate::auth::TenantScope;

@@ -1,4 +1,4 @@
-//! `GET /v1/usage`: the tenant's rolled-up usage (design §3), per UTC hour,
+//! `GET /v1/usage`: the tenant's rolled-up usage (docs/adr/0003-plans.md), per UTC hour,
 //! day or month. Read from `usage_hourly`, so it lags the events by at most
 //! one billing round (`billing.rollup_interval_secs`). Viewers may read.
 

@@ -1,4 +1,4 @@
-//! Webhook endpoints of a tenant (issue 6, design §5): created with a
+//! Webhook endpoints of a tenant (issue 6, docs/adr/0005-scheduler.md): created with a
 //! `whsec_` secret shown once and stored sealed (AES-256-GCM), listed,
 //! changed, deleted, and their secret rotated with an overlap in which both
 //! secrets sign. Admins only: an endpoint decides where tenant data goes.

@@ -1,5 +1,5 @@
 //! Tests of the BFS and the canonical path, including a naive reference of the
-//! design §2 rule written without the crate's index or neighbour code.
+//! docs/adr/0002-lattices.md rule written without the crate's index or neighbour code.
 
 use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};

@@ -2,7 +2,7 @@
 //!
 //! It answers the same questions as `bfs.rs` (which stays the plain,
 //! obviously-correct reference) and must return exactly the same canonical
-//! path (design §2), with about a sixteenth of its memory and many times its
+//! path (docs/adr/0002-lattices.md), with about a sixteenth of its memory and many times its
 //! speed. The parts:
 //!
 //! - `tiling.rs`: vertices packed 64 to a word as small hypercubes, so that a
@@ -81,7 +81,7 @@ impl Levels {
     }
 
     /// Undirected edges whose both ends were labelled (the TEPS numerator of
-    /// design §2), counted word-parallel from the states.
+    /// docs/adr/0002-lattices.md), counted word-parallel from the states.
     // Axis-indexed parallel arrays (coords and the tiling's masks) read clearest by index.
     #[allow(clippy::needless_range_loop)]
     pub fn reached_edges(&self) -> u64 {
@@ -166,7 +166,7 @@ pub(crate) fn bfs_levels_in_parts(
     })
 }
 
-/// The canonical shortest path of design §2, found with the fast engine:
+/// The canonical shortest path of docs/adr/0002-lattices.md, found with the fast engine:
 /// equal to [`crate::shortest_path`] in every field.
 pub fn fast_shortest_path(
     lattice: &Lattice,
@@ -193,7 +193,7 @@ pub(crate) fn fast_shortest_path_in_parts(
     Ok(walk_canonical(lattice, &levels, start))
 }
 
-/// The canonical path (design §2) from `start` down the distances of
+/// The canonical path (docs/adr/0002-lattices.md) from `start` down the distances of
 /// `levels`, a search from the path's end stopped at `start` (by this engine
 /// or a GPU one holding the same states): each step to the neighbour of
 /// smallest index one closer. None if `start` was not reached.

@@ -3,7 +3,7 @@
 //! meanings networkx gives them so results can be checked against it.
 //!
 //! Without blocking almost everything has a closed form: degrees and
-//! triangles factor axis by axis (below), the diameter is design §2's sum,
+//! triangles factor axis by axis (below), the diameter is the sum of docs/adr/0002-lattices.md,
 //! and the graph is one component. With blocking, one scan of every vertex
 //! counts degrees and triangles, the component pass (`components.rs`) gives
 //! connectivity and bipartiteness, and the diameter is exact by all-pairs
@@ -33,7 +33,7 @@ use crate::spec::{Lattice, MAX_DIMENSIONS};
 pub const CENTRALITY_CAP: u64 = 2_000;
 
 /// The diameter of a blocked lattice is exact (all-pairs BFS) when its
-/// largest component has at most this many vertices (design §2), else a
+/// largest component has at most this many vertices (docs/adr/0002-lattices.md), else a
 /// double-sweep lower bound.
 pub const EXACT_DIAMETER_CAP: u64 = 100_000;
 

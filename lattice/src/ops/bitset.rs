@@ -1,5 +1,5 @@
 //! A fixed-size bitset over vertex indices: one bit per vertex, for the
-//! component scan's visited and colour marks (design §2 counts every
+//! component scan's visited and colour marks (docs/adr/0002-lattices.md counts every
 //! per-vertex bit an engine holds, so these stay bits, not bytes).
 
 use crate::bfs::slot;

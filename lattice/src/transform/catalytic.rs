@@ -1,4 +1,4 @@
-//! The catalytic variant (design §2, seed-system "catalytic"): transform the
+//! The catalytic variant (docs/adr/0002-lattices.md): transform the
 //! data in place using a borrowed auxiliary buffer, which already holds
 //! someone else's bytes, as the only scratch memory, and give it back
 //! bit-for-bit through reversible XOR steps, never by copying it away.

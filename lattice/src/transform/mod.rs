@@ -1,4 +1,4 @@
-//! Transforms of a data field attached to a lattice (design §2): `xor`,
+//! Transforms of a data field attached to a lattice (docs/adr/0002-lattices.md): `xor`,
 //! `rotate` and `scale`, the seeded generator, and the checksum that proves
 //! the catalytic variant gave its borrowed buffer back.
 //!
@@ -67,7 +67,7 @@ impl DataKind {
     }
 }
 
-/// One transform of a data field (design §2).
+/// One transform of a data field (docs/adr/0002-lattices.md).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transform {
     /// XOR with a byte key, cycled over the data's bytes (an `f32` element

@@ -1,4 +1,4 @@
-//! How many workers the backlog calls for (design §5): a pure function, and
+//! How many workers the backlog calls for (docs/adr/0005-scheduler.md): a pure function, and
 //! a scale-down stabiliser so a brief lull does not shed workers that the
 //! next burst needs (the HPA's behaviour: scale up at once, down only to
 //! the highest recommendation of the stabilisation window).

@@ -1,4 +1,4 @@
-//! The autoscaling signal (design §5): backlog per class = ready messages
+//! The autoscaling signal (docs/adr/0005-scheduler.md): backlog per class = ready messages
 //! (an AMQP passive declare: no management plugin needed) + running jobs
 //! (PostgreSQL; unacked counts would need the plugin); the oldest queued
 //! job's age; desired workers from the backlog, scale-down stabilised.

@@ -1,4 +1,4 @@
-//! Invoices (design §3): one per tenant per UTC month. While the month runs
+//! Invoices (docs/adr/0003-plans.md): one per tenant per UTC month. While the month runs
 //! and for `billing.finalize_after_secs` after it, the invoice is a draft
 //! recomputed each round from the rollups: the base price prorated by
 //! seconds across plan changes, overage jobs, metered CPU and GPU compute,

@@ -1,6 +1,6 @@
-//! Billing (design §3, §5): every `billing.rollup_interval_secs`, one round
-//! re-rolls the hourly usage of events recorded since the last round
-//! ([`rollup`]), then refreshes each tenant's draft invoices from the
+//! Billing (docs/adr/0003-plans.md, docs/adr/0005-scheduler.md): every
+//! `billing.rollup_interval_secs`, one round re-rolls the hourly usage of events recorded since the
+//! last round ([`rollup`]), then refreshes each tenant's draft invoices from the
 //! rollups and finalises those due ([`invoice`]). Rollup first, so an
 //! invoice is never finalised ahead of usage already recorded.
 //!

@@ -54,7 +54,7 @@ pub async fn supersede_stale(conn: &mut PgConnection) -> Result<u64, DbError> {
     .rows_affected())
 }
 
-/// Up to `limit` due rows, fairly (issue 5, design §1): a tenant's rows are
+/// Up to `limit` due rows, fairly (issue 5, docs/adr/0001-processes.md): a tenant's rows are
 /// taken only while it has free running slots, i.e. while its running jobs
 /// plus its messages already in the broker stay under its plan's
 /// `running_at_once`; and tenants take turns (each tenant's first row, then

@@ -1,4 +1,4 @@
-//! SQL of the lease reaper (design §1): running jobs whose lease expired,
+//! SQL of the lease reaper (docs/adr/0001-processes.md): running jobs whose lease expired,
 //! claimed with `FOR UPDATE SKIP LOCKED` so several scheduler replicas split
 //! the work and never hold the same job, and the errors of a job's earlier
 //! attempts, for the final error of a job that ran out of them. The state
@@ -20,7 +20,7 @@ pub struct Expired {
 /// Locks up to `limit` running jobs whose lease is over, oldest expiry first.
 /// The locks last until the caller's transaction ends; rows another reaper
 /// holds are skipped. Index: `jobs_running_lease` (lease_expires_at WHERE
-/// status = 'running'). `now()` is the database's clock (design §1: time).
+/// status = 'running'). `now()` is the database's clock (docs/adr/0001-processes.md: time).
 pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<Expired>, DbError> {
     Ok(sqlx::query_as!(
         Expired,

@@ -1,4 +1,4 @@
-//! SQL of retention pruning (design §5). Each statement touches at most
+//! SQL of retention pruning (docs/adr/0005-scheduler.md). Each statement touches at most
 //! `limit` rows, so a prune never holds long locks or bloats one
 //! transaction; the caller loops until a batch comes back short. Rows are
 //! picked with `FOR UPDATE SKIP LOCKED`: two scheduler replicas pruning at
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// Replaces the result of succeeded jobs finished more than `age` ago with a
 /// summary, `{"pruned": true}` plus the result's `length` and `count` when
-/// it had them. The job row stays (design §5: job rows stay, as summaries).
+/// it had them. The job row stays (docs/adr/0005-scheduler.md: job rows stay, as summaries).
 pub async fn summarise_results(pool: &PgPool, age: Duration, limit: i64) -> Result<u64, DbError> {
     Ok(sqlx::query!(
         r#"UPDATE jobs SET result = jsonb_strip_nulls(jsonb_build_object(

@@ -1,4 +1,4 @@
-//! Retention of usage events (issue 7, design §5: "90 days after
+//! Retention of usage events (issue 7, docs/adr/0005-scheduler.md: "90 days after
 //! finalisation"): an event goes once its period's invoice has been final
 //! for the retention window and the rollups have seen it; the hourly
 //! rollups stay. `billing_state.usage_pruned_before` advances in the same

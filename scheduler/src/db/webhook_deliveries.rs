@@ -1,4 +1,4 @@
-//! The scheduler's SQL on webhook deliveries (issue 6, design §5):
+//! The scheduler's SQL on webhook deliveries (issue 6, docs/adr/0005-scheduler.md):
 //! `fan_out` turns new messages into one delivery per matching endpoint
 //! (idempotent: unique per message and endpoint), inserting the first ones
 //! already claimed, `claim_due` takes due deliveries with `FOR UPDATE SKIP
@@ -415,7 +415,7 @@ pub async fn disable_endpoint(
 
 /// Starts the endpoint's failure clock if it is not running (a delivered
 /// attempt stops it, in `record_attempts`). True when the endpoint has now
-/// failed for longer than `disable_after` (design §5: five days).
+/// failed for longer than `disable_after` (docs/adr/0005-scheduler.md: five days).
 pub async fn note_failure(
     pool: &PgPool,
     endpoint: EndpointId,

@@ -1,5 +1,5 @@
 //! One attempt: sign the exact body, send it, read a capped response, and
-//! decide what becomes of the delivery (design §5). A pipeline in types:
+//! decide what becomes of the delivery (docs/adr/0005-scheduler.md). A pipeline in types:
 //! a claimed delivery ([`PendingDelivery`]) → [`Response`] (what the
 //! receiver did) → [`DeliveryOutcome`].
 

@@ -1,4 +1,4 @@
-//! Disabling endpoints (design §5): a 410 disables the endpoint at once;
+//! Disabling endpoints (docs/adr/0005-scheduler.md): a 410 disables the endpoint at once;
 //! failing without a success for `webhooks.disable_after_failing_secs`
 //! (five days) disables it too. Either way the tenant's other endpoints get
 //! an `endpoint.disabled` message, written in the same transaction.

@@ -1,4 +1,4 @@
-//! Webhook delivery (issue 6, design §5), a scheduler duty in rounds:
+//! Webhook delivery (issue 6, docs/adr/0005-scheduler.md), a scheduler duty in rounds:
 //!
 //! 1. Fan out new `webhook_messages` into one delivery per matching enabled
 //!    endpoint of the tenant (`db::webhook_deliveries::fan_out`, idempotent),

@@ -1,4 +1,4 @@
-//! When to try a failed delivery again (design §5): 5 s, 5 min, 30 min,
+//! When to try a failed delivery again (docs/adr/0005-scheduler.md): 5 s, 5 min, 30 min,
 //! 2 h, 5 h, 10 h, 10 h after the first attempt's failure and each later
 //! one, ±20 % jitter, times `webhooks.schedule_scale` (tests compress it).
 //! A `Retry-After` is honoured but clamped to [the scheduled delay, 2 × it]:

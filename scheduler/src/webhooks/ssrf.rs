@@ -1,4 +1,4 @@
-//! The SSRF guard (design §5): a tenant names the URL, so a webhook must
+//! The SSRF guard (docs/adr/0005-scheduler.md): a tenant names the URL, so a webhook must
 //! never reach the loopback, private, link-local (cloud metadata at
 //! 169.254.169.254), unique-local or unspecified addresses of our network,
 //! unless `webhooks.allow_private` lists the address or its range.

@@ -1,5 +1,5 @@
-//! SQL of billing (design §3, §5): plan history, hourly usage rollups, and
-//! invoices with their lines and gap-free numbers. The arithmetic lives in
+//! SQL of billing (docs/adr/0003-plans.md, docs/adr/0005-scheduler.md): plan history, hourly usage
+//! rollups, and invoices with their lines and gap-free numbers. The arithmetic lives in
 //! `crate::billing`; this module only moves rows.
 
 use super::DbError;

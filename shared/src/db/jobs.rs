@@ -1,5 +1,5 @@
 //! All SQL on `jobs`, and `transition`: the one function through which every
-//! job changes state (design §1).
+//! job changes state (docs/adr/0001-processes.md).
 //!
 //! Every transition is guarded: it matches the job id, the state the
 //! transition table says it must come from, and the attempt (the lease

@@ -129,7 +129,7 @@ pub async fn revoke_api_key(
 
 /// Changes a tenant's plan; returns the previous one. A real change is
 /// recorded in `plan_changes` in the same transaction: billing prorates the
-/// base price by it (design §3).
+/// base price by it (docs/adr/0003-plans.md).
 pub async fn change_plan(
     pool: &PgPool,
     tenant: TenantId,

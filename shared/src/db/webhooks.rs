@@ -1,5 +1,5 @@
 //! The api's SQL on webhook endpoints, messages and attempts (issue 6,
-//! design §5). Every query takes the tenant first, so another tenant's rows
+//! docs/adr/0005-scheduler.md). Every query takes the tenant first, so another tenant's rows
 //! are simply not found. The scheduler's side is `webhook_deliveries`.
 
 use super::DbError;

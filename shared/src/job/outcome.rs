@@ -70,7 +70,7 @@ impl Failure {
     }
 }
 
-/// What a terminal transition records for billing (design §3).
+/// What a terminal transition records for billing (docs/adr/0003-plans.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
     /// A job failed by the platform (lease expiry, DLQ) is not billed.

@@ -1,5 +1,5 @@
 //! Retry timing: how long a re-queued job waits before its next attempt
-//! (design §1: exponential, ±20 % jitter, base 1 s, cap 5 min), and whether
+//! (docs/adr/0001-processes.md: exponential, ±20 % jitter, base 1 s, cap 5 min), and whether
 //! an attempt may be retried at all. The delay becomes the `run_at` of the
 //! job's next outbox row, so it survives restarts.
 //!

@@ -27,7 +27,7 @@ pub struct LatticeDef {
 }
 
 /// Blocked vertices: none, an explicit list of vertex indices, or the seeded
-/// rule of design §2.
+/// rule of docs/adr/0002-lattices.md.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum BlockedDef {
@@ -86,7 +86,7 @@ pub enum Operation {
     Batch { pairs: Vec<PathPair> },
 }
 
-/// A transform of a data field with one element per vertex (design §2).
+/// A transform of a data field with one element per vertex (docs/adr/0002-lattices.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TransformSpec {
     pub transform: TransformKind,

@@ -1,6 +1,6 @@
 //! A broker handle shared by a process's tasks. It keeps one AMQP connection
 //! and replaces it when it drops; tasks ask it for channels and, on error,
-//! back off and ask again (the supervised reconnect of design §1).
+//! back off and ask again (the supervised reconnect of docs/adr/0001-processes.md).
 
 use super::QueueError;
 use crate::secret::Secret;

@@ -126,7 +126,7 @@ impl Topology {
             AMQPValue::LongString("quorum".into()),
         );
         // Poison messages: after this many deliveries the broker dead-letters
-        // the message instead of redelivering it (design §1).
+        // the message instead of redelivering it (docs/adr/0001-processes.md).
         args.insert(
             "x-delivery-limit".into(),
             AMQPValue::LongLongInt(i64::from(self.delivery_limit)),

@@ -3,7 +3,7 @@
 //! nothing of it in the worker.
 //!
 //! Prints one line per (lattice, engine, thread layout): wall time, TEPS
-//! (design §2: undirected edges whose both ends were reached ÷ BFS seconds),
+//! (docs/adr/0002-lattices.md: undirected edges whose both ends were reached ÷ BFS seconds),
 //! working bytes per vertex as the engine accounts them, and the process's
 //! peak RSS during the case (VmHWM, reset before each case through
 //! `/proc/self/clear_refs`). The reference engine (`bfs_distances`) runs in

@@ -30,7 +30,7 @@ async fn a_delivered_job_is_computed_and_succeeds_with_its_result() -> anyhow::R
     let result = result.ok_or_else(|| anyhow::anyhow!("succeeded without a result"))?;
     assert_eq!(result["reachable"], true, "{result}");
     assert_eq!(result["length"], 7, "{result}");
-    // The canonical path (design §2): each step to the smallest index one closer.
+    // The canonical path (docs/adr/0002-lattices.md): each step to the smallest index one closer.
     assert_eq!(
         result["path"],
         json!([
