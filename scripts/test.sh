@@ -24,6 +24,7 @@ step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 command -v cargo-machete >/dev/null ||
   step "install cargo-machete" cargo install cargo-machete --locked --version 0.9.2
 step "unused dependencies (cargo-machete)" cargo machete
+step "the api builds without the queue (no RabbitMQ)" scripts/check-api-boundary.sh
 step "api module graph has no loop of more than two files" python3 scripts/check-api-imports.py
 step "build binaries" cargo build --workspace --bins --locked
 # Tests that stop and start the shared servers run alone, afterwards.
