@@ -155,7 +155,7 @@ impl Relay {
 
     /// Superseded rows marked handled, and the lag gauge.
     async fn housekeeping(&self, conn: &mut PgConnection) -> Result<(), db::DbError> {
-        let superseded = db::outbox::supersede_stale(conn).await?;
+        let superseded = db::outbox::supersede_stale(conn, i64::from(self.batch)).await?;
         if superseded > 0 {
             tracing::debug!(
                 superseded,
@@ -322,7 +322,7 @@ async fn set_lag_gauge(conn: &mut PgConnection) -> Result<(), db::DbError> {
 }
 
 /// Each plan's running cap, for the fairness gate.
-fn running_caps() -> Vec<(String, i32)> {
+pub fn running_caps() -> Vec<(String, i32)> {
     Plan::ALL
         .iter()
         .map(|p| {

@@ -338,7 +338,7 @@ async fn rows_of_jobs_that_moved_on_are_superseded_not_published() -> anyhow::Re
             .is_empty(),
         "a row whose job moved on is never claimed"
     );
-    assert_eq!(db::outbox::supersede_stale(&mut tx).await?, 1);
+    assert_eq!(db::outbox::supersede_stale(&mut tx, 200).await?, 1);
     assert_eq!(
         db::outbox::lag_seconds(&mut tx).await?,
         0.0,
