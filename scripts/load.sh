@@ -32,48 +32,17 @@ SQLX_OFFLINE=true cargo build --release --workspace --bins --quiet
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=loadtests/reports/$stamp
 mkdir -p "$out"
-db="load_${stamp,,}_$$"
-pg="postgres://postgres@127.0.0.1:5432"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-api_port=$(free_port); worker_port=$(free_port); scheduler_port=$(free_port)
-
-export CATALYTIC_DATABASE__URL="$pg/$db"
-export CATALYTIC_AMQP__PREFIX="load-$stamp-$$"
-export CATALYTIC_REDIS__PREFIX="load-$stamp-$$"
-export CATALYTIC_API__LISTEN="127.0.0.1:$api_port"
-export CATALYTIC_WORKER__PROBE_LISTEN="127.0.0.1:$worker_port"
-export CATALYTIC_SCHEDULER__PROBE_LISTEN="127.0.0.1:$scheduler_port"
+. scripts/lib/fresh-stack.sh
+fresh_stack load "$stamp"
 export CATALYTIC_API__RATE_PER_IP_PER_MINUTE=10000000
 export RUST_LOG=${RUST_LOG:-warn}
 
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" || true
-}
-trap cleanup EXIT
-
-psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE \"$db\""
-target/release/catalytic-api migrate 2>"$out/migrate.log"
-for process in api scheduler worker; do
-  target/release/catalytic-$process >"$out/$process.log" 2>&1 &
-  pids+=($!)
-done
-for url in "http://127.0.0.1:$api_port/readyz" "http://127.0.0.1:$worker_port/readyz" "http://127.0.0.1:$scheduler_port/readyz"; do
-  deadline=$((SECONDS + 60))
-  until curl -fsS "$url" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || { echo "[load] $url not ready; logs in $out"; exit 1; }
-    sleep 0.2
-  done
-done
+start_fleet "$out"
 
 # Enterprise tenants: 6,000 requests/min each; 32 of them leave headroom
 # for ~3k requests/s (submits + long-polls) before the tenant limit binds.
-keys=$(for i in $(seq 32); do
-  target/release/catalytic-api bootstrap --tenant "load-$i" --plan enterprise 2>/dev/null | jq -r .api_key
-done | paste -sd,)
-export CATALYTIC_LOAD_KEYS=$keys
+CATALYTIC_LOAD_KEYS=$(enterprise_keys 32)
+export CATALYTIC_LOAD_KEYS
 
 run() { # name args...
   local name=$1; shift

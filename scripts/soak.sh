@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${1:-60}
 rate=${2:-1000}
-source scripts/lib/fleet.sh
+. scripts/lib/fresh-stack.sh
 
 scripts/services.sh >/dev/null
 echo "[soak] building release binaries"
@@ -20,10 +20,16 @@ SQLX_OFFLINE=true cargo build --release --workspace --bins --quiet
 export CATALYTIC_SCHEDULER__RETENTION_INTERVAL_SECS=60
 export CATALYTIC_SCHEDULER__RETENTION_RESULTS_SECS=600
 export CATALYTIC_SCHEDULER__RETENTION_SENT_OUTBOX_SECS=300
-fleet_start soak
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out=loadtests/reports/$stamp-soak
+mkdir -p "$out"
+fresh_stack soak "$stamp"
+export CATALYTIC_API__RATE_PER_IP_PER_MINUTE=10000000
+export RUST_LOG=${RUST_LOG:-warn}
+start_fleet "$out"
 # Each tenant has 6,000 requests/min: one per 40 jobs/s (submit + long-poll).
 tenants=$(( (rate + 39) / 40 ))
-CATALYTIC_LOAD_KEYS=$(fleet_tenants "$tenants")
+CATALYTIC_LOAD_KEYS=$(enterprise_keys "$tenants")
 export CATALYTIC_LOAD_KEYS
 echo "[soak] $minutes min at $rate jobs/s over $tenants tenants; reports in $out"
 
@@ -34,7 +40,7 @@ load=$!
 sample() { # minute
   local minute=$1 pid process rss conns
   for i in 0 1 2; do
-    pid=${fleet_pids[$i]}
+    pid=${pids[$i]}
     process=$(cut -d' ' -f2 "/proc/$pid/stat" 2>/dev/null | tr -d '()' || echo gone)
     rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
     conns=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -c socket || true)

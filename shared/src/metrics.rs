@@ -16,6 +16,7 @@ pub const MESSAGES_REJECTED: &str = "catalytic_messages_rejected_total";
 pub const OUTBOX_PUBLISHED: &str = "catalytic_outbox_published_total";
 pub const OUTBOX_PUBLISH_FAILURES: &str = "catalytic_outbox_publish_failures_total";
 pub const OUTBOX_LAG: &str = "catalytic_outbox_lag_seconds";
+pub const OUTBOX_CLAIM_SECONDS: &str = "catalytic_outbox_claim_seconds";
 pub const QUEUE_READY: &str = "catalytic_queue_ready_messages";
 pub const JOBS_RUNNING: &str = "catalytic_jobs_running";
 pub const OLDEST_QUEUED: &str = "catalytic_oldest_queued_job_seconds";
@@ -112,6 +113,10 @@ fn describe() {
     describe_counter!(OUTBOX_PUBLISHED, "Outbox rows confirmed by the broker");
     describe_counter!(OUTBOX_PUBLISH_FAILURES, "Outbox publish rounds that failed");
     describe_gauge!(OUTBOX_LAG, "Age of the oldest due, unsent outbox row");
+    describe_histogram!(
+        OUTBOX_CLAIM_SECONDS,
+        "Time of the relay's fair claim per round (empty rounds included)"
+    );
     describe_gauge!(
         QUEUE_READY,
         "Ready messages per class queue (autoscaling input)"

@@ -41,13 +41,39 @@ pub async fn try_lead(conn: &mut PgConnection) -> Result<bool, DbError> {
 /// Marks handled the due rows whose job is no longer queued at that attempt
 /// (cancelled, failed, or re-queued under a newer attempt): publishing them
 /// could only produce a stale claim. Returns how many. `claim_fair` skips
-/// such rows itself; this is housekeeping (the lag gauge counts due rows).
-pub async fn supersede_stale(conn: &mut PgConnection) -> Result<u64, DbError> {
+/// such rows itself; this is housekeeping (the lag gauge counts due rows,
+/// and a claim walks past the stale rows at a tenant's head).
+///
+/// Only the first `per_tenant` due rows of each tenant are looked at: those
+/// are the rows a claim can reach, and the oldest due row (the lag) is one
+/// of them. A stale row deeper in a backlog is handled once it comes that
+/// near the head. So this costs O(tenants × `per_tenant`) per call, not
+/// O(backlog): it runs every poll interval, and over all due rows it took
+/// ~190 ms with 75,000 due (issue 17).
+pub async fn supersede_stale(conn: &mut PgConnection, per_tenant: i64) -> Result<u64, DbError> {
     Ok(sqlx::query!(
-        "UPDATE job_outbox o SET sent_at = now()
-         WHERE o.sent_at IS NULL AND o.run_at <= now()
-           AND NOT EXISTS (SELECT 1 FROM jobs j
-                           WHERE j.id = o.job_id AND j.status = 'queued' AND j.attempt = o.attempt)"
+        "WITH RECURSIVE unsent (tenant_id) AS (
+             (SELECT o.tenant_id FROM job_outbox o
+              WHERE o.sent_at IS NULL ORDER BY o.tenant_id LIMIT 1)
+             UNION ALL
+             SELECT (SELECT o.tenant_id FROM job_outbox o
+                     WHERE o.sent_at IS NULL AND o.tenant_id > u.tenant_id
+                     ORDER BY o.tenant_id LIMIT 1)
+             FROM unsent u WHERE u.tenant_id IS NOT NULL),
+         stale AS MATERIALIZED (
+             SELECT h.id FROM unsent u
+             CROSS JOIN LATERAL (
+                 SELECT o.id,
+                        (SELECT j.status = 'queued' AND j.attempt = o.attempt
+                         FROM jobs j WHERE j.id = o.job_id) AS live
+                 FROM job_outbox o
+                 WHERE o.tenant_id = u.tenant_id AND o.sent_at IS NULL AND o.run_at <= now()
+                 ORDER BY o.run_at, o.id
+                 LIMIT $1) h
+             WHERE u.tenant_id IS NOT NULL AND h.live IS NOT TRUE)
+         UPDATE job_outbox o SET sent_at = now()
+         WHERE o.id = ANY(ARRAY(SELECT id FROM stale)) AND o.sent_at IS NULL",
+        per_tenant
     )
     .execute(&mut *conn)
     .await?
@@ -63,13 +89,32 @@ pub async fn supersede_stale(conn: &mut PgConnection) -> Result<u64, DbError> {
 /// Rows whose job moved on (see `supersede_stale`) are never taken.
 /// Call as the relay leader (`try_lead`).
 ///
-/// The dispatched counts are taken once per tenant that has due rows, each
-/// by index (`jobs_tenant_status_id`, `job_outbox_job_attempt`): a round
-/// costs what its due rows and their tenants' in-flight jobs cost, not what
-/// the whole `jobs` table does (the relay runs a round per submit at low
-/// load, so this query is on every job's way). Both CTEs are MATERIALIZED:
-/// inlined, the planner may evaluate the counts once per due row (seen on
-/// fresh tables without statistics: 10,000 due rows, a 3-minute round).
+/// Cost (issue 17): O(tenants with unsent rows × (their in-flight jobs +
+/// `limit`)), whatever the backlog behind them. It used to number every due
+/// row and join every queued job of a tenant to the outbox, so a round took
+/// 1–3 s with 10,000 rows due and a burst drained in quadratic time. Now:
+///
+/// 1. `unsent`: the tenants with unsent rows, by a loose index scan (one
+///    probe of `job_outbox_tenant_unsent` per tenant, recursive CTE).
+/// 2. `open`: each one's free slots, its cap minus its in-flight jobs
+///    counted in `jobs_in_flight` (running, or queued with this attempt's
+///    message in the broker: `dispatched_attempt`, set by `mark_sent`),
+///    the count stopped at the cap.
+/// 3. `first`: from each open tenant, its first due rows by the same index
+///    (the job joined to skip stale rows), as many as a fair share needs:
+///    `take` = ⌈limit / open tenants⌉ (and at most its free slots). When
+///    those fill the round, every row of a later turn would sort after
+///    them: the result is exactly the old one's.
+/// 4. `more`: only when they do not (tenants short of due rows), each
+///    tenant's rows after its first `take`, up to its free slots. A one-time
+///    filter: not run at all otherwise. (It repeats `first`'s fetch with
+///    other bounds: a CTE takes no parameters, and a function in the
+///    schema would hide the plan from this file.)
+///
+/// The CTEs are MATERIALIZED: inlined, the planner may evaluate a count or
+/// a per-tenant fetch once per row of something larger (seen on fresh
+/// tables without statistics: 10,000 due rows, a 3-minute round; the
+/// plans this relies on are pinned by scheduler/tests/it/fair_claim.rs).
 pub async fn claim_fair(
     conn: &mut PgConnection,
     limit: i64,
@@ -79,32 +124,58 @@ pub async fn claim_fair(
     let limits: Vec<i32> = caps.iter().map(|(_, c)| *c).collect();
     Ok(sqlx::query_as!(
         DueMessage,
-        r#"WITH caps AS (SELECT * FROM unnest($2::text[], $3::int[]) AS c(plan, cap)),
-           due AS MATERIALIZED (
-               SELECT o.id, o.tenant_id, o.run_at,
-                      row_number() OVER (PARTITION BY o.tenant_id ORDER BY o.run_at, o.id) AS rn
-               FROM job_outbox o
-               JOIN jobs j ON j.id = o.job_id AND j.status = 'queued' AND j.attempt = o.attempt
-               WHERE o.sent_at IS NULL AND o.run_at <= now()),
-           dispatched AS MATERIALIZED (
-               SELECT t.tenant_id,
-                      (SELECT count(*) FROM jobs j
-                       WHERE j.tenant_id = t.tenant_id AND j.status = 'running')
-                    + (SELECT count(*) FROM jobs j
-                       JOIN job_outbox s ON s.job_id = j.id AND s.attempt = j.attempt
-                       WHERE j.tenant_id = t.tenant_id AND j.status = 'queued'
-                         AND s.sent_at IS NOT NULL) AS n
-               FROM (SELECT DISTINCT tenant_id FROM due) t)
-           SELECT o.id, o.message_id AS "message_id: MessageId", o.job_id AS "job_id: JobId",
-                  o.tenant_id AS "tenant_id: TenantId", o.attempt, o.queue_class, o.run_at
-           FROM due
-           JOIN job_outbox o ON o.id = due.id
-           JOIN tenants t ON t.id = due.tenant_id
-           JOIN caps ON caps.plan = t.plan
-           JOIN dispatched d ON d.tenant_id = due.tenant_id
-           WHERE due.rn <= caps.cap - d.n
-           ORDER BY due.rn, due.run_at
-           LIMIT $1"#,
+        r#"WITH RECURSIVE caps AS (SELECT * FROM unnest($2::text[], $3::int[]) AS c(plan, cap)),
+           unsent (tenant_id) AS (
+               (SELECT o.tenant_id FROM job_outbox o
+                WHERE o.sent_at IS NULL ORDER BY o.tenant_id LIMIT 1)
+               UNION ALL
+               SELECT (SELECT o.tenant_id FROM job_outbox o
+                       WHERE o.sent_at IS NULL AND o.tenant_id > u.tenant_id
+                       ORDER BY o.tenant_id LIMIT 1)
+               FROM unsent u WHERE u.tenant_id IS NOT NULL),
+           open AS MATERIALIZED (
+               SELECT u.tenant_id,
+                      least(caps.cap - (SELECT count(*) FROM (
+                                            SELECT 1 FROM jobs j
+                                            WHERE j.tenant_id = u.tenant_id
+                                              AND (j.status = 'running'
+                                                   OR (j.status = 'queued' AND j.dispatched_attempt = j.attempt))
+                                            LIMIT caps.cap) f),
+                            $1::bigint) AS most
+               FROM unsent u
+               JOIN tenants t ON t.id = u.tenant_id
+               JOIN caps ON caps.plan = t.plan),
+           share AS MATERIALIZED (
+               SELECT ($1::bigint + count(*) - 1) / greatest(count(*), 1) AS take
+               FROM open WHERE most > 0),
+           first AS MATERIALIZED (
+               SELECT p.* FROM open e CROSS JOIN share
+               CROSS JOIN LATERAL (
+                   SELECT o.id, o.message_id, o.job_id, o.tenant_id, o.attempt, o.queue_class, o.run_at,
+                          row_number() OVER (ORDER BY o.run_at, o.id) AS rn
+                   FROM job_outbox o
+                   JOIN jobs j ON j.id = o.job_id AND j.status = 'queued' AND j.attempt = o.attempt
+                   WHERE o.tenant_id = e.tenant_id AND o.sent_at IS NULL AND o.run_at <= now()
+                   ORDER BY o.run_at, o.id
+                   LIMIT least(e.most, share.take)) p
+               WHERE e.most > 0),
+           more AS MATERIALIZED (
+               SELECT p.* FROM open e CROSS JOIN share
+               CROSS JOIN LATERAL (
+                   SELECT o.id, o.message_id, o.job_id, o.tenant_id, o.attempt, o.queue_class, o.run_at,
+                          row_number() OVER (ORDER BY o.run_at, o.id) AS rn
+                   FROM job_outbox o
+                   JOIN jobs j ON j.id = o.job_id AND j.status = 'queued' AND j.attempt = o.attempt
+                   WHERE o.tenant_id = e.tenant_id AND o.sent_at IS NULL AND o.run_at <= now()
+                   ORDER BY o.run_at, o.id
+                   OFFSET share.take LIMIT e.most - share.take) p
+               WHERE e.most > share.take AND (SELECT count(*) FROM first) < $1::bigint)
+           SELECT c.id AS "id!", c.message_id AS "message_id!: MessageId", c.job_id AS "job_id!: JobId",
+                  c.tenant_id AS "tenant_id!: TenantId", c.attempt AS "attempt!",
+                  c.queue_class AS "queue_class!", c.run_at AS "run_at!"
+           FROM (SELECT * FROM first UNION ALL SELECT * FROM more) c
+           ORDER BY c.rn, c.run_at, c.id
+           LIMIT $1::bigint"#,
         limit,
         &plans,
         &limits,
@@ -113,9 +184,20 @@ pub async fn claim_fair(
     .await?)
 }
 
+/// Marks the broker-confirmed rows sent and, in the same statement, records
+/// on each job still queued at that attempt that its message is in the
+/// broker (`dispatched_attempt`): that is what puts it in `jobs_in_flight`,
+/// the index the fairness gate counts (issue 17). One statement per batch.
 pub async fn mark_sent(conn: &mut PgConnection, ids: &[i64]) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     sqlx::query!(
-        "UPDATE job_outbox SET sent_at = now() WHERE id = ANY($1)",
+        "WITH sent AS (
+             UPDATE job_outbox SET sent_at = now() WHERE id = ANY($1) RETURNING job_id, attempt)
+         UPDATE jobs j SET dispatched_attempt = sent.attempt
+         FROM sent
+         WHERE j.id = sent.job_id AND j.attempt = sent.attempt AND j.status = 'queued'",
         ids
     )
     .execute(&mut *conn)

@@ -4,6 +4,7 @@
 mod autoscale;
 mod billing;
 mod dead_letters;
+mod fair_claim;
 mod harness;
 mod leases;
 mod meter_export;

@@ -116,7 +116,7 @@ async fn rows_of_jobs_that_moved_on_are_superseded_not_published() -> anyhow::Re
         outbox::claim_fair(&mut tx, 10, &caps()).await?.is_empty(),
         "a row whose job moved on is never claimed"
     );
-    assert_eq!(outbox::supersede_stale(&mut tx).await?, 1);
+    assert_eq!(outbox::supersede_stale(&mut tx, 200).await?, 1);
     assert_eq!(
         outbox::lag_seconds(&mut tx).await?,
         0.0,
