@@ -22,8 +22,11 @@ pub struct AppState {
     pub db: PgPool,
     /// When this process last stamped each API key's last use.
     pub last_used: crate::auth::last_used::LastUsed,
-    /// Terminal-state notifications, for long-polls.
+    /// Terminal-state notifications and finished rows, for long-polls and GETs.
     pub job_events: crate::job_events::JobEvents,
+    /// Who each credential is, cached in this process; kept current by
+    /// `catalytic_auth` notifications.
+    pub principals: Arc<crate::auth::principals::Principals>,
     pub api_keys: ApiKeyHasher,
     /// Signs and verifies access tokens (every configured kid).
     pub jwt: Arc<JwtKeys>,
@@ -42,7 +45,7 @@ pub struct AppState {
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    /// Stops the background tasks (the job_done listener) when serving ends.
+    /// Stops the background tasks (the LISTEN connection) when serving ends.
     background: CancellationToken,
 }
 
@@ -71,9 +74,23 @@ impl Application {
             redis: Some(redis),
         });
         let background = CancellationToken::new();
-        let job_events = crate::job_events::JobEvents::spawn(pool.clone(), background.clone());
+        let job_events = crate::job_events::JobEvents::new(
+            settings.api.job_cache_entries,
+            Duration::from_secs(settings.api.job_cache_ttl_secs),
+        );
+        let principals = Arc::new(crate::auth::principals::Principals::new(
+            settings.auth.principal_cache_entries,
+            Duration::from_secs(settings.auth.principal_cache_ttl_secs),
+        ));
+        crate::notifications::spawn(
+            pool.clone(),
+            background.clone(),
+            job_events.clone(),
+            Arc::clone(&principals),
+        );
         let state = AppState {
             job_events,
+            principals,
             last_used: Default::default(),
             db: pool,
             api_keys: ApiKeyHasher::new(settings.api.api_key_secret.clone()),
