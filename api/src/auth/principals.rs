@@ -80,24 +80,28 @@ pub struct Principals {
     ttl: Duration,
 }
 
-/// What a `catalytic_auth` payload names.
+/// What changed: what a `catalytic_auth` payload names, or what this
+/// process changed itself (`Principals::changed`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Change {
+pub enum Changed {
+    /// By lookup prefix (the notification's name for a key).
     Key(String),
+    /// By id (what the api's own revocation knows).
+    KeyId(ApiKeyId),
     Tenant(TenantId),
     User(UserId),
     Session(SessionId),
     AccessToken(uuid::Uuid),
 }
 
-fn parse(payload: &str) -> Option<Change> {
+fn parse(payload: &str) -> Option<Changed> {
     let (kind, id) = payload.split_once(':')?;
     Some(match kind {
-        "key" => Change::Key(id.to_owned()),
-        "tenant" => Change::Tenant(id.parse().ok()?),
-        "user" => Change::User(id.parse().ok()?),
-        "sid" => Change::Session(id.parse().ok()?),
-        "jti" => Change::AccessToken(id.parse().ok()?),
+        "key" => Changed::Key(id.to_owned()),
+        "tenant" => Changed::Tenant(id.parse().ok()?),
+        "user" => Changed::User(id.parse().ok()?),
+        "sid" => Changed::Session(id.parse().ok()?),
+        "jti" => Changed::AccessToken(id.parse().ok()?),
         _ => return None,
     })
 }
@@ -191,29 +195,44 @@ impl Principals {
     /// Returns how many entries went.
     pub fn invalidate(&self, payload: &str) -> usize {
         let change = parse(payload);
+        if change.is_none() {
+            tracing::warn!(
+                payload,
+                "unknown catalytic_auth notification; cache cleared"
+            );
+        }
+        self.apply(change)
+    }
+
+    /// A change this process committed itself, applied as soon as it is
+    /// committed: the next request to this process sees it even before the
+    /// notification (which every process, this one included, still gets)
+    /// comes back. Read-your-writes, as when every request read.
+    pub fn changed(&self, change: Changed) {
+        self.apply(Some(change));
+    }
+
+    fn apply(&self, change: Option<Changed>) -> usize {
         let mut inner = self.write();
         inner.epoch += 1;
         let before = inner.keys.len() + inner.sessions.len();
         match change {
-            Some(Change::Key(prefix)) => {
+            Some(Changed::Key(prefix)) => {
                 inner.keys.remove(&prefix);
             }
-            Some(Change::Tenant(tenant)) => {
+            Some(Changed::KeyId(id)) => inner.keys.retain(|_, e| e.value.id != id),
+            Some(Changed::Tenant(tenant)) => {
                 inner.keys.retain(|_, e| e.value.tenant_id != tenant);
                 inner.sessions.retain(|_, e| e.value.tenant_id != tenant);
             }
-            Some(Change::User(user)) => inner.sessions.retain(|_, e| e.value.user_id != user),
-            Some(Change::Session(session)) => {
+            Some(Changed::User(user)) => inner.sessions.retain(|_, e| e.value.user_id != user),
+            Some(Changed::Session(session)) => {
                 inner.sessions.retain(|_, e| e.value.session != session)
             }
-            Some(Change::AccessToken(jti)) => {
+            Some(Changed::AccessToken(jti)) => {
                 inner.sessions.remove(&jti);
             }
             None => {
-                tracing::warn!(
-                    payload,
-                    "unknown catalytic_auth notification; cache cleared"
-                );
                 inner.keys.clear();
                 inner.sessions.clear();
             }
@@ -363,6 +382,13 @@ mod tests {
         assert_eq!(cache.sizes(), (2, 3));
         assert_eq!(cache.invalidate("key:clc_1"), 1);
         assert!(cache.key("clc_1").is_none() && cache.key("clc_2").is_some());
+        fill(&cache)?;
+        let id = cache
+            .key("clc_2")
+            .map(|k| k.id)
+            .ok_or_else(|| anyhow::anyhow!("cached"))?;
+        cache.changed(Changed::KeyId(id));
+        assert!(cache.key("clc_1").is_some() && cache.key("clc_2").is_none());
         fill(&cache)?;
         assert_eq!(cache.invalidate(&format!("tenant:{t1}")), 3);
         assert!(cache.key("clc_2").is_some() && cache.session(j3).is_some());
