@@ -1,69 +1,290 @@
-//! Terminal-state notifications for long-polls. Every terminal transition
-//! runs `NOTIFY job_done, '<job id>'` in its transaction (delivered at
-//! commit); one LISTEN connection per api process fans them out to the
-//! waiting requests through a broadcast channel. A missed notification only
-//! costs latency: waiters also re-read the row every `BACKSTOP`.
+//! Terminal-state notifications, for long-polls and reads of finished jobs.
+//! Every terminal transition runs `pg_notify('job_done', …)` in its
+//! statement (delivered at commit; `db::jobs::finish`). The payload is the
+//! finished row as GET shows it, as JSON, when it fits NOTIFY's 8,000 bytes
+//! (a trivial job's is well under 1 KB), and the bare job id otherwise. The
+//! api's LISTEN connection (`crate::notifications`) hands each payload to
+//! `JobEvents::notified`, which
+//! - keeps the row in a small per-process cache of finished jobs, so a GET
+//!   of a job that just finished answers without a read (a finished row
+//!   does not change until retention summarises it, days later; the cache
+//!   keeps rows for minutes);
+//! - wakes the long-polls waiting for the job, with the row when it came, so
+//!   they answer without re-reading it.
+//!
+//! A missed notification only costs latency: waiters also re-read the row
+//! every `BACKSTOP`, and a GET that misses the cache reads the row as ever.
+//! The cache never decides who may see a row: it keeps the row's tenant,
+//! and the handler answers 404 to any other tenant, as the read would.
 
-use catalytic_shared::ids::JobId;
-use sqlx::PgPool;
-use sqlx::postgres::PgListener;
-use std::time::Duration;
+use catalytic_shared::db::jobs::JobRow;
+use catalytic_shared::ids::{JobId, TenantId};
+use catalytic_shared::job::JobState;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
 
 /// How often a waiter re-reads its job even without a notification.
 pub const BACKSTOP: Duration = Duration::from_secs(1);
 
+/// The payload bytes all cached rows may add up to (each is under 8,000):
+/// with the entry cap, the memory a flood of large results can take.
+const MAX_CACHED_BYTES: usize = 8 << 20;
+
+/// A finished job, as its notification said it.
+#[derive(Debug, Clone)]
+pub struct JobDone {
+    pub id: JobId,
+    /// The row, when the payload carried it.
+    pub row: Option<Arc<JobRow>>,
+}
+
 #[derive(Clone)]
 pub struct JobEvents {
-    sender: broadcast::Sender<JobId>,
+    sender: broadcast::Sender<JobDone>,
+    finished: Arc<Finished>,
+}
+
+/// The `job_done` payload's row (`db::jobs::finish` writes it).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Payload {
+    id: JobId,
+    tenant_id: TenantId,
+    status: JobState,
+    operation: String,
+    request: Value,
+    attempt: i32,
+    max_attempts: i32,
+    result: Option<Value>,
+    error: Option<Value>,
+    /// Unix microseconds: what `timestamptz` stores, so nothing is rounded.
+    created_at: i64,
+    updated_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+}
+
+fn micros(us: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(us)
+}
+
+impl Payload {
+    /// None when a timestamp is out of range: then the id alone is used.
+    fn into_row(self) -> Option<JobRow> {
+        let optional = |us: Option<i64>| match us {
+            Some(us) => micros(us).map(Some),
+            None => Some(None),
+        };
+        Some(JobRow {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            status: self.status,
+            operation: self.operation,
+            spec: self.request,
+            attempt: self.attempt,
+            max_attempts: self.max_attempts,
+            result: self.result,
+            error: self.error,
+            created_at: micros(self.created_at)?,
+            updated_at: micros(self.updated_at)?,
+            started_at: optional(self.started_at)?,
+            finished_at: optional(self.finished_at)?,
+        })
+    }
+}
+
+/// What one `job_done` payload says: rows, or ids only.
+fn parse(payload: &str) -> Vec<JobDone> {
+    let rows = |value: Result<Vec<Payload>, _>| -> Vec<JobDone> {
+        value
+            .map(|payloads| {
+                payloads
+                    .into_iter()
+                    .map(|p| {
+                        let id = p.id;
+                        JobDone {
+                            id,
+                            row: p.into_row().map(Arc::new),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    match payload.as_bytes().first() {
+        // One finished row (today's statement), or several (a batch commit).
+        Some(b'{') => rows(serde_json::from_str::<Payload>(payload).map(|p| vec![p])),
+        Some(b'[') => rows(serde_json::from_str::<Vec<Payload>>(payload)),
+        // Too large for a payload, or an older writer: the id only.
+        _ => payload
+            .parse::<JobId>()
+            .map(|id| vec![JobDone { id, row: None }])
+            .unwrap_or_default(),
+    }
+}
+
+/// The per-process cache of finished rows: first in, first out, bounded in
+/// entries and payload bytes, each row kept for `ttl`.
+struct Finished {
+    capacity: usize,
+    ttl: Duration,
+    inner: Mutex<FinishedInner>,
+}
+
+#[derive(Default)]
+struct FinishedInner {
+    rows: HashMap<JobId, (Arc<JobRow>, Instant, usize)>,
+    order: VecDeque<JobId>,
+    bytes: usize,
+}
+
+impl Finished {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FinishedInner> {
+        // A panic while holding the lock leaves a map that is still valid.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn insert(&self, row: Arc<JobRow>, bytes: usize) {
+        if self.capacity == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let id = row.id;
+        if let Some((_, _, old)) = inner.rows.insert(id, (row, now, bytes)) {
+            inner.bytes -= old;
+        } else {
+            inner.order.push_back(id);
+        }
+        inner.bytes += bytes;
+        while inner.rows.len() > self.capacity || inner.bytes > MAX_CACHED_BYTES {
+            let Some(oldest) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some((_, _, size)) = inner.rows.remove(&oldest) {
+                inner.bytes -= size;
+            }
+        }
+    }
+
+    fn get(&self, id: JobId) -> Option<Arc<JobRow>> {
+        let inner = self.lock();
+        let (row, at, _) = inner.rows.get(&id)?;
+        (at.elapsed() < self.ttl).then(|| Arc::clone(row))
+    }
 }
 
 impl JobEvents {
-    /// Starts the listener task; it reconnects until `shutdown`.
-    pub fn spawn(pool: PgPool, shutdown: CancellationToken) -> Self {
+    /// `capacity` finished rows kept for `ttl` (0: none kept; long-polls
+    /// still answer from the notification).
+    pub fn new(capacity: usize, ttl: Duration) -> Self {
         let (sender, _) = broadcast::channel(4096);
-        let events = Self { sender };
-        let forward = events.sender.clone();
-        tokio::spawn(async move {
-            let mut delay = Duration::from_millis(100);
-            while !shutdown.is_cancelled() {
-                match listen(&pool, &forward, &shutdown).await {
-                    Ok(()) => return,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "LISTEN job_done failed; long-polls fall back to re-reading")
-                    }
-                }
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(delay) => {}
-                }
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-        });
-        events
+        Self {
+            sender,
+            finished: Arc::new(Finished {
+                capacity,
+                ttl,
+                inner: Mutex::new(FinishedInner::default()),
+            }),
+        }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<JobId> {
+    pub fn subscribe(&self) -> broadcast::Receiver<JobDone> {
         self.sender.subscribe()
+    }
+
+    /// The finished row of `id`, if this process heard of it lately. The
+    /// caller must check the tenant.
+    pub fn finished(&self, id: JobId) -> Option<Arc<JobRow>> {
+        self.finished.get(id)
+    }
+
+    /// One `job_done` payload, from the listener.
+    pub fn notified(&self, payload: &str) {
+        let done = parse(payload);
+        let per_row = payload.len() / done.len().max(1);
+        for event in done {
+            if let Some(row) = &event.row {
+                self.finished.insert(Arc::clone(row), per_row);
+            }
+            // No receivers is fine: nobody is waiting.
+            let _ = self.sender.send(event);
+        }
     }
 }
 
-async fn listen(
-    pool: &PgPool,
-    forward: &broadcast::Sender<JobId>,
-    shutdown: &CancellationToken,
-) -> Result<(), sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen("job_done").await?;
-    loop {
-        let notification = tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            n = listener.recv() => n?,
-        };
-        if let Ok(id) = notification.payload().parse::<JobId>() {
-            // No receivers is fine: nobody is waiting.
-            let _ = forward.send(id);
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn payload(id: JobId, tenant: TenantId) -> String {
+        json!({"id": id, "tenant_id": tenant, "status": "succeeded", "operation": "shortest_path",
+               "request": {"a": 1}, "attempt": 1, "max_attempts": 3, "result": {"length": 2},
+               "error": null, "created_at": 1_764_000_000_123_456_i64,
+               "updated_at": 1_764_000_001_000_001_i64, "started_at": 1_764_000_000_500_000_i64,
+               "finished_at": 1_764_000_001_000_001_i64})
+        .to_string()
+    }
+
+    #[test]
+    fn a_row_payload_is_cached_and_an_id_payload_is_not() -> anyhow::Result<()> {
+        let events = JobEvents::new(10, Duration::from_secs(60));
+        let (id, tenant) = (JobId::new(), TenantId::new());
+        events.notified(&payload(id, tenant));
+        let row = events
+            .finished(id)
+            .ok_or_else(|| anyhow::anyhow!("cached"))?;
+        assert_eq!(row.tenant_id, tenant);
+        assert_eq!(row.created_at.timestamp_micros(), 1_764_000_000_123_456);
+        assert_eq!(row.result, Some(json!({"length": 2})));
+        assert_eq!(row.error, None);
+
+        let other = JobId::new();
+        events.notified(&other.to_string());
+        assert!(events.finished(other).is_none());
+        let mut rx = events.subscribe();
+        events.notified(&other.to_string());
+        let event = rx.try_recv()?;
+        assert_eq!(
+            (event.id, event.row.is_none()),
+            (other, true),
+            "the id still wakes waiters"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn batches_are_read_and_the_cache_is_bounded() -> anyhow::Result<()> {
+        let events = JobEvents::new(2, Duration::from_secs(60));
+        let tenant = TenantId::new();
+        let ids = [JobId::new(), JobId::new(), JobId::new()];
+        let batch = format!(
+            "[{}]",
+            ids.iter()
+                .map(|id| payload(*id, tenant))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        events.notified(&batch);
+        assert!(events.finished(ids[0]).is_none(), "first in, first out");
+        assert!(events.finished(ids[1]).is_some() && events.finished(ids[2]).is_some());
+        events.notified("{not json");
+        events.notified("");
+        Ok(())
+    }
+
+    #[test]
+    fn rows_expire() -> anyhow::Result<()> {
+        let events = JobEvents::new(2, Duration::ZERO);
+        let id = JobId::new();
+        events.notified(&payload(id, TenantId::new()));
+        assert!(events.finished(id).is_none());
+        Ok(())
     }
 }

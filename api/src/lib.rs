@@ -9,6 +9,7 @@
 //! - [`enqueue`]: the submit transaction (quotas, job row + outbox row + idempotency record).
 //! - [`idempotency`]: `Idempotency-Key`: same body → same job, other body → 409.
 //! - [`limits`]: plan quotas (402 / 429) checked in the write's transaction.
+//! - [`notifications`], [`job_events`]: the LISTEN connection (finished jobs, auth changes).
 //! - [`json`], [`error`]: JSON bodies in, problem+json errors out.
 //! - [`bootstrap`]: the admin command that creates a tenant and its first key.
 //! - [`dashboard`]: the server-rendered web dashboard under `/dashboard`, a client of the API in process.
@@ -25,6 +26,7 @@ pub mod job_events;
 pub mod job_request;
 pub mod json;
 pub mod limits;
+pub mod notifications;
 pub mod openapi;
 pub mod pagination;
 pub mod responses;

@@ -5,7 +5,6 @@
 //! and pages that take it do not import this module, which imports them.
 
 use crate::auth::{ApiKeyHasher, AuthCache, JwtKeys};
-use crate::job_events::JobEvents;
 use crate::limits::rate::RateLimiter;
 use crate::routes;
 use crate::state::AppState;
@@ -21,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    /// Stops the background tasks (the job_done listener) when serving ends.
+    /// Stops the background tasks (the LISTEN connection) when serving ends.
     background: CancellationToken,
 }
 
@@ -50,9 +49,23 @@ impl Application {
                 .with_redis(redis),
         );
         let background = CancellationToken::new();
-        let job_events = JobEvents::spawn(pool.clone(), background.clone());
+        let job_events = crate::job_events::JobEvents::new(
+            settings.api.job_cache_entries,
+            Duration::from_secs(settings.api.job_cache_ttl_secs),
+        );
+        let principals = Arc::new(crate::auth::principals::Principals::new(
+            settings.auth.principal_cache_entries,
+            Duration::from_secs(settings.auth.principal_cache_ttl_secs),
+        ));
+        crate::notifications::spawn(
+            pool.clone(),
+            background.clone(),
+            job_events.clone(),
+            Arc::clone(&principals),
+        );
         let state = AppState {
             job_events,
+            principals,
             last_used: Default::default(),
             db: pool,
             api_keys: ApiKeyHasher::new(settings.api.api_key_secret.clone()),

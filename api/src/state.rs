@@ -6,6 +6,7 @@
 use crate::auth::api_key::ApiKeyHasher;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::last_used::LastUsed;
+use crate::auth::principals::Principals;
 use crate::auth::revocation::AuthCache;
 use crate::job_events::JobEvents;
 use crate::limits::rate::RateLimiter;
@@ -21,8 +22,11 @@ pub struct AppState {
     pub db: PgPool,
     /// When this process last stamped each API key's last use.
     pub last_used: LastUsed,
-    /// Terminal-state notifications, for long-polls.
+    /// Terminal-state notifications and finished rows, for long-polls and GETs.
     pub job_events: JobEvents,
+    /// Who each credential is, cached in this process; kept current by
+    /// `catalytic_auth` notifications.
+    pub principals: Arc<Principals>,
     pub api_keys: ApiKeyHasher,
     /// Signs and verifies access tokens (every configured kid).
     pub jwt: Arc<JwtKeys>,

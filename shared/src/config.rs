@@ -132,6 +132,10 @@ pub struct ApiSettings {
     pub hsts: bool,
     pub rate_per_ip_per_minute: u32,
     pub auth_rate_per_ip_per_minute: u32,
+    /// Finished job rows each api process keeps from `job_done` (0: none).
+    pub job_cache_entries: usize,
+    /// Seconds a finished row is answered from memory.
+    pub job_cache_ttl_secs: u64,
 }
 
 /// Accounts and tokens (issue 4, docs/adr/0004-api.md). Keys are HS256 secrets named by
@@ -154,6 +158,10 @@ pub struct AuthSettings {
     pub lockout_secs: u64,
     /// Milliseconds a Redis cache lookup may take before PostgreSQL decides alone.
     pub cache_timeout_ms: u64,
+    /// API keys, and access tokens, each api process keeps resolved (0: none).
+    pub principal_cache_entries: usize,
+    /// Seconds a resolved credential is trusted without a notification.
+    pub principal_cache_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -36,6 +36,15 @@ pub const WEBHOOK_ATTEMPTS: &str = "catalytic_webhook_attempts_total";
 pub const WEBHOOK_ATTEMPT_SECONDS: &str = "catalytic_webhook_attempt_duration_seconds";
 pub const WEBHOOK_ENDPOINTS_DISABLED: &str = "catalytic_webhook_endpoints_disabled_total";
 pub const WEBHOOK_SSRF_REFUSED: &str = "catalytic_webhook_ssrf_refused_total";
+pub const AUTH_CACHE_HITS: &str = "catalytic_auth_cache_hits_total";
+pub const AUTH_DB_READS: &str = "catalytic_auth_db_reads_total";
+pub const AUTH_CACHE_RESETS: &str = "catalytic_auth_cache_resets_total";
+pub const JOB_CACHE_HITS: &str = "catalytic_job_cache_hits_total";
+/// Label values of `AUTH_CACHE_HITS{credential}` and `AUTH_DB_READS{credential}`.
+pub const CREDENTIALS: [&str; 2] = ["api_key", "session"];
+/// Label values of `JOB_CACHE_HITS{path}`: a GET of a finished job, or a
+/// long-poll answered by the notification.
+pub const JOB_CACHE_PATHS: [&str; 2] = ["get", "long_poll"];
 /// `outcome` label of `WEBHOOK_ATTEMPTS`.
 pub const WEBHOOK_OUTCOMES: [&str; 4] = ["delivered", "retry", "failed", "disabled"];
 
@@ -169,6 +178,22 @@ fn describe() {
         "Webhook endpoints disabled by the scheduler (410 Gone)"
     );
     describe_counter!(
+        AUTH_CACHE_HITS,
+        "Requests authenticated from this process's cache, by credential"
+    );
+    describe_counter!(
+        AUTH_DB_READS,
+        "Credential lookups that read PostgreSQL (cache misses), by credential"
+    );
+    describe_counter!(
+        AUTH_CACHE_RESETS,
+        "Auth caches cleared because the LISTEN connection was lost or (re)made"
+    );
+    describe_counter!(
+        JOB_CACHE_HITS,
+        "Finished jobs answered from the job_done notification, without a read"
+    );
+    describe_counter!(
         WEBHOOK_SSRF_REFUSED,
         "Webhook attempts refused because the destination is a private address"
     );
@@ -179,6 +204,14 @@ fn register_at_zero() {
     metrics::counter!(BILLING_INVOICES_FINALISED).absolute(0);
     metrics::counter!(BILLING_ROUND_FAILURES).absolute(0);
     metrics::counter!(JOBS_SUBMITTED).absolute(0);
+    for credential in CREDENTIALS {
+        metrics::counter!(AUTH_CACHE_HITS, "credential" => credential).absolute(0);
+        metrics::counter!(AUTH_DB_READS, "credential" => credential).absolute(0);
+    }
+    metrics::counter!(AUTH_CACHE_RESETS).absolute(0);
+    for path in JOB_CACHE_PATHS {
+        metrics::counter!(JOB_CACHE_HITS, "path" => path).absolute(0);
+    }
     for outcome in OUTCOMES {
         metrics::counter!(JOBS_FINISHED, "outcome" => outcome).absolute(0);
     }

@@ -156,6 +156,8 @@ mod tests {
             lockout_window_secs: 300,
             lockout_secs: 900,
             cache_timeout_ms: 100,
+            principal_cache_entries: 10,
+            principal_cache_ttl_secs: 60,
         }
     }
 

@@ -2,9 +2,10 @@
 //! `catalytic-api bootstrap` or the key endpoints) and user sessions (JWT
 //! access tokens from `jwt`, renewed with rotating refresh tokens from
 //! `refresh`; passwords in `password`; `lockout` and `revocation` keep
-//! their state in PostgreSQL, cached in Redis). `TenantScope` is the
-//! extractor every tenant route takes, so no handler can forget to
-//! authenticate or to scope its queries.
+//! their state in PostgreSQL, cached in Redis; `principals` caches who a
+//! credential is in each process, invalidated by PostgreSQL notifications).
+//! `TenantScope` is the extractor every tenant route takes, so no handler
+//! can forget to authenticate or to scope its queries.
 
 pub mod api_key;
 pub mod extract;
@@ -13,6 +14,7 @@ pub mod last_used;
 pub mod lockout;
 pub mod operator;
 pub mod password;
+pub mod principals;
 pub mod refresh;
 pub mod revocation;
 

@@ -2,6 +2,7 @@
 //! revoked. Managing keys needs an admin user: a key cannot mint keys.
 
 use crate::auth::TenantScope;
+use crate::auth::principals::Changed;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::state::AppState;
@@ -188,7 +189,11 @@ async fn revoke_api_key(
     require_admin_user(&scope)?;
     let id: ApiKeyId = crate::error::path_id(&id, "api key")?;
     match db::tenants::revoke_api_key(&state.db, scope.tenant_id, id).await? {
-        true => Ok(StatusCode::NO_CONTENT),
+        true => {
+            // Every process hears of it by NOTIFY; this one applies it now.
+            state.principals.changed(Changed::KeyId(id));
+            Ok(StatusCode::NO_CONTENT)
+        }
         false => Err(ApiError::NotFound("api key")),
     }
 }

@@ -10,6 +10,7 @@
 //! (`limits::rate`): this module's `router()` is where they attach.
 
 use crate::auth::jwt::AccessToken;
+use crate::auth::principals::Changed;
 use crate::auth::refresh::{self, TokenKind};
 use crate::auth::{TenantScope, lockout, password};
 use crate::db::{self, accounts::Joined, accounts::Rotation};
@@ -311,6 +312,7 @@ async fn refresh_session(
         }
         Rotation::Reused { tenant_id, session } => {
             tracing::warn!(%tenant_id, %session, "refresh token reused; session revoked");
+            state.principals.changed(Changed::Session(session));
             state
                 .auth_cache
                 .remember_revoked(None, session, state.settings.auth.access_ttl_secs)
@@ -349,6 +351,8 @@ async fn logout(State(state): State<AppState>, scope: TenantScope) -> Result<Sta
         expires_at,
     )
     .await?;
+    // Every process hears of it by NOTIFY; this one applies it now.
+    state.principals.changed(Changed::Session(user.session));
     state
         .auth_cache
         .remember_revoked(

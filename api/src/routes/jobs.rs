@@ -18,8 +18,10 @@ use catalytic_shared::db;
 use catalytic_shared::db::jobs::{Guard, Transitioned};
 use catalytic_shared::ids::{JobId, LatticeId};
 use catalytic_shared::job::{JobSpec, JobState};
+use catalytic_shared::metrics as m;
 use catalytic_shared::tenant::Role;
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -221,11 +223,16 @@ async fn get_job(
                 ApiError::field("wait", format!("must be 0 to {MAX_WAIT_SECS} seconds"))
             })?,
     };
-    // Subscribe before the first read, so a transition committed in between
-    // is not missed; re-read on our job's notification, or every BACKSTOP.
+    // Subscribe before the first look, so a transition committed in between
+    // is not missed; look again on our job's notification, or every BACKSTOP.
     let mut done = state.job_events.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     loop {
+        // A job that finished lately is answered from its notification.
+        if let Some(row) = state.job_events.finished(id) {
+            metrics::counter!(m::JOB_CACHE_HITS, "path" => "get").increment(1);
+            return own(row, &scope);
+        }
         let row = db::jobs::get(&state.db, scope.tenant_id, id)
             .await?
             .ok_or(ApiError::NotFound("job"))?;
@@ -237,14 +244,30 @@ async fn get_job(
             tokio::select! {
                 () = tokio::time::sleep_until(next_read) => break,
                 event = done.recv() => match event {
-                    Ok(finished) if finished == id => break,
+                    Ok(finished) if finished.id == id => match finished.row {
+                        Some(row) => {
+                            metrics::counter!(m::JOB_CACHE_HITS, "path" => "long_poll").increment(1);
+                            return own(row, &scope);
+                        }
+                        None => break,
+                    },
                     Ok(_) => {}
-                    // Lagged or closed: re-read now.
+                    // Lagged or closed: look again now.
                     Err(_) => break,
                 },
             }
         }
     }
+}
+
+/// A finished row from the notification, as the read would answer it: the
+/// read matches the id and the tenant, and job ids are unique across
+/// tenants, so another tenant's job is the same 404.
+fn own(row: Arc<db::jobs::JobRow>, scope: &TenantScope) -> Result<Json<JobOut>, ApiError> {
+    if row.tenant_id != scope.tenant_id {
+        return Err(ApiError::NotFound("job"));
+    }
+    Ok(Json(Arc::unwrap_or_clone(row).into()))
 }
 
 /// The tenant's jobs, newest first, optionally of one state.

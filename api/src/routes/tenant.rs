@@ -2,6 +2,7 @@
 //! new limits apply from the next request (billing prorates, issue 7).
 
 use crate::auth::TenantScope;
+use crate::auth::principals::Changed;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::state::AppState;
@@ -53,6 +54,8 @@ async fn change_plan(
     let previous = db::tenants::change_plan(&state.db, scope.tenant_id, plan)
         .await?
         .ok_or(ApiError::NotFound("tenant"))?;
+    // Every process hears of it by NOTIFY; this one applies it now.
+    state.principals.changed(Changed::Tenant(scope.tenant_id));
     tracing::info!(previous, plan = %plan, "plan changed");
     Ok(Json(PlanChanged {
         previous,

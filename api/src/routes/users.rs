@@ -6,6 +6,7 @@
 //! another tenant's user is 404.
 
 use crate::auth::TenantScope;
+use crate::auth::principals::Changed;
 use crate::auth::refresh::{self, TokenKind};
 use crate::db::{self, accounts::UserChange};
 use crate::error::{ApiError, Problem};
@@ -191,7 +192,11 @@ async fn update_user(
         ));
     }
     match db::accounts::set_role(&state.db, scope.tenant_id, id, patch.role).await? {
-        UserChange::Done(row) => Ok(Json(row.try_into()?)),
+        UserChange::Done(row) => {
+            // Every process hears of it by NOTIFY; this one applies it now.
+            state.principals.changed(Changed::User(id));
+            Ok(Json(row.try_into()?))
+        }
         UserChange::NotFound => Err(ApiError::NotFound("user")),
         UserChange::LastOwner => Err(last_owner()),
     }
@@ -224,7 +229,10 @@ async fn delete_user(
         ));
     }
     match db::accounts::delete_user(&state.db, scope.tenant_id, id).await? {
-        UserChange::Done(()) => Ok(StatusCode::NO_CONTENT),
+        UserChange::Done(()) => {
+            state.principals.changed(Changed::User(id));
+            Ok(StatusCode::NO_CONTENT)
+        }
         UserChange::NotFound => Err(ApiError::NotFound("user")),
         UserChange::LastOwner => Err(last_owner()),
     }

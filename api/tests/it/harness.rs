@@ -111,7 +111,15 @@ impl TestApp {
     /// A second api process on the same database and Redis (another
     /// replica), for limits that must hold across processes.
     pub async fn spawn_sibling(&self) -> anyhow::Result<(String, CancellationToken)> {
-        let app = Application::build(self.settings.clone()).await?;
+        self.spawn_sibling_with(self.settings.clone()).await
+    }
+
+    /// `spawn_sibling` with other settings (the same database and Redis).
+    pub async fn spawn_sibling_with(
+        &self,
+        settings: Settings,
+    ) -> anyhow::Result<(String, CancellationToken)> {
+        let app = Application::build(settings).await?;
         let base = format!("http://127.0.0.1:{}", app.port());
         let shutdown = CancellationToken::new();
         tokio::spawn(app.run_until_stopped(shutdown.clone()));

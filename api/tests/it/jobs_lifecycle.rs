@@ -55,7 +55,7 @@ async fn submit_with_key(
         .await?)
 }
 
-async fn transition(
+pub async fn transition(
     app: &TestApp,
     id: &str,
     from: JobState,
@@ -70,7 +70,7 @@ async fn transition(
     Ok(jobs::transition(&mut conn, guard, change).await?)
 }
 
-fn claim() -> Change {
+pub fn claim() -> Change {
     Change::Claim {
         worker: WorkerId::new(),
         lease: Duration::from_secs(30),

@@ -5,7 +5,7 @@ use crate::harness::{problem, spawn_app_with};
 
 /// The value of one sample in this process's registry (the api runs
 /// in-process, so its metrics are here).
-fn sample(name: &str) -> anyhow::Result<Option<f64>> {
+pub fn sample(name: &str) -> anyhow::Result<Option<f64>> {
     let rendered = catalytic_shared::metrics::install()?.render();
     Ok(rendered.lines().find_map(|line| {
         let (series, value) = line.rsplit_once(' ')?;

@@ -3,10 +3,12 @@
 
 mod api_keys;
 mod auth;
+mod auth_cache;
 mod billing;
 mod dashboard;
 mod harness;
 mod health;
+mod job_cache;
 mod jobs;
 mod jobs_lifecycle;
 mod lattices;

@@ -354,12 +354,17 @@ struct Terminal<'a> {
 /// `job_transitions` row, the `job.<state>` webhook message, the job's one
 /// usage event, and two notifications delivered at commit: the relay (a
 /// finished job frees a running slot of its tenant, so its next job need
-/// not wait a poll) and the long-polls waiting for this job
-/// (api/src/job_events.rs). Every INSERT selects from the UPDATE's row, so
-/// a stale write writes nothing; the message and the usage event are unique
-/// per job, so even a bug that reached here twice could not write them
-/// twice. The tenant comes from the row (the payload's `tenant_id` is set
-/// by the statement), the operation likewise.
+/// not wait a poll) and the api processes (api/src/job_events.rs), which
+/// answer long-polls and GETs of the finished job from it. `job_done`
+/// carries the row as GET shows it (`JobRow`'s fields, `spec` named
+/// `request`, timestamps in Unix microseconds) when it fits NOTIFY's
+/// 8,000-byte payload, else only the job id; the size is pre-checked on the
+/// stored values so a large result is never rendered to text just to be
+/// measured. Every INSERT selects from the UPDATE's row, so a stale write
+/// writes nothing; the message and the usage event are unique per job, so
+/// even a bug that reached here twice could not write them twice. The
+/// tenant comes from the row (the payload's `tenant_id` is set by the
+/// statement), the operation likewise.
 async fn finish(
     conn: &mut PgConnection,
     guard: Guard,
@@ -384,7 +389,8 @@ async fn finish(
                UPDATE jobs SET status = $4, result = COALESCE($5, result), error = COALESCE($6, error),
                       finished_at = now(), updated_at = now(), lease_expires_at = NULL
                WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING id, tenant_id, attempt, max_attempts, operation),
+               RETURNING id, tenant_id, status, operation, spec, attempt, max_attempts, result,
+                         error, created_at, updated_at, started_at, finished_at),
            logged AS (
                INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
                SELECT id, tenant_id, $2, $4, $3, $7 FROM moved),
@@ -396,8 +402,24 @@ async fn finish(
                INSERT INTO usage_events (id, tenant_id, job_id, outcome, billable, vertex_visits,
                                          compute_ms, device, operation, attempts)
                SELECT $11, tenant_id, id, $4, $12, $13, $14, $15, operation, attempt FROM moved),
+           done AS (
+               SELECT id, CASE WHEN pg_column_size(spec) + coalesce(pg_column_size(result), 0)
+                                    + coalesce(pg_column_size(error), 0) < 6000
+                          THEN json_build_object(
+                              'id', id, 'tenant_id', tenant_id, 'status', status,
+                              'operation', operation, 'request', spec, 'attempt', attempt,
+                              'max_attempts', max_attempts, 'result', result, 'error', error,
+                              'created_at', (extract(epoch FROM created_at) * 1000000)::bigint,
+                              'updated_at', (extract(epoch FROM updated_at) * 1000000)::bigint,
+                              'started_at', (extract(epoch FROM started_at) * 1000000)::bigint,
+                              'finished_at', (extract(epoch FROM finished_at) * 1000000)::bigint
+                          )::text END AS payload
+               FROM moved),
            notified AS (
-               SELECT pg_notify('job_outbox', ''), pg_notify('job_done', id::text) FROM moved)
+               SELECT pg_notify('job_outbox', ''),
+                      pg_notify('job_done', CASE WHEN octet_length(payload) < 8000 THEN payload
+                                                 ELSE id::text END)
+               FROM done)
            SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts
            FROM moved, notified"#,
         guard.job as JobId,

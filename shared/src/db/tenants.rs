@@ -29,6 +29,9 @@ pub struct StoredApiKey {
     pub plan: String,
     /// `read` or `write`.
     pub scope: String,
+    /// Seconds until the key expires, by the database's clock; None when it
+    /// never does. What a cache of the key may not outlive.
+    pub expires_in_secs: Option<f64>,
 }
 
 /// A key about to be stored.
@@ -64,7 +67,8 @@ pub async fn insert_api_key(pool: &PgPool, key: &NewApiKey<'_>) -> Result<(), Db
 pub async fn find_api_key(pool: &PgPool, prefix: &str) -> Result<Option<StoredApiKey>, DbError> {
     Ok(sqlx::query_as!(
         StoredApiKey,
-        r#"SELECT k.id AS "id: ApiKeyId", k.tenant_id AS "tenant_id: TenantId", k.key_hmac, t.plan, k.scope
+        r#"SELECT k.id AS "id: ApiKeyId", k.tenant_id AS "tenant_id: TenantId", k.key_hmac, t.plan, k.scope,
+                  extract(epoch FROM k.expires_at - now())::float8 AS expires_in_secs
            FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
            WHERE k.prefix = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())"#,
         prefix,

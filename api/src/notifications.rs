@@ -1,0 +1,86 @@
+//! The api process's one LISTEN connection, on two channels:
+//! - `job_done` (a job finished; `crate::job_events`): long-polls and the
+//!   cache of finished rows;
+//! - `catalytic_auth` (a key, session, role or plan changed; migration
+//!   0016): the cache of principals (`crate::auth::principals`).
+//!
+//! A notification sent while the connection is down is lost for good. For
+//! jobs that costs latency only (waiters re-read on a timer); for the auth
+//! cache it could let a revoked credential in, so the cache is emptied and
+//! switched off whenever the connection is lost, and emptied again once the
+//! channels are subscribed anew. `try_recv` (not `recv`, which reconnects
+//! silently) is what tells a lost connection apart.
+
+use crate::auth::principals::Principals;
+use crate::job_events::JobEvents;
+use catalytic_shared::metrics as m;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub const JOB_DONE: &str = "job_done";
+pub const AUTH: &str = "catalytic_auth";
+
+/// Starts the listener task; it reconnects (with backoff) until `shutdown`.
+pub fn spawn(
+    pool: PgPool,
+    shutdown: CancellationToken,
+    jobs: JobEvents,
+    principals: Arc<Principals>,
+) {
+    tokio::spawn(async move {
+        let mut delay = Duration::from_millis(100);
+        while !shutdown.is_cancelled() {
+            match listen(&pool, &jobs, &principals, &shutdown).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN failed; auth reads PostgreSQL and long-polls re-read until it is back")
+                }
+            }
+            principals.lost();
+            metrics::counter!(m::AUTH_CACHE_RESETS).increment(1);
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    });
+}
+
+async fn listen(
+    pool: &PgPool,
+    jobs: &JobEvents,
+    principals: &Principals,
+    shutdown: &CancellationToken,
+) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen_all([JOB_DONE, AUTH]).await?;
+    // Subscribed: every change committed from now on reaches us.
+    principals.listening();
+    tracing::info!(channels = ?[JOB_DONE, AUTH], "listening");
+    loop {
+        let notification = tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            n = listener.try_recv() => n?,
+        };
+        let Some(notification) = notification else {
+            // The connection was lost and (eager reconnect) made again with
+            // the same channels: what was sent in between is gone.
+            tracing::warn!("LISTEN connection lost and re-made; auth cache cleared");
+            principals.listening();
+            metrics::counter!(m::AUTH_CACHE_RESETS).increment(1);
+            continue;
+        };
+        match notification.channel() {
+            JOB_DONE => jobs.notified(notification.payload()),
+            AUTH => {
+                let dropped = principals.invalidate(notification.payload());
+                tracing::debug!(payload = notification.payload(), dropped, "auth change");
+            }
+            other => tracing::debug!(channel = other, "notification on an unexpected channel"),
+        }
+    }
+}
