@@ -51,8 +51,14 @@ impl Application {
         });
         let background = CancellationToken::new();
         let job_events = JobEvents::spawn(pool.clone(), background.clone());
+        let submits = crate::submit_batch::spawn(
+            pool.clone(),
+            settings.api.submit_flushers,
+            settings.api.submit_batch_max,
+        );
         let state = AppState {
             job_events,
+            submits,
             last_used: Default::default(),
             db: pool,
             api_keys: ApiKeyHasher::new(settings.api.api_key_secret.clone()),

@@ -145,6 +145,34 @@ impl Client {
         Ok(submitted)
     }
 
+    /// `POST /v1/jobs/batch` → 202 when at least one job was accepted: one
+    /// result per item, in order. Up to 1,000 jobs; one `Idempotency-Key`
+    /// covers them all (a retry answers the same results). When none was
+    /// accepted the API answers a problem ([`Error::Api`]) whose body holds
+    /// the same `results` beside `errors` (read them with
+    /// [`BulkSubmitted::from_refusal`]).
+    pub async fn submit_batch(
+        &self,
+        jobs: &[Value],
+        idempotency_key: Option<&str>,
+    ) -> Result<BulkSubmitted, Error> {
+        let mut request = self
+            .request(Method::POST, "/v1/jobs/batch")
+            .json(&serde_json::json!({ "jobs": jobs }));
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await?;
+        let replayed = response
+            .headers()
+            .get("idempotent-replayed")
+            .is_some_and(|v| v.as_bytes() == b"true");
+        let mut submitted: BulkSubmitted =
+            decode(response, StatusCode::ACCEPTED, "bulk submit").await?;
+        submitted.replayed = replayed;
+        Ok(submitted)
+    }
+
     /// `GET /v1/jobs/{id}`; with `wait` (0–60 s) the API answers as soon as
     /// the job is terminal, or after that many seconds with its state then.
     pub async fn get_job(&self, id: JobId, wait: Option<u32>) -> Result<Job, Error> {

@@ -132,6 +132,12 @@ pub struct ApiSettings {
     pub hsts: bool,
     pub rate_per_ip_per_minute: u32,
     pub auth_rate_per_ip_per_minute: u32,
+    /// Submit transactions in flight at once (issue 17's group commit):
+    /// each holds a pooled connection; submits beyond them wait and share
+    /// the next transaction.
+    pub submit_flushers: usize,
+    /// Most submit requests (a bulk submit is one) in one transaction.
+    pub submit_batch_max: usize,
 }
 
 /// Accounts and tokens (issue 4, design §4). Keys are HS256 secrets named by
