@@ -16,8 +16,9 @@
 //! whose `Idempotency-Key` an earlier request of the batch holds, or a live
 //! record holds (another replica's commit), stores nothing and answers
 //! `Submit::KeyTaken`, as a lone submit did. If the batch fails with a
-//! database error, each request is run again alone, so one poison request
-//! (a lattice deleted since its lookup) fails only itself.
+//! database error before its COMMIT, each request is run again alone, so
+//! one poison request (a lattice deleted since its lookup) fails only
+//! itself; a failed COMMIT (which may have committed) is not run again.
 //!
 //! Batching comes from `GroupCommit`: no timer, a lone submit goes at once;
 //! batches form while every flusher is in a round trip.
@@ -96,8 +97,27 @@ async fn run(pool: &PgPool, batch: Vec<Submission>) -> Vec<Outcome> {
     metrics::histogram!(catalytic_shared::metrics::SUBMIT_BATCH_SIZE).record(batch.len() as f64);
     match commit(pool, &batch).await {
         Ok(decisions) => answer(batch, decisions),
-        Err(e) if batch.len() == 1 => vec![Err(Submit::Refused(e))],
-        Err(e) => {
+        Err(Failed::Before(e)) if batch.len() == 1 => vec![Err(Submit::Refused(e))],
+        // The COMMIT itself failed: it may have committed all the same (an
+        // answer lost with its connection), so running the requests again
+        // could store their jobs twice. Each gets the 500, as a lone
+        // submit did.
+        Err(Failed::AtCommit(e)) => {
+            tracing::error!(
+                error = format!("{e:#}"),
+                requests = batch.len(),
+                "a submit batch's COMMIT failed"
+            );
+            batch
+                .iter()
+                .map(|_| {
+                    Err(Submit::Refused(ApiError::Internal(anyhow::anyhow!(
+                        "the submit transaction's COMMIT failed"
+                    ))))
+                })
+                .collect()
+        }
+        Err(Failed::Before(e)) => {
             tracing::warn!(
                 error = format!("{e:#}"),
                 requests = batch.len(),
@@ -108,7 +128,7 @@ async fn run(pool: &PgPool, batch: Vec<Submission>) -> Vec<Outcome> {
                 let one = vec![submission];
                 let outcome = match commit(pool, &one).await {
                     Ok(decisions) => answer(one, decisions).pop(),
-                    Err(e) => Some(Err(Submit::Refused(e))),
+                    Err(Failed::Before(e) | Failed::AtCommit(e)) => Some(Err(Submit::Refused(e))),
                 };
                 outcomes.push(outcome.unwrap_or_else(|| {
                     Err(Submit::Refused(ApiError::Internal(anyhow::anyhow!(
@@ -118,6 +138,20 @@ async fn run(pool: &PgPool, batch: Vec<Submission>) -> Vec<Outcome> {
             }
             outcomes
         }
+    }
+}
+
+/// Why a batch's transaction stored nothing, or may not have.
+enum Failed {
+    /// Before COMMIT was sent: rolled back, safe to run again.
+    Before(ApiError),
+    /// COMMIT was sent and failed: its outcome is unknown.
+    AtCommit(ApiError),
+}
+
+impl<E: Into<ApiError>> From<E> for Failed {
+    fn from(e: E) -> Self {
+        Failed::Before(e.into())
     }
 }
 
@@ -136,7 +170,7 @@ enum Slot {
 }
 
 /// The transaction (steps 1–5 above); decisions in submission order.
-async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, ApiError> {
+async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Failed> {
     // Tenants with a job to admit, sorted: the lock order.
     let mut tenants: Vec<(TenantId, bool)> = Vec::new();
     for s in batch {
@@ -225,7 +259,9 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Ap
         .await?
         .into_iter()
         .collect();
-    tx.commit().await.map_err(DbError::from)?;
+    tx.commit()
+        .await
+        .map_err(|e| Failed::AtCommit(DbError::from(e).into()))?;
     metrics::counter!(catalytic_shared::metrics::JOBS_SUBMITTED).increment(inserted.len() as u64);
     // A keyed submission whose jobs were not stored lost its key to a
     // record another transaction holds.

@@ -202,8 +202,6 @@ async fn a_batch_admits_a_tenant_at_its_queued_limit_exactly() -> anyhow::Result
         5,
         "{statuses:?}"
     );
-    // Arrival order: the first three were admitted.
-    assert_eq!(&statuses[..3], &[202, 202, 202]);
     for (status, body) in &answers[1..] {
         if *status == 429 {
             assert_eq!(body["limit"], "queued_jobs");
@@ -228,10 +226,18 @@ async fn one_key_in_one_batch_makes_one_job_and_another_body_is_409() -> anyhow:
         Box::pin(submit(&app, &app.key, job(9), Some("same"))) as _,
     ];
     let answers = while_held(&app, b, submit(&app, &other, job(5), None), requests).await?;
-    let (first, second, third) = (&answers[1], &answers[2], &answers[3]);
-    assert_eq!((first.0, second.0), (202, 202), "{first:?} {second:?}");
-    assert_eq!(first.1["id"], second.1["id"], "both answer the one job");
-    assert_eq!(third.0, 409, "{third:?}");
+    // Whichever body arrived first won the key (the three race to the
+    // server): requests with its body answer its job, the others are 409.
+    let (same, other_body) = (&answers[1..3], &answers[3]);
+    let expected = match other_body.0 {
+        202 => [409, 409],
+        _ => [202, 202],
+    };
+    assert_eq!([same[0].0, same[1].0], expected, "{answers:?}");
+    if expected == [202, 202] {
+        assert_eq!(other_body.0, 409, "{other_body:?}");
+        assert_eq!(same[0].1["id"], same[1].1["id"], "both answer the one job");
+    }
     let a = tenant_id(&app, "tenant-a").await?;
     let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE tenant_id = $1")
         .bind(a.as_uuid())
