@@ -10,14 +10,19 @@
 # run issued, by total time, are written to statements.txt beside them.
 # With --celery, Celery 5 runs the same closed loop on the same servers right
 # after (scripts/celery-peer.sh): the peer row of the same sitting.
-# Usage: scripts/load.sh [--celery] [RATE] [SECONDS] [CLIENTS]
+# With --bulk, a run named `bulk` follows the closed loop: CLIENTS/8 clients
+# (at least 1), each submitting BULK_JOBS (default 100) trivial jobs per
+# `POST /v1/jobs/batch` and following them all to their end before the next.
+# Usage: scripts/load.sh [--celery] [--bulk] [RATE] [SECONDS] [CLIENTS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 celery=false
+bulk=false
 args=()
 for arg in "$@"; do
   case $arg in
     --celery) celery=true ;;
+    --bulk) bulk=true ;;
     *) args+=("$arg") ;;
   esac
 done
@@ -57,6 +62,10 @@ run fixed --rate "$rate" --duration "$secs" --mix trivial --plot "$out/fixed.svg
 # --compare: the raw broker round trip and a PostgreSQL job pipeline, measured
 # right after, so the report states the saturation throughput as a fraction.
 run saturation --clients "$clients" --duration "$secs" --mix trivial --plot "$out/saturation.svg" --compare
+if $bulk; then
+  bulk_clients=$((clients / 8 > 0 ? clients / 8 : 1))
+  run bulk --clients "$bulk_clients" --bulk "${BULK_JOBS:-100}" --duration "$secs" --mix trivial --plot "$out/bulk.svg"
+fi
 if $celery; then
   echo "[load] celery peer: scripts/celery-peer.sh $secs $clients"
   scripts/celery-peer.sh "$secs" "$clients" | tee "$out/celery.txt"

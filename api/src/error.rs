@@ -27,7 +27,7 @@ impl FieldError {
 }
 
 /// RFC 9457 problem details. (Deserialize: the dashboard reads the API's answers.)
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the problem type.
     #[serde(rename = "type")]
@@ -136,6 +136,61 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// Counts a 429 by the limit named and logs a 500 with its cause: once
+    /// per refusal answered (a response, or an item of a bulk submit's).
+    pub fn record(&self) {
+        if let ApiError::TooManyRequests { limit, .. } = self {
+            metrics::counter!(catalytic_shared::metrics::RATE_LIMIT_HITS, "limit" => *limit)
+                .increment(1);
+        }
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(error = format!("{cause:#}"), "request failed");
+        }
+    }
+
+    /// The problem body this error answers (a bulk submit puts one in each
+    /// refused item's slot, and keeps it for replays). Records nothing.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let limit = match self {
+            ApiError::PaymentRequired { limit, .. } | ApiError::TooManyRequests { limit, .. } => {
+                Some((*limit).to_owned())
+            }
+            _ => None,
+        };
+        Problem {
+            kind: format!("https://catalytic.dev/problems/{}", self.slug()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            limit,
+            errors: match self {
+                ApiError::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// The same error with every field it names prefixed (`params.start`
+    /// → `jobs[3].params.start`): an item of a bulk submit.
+    pub fn within(self, prefix: &str) -> Self {
+        match self {
+            ApiError::Validation(errors) => ApiError::Validation(
+                errors
+                    .into_iter()
+                    .map(|e| match e.field.as_str() {
+                        // The item itself is not a job object.
+                        "body" => FieldError::new(prefix, e.message),
+                        field => FieldError::new(format!("{prefix}.{field}"), e.message),
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -143,31 +198,9 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { retry_after, .. } => *retry_after,
             _ => None,
         };
-        let limit = match &self {
-            ApiError::PaymentRequired { limit, .. } | ApiError::TooManyRequests { limit, .. } => {
-                Some((*limit).to_owned())
-            }
-            _ => None,
-        };
-        // Every 429 passes here: one count per refusal, by the limit named.
-        if let ApiError::TooManyRequests { limit, .. } = &self {
-            metrics::counter!(catalytic_shared::metrics::RATE_LIMIT_HITS, "limit" => *limit)
-                .increment(1);
-        }
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = format!("{cause:#}"), "request failed");
-        }
-        let problem = Problem {
-            kind: format!("https://catalytic.dev/problems/{}", self.slug()),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            detail: self.to_string(),
-            limit,
-            errors: match self {
-                ApiError::Validation(errors) => errors,
-                _ => Vec::new(),
-            },
-        };
+        // Every 429 and 500 passes here (or through a bulk item's slot).
+        self.record();
+        let problem = self.problem();
         let mut response = (status, axum::Json(problem)).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,

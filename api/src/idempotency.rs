@@ -2,10 +2,13 @@
 //! answers the job the first submit created (202, `Idempotent-Replayed:
 //! true`); the same key with another body is a 409. Keys live 24 hours.
 //!
-//! The record is written in the submit's transaction (`enqueue::submit`),
-//! so a key never names a job that was not stored. Two concurrent submits
-//! with one key meet at the table's unique constraint: the loser's
-//! transaction rolls back (no job) and it answers the winner's job.
+//! The record is written in the submit's transaction (`submit_batch`, in
+//! the same statement as its jobs), so a key never names a job that was not
+//! stored. Two concurrent submits with one key meet in the batch (the later
+//! one stores nothing) or, across transactions, at the table's unique
+//! constraint (the later one's jobs are not inserted): the loser answers
+//! the winner's job. A bulk submit's key covers its whole body; its record
+//! keeps the per-item results, which a replay answers again.
 
 use crate::db;
 use crate::error::ApiError;
@@ -50,10 +53,21 @@ impl IdempotencyKey {
     /// The job an earlier submit with this key created, when its body was
     /// the same; 409 when it was another body; None when the key is new.
     pub async fn replay(&self, pool: &PgPool, tenant: TenantId) -> Result<Option<JobId>, ApiError> {
+        Ok(self.record(pool, tenant).await?.map(|r| r.job_id))
+    }
+
+    /// The earlier submit's record (a bulk submit's has its per-item
+    /// results), when its body was the same; 409 when it was another body;
+    /// None when the key is new.
+    pub async fn record(
+        &self,
+        pool: &PgPool,
+        tenant: TenantId,
+    ) -> Result<Option<db::idempotency::Record>, ApiError> {
         let mut conn = pool.acquire().await.map_err(DbError::from)?;
         match db::idempotency::find(&mut conn, tenant, &self.key).await? {
             None => Ok(None),
-            Some(record) if record.request_hash == self.request_hash => Ok(Some(record.job_id)),
+            Some(record) if record.request_hash == self.request_hash => Ok(Some(record)),
             Some(_) => Err(ApiError::Conflict(format!(
                 "{HEADER} {:?} was used with a different request body in the last 24 hours",
                 self.key

@@ -6,7 +6,8 @@
 //! - [`responses`]: response bodies shared by routes and dashboard pages, so neither imports the other.
 //! - [`auth`]: API keys, user sessions (JWT + rotating refresh tokens) and the `TenantScope` extractor.
 //! - [`job_request`]: the wire format of a job and its validation.
-//! - [`enqueue`]: the submit transaction (quotas, job row + outbox row + idempotency record).
+//! - [`enqueue`]: the submit (quotas, job row + outbox row + idempotency record, committed together).
+//! - [`submit_batch`]: the group commit every submit goes through: concurrent submits share one transaction.
 //! - [`idempotency`]: `Idempotency-Key`: same body → same job, other body → 409.
 //! - [`limits`]: plan quotas (402 / 429) checked in the write's transaction.
 //! - [`notifications`], [`job_events`]: the LISTEN connection (finished jobs, auth changes).
@@ -34,3 +35,4 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod stripe;
+pub mod submit_batch;

@@ -262,3 +262,68 @@ pub fn static_file(content_type: &'static str, bytes: &'static [u8]) -> Response
     )
         .into_response()
 }
+
+// Bulk submit: `routes::job_batches` answers with them; the submit batcher
+// stores them in a bulk submit's idempotency record for replays.
+
+/// One item of a bulk submit: accepted (`id`, `status`, `location`) or
+/// refused (`error`, the problem a single submit of it would have had,
+/// its fields named `jobs[i].…`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BulkItem {
+    /// The item's position in `jobs`, from 0.
+    pub index: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<uuid::Uuid>,
+    /// `queued` when accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Where to poll: `/v1/jobs/{id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::error::Problem>,
+}
+
+impl BulkItem {
+    pub fn accepted(index: usize, id: uuid::Uuid) -> Self {
+        Self {
+            index,
+            id: Some(id),
+            status: Some("queued".to_owned()),
+            location: Some(format!("/v1/jobs/{id}")),
+            error: None,
+        }
+    }
+
+    pub fn refused(index: usize, error: &ApiError) -> Self {
+        Self {
+            index,
+            id: None,
+            status: None,
+            location: None,
+            error: Some(error.problem()),
+        }
+    }
+}
+
+/// The answer to a bulk submit: one result per item, in order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BulkAccepted {
+    /// Items accepted (each has an `id`).
+    pub accepted: usize,
+    /// Items refused (each has an `error`).
+    pub refused: usize,
+    pub results: Vec<BulkItem>,
+}
+
+impl BulkAccepted {
+    pub fn new(results: Vec<BulkItem>) -> Self {
+        let accepted = results.iter().filter(|r| r.id.is_some()).count();
+        Self {
+            accepted,
+            refused: results.len() - accepted,
+            results,
+        }
+    }
+}

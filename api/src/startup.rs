@@ -63,9 +63,15 @@ impl Application {
             job_events.clone(),
             Arc::clone(&principals),
         );
+        let submits = crate::submit_batch::spawn(
+            pool.clone(),
+            settings.api.submit_flushers,
+            settings.api.submit_batch_max,
+        );
         let state = AppState {
             job_events,
             principals,
+            submits,
             last_used: Default::default(),
             db: pool,
             api_keys: ApiKeyHasher::new(settings.api.api_key_secret.clone()),

@@ -10,6 +10,7 @@ use crate::auth::principals::Principals;
 use crate::auth::revocation::AuthCache;
 use crate::job_events::JobEvents;
 use crate::limits::rate::RateLimiter;
+use crate::submit_batch::SubmitBatcher;
 use catalytic_shared::Settings;
 use catalytic_shared::health::Dependencies;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub redis: redis::aio::ConnectionManager,
     /// Rate limits: GCRA in Redis, per process when Redis is away.
     pub rate_limiter: Arc<RateLimiter>,
+    /// Every submit goes through it: concurrent submits share a transaction.
+    pub submits: SubmitBatcher,
     pub dependencies: Arc<Dependencies>,
     pub metrics: PrometheusHandle,
     pub settings: Arc<Settings>,

@@ -166,7 +166,8 @@ pub struct PageArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
-    /// Submit a job from flags (--operation, --size, --start …) or a JSON file.
+    /// Submit a job from flags (--operation, --size, --start …) or a JSON file,
+    /// or many from a JSON Lines file (--from-file).
     Submit(Box<SubmitArgs>),
     /// The newest jobs first, optionally of one state.
     List {
@@ -208,6 +209,11 @@ pub struct SubmitArgs {
     /// The whole body as JSON (`{"lattice", "operation", "params"}`); `-` reads standard input.
     #[arg(long, conflicts_with = "flags")]
     pub file: Option<PathBuf>,
+    /// Many jobs: one JSON job body per line (JSON Lines; `-` reads
+    /// standard input), sent as bulk submits of up to 1,000; prints one
+    /// line per job: its id, or why it was refused.
+    #[arg(long, value_name = "JSONL", conflicts_with_all = ["flags", "file", "watch"])]
+    pub from_file: Option<PathBuf>,
     /// shortest_path, distances, neighbors, components, analyze, batch or transform.
     #[arg(long, group = "flags")]
     pub operation: Option<String>,
@@ -255,6 +261,7 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "JSON", group = "flags")]
     pub params: Option<String>,
     /// Makes a retried submit safe: the same key and body give the same job.
+    /// With --from-file, batch n (from 1) is sent with the key `KEY-n`.
     #[arg(long)]
     pub idempotency_key: Option<String>,
     /// Then watch it until it ends, as `jobs watch`.

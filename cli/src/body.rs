@@ -1,5 +1,6 @@
-//! Request bodies built from flags, or read from a JSON file. Only the
-//! shape is checked here (a file must hold a JSON object); whether a
+//! Request bodies built from flags, or read from a JSON file (or a JSON
+//! Lines file of many jobs). Only the shape is checked here (a file must
+//! hold a JSON object, a line one job object); whether a
 //! lattice or a coordinate is valid is the API's to say, field by field.
 
 use crate::args::{LatticeFlags, SubmitArgs};
@@ -10,22 +11,58 @@ use std::path::Path;
 
 /// The JSON object in `path` (`-`: standard input).
 pub fn read_object(path: &Path) -> Result<Map<String, Value>, Failure> {
-    let (text, name) = if path == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Failure::Usage(format!("reading standard input: {e}")))?;
-        (text, "standard input".to_owned())
-    } else {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::Usage(format!("reading {}: {e}", path.display())))?;
-        (text, path.display().to_string())
-    };
+    let (text, name) = read_text(path)?;
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(Failure::Usage(format!("{name} must hold a JSON object"))),
         Err(e) => Err(Failure::Usage(format!("{name} is not valid JSON: {e}"))),
     }
+}
+
+/// The text of `path` (`-`: standard input) and a name for it in messages.
+fn read_text(path: &Path) -> Result<(String, String), Failure> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::Usage(format!("reading standard input: {e}")))?;
+        return Ok((text, "standard input".to_owned()));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("reading {}: {e}", path.display())))?;
+    Ok((text, path.display().to_string()))
+}
+
+/// The job bodies of a JSON Lines file (`-`: standard input), each with
+/// its line number; blank lines are skipped. A line that is not a JSON
+/// object is refused before anything is sent, naming its line.
+pub fn read_lines(path: &Path) -> Result<Vec<(usize, Value)>, Failure> {
+    let (text, name) = read_text(path)?;
+    let mut jobs = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(line) {
+            Ok(job @ Value::Object(_)) => jobs.push((i + 1, job)),
+            Ok(_) => {
+                return Err(Failure::Usage(format!(
+                    "{name}, line {}: must be a JSON object (one job per line)",
+                    i + 1
+                )));
+            }
+            Err(e) => {
+                return Err(Failure::Usage(format!(
+                    "{name}, line {}: not valid JSON: {e}",
+                    i + 1
+                )));
+            }
+        }
+    }
+    if jobs.is_empty() {
+        return Err(Failure::Usage(format!("{name} holds no job")));
+    }
+    Ok(jobs)
 }
 
 /// The lattice fields the flags give (`size`, `dimensions`, `wrap`,

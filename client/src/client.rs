@@ -3,7 +3,8 @@
 
 use crate::error::{Error, Problem};
 use crate::types::{
-    ApiKeyCreated, Job, JobId, JobStatus, Lattice, Page, Registered, Submitted, Tokens,
+    ApiKeyCreated, BulkSubmitted, Job, JobId, JobStatus, Lattice, Page, Registered, Submitted,
+    Tokens,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -131,16 +132,29 @@ impl Client {
         body: &Value,
         idempotency_key: Option<&str>,
     ) -> Result<Submitted, Error> {
-        let mut request = self.request(Method::POST, "/v1/jobs").json(body);
-        if let Some(key) = idempotency_key {
-            request = request.header("Idempotency-Key", key);
-        }
-        let response = request.send().await?;
-        let replayed = response
-            .headers()
-            .get("idempotent-replayed")
-            .is_some_and(|v| v.as_bytes() == b"true");
-        let mut submitted: Submitted = decode(response, StatusCode::ACCEPTED, "submit").await?;
+        let request = self.request(Method::POST, "/v1/jobs").json(body);
+        let (mut submitted, replayed): (Submitted, bool) =
+            send_idempotent(request, idempotency_key, "submit").await?;
+        submitted.replayed = replayed;
+        Ok(submitted)
+    }
+
+    /// `POST /v1/jobs/batch` → 202 when at least one job was accepted: one
+    /// result per item, in order. Up to 1,000 jobs; one `Idempotency-Key`
+    /// covers them all (a retry answers the same results). When none was
+    /// accepted the API answers a problem ([`Error::Api`]) whose body holds
+    /// the same `results` beside `errors` (read them with
+    /// [`BulkSubmitted::from_refusal`]).
+    pub async fn submit_batch(
+        &self,
+        jobs: &[Value],
+        idempotency_key: Option<&str>,
+    ) -> Result<BulkSubmitted, Error> {
+        let request = self
+            .request(Method::POST, "/v1/jobs/batch")
+            .json(&json!({ "jobs": jobs }));
+        let (mut submitted, replayed): (BulkSubmitted, bool) =
+            send_idempotent(request, idempotency_key, "bulk submit").await?;
         submitted.replayed = replayed;
         Ok(submitted)
     }
@@ -217,6 +231,27 @@ pub(crate) async fn decode<T: DeserializeOwned>(
 ) -> Result<T, Error> {
     let bytes = success_body(response, expected).await?;
     serde_json::from_slice(&bytes).map_err(|source| Error::Decode { what, source })
+}
+
+/// A submit (single or bulk) with its optional `Idempotency-Key`: the 202
+/// body, and whether it replays an earlier submit (`Idempotent-Replayed`).
+async fn send_idempotent<T: DeserializeOwned>(
+    mut request: RequestBuilder,
+    idempotency_key: Option<&str>,
+    what: &'static str,
+) -> Result<(T, bool), Error> {
+    if let Some(key) = idempotency_key {
+        request = request.header("Idempotency-Key", key);
+    }
+    let response = request.send().await?;
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .is_some_and(|v| v.as_bytes() == b"true");
+    Ok((
+        decode(response, StatusCode::ACCEPTED, what).await?,
+        replayed,
+    ))
 }
 
 /// A success without a body (204), or the refusal as [`Error::Api`].

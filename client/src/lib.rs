@@ -5,7 +5,7 @@
 //!   token); cheap to clone, and several can share one connection pool.
 //! - [`Error`]: an answer the API refused (HTTP status + its problem+json
 //!   body), a transport failure, or a body that did not decode.
-//! - The wire types the calls return: [`Job`], [`Submitted`], [`Tokens`],
+//! - The wire types the calls return: [`Job`], [`Submitted`], [`BulkSubmitted`], [`Tokens`],
 //!   [`Registered`], [`Lattice`], [`ApiKey`], [`WebhookEndpoint`],
 //!   [`Usage`], [`Invoice`], each list call's [`Page`], …
 //!
@@ -24,7 +24,7 @@ mod webhooks;
 pub use client::Client;
 pub use error::{Error, Problem};
 pub use types::{
-    ApiKey, ApiKeyCreated, Invoice, InvoiceLine, Job, JobId, JobStatus, Lattice, Page, Registered,
-    Submitted, Tokens, Usage, UsageBucket, WebhookAttempt, WebhookEndpoint, WebhookEndpointCreated,
-    WebhookMessage, WebhookTestSent,
+    ApiKey, ApiKeyCreated, BulkResult, BulkSubmitted, Invoice, InvoiceLine, Job, JobId, JobStatus,
+    Lattice, Page, Registered, Submitted, Tokens, Usage, UsageBucket, WebhookAttempt,
+    WebhookEndpoint, WebhookEndpointCreated, WebhookMessage, WebhookTestSent,
 };

@@ -60,6 +60,51 @@ pub struct Submitted {
     pub replayed: bool,
 }
 
+/// The answer to a bulk submit (`POST /v1/jobs/batch`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BulkSubmitted {
+    pub accepted: usize,
+    pub refused: usize,
+    /// One per item, in the order sent.
+    pub results: Vec<BulkResult>,
+    /// `Idempotent-Replayed: true`: an earlier bulk submit with this key answered again.
+    #[serde(skip_deserializing)]
+    pub replayed: bool,
+}
+
+impl BulkSubmitted {
+    /// The per-item results of a bulk submit that accepted no job (the
+    /// API's problem carries them); `None` for any other refusal.
+    pub fn from_refusal(error: &crate::Error) -> Option<Self> {
+        let crate::Error::Api { problem, .. } = error else {
+            return None;
+        };
+        let results: Vec<BulkResult> =
+            serde_json::from_value(problem.body.get("results")?.clone()).ok()?;
+        Some(Self {
+            accepted: 0,
+            refused: results.len(),
+            results,
+            replayed: false,
+        })
+    }
+}
+
+/// One item of a bulk submit: accepted (`id`) or refused (`error`, the
+/// problem a single submit of it would have had, fields named `jobs[i].…`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BulkResult {
+    pub index: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<JobId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<JobStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<serde_json::Value>,
+}
+
 /// A job as `GET /v1/jobs/{id}` answers it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {

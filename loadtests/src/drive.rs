@@ -1,13 +1,15 @@
-//! The two loops. Open: job `i` is sent at `start + i / rate` whatever the
+//! The loops. Open: job `i` is sent at `start + i / rate` whatever the
 //! answers do (a slow server shows as latency, not as fewer jobs). Closed:
-//! N clients, each submitting and following one job at a time. Every
+//! N clients, each submitting and following one job at a time. Bulk: N
+//! clients, each submitting a batch of jobs in one request and following
+//! them all before the next. Every
 //! accepted job is followed with `GET /v1/jobs/{id}?wait=10` until terminal
-//! or the drain deadline. Both loops are bounded in count and in time.
+//! or the drain deadline. Every loop is bounded in count and in time.
 
 use crate::mix::Mix;
 use crate::report::{Quantiles, Report};
 use anyhow::{Context, bail, ensure};
-use catalytic_client::{Client, JobStatus};
+use catalytic_client::{Client, JobId, JobStatus};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +25,10 @@ pub enum Mode {
     Open { rate: f64 },
     /// N clients, one job at a time each.
     Closed { clients: usize },
+    /// N clients, each submitting `batch` jobs in one bulk submit
+    /// (`POST /v1/jobs/batch`) and following all of them to their end
+    /// before the next.
+    Bulk { clients: usize, batch: usize },
 }
 
 #[derive(Debug, Clone)]
@@ -60,8 +66,13 @@ impl Config {
             Mode::Open { rate } if !(rate > 0.0 && rate <= 100_000.0) => {
                 bail!("rate must be in (0, 100000] jobs/s")
             }
-            Mode::Closed { clients } if !(1..=4096).contains(&clients) => {
+            Mode::Closed { clients } | Mode::Bulk { clients, .. }
+                if !(1..=4096).contains(&clients) =>
+            {
                 bail!("clients must be 1-4096")
+            }
+            Mode::Bulk { batch, .. } if !(1..=1000).contains(&batch) => {
+                bail!("bulk batches must hold 1-1000 jobs")
             }
             _ => Ok(()),
         }
@@ -146,6 +157,21 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
                 });
             }
         }
+        Mode::Bulk { clients: n, batch } => {
+            for c in 0..n {
+                let client = clients[c % clients.len()].clone();
+                let (shared, mix) = (shared.clone(), config.mix.clone());
+                tasks.spawn(async move {
+                    let mut i = (c * batch) as u64;
+                    while Instant::now() < window_end {
+                        let bodies: Vec<_> =
+                            (0..batch as u64).map(|k| mix.pick(i + k).body()).collect();
+                        one_batch(&client, &bodies, &shared, deadline).await;
+                        i += (n * batch) as u64;
+                    }
+                });
+            }
+        }
     }
     while let Some(done) = tasks.join_next().await {
         done.context("a load task panicked")?;
@@ -159,6 +185,7 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         mode: match config.mode {
             Mode::Open { rate } => format!("open rate={rate}/s"),
             Mode::Closed { clients } => format!("closed clients={clients}"),
+            Mode::Bulk { clients, batch } => format!("bulk clients={clients} batch={batch}"),
         },
         mix: config.mix.to_string(),
         tenants: config.keys.len(),
@@ -180,6 +207,56 @@ pub async fn run(config: Config) -> anyhow::Result<Report> {
         elapsed_s: elapsed.as_secs_f64(),
         errors: t.errors,
     })
+}
+
+/// Submits `bodies` in one bulk submit and follows every accepted job to
+/// its terminal state (or the deadline), one long-poll at a time: by the
+/// time the last is answered most of the others have ended, so each of
+/// those reads answers at once. Each job's latencies count from the
+/// bulk submit's start.
+async fn one_batch(
+    client: &Client,
+    bodies: &[serde_json::Value],
+    shared: &Shared,
+    deadline: Instant,
+) {
+    let sent = Instant::now();
+    tally(shared, |t| t.submitted += bodies.len() as u64);
+    let submitted = match client.submit_batch(bodies, None).await {
+        Ok(s) => s,
+        Err(e) => {
+            tally(shared, |t| {
+                *t.errors.entry(format!("submit {}", e.kind())).or_default() += bodies.len() as u64
+            });
+            // Back off so a refusing server is not hammered.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return;
+        }
+    };
+    let took = sent.elapsed();
+    let mut ids = Vec::with_capacity(submitted.results.len());
+    tally(shared, |t| {
+        for r in &submitted.results {
+            match (&r.id, &r.error) {
+                (Some(id), _) => {
+                    t.accepted += 1;
+                    t.submit.push(took);
+                    ids.push(*id);
+                }
+                (None, error) => {
+                    let status = error
+                        .as_ref()
+                        .map_or(serde_json::Value::Null, |e| e["status"].clone());
+                    *t.errors
+                        .entry(format!("submit item http {status}"))
+                        .or_default() += 1;
+                }
+            }
+        }
+    });
+    for id in ids {
+        follow(client, id, sent, shared, deadline).await;
+    }
 }
 
 /// Submits one job and follows it to its terminal state (or the deadline).
@@ -214,6 +291,12 @@ async fn one_job(
         Some(sem) => sem.acquire_owned().await.ok(),
         None => None,
     };
+    follow(client, id, sent, shared, deadline).await;
+}
+
+/// Long-polls job `id` until it is terminal (or the deadline), counting its
+/// end-to-end latency from `sent`.
+async fn follow(client: &Client, id: JobId, sent: Instant, shared: &Shared, deadline: Instant) {
     loop {
         if Instant::now() >= deadline {
             tally(shared, |t| t.unfinished += 1);

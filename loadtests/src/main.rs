@@ -23,6 +23,11 @@ struct Cli {
     /// Closed loop: this many clients, one job at a time each.
     #[arg(long)]
     clients: Option<usize>,
+    /// Bulk: each client (--clients, default 8) submits this many jobs
+    /// (1–1000) in one `POST /v1/jobs/batch` and follows them all to their
+    /// end before the next.
+    #[arg(long, value_name = "N", conflicts_with = "rate")]
+    bulk: Option<usize>,
     /// Seconds of generation.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
@@ -90,9 +95,13 @@ async fn main() -> anyhow::Result<()> {
             tenants::bootstrap(&api_bin, cli.tenants.max(1), &tag)?
         }
     };
-    let mode = match cli.clients {
-        Some(clients) => Mode::Closed { clients },
-        None => Mode::Open {
+    let mode = match (cli.bulk, cli.clients) {
+        (Some(batch), clients) => Mode::Bulk {
+            clients: clients.unwrap_or(8),
+            batch,
+        },
+        (None, Some(clients)) => Mode::Closed { clients },
+        (None, None) => Mode::Open {
             rate: cli.rate.unwrap_or(100.0),
         },
     };

@@ -136,6 +136,12 @@ pub struct ApiSettings {
     pub job_cache_entries: usize,
     /// Seconds a finished row is answered from memory.
     pub job_cache_ttl_secs: u64,
+    /// Submit transactions in flight at once (issue 17's group commit):
+    /// each holds a pooled connection; submits beyond them wait and share
+    /// the next transaction.
+    pub submit_flushers: usize,
+    /// Most submit requests (a bulk submit is one) in one transaction.
+    pub submit_batch_max: usize,
 }
 
 /// Accounts and tokens (issue 4, docs/adr/0004-api.md). Keys are HS256 secrets named by

@@ -32,6 +32,9 @@ pub const METER_EVENTS_SENT: &str = "catalytic_billing_meter_events_sent_total";
 pub const METER_EXPORT_FAILURES: &str = "catalytic_billing_meter_export_failures_total";
 pub const DLQ_DEPTH: &str = "catalytic_dlq_depth_messages";
 pub const RATE_LIMIT_HITS: &str = "catalytic_rate_limit_hits_total";
+/// Requests (single, re-run or bulk submits) per group-committed submit
+/// transaction in the api (issue 17): above 1 only while submits queue.
+pub const SUBMIT_BATCH_SIZE: &str = "catalytic_submit_batch_size";
 pub const WEBHOOK_ATTEMPTS: &str = "catalytic_webhook_attempts_total";
 pub const WEBHOOK_ATTEMPT_SECONDS: &str = "catalytic_webhook_attempt_duration_seconds";
 pub const WEBHOOK_ENDPOINTS_DISABLED: &str = "catalytic_webhook_endpoints_disabled_total";
@@ -79,6 +82,9 @@ pub const RETENTION_KINDS: [&str; 7] = [
     "webhook_attempts",
 ];
 
+/// Requests per submit batch: 1 up to `api.submit_batch_max`'s default.
+const BATCH_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
 /// Seconds: from 100 µs (an api request) to an hour (the longest job).
 const DURATION_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -98,6 +104,7 @@ pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildE
     // aggregate quantiles across replicas with histogram_quantile.
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), DURATION_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(SUBMIT_BATCH_SIZE.into()), BATCH_SIZE_BUCKETS)?
         .install_recorder()?;
     describe();
     register_at_zero();
@@ -171,6 +178,10 @@ fn describe() {
     );
     describe_gauge!(DLQ_DEPTH, "Messages waiting in the dead-letter queue");
     describe_counter!(RATE_LIMIT_HITS, "Requests refused with 429, by limit");
+    describe_histogram!(
+        SUBMIT_BATCH_SIZE,
+        "Submits (single, re-run or bulk requests) per group-committed transaction"
+    );
     describe_counter!(WEBHOOK_ATTEMPTS, "Webhook delivery attempts, by outcome");
     describe_histogram!(WEBHOOK_ATTEMPT_SECONDS, "Latency of one webhook attempt");
     describe_counter!(

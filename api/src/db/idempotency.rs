@@ -4,22 +4,21 @@
 //!
 //! A key older than 24 h is forgotten: reads ignore it and a new submit with
 //! the same key takes the row over (the unique constraint stays the one
-//! arbiter between concurrent submits).
+//! arbiter between concurrent submits). Records are written with their jobs
+//! by `jobs::insert_batch`, in the same statement.
 
 use catalytic_shared::db::DbError;
 use catalytic_shared::ids::{JobId, TenantId};
 use sqlx::PgConnection;
 
-/// The job a key names, and the hash of the body that created it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The job a key names, and the hash of the body that created it. A bulk
+/// submit's record also keeps its per-item results, replayed as they were.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub job_id: JobId,
     pub request_hash: Vec<u8>,
+    pub results: Option<serde_json::Value>,
 }
-
-/// The constraint a concurrent duplicate hits; `insert` reports it as
-/// `DbError::Conflict` with this name.
-pub const CONSTRAINT: &str = "idempotency_keys_tenant_key";
 
 /// The live (under 24 h old) record of `key`, if any.
 pub async fn find(
@@ -29,7 +28,7 @@ pub async fn find(
 ) -> Result<Option<Record>, DbError> {
     Ok(sqlx::query_as!(
         Record,
-        r#"SELECT job_id AS "job_id: JobId", request_hash
+        r#"SELECT job_id AS "job_id: JobId", request_hash, results
            FROM idempotency_keys
            WHERE tenant_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'"#,
         tenant as TenantId,
@@ -37,40 +36,4 @@ pub async fn find(
     )
     .fetch_optional(conn)
     .await?)
-}
-
-/// Records `key` → `job`. Call in the submit's transaction, after the job
-/// row. A live record of the same key (a concurrent submit that committed
-/// first) is a `Conflict`; an expired one is taken over.
-///
-/// The upsert waits on the unique index for a concurrent insert of the same
-/// key to commit or roll back, so exactly one of two racing submits wins.
-pub async fn insert(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    key: &str,
-    request_hash: &[u8],
-    job: JobId,
-) -> Result<(), DbError> {
-    let written = sqlx::query!(
-        "INSERT INTO idempotency_keys (tenant_id, key, request_hash, job_id)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT ON CONSTRAINT idempotency_keys_tenant_key DO UPDATE
-             SET request_hash = EXCLUDED.request_hash, job_id = EXCLUDED.job_id, created_at = now()
-             WHERE idempotency_keys.created_at <= now() - interval '24 hours'",
-        tenant as TenantId,
-        key,
-        request_hash,
-        job as JobId,
-    )
-    .execute(conn)
-    .await?
-    .rows_affected();
-    if written == 1 {
-        Ok(())
-    } else {
-        Err(DbError::Conflict {
-            constraint: CONSTRAINT.to_owned(),
-        })
-    }
 }

@@ -1,11 +1,13 @@
 //! The counts plan quotas are checked against (issue 4, docs/adr/0003-plans.md). They run
-//! inside the submitting transaction after `lock_tenant`, so two concurrent
-//! submits of one tenant cannot both pass a cap with one slot left.
+//! inside the submitting transaction after `lock_tenant` (`lock_tenants` for
+//! a batch of submits), so two concurrent submits of one tenant cannot both
+//! pass a cap with one slot left.
 
 use catalytic_shared::db::DbError;
 use catalytic_shared::ids::TenantId;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
+use std::collections::HashMap;
 
 /// Serialises one tenant's quota checks until the transaction ends.
 pub async fn lock_tenant(conn: &mut PgConnection, tenant: TenantId) -> Result<(), DbError> {
@@ -32,34 +34,65 @@ pub struct SubmitCounts {
     pub suspended_at: Option<DateTime<Utc>>,
 }
 
+/// Serialises the quota checks of several tenants (a group-committed
+/// batch of submits) until the transaction ends. The locks are taken in
+/// the order given, one row of the function scan after the other; every
+/// caller passes them sorted, so two batches (two api replicas) holding
+/// overlapping tenants cannot deadlock.
+pub async fn lock_tenants(conn: &mut PgConnection, sorted: &[TenantId]) -> Result<(), DbError> {
+    let ids: Vec<uuid::Uuid> = sorted.iter().map(|t| t.as_uuid()).collect();
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended(t::text, 7)) FROM unnest($1::uuid[]) AS t",
+        &ids,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The counts of each `(tenant, count_month)`, in one statement. Run it
+/// after `lock_tenants`, as its own statement: its snapshot must be taken
+/// after the locks are held, or a submit that committed while we waited
+/// would be missed.
+///
 /// `count_month`: whether to count the month's jobs. The count scans the
 /// tenant's jobs of the month, which on a metered plan grows without bound
 /// and was a fifth of the database's time per submit under load (issue 8);
 /// on a plan that stops at its quota it is bounded by that quota.
 pub async fn submit_counts(
     conn: &mut PgConnection,
-    tenant: TenantId,
-    count_month: bool,
-) -> Result<SubmitCounts, DbError> {
-    let row = sqlx::query!(
+    tenants: &[(TenantId, bool)],
+) -> Result<HashMap<TenantId, SubmitCounts>, DbError> {
+    let ids: Vec<uuid::Uuid> = tenants.iter().map(|(t, _)| t.as_uuid()).collect();
+    let count_month: Vec<bool> = tenants.iter().map(|(_, c)| *c).collect();
+    let rows = sqlx::query!(
         r#"WITH month AS (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start)
            SELECT
+             t.id AS "tenant!: TenantId",
+             t.count_month AS "count_month!",
              (SELECT count(*) FROM jobs, month
-              WHERE $2 AND tenant_id = $1 AND created_at >= month.start) AS "month!",
-             (SELECT count(*) FROM jobs WHERE tenant_id = $1 AND status = 'queued') AS "queued!",
+              WHERE t.count_month AND jobs.tenant_id = t.id AND jobs.created_at >= month.start) AS "month!",
+             (SELECT count(*) FROM jobs WHERE jobs.tenant_id = t.id AND jobs.status = 'queued') AS "queued!",
              (SELECT start + interval '1 month' FROM month) AS "resets!",
-             (SELECT suspended_at FROM stripe_customers WHERE tenant_id = $1) AS "suspended_at?""#,
-        tenant as TenantId,
-        count_month,
+             (SELECT suspended_at FROM stripe_customers s WHERE s.tenant_id = t.id) AS "suspended_at?"
+           FROM unnest($1::uuid[], $2::bool[]) AS t(id, count_month)"#,
+        &ids,
+        &count_month,
     )
-    .fetch_one(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(SubmitCounts {
-        jobs_this_month: count_month.then_some(row.month),
-        queued: row.queued,
-        month_resets_at: row.resets,
-        suspended_at: row.suspended_at,
-    })
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let counts = SubmitCounts {
+                jobs_this_month: row.count_month.then_some(row.month),
+                queued: row.queued,
+                month_resets_at: row.resets,
+                suspended_at: row.suspended_at,
+            };
+            (row.tenant, counts)
+        })
+        .collect())
 }
 
 /// Live (not deleted) lattices of the tenant.

@@ -51,13 +51,14 @@ local t = redis.call('TIME')
 local now = t[1] * 1000 + t[2] / 1000
 local emission = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3] or '1')
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
-local allow_at = tat + emission - burst * emission
+local allow_at = tat + cost * emission - burst * emission
 if allow_at > now then
   return {0, tostring(tat - now), tostring(allow_at - now)}
 end
-local new_tat = tat + emission
+local new_tat = tat + cost * emission
 redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil(new_tat - now) + 1)
 return {1, tostring(new_tat - now), '0'}
 "#;
@@ -85,10 +86,17 @@ impl RateLimiter {
 
     /// Checks and spends one request of `key`'s budget.
     pub async fn check(&self, key: &str, rate: Rate) -> Decision {
+        self.check_n(key, rate, 1).await
+    }
+
+    /// Checks and spends `cost` requests of `key`'s budget at once, or none
+    /// when they do not all fit (a bulk submit counts each of its jobs).
+    /// A cost above `rate.limit` never fits.
+    pub async fn check_n(&self, key: &str, rate: Rate, cost: u32) -> Decision {
         if let Some(conn) = &self.redis {
             let mut conn = conn.clone();
             let mut invocation = self.script.key(format!("{}:rl:{key}", self.prefix));
-            invocation.arg(rate.emission_ms()).arg(rate.limit);
+            invocation.arg(rate.emission_ms()).arg(rate.limit).arg(cost);
             let call = invocation.invoke_async::<(i64, String, String)>(&mut conn);
             match tokio::time::timeout(REDIS_TIMEOUT, call).await {
                 Ok(Ok((allowed, until_full, retry))) => {
@@ -104,10 +112,10 @@ impl RateLimiter {
                 }
             }
         }
-        self.check_local(key, rate)
+        self.check_local(key, rate, cost)
     }
 
-    fn check_local(&self, key: &str, rate: Rate) -> Decision {
+    fn check_local(&self, key: &str, rate: Rate, cost: u32) -> Decision {
         let now = self.epoch.elapsed().as_secs_f64() * 1e3;
         let emission = rate.emission_ms();
         let burst = f64::from(rate.limit);
@@ -116,11 +124,12 @@ impl RateLimiter {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let tat = tats.get(key).copied().unwrap_or(now).max(now);
-        let allow_at = tat + emission - burst * emission;
+        let cost = f64::from(cost);
+        let allow_at = tat + cost * emission - burst * emission;
         if allow_at > now {
             return decision(rate, false, tat - now, allow_at - now);
         }
-        let new_tat = tat + emission;
+        let new_tat = tat + cost * emission;
         tats.insert(key.to_owned(), new_tat);
         // Keep the map bounded: forget keys whose budget is full again.
         if tats.len() > 100_000 {
@@ -153,7 +162,7 @@ mod tests {
         let rate = Rate::per_minute(3);
         let decisions: Vec<Decision> = [(); 4]
             .iter()
-            .map(|_| limiter.check_local("k", rate))
+            .map(|_| limiter.check_local("k", rate, 1))
             .collect();
         assert!(decisions[..3].iter().all(|d| d.allowed));
         assert_eq!(
@@ -167,8 +176,20 @@ mod tests {
             decisions[3]
         );
         assert!(
-            limiter.check_local("other", rate).allowed,
+            limiter.check_local("other", rate, 1).allowed,
             "keys are independent"
         );
+    }
+
+    #[tokio::test]
+    async fn a_cost_spends_that_many_requests_or_none() {
+        let limiter = RateLimiter::new(None, "t");
+        let rate = Rate::per_minute(10);
+        assert!(limiter.check_local("k", rate, 7).allowed);
+        let refused = limiter.check_local("k", rate, 4);
+        assert!(!refused.allowed, "7 + 4 > 10");
+        assert_eq!(refused.remaining, 3, "a refusal spends nothing");
+        assert!(limiter.check_local("k", rate, 3).allowed);
+        assert!(!limiter.check_local("big", rate, 11).allowed);
     }
 }

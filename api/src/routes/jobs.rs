@@ -160,7 +160,7 @@ async fn submit_job(
     let lattice_id = stored.as_ref().map(|(id, _)| *id);
     let spec = job.into_spec(&scope.plan.limits(), stored.map(|(_, def)| def))?;
     let submitted = enqueue::submit(
-        &state.db,
+        &state.submits,
         scope.tenant_id,
         scope.plan,
         &spec,
@@ -401,7 +401,7 @@ async fn rerun_job(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored spec of job {original}: {e}")))?;
     let lattice_id = db::job_queries::lattice_of(&state.db, scope.tenant_id, original).await?;
     let id = match enqueue::submit(
-        &state.db,
+        &state.submits,
         scope.tenant_id,
         scope.plan,
         &spec,

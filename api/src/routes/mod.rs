@@ -10,6 +10,7 @@ pub mod auth;
 pub mod docs;
 pub mod health;
 pub mod invoices;
+pub mod job_batches;
 pub mod jobs;
 pub mod lattices;
 pub mod stripe;
@@ -41,6 +42,7 @@ const REQUEST_ID: &str = "x-request-id";
 pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(jobs::router())
+        .merge(job_batches::router())
         .merge(lattices::router())
         .merge(auth::router())
         .merge(users::router())

@@ -3,6 +3,7 @@ use serde_json::Value;
 
 const EXPECTED: &[(&str, &str)] = &[
     ("/v1/jobs", "post"),
+    ("/v1/jobs/batch", "post"),
     ("/v1/jobs/{id}", "get"),
     ("/v1/jobs", "get"),
     ("/v1/jobs/{id}/cancel", "post"),
@@ -70,6 +71,8 @@ async fn the_openapi_document_lists_every_route() -> anyhow::Result<()> {
     }
     assert!(doc["components"]["schemas"]["JobIn"].is_object());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    assert!(doc["components"]["schemas"]["BulkAccepted"].is_object());
+    assert!(doc["components"]["schemas"]["BulkItem"].is_object());
 
     // Every documented route is really served: the router's own 404 for an
     // unmatched path has no problem+json body; ours do.

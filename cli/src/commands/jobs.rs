@@ -4,9 +4,10 @@ use super::{Context, watch};
 use crate::args::{JobsCommand, SubmitArgs};
 use crate::body;
 use crate::failure::Failure;
-use crate::output::{Table, emit, next_page_hint};
-use catalytic_client::{JobId, JobStatus};
+use crate::output::{OutputFormat, Table, emit, next_page_hint};
+use catalytic_client::{BulkSubmitted, JobId, JobStatus};
 use serde_json::{Value, json};
+use std::path::Path;
 
 /// A job's fields worth a line in table mode (the request and result are
 /// long: `jobs result` and `--output json` show them whole).
@@ -90,6 +91,9 @@ pub async fn run(ctx: &Context, command: JobsCommand) -> Result<(), Failure> {
 }
 
 async fn submit(ctx: &Context, args: SubmitArgs) -> Result<(), Failure> {
+    if let Some(path) = &args.from_file {
+        return submit_many(ctx, path, args.idempotency_key.as_deref()).await;
+    }
     let request = body::job(&args)?;
     let mut api = ctx.api()?;
     let key = args.idempotency_key.clone();
@@ -105,6 +109,99 @@ async fn submit(ctx: &Context, args: SubmitArgs) -> Result<(), Failure> {
     emit(ctx.format(), &submitted, |v| {
         Table::fields(v, &["id", "status", "location", "replayed"])
     })
+}
+
+/// The most jobs the API takes in one bulk submit.
+const BULK_MAX: usize = 1000;
+
+/// `jobs submit --from-file`: the file's jobs in bulk submits of up to
+/// 1,000, one output line per job (its file line, and its id or why it was
+/// refused). Exits 1 when any job was refused.
+async fn submit_many(ctx: &Context, path: &Path, key: Option<&str>) -> Result<(), Failure> {
+    let jobs = body::read_lines(path)?;
+    let mut api = ctx.api()?;
+    let mut lines = Vec::with_capacity(jobs.len());
+    for (n, chunk) in jobs.chunks(BULK_MAX).enumerate() {
+        let bodies: Vec<Value> = chunk.iter().map(|(_, job)| job.clone()).collect();
+        let key = key.map(|k| format!("{k}-{}", n + 1));
+        let answered = api
+            .call(|c| {
+                let (bodies, key) = (&bodies, key.clone());
+                async move {
+                    match c.submit_batch(bodies, key.as_deref()).await {
+                        Ok(submitted) => Ok(Ok(submitted)),
+                        // None accepted: the refusal still holds each item's problem.
+                        Err(e) => match BulkSubmitted::from_refusal(&e) {
+                            Some(submitted) => Ok(Err(submitted)),
+                            None => Err(e),
+                        },
+                    }
+                }
+            })
+            .await?;
+        let submitted = answered.unwrap_or_else(|refused| refused);
+        for result in submitted.results {
+            let line = chunk.get(result.index).map_or(0, |(line, _)| *line);
+            let mut out = json!({"line": line});
+            match (&result.id, &result.error) {
+                (Some(id), _) => {
+                    out["id"] = json!(id);
+                    out["status"] = json!(result.status);
+                }
+                (None, error) => out["error"] = error.clone().unwrap_or(Value::Null),
+            }
+            lines.push(out);
+        }
+    }
+    let refused = lines.iter().filter(|l| l.get("error").is_some()).count();
+    match ctx.format() {
+        OutputFormat::Json => println!("{:#}", Value::Array(lines.clone())),
+        OutputFormat::Table => {
+            for l in &lines {
+                println!("{}", bulk_line(l));
+            }
+        }
+    }
+    match refused {
+        0 => Ok(()),
+        n => Err(Failure::Local(anyhow::anyhow!(
+            "{n} of {} jobs were refused (their lines say why)",
+            lines.len()
+        ))),
+    }
+}
+
+/// One job of `--from-file` in table mode: `line 3: <id> queued`, or
+/// `line 4: refused 422: jobs[3].params.end[0]: must be …`.
+fn bulk_line(l: &Value) -> String {
+    let line = &l["line"];
+    if let Some(id) = l["id"].as_str() {
+        return format!(
+            "line {line}: {id} {}",
+            l["status"].as_str().unwrap_or("queued")
+        );
+    }
+    let error = &l["error"];
+    let fields: Vec<String> = error["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e["field"].as_str().unwrap_or("?"),
+                        e["message"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let why = match fields.is_empty() {
+        true => error["detail"].as_str().unwrap_or("refused").to_owned(),
+        false => fields.join("; "),
+    };
+    format!("line {line}: refused {}: {why}", error["status"])
 }
 
 /// A succeeded job's result; any other state is a failure that says why.

@@ -193,3 +193,66 @@ async fn a_watch_rides_out_an_api_restart_and_sees_the_job_succeed() -> anyhow::
     );
     cli.stop().await
 }
+
+#[tokio::test]
+async fn many_jobs_from_a_json_lines_file_print_one_line_each() -> anyhow::Result<()> {
+    let cli = Cli::start(Fleet::ApiOnly).await?;
+    cli.register_and_login("bulk@example.com")?;
+    let file = cli.config.with_file_name("jobs.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"lattice": {"dimensions": 1, "size": 8}, "operation": "shortest_path", "params": {"start": [0], "end": [7]}}"#,
+            "\n\n",
+            r#"{"lattice": {"dimensions": 1, "size": 8}, "operation": "shortest_path", "params": {"start": [0], "end": [9]}}"#,
+            "\n",
+            r#"{"lattice": {"dimensions": 2, "size": 4}, "operation": "analyze"}"#,
+            "\n",
+        ),
+    )?;
+    let path = file.display().to_string();
+    // JSON: one object per job, with its file line; exit 1 as one was refused.
+    let run = cli.run_with(
+        &["jobs", "submit", "--from-file", &path, "--output", "json"],
+        &[],
+        "",
+    )?;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let lines = run.json()?;
+    let lines = lines.as_array().cloned().unwrap_or_default();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[0]["status"], "queued");
+    assert!(lines[0]["id"].is_string());
+    assert_eq!(lines[1]["line"], 3);
+    assert_eq!(
+        lines[1]["error"]["errors"][0]["field"], "jobs[1].params.end[0]",
+        "{lines:?}"
+    );
+    assert_eq!(lines[2]["line"], 4);
+    assert!(lines[2]["id"].is_string());
+    let id = lines[0]["id"].as_str().unwrap_or_default().to_owned();
+    let job = cli.json(&format!("jobs get {id}"), &[])?;
+    assert_eq!(job["status"], "queued", "{job}");
+
+    // Table: one line per job.
+    let run = cli.run_with(&["jobs", "submit", "--from-file", &path], &[], "")?;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let out: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(out.len(), 3, "{run:?}");
+    assert!(
+        out[0].starts_with("line 1: ") && out[0].ends_with(" queued"),
+        "{run:?}"
+    );
+    assert!(
+        out[1].starts_with("line 3: refused 422: jobs[1].params.end[0]"),
+        "{run:?}"
+    );
+
+    // A line that is not JSON is refused before anything is sent.
+    std::fs::write(&file, "{\"operation\": \"analyze\"}\nnot json\n")?;
+    let run = cli.run_with(&["jobs", "submit", "--from-file", &path], &[], "")?;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("line 2"), "{run:?}");
+    cli.stop().await
+}

@@ -78,6 +78,116 @@ pub async fn insert_with_outbox(conn: &mut PgConnection, job: &NewJob) -> Result
     Ok(())
 }
 
+/// An `Idempotency-Key` record written with its submit's jobs by
+/// `insert_batch`.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub tenant_id: TenantId,
+    pub key: String,
+    pub request_hash: Vec<u8>,
+    /// The job the key names (a bulk submit's first accepted one).
+    pub job_id: JobId,
+    /// A bulk submit's per-item results, replayed as they are.
+    pub results: Option<Value>,
+}
+
+/// Inserts a group-committed batch of submits in one statement: the
+/// idempotency records, then every job (with its first outbox row) whose
+/// key was written or that had none. `jobs` pairs each job with its
+/// submit's key, if any. A key that a live record already holds (a
+/// concurrent submit that committed first, or is committing: the unique
+/// index makes us wait for it) is not written, and its jobs are not
+/// inserted. Returns the ids of the jobs inserted.
+///
+/// Keys must be distinct per tenant within the batch (ON CONFLICT cannot
+/// touch one row twice in a statement); the caller settles in-batch
+/// duplicates itself. The records reference jobs inserted further down the
+/// same statement: foreign keys are checked at the statement's end.
+pub async fn insert_batch(
+    conn: &mut PgConnection,
+    jobs: &[(&NewJob, Option<&str>)],
+    keys: &[NewKey],
+) -> Result<Vec<JobId>, DbError> {
+    let mut j = JobColumns::default();
+    for (job, key) in jobs {
+        j.id.push(job.id.as_uuid());
+        j.tenant.push(job.tenant_id.as_uuid());
+        j.operation.push(job.operation.to_owned());
+        j.spec.push(job.spec.clone());
+        j.queue_class.push(job.queue_class.as_str().to_owned());
+        j.max_attempts.push(job.max_attempts);
+        j.time_limit_ms
+            .push(i64::try_from(job.time_limit.as_millis()).unwrap_or(i64::MAX));
+        j.lattice.push(job.lattice_id.map(|l| l.as_uuid()));
+        j.message.push(MessageId::new().as_uuid());
+        j.key.push(key.map(str::to_owned));
+    }
+    let k_tenant: Vec<Uuid> = keys.iter().map(|k| k.tenant_id.as_uuid()).collect();
+    let k_key: Vec<String> = keys.iter().map(|k| k.key.clone()).collect();
+    let k_hash: Vec<Vec<u8>> = keys.iter().map(|k| k.request_hash.clone()).collect();
+    let k_job: Vec<Uuid> = keys.iter().map(|k| k.job_id.as_uuid()).collect();
+    let k_results: Vec<Option<Value>> = keys.iter().map(|k| k.results.clone()).collect();
+    let ids = sqlx::query_scalar!(
+        r#"WITH keyed AS (
+               INSERT INTO idempotency_keys (tenant_id, key, request_hash, job_id, results)
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::uuid[], $5::jsonb[])
+               ON CONFLICT ON CONSTRAINT idempotency_keys_tenant_key DO UPDATE
+                   SET request_hash = EXCLUDED.request_hash, job_id = EXCLUDED.job_id,
+                       results = EXCLUDED.results, created_at = now()
+                   WHERE idempotency_keys.created_at <= now() - interval '24 hours'
+               RETURNING tenant_id, key),
+           new AS (
+               SELECT n.* FROM unnest($6::uuid[], $7::uuid[], $8::text[], $9::jsonb[], $10::text[],
+                                      $11::int[], $12::bigint[], $13::uuid[], $14::uuid[], $15::text[])
+                   AS n(id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms,
+                        lattice_id, message_id, key)
+               WHERE n.key IS NULL
+                  OR EXISTS (SELECT 1 FROM keyed WHERE keyed.tenant_id = n.tenant_id AND keyed.key = n.key)),
+           job AS (
+               INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts,
+                                 time_limit_ms, lattice_id)
+               SELECT id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms, lattice_id
+               FROM new
+               RETURNING id)
+           INSERT INTO job_outbox (message_id, job_id, tenant_id, attempt, queue_class)
+           SELECT new.message_id, new.id, new.tenant_id, 1, new.queue_class FROM new JOIN job USING (id)
+           RETURNING job_id AS "job_id: JobId""#,
+        &k_tenant,
+        &k_key,
+        &k_hash,
+        &k_job,
+        &k_results as &[Option<Value>],
+        &j.id,
+        &j.tenant,
+        &j.operation,
+        &j.spec,
+        &j.queue_class,
+        &j.max_attempts,
+        &j.time_limit_ms,
+        &j.lattice as &[Option<Uuid>],
+        &j.message,
+        &j.key as &[Option<String>],
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(ids)
+}
+
+/// `insert_batch`'s jobs, one array per column (what `unnest` takes).
+#[derive(Default)]
+struct JobColumns {
+    id: Vec<Uuid>,
+    tenant: Vec<Uuid>,
+    operation: Vec<String>,
+    spec: Vec<Value>,
+    queue_class: Vec<String>,
+    max_attempts: Vec<i32>,
+    time_limit_ms: Vec<i64>,
+    lattice: Vec<Option<Uuid>>,
+    message: Vec<Uuid>,
+    key: Vec<Option<String>>,
+}
+
 /// A tenant's job; another tenant's is `None`, exactly like a missing one.
 pub async fn get(pool: &PgPool, tenant: TenantId, job: JobId) -> Result<Option<JobRow>, DbError> {
     Ok(sqlx::query_as!(

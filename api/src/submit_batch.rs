@@ -1,0 +1,336 @@
+//! Group commit of submits (issue 17): concurrent submits, single or bulk,
+//! share one transaction. A submit's price on this machine is its round
+//! trips to PostgreSQL (~200 µs of CPU each, docs/benchmarks.md); a batch
+//! pays them once:
+//!
+//! 1. `BEGIN`
+//! 2. lock the batch's tenants, sorted (`quotas::lock_tenants`)
+//! 3. read every tenant's quota counts in one statement
+//! 4. one statement writes the idempotency records, the jobs and their
+//!    outbox rows (`jobs::insert_batch`, multi-row `unnest`)
+//! 5. `COMMIT`, then each request is answered.
+//!
+//! Between 3 and 4, requests are admitted in arrival order, each tenant's
+//! against its counts plus what the batch already admitted for it, so a
+//! quota holds exactly as if the submits had run one by one. A request
+//! whose `Idempotency-Key` an earlier request of the batch holds, or a live
+//! record holds (another replica's commit), stores nothing and answers
+//! `Submit::KeyTaken`, as a lone submit did. If the batch fails with a
+//! database error before its COMMIT, each request is run again alone, so
+//! one poison request (a lattice deleted since its lookup) fails only
+//! itself; a failed COMMIT (which may have committed) is not run again.
+//!
+//! Batching comes from `GroupCommit`: no timer, a lone submit goes at once;
+//! batches form while every flusher is in a round trip.
+
+use crate::error::ApiError;
+use crate::idempotency::IdempotencyKey;
+use crate::limits::quota;
+use crate::responses::BulkItem;
+use catalytic_shared::db::jobs::{NewJob, NewKey};
+use catalytic_shared::db::{self, DbError};
+use catalytic_shared::group_commit::GroupCommit;
+use catalytic_shared::ids::{JobId, TenantId};
+use catalytic_shared::tenant::Plan;
+use sqlx::PgPool;
+use std::collections::{HashMap, HashSet};
+
+/// The handle handlers submit through (in `AppState`).
+pub type SubmitBatcher = GroupCommit<Submission, Outcome>;
+
+/// One request: a single submit (one item), a re-run, or a bulk submit.
+pub struct Submission {
+    pub tenant: TenantId,
+    pub plan: Plan,
+    /// In request order.
+    pub items: Vec<Item>,
+    pub idempotency: Option<IdempotencyKey>,
+    /// A bulk submit: its idempotency record keeps the per-item results.
+    pub bulk: bool,
+}
+
+/// One job of a submission.
+pub enum Item {
+    /// Valid: to admit against the quotas and store.
+    Job(NewJob),
+    /// Refused before the batch (validation, a missing lattice); the
+    /// refusal keeps its slot in a bulk answer.
+    Refused(ApiError),
+}
+
+/// A submission's answer: per item, its job or its refusal; or why it
+/// stored nothing at all.
+pub type Outcome = Result<Vec<Result<JobId, ApiError>>, Submit>;
+
+/// Why a submit stored nothing.
+#[derive(Debug)]
+pub enum Submit {
+    /// Another submit with the same `Idempotency-Key` committed first (or
+    /// came first in the same batch): the caller answers its record.
+    KeyTaken,
+    Refused(ApiError),
+}
+
+impl From<ApiError> for Submit {
+    fn from(e: ApiError) -> Self {
+        Submit::Refused(e)
+    }
+}
+
+impl From<DbError> for Submit {
+    fn from(e: DbError) -> Self {
+        Submit::Refused(e.into())
+    }
+}
+
+/// Spawns the flushers (`api.submit_flushers`, at most
+/// `api.submit_batch_max` requests per transaction). Each holds one pooled
+/// connection while it runs.
+pub fn spawn(pool: PgPool, flushers: usize, max_batch: usize) -> SubmitBatcher {
+    GroupCommit::spawn(flushers, max_batch, move |batch: Vec<Submission>| {
+        let pool = pool.clone();
+        async move { run(&pool, batch).await }
+    })
+}
+
+async fn run(pool: &PgPool, batch: Vec<Submission>) -> Vec<Outcome> {
+    metrics::histogram!(catalytic_shared::metrics::SUBMIT_BATCH_SIZE).record(batch.len() as f64);
+    match commit(pool, &batch).await {
+        Ok(decisions) => answer(batch, decisions),
+        Err(Failed::Before(e)) if batch.len() == 1 => vec![Err(Submit::Refused(e))],
+        // The COMMIT itself failed: it may have committed all the same (an
+        // answer lost with its connection), so running the requests again
+        // could store their jobs twice. Each gets the 500, as a lone
+        // submit did.
+        Err(Failed::AtCommit(e)) => {
+            tracing::error!(
+                error = format!("{e:#}"),
+                requests = batch.len(),
+                "a submit batch's COMMIT failed"
+            );
+            batch
+                .iter()
+                .map(|_| {
+                    Err(Submit::Refused(ApiError::Internal(anyhow::anyhow!(
+                        "the submit transaction's COMMIT failed"
+                    ))))
+                })
+                .collect()
+        }
+        Err(Failed::Before(e)) => {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                requests = batch.len(),
+                "a batch of submits failed; running each alone"
+            );
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for submission in batch {
+                let one = vec![submission];
+                let outcome = match commit(pool, &one).await {
+                    Ok(decisions) => answer(one, decisions).pop(),
+                    Err(Failed::Before(e) | Failed::AtCommit(e)) => Some(Err(Submit::Refused(e))),
+                };
+                outcomes.push(outcome.unwrap_or_else(|| {
+                    Err(Submit::Refused(ApiError::Internal(anyhow::anyhow!(
+                        "a submission went unanswered"
+                    ))))
+                }));
+            }
+            outcomes
+        }
+    }
+}
+
+/// Why a batch's transaction stored nothing, or may not have.
+enum Failed {
+    /// Before COMMIT was sent: rolled back, safe to run again.
+    Before(ApiError),
+    /// COMMIT was sent and failed: its outcome is unknown.
+    AtCommit(ApiError),
+}
+
+impl<E: Into<ApiError>> From<E> for Failed {
+    fn from(e: E) -> Self {
+        Failed::Before(e.into())
+    }
+}
+
+/// What the transaction decided for one submission.
+enum Decision {
+    KeyTaken,
+    Slots(Vec<Slot>),
+}
+
+enum Slot {
+    Admitted(JobId),
+    /// Refused before the batch: the item's own refusal.
+    Known,
+    /// Over a quota.
+    OverQuota(ApiError),
+}
+
+/// The transaction (steps 1–5 above); decisions in submission order.
+async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Failed> {
+    // Tenants with a job to admit, sorted: the lock order.
+    let mut tenants: Vec<(TenantId, bool)> = Vec::new();
+    for s in batch {
+        if s.items.iter().any(|i| matches!(i, Item::Job(_))) {
+            tenants.push((s.tenant, quota::counts_month(s.plan)));
+        }
+    }
+    tenants.sort();
+    // One entry per tenant; counting the month if any of its submits needs it.
+    tenants.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 |= later.1;
+        }
+        same
+    });
+    if tenants.is_empty() {
+        return Ok(batch
+            .iter()
+            .map(|s| Decision::Slots(s.items.iter().map(|_| Slot::Known).collect()))
+            .collect());
+    }
+    let ids: Vec<TenantId> = tenants.iter().map(|(t, _)| *t).collect();
+    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    crate::db::quotas::lock_tenants(&mut tx, &ids).await?;
+    let counts = crate::db::quotas::submit_counts(&mut tx, &tenants).await?;
+
+    let mut admitted: HashMap<TenantId, i64> = HashMap::new();
+    let mut claimed: HashSet<(TenantId, &str)> = HashSet::new();
+    let mut rows: Vec<(&NewJob, Option<&str>)> = Vec::new();
+    let mut keys: Vec<NewKey> = Vec::new();
+    let mut decisions = Vec::with_capacity(batch.len());
+    for s in batch {
+        let key = s.idempotency.as_ref();
+        if let Some(key) = key
+            && claimed.contains(&(s.tenant, key.key.as_str()))
+        {
+            decisions.push(Decision::KeyTaken);
+            continue;
+        }
+        let mut slots = Vec::with_capacity(s.items.len());
+        let mut first = None;
+        for item in &s.items {
+            let job = match item {
+                Item::Refused(_) => {
+                    slots.push(Slot::Known);
+                    continue;
+                }
+                Item::Job(job) => job,
+            };
+            let used = admitted.entry(s.tenant).or_default();
+            let tenant_counts = counts.get(&s.tenant).ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("no quota counts for tenant {}", s.tenant))
+            })?;
+            match quota::submit_refusal(s.plan, tenant_counts, *used) {
+                Some(refusal) => slots.push(Slot::OverQuota(refusal)),
+                None => {
+                    *used += 1;
+                    first.get_or_insert(job.id);
+                    rows.push((job, key.map(|k| k.key.as_str())));
+                    slots.push(Slot::Admitted(job.id));
+                }
+            }
+        }
+        // A key is recorded only with a stored job; a submission refused
+        // whole leaves its key free, as a lone refused submit did.
+        if let (Some(key), Some(first)) = (key, first) {
+            claimed.insert((s.tenant, key.key.as_str()));
+            keys.push(NewKey {
+                tenant_id: s.tenant,
+                key: key.key.clone(),
+                request_hash: key.request_hash.clone(),
+                job_id: first,
+                results: match s.bulk {
+                    true => Some(
+                        serde_json::to_value(bulk_results(&s.items, &slots))
+                            .map_err(|e| ApiError::Internal(e.into()))?,
+                    ),
+                    false => None,
+                },
+            });
+        }
+        decisions.push(Decision::Slots(slots));
+    }
+    let inserted: HashSet<JobId> = db::jobs::insert_batch(&mut tx, &rows, &keys)
+        .await?
+        .into_iter()
+        .collect();
+    tx.commit()
+        .await
+        .map_err(|e| Failed::AtCommit(DbError::from(e).into()))?;
+    metrics::counter!(catalytic_shared::metrics::JOBS_SUBMITTED).increment(inserted.len() as u64);
+    // A keyed submission whose jobs were not stored lost its key to a
+    // record another transaction holds.
+    Ok(decisions
+        .into_iter()
+        .map(|d| match d {
+            Decision::Slots(slots)
+                if slots
+                    .iter()
+                    .any(|s| matches!(s, Slot::Admitted(id) if !inserted.contains(id))) =>
+            {
+                Decision::KeyTaken
+            }
+            other => other,
+        })
+        .collect())
+}
+
+/// Each submission's outcome, moving the refusals out of its items.
+fn answer(batch: Vec<Submission>, decisions: Vec<Decision>) -> Vec<Outcome> {
+    batch
+        .into_iter()
+        .zip(decisions)
+        .map(|(s, decision)| match decision {
+            Decision::KeyTaken => Err(Submit::KeyTaken),
+            Decision::Slots(slots) => Ok(s
+                .items
+                .into_iter()
+                .zip(slots)
+                .map(|(item, slot)| match (item, slot) {
+                    (_, Slot::Admitted(id)) => Ok(id),
+                    (_, Slot::OverQuota(e)) | (Item::Refused(e), Slot::Known) => Err(e),
+                    (Item::Job(_), Slot::Known) => Err(ApiError::Internal(anyhow::anyhow!(
+                        "a valid job was not decided"
+                    ))),
+                })
+                .collect()),
+        })
+        .collect()
+}
+
+/// A bulk submit's answer, item by item (what its record keeps).
+fn bulk_results(items: &[Item], slots: &[Slot]) -> Vec<BulkItem> {
+    items
+        .iter()
+        .zip(slots)
+        .enumerate()
+        .map(|(index, (item, slot))| match (item, slot) {
+            (_, Slot::Admitted(id)) => BulkItem::accepted(index, id.as_uuid()),
+            (_, Slot::OverQuota(e)) | (Item::Refused(e), Slot::Known) => {
+                BulkItem::refused(index, e)
+            }
+            (Item::Job(_), Slot::Known) => BulkItem::refused(
+                index,
+                &ApiError::Internal(anyhow::anyhow!("a valid job was not decided")),
+            ),
+        })
+        .collect()
+}
+
+/// The answer the route gives a bulk submit, from its outcome (the same
+/// shape `bulk_results` stores for replays).
+pub fn bulk_answer(outcomes: &[Result<JobId, ApiError>]) -> Vec<BulkItem> {
+    outcomes
+        .iter()
+        .enumerate()
+        .map(|(index, outcome)| match outcome {
+            Ok(id) => BulkItem::accepted(index, id.as_uuid()),
+            Err(e) => BulkItem::refused(index, e),
+        })
+        .collect()
+}
