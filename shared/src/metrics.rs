@@ -11,6 +11,9 @@ pub const JOBS_SUBMITTED: &str = "catalytic_jobs_submitted_total";
 pub const JOBS_FINISHED: &str = "catalytic_jobs_finished_total";
 pub const JOB_COMPUTE_SECONDS: &str = "catalytic_job_compute_seconds";
 pub const JOBS_IN_FLIGHT: &str = "catalytic_worker_jobs_in_flight";
+/// Items per batched worker write, by `write` (claim, outcome): its count
+/// is the statements, its sum the jobs they wrote.
+pub const WORKER_BATCH_SIZE: &str = "catalytic_worker_batch_size";
 pub const STALE_WRITES: &str = "catalytic_stale_writes_total";
 pub const MESSAGES_REJECTED: &str = "catalytic_messages_rejected_total";
 pub const OUTBOX_PUBLISHED: &str = "catalytic_outbox_published_total";
@@ -75,6 +78,9 @@ const DURATION_BUCKETS: &[f64] = &[
     5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
 ];
 
+/// Items per batch: 1 (no company) up to the largest `worker.batch_max` worth having.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
 
 /// Installs the process-wide recorder (once; later calls return the same
@@ -88,6 +94,7 @@ pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildE
     // aggregate quantiles across replicas with histogram_quantile.
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), DURATION_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(WORKER_BATCH_SIZE.into()), BATCH_BUCKETS)?
         .install_recorder()?;
     describe();
     register_at_zero();
@@ -101,6 +108,10 @@ fn describe() {
     describe_counter!(JOBS_FINISHED, "Attempts ended by a worker, by outcome");
     describe_histogram!(JOB_COMPUTE_SECONDS, "Wall time of the engine per attempt");
     describe_gauge!(JOBS_IN_FLIGHT, "Jobs this worker is computing now");
+    describe_histogram!(
+        WORKER_BATCH_SIZE,
+        "Jobs per batched worker write (one statement), by write: claim, outcome"
+    );
     describe_counter!(
         STALE_WRITES,
         "Guarded job writes that matched no row (duplicate or late): dropped"

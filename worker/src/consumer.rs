@@ -1,6 +1,7 @@
 //! Consumes the class queues with manual acks and bounded prefetch,
-//! hands each delivery to the executor (at most `concurrency` at once), and
-//! settles it only after the executor returns. When the broker connection
+//! hands each delivery to the executor (at most `concurrency + prefetch`
+//! taken ahead of their computes: see `consume`), and settles it only after
+//! the executor returns. When the broker connection
 //! drops it reconnects and consumes again; unacked deliveries of the old
 //! channel are redelivered by the broker, and the executor's guarded claim
 //! makes any of them that already took effect a no-op.
@@ -58,7 +59,14 @@ impl Consumer {
     /// Runs until `shutdown`, then drains (see `drain`).
     pub async fn run(self, shutdown: CancellationToken) {
         let mut in_flight = JoinSet::new();
-        let slots = Arc::new(Semaphore::new(self.concurrency));
+        // Deliveries taken and not yet computed: the compute slots, plus a
+        // prefetch's worth claimed ahead of them so that their claims share
+        // a statement (the executor's group commit). The broker has handed
+        // this worker those deliveries already; taking them early claims
+        // them sooner but moves no work away from other workers.
+        let slots = Arc::new(Semaphore::new(
+            self.concurrency + usize::from(self.prefetch),
+        ));
         while !shutdown.is_cancelled() {
             let Some(channel) = self.broker.channel_with_retry(&shutdown).await else {
                 break;
@@ -110,8 +118,9 @@ impl Consumer {
         );
         let mut deliveries = Weighted::new(consumers);
         loop {
-            // Take a compute slot before taking a delivery, so a busy worker
-            // leaves further messages to the others.
+            // Take a permit before taking a delivery, so the class weighting
+            // (`Weighted`) picks among the deliveries waiting while permits
+            // are short.
             let permit = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 permit = slots.clone().acquire_owned() => match permit {
@@ -129,9 +138,9 @@ impl Consumer {
             };
             let executor = self.executor.clone();
             let shutdown = shutdown.clone();
-            // The executor gives the slot back as soon as the compute is
+            // The executor gives the permit back as soon as the compute is
             // done: recording the outcome and acking are database and broker
-            // round trips, not CPU, and holding the slot through them capped
+            // round trips, not CPU, and holding a slot through them capped
             // a worker at ~300 trivial jobs/s (issue 8). Deliveries in that
             // phase stay bounded by the prefetch (they are unacked).
             in_flight.spawn(async move {
