@@ -14,6 +14,9 @@ pub const JOBS_IN_FLIGHT: &str = "catalytic_worker_jobs_in_flight";
 /// Items per batched worker write, by `write` (claim, outcome): its count
 /// is the statements, its sum the jobs they wrote.
 pub const WORKER_BATCH_SIZE: &str = "catalytic_worker_batch_size";
+/// Ack frames a worker sent, by `frame`: single, or multiple (one frame
+/// acking a run of deliveries).
+pub const WORKER_ACK_FRAMES: &str = "catalytic_worker_ack_frames_total";
 pub const STALE_WRITES: &str = "catalytic_stale_writes_total";
 pub const MESSAGES_REJECTED: &str = "catalytic_messages_rejected_total";
 pub const OUTBOX_PUBLISHED: &str = "catalytic_outbox_published_total";
@@ -108,6 +111,10 @@ fn describe() {
     describe_counter!(JOBS_FINISHED, "Attempts ended by a worker, by outcome");
     describe_histogram!(JOB_COMPUTE_SECONDS, "Wall time of the engine per attempt");
     describe_gauge!(JOBS_IN_FLIGHT, "Jobs this worker is computing now");
+    describe_counter!(
+        WORKER_ACK_FRAMES,
+        "Ack frames sent by the worker, by frame: single, multiple (acking a run)"
+    );
     describe_histogram!(
         WORKER_BATCH_SIZE,
         "Jobs per batched worker write (one statement), by write: claim, outcome"
@@ -218,6 +225,9 @@ fn register_at_zero() {
     metrics::counter!(WEBHOOK_ENDPOINTS_DISABLED).absolute(0);
     metrics::counter!(WEBHOOK_SSRF_REFUSED).absolute(0);
     metrics::gauge!(JOBS_IN_FLIGHT).set(0.0);
+    for frame in ["single", "multiple"] {
+        metrics::counter!(WORKER_ACK_FRAMES, "frame" => frame).absolute(0);
+    }
     metrics::gauge!(OUTBOX_LAG).set(0.0);
     for class in ["low", "standard", "high"] {
         metrics::gauge!(QUEUE_READY, "class" => class).set(0.0);

@@ -12,14 +12,12 @@
 //! only when none has (none registered, or all busy). No registry polling,
 //! no consumer churn, and nothing strands in the queue if the GPU workers go.
 
-use crate::executor::{Executor, Settle};
+use crate::executor::Executor;
+use crate::settle::Settler;
 use crate::weighted::Weighted;
 use catalytic_shared::queue::{Broker, QueueError, Topology};
 use catalytic_shared::tenant::QueueClass;
-use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
-};
+use lapin::options::{BasicConsumeOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,6 +115,8 @@ impl Consumer {
             "consuming"
         );
         let mut deliveries = Weighted::new(consumers);
+        // Delivery tags are per channel, and so is what a multiple ack covers.
+        let settler = Arc::new(Settler::default());
         loop {
             // Take a permit before taking a delivery, so the class weighting
             // (`Weighted`) picks among the deliveries waiting while permits
@@ -138,6 +138,7 @@ impl Consumer {
             };
             let executor = self.executor.clone();
             let shutdown = shutdown.clone();
+            let settler = settler.clone();
             // The executor gives the permit back as soon as the compute is
             // done: recording the outcome and acking are database and broker
             // round trips, not CPU, and holding a slot through them capped
@@ -145,7 +146,7 @@ impl Consumer {
             // phase stay bounded by the prefetch (they are unacked).
             in_flight.spawn(async move {
                 let settle = executor.handle(&delivery.data, permit, &shutdown).await;
-                settle_delivery(&delivery, settle).await;
+                settler.settle(&delivery, settle).await;
             });
             // Reap finished tasks so the set does not grow without bound.
             while in_flight.try_join_next().is_some() {}
@@ -176,25 +177,5 @@ impl Consumer {
             );
             in_flight.abort_all();
         }
-    }
-}
-
-async fn settle_delivery(delivery: &Delivery, settle: Settle) {
-    let result = match settle {
-        Settle::Ack => delivery.ack(BasicAckOptions::default()).await,
-        Settle::DeadLetter => delivery.reject(BasicRejectOptions { requeue: false }).await,
-        Settle::Requeue => {
-            delivery
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    ..Default::default()
-                })
-                .await
-        }
-    };
-    // A failed ack means the channel is gone: the broker redelivers and the
-    // guarded claim makes the redelivery a no-op.
-    if let Err(e) = result {
-        tracing::warn!(error = %e, ?settle, "could not settle delivery");
     }
 }
