@@ -185,6 +185,21 @@ impl Worker {
             .unwrap_or(0.0))
     }
 
+    /// Stops the worker with SIGTERM (it must exit cleanly) and counts the
+    /// messages left in the low queue: its channel is closed then, so an
+    /// unacked delivery would be back there.
+    pub async fn sigterm_and_count_left(&mut self) -> anyhow::Result<u32> {
+        self.process.signal(nix::sys::signal::Signal::SIGTERM)?;
+        let exit = self.process.wait_exit(FINISH).await?;
+        anyhow::ensure!(exit.success(), "the worker exits cleanly: {exit:?}");
+        let (conn, channel) = self.env.channel().await?;
+        let topology = self.env.topology();
+        let queue = topology.job_queue(QueueClass::Low);
+        let left = topology.ready_messages(&channel, &queue).await?;
+        conn.close(200, "checked".into()).await?;
+        Ok(left)
+    }
+
     /// Stops the worker, then drops the database and queues.
     pub async fn stop(self) -> anyhow::Result<()> {
         drop(self.process);
