@@ -198,9 +198,9 @@ pub async fn transition(
 /// second is `Stale`.
 ///
 /// The answers are in the order of `items`. `Err` means no item was
-/// applied: when the items span more than one kind they run in one
-/// transaction, so a failure of any statement leaves none of them applied
-/// (and a caller may retry them all).
+/// applied: items that need more than one statement (several kinds, several
+/// retries) run in one transaction, so a failure of any statement leaves
+/// none of them applied (and a caller may retry them all).
 pub async fn transition_many(
     conn: &mut PgConnection,
     items: Vec<(Guard, Change)>,
@@ -260,15 +260,16 @@ pub async fn transition_many(
     .iter()
     .filter(|k| **k)
     .count();
-    // One kind is one statement (or, for retries, their own transaction):
-    // atomic as it is. Several kinds share a transaction, so `Err` keeps
-    // meaning "nothing applied".
+    // One kind is one statement (or one retry, its own transaction):
+    // atomic as it is. Several kinds, or several retries, share a
+    // transaction, so `Err` keeps meaning "nothing applied".
+    let atomic = kinds > 1 || retries.len() > 1;
     let batch = Batch {
         claims,
         terminals,
         retries,
     };
-    if kinds > 1 {
+    if atomic {
         let mut tx = conn.begin().await?;
         batch.apply(&mut tx, &mut answers).await?;
         tx.commit().await?;
