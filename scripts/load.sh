@@ -62,6 +62,10 @@ run fixed --rate "$rate" --duration "$secs" --mix trivial --plot "$out/fixed.svg
 # --compare: the raw broker round trip and a PostgreSQL job pipeline, measured
 # right after, so the report states the saturation throughput as a fraction.
 run saturation --clients "$clients" --duration "$secs" --mix trivial --plot "$out/saturation.svg" --compare
+# The worker's own counts (issue 17): statements of its batched writes
+# (catalytic_worker_batch_size: count = statements, sum = jobs) and ack frames.
+curl -fsS "http://127.0.0.1:$worker_port/metrics" >"$out/worker.metrics.txt" 2>/dev/null || true
+grep -E '^catalytic_worker_(batch_size_(sum|count)|ack_frames_total)' "$out/worker.metrics.txt" | tee "$out/worker.batches.txt" || true
 if $bulk; then
   bulk_clients=$((clients / 8 > 0 ? clients / 8 : 1))
   run bulk --clients "$bulk_clients" --bulk "${BULK_JOBS:-100}" --duration "$secs" --mix trivial --plot "$out/bulk.svg"

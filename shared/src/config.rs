@@ -189,6 +189,13 @@ pub struct WorkerSettings {
     /// 64-vertex tiles run many to a launch in one thread block; 0 turns it
     /// off (docs/benchmarks.md "GPU engine" says why it is off by default).
     pub gpu_thin_max_tiles: u64,
+    /// Round trips in flight at once for claims, and for outcomes: each is
+    /// a group commit (`group_commit`) whose batches form while its
+    /// flushers are busy.
+    pub claim_flushers: usize,
+    pub outcome_flushers: usize,
+    /// Most claims, or outcomes, written by one statement.
+    pub batch_max: usize,
 }
 
 /// `worker.device`: where a worker computes.
@@ -367,6 +374,15 @@ impl Settings {
                 "worker.heartbeat_secs",
                 "must be at least 1 and shorter than worker.lease_secs",
             );
+        }
+        if self.worker.claim_flushers == 0 {
+            return invalid("worker.claim_flushers", "must be at least 1");
+        }
+        if self.worker.outcome_flushers == 0 {
+            return invalid("worker.outcome_flushers", "must be at least 1");
+        }
+        if self.worker.batch_max == 0 {
+            return invalid("worker.batch_max", "must be at least 1");
         }
         if self.autoscale.target_per_worker == 0 {
             return invalid("autoscale.target_per_worker", "must be at least 1");

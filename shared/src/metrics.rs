@@ -11,6 +11,12 @@ pub const JOBS_SUBMITTED: &str = "catalytic_jobs_submitted_total";
 pub const JOBS_FINISHED: &str = "catalytic_jobs_finished_total";
 pub const JOB_COMPUTE_SECONDS: &str = "catalytic_job_compute_seconds";
 pub const JOBS_IN_FLIGHT: &str = "catalytic_worker_jobs_in_flight";
+/// Items per batched worker write, by `write` (claim, outcome): its count
+/// is the statements, its sum the jobs they wrote.
+pub const WORKER_BATCH_SIZE: &str = "catalytic_worker_batch_size";
+/// Ack frames a worker sent, by `frame`: single, or multiple (one frame
+/// acking a run of deliveries).
+pub const WORKER_ACK_FRAMES: &str = "catalytic_worker_ack_frames_total";
 pub const STALE_WRITES: &str = "catalytic_stale_writes_total";
 pub const MESSAGES_REJECTED: &str = "catalytic_messages_rejected_total";
 pub const OUTBOX_PUBLISHED: &str = "catalytic_outbox_published_total";
@@ -82,7 +88,8 @@ pub const RETENTION_KINDS: [&str; 7] = [
     "webhook_attempts",
 ];
 
-/// Requests per submit batch: 1 up to `api.submit_batch_max`'s default.
+/// Requests per batch: submits per api transaction (up to `api.submit_batch_max`),
+/// jobs per worker statement (up to `worker.batch_max`).
 const BATCH_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
 
 /// Seconds: from 100 µs (an api request) to an hour (the longest job).
@@ -105,6 +112,7 @@ pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildE
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), DURATION_BUCKETS)?
         .set_buckets_for_metric(Matcher::Full(SUBMIT_BATCH_SIZE.into()), BATCH_SIZE_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(WORKER_BATCH_SIZE.into()), BATCH_SIZE_BUCKETS)?
         .install_recorder()?;
     describe();
     register_at_zero();
@@ -118,6 +126,14 @@ fn describe() {
     describe_counter!(JOBS_FINISHED, "Attempts ended by a worker, by outcome");
     describe_histogram!(JOB_COMPUTE_SECONDS, "Wall time of the engine per attempt");
     describe_gauge!(JOBS_IN_FLIGHT, "Jobs this worker is computing now");
+    describe_counter!(
+        WORKER_ACK_FRAMES,
+        "Ack frames sent by the worker, by frame: single, multiple (acking a run)"
+    );
+    describe_histogram!(
+        WORKER_BATCH_SIZE,
+        "Jobs per batched worker write (one statement), by write: claim, outcome"
+    );
     describe_counter!(
         STALE_WRITES,
         "Guarded job writes that matched no row (duplicate or late): dropped"
@@ -256,6 +272,9 @@ fn register_at_zero() {
     metrics::counter!(WEBHOOK_ENDPOINTS_DISABLED).absolute(0);
     metrics::counter!(WEBHOOK_SSRF_REFUSED).absolute(0);
     metrics::gauge!(JOBS_IN_FLIGHT).set(0.0);
+    for frame in ["single", "multiple"] {
+        metrics::counter!(WORKER_ACK_FRAMES, "frame" => frame).absolute(0);
+    }
     metrics::gauge!(OUTBOX_LAG).set(0.0);
     for class in ["low", "standard", "high"] {
         metrics::gauge!(QUEUE_READY, "class" => class).set(0.0);

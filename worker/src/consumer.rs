@@ -1,6 +1,7 @@
 //! Consumes the class queues with manual acks and bounded prefetch,
-//! hands each delivery to the executor (at most `concurrency` at once), and
-//! settles it only after the executor returns. When the broker connection
+//! hands each delivery to the executor (at most `concurrency + prefetch`
+//! taken ahead of their computes: see `consume`), and settles it only after
+//! the executor returns. When the broker connection
 //! drops it reconnects and consumes again; unacked deliveries of the old
 //! channel are redelivered by the broker, and the executor's guarded claim
 //! makes any of them that already took effect a no-op.
@@ -11,14 +12,12 @@
 //! only when none has (none registered, or all busy). No registry polling,
 //! no consumer churn, and nothing strands in the queue if the GPU workers go.
 
-use crate::executor::{Executor, Settle};
+use crate::executor::Executor;
+use crate::settle::Settler;
 use crate::weighted::Weighted;
 use catalytic_shared::queue::{Broker, QueueError, Topology};
 use catalytic_shared::tenant::QueueClass;
-use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, BasicRejectOptions,
-};
+use lapin::options::{BasicConsumeOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,7 +57,14 @@ impl Consumer {
     /// Runs until `shutdown`, then drains (see `drain`).
     pub async fn run(self, shutdown: CancellationToken) {
         let mut in_flight = JoinSet::new();
-        let slots = Arc::new(Semaphore::new(self.concurrency));
+        // Deliveries taken and not yet computed: the compute slots, plus a
+        // prefetch's worth claimed ahead of them so that their claims share
+        // a statement (the executor's group commit). The broker has handed
+        // this worker those deliveries already; taking them early claims
+        // them sooner but moves no work away from other workers.
+        let slots = Arc::new(Semaphore::new(
+            self.concurrency + usize::from(self.prefetch),
+        ));
         while !shutdown.is_cancelled() {
             let Some(channel) = self.broker.channel_with_retry(&shutdown).await else {
                 break;
@@ -109,9 +115,12 @@ impl Consumer {
             "consuming"
         );
         let mut deliveries = Weighted::new(consumers);
+        // Delivery tags are per channel, and so is what a multiple ack covers.
+        let settler = Arc::new(Settler::default());
         loop {
-            // Take a compute slot before taking a delivery, so a busy worker
-            // leaves further messages to the others.
+            // Take a permit before taking a delivery, so the class weighting
+            // (`Weighted`) picks among the deliveries waiting while permits
+            // are short.
             let permit = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 permit = slots.clone().acquire_owned() => match permit {
@@ -129,14 +138,15 @@ impl Consumer {
             };
             let executor = self.executor.clone();
             let shutdown = shutdown.clone();
-            // The executor gives the slot back as soon as the compute is
+            let settler = settler.clone();
+            // The executor gives the permit back as soon as the compute is
             // done: recording the outcome and acking are database and broker
-            // round trips, not CPU, and holding the slot through them capped
+            // round trips, not CPU, and holding a slot through them capped
             // a worker at ~300 trivial jobs/s (issue 8). Deliveries in that
             // phase stay bounded by the prefetch (they are unacked).
             in_flight.spawn(async move {
                 let settle = executor.handle(&delivery.data, permit, &shutdown).await;
-                settle_delivery(&delivery, settle).await;
+                settler.settle(&delivery, settle).await;
             });
             // Reap finished tasks so the set does not grow without bound.
             while in_flight.try_join_next().is_some() {}
@@ -167,25 +177,5 @@ impl Consumer {
             );
             in_flight.abort_all();
         }
-    }
-}
-
-async fn settle_delivery(delivery: &Delivery, settle: Settle) {
-    let result = match settle {
-        Settle::Ack => delivery.ack(BasicAckOptions::default()).await,
-        Settle::DeadLetter => delivery.reject(BasicRejectOptions { requeue: false }).await,
-        Settle::Requeue => {
-            delivery
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    ..Default::default()
-                })
-                .await
-        }
-    };
-    // A failed ack means the channel is gone: the broker redelivers and the
-    // guarded claim makes the redelivery a no-op.
-    if let Err(e) = result {
-        tracing::warn!(error = %e, ?settle, "could not settle delivery");
     }
 }

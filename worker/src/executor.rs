@@ -1,7 +1,15 @@
 //! One delivery, start to finish: parse the message, claim the job (a
-//! guarded queued → running), compute while heartbeating the lease, commit
-//! the outcome, and tell the consumer how to settle the delivery. The
-//! consumer acks only after this returns, i.e. after the commit.
+//! guarded queued → running), wait for a compute slot and compute while
+//! heartbeating the lease, commit the outcome, and tell the consumer how to
+//! settle the delivery. The consumer acks only after this returns, i.e.
+//! after the commit.
+//!
+//! Claims and outcomes are written in batches (issue 17): each goes through
+//! a group commit ([`Writes`]), so the claims of deliveries that arrive
+//! while a claim statement is in flight share the next one, and likewise
+//! the outcomes of jobs that finish together. Each item keeps the guarded
+//! meaning of a single transition (`jobs::transition_many`); a statement
+//! that fails fails each of its items, which retry like a single write.
 //!
 //! Duplicates are harmless by construction: a second delivery of a message
 //! finds the job no longer `queued` at that attempt, its claim is `Stale`,
@@ -13,16 +21,16 @@ use crate::compute::{self, ComputeError};
 use crate::heartbeat;
 use catalytic_shared::db::DbError;
 use catalytic_shared::db::jobs::{self, Change, Guard, Transitioned};
+use catalytic_shared::group_commit::GroupCommit;
 use catalytic_shared::ids::WorkerId;
 use catalytic_shared::job::{Failure, JobState, Usage};
 use catalytic_shared::metrics as m;
 use catalytic_shared::queue::{JobMessage, MessageError};
 use sqlx::PgPool;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -50,15 +58,142 @@ pub struct Executor {
     pub admission: Arc<Admission>,
     /// CPU or GPU (`device.rs`).
     pub device: crate::device::Device,
+    /// Compute slots: jobs computing at once (`worker.concurrency`). A
+    /// claimed job waits here, its lease heartbeating.
+    pub slots: Arc<Semaphore>,
+    /// The batched claim and outcome writes.
+    pub writes: Writes,
+}
+
+/// Why a batched write did not answer an item with a transition.
+#[derive(Debug, Clone)]
+pub enum WriteError {
+    /// The round trip failed (the database is unreachable, the connection
+    /// dropped): nothing was applied; write again.
+    Retryable(String),
+    /// The write is refused (an illegal transition, corrupt data, a
+    /// conflict): writing again would not help.
+    Refused(String),
+}
+
+type WriteAnswer = Result<Transitioned, WriteError>;
+
+/// The worker's two group commits: claims (queued → running) and outcomes
+/// (terminal states; a rare retry goes the same way and is written on its
+/// own inside the batch's call). Batches form only while every flusher of
+/// the kind is busy; there is no timer, so a lone delivery is not held back.
+#[derive(Clone)]
+pub struct Writes {
+    claims: GroupCommit<Guard, WriteAnswer>,
+    outcomes: GroupCommit<(Guard, Change), WriteAnswer>,
+}
+
+/// Flushers and batch size of [`Writes`] (`worker.*` in the config).
+#[derive(Debug, Clone, Copy)]
+pub struct Batching {
+    pub claim_flushers: usize,
+    pub outcome_flushers: usize,
+    pub batch_max: usize,
+}
+
+impl Writes {
+    /// Spawns the flushers; each batch takes one pooled connection.
+    pub fn spawn(pool: PgPool, worker: WorkerId, lease: Duration, batching: Batching) -> Self {
+        let claims = {
+            let pool = pool.clone();
+            GroupCommit::spawn(
+                batching.claim_flushers,
+                batching.batch_max,
+                move |guards: Vec<Guard>| {
+                    let pool = pool.clone();
+                    async move {
+                        let items = guards
+                            .into_iter()
+                            .map(|guard| (guard, Change::Claim { worker, lease }))
+                            .collect();
+                        write_batch(&pool, "claim", items).await
+                    }
+                },
+            )
+        };
+        let outcomes = GroupCommit::spawn(
+            batching.outcome_flushers,
+            batching.batch_max,
+            move |items: Vec<(Guard, Change)>| {
+                let pool = pool.clone();
+                async move { write_batch(&pool, "outcome", items).await }
+            },
+        );
+        Self { claims, outcomes }
+    }
+}
+
+/// Writes one batch and answers each item. A round trip that fails answers
+/// every item `Retryable` (none was applied: see `transition_many`). A
+/// refusal of a whole statement (a unique violation, corrupt data) does not
+/// say which item caused it, so the items of a batch of several are then
+/// written one by one, and only the culprit is refused.
+async fn write_batch(
+    pool: &PgPool,
+    kind: &'static str,
+    items: Vec<(Guard, Change)>,
+) -> Vec<WriteAnswer> {
+    let n = items.len();
+    metrics::histogram!(m::WORKER_BATCH_SIZE, "write" => kind).record(n as f64);
+    // Kept only where a refusal would need them one by one.
+    let alone = (n > 1).then(|| items.clone());
+    match write_once(pool, items).await {
+        Ok(answers) => answers,
+        Err(e) => match (classify(&e), alone) {
+            (WriteError::Refused(_), Some(items)) => {
+                let mut answers = Vec::with_capacity(n);
+                for item in items {
+                    let answer = match write_once(pool, vec![item]).await {
+                        Ok(mut one) => one.pop().unwrap_or_else(|| {
+                            Err(WriteError::Refused("a write got no answer".to_owned()))
+                        }),
+                        Err(e) => Err(classify(&e)),
+                    };
+                    answers.push(answer);
+                }
+                answers
+            }
+            (error, _) => vec![Err(error); n],
+        },
+    }
+}
+
+async fn write_once(
+    pool: &PgPool,
+    items: Vec<(Guard, Change)>,
+) -> Result<Vec<WriteAnswer>, DbError> {
+    let mut conn = pool.acquire().await?;
+    let answers = jobs::transition_many(&mut conn, items).await?;
+    Ok(answers
+        .into_iter()
+        .map(|answer| answer.map_err(|e| classify(&e)))
+        .collect())
+}
+
+/// Logic errors (an illegal transition, corrupt data, a conflict) are not
+/// retried; everything else is the database being away.
+fn classify(e: &DbError) -> WriteError {
+    match e {
+        DbError::IllegalTransition(_) | DbError::Corrupt(_) | DbError::Conflict { .. } => {
+            WriteError::Refused(e.to_string())
+        }
+        _ => WriteError::Retryable(e.to_string()),
+    }
 }
 
 impl Executor {
-    /// Handles one delivery; `slot` (a compute slot of the consumer's) is
-    /// released once the compute is over, before the outcome is written.
+    /// Handles one delivery; `taken` (the consumer's permit to take a
+    /// delivery) is released once the compute is over, before the outcome
+    /// is written.
     pub async fn handle(
         &self,
         payload: &[u8],
-        slot: OwnedSemaphorePermit,
+        taken: OwnedSemaphorePermit,
         shutdown: &CancellationToken,
     ) -> Settle {
         let message = match JobMessage::from_bytes(payload) {
@@ -83,13 +218,13 @@ impl Executor {
             message_id = %message.message_id,
             attempt = message.attempt,
         );
-        self.run(message, slot, shutdown).instrument(span).await
+        self.run(message, taken, shutdown).instrument(span).await
     }
 
     async fn run(
         &self,
         message: JobMessage,
-        slot: OwnedSemaphorePermit,
+        taken: OwnedSemaphorePermit,
         shutdown: &CancellationToken,
     ) -> Settle {
         let guard = Guard {
@@ -97,14 +232,10 @@ impl Executor {
             from: JobState::Queued,
             attempt: message.attempt,
         };
-        let claim = Change::Claim {
-            worker: self.worker,
-            lease: self.lease,
-        };
         // Registered before the claim: a cancel committed just after it
         // finds the token (and the engine stops at its first poll).
         let registration = self.cancels.register(message.job_id);
-        let Some(claimed) = self.write(guard, claim, shutdown).await else {
+        let Some(claimed) = write(&self.writes.claims, guard, shutdown).await else {
             return Settle::Requeue;
         };
         let moved = match claimed {
@@ -122,8 +253,6 @@ impl Executor {
             ..guard
         };
 
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        metrics::gauge!(m::JOBS_IN_FLIGHT).increment(1.0);
         let cancel = registration.token();
         let done = CancellationToken::new();
         let lease_task = tokio::spawn(
@@ -141,20 +270,37 @@ impl Executor {
             Some(claimed) => (claimed.spec, claimed.time_limit),
             None => (serde_json::Value::Null, Duration::ZERO),
         };
-        let outcome = compute::run(
-            spec,
-            cancel.clone(),
-            time_limit,
-            &self.admission,
-            &self.device,
-        )
-        .await;
-        drop(slot);
+        // Claimed before a compute slot is free, so that the claims of the
+        // deliveries taken together share a statement; the wait is short
+        // (the consumer takes at most `prefetch` deliveries ahead of the
+        // slots) and the lease heartbeats meanwhile. A cancel ends the wait.
+        let slot = tokio::select! {
+            slot = self.slots.clone().acquire_owned() => slot.ok(),
+            () = cancel.cancelled() => None,
+        };
+        let outcome = match slot {
+            Some(slot) => {
+                self.in_flight.fetch_add(1, Ordering::Relaxed);
+                metrics::gauge!(m::JOBS_IN_FLIGHT).increment(1.0);
+                let outcome = compute::run(
+                    spec,
+                    cancel.clone(),
+                    time_limit,
+                    &self.admission,
+                    &self.device,
+                )
+                .await;
+                drop(slot);
+                self.in_flight.fetch_sub(1, Ordering::Relaxed);
+                metrics::gauge!(m::JOBS_IN_FLIGHT).decrement(1.0);
+                outcome
+            }
+            None => Err(ComputeError::Cancelled),
+        };
+        drop(taken);
         drop(registration);
         done.cancel();
         let _ = lease_task.await;
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
-        metrics::gauge!(m::JOBS_IN_FLIGHT).decrement(1.0);
 
         let change = match outcome {
             Ok(computed) => {
@@ -236,7 +382,7 @@ impl Executor {
             Change::Retry { .. } => "retried",
             _ => "failed",
         };
-        match self.write(running, change, shutdown).await {
+        match write(&self.writes.outcomes, (running, change), shutdown).await {
             Some(Transitioned::Applied(_)) => {
                 metrics::counter!(m::JOBS_FINISHED, "outcome" => outcome_label).increment(1);
                 tracing::info!(outcome = outcome_label, "outcome recorded");
@@ -253,44 +399,35 @@ impl Executor {
             None => Settle::Requeue,
         }
     }
-
-    /// A transition, retried while the database is unreachable; None only
-    /// when shutdown came first.
-    async fn write(
-        &self,
-        guard: Guard,
-        change: Change,
-        shutdown: &CancellationToken,
-    ) -> Option<Transitioned> {
-        retry_db(shutdown, || async {
-            let mut conn = self.pool.acquire().await?;
-            jobs::transition(&mut conn, guard, change.clone()).await
-        })
-        .await
-    }
 }
 
-/// Retries `op` with capped backoff while it fails with a database error.
-/// Logic errors (an illegal transition, corrupt data) are not retried:
-/// they are logged and answered as `Stale`, i.e. no effect.
-async fn retry_db<F, Fut>(shutdown: &CancellationToken, op: F) -> Option<Transitioned>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Result<Transitioned, DbError>>,
-{
+/// A write through one of the group commits, retried with capped backoff
+/// while the database is unreachable; None only when shutdown came first
+/// (or the flushers are gone, i.e. the runtime is stopping). A refused
+/// write is logged and answered as `Stale`, i.e. no effect.
+async fn write<Req: Clone + Send + 'static>(
+    commit: &GroupCommit<Req, WriteAnswer>,
+    request: Req,
+    shutdown: &CancellationToken,
+) -> Option<Transitioned> {
     let mut delay = Duration::from_millis(50);
     loop {
-        match op().await {
-            Ok(t) => return Some(t),
-            Err(
-                e
-                @ (DbError::IllegalTransition(_) | DbError::Corrupt(_) | DbError::Conflict { .. }),
-            ) => {
-                catalytic_shared::telemetry::log_error_chain("job write refused", &e);
+        match commit.call(request.clone()).await {
+            Ok(Ok(t)) => return Some(t),
+            Ok(Err(WriteError::Refused(error))) => {
+                tracing::error!(error, "job write refused");
                 return Some(Transitioned::Stale);
             }
+            Ok(Err(WriteError::Retryable(error))) => {
+                tracing::warn!(
+                    error,
+                    retry_in_ms = delay.as_millis() as u64,
+                    "database write failed; retrying"
+                )
+            }
             Err(e) => {
-                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database write failed; retrying")
+                tracing::warn!(error = %e, "job write abandoned");
+                return None;
             }
         }
         tokio::select! {

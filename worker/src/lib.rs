@@ -5,6 +5,7 @@
 //! - [`startup`]: connect, register in the fleet, run until shutdown.
 //! - [`consumer`]: consume the class queues with bounded prefetch; reconnect.
 //! - [`executor`]: one delivery: claim, compute, record, ack.
+//! - [`settle`]: acks of one channel, several in one `multiple` frame where safe.
 //! - [`cancel`]: job id → the running compute's token, fed by `LISTEN job_cancel`.
 //! - [`admission`]: the memory budget each job reserves its estimate from.
 //! - [`compute`]: the engine call for each operation, off the async threads.
@@ -19,5 +20,6 @@ pub mod consumer;
 pub mod device;
 pub mod executor;
 pub mod heartbeat;
+pub mod settle;
 pub mod startup;
 pub mod weighted;

@@ -5,7 +5,7 @@
 
 use crate::admission::Admission;
 use crate::consumer::Consumer;
-use crate::executor::Executor;
+use crate::executor::{Batching, Executor, Writes};
 use crate::heartbeat;
 use anyhow::Context;
 use catalytic_shared::ids::WorkerId;
@@ -105,6 +105,17 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             cancels,
             admission: Arc::new(admission),
             device: device.clone(),
+            slots: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            writes: Writes::spawn(
+                pool.clone(),
+                worker,
+                settings.lease(),
+                Batching {
+                    claim_flushers: settings.worker.claim_flushers,
+                    outcome_flushers: settings.worker.outcome_flushers,
+                    batch_max: settings.worker.batch_max,
+                },
+            ),
         }),
         gpu: device.is_gpu(),
     };

@@ -1,5 +1,6 @@
-//! All SQL on `jobs`, and `transition`: the one function through which every
-//! job changes state (docs/adr/0001-processes.md).
+//! All SQL on `jobs`, and `transition_many` (with `transition`, its
+//! one-item form): the one function through which every job changes state
+//! (docs/adr/0001-processes.md), one job or a batch of them in one statement per kind.
 //!
 //! Every transition is guarded: it matches the job id, the state the
 //! transition table says it must come from, and the attempt (the lease
@@ -276,11 +277,8 @@ pub struct Moved {
     pub claimed: Option<Claimed>,
 }
 
-/// The one transition function. Checks the transition table, then applies
-/// the guarded update with everything it implies in one statement: the
-/// `job_transitions` row and, for terminal states, the webhook message, the
-/// usage event and the notifications. A retry also queues its next publish
-/// (two statements, one transaction: a savepoint when the caller holds one).
+/// The one transition function for one job: [`transition_many`] of one
+/// item, so a single write and a batched one run the same SQL.
 ///
 /// Round trips are the cost here (issue 8's profile: a trivial job's life
 /// was a dozen statements): a claim and a terminal state are one statement
@@ -290,43 +288,182 @@ pub async fn transition(
     guard: Guard,
     change: Change,
 ) -> Result<Transitioned, DbError> {
-    let to = guard.from.on(change.event())?;
-    let label = change.label();
-    let applied = match change {
-        Change::Claim { worker, lease } => claim(conn, guard, to, worker, lease).await?,
-        Change::Retry { error, backoff } => {
-            retry(conn, guard, to, &error_json(&error)?, backoff).await?
-        }
-        Change::Succeed { result, usage } => {
-            let terminal = Terminal {
-                result: Some(&result),
-                error: None,
-                reason: None,
+    transition_many(conn, vec![(guard, change)])
+        .await?
+        .pop()
+        .ok_or_else(|| DbError::Corrupt("a transition got no answer".to_owned()))?
+}
+
+/// The one function through which jobs change state (docs/adr/0001-processes.md), for one
+/// job or many. Each item is checked against the transition table on its
+/// own (an illegal one is answered with its `IllegalTransition` and the
+/// others go on), then the items are applied by kind, each kind in one
+/// statement whatever the count: claims by [`claim_many`]'s statement,
+/// terminal states (succeed, fail, cancel) by `finish_many`'s; retries, which
+/// are rare, one by one (two statements each, in a transaction). Every item
+/// keeps the guarded meaning of a single transition: it applies only if its
+/// job is in the guarded state at the guarded attempt, otherwise it is
+/// `Stale` and writes nothing. Two items with the same guard in one batch
+/// answer as they would one after the other: the first may apply, the
+/// second is `Stale`.
+///
+/// The answers are in the order of `items`. `Err` means no item was
+/// applied: items that need more than one statement (several kinds, several
+/// retries) run in one transaction, so a failure of any statement leaves
+/// none of them applied (and a caller may retry them all).
+pub async fn transition_many(
+    conn: &mut PgConnection,
+    items: Vec<(Guard, Change)>,
+) -> Result<Vec<Result<Transitioned, DbError>>, DbError> {
+    let mut answers: Vec<Option<Result<Transitioned, DbError>>> =
+        (0..items.len()).map(|_| None).collect();
+    let mut claims = Vec::new();
+    let mut terminals = Vec::new();
+    let mut retries = Vec::new();
+    for (index, (guard, change)) in items.into_iter().enumerate() {
+        let label = change.label();
+        let to = match guard.from.on(change.event()) {
+            Ok(to) => to,
+            Err(e) => {
+                answers[index] = Some(Err(e.into()));
+                continue;
+            }
+        };
+        let terminal = |result, error: Option<Value>, reason, usage| Pending {
+            index,
+            guard,
+            to,
+            label,
+            terminal: TerminalItem {
+                result,
+                reason,
+                error,
                 usage,
-            };
-            finish(conn, guard, to, terminal).await?
+            },
+        };
+        match change {
+            Change::Claim { worker, lease } => claims.push((index, guard, to, worker, lease)),
+            Change::Retry { error, backoff } => match error_json(&error) {
+                Ok(error) => retries.push((index, guard, to, error, backoff)),
+                Err(e) => answers[index] = Some(Err(e)),
+            },
+            Change::Succeed { result, usage } => {
+                terminals.push(terminal(Some(result), None, None, usage))
+            }
+            Change::Fail { error, usage } => match error_json(&error) {
+                Ok(error) => {
+                    let reason = Some(error.to_string());
+                    terminals.push(terminal(None, Some(error), reason, usage))
+                }
+                Err(e) => answers[index] = Some(Err(e)),
+            },
+            Change::Cancel { reason } => {
+                terminals.push(terminal(None, None, Some(reason), Usage::default()))
+            }
         }
-        Change::Fail { error, usage } => {
-            let error = error_json(&error)?;
-            let terminal = Terminal {
-                result: None,
-                error: Some(&error),
-                reason: Some(error.to_string()),
-                usage,
-            };
-            finish(conn, guard, to, terminal).await?
-        }
-        Change::Cancel { reason } => {
-            let terminal = Terminal {
-                result: None,
-                error: None,
-                reason: Some(reason),
-                usage: Usage::default(),
-            };
-            finish(conn, guard, to, terminal).await?
-        }
+    }
+    let kinds = [
+        !claims.is_empty(),
+        !terminals.is_empty(),
+        !retries.is_empty(),
+    ]
+    .iter()
+    .filter(|k| **k)
+    .count();
+    // One kind is one statement (or one retry, its own transaction):
+    // atomic as it is. Several kinds, or several retries, share a
+    // transaction, so `Err` keeps meaning "nothing applied".
+    let atomic = kinds > 1 || retries.len() > 1;
+    let batch = Batch {
+        claims,
+        terminals,
+        retries,
     };
-    Ok(moved(to, label, applied))
+    if atomic {
+        let mut tx = conn.begin().await?;
+        batch.apply(&mut tx, &mut answers).await?;
+        tx.commit().await?;
+    } else {
+        batch.apply(conn, &mut answers).await?;
+    }
+    Ok(answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| Err(DbError::Corrupt("an item got no answer".to_owned()))))
+        .collect())
+}
+
+/// The items of a `transition_many` call that passed the table, by kind.
+struct Batch {
+    claims: Vec<(usize, Guard, JobState, WorkerId, Duration)>,
+    terminals: Vec<Pending>,
+    retries: Vec<(usize, Guard, JobState, Value, Duration)>,
+}
+
+impl Batch {
+    /// Runs each kind's statement on `conn` and puts each item's answer at
+    /// its index.
+    async fn apply(
+        self,
+        conn: &mut PgConnection,
+        answers: &mut [Option<Result<Transitioned, DbError>>],
+    ) -> Result<(), DbError> {
+        if !self.claims.is_empty() {
+            let items: Vec<ClaimItem> = self
+                .claims
+                .iter()
+                .map(|&(_, guard, to, worker, lease)| ClaimItem {
+                    guard,
+                    to,
+                    worker,
+                    lease,
+                })
+                .collect();
+            let applied = claim_rows(conn, &items).await?;
+            for ((index, _, to, _, _), applied) in self.claims.into_iter().zip(applied) {
+                answers[index] = Some(Ok(moved(to, "claim", applied)));
+            }
+        }
+        if !self.terminals.is_empty() {
+            let applied = finish_many(conn, &self.terminals).await?;
+            for (pending, applied) in self.terminals.iter().zip(applied) {
+                answers[pending.index] = Some(Ok(moved(pending.to, pending.label, applied)));
+            }
+        }
+        for (index, guard, to, error, backoff) in self.retries {
+            let applied = retry(conn, guard, to, &error, backoff).await?;
+            answers[index] = Some(Ok(moved(to, "retry", applied)));
+        }
+        Ok(())
+    }
+}
+
+/// queued → running for each of `guards`, in one statement (see
+/// [`claim_rows`]); the answers are in the order of `guards`. A guard whose
+/// `from` is not `queued` is refused by the transition table: the whole
+/// call fails with `IllegalTransition` (a caller's bug), nothing applied.
+pub async fn claim_many(
+    conn: &mut PgConnection,
+    guards: &[Guard],
+    worker: WorkerId,
+    lease: Duration,
+) -> Result<Vec<Transitioned>, DbError> {
+    let items = guards
+        .iter()
+        .map(|&guard| {
+            Ok(ClaimItem {
+                guard,
+                to: guard.from.on(JobEvent::Claim)?,
+                worker,
+                lease,
+            })
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    let applied = claim_rows(conn, &items).await?;
+    Ok(items
+        .iter()
+        .zip(applied)
+        .map(|(item, applied)| moved(item.to, "claim", applied))
+        .collect())
 }
 
 /// The one place a [`Failure`] becomes the JSON stored in `jobs.error`,
@@ -359,44 +496,115 @@ fn moved(to: JobState, label: &'static str, applied: Option<Applied>) -> Transit
 /// row an UPDATE matched.
 type Applied = (TenantId, i32, i32, Option<(Value, i64)>);
 
-/// queued → running, with its `job_transitions` row, in one statement; None
-/// when no row matched (and then no transition row either: the INSERT
-/// selects from the UPDATE's rows).
-async fn claim(
-    conn: &mut PgConnection,
+/// A claim of a batch: the guard, the state the table leads to, the lease.
+#[derive(Debug, Clone, Copy)]
+struct ClaimItem {
     guard: Guard,
     to: JobState,
     worker: WorkerId,
     lease: Duration,
-) -> Result<Option<Applied>, DbError> {
-    Ok(sqlx::query!(
+}
+
+/// The distinct guards of a batch, in first-seen order. A batch sends each
+/// guard once: an `UPDATE … FROM` whose input names a row twice updates it
+/// once with either input row, and the answers would not say which.
+fn distinct_guards(guards: impl Iterator<Item = Guard>) -> Vec<(usize, Guard)> {
+    let mut seen = std::collections::HashSet::new();
+    guards
+        .enumerate()
+        .filter(|(_, guard)| seen.insert((guard.job, guard.from, guard.attempt)))
+        .collect()
+}
+
+/// Hands each updated row back to the first item whose guard it matches;
+/// every other item (not matched, or a repeat of a guard already answered)
+/// gets None. `rows` holds (job, from, attempt, applied) of each row the
+/// UPDATE moved: each job at most once, since an UPDATE moves a row once.
+fn answer_in_order(
+    guards: impl Iterator<Item = Guard>,
+    rows: Vec<(JobId, String, Applied)>,
+) -> Vec<Option<Applied>> {
+    let mut rows: std::collections::HashMap<JobId, (String, Applied)> = rows
+        .into_iter()
+        .map(|(job, from, applied)| (job, (from, applied)))
+        .collect();
+    guards
+        .map(|guard| {
+            let matches = rows.get(&guard.job).is_some_and(|(from, applied)| {
+                from == guard.from.as_str() && applied.1 == guard.attempt
+            });
+            if matches {
+                rows.remove(&guard.job).map(|(_, applied)| applied)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// The claims of a batch in one statement: the guarded UPDATE from the
+/// unnested guards, and the `job_transitions` row of each claimed job
+/// selected from the UPDATE's rows (a stale guard matches no row, so writes
+/// nothing). Answers in the order of `items`.
+async fn claim_rows(
+    conn: &mut PgConnection,
+    items: &[ClaimItem],
+) -> Result<Vec<Option<Applied>>, DbError> {
+    let distinct = distinct_guards(items.iter().map(|i| i.guard));
+    let mut ids = Vec::with_capacity(distinct.len());
+    let mut froms = Vec::with_capacity(distinct.len());
+    let mut attempts = Vec::with_capacity(distinct.len());
+    let mut tos = Vec::with_capacity(distinct.len());
+    let mut workers = Vec::with_capacity(distinct.len());
+    let mut leases = Vec::with_capacity(distinct.len());
+    for (index, guard) in distinct {
+        let item = &items[index];
+        ids.push(guard.job.as_uuid());
+        froms.push(guard.from.as_str().to_owned());
+        attempts.push(guard.attempt);
+        tos.push(item.to.as_str().to_owned());
+        workers.push(item.worker.as_uuid());
+        leases.push(item.lease.as_secs_f64());
+    }
+    let rows = sqlx::query!(
         r#"WITH moved AS (
-               UPDATE jobs SET status = $4, worker_id = $5, started_at = now(), updated_at = now(),
-                      lease_expires_at = now() + make_interval(secs => $6)
-               WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING id, tenant_id, attempt, max_attempts, spec, time_limit_ms),
+               UPDATE jobs j SET status = u.to_status::job_status, worker_id = u.worker_id,
+                      started_at = now(), updated_at = now(),
+                      lease_expires_at = now() + make_interval(secs => u.lease_secs)
+               FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::uuid[], $6::float8[])
+                    AS u(id, from_status, attempt, to_status, worker_id, lease_secs)
+               WHERE j.id = u.id AND j.status = u.from_status::job_status AND j.attempt = u.attempt
+               RETURNING j.id, j.tenant_id, j.attempt, j.max_attempts, j.spec, j.time_limit_ms,
+                         u.from_status, u.to_status),
            logged AS (
                INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt)
-               SELECT id, tenant_id, $2, $4, $3 FROM moved)
-           SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts, spec, time_limit_ms
+               SELECT id, tenant_id, from_status::job_status, to_status::job_status, attempt FROM moved)
+           SELECT id AS "id!: JobId", tenant_id AS "tenant_id!: TenantId", from_status AS "from_status!",
+                  attempt AS "attempt!", max_attempts AS "max_attempts!", spec AS "spec!",
+                  time_limit_ms AS "time_limit_ms!"
            FROM moved"#,
-        guard.job as JobId,
-        guard.from as JobState,
-        guard.attempt,
-        to as JobState,
-        worker.as_uuid(),
-        lease.as_secs_f64(),
+        &ids,
+        &froms,
+        &attempts,
+        &tos,
+        &workers,
+        &leases,
     )
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(|r| {
-        (
-            r.tenant_id,
-            r.attempt,
-            r.max_attempts,
-            Some((r.spec, r.time_limit_ms)),
-        )
-    }))
+    .fetch_all(&mut *conn)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let applied = (
+                r.tenant_id,
+                r.attempt,
+                r.max_attempts,
+                Some((r.spec, r.time_limit_ms)),
+            );
+            (r.id, r.from_status, applied)
+        })
+        .collect();
+    Ok(answer_in_order(items.iter().map(|i| i.guard), rows))
 }
 
 /// running → queued under the next attempt, with its `job_transitions` row,
@@ -452,66 +660,117 @@ async fn retry(
 }
 
 /// What a terminal transition writes besides its state.
-struct Terminal<'a> {
-    result: Option<&'a Value>,
-    error: Option<&'a Value>,
+struct TerminalItem {
+    result: Option<Value>,
+    error: Option<Value>,
     /// The `job_transitions` reason: the error or the cancel's reason.
     reason: Option<String>,
     usage: Usage,
 }
 
-/// A terminal transition in one statement: the guarded UPDATE, its
-/// `job_transitions` row, the `job.<state>` webhook message, the job's one
-/// usage event, and two notifications delivered at commit: the relay (a
-/// finished job frees a running slot of its tenant, so its next job need
-/// not wait a poll) and the api processes (api/src/job_events.rs), which
-/// answer long-polls and GETs of the finished job from it. `job_done`
-/// carries the row as GET shows it (`JobRow`'s fields, `spec` named
-/// `request`, timestamps in Unix microseconds) when it fits NOTIFY's
-/// 8,000-byte payload, else only the job id; the size is pre-checked on the
-/// stored values so a large result is never rendered to text just to be
-/// measured. Every INSERT selects from the UPDATE's row, so a stale write
-/// writes nothing; the message and the usage event are unique per job, so
-/// even a bug that reached here twice could not write them twice. The
-/// tenant comes from the row (the payload's `tenant_id` is set by the
-/// statement), the operation likewise.
-async fn finish(
-    conn: &mut PgConnection,
+/// A terminal transition of a batch, with where its answer goes.
+struct Pending {
+    index: usize,
     guard: Guard,
     to: JobState,
-    terminal: Terminal<'_>,
-) -> Result<Option<Applied>, DbError> {
-    let Terminal {
-        result,
-        error,
-        reason,
-        usage,
-    } = terminal;
-    let event = JobOutcome {
-        job: guard.job,
-        status: to,
-        attempt: guard.attempt,
-        result,
-        error,
-    };
-    let row = sqlx::query!(
+    label: &'static str,
+    terminal: TerminalItem,
+}
+
+/// The terminal transitions of a batch in one statement: the guarded
+/// UPDATE from the unnested items, and for each row it moved its
+/// `job_transitions` row, its `job.<state>` webhook message, its one usage
+/// event, and two notifications delivered at commit: the relay (a finished
+/// job frees a running slot of its tenant, so its next job need not wait a
+/// poll; identical notifications of one transaction are delivered once) and
+/// the api processes (api/src/job_events.rs), one per job, which answer
+/// long-polls and GETs of the finished job from it. `job_done` carries the
+/// row as GET shows it (`JobRow`'s fields, `spec` named `request`,
+/// timestamps in Unix microseconds) when it fits NOTIFY's 8,000-byte
+/// payload, else only the job id; the size is pre-checked on the stored
+/// values so a large result is never rendered to text just to be measured.
+/// Every INSERT selects from the UPDATE's rows, so a stale item writes
+/// nothing; the message and the usage event are unique per job, so even a
+/// bug that reached here twice could not write them twice. The tenant comes
+/// from the row (the payload's `tenant_id` is set by the statement), the
+/// operation likewise. Answers in the order of `items`.
+async fn finish_many(
+    conn: &mut PgConnection,
+    items: &[Pending],
+) -> Result<Vec<Option<Applied>>, DbError> {
+    let distinct = distinct_guards(items.iter().map(|i| i.guard));
+    let n = distinct.len();
+    let now = Utc::now();
+    let mut ids = Vec::with_capacity(n);
+    let mut froms = Vec::with_capacity(n);
+    let mut attempts = Vec::with_capacity(n);
+    let mut tos = Vec::with_capacity(n);
+    let mut results: Vec<Option<Value>> = Vec::with_capacity(n);
+    let mut errors: Vec<Option<Value>> = Vec::with_capacity(n);
+    let mut reasons: Vec<Option<String>> = Vec::with_capacity(n);
+    let mut message_ids = Vec::with_capacity(n);
+    let mut event_types = Vec::with_capacity(n);
+    let mut payloads = Vec::with_capacity(n);
+    let mut usage_ids = Vec::with_capacity(n);
+    let mut billables = Vec::with_capacity(n);
+    let mut visits = Vec::with_capacity(n);
+    let mut compute_ms = Vec::with_capacity(n);
+    let mut devices: Vec<Option<String>> = Vec::with_capacity(n);
+    for (index, guard) in distinct {
+        let Pending { to, terminal, .. } = &items[index];
+        let event = JobOutcome {
+            job: guard.job,
+            status: *to,
+            attempt: guard.attempt,
+            result: terminal.result.as_ref(),
+            error: terminal.error.as_ref(),
+        };
+        ids.push(guard.job.as_uuid());
+        froms.push(guard.from.as_str().to_owned());
+        attempts.push(guard.attempt);
+        tos.push(to.as_str().to_owned());
+        results.push(terminal.result.clone());
+        errors.push(terminal.error.clone());
+        reasons.push(terminal.reason.clone());
+        message_ids.push(Uuid::now_v7());
+        event_types.push(event.event_type());
+        payloads.push(event.payload(now));
+        usage_ids.push(Uuid::now_v7());
+        billables.push(terminal.usage.billable);
+        visits.push(terminal.usage.vertex_visits);
+        compute_ms.push(terminal.usage.compute_ms);
+        devices.push(terminal.usage.device.map(str::to_owned));
+    }
+    let rows = sqlx::query!(
         r#"WITH moved AS (
-               UPDATE jobs SET status = $4, result = COALESCE($5, result), error = COALESCE($6, error),
-                      finished_at = now(), updated_at = now(), lease_expires_at = NULL
-               WHERE id = $1 AND status = $2 AND attempt = $3
-               RETURNING id, tenant_id, status, operation, spec, attempt, max_attempts, result,
-                         error, created_at, updated_at, started_at, finished_at),
+               UPDATE jobs j SET status = u.to_status::job_status, result = COALESCE(u.result, j.result),
+                      error = COALESCE(u.error, j.error), finished_at = now(), updated_at = now(),
+                      lease_expires_at = NULL
+               FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::jsonb[], $6::jsonb[],
+                           $7::text[], $8::uuid[], $9::text[], $10::jsonb[], $11::uuid[], $12::bool[],
+                           $13::int8[], $14::int8[], $15::text[])
+                    AS u(id, from_status, attempt, to_status, result, error, reason, message_id,
+                         event_type, payload, usage_id, billable, vertex_visits, compute_ms, device)
+               WHERE j.id = u.id AND j.status = u.from_status::job_status AND j.attempt = u.attempt
+               RETURNING j.id, j.tenant_id, j.attempt, j.max_attempts, j.operation, u.from_status,
+                         u.to_status, u.reason, u.message_id, u.event_type, u.payload, u.usage_id,
+                         u.billable, u.vertex_visits, u.compute_ms, u.device, j.status, j.spec,
+                         j.result, j.error, j.created_at, j.updated_at, j.started_at, j.finished_at),
            logged AS (
                INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
-               SELECT id, tenant_id, $2, $4, $3, $7 FROM moved),
+               SELECT id, tenant_id, from_status::job_status, to_status::job_status, attempt, reason
+               FROM moved),
            message AS (
                INSERT INTO webhook_messages (id, tenant_id, event_type, job_id, payload)
-               SELECT $8, tenant_id, $9, id, jsonb_set($10, '{data,tenant_id}', to_jsonb(tenant_id))
+               SELECT message_id, tenant_id, event_type, id,
+                      jsonb_set(payload, '{data,tenant_id}', to_jsonb(tenant_id))
                FROM moved),
            used AS (
                INSERT INTO usage_events (id, tenant_id, job_id, outcome, billable, vertex_visits,
                                          compute_ms, device, operation, attempts)
-               SELECT $11, tenant_id, id, $4, $12, $13, $14, $15, operation, attempt FROM moved),
+               SELECT usage_id, tenant_id, id, to_status::job_status, billable, vertex_visits,
+                      compute_ms, device, operation, attempt
+               FROM moved),
            done AS (
                SELECT id, CASE WHEN pg_column_size(spec) + coalesce(pg_column_size(result), 0)
                                     + coalesce(pg_column_size(error), 0) < 6000
@@ -523,34 +782,43 @@ async fn finish(
                               'updated_at', (extract(epoch FROM updated_at) * 1000000)::bigint,
                               'started_at', (extract(epoch FROM started_at) * 1000000)::bigint,
                               'finished_at', (extract(epoch FROM finished_at) * 1000000)::bigint
-                          )::text END AS payload
+                          )::text END AS notice
                FROM moved),
-           notified AS (
-               SELECT pg_notify('job_outbox', ''),
-                      pg_notify('job_done', CASE WHEN octet_length(payload) < 8000 THEN payload
+           notified AS MATERIALIZED (
+               SELECT id, pg_notify('job_outbox', ''),
+                      pg_notify('job_done', CASE WHEN octet_length(notice) < 8000 THEN notice
                                                  ELSE id::text END)
                FROM done)
-           SELECT tenant_id AS "tenant_id: TenantId", attempt, max_attempts
-           FROM moved, notified"#,
-        guard.job as JobId,
-        guard.from as JobState,
-        guard.attempt,
-        to as JobState,
-        result,
-        error,
-        reason,
-        Uuid::now_v7(),
-        event.event_type(),
-        event.payload(Utc::now()),
-        Uuid::now_v7(),
-        usage.billable,
-        usage.vertex_visits,
-        usage.compute_ms,
-        usage.device,
+           SELECT m.id AS "id!: JobId", m.tenant_id AS "tenant_id!: TenantId",
+                  m.from_status AS "from_status!", m.attempt AS "attempt!",
+                  m.max_attempts AS "max_attempts!"
+           FROM moved m JOIN notified n ON n.id = m.id"#,
+        &ids,
+        &froms,
+        &attempts,
+        &tos,
+        &results as &[Option<Value>],
+        &errors as &[Option<Value>],
+        &reasons as &[Option<String>],
+        &message_ids,
+        &event_types,
+        &payloads,
+        &usage_ids,
+        &billables,
+        &visits,
+        &compute_ms,
+        &devices as &[Option<String>],
     )
-    .fetch_optional(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(row.map(|r| (r.tenant_id, r.attempt, r.max_attempts, None)))
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let applied = (r.tenant_id, r.attempt, r.max_attempts, None);
+            (r.id, r.from_status, applied)
+        })
+        .collect();
+    Ok(answer_in_order(items.iter().map(|i| i.guard), rows))
 }
 
 /// Extends the lease of a running attempt. False when the job is no longer

@@ -1,6 +1,7 @@
 //! shared's integration tests: the transition function against a real,
 //! freshly migrated database; the topology against the real broker.
 
+mod batches;
 mod jobs;
 mod queue;
 mod schema;

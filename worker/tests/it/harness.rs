@@ -24,13 +24,20 @@ pub struct Worker {
 impl Worker {
     /// A fresh database, queue prefix and tenant, and the worker running on them.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// `start`, with these environment variables set for the worker too.
+    pub async fn start_with(vars: &[(&str, &str)]) -> anyhow::Result<Self> {
         let env = Env::new().await?;
         let tenant = TenantId::new();
         db::tenants::create(&env.db.pool, tenant, "worker-tests", Plan::Free).await?;
         let (conn, channel) = env.channel().await?;
         env.topology().declare(&channel).await?;
         conn.close(200, "declared".into()).await?;
-        let process = env.spawn(Binary::Worker, &[("CATALYTIC_WORKER__DEVICE", "cpu")])?;
+        let mut vars = vars.to_vec();
+        vars.push(("CATALYTIC_WORKER__DEVICE", "cpu"));
+        let process = env.spawn(Binary::Worker, &vars)?;
         wait_ready(
             &format!("http://127.0.0.1:{}/readyz", env.worker_probe_port),
             FINISH,
@@ -110,23 +117,36 @@ impl Worker {
 
     /// Publishes `message` on the low class, confirmed by the broker.
     pub async fn publish(&self, message: &JobMessage) -> anyhow::Result<()> {
+        self.publish_all(std::slice::from_ref(message)).await
+    }
+
+    /// Publishes `messages` in order on one channel, back to back, then
+    /// waits for the broker to confirm them all: a burst.
+    pub async fn publish_all(&self, messages: &[JobMessage]) -> anyhow::Result<()> {
         let (conn, channel) = self.env.channel().await?;
         channel.confirm_select(Default::default()).await?;
-        channel
-            .basic_publish(
-                self.env.topology().jobs_exchange().into(),
-                QueueClass::Low.as_str().into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..Default::default()
-                },
-                &message.to_bytes(),
-                BasicProperties::default()
-                    .with_message_id(message.message_id.to_string().into())
-                    .with_delivery_mode(2),
-            )
-            .await?
-            .await?;
+        let mut confirms = Vec::with_capacity(messages.len());
+        for message in messages {
+            confirms.push(
+                channel
+                    .basic_publish(
+                        self.env.topology().jobs_exchange().into(),
+                        QueueClass::Low.as_str().into(),
+                        BasicPublishOptions {
+                            mandatory: true,
+                            ..Default::default()
+                        },
+                        &message.to_bytes(),
+                        BasicProperties::default()
+                            .with_message_id(message.message_id.to_string().into())
+                            .with_delivery_mode(2),
+                    )
+                    .await?,
+            );
+        }
+        for confirm in confirms {
+            confirm.await?;
+        }
         conn.close(200, "published".into()).await?;
         Ok(())
     }
@@ -163,6 +183,21 @@ impl Worker {
         Ok(catalytic_e2e::metric(self.env.worker_probe_port, sample)
             .await?
             .unwrap_or(0.0))
+    }
+
+    /// Stops the worker with SIGTERM (it must exit cleanly) and counts the
+    /// messages left in the low queue: its channel is closed then, so an
+    /// unacked delivery would be back there.
+    pub async fn sigterm_and_count_left(&mut self) -> anyhow::Result<u32> {
+        self.process.signal(nix::sys::signal::Signal::SIGTERM)?;
+        let exit = self.process.wait_exit(FINISH).await?;
+        anyhow::ensure!(exit.success(), "the worker exits cleanly: {exit:?}");
+        let (conn, channel) = self.env.channel().await?;
+        let topology = self.env.topology();
+        let queue = topology.job_queue(QueueClass::Low);
+        let left = topology.ready_messages(&channel, &queue).await?;
+        conn.close(200, "checked".into()).await?;
+        Ok(left)
     }
 
     /// Stops the worker, then drops the database and queues.

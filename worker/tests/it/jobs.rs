@@ -141,14 +141,7 @@ async fn a_message_of_a_finished_job_is_acked_without_a_second_result() -> anyho
     .await?;
     // Dropped means acked: once the worker has stopped (its channel closed,
     // so an unacked delivery would be back in the queue), nothing is left.
-    worker.process.signal(nix::sys::signal::Signal::SIGTERM)?;
-    let exit = worker.process.wait_exit(FINISH).await?;
-    assert!(exit.success(), "the worker exits cleanly: {exit:?}");
-    let (conn, channel) = worker.env.channel().await?;
-    let topology = worker.env.topology();
-    let queue = topology.job_queue(catalytic_shared::tenant::QueueClass::Low);
-    assert_eq!(topology.ready_messages(&channel, &queue).await?, 0);
-    conn.close(200, "checked".into()).await?;
+    assert_eq!(worker.sigterm_and_count_left().await?, 0);
 
     assert_eq!(worker.row(job).await?, first, "the result is written once");
     let again: (chrono::DateTime<chrono::Utc>,) =

@@ -4,5 +4,6 @@
 //! Jobs are written straight to the database and their messages published
 //! by the test, so no api or scheduler runs: what happens is the worker's.
 
+mod batches;
 mod harness;
 mod jobs;

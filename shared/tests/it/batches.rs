@@ -1,0 +1,312 @@
+//! Batched transitions (issue 17): `claim_many` and `transition_many` keep
+//! the guarded meaning of one transition per item. Fresh items apply, stale
+//! ones (wrong attempt, wrong state, a duplicate of an item already
+//! answered, a missing job) write nothing, and each applied terminal item
+//! writes exactly one transition row, webhook message and usage event.
+
+use catalytic_shared::db::jobs::{self, Change, Guard, NewJob, Transitioned};
+use catalytic_shared::db::{self, DbError};
+use catalytic_shared::ids::{JobId, TenantId, WorkerId};
+use catalytic_shared::job::{Failure, JobState, Usage};
+use catalytic_shared::tenant::{Plan, QueueClass};
+use catalytic_shared::testkit::TestDatabase;
+use serde_json::json;
+use sqlx::postgres::PgListener;
+use std::time::Duration;
+
+async fn tenant_with_jobs(db: &TestDatabase, n: usize) -> anyhow::Result<(TenantId, Vec<JobId>)> {
+    let tenant = TenantId::new();
+    db::tenants::create(&db.pool, tenant, "batches", Plan::Enterprise).await?;
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let job = NewJob {
+            id: JobId::new(),
+            tenant_id: tenant,
+            operation: "shortest_path",
+            spec: json!({"n": i}),
+            queue_class: QueueClass::Low,
+            max_attempts: 3,
+            time_limit: Duration::from_secs(10),
+            lattice_id: None,
+        };
+        let mut tx = db.pool.begin().await?;
+        jobs::insert_with_outbox(&mut tx, &job).await?;
+        tx.commit().await?;
+        ids.push(job.id);
+    }
+    Ok((tenant, ids))
+}
+
+fn guard(job: JobId, from: JobState, attempt: i32) -> Guard {
+    Guard { job, from, attempt }
+}
+
+fn succeed(n: i64) -> Change {
+    Change::Succeed {
+        result: json!({"length": n}),
+        usage: Usage {
+            billable: true,
+            vertex_visits: n,
+            compute_ms: 1,
+            device: Some("cpu"),
+        },
+    }
+}
+
+fn fail() -> Change {
+    Change::Fail {
+        error: Failure::Invalid {
+            message: "off the lattice".into(),
+        },
+        usage: Usage::default(),
+    }
+}
+
+async fn count(db: &TestDatabase, sql: &'static str, job: JobId) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(sql)
+        .bind(job.as_uuid())
+        .fetch_one(&db.pool)
+        .await?)
+}
+
+async fn status(db: &TestDatabase, job: JobId) -> anyhow::Result<(String, i32)> {
+    Ok(
+        sqlx::query_as("SELECT status::text, attempt FROM jobs WHERE id = $1")
+            .bind(job.as_uuid())
+            .fetch_one(&db.pool)
+            .await?,
+    )
+}
+
+const TRANSITIONS: &str = "SELECT count(*) FROM job_transitions WHERE job_id = $1";
+const TERMINAL: &str = "SELECT count(*) FROM job_transitions WHERE job_id = $1
+     AND to_status IN ('succeeded', 'failed', 'cancelled')";
+const MESSAGES: &str = "SELECT count(*) FROM webhook_messages WHERE job_id = $1";
+const USAGE: &str = "SELECT count(*) FROM usage_events WHERE job_id = $1";
+
+#[tokio::test]
+async fn claim_many_answers_fresh_stale_duplicate_and_missing_guards_each() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let (tenant, ids) = tenant_with_jobs(&db, 3).await?;
+    let (a, b, c) = (ids[0], ids[1], ids[2]);
+    let missing = JobId::new();
+    let guards = [
+        guard(a, JobState::Queued, 1),
+        guard(b, JobState::Queued, 2), // another attempt's message
+        guard(a, JobState::Queued, 1), // a duplicate in the same batch
+        guard(missing, JobState::Queued, 1),
+        guard(c, JobState::Queued, 1),
+    ];
+    let mut conn = db.pool.acquire().await?;
+    let answers =
+        jobs::claim_many(&mut conn, &guards, WorkerId::new(), Duration::from_secs(30)).await?;
+    assert_eq!(answers.len(), guards.len());
+    for (i, spec_n) in [(0, 0), (4, 2)] {
+        let Transitioned::Applied(moved) = &answers[i] else {
+            anyhow::bail!("item {i} must apply: {:?}", answers[i]);
+        };
+        assert_eq!(
+            (moved.tenant_id, moved.to, moved.attempt),
+            (tenant, JobState::Running, 1)
+        );
+        let claimed = moved
+            .claimed
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("a claim hands the worker its job"))?;
+        assert_eq!(
+            claimed.spec,
+            json!({"n": spec_n}),
+            "item {i} got its own job"
+        );
+        assert_eq!(claimed.time_limit, Duration::from_secs(10));
+    }
+    for i in [1, 2, 3] {
+        assert_eq!(answers[i], Transitioned::Stale, "item {i}");
+    }
+    // A claim that comes again in a later batch is stale too.
+    assert_eq!(
+        jobs::claim_many(
+            &mut conn,
+            &guards[..1],
+            WorkerId::new(),
+            Duration::from_secs(30)
+        )
+        .await?,
+        vec![Transitioned::Stale]
+    );
+    // The transition table still applies to every item.
+    assert!(matches!(
+        jobs::claim_many(
+            &mut conn,
+            &[guard(c, JobState::Running, 1)],
+            WorkerId::new(),
+            Duration::from_secs(30)
+        )
+        .await,
+        Err(DbError::IllegalTransition(_))
+    ));
+    drop(conn);
+    assert_eq!(status(&db, a).await?, ("running".to_owned(), 1));
+    assert_eq!(status(&db, b).await?, ("queued".to_owned(), 1));
+    assert_eq!(status(&db, c).await?, ("running".to_owned(), 1));
+    assert_eq!(count(&db, TRANSITIONS, a).await?, 1, "one claim row");
+    assert_eq!(count(&db, TRANSITIONS, b).await?, 0);
+    assert_eq!(count(&db, TRANSITIONS, c).await?, 1);
+    let leased: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE status = 'running' AND worker_id IS NOT NULL
+         AND lease_expires_at > now() + interval '20 seconds' AND started_at IS NOT NULL",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    assert_eq!(leased, 2);
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn finish_many_writes_one_of_each_per_applied_item_and_nothing_for_stale_ones()
+-> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let (tenant, ids) = tenant_with_jobs(&db, 4).await?;
+    let (a, b, c, d) = (ids[0], ids[1], ids[2], ids[3]);
+    let mut conn = db.pool.acquire().await?;
+    let queued: Vec<Guard> = [a, b, c]
+        .iter()
+        .map(|&j| guard(j, JobState::Queued, 1))
+        .collect();
+    jobs::claim_many(&mut conn, &queued, WorkerId::new(), Duration::from_secs(30)).await?;
+
+    let mut listener = PgListener::connect_with(&db.pool).await?;
+    listener.listen("job_done").await?;
+
+    let running = |j| guard(j, JobState::Running, 1);
+    let items = vec![
+        (running(a), succeed(7)),
+        (running(b), fail()),
+        (running(a), succeed(8)), // a duplicate of the first in the same batch
+        (running(d), succeed(1)), // d is still queued: stale
+        (guard(c, JobState::Running, 2), succeed(1)), // another attempt's outcome
+        (running(JobId::new()), succeed(1)), // no such job
+        (guard(c, JobState::Queued, 1), succeed(1)), // the table refuses it
+    ];
+    let answers = jobs::transition_many(&mut conn, items).await?;
+    assert_eq!(answers.len(), 7);
+    let applied = |i: usize| match &answers[i] {
+        Ok(Transitioned::Applied(moved)) => Some((moved.to, moved.attempt, moved.tenant_id)),
+        _ => None,
+    };
+    assert_eq!(applied(0), Some((JobState::Succeeded, 1, tenant)));
+    assert_eq!(applied(1), Some((JobState::Failed, 1, tenant)));
+    for (i, answer) in answers.iter().enumerate().take(6).skip(2) {
+        assert!(
+            matches!(answer, Ok(Transitioned::Stale)),
+            "item {i}: {answer:?}"
+        );
+    }
+    assert!(matches!(answers[6], Err(DbError::IllegalTransition(_))));
+    drop(conn);
+
+    // One of each per applied item, with that item's data.
+    for job in [a, b] {
+        assert_eq!(count(&db, TERMINAL, job).await?, 1);
+        assert_eq!(count(&db, MESSAGES, job).await?, 1);
+        assert_eq!(count(&db, USAGE, job).await?, 1);
+    }
+    let (result,): (Option<serde_json::Value>,) =
+        sqlx::query_as("SELECT result FROM jobs WHERE id = $1")
+            .bind(a.as_uuid())
+            .fetch_one(&db.pool)
+            .await?;
+    assert_eq!(
+        result,
+        Some(json!({"length": 7})),
+        "the first of the duplicates"
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM usage_events WHERE job_id = $1 AND billable AND vertex_visits = 7 AND device = 'cpu' AND operation = 'shortest_path' AND attempts = 1", a).await?, 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM usage_events WHERE job_id = $1 AND NOT billable AND device IS NULL", b).await?, 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM webhook_messages WHERE job_id = $1 AND event_type = 'job.succeeded' AND payload->'data'->>'tenant_id' = (SELECT tenant_id::text FROM jobs WHERE id = $1) AND (payload->'data'->'result'->>'length')::int = 7", a).await?, 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM webhook_messages WHERE job_id = $1 AND event_type = 'job.failed' AND payload->'data'->'error'->>'kind' = 'invalid'", b).await?, 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM job_transitions WHERE job_id = $1 AND to_status = 'failed' AND reason LIKE '%off the lattice%'", b).await?, 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM job_transitions WHERE job_id = $1 AND to_status = 'succeeded' AND reason IS NULL", a).await?, 1);
+    // Nothing for the stale ones.
+    for job in [c, d] {
+        assert_eq!(count(&db, TERMINAL, job).await?, 0);
+        assert_eq!(count(&db, MESSAGES, job).await?, 0);
+        assert_eq!(count(&db, USAGE, job).await?, 0);
+    }
+    assert_eq!(status(&db, c).await?, ("running".to_owned(), 1));
+    assert_eq!(status(&db, d).await?, ("queued".to_owned(), 1));
+
+    // One `job_done` per finished job, naming it.
+    let mut done = Vec::new();
+    for _ in 0..2 {
+        let n = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await??;
+        done.push(n.payload().to_owned());
+    }
+    done.sort();
+    let mut expected = vec![a.to_string(), b.to_string()];
+    expected.sort();
+    assert_eq!(done, expected);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), listener.recv())
+            .await
+            .is_err(),
+        "no notification for a stale item"
+    );
+    drop(listener);
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn a_batch_of_several_kinds_applies_all_or_nothing() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let (_, ids) = tenant_with_jobs(&db, 3).await?;
+    let (a, b, c) = (ids[0], ids[1], ids[2]);
+    let mut conn = db.pool.acquire().await?;
+    jobs::claim_many(
+        &mut conn,
+        &[guard(b, JobState::Queued, 1), guard(c, JobState::Queued, 1)],
+        WorkerId::new(),
+        Duration::from_secs(30),
+    )
+    .await?;
+    let claim = Change::Claim {
+        worker: WorkerId::new(),
+        lease: Duration::from_secs(30),
+    };
+    let retry = Change::Retry {
+        error: Failure::Engine {
+            message: "boom".into(),
+            attempt: 1,
+        },
+        backoff: Duration::from_secs(60),
+    };
+    let answers = jobs::transition_many(
+        &mut conn,
+        vec![
+            (guard(a, JobState::Queued, 1), claim),
+            (guard(b, JobState::Running, 1), succeed(3)),
+            (guard(c, JobState::Running, 1), retry),
+        ],
+    )
+    .await?;
+    assert!(
+        answers
+            .iter()
+            .all(|a| matches!(a, Ok(Transitioned::Applied(_)))),
+        "{answers:?}"
+    );
+    drop(conn);
+    assert_eq!(status(&db, a).await?, ("running".to_owned(), 1));
+    assert_eq!(status(&db, b).await?, ("succeeded".to_owned(), 1));
+    assert_eq!(status(&db, c).await?, ("queued".to_owned(), 2));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM job_outbox WHERE job_id = $1 AND attempt = 2",
+            c
+        )
+        .await?,
+        1
+    );
+    db.drop_database().await
+}
