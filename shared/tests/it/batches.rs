@@ -236,11 +236,17 @@ async fn finish_many_writes_one_of_each_per_applied_item_and_nothing_for_stale_o
     assert_eq!(status(&db, c).await?, ("running".to_owned(), 1));
     assert_eq!(status(&db, d).await?, ("queued".to_owned(), 1));
 
-    // One `job_done` per finished job, naming it.
+    // One `job_done` per finished job, carrying its finished row (small
+    // rows fit the payload: the api answers GETs and long-polls from it).
     let mut done = Vec::new();
     for _ in 0..2 {
         let n = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await??;
-        done.push(n.payload().to_owned());
+        let row: serde_json::Value = serde_json::from_str(n.payload())?;
+        assert!(
+            matches!(row["status"].as_str(), Some("succeeded" | "failed")),
+            "{row}"
+        );
+        done.push(row["id"].as_str().unwrap_or_default().to_owned());
     }
     done.sort();
     let mut expected = vec![a.to_string(), b.to_string()];
