@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Offline checks of the deployment (../shared/design.md §7): renders every
+# Offline checks of the deployment (docs/adr/0007-tests-and-ci.md): renders every
 # kustomize overlay under k8s/overlays, validates each core resource against
 # the Kubernetes OpenAPI schemas (kubernetes-validate, strict), the KEDA
 # ScaledObject against k8s/schemas/keda-scaledobject.json, the alert rules

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure PostgreSQL, Redis and RabbitMQ answer on their local ports
-# (../shared/design.md §8): starts any that is stopped, and on a Debian
+# (docs/adr/0008-local-servers.md): starts any that is stopped, and on a Debian
 # machine without them installs them from Debian packages first. Idempotent.
 set -euo pipefail
 

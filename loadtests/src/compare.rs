@@ -1,6 +1,6 @@
 //! `--compare`: this machine's ceilings, measured in the same run as the
 //! load, so the report states our throughput as a fraction of them
-//! (`../shared/limits.md` measured them once; these are re-measured):
+//! (docs/benchmarks.md quotes earlier figures; these are re-measured):
 //!
 //! - broker round trip: persistent 256-byte messages published with
 //!   confirms (up to 1,000 in flight) to a private quorum queue and consumed
