@@ -27,8 +27,6 @@ pub struct Member {
 
 pub struct Fleet {
     pub env: Env,
-    /// The first tenant's client (the one a worker-kill's long job uses).
-    pub client: Client,
     /// One client per tenant: the load is spread over them so that no
     /// tenant's plan rate limit (enterprise: 100 requests/s) binds.
     pub clients: Vec<Client>,
@@ -80,7 +78,6 @@ impl Fleet {
             })
             .collect();
         let mut fleet = Self {
-            client: clients[0].clone(),
             clients,
             env,
             postgres,
@@ -98,6 +95,11 @@ impl Fleet {
             fleet.schedulers.push(scheduler);
         }
         Ok(fleet)
+    }
+
+    /// The first tenant's client (the one a worker-kill's long job uses).
+    pub fn client(&self) -> &Client {
+        &self.clients[0]
     }
 
     /// Starts one more worker or scheduler behind the proxies, and waits

@@ -294,7 +294,7 @@ async fn inject(fleet: &mut Fleet, scenario: Scenario) -> anyhow::Result<Option<
     let mut hit = None;
     match scenario {
         Scenario::WorkerKilled => {
-            let long: uuid::Uuid = fleet.client.submit(&long_job()).await?.parse()?;
+            let long: uuid::Uuid = fleet.client().submit(&long_job()).await?.parse()?;
             hit = Some((long, Instant::now()));
             let index = fleet.worker_running(long).await?;
             fleet.workers[index].process.signal(Signal::SIGKILL)?;
