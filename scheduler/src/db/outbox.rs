@@ -187,17 +187,23 @@ pub async fn claim_fair(
 /// Marks the broker-confirmed rows sent and, in the same statement, records
 /// on each job still queued at that attempt that its message is in the
 /// broker (`dispatched_attempt`): that is what puts it in `jobs_in_flight`,
-/// the index the fairness gate counts (issue 17). One statement per batch.
+/// the index the fairness gate counts (issue 17). One statement per batch;
+/// the jobs are locked in id order, as the worker's batches lock them
+/// (`catalytic_shared::db::jobs`), so the two never deadlock.
 pub async fn mark_sent(conn: &mut PgConnection, ids: &[i64]) -> Result<(), DbError> {
     if ids.is_empty() {
         return Ok(());
     }
     sqlx::query!(
         "WITH sent AS (
-             UPDATE job_outbox SET sent_at = now() WHERE id = ANY($1) RETURNING job_id, attempt)
-         UPDATE jobs j SET dispatched_attempt = sent.attempt
-         FROM sent
-         WHERE j.id = sent.job_id AND j.attempt = sent.attempt AND j.status = 'queued'",
+             UPDATE job_outbox SET sent_at = now() WHERE id = ANY($1) RETURNING job_id, attempt),
+         locked AS MATERIALIZED (
+             SELECT j.id, sent.attempt FROM jobs j JOIN sent ON j.id = sent.job_id
+             WHERE j.attempt = sent.attempt AND j.status = 'queued'
+             ORDER BY j.id FOR UPDATE OF j)
+         UPDATE jobs j SET dispatched_attempt = locked.attempt
+         FROM locked
+         WHERE j.id = locked.id AND j.attempt = locked.attempt AND j.status = 'queued'",
         ids
     )
     .execute(&mut *conn)

@@ -7,6 +7,7 @@ mod dead_letters;
 mod fair_claim;
 mod harness;
 mod leases;
+mod lock_order;
 mod meter_export;
 mod outbox;
 mod retention;

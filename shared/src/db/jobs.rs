@@ -542,6 +542,14 @@ fn answer_in_order(
         .collect()
 }
 
+/// Every batched UPDATE of `jobs` (claims, outcomes, the relay's
+/// `mark_sent`) first locks its rows in id order (`locked`, MATERIALIZED so
+/// the planner cannot fold it away): two batches that share jobs then wait
+/// on each other instead of deadlocking. Without it, a claim batch and the
+/// relay's mark of the same jobs locked rows in their arrays' orders and
+/// PostgreSQL broke the cycle after `deadlock_timeout` (1 s): one-second
+/// stalls that cut a worker at prefetch 64 to half its rate (issue 17).
+///
 /// The claims of a batch in one statement: the guarded UPDATE from the
 /// unnested guards, and the `job_transitions` row of each claimed job
 /// selected from the UPDATE's rows (a stale guard matches no row, so writes
@@ -567,13 +575,16 @@ async fn claim_rows(
         leases.push(item.lease.as_secs_f64());
     }
     let rows = sqlx::query!(
-        r#"WITH moved AS (
+        r#"WITH locked AS MATERIALIZED (
+               SELECT id FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE),
+           moved AS (
                UPDATE jobs j SET status = u.to_status::job_status, worker_id = u.worker_id,
                       started_at = now(), updated_at = now(),
                       lease_expires_at = now() + make_interval(secs => u.lease_secs)
-               FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::uuid[], $6::float8[])
-                    AS u(id, from_status, attempt, to_status, worker_id, lease_secs)
-               WHERE j.id = u.id AND j.status = u.from_status::job_status AND j.attempt = u.attempt
+               FROM locked l
+               JOIN unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::uuid[], $6::float8[])
+                    AS u(id, from_status, attempt, to_status, worker_id, lease_secs) ON u.id = l.id
+               WHERE j.id = l.id AND j.status = u.from_status::job_status AND j.attempt = u.attempt
                RETURNING j.id, j.tenant_id, j.attempt, j.max_attempts, j.spec, j.time_limit_ms,
                          u.from_status, u.to_status),
            logged AS (
@@ -742,16 +753,19 @@ async fn finish_many(
         devices.push(terminal.usage.device.map(str::to_owned));
     }
     let rows = sqlx::query!(
-        r#"WITH moved AS (
+        r#"WITH locked AS MATERIALIZED (
+               SELECT id FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE),
+           moved AS (
                UPDATE jobs j SET status = u.to_status::job_status, result = COALESCE(u.result, j.result),
                       error = COALESCE(u.error, j.error), finished_at = now(), updated_at = now(),
                       lease_expires_at = NULL
-               FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::jsonb[], $6::jsonb[],
+               FROM locked l JOIN unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::jsonb[], $6::jsonb[],
                            $7::text[], $8::uuid[], $9::text[], $10::jsonb[], $11::uuid[], $12::bool[],
                            $13::int8[], $14::int8[], $15::text[])
                     AS u(id, from_status, attempt, to_status, result, error, reason, message_id,
                          event_type, payload, usage_id, billable, vertex_visits, compute_ms, device)
-               WHERE j.id = u.id AND j.status = u.from_status::job_status AND j.attempt = u.attempt
+                    ON u.id = l.id
+               WHERE j.id = l.id AND j.status = u.from_status::job_status AND j.attempt = u.attempt
                RETURNING j.id, j.tenant_id, j.attempt, j.max_attempts, j.operation, u.from_status,
                          u.to_status, u.reason, u.message_id, u.event_type, u.payload, u.usage_id,
                          u.billable, u.vertex_visits, u.compute_ms, u.device, j.status, j.spec,
