@@ -5,6 +5,8 @@
 # broker and database ceilings in the same run). Reports (text, JSON, an SVG
 # latency CDF) go to
 # loadtests/reports/; `top` snapshots during each run show who burns CPU.
+# During the closed loop, each process's share of the CPU goes to
+# saturation.cpu.txt (scripts/lib/cpu_split.py).
 # When PostgreSQL has pg_stat_statements loaded (shared_preload_libraries,
 # and the extension created in the postgres database), the statements the
 # run issued, by total time, are written to statements.txt beside them.
@@ -61,7 +63,15 @@ stats=$(pgss -c "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'
 run fixed --rate "$rate" --duration "$secs" --mix trivial --plot "$out/fixed.svg"
 # --compare: the raw broker round trip and a PostgreSQL job pipeline, measured
 # right after, so the report states the saturation throughput as a fraction.
+# Who burns the CPU during the closed loop: its middle, from 1 s after the
+# start to 1 s before the end (the --compare ceilings run after it).
+(sleep 1; python3 scripts/lib/cpu_split.py snap "$out/cpu.before.json"
+  sleep $((secs > 2 ? secs - 2 : 1))
+  python3 scripts/lib/cpu_split.py diff "$out/cpu.before.json" $((secs > 2 ? secs - 2 : 1)) >"$out/saturation.cpu.txt"
+  rm -f "$out/cpu.before.json") &
+cpu_probe=$!
 run saturation --clients "$clients" --duration "$secs" --mix trivial --plot "$out/saturation.svg" --compare
+wait "$cpu_probe" && cat "$out/saturation.cpu.txt"
 # The worker's own counts (issue 17): statements of its batched writes
 # (catalytic_worker_batch_size: count = statements, sum = jobs) and ack frames.
 curl -fsS "http://127.0.0.1:$worker_port/metrics" >"$out/worker.metrics.txt" 2>/dev/null || true
