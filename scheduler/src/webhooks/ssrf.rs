@@ -1,7 +1,9 @@
 //! The SSRF guard (docs/adr/0005-scheduler.md): a tenant names the URL, so a webhook must
-//! never reach the loopback, private, link-local (cloud metadata at
-//! 169.254.169.254), unique-local or unspecified addresses of our network,
-//! unless `webhooks.allow_private` lists the address or its range.
+//! never reach an address that is not globally reachable (loopback,
+//! private, link-local with the cloud metadata at 169.254.169.254,
+//! unique-local, unspecified, and every other such range of the IANA
+//! special-purpose registries, directly or through NAT64 or 6to4), unless
+//! `webhooks.allow_private` lists the address or its range.
 //!
 //! The check runs where the address is chosen: [`GuardedResolver`] is the
 //! HTTP client's DNS resolver, so the addresses it returns are the ones
@@ -73,27 +75,75 @@ fn is_private(ip: IpAddr) -> bool {
     }
 }
 
+/// IPv4 ranges that are not globally reachable, from the IANA IPv4
+/// Special-Purpose Address Registry (plus multicast and the reserved
+/// 240.0.0.0/4, which holds the broadcast address): (network, prefix length).
+const SPECIAL_V4: &[([u8; 4], u32)] = &[
+    ([0, 0, 0, 0], 8),       // "this network"
+    ([10, 0, 0, 0], 8),      // private
+    ([100, 64, 0, 0], 10),   // shared address space (carrier-grade NAT)
+    ([127, 0, 0, 0], 8),     // loopback
+    ([169, 254, 0, 0], 16),  // link local (cloud metadata)
+    ([172, 16, 0, 0], 12),   // private
+    ([192, 0, 0, 0], 24),    // IETF protocol assignments
+    ([192, 0, 2, 0], 24),    // documentation (TEST-NET-1)
+    ([192, 88, 99, 0], 24),  // 6to4 relay anycast (deprecated)
+    ([192, 168, 0, 0], 16),  // private
+    ([198, 18, 0, 0], 15),   // benchmarking
+    ([198, 51, 100, 0], 24), // documentation (TEST-NET-2)
+    ([203, 0, 113, 0], 24),  // documentation (TEST-NET-3)
+    ([224, 0, 0, 0], 4),     // multicast
+    ([240, 0, 0, 0], 4),     // reserved, and 255.255.255.255
+];
+
+/// IPv6 ranges that are not globally reachable, from the IANA IPv6
+/// Special-Purpose Address Registry and the deprecated site-local block.
+/// The NAT64 well-known prefix and 6to4 are judged by the IPv4 address they
+/// carry (`embedded_v4`), since they reach it.
+const SPECIAL_V6: &[(u128, u32)] = &[
+    (0, 96),                      // ::, ::1 and IPv4-compatible ::a.b.c.d
+    (0x0064_ff9b_0001 << 80, 48), // local-use NAT64
+    (0x0100 << 112, 64),          // discard-only
+    (0x2001 << 112, 23),          // IETF protocol assignments (Teredo, …)
+    (0x2001_0db8 << 96, 32),      // documentation
+    (0x3fff << 112, 20),          // documentation
+    (0x5f00 << 112, 16),          // segment routing SIDs
+    (0xfc00 << 112, 7),           // unique local
+    (0xfe80 << 112, 10),          // link local
+    (0xfec0 << 112, 10),          // site local (deprecated)
+    (0xff00 << 112, 8),           // multicast
+];
+
+fn in_v4(ip: Ipv4Addr, (net, len): ([u8; 4], u32)) -> bool {
+    let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+    u32::from(ip) & mask == u32::from(Ipv4Addr::from(net)) & mask
+}
+
+fn in_v6(ip: Ipv6Addr, (net, len): (u128, u32)) -> bool {
+    let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+    u128::from(ip) & mask == net & mask
+}
+
 fn is_private_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || a == 0
-        // 100.64.0.0/10: carrier-grade NAT, often internal.
-        || (a == 100 && (64..128).contains(&b))
+    SPECIAL_V4.iter().any(|&range| in_v4(ip, range))
 }
 
 fn is_private_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        // fc00::/7 unique local, fe80::/10 link local.
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80
+    SPECIAL_V6.iter().any(|&range| in_v6(ip, range)) || embedded_v4(ip).is_some_and(is_private_v4)
+}
+
+/// The IPv4 address an IPv6 one reaches through a translator: NAT64's
+/// well-known prefix 64:ff9b::/96 (its last 32 bits) and 6to4's 2002::/16
+/// (bits 16–47).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let bits = u128::from(ip);
+    if in_v6(ip, (0x0064_ff9b << 96, 96)) {
+        return Some(Ipv4Addr::from(bits as u32));
+    }
+    if in_v6(ip, (0x2002 << 112, 16)) {
+        return Some(Ipv4Addr::from((bits >> 80) as u32));
+    }
+    None
 }
 
 /// A literal-IP URL never reaches the resolver: check it here.
@@ -175,10 +225,36 @@ mod tests {
             "fe80::1",
             "::ffff:10.0.0.1",
             "::ffff:127.0.0.1",
+            // Issue 18: IANA special-purpose ranges the first guard missed.
+            "198.18.0.1",
+            "198.19.255.255",
+            "192.0.0.8",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::a9fe:a9fe",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::1",
+            "2002:a9fe:a9fe::1",
+            "2002:0a00:0001::",
+            "fec0::1",
+            "2001:db8::1",
+            "2001::1",
         ] {
             assert!(allow.check("h", ip(addr)).is_err(), "{addr} was allowed");
         }
-        for addr in ["93.184.216.34", "172.32.0.1", "2606:4700::1111", "1.1.1.1"] {
+        for addr in [
+            "93.184.216.34",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "1.1.1.1",
+            "198.20.0.1",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+        ] {
             assert!(allow.check("h", ip(addr)).is_ok(), "{addr} was refused");
         }
     }
