@@ -44,8 +44,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses a body: syntax errors → 400, shape errors → 422 naming the path.
+/// Parses a body: syntax errors → 400, shape errors → 422 naming the path,
+/// a string holding a control character → 422 naming its path.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    refuse_control_characters(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut de) {
         Ok(value) => {
@@ -71,6 +73,62 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 )]))
             }
         }
+    }
+}
+
+/// What a stored string may not hold: C0 controls other than tab, line feed
+/// and carriage return. PostgreSQL refuses U+0000 in text and jsonb (a 500
+/// if it got that far, issue 18), and the others have no business in a
+/// name, an email or a description.
+fn forbidden(c: char) -> bool {
+    c.is_ascii_control() && c != '\t' && c != '\n' && c != '\r' && c != '\u{7f}'
+}
+
+/// JSON can carry a control character only as a `\u00XX` escape (raw ones
+/// are syntax errors), so bodies without `\u00` (nearly all) cost one scan;
+/// the rest are walked to name the first string or key that holds one.
+fn refuse_control_characters(bytes: &[u8]) -> Result<(), ApiError> {
+    if !bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"\\u00")) {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(()); // a syntax error: the typed parse reports it
+    };
+    match control_character_path(&value, String::new()) {
+        None => Ok(()),
+        Some(path) => Err(ApiError::Validation(vec![FieldError::new(
+            if path.is_empty() {
+                "body".to_owned()
+            } else {
+                path
+            },
+            "must not contain control characters (U+0000 to U+001F other than tab and line breaks)",
+        )])),
+    }
+}
+
+/// The path (`a.b[2].c`, as serde_path_to_error writes it) of the first
+/// string or key in `value` holding a forbidden character.
+fn control_character_path(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let join = |key: &str| match path.is_empty() {
+        true => key.to_owned(),
+        false => format!("{path}.{key}"),
+    };
+    match value {
+        Value::String(s) => s.chars().any(forbidden).then_some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| control_character_path(item, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            if key.chars().any(forbidden) {
+                Some(join(&key.escape_debug().to_string()))
+            } else {
+                control_character_path(item, join(key))
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -106,8 +164,9 @@ mod tests {
         n: u32,
     }
 
-    fn field_of(body: &str) -> Option<String> {
-        match parse::<Outer>(body.as_bytes()) {
+    /// The first field a refusal of `body` as a `T` names.
+    fn refused_field<T: DeserializeOwned + std::fmt::Debug>(body: &str) -> Option<String> {
+        match parse::<T>(body.as_bytes()) {
             Err(ApiError::Validation(errors)) => errors.first().map(|e| e.field.clone()),
             _ => None,
         }
@@ -125,16 +184,42 @@ mod tests {
         ));
     }
 
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Login {
+        email: String,
+        tags: Vec<String>,
+    }
+
+    #[test]
+    fn control_characters_in_strings_are_refused_naming_the_field() {
+        // Issue 18: a NUL in the login email was a 500 (PostgreSQL refuses it).
+        assert_eq!(
+            refused_field::<Login>(r#"{"email": "a\u0000b@example.com", "tags": []}"#).as_deref(),
+            Some("email")
+        );
+        assert_eq!(
+            refused_field::<Login>(r#"{"email": "a@example.com", "tags": ["ok", "b\u001Fc"]}"#)
+                .as_deref(),
+            Some("tags[1]")
+        );
+        // Tab and line breaks stay allowed; an escaped backslash is not a control.
+        assert!(parse::<Login>(br#"{"email": "a\tb\n", "tags": ["\\u0000"]}"#).is_ok());
+    }
+
     #[test]
     fn shape_errors_name_the_field() {
         assert_eq!(
-            field_of(r#"{"inner": {"n": "x"}}"#).as_deref(),
+            refused_field::<Outer>(r#"{"inner": {"n": "x"}}"#).as_deref(),
             Some("inner.n")
         );
-        assert_eq!(field_of(r#"{"inner": {}}"#).as_deref(), Some("inner.n"));
-        assert_eq!(field_of(r#"{}"#).as_deref(), Some("inner"));
         assert_eq!(
-            field_of(r#"{"inner": {"n": 1}, "x": 1}"#).as_deref(),
+            refused_field::<Outer>(r#"{"inner": {}}"#).as_deref(),
+            Some("inner.n")
+        );
+        assert_eq!(refused_field::<Outer>(r#"{}"#).as_deref(), Some("inner"));
+        assert_eq!(
+            refused_field::<Outer>(r#"{"inner": {"n": 1}, "x": 1}"#).as_deref(),
             Some("x")
         );
     }

@@ -334,6 +334,15 @@ async fn passwords_and_emails_are_checked_naming_the_field() -> anyhow::Result<(
             json!({"email": "a@example.com", "password": PASSWORD, "invitation_token": "nope"}),
             "invitation_token",
         ),
+        // Issue 18: PostgreSQL refuses a NUL, which was a 500.
+        (
+            json!({"email": "a\u{0}b@example.com", "password": PASSWORD}),
+            "email",
+        ),
+        (
+            json!({"email": "a@example.com", "password": PASSWORD, "tenant_name": "x\u{0}y"}),
+            "tenant_name",
+        ),
     ];
     for (body, field) in cases {
         let (status, problem) =
@@ -344,6 +353,12 @@ async fn passwords_and_emails_are_checked_naming_the_field() -> anyhow::Result<(
             "{body}: {problem}"
         );
     }
+    // The same before any credentials: the login's email.
+    let nul_login = json!({"email": "a\u{0}b@example.com", "password": "x"});
+    let (status, refused) =
+        crate::harness::problem(app.post_as("/v1/auth/login", None, &nul_login).await?).await?;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(fields(&refused), vec!["email".to_owned()], "{refused}");
     let long_ok = "é".repeat(128);
     let response = app
         .post_as(
