@@ -148,9 +148,14 @@ impl From<EndpointRow> for EndpointOut {
     }
 }
 
+/// The URL as stored: parsed and normalised. The length cap applies to the
+/// normalised form, which is what the column holds: percent-encoding can
+/// triple a URL's length (issue 18: 2,019 bytes with 1,000 `é` became 6,019
+/// characters and broke the column's check, a 500).
 fn parse_url(url: &str) -> Result<String, ApiError> {
+    let too_long = || ApiError::field("url", "must be at most 2048 characters once normalised");
     if url.len() > MAX_URL_LEN {
-        return Err(ApiError::field("url", "must be at most 2048 characters"));
+        return Err(too_long());
     }
     let parsed =
         url::Url::parse(url).map_err(|e| ApiError::field("url", format!("not a URL: {e}")))?;
@@ -163,7 +168,11 @@ fn parse_url(url: &str) -> Result<String, ApiError> {
             "must name a host and no credentials",
         ));
     }
-    Ok(parsed.to_string())
+    let normalised = parsed.to_string();
+    if normalised.chars().count() > MAX_URL_LEN {
+        return Err(too_long());
+    }
+    Ok(normalised)
 }
 
 fn parse_event_types(types: &[String]) -> Result<Vec<String>, ApiError> {

@@ -95,10 +95,17 @@ async fn bad_endpoints_are_refused_naming_the_field() -> anyhow::Result<()> {
     let app = spawn_app().await?;
     let owner = app.signup("owner@example.com").await?;
     let long = format!("https://example.com/{}", "a".repeat(2048));
+    // Issue 18: 2,019 bytes, 6,019 characters once percent-encoded (was a 500).
+    let long_once_encoded = format!("https://example.com/{}", "é".repeat(1000));
     for (body, field) in [
         (json!({"url": "ftp://example.com/x"}), "url"),
         (json!({"url": "not a url"}), "url"),
         (json!({"url": long}), "url"),
+        (json!({"url": long_once_encoded}), "url"),
+        (
+            json!({"url": "https://example.com/", "description": "a\u{0}b"}),
+            "description",
+        ),
         (json!({"url": "https://u:p@example.com/"}), "url"),
         (
             json!({"url": "https://example.com/", "event_types": ["job.exploded"]}),
