@@ -14,6 +14,42 @@ const LOCAL_API_KEY_SECRET: &str = "local-only-api-key-secret-change-me";
 const LOCAL_JWT_SIGNING_KEY: &str = "local-only-jwt-signing-key-change-me";
 const LOCAL_WEBHOOK_ENCRYPTION_KEY: &str = "local-only-webhook-encryption-key-change-me";
 
+/// Why `secret` is too weak for production, if it is: a placeholder left
+/// from an example, or under 128 bits of entropy judged by its own
+/// characters (Shannon entropy of their frequencies times the length: a
+/// random base64 or hex secret of 32 bytes has ~200 or more, 32 × `a` none).
+fn weak_secret(secret: &str) -> Option<&'static str> {
+    const PLACEHOLDERS: [&str; 6] = [
+        "replace",
+        "change-me",
+        "change_me",
+        "changeme",
+        "example",
+        "placeholder",
+    ];
+    let lower = secret.to_ascii_lowercase();
+    if PLACEHOLDERS.iter().any(|word| lower.contains(word)) {
+        return Some(
+            "looks like a placeholder; set a random secret (e.g. `openssl rand -base64 32`)",
+        );
+    }
+    let mut counts = std::collections::HashMap::new();
+    for c in secret.chars() {
+        *counts.entry(c).or_insert(0_usize) += 1;
+    }
+    let n = secret.chars().count() as f64;
+    let bits: f64 = counts
+        .values()
+        .map(|&k| {
+            let p = k as f64 / n;
+            -p * p.log2() * n
+        })
+        .sum();
+    (bits < 128.0).then_some(
+        "has too little entropy (under 128 bits); set a random secret (e.g. `openssl rand -base64 32`)",
+    )
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid configuration: {0}")]
@@ -369,6 +405,9 @@ impl Settings {
         }
         self.validate_auth()?;
         self.validate_webhooks()?;
+        if self.environment == Environment::Production {
+            self.validate_production_secrets()?;
+        }
         if self.worker.heartbeat_secs == 0 || self.worker.heartbeat_secs >= self.worker.lease_secs {
             return invalid(
                 "worker.heartbeat_secs",
@@ -487,6 +526,49 @@ impl Settings {
                 "billing.meter_api_key",
                 "is required when billing.meter_export is on",
             );
+        }
+        Ok(())
+    }
+
+    /// Production secrets must be real (issue 18): not a placeholder from an
+    /// example (`REPLACE_ME_…`), not low-entropy (32 × `a`), and not one
+    /// value reused for several keys. The error names the variable.
+    fn validate_production_secrets(&self) -> Result<(), ConfigError> {
+        let mut secrets = vec![
+            (
+                "api.api_key_secret".to_owned(),
+                self.api.api_key_secret.expose(),
+            ),
+            (
+                "auth.signing_key".to_owned(),
+                self.auth.signing_key.expose(),
+            ),
+            (
+                "webhooks.encryption_key".to_owned(),
+                self.webhooks.encryption_key.expose(),
+            ),
+        ];
+        for (kid, key) in &self.auth.verification_keys {
+            if *kid != self.auth.signing_key_id {
+                secrets.push((format!("auth.verification_keys.{kid}"), key.expose()));
+            }
+        }
+        for (i, (key, secret)) in secrets.iter().enumerate() {
+            if let Some(why) = weak_secret(secret) {
+                return Err(ConfigError::Invalid {
+                    key: env_key(key),
+                    message: why.to_owned(),
+                });
+            }
+            if let Some((first, _)) = secrets[..i].iter().find(|(_, other)| other == secret) {
+                return Err(ConfigError::Invalid {
+                    key: env_key(key),
+                    message: format!(
+                        "reuses the value of {}; every key needs its own",
+                        env_key(first)
+                    ),
+                });
+            }
         }
         Ok(())
     }
@@ -724,6 +806,69 @@ mod tests {
         .map(|e| e.to_string())
         .unwrap_or_default();
         assert!(err.contains("CATALYTIC_AUTH__SIGNING_KEY"), "{err}");
+    }
+
+    /// The secrets of a production configuration that passes, with one
+    /// replaced by `(variable, value)`: the error, if any.
+    fn production_with(variable: &str, value: &str) -> String {
+        let mut env = vec![
+            ("CATALYTIC_ENVIRONMENT", "production"),
+            (
+                "CATALYTIC_API__API_KEY_SECRET",
+                "q3VbX9kPz7LwT2mN8rJ5sY4hD6fG1aC0eUiOoKlBnM=",
+            ),
+            (
+                "CATALYTIC_AUTH__SIGNING_KEY",
+                "Zt7Wq2Lp9Xv4Rk8Nm3Hs6Jd1Fb5Gc0YeTuIiOoPaSd=",
+            ),
+            (
+                "CATALYTIC_WEBHOOKS__ENCRYPTION_KEY",
+                "Mn4Bv8Cx2Zl6Kj0Hg3Fd7Sa1Qw5Er9TyUiOpAsDfGh=",
+            ),
+        ];
+        if let Some(entry) = env.iter_mut().find(|(k, _)| *k == variable) {
+            entry.1 = value;
+        }
+        Settings::load_from(env)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn production_refuses_placeholder_weak_and_reused_secrets() {
+        assert_eq!(production_with("", ""), "", "random secrets pass");
+        let a32 = "a".repeat(32);
+        // (variable, value, what the error must also say)
+        let cases = [
+            (
+                "CATALYTIC_AUTH__SIGNING_KEY",
+                "REPLACE_ME_WITH_AT_LEAST_32_RANDOM_BYTES",
+                "placeholder",
+            ),
+            (
+                "CATALYTIC_WEBHOOKS__ENCRYPTION_KEY",
+                a32.as_str(),
+                "entropy",
+            ),
+            (
+                "CATALYTIC_WEBHOOKS__ENCRYPTION_KEY",
+                "q3VbX9kPz7LwT2mN8rJ5sY4hD6fG1aC0eUiOoKlBnM=",
+                "CATALYTIC_API__API_KEY_SECRET",
+            ),
+        ];
+        for (variable, value, says) in cases {
+            let err = production_with(variable, value);
+            assert!(
+                err.contains(variable) && err.contains(says),
+                "{variable}: {err}"
+            );
+        }
+        // Development keeps accepting its local defaults.
+        assert!(
+            Settings::load_from([("CATALYTIC_WEBHOOKS__ENCRYPTION_KEY", &"a".repeat(32)[..])])
+                .is_ok()
+        );
     }
 
     #[test]
