@@ -65,9 +65,10 @@ run fixed --rate "$rate" --duration "$secs" --mix trivial --plot "$out/fixed.svg
 # right after, so the report states the saturation throughput as a fraction.
 # Who burns the CPU during the closed loop: its middle, from 1 s after the
 # start to 1 s before the end (the --compare ceilings run after it).
+cpu_window=$((secs > 2 ? secs - 2 : 1))
 (sleep 1; python3 scripts/lib/cpu_split.py snap "$out/cpu.before.json"
-  sleep $((secs > 2 ? secs - 2 : 1))
-  python3 scripts/lib/cpu_split.py diff "$out/cpu.before.json" $((secs > 2 ? secs - 2 : 1)) >"$out/saturation.cpu.txt"
+  sleep "$cpu_window"
+  python3 scripts/lib/cpu_split.py diff "$out/cpu.before.json" "$cpu_window" >"$out/saturation.cpu.txt"
   rm -f "$out/cpu.before.json") &
 cpu_probe=$!
 run saturation --clients "$clients" --duration "$secs" --mix trivial --plot "$out/saturation.svg" --compare

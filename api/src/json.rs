@@ -81,14 +81,17 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// if it got that far, issue 18), and the others have no business in a
 /// name, an email or a description.
 fn forbidden(c: char) -> bool {
-    c.is_ascii_control() && c != '\t' && c != '\n' && c != '\r' && c != '\u{7f}'
+    matches!(c, '\0'..='\x1f') && !matches!(c, '\t' | '\n' | '\r')
 }
 
-/// JSON can carry a control character only as a `\u00XX` escape (raw ones
-/// are syntax errors), so bodies without `\u00` (nearly all) cost one scan;
-/// the rest are walked to name the first string or key that holds one.
+/// JSON can carry a control character only as a `\u0000`–`\u001F` escape
+/// (raw ones are syntax errors), so bodies without one (nearly all, also
+/// those whose encoder escapes `é` as `\u00e9`) cost one scan; the rest are
+/// walked to name the first string or key that holds one.
 fn refuse_control_characters(bytes: &[u8]) -> Result<(), ApiError> {
-    if !bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"\\u00")) {
+    let control_escape =
+        |w: &[u8]| w[..4].eq_ignore_ascii_case(b"\\u00") && matches!(w[4], b'0' | b'1');
+    if !bytes.windows(5).any(control_escape) {
         return Ok(());
     }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {

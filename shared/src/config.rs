@@ -14,8 +14,8 @@ const LOCAL_API_KEY_SECRET: &str = "local-only-api-key-secret-change-me";
 const LOCAL_JWT_SIGNING_KEY: &str = "local-only-jwt-signing-key-change-me";
 const LOCAL_WEBHOOK_ENCRYPTION_KEY: &str = "local-only-webhook-encryption-key-change-me";
 
-/// Why `secret` is too weak for production, if it is: a placeholder left
-/// from an example, or under 128 bits of entropy judged by its own
+/// Why `secret` is too weak for production, if it is: a local-only default,
+/// a placeholder left from an example, or under 128 bits of entropy judged by its own
 /// characters (Shannon entropy of their frequencies times the length: a
 /// random base64 or hex secret of 32 bytes has ~200 or more, 32 × `a` none).
 fn weak_secret(secret: &str) -> Option<&'static str> {
@@ -27,6 +27,15 @@ fn weak_secret(secret: &str) -> Option<&'static str> {
         "example",
         "placeholder",
     ];
+    if [
+        LOCAL_API_KEY_SECRET,
+        LOCAL_JWT_SIGNING_KEY,
+        LOCAL_WEBHOOK_ENCRYPTION_KEY,
+    ]
+    .contains(&secret)
+    {
+        return Some("the local-only default is refused in production; set a random secret");
+    }
     let lower = secret.to_ascii_lowercase();
     if PLACEHOLDERS.iter().any(|word| lower.contains(word)) {
         return Some(
@@ -395,14 +404,6 @@ impl Settings {
         if self.api.api_key_secret.expose().len() < 32 {
             return invalid("api.api_key_secret", "must be at least 32 characters");
         }
-        if self.environment == Environment::Production
-            && self.api.api_key_secret.expose() == LOCAL_API_KEY_SECRET
-        {
-            return invalid(
-                "api.api_key_secret",
-                "the local-only default is refused in production; set a random secret",
-            );
-        }
         self.validate_auth()?;
         self.validate_webhooks()?;
         if self.environment == Environment::Production {
@@ -530,8 +531,8 @@ impl Settings {
         Ok(())
     }
 
-    /// Production secrets must be real (issue 18): not a placeholder from an
-    /// example (`REPLACE_ME_…`), not low-entropy (32 × `a`), and not one
+    /// Production secrets must be real (issue 18): not a local-only
+    /// default, not a placeholder from an example (`REPLACE_ME_…`), not low-entropy (32 × `a`), and not one
     /// value reused for several keys. The error names the variable.
     fn validate_production_secrets(&self) -> Result<(), ConfigError> {
         let mut secrets = vec![
@@ -583,14 +584,6 @@ impl Settings {
         let w = &self.webhooks;
         if w.encryption_key.expose().len() < 32 {
             return invalid("webhooks.encryption_key", "must be at least 32 characters");
-        }
-        if self.environment == Environment::Production
-            && w.encryption_key.expose() == LOCAL_WEBHOOK_ENCRYPTION_KEY
-        {
-            return invalid(
-                "webhooks.encryption_key",
-                "the local-only default is refused in production; set a random key",
-            );
         }
         if w.encryption_key_id.is_empty() || w.encryption_key_id.len() > 64 {
             return invalid("webhooks.encryption_key_id", "must be 1 to 64 characters");
@@ -665,14 +658,6 @@ impl Settings {
         if auth.signing_key.expose().len() < 32 {
             return invalid("auth.signing_key", "must be at least 32 characters");
         }
-        if self.environment == Environment::Production
-            && auth.signing_key.expose() == LOCAL_JWT_SIGNING_KEY
-        {
-            return invalid(
-                "auth.signing_key",
-                "the local-only default is refused in production; set a random key",
-            );
-        }
         for (kid, key) in &auth.verification_keys {
             let path = format!("auth.verification_keys.{kid}");
             if key.expose().len() < 32 {
@@ -680,10 +665,6 @@ impl Settings {
             }
             if *kid == auth.signing_key_id && key != &auth.signing_key {
                 return invalid(&path, "has the signing key's kid but another key");
-            }
-            if self.environment == Environment::Production && key.expose() == LOCAL_JWT_SIGNING_KEY
-            {
-                return invalid(&path, "the local-only key is refused in production");
             }
         }
         if auth.lockout_failures == 0 || auth.lockout_window_secs == 0 || auth.lockout_secs == 0 {
