@@ -63,8 +63,18 @@ impl Application {
             job_events.clone(),
             Arc::clone(&principals),
         );
+        // The flushers' own connections, one each, planning their three
+        // fixed statements once (db::Planning::Once).
+        let submit_pool = db::pool_with(
+            &catalytic_shared::config::DatabaseSettings {
+                max_connections: u32::try_from(settings.api.submit_flushers).unwrap_or(u32::MAX),
+                ..settings.database.clone()
+            },
+            db::Planning::Once,
+        )
+        .context("configuring the submit pool")?;
         let submits = crate::submit_batch::spawn(
-            pool.clone(),
+            submit_pool,
             settings.api.submit_flushers,
             settings.api.submit_batch_max,
         );

@@ -120,6 +120,13 @@ impl Relay {
         let attempt = async {
             let mut conn = self.pool.acquire().await?.detach();
             let led = db::outbox::try_lead(&mut conn).await?;
+            if led {
+                // The leader's statements are fixed batches: planned once
+                // (catalytic_shared::db::Planning::Once), not per round.
+                sqlx::query(catalytic_shared::db::Planning::ONCE_SQL)
+                    .execute(&mut conn)
+                    .await?;
+            }
             Ok::<_, db::DbError>(led.then_some(conn))
         };
         match attempt.await {

@@ -19,7 +19,10 @@ use tokio_util::sync::CancellationToken;
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let metrics =
         catalytic_shared::metrics::install().context("installing the metrics recorder")?;
-    let pool = db::pool(&settings.database).context("configuring the database pool")?;
+    // Every statement of the worker is a batch by id or a row by key: one
+    // generic plan serves them all (db::Planning::Once).
+    let pool = db::pool_with(&settings.database, db::Planning::Once)
+        .context("configuring the database pool")?;
     db::wait_for_schema(&pool, Duration::from_secs(30))
         .await
         .context("checking the database schema")?;

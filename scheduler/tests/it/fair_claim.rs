@@ -229,7 +229,22 @@ async fn read_counters(conn: &mut sqlx::PgConnection) -> anyhow::Result<(i64, i6
 /// What one claim of 200 read: (tuples, buffers, rows claimed), in a
 /// transaction that is rolled back.
 async fn claim_cost(db: &TestDatabase, old: bool) -> anyhow::Result<(i64, i64, usize)> {
+    claim_cost_planned(db, old, false).await
+}
+
+/// `claim_cost`, with the claim planned as the relay plans it when
+/// `generic` (one generic plan per connection, `Planning::Once`).
+async fn claim_cost_planned(
+    db: &TestDatabase,
+    old: bool,
+    generic: bool,
+) -> anyhow::Result<(i64, i64, usize)> {
     let mut tx = db.pool.begin().await?;
+    if generic {
+        sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
+            .execute(&mut *tx)
+            .await?;
+    }
     let (tuples_before, buffers_before) = read_counters(&mut tx).await?;
     let claimed = if old {
         let (plans, limits): (Vec<String>, Vec<i32>) = caps().into_iter().unzip();
@@ -267,13 +282,18 @@ async fn what_a_claim_reads_does_not_grow_with_the_backlog() -> anyhow::Result<(
     backlog(&db.pool, &tenants, 18_000).await?;
     let (deep_tuples, deep_buffers, claimed) = claim_cost(&db, false).await?;
     assert_eq!(claimed, 200);
+    // The relay plans its statements once (generic plans): bounded too.
+    let (generic_tuples, generic_buffers, claimed) = claim_cost_planned(&db, false, true).await?;
+    assert_eq!(claimed, 200);
     sqlx::query("ANALYZE").execute(&db.pool).await?;
     let (analysed_tuples, analysed_buffers, _) = claim_cost(&db, false).await?;
+    let (analysed_generic_tuples, _, _) = claim_cost_planned(&db, false, true).await?;
     let (old_tuples, old_buffers, old_claimed) = claim_cost(&db, true).await?;
     assert_eq!(old_claimed, 200);
     println!(
         "claim of 200 reads: 2,000 due: {shallow_tuples} tuples / {shallow_buffers} buffers; \
-         20,000 due: {deep_tuples} / {deep_buffers}, analysed {analysed_tuples} / {analysed_buffers}; \
+         20,000 due: {deep_tuples} / {deep_buffers}, analysed {analysed_tuples} / {analysed_buffers}, \
+         generic plan {generic_tuples} / {generic_buffers} (analysed {analysed_generic_tuples}); \
          the old claim at 20,000: {old_tuples} / {old_buffers}"
     );
 
@@ -285,6 +305,11 @@ async fn what_a_claim_reads_does_not_grow_with_the_backlog() -> anyhow::Result<(
         (shallow_tuples, "2,000 due"),
         (deep_tuples, "20,000 due"),
         (analysed_tuples, "20,000 due, analysed"),
+        (generic_tuples, "20,000 due, generic plan"),
+        (
+            analysed_generic_tuples,
+            "20,000 due, analysed, generic plan",
+        ),
     ] {
         assert!(tuples < BOUND, "{what}: the claim read {tuples} tuples");
     }
@@ -293,6 +318,10 @@ async fn what_a_claim_reads_does_not_grow_with_the_backlog() -> anyhow::Result<(
     assert!(
         deep_buffers < shallow_buffers * 3 / 2 + 100,
         "buffers: {shallow_buffers} at 2,000 due, {deep_buffers} at 20,000"
+    );
+    assert!(
+        generic_buffers < shallow_buffers * 3 / 2 + 100,
+        "buffers: {shallow_buffers} at 2,000 due, {generic_buffers} at 20,000 with a generic plan"
     );
     assert!(
         analysed_buffers < shallow_buffers * 3 / 2 + 100,

@@ -17,7 +17,7 @@ pub mod workers;
 use crate::config::DatabaseSettings;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::Duration;
 
 /// Every migration under `migrations/`, embedded in each binary.
@@ -58,13 +58,46 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
+/// How the server plans a pool's prepared statements (sqlx prepares every
+/// statement once per connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Planning {
+    /// PostgreSQL's default: a custom plan for each execution's values
+    /// until a generic plan looks as cheap. Right for statements whose best
+    /// plan depends on their values (a cursor, a time range).
+    PerExecution,
+    /// One generic plan per statement and connection
+    /// (`plan_cache_mode = force_generic_plan`). For the job path's batch
+    /// statements, whose arrays make PostgreSQL keep planning them afresh:
+    /// planning was ~23 % of the server's CPU in the closed loop, up to
+    /// 2 ms per relay claim (docs/benchmarks.md, "Planned once"). Only for
+    /// statements written so that one plan serves every value: literals
+    /// where a partial index needs one, no value-dependent shapes.
+    Once,
+}
+
+impl Planning {
+    /// The `SET` that gives a connection this planning (for a connection
+    /// that did not come from a pool of this kind).
+    pub const ONCE_SQL: &'static str = "SET plan_cache_mode = force_generic_plan";
+}
+
 /// A pool that connects on first use, so a process can start (and serve
 /// `/healthz`) while PostgreSQL is still coming up.
 pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
+    pool_with(settings, Planning::PerExecution)
+}
+
+/// [`pool`] with the given statement planning.
+pub fn pool_with(settings: &DatabaseSettings, planning: Planning) -> Result<PgPool, DbError> {
+    let mut options: PgConnectOptions = settings.url.expose().parse()?;
+    if planning == Planning::Once {
+        options = options.options([("plan_cache_mode", "force_generic_plan")]);
+    }
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
-        .connect_lazy(settings.url.expose())?)
+        .connect_lazy_with(options))
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
