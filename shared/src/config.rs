@@ -241,6 +241,13 @@ pub struct WorkerSettings {
     pub outcome_flushers: usize,
     /// Most claims, or outcomes, written by one statement.
     pub batch_max: usize,
+    /// The deepest prefetch the worker grows to when its jobs compute fast
+    /// (worker/src/prefetch.rs); `amqp.prefetch` is the floor. Equal to
+    /// `amqp.prefetch`, the prefetch stays fixed.
+    pub prefetch_max: u16,
+    /// Compute a delivery may wait behind, per compute slot, when the
+    /// prefetch is sized: prefetch = concurrency × this ÷ a job's compute time.
+    pub prefetch_wait_ms: u64,
 }
 
 /// `worker.device`: where a worker computes.
@@ -423,6 +430,9 @@ impl Settings {
         }
         if self.worker.batch_max == 0 {
             return invalid("worker.batch_max", "must be at least 1");
+        }
+        if self.worker.prefetch_max < self.amqp.prefetch {
+            return invalid("worker.prefetch_max", "must be at least amqp.prefetch");
         }
         if self.autoscale.target_per_worker == 0 {
             return invalid("autoscale.target_per_worker", "must be at least 1");

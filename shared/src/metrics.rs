@@ -17,6 +17,8 @@ pub const WORKER_BATCH_SIZE: &str = "catalytic_worker_batch_size";
 /// Ack frames a worker sent, by `frame`: single, or multiple (one frame
 /// acking a run of deliveries).
 pub const WORKER_ACK_FRAMES: &str = "catalytic_worker_ack_frames_total";
+/// The prefetch a worker consumes with now (worker/src/prefetch.rs).
+pub const WORKER_PREFETCH: &str = "catalytic_worker_prefetch";
 pub const STALE_WRITES: &str = "catalytic_stale_writes_total";
 pub const MESSAGES_REJECTED: &str = "catalytic_messages_rejected_total";
 pub const OUTBOX_PUBLISHED: &str = "catalytic_outbox_published_total";

@@ -63,6 +63,8 @@ pub struct Executor {
     pub slots: Arc<Semaphore>,
     /// The batched claim and outcome writes.
     pub writes: Writes,
+    /// Each compute's duration, which sizes the prefetch (`prefetch.rs`).
+    pub compute_times: Arc<crate::prefetch::ComputeTimes>,
 }
 
 /// Why a batched write did not answer an item with a transition.
@@ -282,6 +284,7 @@ impl Executor {
             Some(slot) => {
                 self.in_flight.fetch_add(1, Ordering::Relaxed);
                 metrics::gauge!(m::JOBS_IN_FLIGHT).increment(1.0);
+                let started = std::time::Instant::now();
                 let outcome = compute::run(
                     spec,
                     cancel.clone(),
@@ -290,6 +293,7 @@ impl Executor {
                     &self.device,
                 )
                 .await;
+                self.compute_times.record(started.elapsed());
                 drop(slot);
                 self.in_flight.fetch_sub(1, Ordering::Relaxed);
                 metrics::gauge!(m::JOBS_IN_FLIGHT).decrement(1.0);

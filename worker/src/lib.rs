@@ -12,6 +12,7 @@
 //! - [`device`]: CPU or GPU (`--device auto|cpu|cuda`), and which jobs go to the GPU.
 //! - [`weighted`]: which class queue the next free slot serves (gpu, then 3:2:1).
 //! - [`heartbeat`]: lease extension for a running attempt; fleet heartbeat.
+//! - [`prefetch`]: the prefetch sized from the jobs' compute time.
 
 pub mod admission;
 pub mod cancel;
@@ -20,6 +21,7 @@ pub mod consumer;
 pub mod device;
 pub mod executor;
 pub mod heartbeat;
+pub mod prefetch;
 pub mod settle;
 pub mod startup;
 pub mod weighted;

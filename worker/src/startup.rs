@@ -93,10 +93,17 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         memory_budget_mib = admission.budget_mib(),
         "memory admission"
     );
+    let compute_times = Arc::new(crate::prefetch::ComputeTimes::default());
     let consumer = Consumer {
         broker: broker.clone(),
         topology: Topology::new(&settings.amqp.prefix, settings.amqp.delivery_limit),
-        prefetch: settings.amqp.prefetch,
+        prefetch: crate::prefetch::PrefetchPolicy {
+            floor: settings.amqp.prefetch,
+            max: settings.worker.prefetch_max,
+            wait: Duration::from_millis(settings.worker.prefetch_wait_ms),
+            concurrency,
+        },
+        compute_times: compute_times.clone(),
         concurrency,
         grace: Duration::from_secs(settings.worker.shutdown_grace_secs),
         executor: Arc::new(Executor {
@@ -109,6 +116,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             admission: Arc::new(admission),
             device: device.clone(),
             slots: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            compute_times,
             writes: Writes::spawn(
                 pool.clone(),
                 worker,

@@ -32,6 +32,11 @@ impl<S: Stream + Unpin> Weighted<S> {
         Self { streams, cursor: 0 }
     }
 
+    /// The streams, for a caller that drains them to their ends.
+    pub fn into_streams(self) -> Vec<S> {
+        self.streams.into_iter().map(|(_, s)| s).collect()
+    }
+
     /// The next item by weight; `None` when a stream has ended (the
     /// channel closed: the caller reconnects).
     pub async fn next(&mut self) -> Option<(QueueClass, S::Item)> {

@@ -7,3 +7,4 @@
 mod batches;
 mod harness;
 mod jobs;
+mod prefetch;
