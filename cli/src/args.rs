@@ -104,8 +104,9 @@ pub enum ApiKeysCommand {
         #[arg(long)]
         expires_in_days: Option<u32>,
     },
-    /// Every key: prefix, scope, dates, revoked or not (never the secret).
-    List,
+    /// A page of keys, newest first: prefix, scope, dates, revoked or not
+    /// (never the secret).
+    List(PageArgs),
     /// Revoke a key: it stops working at once.
     Revoke { id: Uuid },
 }

@@ -1,9 +1,9 @@
 //! Calls on the session and the tenant's credentials: refresh, logout,
 //! who am I, and API keys (listed and revoked by a logged-in admin).
 
-use crate::client::{Client, decode, expect_empty};
+use crate::client::{Client, decode, expect_empty, page_query};
 use crate::error::Error;
-use crate::types::{ApiKey, Tokens};
+use crate::types::{ApiKey, Page, Tokens};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -29,9 +29,15 @@ impl Client {
         self.get_json("/v1/me", &[], "me").await
     }
 
-    /// `GET /v1/api-keys`: every key, newest first, revoked ones included.
-    pub async fn list_api_keys(&self) -> Result<Vec<ApiKey>, Error> {
-        self.get_json("/v1/api-keys", &[], "api keys").await
+    /// `GET /v1/api-keys?limit=&cursor=`: one page of keys, newest first,
+    /// revoked ones included.
+    pub async fn list_api_keys(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<uuid::Uuid>,
+    ) -> Result<Page<ApiKey>, Error> {
+        let query = page_query(limit, cursor);
+        self.get_json("/v1/api-keys", &query, "api keys").await
     }
 
     /// `DELETE /v1/api-keys/{id}` → 204: the key stops working at once.

@@ -5,9 +5,10 @@ use crate::auth::TenantScope;
 use crate::auth::principals::Changed;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
+use crate::pagination::PageQuery;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use catalytic_shared::db::{self, DbError, tenants::ApiKeyRow};
@@ -156,20 +157,35 @@ async fn create_api_key(
     )))
 }
 
-/// The tenant's keys, newest first, revoked ones included (never the secret).
-#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", security(("api_key" = [])),
+/// A page of the tenant's keys, newest first, revoked ones included (never
+/// the secret).
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", params(PageQuery),
+    security(("api_key" = [])),
     responses(
-        (status = 200, body = Vec<ApiKeyOut>),
+        (status = 200, body = ApiKeyPage),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_api_keys(
     State(state): State<AppState>,
     scope: TenantScope,
-) -> Result<Json<Vec<ApiKeyOut>>, ApiError> {
+    Query(page): Query<PageQuery>,
+) -> Result<Json<ApiKeyPage>, ApiError> {
     require_admin_user(&scope)?;
-    let rows = db::tenants::list_api_keys(&state.db, scope.tenant_id).await?;
-    Ok(Json(rows.into_iter().map(ApiKeyOut::from).collect()))
+    let page = page.parse::<ApiKeyId>()?;
+    let mut rows =
+        db::tenants::list_api_keys(&state.db, scope.tenant_id, page.after, page.fetch()).await?;
+    let next_cursor = page.finish(&mut rows, |r| r.id.as_uuid());
+    let items = rows.into_iter().map(ApiKeyOut::from).collect();
+    Ok(Json(ApiKeyPage { items, next_cursor }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyPage {
+    pub items: Vec<ApiKeyOut>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<uuid::Uuid>,
 }
 
 /// Revoke a key: it stops working at once.

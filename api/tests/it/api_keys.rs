@@ -22,6 +22,47 @@ async fn make_key(
     .await
 }
 
+/// The listing pages like every other list (issue 18: it was a bare array
+/// that ignored `limit`).
+#[tokio::test]
+async fn keys_are_listed_in_cursor_pages() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let owner = app.signup("pages@example.com").await?;
+    let mut made = Vec::new();
+    for scope in ["read", "write", "read"] {
+        let key: Value = make_key(&app, &owner.access, scope).await?.json().await?;
+        made.push(key["id"].clone());
+    }
+    let first: Value = app
+        .get_as("/v1/api-keys?limit=2", &owner.access)
+        .await?
+        .json()
+        .await?;
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(2), "{first}");
+    assert_eq!(first["items"][0]["id"], made[2], "newest first");
+    assert_eq!(first["items"][1]["id"], made[1]);
+    let cursor = first["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let second: Value = app
+        .get_as(
+            &format!("/v1/api-keys?limit=2&cursor={cursor}"),
+            &owner.access,
+        )
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        second["items"].as_array().map(Vec::len),
+        Some(1),
+        "{second}"
+    );
+    assert_eq!(second["items"][0]["id"], made[0]);
+    assert!(second["next_cursor"].is_null());
+    let (status, body) = problem(app.get_as("/v1/api-keys?limit=0", &owner.access).await?).await?;
+    assert_eq!(status, 422);
+    assert!(body.to_string().contains("limit"), "{body}");
+    app.teardown().await
+}
+
 #[tokio::test]
 async fn keys_have_scopes_expiry_last_use_and_revocation() -> anyhow::Result<()> {
     let app = spawn_app().await?;
@@ -60,7 +101,7 @@ async fn keys_have_scopes_expiry_last_use_and_revocation() -> anyhow::Result<()>
             !listed.to_string().contains(&write_key),
             "a secret leaked into the listing"
         );
-        let used = listed
+        let used = listed["items"]
             .as_array()
             .into_iter()
             .flatten()
@@ -132,7 +173,7 @@ async fn another_tenants_key_cannot_be_revoked() -> anyhow::Result<()> {
     let (status, _) = problem(response).await?;
     assert_eq!(status, 404);
     let listed: Value = app.get_as("/v1/api-keys", &b.access).await?.json().await?;
-    assert_eq!(listed, json!([]));
+    assert_eq!(listed, json!({"items": [], "next_cursor": null}));
     app.teardown().await
 }
 

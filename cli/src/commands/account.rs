@@ -5,7 +5,7 @@ use super::Context;
 use crate::args::{ApiKeysCommand, PasswordArgs, RegisterArgs};
 use crate::config::{self, StoredSession};
 use crate::failure::Failure;
-use crate::output::{Table, cell, emit};
+use crate::output::{Table, cell, emit, next_page_hint};
 use serde_json::json;
 use std::io::BufRead;
 
@@ -158,11 +158,13 @@ pub async fn api_keys(ctx: &Context, command: ApiKeysCommand) -> Result<(), Fail
             }
             Ok(())
         }
-        ApiKeysCommand::List => {
-            let keys = api.call(|c| async move { c.list_api_keys().await }).await?;
+        ApiKeysCommand::List(page) => {
+            let keys = api
+                .call(|c| async move { c.list_api_keys(page.limit, page.cursor).await })
+                .await?;
             emit(ctx.format(), &keys, |v| {
                 Table::of_items(
-                    v,
+                    &v["items"],
                     &[
                         "ID",
                         "NAME",
@@ -184,7 +186,9 @@ pub async fn api_keys(ctx: &Context, command: ApiKeysCommand) -> Result<(), Fail
                         "revoked_at",
                     ],
                 )
-            })
+            })?;
+            next_page_hint(ctx.format(), &json!(keys.next_cursor));
+            Ok(())
         }
         ApiKeysCommand::Revoke { id } => {
             api.call(|c| async move { c.revoke_api_key(id).await })

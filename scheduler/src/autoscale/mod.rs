@@ -55,7 +55,7 @@ impl Autoscaler {
 
     pub async fn run_once(&self) -> anyhow::Result<Signal> {
         let channel = self.broker.channel().await.context("broker channel")?;
-        let (running, oldest) = db::scaling::running_and_oldest(&self.pool).await?;
+        let loads = db::scaling::running_and_oldest(&self.pool).await?;
         let mut classes = Vec::new();
         let mut backlog = 0u64;
         for class in QueueClass::ALL {
@@ -63,10 +63,11 @@ impl Autoscaler {
                 .topology
                 .ready_messages(&channel, &self.topology.job_queue(class))
                 .await?;
-            let running_jobs = running
-                .iter()
-                .find(|(c, _)| c == class.as_str())
-                .map_or(0, |(_, n)| *n);
+            let load = loads.iter().find(|l| l.class == class.as_str());
+            let running_jobs = load.map_or(0, |l| l.running);
+            // Each class its own: a backlog of low jobs says nothing about
+            // how long high ones wait (issue 18).
+            let oldest = load.map_or(0.0, |l| l.oldest_queued_secs.max(0.0));
             let class_backlog = u64::from(ready) + u64::try_from(running_jobs).unwrap_or(0);
             backlog += class_backlog;
             metrics::gauge!(m::QUEUE_READY, "class" => class.as_str()).set(f64::from(ready));
@@ -94,6 +95,10 @@ impl Autoscaler {
             raw_desired,
             self.policy.scale_down_window,
         );
+        let oldest = classes
+            .iter()
+            .map(|c| c.oldest_queued_secs)
+            .fold(0.0, f64::max);
         metrics::gauge!(m::OLDEST_QUEUED).set(oldest);
         metrics::gauge!(m::DESIRED_WORKERS).set(f64::from(stabilised));
         let all = SignalRow {

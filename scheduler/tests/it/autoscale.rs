@@ -135,3 +135,50 @@ async fn the_dlq_depth_gauge_follows_the_dead_letter_queue() -> anyhow::Result<(
     topology.delete(&channel).await?;
     db.drop_database().await
 }
+
+/// Each class's row carries the age of its own oldest queued job (issue
+/// 18: every class showed the fleet-wide oldest); the `all` row the oldest
+/// of any.
+#[tokio::test]
+async fn each_class_reports_its_own_oldest_queued_job() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let topology = Topology::new(&testkit::unique_name(), 5);
+    let broker = Arc::new(Broker::new(Secret::new(testkit::amqp_url()), "oldest-test"));
+    let channel = broker.channel().await?;
+    topology.declare(&channel).await?;
+    let tenant = crate::harness::tenant(&db.pool).await?;
+    let low = crate::harness::queued_job(&db, tenant, 3).await?;
+    let high = crate::harness::queued_job(&db, tenant, 3).await?;
+    for (job, class, age_secs) in [(low, "low", 600.0), (high, "high", 30.0)] {
+        sqlx::query(
+            "UPDATE jobs SET queue_class = $2, created_at = now() - make_interval(secs => $3)
+             WHERE id = $1",
+        )
+        .bind(job.as_uuid())
+        .bind(class)
+        .bind(age_secs)
+        .execute(&db.pool)
+        .await?;
+    }
+    let signal = autoscaler(&db, &broker, &topology).run_once().await?;
+    let oldest = |class: &str| {
+        signal
+            .classes
+            .iter()
+            .find(|c| c.class == class)
+            .map(|c| c.oldest_queued_secs)
+    };
+    let near = |got: Option<f64>, want: f64| got.is_some_and(|g| (g - want).abs() < 5.0);
+    assert!(near(oldest("low"), 600.0), "low: {:?}", oldest("low"));
+    assert!(near(oldest("high"), 30.0), "high: {:?}", oldest("high"));
+    assert_eq!(oldest("standard"), Some(0.0), "nothing queued");
+    let stored = catalytic_shared::db::scaling::load(&db.pool).await?;
+    let all = stored
+        .iter()
+        .find(|r| r.class == "all")
+        .map(|r| r.oldest_queued_secs);
+    assert!(near(all, 600.0), "all: {all:?}");
+    topology.delete(&channel).await?;
+    broker.close().await;
+    db.drop_database().await
+}

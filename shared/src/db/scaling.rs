@@ -4,23 +4,28 @@
 use super::DbError;
 use sqlx::PgPool;
 
-/// Running jobs per queue class, and the age of the oldest queued job.
-pub async fn running_and_oldest(pool: &PgPool) -> Result<(Vec<(String, i64)>, f64), DbError> {
-    let running = sqlx::query!(
-        r#"SELECT queue_class, count(*) AS "n!" FROM jobs WHERE status = 'running' GROUP BY queue_class"#
+/// Per queue class: its running jobs, and the age in seconds of its oldest
+/// queued job. A class with neither is absent.
+pub async fn running_and_oldest(pool: &PgPool) -> Result<Vec<ClassLoad>, DbError> {
+    Ok(sqlx::query_as!(
+        ClassLoad,
+        r#"SELECT queue_class AS "class!",
+                  count(*) FILTER (WHERE status = 'running') AS "running!",
+                  COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE status = 'queued'))::float8,
+                           0) AS "oldest_queued_secs!"
+           FROM jobs WHERE status IN ('queued', 'running')
+           GROUP BY queue_class"#
     )
     .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|r| (r.queue_class, r.n))
-    .collect();
-    let oldest = sqlx::query_scalar!(
-        r#"SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0) AS "age!"
-           FROM jobs WHERE status = 'queued'"#
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok((running, oldest.max(0.0)))
+    .await?)
+}
+
+/// One class's load, as `running_and_oldest` reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassLoad {
+    pub class: String,
+    pub running: i64,
+    pub oldest_queued_secs: f64,
 }
 
 /// Jobs that finished (any outcome) in the last `window`, per queue class:

@@ -103,12 +103,22 @@ pub struct ApiKeyRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-pub async fn list_api_keys(pool: &PgPool, tenant: TenantId) -> Result<Vec<ApiKeyRow>, DbError> {
+/// Up to `limit` of the tenant's keys after the cursor `after`, newest
+/// first (ids are UUIDv7, so id order is creation order).
+pub async fn list_api_keys(
+    pool: &PgPool,
+    tenant: TenantId,
+    after: Option<ApiKeyId>,
+    limit: i64,
+) -> Result<Vec<ApiKeyRow>, DbError> {
     Ok(sqlx::query_as!(
         ApiKeyRow,
         r#"SELECT id AS "id: ApiKeyId", name, prefix, scope, created_at, expires_at, last_used_at, revoked_at
-           FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC"#,
+           FROM api_keys WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
+           ORDER BY id DESC LIMIT $3"#,
         tenant as TenantId,
+        after.map(|a| a.as_uuid()),
+        limit,
     )
     .fetch_all(pool)
     .await?)
