@@ -48,6 +48,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 /// a string holding a control character → 422 naming its path.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     refuse_control_characters(bytes)?;
+    if let Some(duplicate) = duplicate_key(bytes) {
+        return Err(ApiError::MalformedJson(duplicate));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut de) {
         Ok(value) => {
@@ -135,6 +138,82 @@ fn control_character_path(value: &serde_json::Value, path: String) -> Option<Str
     }
 }
 
+/// Where `bytes` first names a key twice in one object, as "duplicate key
+/// `k` at `path`"; None when no object does (or the JSON is malformed: the
+/// typed parse reports that). serde_json keeps the last of two equal keys,
+/// so `{"size": 4, "size": 400}` would pass for whichever a reader saw
+/// first, and two bodies that differ only there would hash alike for
+/// `Idempotency-Key` (issue 18); RFC 8259 leaves such objects to the
+/// receiver, and the api refuses them (400).
+pub fn duplicate_key(bytes: &[u8]) -> Option<String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let Err(e) = serde_path_to_error::deserialize::<_, NoDuplicateKeys>(&mut de) else {
+        return None;
+    };
+    let path = e.path().to_string();
+    let message = e.into_inner().to_string();
+    let key = message.strip_prefix(DUPLICATE)?;
+    let key = strip_position(key);
+    Some(match path.as_str() {
+        "." => format!("duplicate key `{key}` in the body"),
+        path => format!("duplicate key `{key}` in `{path}`"),
+    })
+}
+
+/// The error `NoDuplicateKeys` raises, followed by the key.
+const DUPLICATE: &str = "duplicate key: ";
+
+/// Any JSON value, walked only to find an object with a key twice; keeps
+/// nothing but each open object's keys.
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(self)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if seen.contains(&key) {
+                return Err(serde::de::Error::custom(format!("{DUPLICATE}{key}")));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+            seen.insert(key);
+        }
+        Ok(self)
+    }
+}
+
 /// serde reports a missing field in its message, not its path (an unknown
 /// field is in the path already).
 fn missing_field(message: &str) -> Option<String> {
@@ -173,6 +252,41 @@ mod tests {
             Err(ApiError::Validation(errors)) => errors.first().map(|e| e.field.clone()),
             _ => None,
         }
+    }
+
+    #[test]
+    fn a_key_named_twice_in_one_object_is_malformed() {
+        // Issue 18: the last of two equal keys won, silently.
+        let refused = |body: &str| match parse::<serde_json::Value>(body.as_bytes()) {
+            Err(ApiError::MalformedJson(m)) => m,
+            other => format!("not refused as malformed: {other:?}"),
+        };
+        assert_eq!(
+            refused(r#"{"size": 4, "size": 400}"#),
+            "duplicate key `size` in the body"
+        );
+        assert_eq!(
+            refused(r#"{"lattice": {"size": 4, "wrap": true, "size": 5}}"#),
+            "duplicate key `size` in `lattice`"
+        );
+        assert_eq!(
+            refused(r#"{"jobs": [{"a": 1}, {"b": 1, "b": 2}]}"#),
+            "duplicate key `b` in `jobs[1]`"
+        );
+        // Escapes spell the same key.
+        assert_eq!(
+            refused(r#"{"a": 1, "\u0061": 2}"#),
+            "duplicate key `a` in the body"
+        );
+        // Equal keys in different objects, and equal values, are fine.
+        assert!(
+            parse::<serde_json::Value>(br#"{"a": {"a": 1}, "b": [{"a": 1}, {"a": 1}]}"#).is_ok()
+        );
+        // A syntax error is still reported as one.
+        assert!(matches!(
+            parse::<serde_json::Value>(br#"{"a": 1, "b""#),
+            Err(ApiError::MalformedJson(m)) if !m.contains("duplicate")
+        ));
     }
 
     #[test]

@@ -301,6 +301,13 @@ fn number_or_text(text: &str) -> Value {
 /// The API request the form describes, or why the JSON is unreadable.
 fn request_of(form: &SubmitForm) -> Result<Value, Refusal> {
     if !form.request.trim().is_empty() {
+        if let Some(duplicate) = crate::json::duplicate_key(form.request.as_bytes()) {
+            return Err(Refusal {
+                status: axum::http::StatusCode::BAD_REQUEST,
+                detail: format!("the request is not valid JSON: {duplicate}"),
+                fields: Vec::new(),
+            });
+        }
         return serde_json::from_str(&form.request).map_err(|e| Refusal {
             status: axum::http::StatusCode::BAD_REQUEST,
             detail: format!("the request is not valid JSON: {e}"),

@@ -44,11 +44,97 @@ pub enum WrapIn {
     PerAxis(Vec<bool>),
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// Deserialised by hand (`BlockedVisitor`), not as an untagged enum:
+/// serde buffers an untagged value whole before trying its variants, so a
+/// 9 MB list of 1.7 million coordinates took 8 s of CPU before the cap
+/// refused it (issue 18), and a mismatch answered with serde's internals.
+/// The visitor sees a list or an object from the first token and stops at
+/// the caps while parsing.
+#[derive(Debug, Clone, ToSchema)]
 #[serde(untagged)]
 pub enum BlockedIn {
     Coordinates(Vec<Vec<i64>>),
     Seeded { fraction: f64, seed: u64 },
+}
+
+impl<'de> Deserialize<'de> for BlockedIn {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(BlockedVisitor)
+    }
+}
+
+struct BlockedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for BlockedVisitor {
+    type Value = BlockedIn;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(r#"a list of coordinates, or {"fraction": f, "seed": s}"#)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<BlockedIn, A::Error> {
+        let mut coords = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(Coordinate(c)) = seq.next_element()? {
+            if coords.len() == MAX_EXPLICIT_BLOCKED {
+                return Err(serde::de::Error::custom(format!(
+                    "lists more than {MAX_EXPLICIT_BLOCKED} vertices (use {{fraction, seed}} for more)"
+                )));
+            }
+            coords.push(c);
+        }
+        Ok(BlockedIn::Coordinates(coords))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<BlockedIn, A::Error> {
+        use serde::de::Error;
+        let (mut fraction, mut seed) = (None, None);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "fraction" if fraction.is_none() => fraction = Some(map.next_value::<f64>()?),
+                "seed" if seed.is_none() => seed = Some(map.next_value::<u64>()?),
+                "fraction" | "seed" => {
+                    return Err(A::Error::custom(format!("duplicate field `{key}`")));
+                }
+                other => return Err(A::Error::unknown_field(other, &["fraction", "seed"])),
+            }
+        }
+        Ok(BlockedIn::Seeded {
+            fraction: fraction.ok_or_else(|| A::Error::missing_field("fraction"))?,
+            seed: seed.ok_or_else(|| A::Error::missing_field("seed"))?,
+        })
+    }
+}
+
+/// One blocked vertex's coordinates, refused while parsing past
+/// `MAX_DIMENSIONS` entries (a lattice has no more axes).
+struct Coordinate(Vec<i64>);
+
+impl<'de> Deserialize<'de> for Coordinate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CoordinateVisitor;
+        impl<'de> serde::de::Visitor<'de> for CoordinateVisitor {
+            type Value = Coordinate;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a coordinate: a list of integers, one per axis")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Coordinate, A::Error> {
+                let mut axes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_DIMENSIONS));
+                while let Some(x) = seq.next_element::<i64>()? {
+                    if axes.len() == MAX_DIMENSIONS {
+                        return Err(serde::de::Error::custom(format!(
+                            "has more than {MAX_DIMENSIONS} axes"
+                        )));
+                    }
+                    axes.push(x);
+                }
+                Ok(Coordinate(axes))
+            }
+        }
+        deserializer.deserialize_seq(CoordinateVisitor)
+    }
 }
 
 /// A validated lattice: what is stored, and the engine's view of it.
@@ -74,15 +160,7 @@ impl LatticeIn {
                 seed: *seed,
             },
             Some(BlockedIn::Coordinates(coords)) => {
-                if coords.len() > MAX_EXPLICIT_BLOCKED {
-                    return Err(ApiError::field(
-                        format!("{field}.blocked"),
-                        format!(
-                            "lists {} vertices; at most {MAX_EXPLICIT_BLOCKED} (use {{fraction, seed}} for more)",
-                            coords.len()
-                        ),
-                    ));
-                }
+                // At most MAX_EXPLICIT_BLOCKED: BlockedIn's parse stops there.
                 let mut indices = Vec::with_capacity(coords.len());
                 for (i, c) in coords.iter().enumerate() {
                     indices.push(index_of(&shape, c, &format!("{field}.blocked[{i}]"))?);

@@ -1,3 +1,4 @@
+use super::lattice::{BlockedIn, MAX_EXPLICIT_BLOCKED};
 use super::*;
 use catalytic_shared::job::{BlockedDef, Operation, TransformKind};
 use catalytic_shared::tenant::Plan;
@@ -332,4 +333,83 @@ fn the_plan_caps_vertices_and_estimated_time() {
     let big = json!({"size": [400, 250], "blocked": {"fraction": 0.1, "seed": 1}});
     assert_eq!(field(op(big.clone(), "analyze", json!({}))), "operation");
     assert!(submit_on(Plan::Enterprise, op(big, "analyze", json!({}))).is_ok());
+}
+
+/// The message of the first validation error of a submit of `body`.
+fn message(body: Value) -> String {
+    match submit(body) {
+        Err(ApiError::Validation(errors)) => errors
+            .first()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .unwrap_or_default(),
+        other => format!("not a validation error: {other:?}"),
+    }
+}
+
+#[test]
+fn blocked_lists_stop_at_their_caps_while_parsing() {
+    // Issue 18: 1.7 M coordinates were parsed whole (8 s of CPU) before the
+    // 100,000 cap refused them. The parse now stops at the cap.
+    let many: Vec<[i64; 2]> = (0..=MAX_EXPLICIT_BLOCKED as i64)
+        .map(|i| [i % 4, 0])
+        .collect();
+    let too_many = job(
+        json!({"dimensions": 2, "size": 4, "blocked": many}),
+        json!([0, 1]),
+        json!([3, 3]),
+    );
+    let refused = message(too_many);
+    assert!(
+        refused.starts_with("lattice.blocked: ") && refused.contains("more than 100000"),
+        "{refused}"
+    );
+    // A coordinate longer than any lattice has axes stops there too.
+    let long: Vec<i64> = vec![0; 11];
+    let refused = message(job(
+        json!({"dimensions": 2, "size": 4, "blocked": [long]}),
+        json!([0, 1]),
+        json!([3, 3]),
+    ));
+    assert!(refused.starts_with("lattice.blocked[0]: "), "{refused}");
+    assert!(refused.contains("more than 10 axes"), "{refused}");
+}
+
+#[test]
+fn blocked_refusals_name_the_field_without_serde_internals() {
+    for (blocked, expected) in [
+        (json!("all"), "lattice.blocked"),
+        (json!({"fraction": 0.1}), "lattice.blocked.seed"),
+        (
+            json!({"fraction": 0.1, "seed": 1, "extra": 2}),
+            "lattice.blocked",
+        ),
+        (json!([[0, "x"]]), "lattice.blocked[0][1]"),
+    ] {
+        let refused = message(job(
+            json!({"dimensions": 2, "size": 4, "blocked": blocked}),
+            json!([0, 1]),
+            json!([3, 3]),
+        ));
+        assert!(
+            refused.starts_with(&format!("{expected}: ")),
+            "{blocked}: {refused}"
+        );
+        assert!(
+            !refused.contains("untagged") && !refused.contains("BlockedIn"),
+            "{refused}"
+        );
+    }
+    // The seeded rule still parses, in any key order.
+    let parsed: Result<LatticeIn, ApiError> =
+        crate::json::parse(br#"{"size": 4, "blocked": {"seed": 7, "fraction": 0.25}}"#);
+    assert!(
+        matches!(
+            parsed,
+            Ok(LatticeIn {
+                blocked: Some(BlockedIn::Seeded { seed: 7, fraction }),
+                ..
+            }) if fraction == 0.25
+        ),
+        "{parsed:?}"
+    );
 }

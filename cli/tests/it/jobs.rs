@@ -34,7 +34,7 @@ async fn a_user_logs_in_makes_a_key_and_watches_a_shortest_path_to_a_right_resul
     let key = created["key"].as_str().unwrap_or_default().to_owned();
     assert!(key.starts_with("clc_"), "{created}");
     let listed = cli.json("api-keys list", &[])?;
-    assert_eq!(listed[0]["id"], created["id"], "{listed}");
+    assert_eq!(listed["items"][0]["id"], created["id"], "{listed}");
     assert!(
         !listed.to_string().contains(&key),
         "a list never shows the secret"
