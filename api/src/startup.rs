@@ -20,6 +20,9 @@ use tokio_util::sync::CancellationToken;
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    /// `api.probe_listen`: `/metrics`, `/healthz`, `/readyz`, not public.
+    probe_listener: TcpListener,
+    probe_router: axum::Router,
     /// Stops the background tasks (the LISTEN connection) when serving ends.
     background: CancellationToken,
 }
@@ -103,9 +106,21 @@ impl Application {
         let listener = TcpListener::bind(settings.api.listen)
             .await
             .with_context(|| format!("binding {} (CATALYTIC_API__LISTEN)", settings.api.listen))?;
+        let probe_listener = TcpListener::bind(settings.api.probe_listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "binding {} (CATALYTIC_API__PROBE_LISTEN)",
+                    settings.api.probe_listen
+                )
+            })?;
+        let probe_router =
+            catalytic_shared::probe::router(state.dependencies.clone(), state.metrics.clone());
         Ok(Self {
             listener,
             router: routes::router(state),
+            probe_listener,
+            probe_router,
             background,
         })
     }
@@ -117,8 +132,25 @@ impl Application {
             .unwrap_or_default()
     }
 
+    /// The port of `/metrics` and the probes.
+    pub fn probe_port(&self) -> u16 {
+        self.probe_listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(addr = %self.listener.local_addr()?, "api listening");
+        tracing::info!(
+            addr = %self.listener.local_addr()?,
+            probe_addr = %self.probe_listener.local_addr()?,
+            "api listening"
+        );
+        let probes = tokio::spawn(catalytic_shared::probe::serve(
+            self.probe_listener,
+            self.probe_router,
+            shutdown.clone(),
+        ));
         // Connect info: the peer address is the per-IP rate limit's key.
         let service = self
             .router
@@ -128,6 +160,11 @@ impl Application {
             .await
             .context("serving http");
         self.background.cancel();
+        match probes.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "serving the probes failed"),
+            Err(e) => tracing::warn!(error = %e, "the probe server task failed"),
+            Ok(Ok(())) => {}
+        }
         served
     }
 }

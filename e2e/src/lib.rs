@@ -39,6 +39,7 @@ pub struct Env {
     pub db: TestDatabase,
     pub prefix: String,
     pub api_port: u16,
+    pub api_probe_port: u16,
     pub worker_probe_port: u16,
     pub scheduler_probe_port: u16,
     logs: tempfile::TempDir,
@@ -52,6 +53,7 @@ impl Env {
                 .context("creating the test database")?,
             prefix: testkit::unique_name(),
             api_port: free_port()?,
+            api_probe_port: free_port()?,
             worker_probe_port: free_port()?,
             scheduler_probe_port: free_port()?,
             logs: tempfile::tempdir()?,
@@ -74,6 +76,10 @@ impl Env {
             (
                 "CATALYTIC_API__LISTEN",
                 format!("127.0.0.1:{}", self.api_port),
+            ),
+            (
+                "CATALYTIC_API__PROBE_LISTEN",
+                format!("127.0.0.1:{}", self.api_probe_port),
             ),
             (
                 "CATALYTIC_WORKER__PROBE_LISTEN",

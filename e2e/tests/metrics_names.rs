@@ -275,6 +275,7 @@ async fn every_metric_in_dashboards_and_alerts_is_scraped_after_a_job() -> anyho
         Binary::Scheduler,
         &[("CATALYTIC_AUTOSCALE__INTERVAL_MS", "200")],
     )?;
+    let api_probe = format!("http://127.0.0.1:{}", env.api_probe_port);
     let worker_probe = format!("http://127.0.0.1:{}", env.worker_probe_port);
     let scheduler_probe = format!("http://127.0.0.1:{}", env.scheduler_probe_port);
     for ready in [env.api_url(), worker_probe.clone(), scheduler_probe.clone()] {
@@ -291,7 +292,7 @@ async fn every_metric_in_dashboards_and_alerts_is_scraped_after_a_job() -> anyho
     assert_eq!(job["status"], "succeeded", "{job}");
 
     let mut scraped = BTreeSet::new();
-    for base in [env.api_url(), worker_probe, scheduler_probe] {
+    for base in [api_probe, worker_probe, scheduler_probe] {
         scraped.extend(scrape(&format!("{base}/metrics")).await?);
     }
     let missing: Vec<String> = named

@@ -15,11 +15,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 fresh_stack() { # kind stamp
   db="${1}_${2,,}_$$"
   pg="postgres://postgres@127.0.0.1:5432"
-  api_port=$(free_port); worker_port=$(free_port); scheduler_port=$(free_port)
+  api_port=$(free_port); api_probe_port=$(free_port); worker_port=$(free_port); scheduler_port=$(free_port)
   export CATALYTIC_DATABASE__URL="$pg/$db"
   export CATALYTIC_AMQP__PREFIX="$1-$2-$$"
   export CATALYTIC_REDIS__PREFIX="$1-$2-$$"
   export CATALYTIC_API__LISTEN="127.0.0.1:$api_port"
+  export CATALYTIC_API__PROBE_LISTEN="127.0.0.1:$api_probe_port"
   export CATALYTIC_WORKER__PROBE_LISTEN="127.0.0.1:$worker_port"
   export CATALYTIC_SCHEDULER__PROBE_LISTEN="127.0.0.1:$scheduler_port"
   pids=()

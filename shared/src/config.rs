@@ -171,6 +171,10 @@ pub struct RedisSettings {
 #[serde(deny_unknown_fields)]
 pub struct ApiSettings {
     pub listen: SocketAddr,
+    /// `/metrics`, `/healthz` and `/readyz` on a port of their own, as the
+    /// worker and scheduler serve them: the metrics (login failures,
+    /// lockouts, tenants' rate-limit hits) are not for the public port.
+    pub probe_listen: SocketAddr,
     pub api_key_secret: Secret<String>,
     pub max_body_bytes: usize,
     pub cors_allowed_origins: Vec<String>,

@@ -1,6 +1,5 @@
-//! `/healthz`, `/readyz` and `/metrics` for the worker and the scheduler,
-//! on their own small HTTP server. (The api serves the same three routes on
-//! its main port, documented in its OpenAPI.)
+//! `/healthz`, `/readyz` and `/metrics` of every process, on a small HTTP
+//! server of their own (`*.probe_listen`), apart from the api's public port.
 
 use crate::health::Dependencies;
 use axum::extract::State;

@@ -1,4 +1,6 @@
-//! Liveness, readiness, metrics and the OpenAPI document itself.
+//! Liveness, readiness and the OpenAPI document itself. `/metrics` is not
+//! here: it is served on `api.probe_listen` only (`startup.rs`), with the
+//! probes again, never on the public port (issue 18).
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -12,7 +14,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))
-        .routes(routes!(metrics))
         .routes(routes!(openapi_json))
 }
 
@@ -29,12 +30,6 @@ async fn healthz() -> impl IntoResponse {
 ))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     catalytic_shared::probe::readiness_response(&state.dependencies).await
-}
-
-/// Prometheus text exposition of every metric.
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    catalytic_shared::probe::metrics_response(&state.metrics)
 }
 
 /// This document (OpenAPI 3.1), generated from the code.

@@ -163,7 +163,7 @@ async fn concurrent_submits_of_several_tenants_share_a_transaction_and_all_commi
     .fetch_one(&app.db.pool)
     .await?;
     assert_eq!(with_outbox, 31);
-    let metrics = app.get("/metrics").await?.text().await?;
+    let metrics = app.metrics().await?;
     assert!(
         metrics.contains("catalytic_submit_batch_size_bucket"),
         "no batch-size histogram on /metrics"

@@ -11,6 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 pub struct TestApp {
     pub base: String,
+    /// `http://127.0.0.1:{probe port}`: `/metrics` and the probes.
+    pub probes: String,
     pub http: reqwest::Client,
     pub db: TestDatabase,
     pub settings: Settings,
@@ -33,12 +35,14 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> anyhow::Result<TestApp> {
         ("CATALYTIC_REDIS__URL", redis.as_str()),
         ("CATALYTIC_REDIS__PREFIX", redis_prefix.as_str()),
         ("CATALYTIC_API__LISTEN", "127.0.0.1:0"),
+        ("CATALYTIC_API__PROBE_LISTEN", "127.0.0.1:0"),
         ("CATALYTIC_DATABASE__MAX_CONNECTIONS", "4"),
     ];
     vars.extend_from_slice(extra);
     let settings = Settings::load_from(vars)?;
     let app = Application::build(settings.clone()).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
+    let probes = format!("http://127.0.0.1:{}", app.probe_port());
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let key = bootstrap::run(&settings, "tenant-a", Plan::Free)
@@ -48,6 +52,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> anyhow::Result<TestApp> {
         .clone();
     Ok(TestApp {
         base,
+        probes,
         http: reqwest::Client::new(),
         db,
         settings,
@@ -106,6 +111,17 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> anyhow::Result<reqwest::Response> {
         Ok(self.http.get(format!("{}{path}", self.base)).send().await?)
+    }
+
+    /// The text of `/metrics` on the probe port.
+    pub async fn metrics(&self) -> anyhow::Result<String> {
+        let response = self
+            .http
+            .get(format!("{}/metrics", self.probes))
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == 200, "/metrics: {}", response.status());
+        Ok(response.text().await?)
     }
 
     /// A second api process on the same database and Redis (another

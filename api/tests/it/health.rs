@@ -40,7 +40,7 @@ async fn readiness_fails_when_a_dependency_is_unreachable() -> anyhow::Result<()
 #[tokio::test]
 async fn metrics_are_registered_before_their_first_event() -> anyhow::Result<()> {
     let app = spawn_app().await?;
-    let text = app.get("/metrics").await?.text().await?;
+    let text = app.metrics().await?;
     for name in [
         "catalytic_jobs_submitted_total",
         "catalytic_stale_writes_total",
@@ -51,11 +51,35 @@ async fn metrics_are_registered_before_their_first_event() -> anyhow::Result<()>
     app.teardown().await
 }
 
+/// Issue 18: `/metrics` (login failures, lockouts, tenants' rate-limit
+/// hits) was public on the api port. It is served on the probe port only,
+/// with the probes.
+#[tokio::test]
+async fn metrics_are_on_the_probe_port_only() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    assert_eq!(app.get("/metrics").await?.status(), 404);
+    assert!(
+        app.metrics()
+            .await?
+            .contains("catalytic_http_requests_total")
+    );
+    for probe in ["/healthz", "/readyz"] {
+        let status = app
+            .http
+            .get(format!("{}{probe}", app.probes))
+            .send()
+            .await?
+            .status();
+        assert_eq!(status, 200, "{probe} on the probe port");
+    }
+    app.teardown().await
+}
+
 #[tokio::test]
 async fn request_durations_are_histograms_with_buckets() -> anyhow::Result<()> {
     let app = spawn_app().await?;
     app.get("/healthz").await?;
-    let text = app.get("/metrics").await?.text().await?;
+    let text = app.metrics().await?;
     assert!(
         text.contains("catalytic_http_request_duration_seconds_bucket"),
         "durations must be histograms so quantiles aggregate across replicas"

@@ -45,7 +45,6 @@ const EXPECTED: &[(&str, &str)] = &[
     ("/v1/webhooks/messages/{id}/replay", "post"),
     ("/healthz", "get"),
     ("/readyz", "get"),
-    ("/metrics", "get"),
     ("/openapi.json", "get"),
     ("/docs", "get"),
     ("/docs/assets/{file}", "get"),
