@@ -99,6 +99,11 @@ impl Application {
                 &settings.redis.prefix,
             )),
             redis: redis_manager,
+            trusted_proxies: Arc::new(crate::limits::client_ip::TrustedProxies::new(
+                settings.api.trusted_proxy_networks().map_err(|entry| {
+                    anyhow::anyhow!("api.trusted_proxies: {entry:?} is not a CIDR")
+                })?,
+            )),
             dependencies,
             metrics,
             settings: Arc::new(settings.clone()),

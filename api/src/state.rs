@@ -38,6 +38,8 @@ pub struct AppState {
     pub redis: redis::aio::ConnectionManager,
     /// Rate limits: GCRA in Redis, per process when Redis is away.
     pub rate_limiter: Arc<RateLimiter>,
+    /// Whose forwarding headers name the client of a request.
+    pub trusted_proxies: Arc<crate::limits::client_ip::TrustedProxies>,
     /// Every submit goes through it: concurrent submits share a transaction.
     pub submits: SubmitBatcher,
     pub dependencies: Arc<Dependencies>,

@@ -157,9 +157,14 @@ async fn jobs_travel_the_whole_way_and_every_path_is_canonical() -> anyhow::Resu
         );
     }
 
-    // Every process serves its probes.
+    // Every process serves its probes on its probe port; the api's public
+    // port has no /metrics.
+    let public_metrics = reqwest::get(format!("{}/metrics", env.api_url()))
+        .await?
+        .status();
+    assert_eq!(public_metrics, 404, "/metrics on the api's public port");
     for port in [
-        env.api_port,
+        env.api_probe_port,
         env.worker_probe_port,
         env.scheduler_probe_port,
     ] {

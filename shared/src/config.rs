@@ -178,6 +178,10 @@ pub struct ApiSettings {
     pub api_key_secret: Secret<String>,
     pub max_body_bytes: usize,
     pub cors_allowed_origins: Vec<String>,
+    /// CIDRs of the proxies (the Ingress controller) whose `Forwarded` and
+    /// `X-Forwarded-For` headers name the client for per-IP limits
+    /// (api/src/limits/client_ip.rs); empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
     pub hsts: bool,
     pub rate_per_ip_per_minute: u32,
     pub auth_rate_per_ip_per_minute: u32,
@@ -191,6 +195,22 @@ pub struct ApiSettings {
     pub submit_flushers: usize,
     /// Most submit requests (a bulk submit is one) in one transaction.
     pub submit_batch_max: usize,
+}
+
+impl ApiSettings {
+    /// `trusted_proxies` parsed (a plain address counts as its /32 or /128).
+    pub fn trusted_proxy_networks(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| {
+                let entry = entry.trim();
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| entry.to_owned())
+            })
+            .collect()
+    }
 }
 
 /// Accounts and tokens (issue 4, docs/adr/0004-api.md). Keys are HS256 secrets named by
@@ -376,6 +396,12 @@ impl Settings {
                 message: message.to_owned(),
             })
         };
+        if self.api.trusted_proxy_networks().is_err() {
+            return invalid(
+                "api.trusted_proxies",
+                "each entry must be a CIDR such as 10.0.0.0/8 or fd00::/8",
+            );
+        }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
         }
@@ -780,6 +806,19 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("CATALYTIC_DATABASE__MAX_CONNECTIONS"), "{err}");
+
+        let err = Settings::load_from([("CATALYTIC_API__TRUSTED_PROXIES", r#"["10.0.0.0/33"]"#)])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("CATALYTIC_API__TRUSTED_PROXIES"), "{err}");
+        // A plain address is its own /32.
+        let s = Settings::load_from([(
+            "CATALYTIC_API__TRUSTED_PROXIES",
+            r#"["10.0.0.0/8", "192.0.2.7"]"#,
+        )]);
+        let networks = s.map(|s| s.api.trusted_proxy_networks().map(|n| n.len()));
+        assert!(matches!(networks, Ok(Ok(2))), "{networks:?}");
     }
 
     #[test]

@@ -47,13 +47,14 @@ pub async fn rate_limit(
     next: Next,
 ) -> Response {
     let settings = &state.settings.api;
+    let client = state.trusted_proxies.client(peer.ip(), req.headers());
     let (key, rate) = match is_auth_path(req.method(), req.uri().path()) {
         true => (
-            format!("ip-auth:{}", peer.ip()),
+            format!("ip-auth:{client}"),
             Rate::per_minute(settings.auth_rate_per_ip_per_minute),
         ),
         false => (
-            format!("ip:{}", peer.ip()),
+            format!("ip:{client}"),
             Rate::per_minute(settings.rate_per_ip_per_minute),
         ),
     };

@@ -2,6 +2,7 @@
 //! `quota`) against PostgreSQL counts. Each refusal names the limit, its
 //! value and, where it resets, when.
 
+pub mod client_ip;
 pub mod enforce;
 pub mod quota;
 pub mod rate;

@@ -127,3 +127,65 @@ async fn the_auth_endpoints_have_a_stricter_per_ip_budget() -> anyhow::Result<()
     assert_eq!(app.get("/healthz").await?.status(), 200);
     app.teardown().await
 }
+
+/// A login from `client` through a proxy at 127.0.0.1 (the test's peer).
+async fn login_via_proxy(
+    app: &crate::harness::TestApp,
+    client: &str,
+    i: usize,
+) -> anyhow::Result<u16> {
+    Ok(app
+        .http
+        .post(format!("{}/v1/auth/login", app.base))
+        .header("x-forwarded-for", client)
+        .json(&json!({"email": format!("proxied{i}@example.com"), "password": "not-the-password"}))
+        .send()
+        .await?
+        .status()
+        .as_u16())
+}
+
+/// Issue 18: behind an Ingress every client was the proxy's address, so one
+/// budget served everyone. Forwarding headers are believed from trusted
+/// proxies only: then each client has its own budget; from anyone else
+/// they are ignored (a client cannot pick a fresh budget per request).
+#[tokio::test]
+async fn per_ip_budgets_follow_the_forwarded_client_only_behind_trusted_proxies()
+-> anyhow::Result<()> {
+    let budget = 3;
+    let trusted = spawn_app_with(&[
+        ("CATALYTIC_API__TRUSTED_PROXIES", r#"["127.0.0.1/32"]"#),
+        ("CATALYTIC_API__AUTH_RATE_PER_IP_PER_MINUTE", "3"),
+    ])
+    .await?;
+    for i in 0..budget {
+        assert_eq!(login_via_proxy(&trusted, "198.51.100.1", i).await?, 401);
+    }
+    assert_eq!(login_via_proxy(&trusted, "198.51.100.1", 9).await?, 429);
+    assert_eq!(
+        login_via_proxy(&trusted, "198.51.100.2", 10).await?,
+        401,
+        "another client behind the same proxy has its own budget"
+    );
+    trusted.teardown().await?;
+
+    let untrusted = spawn_app_with(&[("CATALYTIC_API__AUTH_RATE_PER_IP_PER_MINUTE", "3")]).await?;
+    for i in 0..budget {
+        let client = format!("198.51.100.{}", 10 + i);
+        let status = untrusted
+            .http
+            .post(format!("{}/v1/auth/login", untrusted.base))
+            .header("x-forwarded-for", client)
+            .json(&json!({"email": format!("forged{i}@example.com"), "password": "x"}))
+            .send()
+            .await?
+            .status();
+        assert_eq!(status, 401);
+    }
+    assert_eq!(
+        login_via_proxy(&untrusted, "198.51.100.99", 20).await?,
+        429,
+        "forged headers from an untrusted peer share the peer's budget"
+    );
+    untrusted.teardown().await
+}
