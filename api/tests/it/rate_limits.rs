@@ -172,15 +172,7 @@ async fn per_ip_budgets_follow_the_forwarded_client_only_behind_trusted_proxies(
     let untrusted = spawn_app_with(&[("CATALYTIC_API__AUTH_RATE_PER_IP_PER_MINUTE", "3")]).await?;
     for i in 0..budget {
         let client = format!("198.51.100.{}", 10 + i);
-        let status = untrusted
-            .http
-            .post(format!("{}/v1/auth/login", untrusted.base))
-            .header("x-forwarded-for", client)
-            .json(&json!({"email": format!("forged{i}@example.com"), "password": "x"}))
-            .send()
-            .await?
-            .status();
-        assert_eq!(status, 401);
+        assert_eq!(login_via_proxy(&untrusted, &client, 100 + i).await?, 401);
     }
     assert_eq!(
         login_via_proxy(&untrusted, "198.51.100.99", 20).await?,
