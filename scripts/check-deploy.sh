@@ -116,6 +116,33 @@ for f in "$render"/*.yaml; do
 done
 # The Secret template is validated with the dev overlay that includes it.
 
+# --- a placeholder Secret never runs as production ----------------------------
+# An overlay that deploys the example Secret (its REPLACE_ME values) must not
+# also say CATALYTIC_ENVIRONMENT=production (issue 18): production refuses
+# those values at start, and a cluster that ran them would be open to anyone
+# who read the template.
+for f in "$render"/*.yaml; do
+  name=$(basename "$f" .yaml)
+  if "$VENV/bin/python" - "$f" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+placeholder = any(
+    d.get("kind") == "Secret"
+    and any("REPLACE_ME" in str(v) for v in (d.get("stringData") or {}).values())
+    for d in docs)
+production = any(
+    d.get("kind") == "ConfigMap"
+    and (d.get("data") or {}).get("CATALYTIC_ENVIRONMENT") == "production"
+    for d in docs)
+sys.exit(1 if placeholder and production else 0)
+PY
+  then
+    pass "k8s/overlays/$name: no placeholder Secret with environment=production"
+  else
+    fail "k8s/overlays/$name: deploys the placeholder Secret with CATALYTIC_ENVIRONMENT=production"
+  fi
+done
+
 # --- alert rules --------------------------------------------------------------
 if promtool check rules monitoring/alerts.yml; then
   pass "promtool check rules monitoring/alerts.yml"

@@ -229,12 +229,18 @@ proptest! {
             }
         }
         prop_assert_eq!(found.bipartite, bipartite);
+        // Not bipartite means an odd cycle, so at least 3 colours; the
+        // reference checks that 3 suffice by colouring greedily in BFS
+        // order with backtracking (small cases only).
         let colors = match (bipartite, edges) {
-            (false, _) => None,
-            (true, 0) => Some(1),
-            (true, _) => Some(2),
+            (false, _) => 3,
+            (true, 0) => 1,
+            (true, _) => 2,
         };
         prop_assert_eq!(found.colors, colors);
+        if !bipartite && nodes.len() <= 64 {
+            prop_assert!(three_colourable(&g.adj, &nodes), "3 colours do not suffice");
+        }
 
         // Diameter of the largest component (the first of equal size by smallest vertex).
         let comps = g.components();
@@ -284,4 +290,25 @@ proptest! {
             prop_assert!(close(got.min, want.0) && close(got.max, want.1) && close(got.mean, want.2), "{:?} vs {:?}", got, want);
         }
     }
+}
+
+/// Whether the graph on `nodes` (adjacency `adj`) has a proper 3-colouring:
+/// backtracking in the given order.
+fn three_colourable(adj: &[Vec<u64>], nodes: &[u64]) -> bool {
+    fn place(adj: &[Vec<u64>], nodes: &[u64], at: usize, colour: &mut HashMap<u64, u8>) -> bool {
+        let Some(&x) = nodes.get(at) else {
+            return true;
+        };
+        for c in 0..3u8 {
+            if adj[x as usize].iter().all(|u| colour.get(u) != Some(&c)) {
+                colour.insert(x, c);
+                if place(adj, nodes, at + 1, colour) {
+                    return true;
+                }
+                colour.remove(&x);
+            }
+        }
+        false
+    }
+    place(adj, nodes, 0, &mut HashMap::new())
 }

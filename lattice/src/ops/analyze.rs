@@ -55,9 +55,13 @@ pub struct Analysis {
     pub clustering_coefficient: f64,
     /// The graph can be 2-coloured (no odd cycle).
     pub bipartite: bool,
-    /// Colours needed: `Some(2)` when bipartite with an edge, `Some(1)` when
-    /// edgeless, `None` when not bipartite (not computed).
-    pub colors: Option<u32>,
+    /// The chromatic number, exact: 1 when edgeless, 2 when bipartite with
+    /// an edge, else 3. A lattice is the Cartesian product of its axes,
+    /// paths and (wrapped) cycles; by Sabidussi's theorem the product needs
+    /// as many colours as its most demanding factor (an odd cycle: 3), and
+    /// the open vertices' induced subgraph needs no more, while an odd cycle
+    /// needs 3. (It was `null` for every non-bipartite lattice, issue 18.)
+    pub colors: u32,
     /// networkx `closeness_centrality` (Wasserman–Faust scaling for
     /// disconnected graphs); `None` above [`CENTRALITY_CAP`] open vertices or with none.
     pub closeness: Option<CentralitySummary>,
@@ -147,9 +151,9 @@ pub fn analyze(lattice: &Lattice, cancel: &dyn Cancel) -> Result<Analysis, Cance
         clustering_coefficient: ratio(local.clustering_sum, v as f64),
         bipartite: scan.bipartite,
         colors: match (scan.bipartite, edges) {
-            (false, _) => None,
-            (true, 0) => Some(1),
-            (true, _) => Some(2),
+            (false, _) => 3,
+            (true, 0) => 1,
+            (true, _) => 2,
         },
         closeness,
         betweenness,

@@ -73,12 +73,12 @@ fn a_grid_has_no_triangles_but_a_wrapped_size_three_axis_does() -> TestResult {
     let open = analyze(&Lattice::new(vec![4, 5])?, &Never)?;
     assert_eq!(open.clustering_coefficient, 0.0);
     assert!(open.bipartite);
-    assert_eq!(open.colors, Some(2));
+    assert_eq!(open.colors, 2);
     // A ring of 3 is a triangle: every vertex has clustering 1.
     let ring = analyze(&Lattice::new(vec![3])?.with_wrap(vec![true])?, &Never)?;
     assert_eq!(ring.clustering_coefficient, 1.0);
     assert!(!ring.bipartite);
-    assert_eq!(ring.colors, None);
+    assert_eq!(ring.colors, 3);
     // 3x4 wrapped on the size-3 axis only: interior rows have degree 4 with one
     // triangle (1/6), the two end rows degree 3 with one triangle (1/3).
     let tube = analyze(
@@ -163,7 +163,7 @@ fn everything_blocked_is_empty_but_well_formed() -> TestResult {
     assert!(!found.diameter.connected);
     assert_eq!(found.density, 0.0);
     assert_eq!(found.clustering_coefficient, 0.0);
-    assert_eq!(found.colors, Some(1));
+    assert_eq!(found.colors, 1);
     assert_eq!(found.closeness, None);
     Ok(())
 }
@@ -175,5 +175,25 @@ fn centrality_is_left_out_above_the_cap() -> TestResult {
     assert_eq!(found.betweenness, None);
     let under = Lattice::new(vec![50, 40])?;
     assert!(local_closed_form(&under).open_list.is_some());
+    Ok(())
+}
+
+/// Issue 18: a 5×5 torus answered `colors: null`. Odd wrapped axes need 3
+/// colours, even ones 2, and blocking vertices can take the odd cycles away.
+#[test]
+fn the_chromatic_number_follows_the_odd_cycles() -> TestResult {
+    let torus = |n: u32| Lattice::new(vec![n, n])?.with_wrap(vec![true, true]);
+    let odd = analyze(&torus(5)?, &Never)?;
+    assert_eq!((odd.bipartite, odd.colors), (false, 3));
+    let even = analyze(&torus(4)?, &Never)?;
+    assert_eq!((even.bipartite, even.colors), (true, 2));
+    // One odd axis among even ones is enough.
+    let mixed = Lattice::new(vec![4, 3, 6])?.with_wrap(vec![true, true, false])?;
+    assert_eq!(analyze(&mixed, &Never)?.colors, 3);
+    // A 5×5 torus without row 0 and column 0: a 4×4 grid, bipartite.
+    let cut: Vec<u64> = (0..25u64).filter(|i| i % 5 == 0 || i / 5 == 0).collect();
+    let opened = torus(5)?.with_blocked(Blocked::Explicit(cut))?;
+    let cut = analyze(&opened, &Never)?;
+    assert_eq!((cut.bipartite, cut.colors), (true, 2));
     Ok(())
 }
