@@ -92,6 +92,13 @@ impl Env {
                 format!("127.0.0.1:{}", self.scheduler_probe_port),
             ),
             ("CATALYTIC_SCHEDULER__RELAY_POLL_MS", "200".to_owned()),
+            // Test receivers listen on loopback, which webhooks (the api when
+            // an endpoint is saved, the scheduler when it delivers) refuse
+            // unless listed.
+            (
+                "CATALYTIC_WEBHOOKS__ALLOW_PRIVATE",
+                r#"["127.0.0.1/32"]"#.to_owned(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

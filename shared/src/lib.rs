@@ -28,6 +28,7 @@
 //!   broker handle; only the worker, the scheduler and the tests turn it on.
 //! - `testkit` (feature): a fresh database and queue prefix per test.
 
+pub mod address;
 pub mod billing;
 pub mod config;
 pub mod db;

@@ -13,6 +13,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use catalytic_shared::address::AllowList;
 use catalytic_shared::db::webhooks::{self as store, EVENT_TYPES, EndpointPatch, EndpointRow};
 use catalytic_shared::ids::EndpointId;
 use catalytic_shared::tenant::Role;
@@ -152,7 +153,12 @@ impl From<EndpointRow> for EndpointOut {
 /// normalised form, which is what the column holds: percent-encoding can
 /// triple a URL's length (issue 18: 2,019 bytes with 1,000 `é` became 6,019
 /// characters and broke the column's check, a 500).
-fn parse_url(url: &str) -> Result<String, ApiError> {
+/// The URL as stored (normalised), or a 422 naming `url`. A literal IP
+/// that is private or reserved (`catalytic_shared::address`) is refused here
+/// unless `webhooks.allow_private` lists it: the scheduler would refuse every
+/// delivery to it anyway (issue 18), and saying so now beats a disabled
+/// endpoint later. Names are checked at delivery, where they resolve.
+fn parse_url(url: &str, allow: &AllowList) -> Result<String, ApiError> {
     let too_long = || ApiError::field("url", "must be at most 2048 characters once normalised");
     if url.len() > MAX_URL_LEN {
         return Err(too_long());
@@ -166,6 +172,21 @@ fn parse_url(url: &str) -> Result<String, ApiError> {
         return Err(ApiError::field(
             "url",
             "must name a host and no credentials",
+        ));
+    }
+    let literal = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+        _ => None,
+    };
+    if let Some(ip) = literal
+        && !allow.allows(ip)
+    {
+        return Err(ApiError::field(
+            "url",
+            format!(
+                "{ip} is a private or reserved address, which webhooks never reach (the operator's webhooks.allow_private lists exceptions)"
+            ),
         ));
     }
     let normalised = parsed.to_string();
@@ -238,7 +259,10 @@ async fn create_endpoint(
     ApiJson(body): ApiJson<EndpointIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     scope.require(Role::Admin)?;
-    let url = parse_url(&body.url)?;
+    let url = parse_url(
+        &body.url,
+        &AllowList::new(&state.settings.webhooks.allow_private),
+    )?;
     let event_types = parse_event_types(&body.event_types)?;
     check_description(&body.description)?;
     check_rate(body.rate_limit_per_second)?;
@@ -332,7 +356,11 @@ async fn update_endpoint(
     scope.require(Role::Admin)?;
     let id = endpoint_id(&id)?;
     let patch = EndpointPatch {
-        url: body.url.as_deref().map(parse_url).transpose()?,
+        url: body
+            .url
+            .as_deref()
+            .map(|url| parse_url(url, &AllowList::new(&state.settings.webhooks.allow_private)))
+            .transpose()?,
         event_types: body
             .event_types
             .as_deref()

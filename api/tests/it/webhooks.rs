@@ -2,7 +2,7 @@
 //! once and stored sealed, validation naming the field, rotation, roles,
 //! and another tenant's endpoints, messages and attempts answering 404.
 
-use crate::harness::{fields, problem, spawn_app};
+use crate::harness::{fields, problem, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -107,6 +107,15 @@ async fn bad_endpoints_are_refused_naming_the_field() -> anyhow::Result<()> {
             "description",
         ),
         (json!({"url": "https://u:p@example.com/"}), "url"),
+        // Issue 18: literal private or reserved addresses, refused when saved.
+        (json!({"url": "http://127.0.0.1:8080/hook"}), "url"),
+        (
+            json!({"url": "http://169.254.169.254/latest/meta-data"}),
+            "url",
+        ),
+        (json!({"url": "http://[::1]/"}), "url"),
+        (json!({"url": "http://[64:ff9b::a9fe:a9fe]/"}), "url"),
+        (json!({"url": "http://198.18.0.1:8080/"}), "url"),
         (
             json!({"url": "https://example.com/", "event_types": ["job.exploded"]}),
             "event_types",
@@ -371,5 +380,36 @@ async fn failed_deliveries_since_a_time_are_replayed_across_endpoints() -> anyho
         2,
         "the old ones stay failed"
     );
+    app.teardown().await
+}
+
+/// Issue 18: a PATCH to a literal private address is refused like a POST,
+/// and the operator's `webhooks.allow_private` admits what it lists.
+#[tokio::test]
+async fn private_literal_addresses_are_refused_unless_allow_listed() -> anyhow::Result<()> {
+    let app =
+        spawn_app_with(&[("CATALYTIC_WEBHOOKS__ALLOW_PRIVATE", r#"["127.0.0.1/32"]"#)]).await?;
+    let owner = app.signup("private@example.com").await?;
+    let listed = app
+        .post_as(
+            "/v1/webhooks/endpoints",
+            Some(&owner.access),
+            &json!({"url": "http://127.0.0.1:9/hook"}),
+        )
+        .await?;
+    assert_eq!(listed.status(), 201, "allow-listed loopback");
+    let created: Value = listed.json().await?;
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let response = app
+        .http
+        .patch(format!("{}/v1/webhooks/endpoints/{id}", app.base))
+        .bearer_auth(&owner.access)
+        .json(&json!({"url": "http://10.0.0.7/hook"}))
+        .send()
+        .await?;
+    let (status, problem) = problem(response).await?;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(fields(&problem), vec!["url".to_owned()]);
+    assert!(problem.to_string().contains("10.0.0.7"), "{problem}");
     app.teardown().await
 }
