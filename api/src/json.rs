@@ -83,7 +83,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// and carriage return. PostgreSQL refuses U+0000 in text and jsonb (a 500
 /// if it got that far, issue 18), and the others have no business in a
 /// name, an email or a description.
-fn forbidden(c: char) -> bool {
+pub(crate) fn forbidden(c: char) -> bool {
     matches!(c, '\0'..='\x1f') && !matches!(c, '\t' | '\n' | '\r')
 }
 

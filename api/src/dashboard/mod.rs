@@ -37,6 +37,7 @@ use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
 use axum::response::{Redirect, Response};
 use axum::routing::get;
 
@@ -57,8 +58,58 @@ pub fn router(backend: Backend) -> Router<AppState> {
         .merge(billing::router())
         .merge(fleet::router())
         .merge(assets::router())
+        .layer(middleware::from_fn(refuse_control_characters))
         .layer(axum::Extension(backend))
         .layer(middleware::from_fn(page_headers))
+}
+
+/// Form fields end up stored (names, emails, descriptions) just as JSON
+/// strings do, so the same control characters are refused
+/// (`crate::json::forbidden`, issue 18): a 422 page naming the field,
+/// before any handler sees the form.
+async fn refuse_control_characters(req: Request, next: Next) -> Response {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return next.run(req).await;
+    }
+    let limit = req
+        .extensions()
+        .get::<crate::json::BodyLimit>()
+        .map_or(usize::MAX, |l| l.0);
+    let operator = req.uri().path().starts_with("/dashboard/ops");
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return crate::error::ApiError::PayloadTooLarge { limit }.into_response();
+        }
+    };
+    let bad = url::form_urlencoded::parse(&bytes)
+        .find(|(k, v)| k.chars().chain(v.chars()).any(crate::json::forbidden))
+        .map(|(k, _)| k.escape_debug().to_string());
+    match bad {
+        None => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Some(field) => {
+            let refusal = backend::Refusal {
+                status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                detail: "a field holds a control character".to_owned(),
+                fields: vec![format!(
+                    "{field}: must not contain control characters (U+0000 to U+001F other than tab and line breaks)"
+                )],
+            };
+            match operator {
+                true => layout::operator_error(refusal),
+                false => layout::tenant_error(refusal),
+            }
+        }
+    }
 }
 
 /// The pages' CSP, and no caching of pages that show tenant data.

@@ -178,6 +178,48 @@ async fn logging_in_sets_an_httponly_strict_session_cookie() -> anyhow::Result<(
     app.teardown().await
 }
 
+/// Issue 18: a control character in a form field is refused by name, as in
+/// a JSON body, before any handler sees the form (it would be stored).
+#[tokio::test]
+async fn form_fields_with_control_characters_are_refused_by_name() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    app.register("nul@example.com").await?;
+    let mut browser = Browser::new(&app)?;
+    let form = browser.get("/dashboard/login").await?;
+    let csrf = csrf_of(&form.body)?;
+    let refused = browser
+        .post(
+            "/dashboard/login",
+            &[
+                ("email", "nul\u{0}@example.com"),
+                ("password", "x"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await?;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("email: must not contain control characters"),
+        "{}",
+        refused.body
+    );
+    // Tabs and line breaks stay allowed (a textarea holds them).
+    let ordinary = browser
+        .post(
+            "/dashboard/login",
+            &[
+                ("email", "nul@example.com"),
+                ("password", "wrong\tpassword\n"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await?;
+    assert_ne!(ordinary.status, 422, "{}", ordinary.body);
+    app.teardown().await
+}
+
 #[tokio::test]
 async fn pages_without_a_session_redirect_to_the_login_page() -> anyhow::Result<()> {
     let app = spawn_app().await?;
