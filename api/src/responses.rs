@@ -50,7 +50,8 @@ pub struct JobOut {
     /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
     pub status: String,
     pub operation: String,
-    /// The validated request: lattice sizes per axis, operation and params.
+    /// The validated request, in the shape a submit takes (it can be sent
+    /// again as it is): `lattice` {size, wrap, blocked}, `operation`, `params`.
     #[schema(value_type = Object)]
     pub request: serde_json::Value,
     /// The current (or last) attempt, from 1.
@@ -69,13 +70,22 @@ pub struct JobOut {
     pub error: Option<serde_json::Value>,
 }
 
+/// The stored spec as a submit's body (`job_request::echo`); a spec that
+/// does not read as one (none should) is shown as stored.
+fn request_of(spec: serde_json::Value) -> serde_json::Value {
+    match serde_json::from_value::<catalytic_shared::job::JobSpec>(spec.clone()) {
+        Ok(parsed) => crate::job_request::echo::echo(&parsed),
+        Err(_) => spec,
+    }
+}
+
 impl From<db::jobs::JobRow> for JobOut {
     fn from(row: db::jobs::JobRow) -> Self {
         JobOut {
             id: row.id.into(),
             status: row.status.to_string(),
             operation: row.operation,
-            request: row.spec,
+            request: request_of(row.spec),
             attempt: row.attempt,
             max_attempts: row.max_attempts,
             created_at: row.created_at,

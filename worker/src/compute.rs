@@ -331,9 +331,19 @@ fn transform(lattice: &Lattice, t: &TransformSpec) -> Result<(Value, u64), Compu
     if (n as usize) <= MAX_TRANSFORM_OUTPUT
         && let Some(object) = result.as_object_mut()
     {
-        object.insert("data".into(), serde_json::to_value(&data)?);
+        object.insert("data".into(), data_json(&data));
     }
     Ok((result, n))
+}
+
+/// The data as a request gives it (`{"type": "u8", "values": […]}`), so a
+/// result can be fed to the next transform as it is (issue 18: it was
+/// serde's `{"U8": […]}`).
+fn data_json(data: &Data) -> serde_json::Value {
+    match data {
+        Data::U8(v) => json!({"type": "u8", "values": v}),
+        Data::F32(v) => json!({"type": "f32", "values": v}),
+    }
 }
 
 /// The data's bytes (f32 little-endian), for checksums.
@@ -521,7 +531,11 @@ mod tests {
         let report = &out.result["catalytic"];
         assert_eq!(report["restored"], true, "{}", out.result);
         assert_eq!(report["aux_checksum_before"], report["aux_checksum_after"]);
-        assert_eq!(out.result["data"]["U8"].as_array().map(Vec::len), Some(16));
+        assert_eq!(out.result["data"]["type"], "u8");
+        assert_eq!(
+            out.result["data"]["values"].as_array().map(Vec::len),
+            Some(16)
+        );
         Ok(())
     }
 

@@ -9,6 +9,7 @@
 //! large grids small.
 
 use catalytic_shared::job::{JobSpec, Operation};
+use catalytic_shared::tenant::Plan;
 use maud::{Markup, html};
 
 /// Grids with more cells than this are not drawn (the page would be huge).
@@ -26,10 +27,17 @@ pub enum NoPicture {
     },
 }
 
-/// The picture of a 2-D shortest-path job's result, from its stored
-/// request (`JobOut::request`) and result.
+/// The spec a request body makes. Validated as a submit is (the largest
+/// plan's limits: the job was accepted already, this only reads it back).
+fn spec_of(request: &serde_json::Value) -> Option<JobSpec> {
+    let job: crate::job_request::JobIn = serde_json::from_value(request.clone()).ok()?;
+    job.into_spec(&Plan::Enterprise.limits(), None).ok()
+}
+
+/// The picture of a 2-D shortest-path job's result, from its request
+/// (`JobOut::request`, the shape a submit takes) and result.
 pub fn draw(request: &serde_json::Value, result: &serde_json::Value) -> Result<Markup, NoPicture> {
-    let spec: JobSpec = serde_json::from_value(request.clone()).map_err(|_| NoPicture::NotAPath)?;
+    let spec = spec_of(request).ok_or(NoPicture::NotAPath)?;
     let Operation::ShortestPath { start, end } = &spec.operation else {
         return Err(NoPicture::NotAPath);
     };
@@ -112,13 +120,14 @@ mod tests {
     use serde_json::json;
 
     fn request(blocked: serde_json::Value) -> serde_json::Value {
-        json!({"lattice": {"sizes": [4, 3], "blocked": blocked},
+        json!({"lattice": {"size": [4, 3], "blocked": blocked},
                "operation": "shortest_path", "params": {"start": [0, 0], "end": [3, 2]}})
     }
 
     #[test]
     fn every_path_cell_is_one_rect_and_blocked_runs_merge() -> Result<(), NoPicture> {
-        let req = request(json!({"kind": "explicit", "indices": [1, 2, 5]}));
+        // Vertices 1, 2 and 5 (axis 0 least significant).
+        let req = request(json!([[1, 0], [2, 0], [1, 1]]));
         let result = json!({"path": [[0,0],[0,1],[0,2],[1,2],[2,2],[3,2]]});
         let svg = draw(&req, &result)?.into_string();
         assert_eq!(svg.matches("class=\"path").count(), 6, "{svg}");
@@ -133,8 +142,8 @@ mod tests {
 
     #[test]
     fn seeded_blocking_is_drawn_as_the_engine_sees_it() -> anyhow::Result<()> {
-        let req = request(json!({"kind": "seeded", "fraction": 0.3, "seed": 7}));
-        let spec: JobSpec = serde_json::from_value(req.clone())?;
+        let req = request(json!({"fraction": 0.3, "seed": 7}));
+        let spec = spec_of(&req).ok_or_else(|| anyhow::anyhow!("not a valid request: {req}"))?;
         let lattice = spec.lattice.build()?;
         let expected = (0..12).filter(|&v| lattice.is_blocked(v)).count();
         assert!(expected > 0, "seed 7 blocks some of 12 cells at 30 %");
@@ -150,12 +159,12 @@ mod tests {
 
     #[test]
     fn other_jobs_and_huge_grids_get_no_picture() {
-        let three_d = json!({"lattice": {"sizes": [3, 3, 3]}, "operation": "shortest_path",
+        let three_d = json!({"lattice": {"size": [3, 3, 3]}, "operation": "shortest_path",
                              "params": {"start": [0,0,0], "end": [2,2,2]}});
         assert_eq!(draw(&three_d, &json!({})).err(), Some(NoPicture::NotAPath));
-        let other = json!({"lattice": {"sizes": [3, 3]}, "operation": "analyze"});
+        let other = json!({"lattice": {"size": [3, 3]}, "operation": "analyze"});
         assert_eq!(draw(&other, &json!({})).err(), Some(NoPicture::NotAPath));
-        let huge = json!({"lattice": {"sizes": [1000, 1000]}, "operation": "shortest_path",
+        let huge = json!({"lattice": {"size": [1000, 1000]}, "operation": "shortest_path",
                           "params": {"start": [0,0], "end": [1,1]}});
         assert_eq!(
             draw(&huge, &json!({})).err(),

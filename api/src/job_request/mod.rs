@@ -3,6 +3,7 @@
 //! stored one), the operation's parameters, and the plan's caps. Every
 //! refusal is a 422 naming the field.
 
+pub mod echo;
 pub mod lattice;
 mod params;
 

@@ -413,3 +413,64 @@ fn blocked_refusals_name_the_field_without_serde_internals() {
         "{parsed:?}"
     );
 }
+
+/// Issue 18: a job's echoed `request` is a body a submit takes, and it
+/// makes the same spec, for every operation and lattice form.
+#[test]
+fn every_echoed_request_submits_again_as_the_same_spec() -> Result<(), ApiError> {
+    let blocked = json!({"size": [4, 5], "wrap": [true, false], "blocked": [[1, 1], [2, 3]]});
+    let seeded = json!({"size": 6, "dimensions": 2, "blocked": {"fraction": 0.1, "seed": 3}});
+    let cases = [
+        op(
+            blocked.clone(),
+            "shortest_path",
+            json!({"start": [0, 0], "end": [3, 4]}),
+        ),
+        op(seeded.clone(), "distances", json!({"source": [0, 0]})),
+        op(
+            blocked.clone(),
+            "neighbors",
+            json!({"center": [0, 0], "radius": 2}),
+        ),
+        op(blocked.clone(), "components", json!({})),
+        op(seeded.clone(), "analyze", json!({})),
+        op(
+            blocked.clone(),
+            "batch",
+            json!({"pairs": [{"start": [0, 0], "end": [3, 4]}, {"start": [0, 1], "end": [0, 2]}]}),
+        ),
+        op(
+            json!({"size": [2, 2]}),
+            "transform",
+            json!({"transform": "xor", "key": [1, 2], "data": {"type": "u8", "values": [1, 2, 3, 4]}}),
+        ),
+        op(
+            json!({"size": [3, 3]}),
+            "transform",
+            json!({"transform": "rotate", "axes": [0, 1], "quarter_turns": 3,
+                   "data": {"type": "u8", "seed": 9}, "catalytic": true, "aux": {"seed": 4}}),
+        ),
+        op(
+            json!({"size": [2, 2]}),
+            "transform",
+            json!({"transform": "scale", "factor": 0.1,
+                   "data": {"type": "f32", "values": [0.5, 1.5, 2.5, 3.5]},
+                   "catalytic": true, "aux": {"values": [7, 7, 7]}}),
+        ),
+        op(
+            json!({"size": [2, 2]}),
+            "transform",
+            json!({"transform": "scale", "factor": 2.0, "data": {"type": "f32", "seed": 2}}),
+        ),
+    ];
+    for body in cases {
+        let spec = submit_on(Plan::Enterprise, body.clone())?;
+        let echoed = super::echo::echo(&spec);
+        let again = submit_on(Plan::Enterprise, echoed.clone());
+        assert!(
+            matches!(&again, Ok(s) if *s == spec),
+            "{body}\n echoed as {echoed}\n gave {again:?}"
+        );
+    }
+    Ok(())
+}

@@ -49,7 +49,8 @@ pub struct LatticePatch {
 pub struct LatticeOut {
     pub id: uuid::Uuid,
     pub name: String,
-    /// Sizes per axis, wrap flags, blocked vertices (indices or seeded rule).
+    /// In the shape a create takes (it can be sent again as it is): `size`
+    /// per axis, `wrap` flags, `blocked` coordinates or seeded rule.
     #[schema(value_type = Object)]
     pub definition: serde_json::Value,
     pub dimensions: usize,
@@ -74,7 +75,7 @@ fn out(row: LatticeRow) -> Result<LatticeOut, ApiError> {
     Ok(LatticeOut {
         id: row.id.into(),
         name: row.name,
-        definition: row.definition,
+        definition: crate::job_request::echo::lattice(&def),
         dimensions: lattice.dimensions(),
         vertices: lattice.vertex_count(),
         edges: lattice.edge_count(),

@@ -46,7 +46,7 @@ async fn a_submit_is_202_with_location_and_stores_job_and_outbox_row_together() 
     assert_eq!(fetched["status"], "queued");
     assert_eq!(fetched["attempt"], 1);
     assert_eq!(fetched["max_attempts"], Plan::Free.limits().attempts);
-    assert_eq!(fetched["request"]["lattice"]["sizes"], json!([10, 10]));
+    assert_eq!(fetched["request"]["lattice"]["size"], json!([10, 10]));
     assert!(fetched["result"].is_null());
     app.teardown().await
 }

@@ -48,10 +48,8 @@ async fn lattices_are_created_read_listed_updated_and_deleted() -> anyhow::Resul
     );
     assert_eq!(created["vertices"], 9);
     assert_eq!(created["definition"]["wrap"], json!([true, true]));
-    assert_eq!(
-        created["definition"]["blocked"],
-        json!({"kind": "explicit", "indices": [4]})
-    );
+    // Shown in the shape a create takes (issue 18): coordinates, not indices.
+    assert_eq!(created["definition"]["blocked"], json!([[1, 1]]));
 
     let got: Value = app
         .lattice_request(reqwest::Method::GET, &app.key, &location)
