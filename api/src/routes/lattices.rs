@@ -5,7 +5,7 @@
 use crate::auth::TenantScope;
 use crate::db::{self, lattices::LatticeRow};
 use crate::error::{ApiError, Problem};
-use crate::job_request::lattice::LatticeIn;
+use crate::job_request::lattice::{BlockedIn, LatticeIn, SizeIn, WrapIn};
 use crate::json::ApiJson;
 use crate::pagination::PageQuery;
 use crate::state::AppState;
@@ -32,8 +32,34 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct LatticeCreate {
     /// 1–200 characters.
     pub name: String,
-    #[serde(flatten)]
-    pub lattice: LatticeIn,
+    /// 1..=10. Optional when `size` is an array (then it must match its length).
+    pub dimensions: Option<i64>,
+    /// One integer ≥ 2 for every axis, or one per axis (axis 0 first).
+    pub size: SizeIn,
+    /// `true` wraps every axis; or one flag per axis. Only axes of size ≥ 3 may wrap.
+    #[serde(default)]
+    pub wrap: Option<WrapIn>,
+    /// Blocked vertices: a list of coordinates, or `{"fraction": f, "seed": s}`.
+    #[serde(default)]
+    pub blocked: Option<BlockedIn>,
+}
+
+impl LatticeCreate {
+    /// The lattice part. The fields are `LatticeIn`'s, spelled out rather
+    /// than flattened: a flattened struct made the OpenAPI schema
+    /// `allOf[LatticeIn (additionalProperties: false), {name}]`, which no
+    /// body satisfies (issue 18).
+    fn lattice(self) -> (String, LatticeIn) {
+        (
+            self.name,
+            LatticeIn {
+                dimensions: self.dimensions,
+                size: self.size,
+                wrap: self.wrap,
+                blocked: self.blocked,
+            },
+        )
+    }
 }
 
 /// Rename and/or redefine. Jobs already submitted keep the definition they
@@ -114,8 +140,9 @@ async fn create_lattice(
     ApiJson(body): ApiJson<LatticeCreate>,
 ) -> Result<impl IntoResponse, ApiError> {
     scope.require(Role::Member)?;
-    check_name(&body.name)?;
-    let valid = body.lattice.validate("definition")?;
+    let (name, lattice) = body.lattice();
+    check_name(&name)?;
+    let valid = lattice.validate("definition")?;
     let vertices = valid.lattice.vertex_count();
     let mut tx = state.db.begin().await.map_err(db::DbError::from)?;
     crate::limits::quota::check_lattices(&mut tx, scope.tenant_id, scope.plan).await?;
@@ -123,7 +150,7 @@ async fn create_lattice(
         &mut tx,
         scope.tenant_id,
         LatticeId::new(),
-        &body.name,
+        &name,
         &valid.def,
         vertices,
     )

@@ -1,5 +1,5 @@
 use crate::harness::spawn_app;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const EXPECTED: &[(&str, &str)] = &[
     ("/v1/jobs", "post"),
@@ -155,4 +155,31 @@ fn no_route_bypasses_the_openapi_router() -> anyhow::Result<()> {
         offenders.join("\n")
     );
     Ok(())
+}
+
+/// Issue 18: `LatticeCreate` was `allOf[LatticeIn (additionalProperties:
+/// false), {name}]`, which no body satisfies (the first part refuses
+/// `name`), so generated clients and schemathesis could not build one.
+#[tokio::test]
+async fn the_lattice_create_schema_is_one_satisfiable_object() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let doc: Value = app.get("/openapi.json").await?.json().await?;
+    let schema = &doc["components"]["schemas"]["LatticeCreate"];
+    assert!(schema.get("allOf").is_none(), "{schema}");
+    assert_eq!(schema["additionalProperties"], json!(false), "{schema}");
+    for property in ["name", "dimensions", "size", "wrap", "blocked"] {
+        assert!(
+            schema["properties"].get(property).is_some(),
+            "{property}: {schema}"
+        );
+    }
+    let mut required: Vec<&str> = schema["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    required.sort_unstable();
+    assert_eq!(required, ["name", "size"], "{schema}");
+    app.teardown().await
 }
