@@ -73,7 +73,8 @@ pub struct JobOut {
 /// The stored spec as a submit's body (`job_request::echo`); a spec that
 /// does not read as one (none should) is shown as stored.
 fn request_of(spec: serde_json::Value) -> serde_json::Value {
-    match serde_json::from_value::<catalytic_shared::job::JobSpec>(spec.clone()) {
+    // Read from the value in place: no copy on every GET and list.
+    match <catalytic_shared::job::JobSpec as serde::Deserialize>::deserialize(&spec) {
         Ok(parsed) => crate::job_request::echo::echo(&parsed),
         Err(_) => spec,
     }

@@ -119,12 +119,8 @@ impl Consumer {
                 // Take a permit before taking a delivery, so the class weighting
                 // (`Weighted`) picks among the deliveries waiting while permits
                 // are short.
-                let permit = tokio::select! {
-                    () = shutdown.cancelled() => return Ok(()),
-                    permit = slots.permits.clone().acquire_owned() => match permit {
-                        Ok(p) => p,
-                        Err(_) => return Ok(()),
-                    },
+                let Some(permit) = slots.take(shutdown).await else {
+                    return Ok(());
                 };
                 let delivery = tokio::select! {
                     () = shutdown.cancelled() => return Ok(()),
@@ -155,12 +151,8 @@ impl Consumer {
             let mut rest = futures::stream::select_all(deliveries.into_streams());
             while let Some(next) = rest.next().await {
                 let delivery = next?;
-                let permit = tokio::select! {
-                    () = shutdown.cancelled() => return Ok(()),
-                    permit = slots.permits.clone().acquire_owned() => match permit {
-                        Ok(p) => p,
-                        Err(_) => return Ok(()),
-                    },
+                let Some(permit) = slots.take(shutdown).await else {
+                    return Ok(());
                 };
                 self.dispatch(delivery, permit, &settler, in_flight, shutdown);
             }
@@ -261,6 +253,14 @@ impl Slots {
         Self {
             permits: Arc::new(Semaphore::new(size)),
             size,
+        }
+    }
+
+    /// A permit to take one delivery; None once shutting down.
+    async fn take(&self, shutdown: &CancellationToken) -> Option<OwnedSemaphorePermit> {
+        tokio::select! {
+            () = shutdown.cancelled() => None,
+            permit = self.permits.clone().acquire_owned() => permit.ok(),
         }
     }
 

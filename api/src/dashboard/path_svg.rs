@@ -30,7 +30,7 @@ pub enum NoPicture {
 /// The spec a request body makes. Validated as a submit is (the largest
 /// plan's limits: the job was accepted already, this only reads it back).
 fn spec_of(request: &serde_json::Value) -> Option<JobSpec> {
-    let job: crate::job_request::JobIn = serde_json::from_value(request.clone()).ok()?;
+    let job = <crate::job_request::JobIn as serde::Deserialize>::deserialize(request).ok()?;
     job.into_spec(&Plan::Enterprise.limits(), None).ok()
 }
 
