@@ -59,6 +59,16 @@ pub async fn lock_tenants(conn: &mut PgConnection, sorted: &[TenantId]) -> Resul
 /// tenant's jobs of the month, which on a metered plan grows without bound
 /// and was a fifth of the database's time per submit under load (issue 8);
 /// on a plan that stops at its quota it is bounded by that quota.
+///
+/// Queued jobs are not counted but read from the ledger of
+/// migrations/0018_queued_counts.sql (issue 17: counting them cost
+/// O(queue depth) per submit and collapsed the first soak). The statement
+/// folds each tenant's deltas into its counter row (`folded`) and answers
+/// the new total; a tenant with no new deltas answers its stored row. Only
+/// this statement writes counter rows, and only under the tenant's quota
+/// lock, so the fold never races another. A delta committed after this
+/// statement's snapshot is neither deleted nor counted: the next fold takes
+/// it.
 pub async fn submit_counts(
     conn: &mut PgConnection,
     tenants: &[(TenantId, bool)],
@@ -66,13 +76,23 @@ pub async fn submit_counts(
     let ids: Vec<uuid::Uuid> = tenants.iter().map(|(t, _)| t.as_uuid()).collect();
     let count_month: Vec<bool> = tenants.iter().map(|(_, c)| *c).collect();
     let rows = sqlx::query!(
-        r#"WITH month AS (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start)
+        r#"WITH month AS (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start),
+           taken AS (
+               DELETE FROM job_queue_deltas WHERE tenant_id = ANY($1::uuid[])
+               RETURNING tenant_id, delta),
+           folded AS (
+               INSERT INTO tenant_queue_counts AS c (tenant_id, queued)
+               SELECT tenant_id, sum(delta) FROM taken GROUP BY tenant_id
+               ON CONFLICT (tenant_id) DO UPDATE SET queued = c.queued + EXCLUDED.queued
+               RETURNING tenant_id, queued)
            SELECT
              t.id AS "tenant!: TenantId",
              t.count_month AS "count_month!",
              (SELECT count(*) FROM jobs, month
               WHERE t.count_month AND jobs.tenant_id = t.id AND jobs.created_at >= month.start) AS "month!",
-             (SELECT count(*) FROM jobs WHERE jobs.tenant_id = t.id AND jobs.status = 'queued') AS "queued!",
+             COALESCE((SELECT queued FROM folded f WHERE f.tenant_id = t.id),
+                      (SELECT queued FROM tenant_queue_counts c WHERE c.tenant_id = t.id),
+                      0)::int8 AS "queued!",
              (SELECT start + interval '1 month' FROM month) AS "resets!",
              (SELECT suspended_at FROM stripe_customers s WHERE s.tenant_id = t.id) AS "suspended_at?"
            FROM unnest($1::uuid[], $2::bool[]) AS t(id, count_month)"#,

@@ -73,6 +73,21 @@ async fn the_queued_jobs_cap_answers_429_with_retry_after() -> anyhow::Result<()
         "{body}"
     );
     assert!(retry_after.is_some_and(|s| s.parse::<u64>().is_ok()));
+
+    // Jobs that start leave the queue: the counter the check reads
+    // (migrations/0018_queued_counts.sql) follows them without a recount.
+    sqlx::query(
+        "UPDATE jobs SET status = 'running' WHERE id IN (
+             SELECT j.id FROM jobs j JOIN tenants t ON t.id = j.tenant_id
+             WHERE t.name = 'tenant-a' AND j.status = 'queued' LIMIT 2)",
+    )
+    .execute(&app.db.pool)
+    .await?;
+    for _ in 0..2 {
+        assert_eq!(app.submit(&small_job()).await?.status(), 202);
+    }
+    let (status, body) = problem(app.submit(&small_job()).await?).await?;
+    assert_eq!((status, body["limit"].clone()), (429, json!("queued_jobs")));
     app.teardown().await
 }
 

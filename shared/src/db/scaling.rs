@@ -4,17 +4,30 @@
 use super::DbError;
 use sqlx::PgPool;
 
-/// Per queue class: its running jobs, and the age in seconds of its oldest
-/// queued job. A class with neither is absent.
-pub async fn running_and_oldest(pool: &PgPool) -> Result<Vec<ClassLoad>, DbError> {
+/// Per queue class of `classes`: its running jobs, and the age in seconds
+/// of its oldest queued job (0 when none).
+///
+/// Each class is probed on its own, so the cost is the running jobs (the
+/// fleet's size) plus one index entry per class, never the queued backlog:
+/// the single scan of queued and running jobs this replaced was one of the
+/// statements that collapsed the first soak (issue 17,
+/// migrations/0018_queued_counts.sql).
+pub async fn running_and_oldest(
+    pool: &PgPool,
+    classes: &[&str],
+) -> Result<Vec<ClassLoad>, DbError> {
+    let classes: Vec<String> = classes.iter().map(|c| (*c).to_owned()).collect();
     Ok(sqlx::query_as!(
         ClassLoad,
-        r#"SELECT queue_class AS "class!",
-                  count(*) FILTER (WHERE status = 'running') AS "running!",
-                  COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE status = 'queued'))::float8,
+        r#"SELECT c.class AS "class!",
+                  (SELECT count(*) FROM jobs j
+                   WHERE j.status = 'running' AND j.queue_class = c.class) AS "running!",
+                  COALESCE((SELECT EXTRACT(EPOCH FROM now() - j.created_at)::float8 FROM jobs j
+                            WHERE j.status = 'queued' AND j.queue_class = c.class
+                            ORDER BY j.created_at LIMIT 1),
                            0) AS "oldest_queued_secs!"
-           FROM jobs WHERE status IN ('queued', 'running')
-           GROUP BY queue_class"#
+           FROM unnest($1::text[]) AS c(class)"#,
+        &classes,
     )
     .fetch_all(pool)
     .await?)

@@ -316,3 +316,117 @@ async fn a_batch_of_several_kinds_applies_all_or_nothing() -> anyhow::Result<()>
     );
     db.drop_database().await
 }
+
+/// What the ledger of migrations/0018_queued_counts.sql says a tenant has
+/// queued: its folded counter plus the deltas not yet folded.
+async fn ledger_queued(db: &TestDatabase, tenant: TenantId) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE((SELECT queued FROM tenant_queue_counts WHERE tenant_id = $1), 0)
+              + COALESCE((SELECT sum(delta) FROM job_queue_deltas WHERE tenant_id = $1), 0)::int8",
+    )
+    .bind(tenant.as_uuid())
+    .fetch_one(&db.pool)
+    .await?)
+}
+
+async fn really_queued(db: &TestDatabase, tenant: TenantId) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE tenant_id = $1 AND status = 'queued'")
+            .bind(tenant.as_uuid())
+            .fetch_one(&db.pool)
+            .await?,
+    )
+}
+
+async fn delta_rows(db: &TestDatabase) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM job_queue_deltas")
+        .fetch_one(&db.pool)
+        .await?)
+}
+
+/// The queued-jobs ledger (issue 17) follows every way a job enters or
+/// leaves `queued` (submit, a batch of claims, a retry, a cancel, a
+/// delete), one delta row per tenant and statement, and none for a
+/// statement that moves nothing in or out of the queue.
+#[tokio::test]
+async fn the_queued_ledger_follows_every_transition_with_one_row_per_statement()
+-> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let (tenant, ids) = tenant_with_jobs(&db, 5).await?;
+    let (other, _) = tenant_with_jobs(&db, 2).await?;
+    let check = |step: &'static str| {
+        let db = &db;
+        async move {
+            for t in [tenant, other] {
+                assert_eq!(
+                    ledger_queued(db, t).await?,
+                    really_queued(db, t).await?,
+                    "after {step}"
+                );
+            }
+            anyhow::Ok(())
+        }
+    };
+    check("submits").await?;
+    assert_eq!(ledger_queued(&db, tenant).await?, 5);
+
+    let mut conn = db.pool.acquire().await?;
+    let before = delta_rows(&db).await?;
+    let queued: Vec<Guard> = ids[..3]
+        .iter()
+        .map(|&j| guard(j, JobState::Queued, 1))
+        .collect();
+    jobs::claim_many(&mut conn, &queued, WorkerId::new(), Duration::from_secs(30)).await?;
+    assert_eq!(
+        delta_rows(&db).await? - before,
+        1,
+        "a batch of three claims is one delta row"
+    );
+    check("a batch of claims").await?;
+
+    let before = delta_rows(&db).await?;
+    jobs::transition(&mut conn, guard(ids[0], JobState::Running, 1), succeed(1)).await?;
+    sqlx::query("UPDATE jobs SET lease_expires_at = now() WHERE tenant_id = $1")
+        .bind(tenant.as_uuid())
+        .execute(&mut *conn)
+        .await?;
+    assert_eq!(
+        delta_rows(&db).await?,
+        before,
+        "leaving running for a terminal state, or a heartbeat, writes no delta"
+    );
+
+    let retry = Change::Retry {
+        error: Failure::Engine {
+            message: "boom".into(),
+            attempt: 1,
+        },
+        backoff: Duration::from_secs(60),
+    };
+    jobs::transition(&mut conn, guard(ids[1], JobState::Running, 1), retry).await?;
+    check("a retry").await?;
+    jobs::transition(
+        &mut conn,
+        guard(ids[3], JobState::Queued, 1),
+        Change::Cancel {
+            reason: "by the test".into(),
+        },
+    )
+    .await?;
+    check("a cancel").await?;
+    for sql in [
+        "DELETE FROM job_outbox WHERE job_id = $1",
+        "DELETE FROM jobs WHERE id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(ids[4].as_uuid())
+            .execute(&mut *conn)
+            .await?;
+    }
+    check("a delete").await?;
+    drop(conn);
+    // queued: ids[1] (retried); running: ids[2]; the rest finished or gone.
+    assert_eq!(ledger_queued(&db, tenant).await?, 1);
+    assert_eq!(ledger_queued(&db, other).await?, 2);
+    db.drop_database().await
+}
