@@ -113,10 +113,13 @@ curl -fsS -o /dev/null -X POST "$base/v1/auth/register" -H 'Content-Type: applic
   -d "{\"email\": \"$email\", \"password\": \"$password\"}"
 token=$(curl -fsS -X POST "$base/v1/auth/login" -H 'Content-Type: application/json' \
   -d "{\"email\": \"$email\", \"password\": \"$password\"}" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
-curl -fsS -o /dev/null -X PUT "$base/v1/tenant/plan" -H "Authorization: Bearer $token" \
-  -H 'Content-Type: application/json' -d '{"plan": "starter"}'
 operator_key=$("$bin/catalytic-api" admin create-operator-key --name browser-tests 2>>"$work_dir/migrate.log" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["operator_key"])')
+# An upgrade is a payment or an operator's (issue 18): the operator's here.
+tenant_id=$(curl -fsS "$base/v1/me" -H "Authorization: Bearer $token" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["tenant"]["id"])')
+curl -fsS -o /dev/null -X PUT "$base/v1/admin/tenants/$tenant_id/plan" -H "Authorization: Bearer $operator_key" \
+  -H 'Content-Type: application/json' -d '{"plan": "starter"}'
 
 log "running the browser tests against $base"
 started=$SECONDS

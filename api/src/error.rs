@@ -74,6 +74,10 @@ pub enum ApiError {
         limit: &'static str,
         retry_after: Option<u64>,
     },
+    /// A server we depend on for this request (Stripe) failed or refused;
+    /// the message says which and why, never a secret.
+    #[error("{0}")]
+    BadGateway(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -109,6 +113,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -125,6 +130,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::PaymentRequired { .. } => "plan-limit",
             ApiError::TooManyRequests { .. } => "too-many-requests",
+            ApiError::BadGateway(_) => "bad-gateway",
             ApiError::Internal(_) => "internal",
         }
     }

@@ -17,6 +17,7 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod checkout;
 pub mod dashboard;
 pub mod db;
 pub mod enqueue;

@@ -14,6 +14,7 @@
 use crate::auth::principals::Principals;
 use crate::job_events::JobEvents;
 use catalytic_shared::metrics as m;
+use catalytic_shared::reconnect::Backoff;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::sync::Arc;
@@ -31,9 +32,11 @@ pub fn spawn(
     principals: Arc<Principals>,
 ) {
     tokio::spawn(async move {
-        let mut delay = Duration::from_millis(100);
+        // Reset once subscribed (in `listen`): each outage starts again
+        // from the first delay (issue 19: this loop never reset it).
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         while !shutdown.is_cancelled() {
-            match listen(&pool, &jobs, &principals, &shutdown).await {
+            match listen(&pool, &jobs, &principals, &shutdown, &mut backoff).await {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "LISTEN failed; auth reads PostgreSQL and long-polls re-read until it is back")
@@ -41,11 +44,9 @@ pub fn spawn(
             }
             principals.lost();
             metrics::counter!(m::AUTH_CACHE_RESETS).increment(1);
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(delay) => {}
+            if !Backoff::sleep(backoff.next_delay(), &shutdown).await {
+                return;
             }
-            delay = (delay * 2).min(Duration::from_secs(5));
         }
     });
 }
@@ -55,10 +56,12 @@ async fn listen(
     jobs: &JobEvents,
     principals: &Principals,
     shutdown: &CancellationToken,
+    backoff: &mut Backoff,
 ) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen_all([JOB_DONE, AUTH]).await?;
     // Subscribed: every change committed from now on reaches us.
+    backoff.reset();
     principals.listening();
     tracing::info!(channels = ?[JOB_DONE, AUTH], "listening");
     loop {

@@ -30,8 +30,8 @@ pub struct Application {
 impl Application {
     /// Binds, connects and checks the schema; fails if the schema is behind.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let metrics =
-            catalytic_shared::metrics::install().context("installing the metrics recorder")?;
+        let metrics = catalytic_shared::metrics::install(catalytic_shared::metrics::Process::Api)
+            .context("installing the metrics recorder")?;
         let pool = db::pool(&settings.database).context("configuring the database pool")?;
         db::wait_for_schema(&pool, Duration::from_secs(30))
             .await
@@ -105,6 +105,7 @@ impl Application {
                 })?,
             )),
             dependencies,
+            checkout: crate::checkout::Checkout::from_settings(&settings.billing)?.map(Arc::new),
             metrics,
             settings: Arc::new(settings.clone()),
         };

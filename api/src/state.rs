@@ -43,6 +43,9 @@ pub struct AppState {
     /// Every submit goes through it: concurrent submits share a transaction.
     pub submits: SubmitBatcher,
     pub dependencies: Arc<Dependencies>,
+    /// Stripe Checkout and the Customer Portal; `None` while
+    /// `billing.checkout_api_key` is unset (the billing routes answer 404).
+    pub checkout: Option<Arc<crate::checkout::Checkout>>,
     pub metrics: PrometheusHandle,
     pub settings: Arc<Settings>,
 }

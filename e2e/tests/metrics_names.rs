@@ -292,8 +292,56 @@ async fn every_metric_in_dashboards_and_alerts_is_scraped_after_a_job() -> anyho
     assert_eq!(job["status"], "succeeded", "{job}");
 
     let mut scraped = BTreeSet::new();
-    for base in [api_probe, worker_probe, scheduler_probe] {
-        scraped.extend(scrape(&format!("{base}/metrics")).await?);
+    let mut by_process = Vec::new();
+    for (process, base) in [
+        ("api", api_probe),
+        ("worker", worker_probe),
+        ("scheduler", scheduler_probe),
+    ] {
+        let families = scrape(&format!("{base}/metrics")).await?;
+        scraped.extend(families.iter().cloned());
+        by_process.push((process, families));
+    }
+    // Issue 19: each process exports its own families only. The scaling
+    // signal comes from the scheduler alone (a 0 from an api or worker pod
+    // would read as "no workers needed" to KEDA's max()); every process has
+    // its build info and the standard process metrics.
+    let scaling = [
+        "catalytic_desired_workers",
+        "catalytic_class_desired_workers",
+        "catalytic_queue_ready_messages",
+        "catalytic_jobs_running",
+        "catalytic_oldest_queued_job_seconds",
+        "catalytic_dlq_depth_messages",
+        "catalytic_outbox_lag_seconds",
+    ];
+    for (process, families) in &by_process {
+        for common in [
+            "catalytic_build_info",
+            "process_resident_memory_bytes",
+            "process_cpu_seconds_total",
+        ] {
+            assert!(families.contains(common), "{process} lacks {common}");
+        }
+        for name in scaling {
+            assert_eq!(
+                families.contains(name),
+                *process == "scheduler",
+                "{name} on the {process}"
+            );
+        }
+        let own = match *process {
+            "api" => "catalytic_http_requests_total",
+            "worker" => "catalytic_worker_jobs_in_flight",
+            _ => "catalytic_outbox_published_total",
+        };
+        for (other, families) in &by_process {
+            assert_eq!(
+                families.contains(own),
+                other == process,
+                "{own} on the {other}"
+            );
+        }
     }
     let missing: Vec<String> = named
         .iter()

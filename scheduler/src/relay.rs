@@ -44,6 +44,9 @@ pub struct Relay {
     pub topology: Topology,
     pub batch: u32,
     pub poll: Duration,
+    /// How often the leader's connection makes its plans again
+    /// (`database.replan_after_secs`, db::Planning::Once).
+    pub replan_after: Duration,
     /// Chaos hook: exit after the broker confirmed a batch, before marking it.
     pub exit_after_publish: bool,
 }
@@ -61,6 +64,7 @@ impl Relay {
         let mut listener = None;
         let mut channel: Option<Channel> = None;
         let mut housekeeping_due = Instant::now();
+        let mut replan_due = Instant::now() + self.replan_after;
         while !shutdown.is_cancelled() {
             let Some(conn) = leader.as_mut() else {
                 leader = self.lead().await;
@@ -97,6 +101,19 @@ impl Relay {
                     // rows stay unsent, to be republished on a fresh one. Drop
                     // the session too (it may be broken): leadership is
                     // contested again.
+                    leader = None;
+                    continue;
+                }
+            }
+            if Instant::now() >= replan_due {
+                // Plans made while the tables were small would stay
+                // (db::Planning::Once): the leader's are made again.
+                replan_due = Instant::now() + self.replan_after;
+                if let Err(e) = sqlx::query(catalytic_shared::db::Planning::REPLAN_SQL)
+                    .execute(&mut *conn)
+                    .await
+                {
+                    tracing::warn!(error = %e, "relay could not discard its plans");
                     leader = None;
                     continue;
                 }

@@ -31,8 +31,8 @@ fn webhook_limiter(settings: &Settings) -> anyhow::Result<RateLimiter> {
 }
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let metrics =
-        catalytic_shared::metrics::install().context("installing the metrics recorder")?;
+    let metrics = catalytic_shared::metrics::install(catalytic_shared::metrics::Process::Scheduler)
+        .context("installing the metrics recorder")?;
     let pool = db::pool(&settings.database).context("configuring the database pool")?;
     db::wait_for_schema(&pool, Duration::from_secs(30))
         .await
@@ -58,6 +58,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         topology: topology.clone(),
         batch: settings.scheduler.relay_batch,
         poll: Duration::from_millis(settings.scheduler.relay_poll_ms),
+        replan_after: Duration::from_secs(settings.database.replan_after_secs),
         exit_after_publish: settings.faults.relay_exit_after_publish,
     };
     let reaper = Reaper {

@@ -123,6 +123,47 @@ pub struct BillingSettings {
     pub meter_event_prefix: String,
     /// Hours whose rollups are exported per round, at most.
     pub meter_batch: i64,
+    /// Stripe Checkout for plan upgrades (`POST /v1/billing/checkout`) and
+    /// the Customer Portal (`POST /v1/billing/portal`): the secret API key.
+    /// Unset, both answer 404 and only an operator can move a tenant up.
+    #[serde(default)]
+    pub checkout_api_key: Option<Secret<String>>,
+    /// Base URL the sessions are created at (`{base}/v1/checkout/sessions`,
+    /// `{base}/v1/billing_portal/sessions`).
+    pub checkout_base_url: String,
+    /// The Stripe price (`price_…`) of each paid plan; each one is required
+    /// when checkout is on. Their lookup keys must be the plan names, which
+    /// is how subscription events name the plan (docs/api.md).
+    #[serde(default)]
+    pub checkout_prices: CheckoutPrices,
+    /// Where Stripe sends the browser after a payment. Fixed here, never
+    /// taken from a request, so the api cannot be made to redirect anywhere.
+    pub checkout_success_url: String,
+    /// Where Stripe sends the browser when the payment is abandoned, and
+    /// where the Customer Portal returns to.
+    pub checkout_cancel_url: String,
+}
+
+/// The Stripe price of each paid plan (`billing.checkout_prices.<plan>`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutPrices {
+    pub starter: Option<String>,
+    pub professional: Option<String>,
+    pub enterprise: Option<String>,
+}
+
+impl CheckoutPrices {
+    /// The price of `plan`; `None` for the free plan or one left unset.
+    pub fn of(&self, plan: crate::tenant::Plan) -> Option<&str> {
+        use crate::tenant::Plan;
+        match plan {
+            Plan::Free => None,
+            Plan::Starter => self.starter.as_deref(),
+            Plan::Professional => self.professional.as_deref(),
+            Plan::Enterprise => self.enterprise.as_deref(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,6 +189,10 @@ pub struct DatabaseSettings {
     pub url: Secret<String>,
     pub max_connections: u32,
     pub acquire_timeout_secs: u64,
+    /// Seconds a connection of a planned-once pool lives before it is
+    /// replaced, so its generic plans are made again against the tables'
+    /// current size (`db::Planning::Once`).
+    pub replan_after_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -405,6 +450,9 @@ impl Settings {
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
         }
+        if self.database.replan_after_secs == 0 {
+            return invalid("database.replan_after_secs", "must be at least 1");
+        }
         if self.amqp.prefetch == 0 {
             return invalid(
                 "amqp.prefetch",
@@ -557,6 +605,33 @@ impl Settings {
         }
         if b.meter_batch < 1 {
             return invalid("billing.meter_batch", "must be at least 1");
+        }
+        for (key, url) in [
+            ("billing.checkout_base_url", &b.checkout_base_url),
+            ("billing.checkout_success_url", &b.checkout_success_url),
+            ("billing.checkout_cancel_url", &b.checkout_cancel_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return invalid(key, "must be an http:// or https:// URL");
+            }
+        }
+        if let Some(key) = &b.checkout_api_key {
+            if key.expose().is_empty() {
+                return invalid(
+                    "billing.checkout_api_key",
+                    "must not be empty (leave it unset to turn checkout off)",
+                );
+            }
+            for plan in crate::tenant::Plan::ALL {
+                if plan != crate::tenant::Plan::Free
+                    && b.checkout_prices.of(plan).is_none_or(str::is_empty)
+                {
+                    return invalid(
+                        &format!("billing.checkout_prices.{plan}"),
+                        "is required when billing.checkout_api_key is set (the plan's Stripe price, price_...)",
+                    );
+                }
+            }
         }
         if b.meter_export
             && b.meter_api_key
@@ -942,6 +1017,53 @@ mod tests {
                 .as_ref()
                 .map(|k| k.expose().as_str()),
             Some("sk_test_123")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn checkout_is_off_by_default_and_needs_every_paid_plans_price() -> Result<(), ConfigError> {
+        let s = Settings::load_from([])?;
+        assert!(s.billing.checkout_api_key.is_none());
+        let err = Settings::load_from([
+            ("CATALYTIC_BILLING__CHECKOUT_API_KEY", "sk_test_1"),
+            ("CATALYTIC_BILLING__CHECKOUT_PRICES__STARTER", "price_s"),
+            ("CATALYTIC_BILLING__CHECKOUT_PRICES__ENTERPRISE", "price_e"),
+        ])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(
+            err.contains("CATALYTIC_BILLING__CHECKOUT_PRICES__PROFESSIONAL"),
+            "{err}"
+        );
+        let s = Settings::load_from([
+            ("CATALYTIC_BILLING__CHECKOUT_API_KEY", "sk_test_1"),
+            ("CATALYTIC_BILLING__CHECKOUT_PRICES__STARTER", "price_s"),
+            (
+                "CATALYTIC_BILLING__CHECKOUT_PRICES__PROFESSIONAL",
+                "price_p",
+            ),
+            ("CATALYTIC_BILLING__CHECKOUT_PRICES__ENTERPRISE", "price_e"),
+        ])?;
+        assert_eq!(
+            s.billing
+                .checkout_prices
+                .of(crate::tenant::Plan::Professional),
+            Some("price_p")
+        );
+        assert_eq!(
+            s.billing.checkout_prices.of(crate::tenant::Plan::Free),
+            None
+        );
+        let err =
+            Settings::load_from([("CATALYTIC_BILLING__CHECKOUT_SUCCESS_URL", "javascript:x")])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+        assert!(
+            err.contains("CATALYTIC_BILLING__CHECKOUT_SUCCESS_URL"),
+            "{err}"
         );
         Ok(())
     }

@@ -1,5 +1,13 @@
 //! Readiness: can this process reach the servers it depends on? Used by
 //! `/readyz` on every process. Liveness (`/healthz`) needs no checks.
+//!
+//! Only what a process cannot serve without makes it unready (issue 19):
+//! PostgreSQL, the state of record, and the broker for the processes that
+//! move jobs. Redis is a cache and a limiter that every caller already
+//! works around (per-process limits, database reads), so its loss only
+//! marks the answer `degraded` and sets `catalytic_dependency_up` to 0:
+//! taking every api replica out of service for a cache outage would turn a
+//! slower api into no api.
 
 #[cfg(feature = "queue")]
 use crate::queue::Broker;
@@ -19,6 +27,7 @@ pub struct Dependencies {
     pub postgres: Option<PgPool>,
     #[cfg(feature = "queue")]
     pub broker: Option<Arc<Broker>>,
+    /// Optional: its loss degrades, it does not make the process unready.
     pub redis: Option<redis::Client>,
 }
 
@@ -26,13 +35,19 @@ pub struct Dependencies {
 pub struct Check {
     pub name: &'static str,
     pub ok: bool,
+    /// Whether the process is unready without it.
+    pub required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Readiness {
+    /// Every required check passed.
     pub ready: bool,
+    /// An optional check failed: serving, with less (no shared rate
+    /// limits, no caches).
+    pub degraded: bool,
     pub checks: Vec<Check>,
 }
 
@@ -64,7 +79,7 @@ impl Dependencies {
                     .map_err(|e| e.to_string())
             })
             .await;
-            checks.push(check("postgres", r));
+            checks.push(check("postgres", true, r));
         }
         #[cfg(feature = "queue")]
         if let Some(broker) = &self.broker {
@@ -74,7 +89,7 @@ impl Dependencies {
                 true => Ok(()),
                 false => Err("not connected".to_owned()),
             };
-            checks.push(check("rabbitmq", r));
+            checks.push(check("rabbitmq", true, r));
         }
         if let Some(client) = &self.redis {
             let r = timed(async {
@@ -89,10 +104,15 @@ impl Dependencies {
                     .map_err(|e| e.to_string())
             })
             .await;
-            checks.push(check("redis", r));
+            checks.push(check("redis", false, r));
+        }
+        for c in &checks {
+            metrics::gauge!(crate::metrics::DEPENDENCY_UP, "dependency" => c.name)
+                .set(f64::from(u8::from(c.ok)));
         }
         Readiness {
-            ready: checks.iter().all(|c| c.ok),
+            ready: checks.iter().all(|c| c.ok || !c.required),
+            degraded: checks.iter().any(|c| !c.ok && !c.required),
             checks,
         }
     }
@@ -104,10 +124,50 @@ async fn timed(f: impl std::future::Future<Output = Result<(), String>>) -> Resu
         .unwrap_or_else(|_| Err("timed out".to_owned()))
 }
 
-fn check(name: &'static str, r: Result<(), String>) -> Check {
+fn check(name: &'static str, required: bool, r: Result<(), String>) -> Check {
     Check {
         name,
         ok: r.is_ok(),
+        required,
         error: r.err(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::postgres::PgPoolOptions;
+
+    /// Port 1 on loopback: nothing listens there, so both connections are
+    /// refused for real.
+    fn unreachable_postgres() -> Result<PgPool, sqlx::Error> {
+        PgPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(1))
+            .connect_lazy("postgres://postgres@127.0.0.1:1/none")
+    }
+
+    #[tokio::test]
+    async fn redis_lost_degrades_and_postgres_lost_makes_unready() -> anyhow::Result<()> {
+        let redis = redis::Client::open("redis://127.0.0.1:1")?;
+        let only_redis = Dependencies::default()
+            .with_redis(redis.clone())
+            .check()
+            .await;
+        assert!(only_redis.ready && only_redis.degraded, "{only_redis:?}");
+        assert_eq!(
+            only_redis
+                .checks
+                .iter()
+                .map(|c| (c.name, c.ok, c.required))
+                .collect::<Vec<_>>(),
+            [("redis", false, false)]
+        );
+        let both = Dependencies::default()
+            .with_postgres(unreachable_postgres()?)
+            .with_redis(redis)
+            .check()
+            .await;
+        assert!(!both.ready && both.degraded, "{both:?}");
+        Ok(())
     }
 }

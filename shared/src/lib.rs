@@ -40,6 +40,7 @@ pub mod metrics;
 pub mod probe;
 #[cfg(feature = "queue")]
 pub mod queue;
+pub mod reconnect;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;

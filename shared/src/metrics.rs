@@ -1,6 +1,12 @@
 //! Every metric name and label in one place, so dashboards and alerts match
-//! the code. `install` registers each one at start (at zero), so it is
-//! present on `/metrics` before its first event.
+//! the code. `install` registers at start (at zero) the families of the
+//! process installing it, and only those (issue 19): a scaling gauge at 0
+//! on an api or worker pod would read as "no workers needed" to KEDA's
+//! `max(...)` once the schedulers are gone, instead of leaving the series
+//! absent so KEDA falls back and the `absent()` alert fires.
+//! `catalytic_build_info{process, version}` and the standard `process_*`
+//! families (resident memory, CPU seconds, open files) come with every
+//! process.
 
 use metrics::{describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -51,6 +57,34 @@ pub const AUTH_CACHE_HITS: &str = "catalytic_auth_cache_hits_total";
 pub const AUTH_DB_READS: &str = "catalytic_auth_db_reads_total";
 pub const AUTH_CACHE_RESETS: &str = "catalytic_auth_cache_resets_total";
 pub const JOB_CACHE_HITS: &str = "catalytic_job_cache_hits_total";
+/// 1 while a dependency's last readiness check passed, per `dependency`
+/// (issue 19: Redis down degrades the api without making it unready).
+pub const DEPENDENCY_UP: &str = "catalytic_dependency_up";
+/// 1, labelled `process` and `version`: which build runs where.
+pub const BUILD_INFO: &str = "catalytic_build_info";
+/// Workers one class's backlog calls for, per `class` (before the
+/// scale-down stabilisation): what a per-class Deployment (the GPU
+/// workers) scales on.
+pub const CLASS_DESIRED_WORKERS: &str = "catalytic_class_desired_workers";
+
+/// The process a recorder belongs to: which families it registers, and
+/// its `catalytic_build_info{process}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Process {
+    Api,
+    Worker,
+    Scheduler,
+}
+
+impl Process {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Process::Api => "api",
+            Process::Worker => "worker",
+            Process::Scheduler => "scheduler",
+        }
+    }
+}
 /// Label values of `AUTH_CACHE_HITS{credential}` and `AUTH_DB_READS{credential}`.
 pub const CREDENTIALS: [&str; 2] = ["api_key", "session"];
 /// Label values of `JOB_CACHE_HITS{path}`: a GET of a finished job, or a
@@ -101,11 +135,15 @@ const DURATION_BUCKETS: &[f64] = &[
 ];
 
 static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+static PROCESS_COLLECTOR: std::sync::OnceLock<metrics_process::Collector> =
+    std::sync::OnceLock::new();
 
-/// Installs the process-wide recorder (once; later calls return the same
-/// handle, so tests can build several apps in one process) and returns the
-/// handle `/metrics` renders.
-pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
+/// Installs the process-wide recorder for `process` (once; later calls
+/// return the same handle, so tests can build several apps in one process)
+/// and returns the handle `/metrics` renders (through [`render`]).
+pub fn install(
+    process: Process,
+) -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
     if let Some(handle) = HANDLE.get() {
         return Ok(handle.clone());
     }
@@ -117,8 +155,25 @@ pub fn install() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildE
         .set_buckets_for_metric(Matcher::Full(WORKER_BATCH_SIZE.into()), BATCH_SIZE_BUCKETS)?
         .install_recorder()?;
     describe();
-    register_at_zero();
+    let collector = PROCESS_COLLECTOR.get_or_init(metrics_process::Collector::default);
+    collector.describe();
+    collector.collect();
+    metrics::gauge!(BUILD_INFO, "process" => process.as_str(), "version" => env!("CARGO_PKG_VERSION"))
+        .set(1.0);
+    match process {
+        Process::Api => register_api(),
+        Process::Worker => register_worker(),
+        Process::Scheduler => register_scheduler(),
+    }
     Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+/// The exposition text of `handle`, with the `process_*` families read now.
+pub fn render(handle: &PrometheusHandle) -> String {
+    if let Some(collector) = PROCESS_COLLECTOR.get() {
+        collector.collect();
+    }
+    handle.render()
 }
 
 fn describe() {
@@ -161,6 +216,11 @@ fn describe() {
         DESIRED_WORKERS,
         "Workers the backlog calls for, scale-down stabilised"
     );
+    describe_gauge!(
+        CLASS_DESIRED_WORKERS,
+        "Workers one class's backlog calls for, by class (not stabilised)"
+    );
+    describe_gauge!(BUILD_INFO, "1, labelled with the running build's version");
     describe_counter!(
         LEASES_REAPED,
         "Running jobs whose lease expired, re-queued or failed by the reaper"
@@ -195,6 +255,10 @@ fn describe() {
         "Stripe Billing Meter posts that failed (retried next round)"
     );
     describe_gauge!(DLQ_DEPTH, "Messages waiting in the dead-letter queue");
+    describe_gauge!(
+        DEPENDENCY_UP,
+        "1 while the dependency's last readiness check passed (set at each /readyz)"
+    );
     describe_counter!(RATE_LIMIT_HITS, "Requests refused with 429, by limit");
     describe_histogram!(
         SUBMIT_BATCH_SIZE,
@@ -228,10 +292,7 @@ fn describe() {
     );
 }
 
-fn register_at_zero() {
-    metrics::counter!(BILLING_HOURS_ROLLED).absolute(0);
-    metrics::counter!(BILLING_INVOICES_FINALISED).absolute(0);
-    metrics::counter!(BILLING_ROUND_FAILURES).absolute(0);
+fn register_api() {
     metrics::counter!(JOBS_SUBMITTED).absolute(0);
     for credential in CREDENTIALS {
         metrics::counter!(AUTH_CACHE_HITS, "credential" => credential).absolute(0);
@@ -241,6 +302,17 @@ fn register_at_zero() {
     for path in JOB_CACHE_PATHS {
         metrics::counter!(JOB_CACHE_HITS, "path" => path).absolute(0);
     }
+    for result in STRIPE_RESULTS {
+        metrics::counter!(STRIPE_EVENTS, "result" => result).absolute(0);
+    }
+    for limit in RATE_LIMITS {
+        metrics::counter!(RATE_LIMIT_HITS, "limit" => limit).absolute(0);
+    }
+    // A cancel is a guarded write too.
+    metrics::counter!(STALE_WRITES, "transition" => "cancel").absolute(0);
+}
+
+fn register_worker() {
     for outcome in OUTCOMES {
         metrics::counter!(JOBS_FINISHED, "outcome" => outcome).absolute(0);
     }
@@ -248,6 +320,16 @@ fn register_at_zero() {
         metrics::counter!(STALE_WRITES, "transition" => transition).absolute(0);
     }
     metrics::counter!(MESSAGES_REJECTED).absolute(0);
+    metrics::gauge!(JOBS_IN_FLIGHT).set(0.0);
+    for frame in ["single", "multiple"] {
+        metrics::counter!(WORKER_ACK_FRAMES, "frame" => frame).absolute(0);
+    }
+}
+
+fn register_scheduler() {
+    metrics::counter!(BILLING_HOURS_ROLLED).absolute(0);
+    metrics::counter!(BILLING_INVOICES_FINALISED).absolute(0);
+    metrics::counter!(BILLING_ROUND_FAILURES).absolute(0);
     metrics::counter!(OUTBOX_PUBLISHED).absolute(0);
     metrics::counter!(OUTBOX_PUBLISH_FAILURES).absolute(0);
     for outcome in REAP_OUTCOMES {
@@ -262,26 +344,15 @@ fn register_at_zero() {
     for outcome in WEBHOOK_OUTCOMES {
         metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).absolute(0);
     }
-    for result in STRIPE_RESULTS {
-        metrics::counter!(STRIPE_EVENTS, "result" => result).absolute(0);
-    }
     metrics::counter!(METER_EVENTS_SENT).absolute(0);
     metrics::counter!(METER_EXPORT_FAILURES).absolute(0);
-    for limit in RATE_LIMITS {
-        metrics::counter!(RATE_LIMIT_HITS, "limit" => limit).absolute(0);
-    }
-    metrics::gauge!(DLQ_DEPTH).set(0.0);
     metrics::counter!(WEBHOOK_ENDPOINTS_DISABLED).absolute(0);
     metrics::counter!(WEBHOOK_SSRF_REFUSED).absolute(0);
-    metrics::gauge!(JOBS_IN_FLIGHT).set(0.0);
-    for frame in ["single", "multiple"] {
-        metrics::counter!(WORKER_ACK_FRAMES, "frame" => frame).absolute(0);
+    // The reaper's and the dead-letter consumer's guarded writes.
+    for transition in ["fail", "retry"] {
+        metrics::counter!(STALE_WRITES, "transition" => transition).absolute(0);
     }
-    metrics::gauge!(OUTBOX_LAG).set(0.0);
-    for class in ["low", "standard", "high"] {
-        metrics::gauge!(QUEUE_READY, "class" => class).set(0.0);
-        metrics::gauge!(JOBS_RUNNING, "class" => class).set(0.0);
-    }
-    metrics::gauge!(OLDEST_QUEUED).set(0.0);
-    metrics::gauge!(DESIRED_WORKERS).set(0.0);
+    // The scaling gauges are not registered here: they appear with the
+    // autoscaler's first round, so a scheduler that cannot compute them
+    // shows none rather than a 0 that reads as "no workers needed".
 }

@@ -92,6 +92,6 @@ async fn render_metrics(State(state): State<ProbeState>) -> impl IntoResponse {
 pub fn metrics_response(handle: &PrometheusHandle) -> impl IntoResponse + use<> {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        handle.render(),
+        crate::metrics::render(handle),
     )
 }

@@ -76,12 +76,20 @@ pub struct PlanLimits {
 }
 
 impl Plan {
+    /// In price order, cheapest first: [`Plan::rank`] and the guarded plan
+    /// change (`db::tenants::change_plan_downward`) rely on it.
     pub const ALL: [Plan; 4] = [
         Plan::Free,
         Plan::Starter,
         Plan::Professional,
         Plan::Enterprise,
     ];
+
+    /// The plan's place in price order: a move to a higher rank is an
+    /// upgrade, which only a payment or an operator makes (issue 18).
+    pub fn rank(self) -> usize {
+        Plan::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -245,6 +253,15 @@ mod tests {
             .collect();
         assert!(caps.windows(2).all(|w| w[0] < w[1]), "{caps:?}");
         assert!(!Plan::Starter.limits().gpu && Plan::Professional.limits().gpu);
+    }
+
+    #[test]
+    fn rank_is_price_order() {
+        let mut by_price = Plan::ALL;
+        by_price.sort_by_key(|p| p.limits().price_cents_per_month);
+        assert_eq!(by_price, Plan::ALL);
+        let ranks: Vec<usize> = Plan::ALL.iter().map(|p| p.rank()).collect();
+        assert_eq!(ranks, vec![0, 1, 2, 3]);
     }
 
     #[test]

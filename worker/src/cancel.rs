@@ -11,6 +11,7 @@
 
 use catalytic_shared::db::job_queries::CANCEL_CHANNEL;
 use catalytic_shared::ids::JobId;
+use catalytic_shared::reconnect::Backoff;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::collections::HashMap;
@@ -112,21 +113,20 @@ impl Registry {
 /// itself re-establishes a dropped connection; an error here means that
 /// failed too.)
 pub async fn listen(pool: PgPool, registry: Registry, shutdown: CancellationToken) {
-    let mut delay = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         let listened = tokio::select! {
             () = shutdown.cancelled() => return,
-            listened = listen_once(&pool, &registry, &mut delay) => listened,
+            listened = listen_once(&pool, &registry, &mut backoff) => listened,
         };
+        let delay = backoff.next_delay();
         if let Err(e) = listened {
             tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64,
                 "cancel listener lost its connection; reconnecting");
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(delay) => {}
+        if !Backoff::sleep(delay, &shutdown).await {
+            return;
         }
-        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 
@@ -134,12 +134,12 @@ pub async fn listen(pool: PgPool, registry: Registry, shutdown: CancellationToke
 async fn listen_once(
     pool: &PgPool,
     registry: &Registry,
-    delay: &mut Duration,
+    backoff: &mut Backoff,
 ) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CANCEL_CHANNEL).await?;
     tracing::info!(channel = CANCEL_CHANNEL, "listening for cancels");
-    *delay = Duration::from_millis(100);
+    backoff.reset();
     loop {
         let notification = listener.recv().await?;
         match notification.payload().parse::<JobId>() {

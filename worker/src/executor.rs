@@ -26,6 +26,7 @@ use catalytic_shared::ids::WorkerId;
 use catalytic_shared::job::{Failure, JobState, Usage};
 use catalytic_shared::metrics as m;
 use catalytic_shared::queue::{JobMessage, MessageError};
+use catalytic_shared::reconnect::Backoff;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -414,30 +415,30 @@ async fn write<Req: Clone + Send + 'static>(
     request: Req,
     shutdown: &CancellationToken,
 ) -> Option<Transitioned> {
-    let mut delay = Duration::from_millis(50);
+    let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
     loop {
-        match commit.call(request.clone()).await {
+        let delay = match commit.call(request.clone()).await {
             Ok(Ok(t)) => return Some(t),
             Ok(Err(WriteError::Refused(error))) => {
                 tracing::error!(error, "job write refused");
                 return Some(Transitioned::Stale);
             }
             Ok(Err(WriteError::Retryable(error))) => {
+                let delay = backoff.next_delay();
                 tracing::warn!(
                     error,
                     retry_in_ms = delay.as_millis() as u64,
                     "database write failed; retrying"
-                )
+                );
+                delay
             }
             Err(e) => {
                 tracing::warn!(error = %e, "job write abandoned");
                 return None;
             }
+        };
+        if !Backoff::sleep(delay, shutdown).await {
+            return None;
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return None,
-            () = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(Duration::from_secs(2));
     }
 }

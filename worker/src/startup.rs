@@ -17,8 +17,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let metrics =
-        catalytic_shared::metrics::install().context("installing the metrics recorder")?;
+    let metrics = catalytic_shared::metrics::install(catalytic_shared::metrics::Process::Worker)
+        .context("installing the metrics recorder")?;
     // Every statement of the worker is a batch by id or a row by key: one
     // generic plan serves them all (db::Planning::Once).
     let pool = db::pool_with(&settings.database, db::Planning::Once)

@@ -6,7 +6,7 @@
 
 use catalytic_shared::db::DbError;
 use catalytic_shared::ids::TenantId;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 /// Records the event id; false when it was already processed. A concurrent
 /// delivery of the same event waits on the key until this transaction ends.
@@ -179,4 +179,22 @@ pub async fn payment_succeeded(
         suspended: false,
         changed: r.was_suspended,
     }))
+}
+
+/// The tenant's Stripe customer, when one is linked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub customer_id: String,
+    /// The last subscription an event named (kept after it is cancelled).
+    pub subscription_id: Option<String>,
+}
+
+pub async fn customer_of(pool: &PgPool, tenant: TenantId) -> Result<Option<Customer>, DbError> {
+    Ok(sqlx::query_as!(
+        Customer,
+        "SELECT customer_id, subscription_id FROM stripe_customers WHERE tenant_id = $1",
+        tenant as TenantId
+    )
+    .fetch_optional(pool)
+    .await?)
 }

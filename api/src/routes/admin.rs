@@ -1,13 +1,17 @@
-//! Platform endpoints for operators (`/v1/admin/*`), behind operator keys.
-//! The fleet view and the autoscaling signal; GPU status joins with its issue.
+//! Platform endpoints for operators (`/v1/admin/*`), behind operator keys:
+//! the fleet view, the autoscaling signal, and a tenant's plan (the way up
+//! that is not a payment: a contract, a trial, a support case; issue 18).
 
 use crate::auth::operator::OperatorScope;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Problem, path_id};
+use crate::json::ApiJson;
 use crate::responses::{ScalingOut, WorkerOut};
+use crate::routes::tenant::{PlanChange, PlanChanged};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use catalytic_shared::db;
+use catalytic_shared::ids::TenantId;
 use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,6 +20,37 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_workers))
         .routes(routes!(get_scaling))
+        .routes(routes!(set_tenant_plan))
+}
+
+/// Set any tenant's plan, up or down (operators). Recorded for proration
+/// like every plan change; the tenant's processes apply it at once.
+#[utoipa::path(put, path = "/v1/admin/tenants/{id}/plan", tag = "admin", security(("operator_key" = [])),
+    params(("id" = String, Path, description = "the tenant id")),
+    request_body = PlanChange,
+    responses(
+        (status = 200, body = PlanChanged),
+        (status = 401, description = "not an operator key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn set_tenant_plan(
+    State(state): State<AppState>,
+    operator: OperatorScope,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PlanChange>,
+) -> Result<Json<PlanChanged>, ApiError> {
+    let tenant: TenantId = path_id(&id, "tenant")?;
+    let plan = body.plan()?;
+    let previous = db::tenants::change_plan(&state.db, tenant, plan)
+        .await?
+        .ok_or(ApiError::NotFound("tenant"))?;
+    tracing::info!(tenant_id = %tenant, operator_key = %operator.key_id, previous, plan = %plan,
+        "plan set by an operator");
+    Ok(Json(PlanChanged {
+        previous,
+        plan: plan.to_string(),
+    }))
 }
 
 /// Live workers of the fleet (from the workers registry).

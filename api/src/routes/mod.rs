@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod billing;
 pub mod docs;
 pub mod health;
 pub mod invoices;
@@ -51,6 +52,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(usage::router())
         .merge(invoices::router())
         .merge(stripe::router())
+        .merge(billing::router())
         .merge(admin::router())
         .merge(webhook_endpoints::router())
         .merge(webhook_messages::router())

@@ -203,12 +203,29 @@ async fn only_an_owner_changes_the_plan_and_the_new_limits_apply() -> anyhow::Re
         (422, json!("plan"))
     );
 
+    // Up is not the owner's call (tests/it/checkout.rs): an operator's.
+    let (status, _) = problem(put(&owner.access, "starter").await?).await?;
+    assert_eq!(status, 402);
+    let me: Value = app.get_as("/v1/me", &owner.access).await?.json().await?;
+    let operator = catalytic_api::bootstrap::create_operator_key(&app.settings, "ops").await?;
+    app.http
+        .put(format!(
+            "{}/v1/admin/tenants/{}/plan",
+            app.base,
+            me["tenant"]["id"].as_str().unwrap_or_default()
+        ))
+        .bearer_auth(operator.expose())
+        .json(&json!({"plan": "starter"}))
+        .send()
+        .await?
+        .error_for_status()?;
+
     // 101^3 vertices: over free's cap, within starter's.
     let big = json!({"lattice": {"dimensions": 3, "size": 101}, "operation": "components"});
-    assert_eq!(app.submit_as(&key, &big).await?.status(), 422);
-    let changed: Value = put(&owner.access, "starter").await?.json().await?;
-    assert_eq!(changed, json!({"previous": "free", "plan": "starter"}));
     assert_eq!(app.submit_as(&key, &big).await?.status(), 202);
+    let changed: Value = put(&owner.access, "free").await?.json().await?;
+    assert_eq!(changed, json!({"previous": "starter", "plan": "free"}));
+    assert_eq!(app.submit_as(&key, &big).await?.status(), 422);
     app.teardown().await
 }
 

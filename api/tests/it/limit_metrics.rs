@@ -6,7 +6,9 @@ use crate::harness::{problem, spawn_app_with};
 /// The value of one sample in this process's registry (the api runs
 /// in-process, so its metrics are here).
 pub fn sample(name: &str) -> anyhow::Result<Option<f64>> {
-    let rendered = catalytic_shared::metrics::install()?.render();
+    let rendered = catalytic_shared::metrics::render(&catalytic_shared::metrics::install(
+        catalytic_shared::metrics::Process::Api,
+    )?);
     Ok(rendered.lines().find_map(|line| {
         let (series, value) = line.rsplit_once(' ')?;
         (series == name).then(|| value.parse().ok()).flatten()

@@ -5,6 +5,7 @@ mod api_keys;
 mod auth;
 mod auth_cache;
 mod billing;
+mod checkout;
 mod dashboard;
 mod group_commit;
 mod harness;

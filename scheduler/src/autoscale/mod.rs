@@ -73,13 +73,15 @@ impl Autoscaler {
             backlog += class_backlog;
             metrics::gauge!(m::QUEUE_READY, "class" => class.as_str()).set(f64::from(ready));
             metrics::gauge!(m::JOBS_RUNNING, "class" => class.as_str()).set(running_jobs as f64);
+            let class_desired = desired(class_backlog, &self.policy);
+            metrics::gauge!(m::CLASS_DESIRED_WORKERS, "class" => class.as_str())
+                .set(f64::from(class_desired));
             classes.push(SignalRow {
                 class: class.as_str().to_owned(),
                 ready_messages: i64::from(ready),
                 running_jobs,
                 oldest_queued_secs: oldest,
-                desired_workers: i32::try_from(desired(class_backlog, &self.policy))
-                    .unwrap_or(i32::MAX),
+                desired_workers: i32::try_from(class_desired).unwrap_or(i32::MAX),
                 computed_at: chrono::Utc::now(),
             });
         }

@@ -41,6 +41,42 @@ pub enum DbError {
     IllegalTransition(#[from] crate::job::IllegalTransition),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    #[error(
+        "PostgreSQL {found} is older than the oldest this release supports ({MIN_POSTGRES_NAME}); upgrade the server"
+    )]
+    ServerTooOld { found: String },
+}
+
+/// The oldest PostgreSQL this release runs on (`server_version_num`): the
+/// version the test suite and the chaos suite run against (README.md,
+/// "Servers"). Nothing older is tested, so the processes refuse it at start
+/// with a message naming both versions, rather than fail on some statement
+/// later (issue 19).
+pub const MIN_POSTGRES: i32 = 150_000;
+const MIN_POSTGRES_NAME: &str = "15";
+
+/// `Ok` when a server reporting `version_num` (`SHOW server_version_num`)
+/// and `version` (`SHOW server_version`) is new enough.
+pub fn check_postgres_version(version_num: i32, version: &str) -> Result<(), DbError> {
+    match version_num >= MIN_POSTGRES {
+        true => Ok(()),
+        false => Err(DbError::ServerTooOld {
+            found: version.to_owned(),
+        }),
+    }
+}
+
+/// Refuses a PostgreSQL older than [`MIN_POSTGRES`].
+pub async fn ensure_server_supported(pool: &PgPool) -> Result<(), DbError> {
+    let (num, version): (String, String) = sqlx::query_as(
+        "SELECT current_setting('server_version_num'), current_setting('server_version')",
+    )
+    .fetch_one(pool)
+    .await?;
+    let num: i32 = num
+        .parse()
+        .map_err(|_| DbError::Corrupt(format!("server_version_num {num:?}")))?;
+    check_postgres_version(num, &version)
 }
 
 /// The one place sqlx errors are classified: a unique violation is a
@@ -73,6 +109,16 @@ pub enum Planning {
     /// 2 ms per relay claim (docs/benchmarks.md, "Planned once"). Only for
     /// statements written so that one plan serves every value: literals
     /// where a partial index needs one, no value-dependent shapes.
+    ///
+    /// A generic plan is made at a statement's first execution on a
+    /// connection and kept until PostgreSQL invalidates it, which only an
+    /// ANALYZE of a table it reads does. A plan made while `jobs` was small
+    /// (a fresh database, or autovacuum off) chose a sequential or a whole
+    /// partial-index scan and kept it as the queue grew: under a backlog
+    /// the relay's `mark_sent` took 1.6 s a round and the worker's claims
+    /// 44 ms (docs/benchmarks.md, "Plans made on an empty database"). So
+    /// such connections are replaced every `database.replan_after_secs`
+    /// (the relay leader's, which it holds, runs `DISCARD PLANS` instead).
     Once,
 }
 
@@ -80,6 +126,10 @@ impl Planning {
     /// The `SET` that gives a connection this planning (for a connection
     /// that did not come from a pool of this kind).
     pub const ONCE_SQL: &'static str = "SET plan_cache_mode = force_generic_plan";
+    /// Drops a connection's cached plans (its prepared statements stay):
+    /// the next execution of each plans again. For a planned-once
+    /// connection held outside a pool, every `database.replan_after_secs`.
+    pub const REPLAN_SQL: &'static str = "DISCARD PLANS";
 }
 
 /// A pool that connects on first use, so a process can start (and serve
@@ -91,16 +141,18 @@ pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
 /// [`pool`] with the given statement planning.
 pub fn pool_with(settings: &DatabaseSettings, planning: Planning) -> Result<PgPool, DbError> {
     let mut options: PgConnectOptions = settings.url.expose().parse()?;
+    let mut pool = PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs));
     if planning == Planning::Once {
         options = options.options([("plan_cache_mode", "force_generic_plan")]);
+        pool = pool.max_lifetime(Duration::from_secs(settings.replan_after_secs));
     }
-    Ok(PgPoolOptions::new()
-        .max_connections(settings.max_connections)
-        .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
-        .connect_lazy_with(options))
+    Ok(pool.connect_lazy_with(options))
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
+    ensure_server_supported(pool).await?;
     MIGRATOR.run(pool).await?;
     Ok(())
 }
@@ -109,6 +161,7 @@ pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
 /// migration must be applied, with the same checksum. A newer schema is
 /// fine (migrations are expand/contract).
 pub async fn ensure_schema_current(pool: &PgPool) -> Result<(), DbError> {
+    ensure_server_supported(pool).await?;
     let applied: Vec<(i64, Vec<u8>)> = match sqlx::query_as(
         "SELECT version, checksum FROM _sqlx_migrations WHERE success ORDER BY version",
     )
@@ -155,5 +208,24 @@ pub async fn wait_for_schema(pool: &PgPool, deadline: Duration) -> Result<(), Db
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_older_than_the_minimum_are_named_and_refused() {
+        assert!(check_postgres_version(150_020, "15.20").is_ok());
+        assert!(check_postgres_version(170_002, "17.2").is_ok());
+        let refused = check_postgres_version(140_011, "14.11 (Debian 14.11-1)")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            refused.contains("PostgreSQL 14.11") && refused.contains("(15)"),
+            "{refused}"
+        );
     }
 }

@@ -143,26 +143,85 @@ pub async fn revoke_api_key(
 
 /// Changes a tenant's plan; returns the previous one. A real change is
 /// recorded in `plan_changes` in the same transaction: billing prorates the
-/// base price by it (docs/adr/0003-plans.md).
+/// base price by it (docs/adr/0003-plans.md). For a paid change (a Stripe
+/// subscription event) or an operator's; an owner's own goes through
+/// [`change_plan_downward`].
 pub async fn change_plan(
     pool: &PgPool,
     tenant: TenantId,
     plan: Plan,
 ) -> Result<Option<String>, DbError> {
+    match change_plan_guarded(pool, tenant, plan, false).await? {
+        PlanMove::Changed { previous } => Ok(Some(previous)),
+        PlanMove::NoTenant | PlanMove::WouldUpgrade { .. } => Ok(None),
+    }
+}
+
+/// What an owner's own plan change did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanMove {
+    /// Applied (or already on that plan); the plan before.
+    Changed {
+        previous: String,
+    },
+    /// Refused: `plan` costs more than the current one (issue 18: an
+    /// upgrade goes through payment or an operator).
+    WouldUpgrade {
+        current: String,
+    },
+    NoTenant,
+}
+
+/// An owner's plan change: to the same plan or a cheaper one only. The
+/// check is in the UPDATE itself, against the row's current plan, so a
+/// plan changed a moment ago by a Stripe event (a cancelled subscription
+/// back to free) cannot be raced into a free upgrade by a stale read.
+pub async fn change_plan_downward(
+    pool: &PgPool,
+    tenant: TenantId,
+    plan: Plan,
+) -> Result<PlanMove, DbError> {
+    change_plan_guarded(pool, tenant, plan, true).await
+}
+
+async fn change_plan_guarded(
+    pool: &PgPool,
+    tenant: TenantId,
+    plan: Plan,
+    downward_only: bool,
+) -> Result<PlanMove, DbError> {
+    // Plan::ALL is in price order (docs/adr/0003-plans.md); a plan's rank is its place there.
+    let ranks: Vec<&str> = Plan::ALL.iter().map(|p| p.as_str()).collect();
     let mut tx = pool.begin().await?;
-    let previous = sqlx::query_scalar!(
-        r#"UPDATE tenants t SET plan = $2 FROM tenants old
-           WHERE t.id = $1 AND old.id = t.id RETURNING old.plan"#,
+    let row = sqlx::query!(
+        r#"WITH current AS (SELECT plan FROM tenants WHERE id = $1 FOR UPDATE),
+           changed AS (
+               UPDATE tenants t SET plan = $2 FROM current
+               WHERE t.id = $1
+                 AND (NOT $3 OR array_position($4::text[], current.plan)
+                                >= array_position($4::text[], $2::text))
+               RETURNING current.plan AS previous)
+           SELECT (SELECT plan FROM current) AS "current?",
+                  (SELECT previous FROM changed) AS "previous?""#,
         tenant as TenantId,
         plan.as_str(),
+        downward_only,
+        &ranks as &[&str],
     )
-    .fetch_optional(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    if let Some(from) = previous.as_deref().filter(|from| *from != plan.as_str()) {
-        super::billing::record_plan_change(&mut tx, tenant, from, plan).await?;
-    }
+    let outcome = match (row.current, row.previous) {
+        (None, _) => PlanMove::NoTenant,
+        (Some(current), None) => PlanMove::WouldUpgrade { current },
+        (Some(_), Some(previous)) => {
+            if previous != plan.as_str() {
+                super::billing::record_plan_change(&mut tx, tenant, &previous, plan).await?;
+            }
+            PlanMove::Changed { previous }
+        }
+    };
     tx.commit().await?;
-    Ok(previous)
+    Ok(outcome)
 }
 
 pub async fn insert_operator_key(

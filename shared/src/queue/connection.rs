@@ -3,6 +3,7 @@
 //! back off and ask again (the supervised reconnect of docs/adr/0001-processes.md).
 
 use super::QueueError;
+use crate::reconnect::Backoff;
 use crate::secret::Secret;
 use lapin::{Channel, Connection, ConnectionProperties};
 use std::time::Duration;
@@ -52,19 +53,19 @@ impl Broker {
         &self,
         shutdown: &tokio_util::sync::CancellationToken,
     ) -> Option<Channel> {
-        let mut delay = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
         loop {
-            match self.channel().await {
+            let delay = match self.channel().await {
                 Ok(channel) => return Some(channel),
                 Err(e) => {
+                    let delay = backoff.next_delay();
                     tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "broker unavailable");
+                    delay
                 }
+            };
+            if !Backoff::sleep(delay, shutdown).await {
+                return None;
             }
-            tokio::select! {
-                () = shutdown.cancelled() => return None,
-                () = tokio::time::sleep(delay) => {}
-            }
-            delay = (delay * 2).min(Duration::from_secs(5));
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod batches;
 mod jobs;
+mod planning;
 mod queue;
 mod schema;
 mod testkit;
