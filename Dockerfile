@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for the three processes (k8s/ picks the binary per Deployment:
-# catalytic-api, catalytic-worker, catalytic-scheduler; the migration Job
+# catalytic-api, catalytic-worker, catalytic-scheduler; the api pods' init container
 # runs `catalytic-api migrate`). Multi-stage: the Rust toolchain stays in the
 # build stage; the runtime is Debian slim with CA certificates and a
 # non-root user whose uid (10001) matches the manifests' runAsUser.

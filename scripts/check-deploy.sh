@@ -143,6 +143,32 @@ PY
   fi
 done
 
+# --- migrations run on every rollout -------------------------------------------
+# Issue 19: a one-off migration Job had to be deleted by hand before each
+# upgrade. Every overlay's api Deployment migrates in an init container, with
+# the api's own image, and no Job is left to go stale.
+for f in "$render"/*.yaml; do
+  name=$(basename "$f" .yaml)
+  if "$VENV/bin/python" - "$f" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+api = [d for d in docs if d.get("kind") == "Deployment" and d["metadata"]["name"] == "catalytic-api"]
+spec = api[0]["spec"]["template"]["spec"] if api else {}
+inits = spec.get("initContainers") or []
+image = (spec.get("containers") or [{}])[0].get("image")
+migrates = any(
+    c.get("command") == ["catalytic-api"] and c.get("args") == ["migrate"] and c.get("image") == image
+    for c in inits)
+jobs = [d for d in docs if d.get("kind") == "Job"]
+sys.exit(0 if migrates and not jobs else 1)
+PY
+  then
+    pass "k8s/overlays/$name: the api pods migrate in an init container (no Job)"
+  else
+    fail "k8s/overlays/$name: the api Deployment has no migrate init container with its image, or a Job remains"
+  fi
+done
+
 # --- alert rules --------------------------------------------------------------
 if promtool check rules monitoring/alerts.yml; then
   pass "promtool check rules monitoring/alerts.yml"
