@@ -76,35 +76,6 @@ impl Relay {
                 }
                 continue;
             };
-            if listener.is_none() {
-                listener = self.listen().await;
-            }
-            let ch = match channel.take().filter(|c| c.status().connected()) {
-                Some(c) => c,
-                None => match self.publishing_channel(&shutdown).await {
-                    Some(c) => c,
-                    None => break,
-                },
-            };
-            match self.run_once(conn, &ch).await {
-                Ok(round) => {
-                    channel = Some(ch);
-                    // A full batch means more may be due: go again at once.
-                    if round.claimed == self.batch as usize {
-                        continue;
-                    }
-                }
-                Err(e) => {
-                    metrics::counter!(m::OUTBOX_PUBLISH_FAILURES).increment(1);
-                    tracing::warn!(error = format!("{e:#}"), "relay round failed");
-                    // Drop the channel: confirms on it are now unknown, and the
-                    // rows stay unsent, to be republished on a fresh one. Drop
-                    // the session too (it may be broken): leadership is
-                    // contested again.
-                    leader = None;
-                    continue;
-                }
-            }
             if Instant::now() >= replan_due {
                 // Plans made while the tables were small would stay
                 // (db::Planning::Once): the leader's are made again.
@@ -118,6 +89,34 @@ impl Relay {
                     continue;
                 }
             }
+            if listener.is_none() {
+                listener = self.listen().await;
+            }
+            let ch = match channel.take().filter(|c| c.status().connected()) {
+                Some(c) => c,
+                None => match self.publishing_channel(&shutdown).await {
+                    Some(c) => c,
+                    None => break,
+                },
+            };
+            let full = match self.run_once(conn, &ch).await {
+                Ok(round) => {
+                    channel = Some(ch);
+                    round.claimed == self.batch as usize
+                }
+                Err(e) => {
+                    metrics::counter!(m::OUTBOX_PUBLISH_FAILURES).increment(1);
+                    tracing::warn!(error = format!("{e:#}"), "relay round failed");
+                    // Drop the channel: confirms on it are now unknown, and the
+                    // rows stay unsent, to be republished on a fresh one. Drop
+                    // the session too (it may be broken): leadership is
+                    // contested again.
+                    leader = None;
+                    continue;
+                }
+            };
+            // Housekeeping (the lag gauge, superseded rows) runs under a
+            // backlog too: it is when the lag matters.
             if Instant::now() >= housekeeping_due {
                 housekeeping_due = Instant::now() + self.poll;
                 if let Err(e) = self.housekeeping(conn).await {
@@ -126,7 +125,10 @@ impl Relay {
                     continue;
                 }
             }
-            self.wait(&mut listener, &shutdown).await;
+            // A full batch means more may be due: go again at once.
+            if !full {
+                self.wait(&mut listener, &shutdown).await;
+            }
         }
         tracing::info!("relay stopped");
     }

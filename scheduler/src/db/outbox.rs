@@ -190,6 +190,15 @@ pub async fn claim_fair(
 /// the index the fairness gate counts (issue 17). One statement per batch;
 /// the jobs are locked in id order, as the worker's batches lock them
 /// (`catalytic_shared::db::jobs`), so the two never deadlock.
+///
+/// Every job is reached by its primary key, one probe per sent row (the
+/// LATERAL, fenced by `OFFSET 0` so no condition on `status` is pushed
+/// into it), and the UPDATE matches on the id alone (the locked row cannot
+/// have changed). Written as a join on `status = 'queued'`, a generic plan
+/// made before the tables had statistics walked the whole partial index of
+/// queued jobs (`jobs_queued_class_created`) for every batch: 1.5 s per
+/// round at 25,000 queued, which capped the relay at ~100 jobs/s under a
+/// backlog (docs/benchmarks.md, "Plans made on an empty database").
 pub async fn mark_sent(conn: &mut PgConnection, ids: &[i64]) -> Result<(), DbError> {
     if ids.is_empty() {
         return Ok(());
@@ -198,12 +207,14 @@ pub async fn mark_sent(conn: &mut PgConnection, ids: &[i64]) -> Result<(), DbErr
         "WITH sent AS (
              UPDATE job_outbox SET sent_at = now() WHERE id = ANY($1) RETURNING job_id, attempt),
          locked AS MATERIALIZED (
-             SELECT j.id, sent.attempt FROM jobs j JOIN sent ON j.id = sent.job_id
-             WHERE j.attempt = sent.attempt AND j.status = 'queued'
-             ORDER BY j.id FOR UPDATE OF j)
-         UPDATE jobs j SET dispatched_attempt = locked.attempt
-         FROM locked
-         WHERE j.id = locked.id AND j.attempt = locked.attempt AND j.status = 'queued'",
+             SELECT j.id, s.attempt
+             FROM (SELECT job_id, attempt FROM sent ORDER BY job_id) s
+             CROSS JOIN LATERAL (
+                 SELECT id, status, attempt FROM jobs WHERE id = s.job_id OFFSET 0 FOR UPDATE) j
+             WHERE j.status = 'queued' AND j.attempt = s.attempt)
+         UPDATE jobs j SET dispatched_attempt = l.attempt
+         FROM locked l
+         WHERE j.id = l.id",
         ids
     )
     .execute(&mut *conn)

@@ -335,3 +335,51 @@ async fn what_a_claim_reads_does_not_grow_with_the_backlog() -> anyhow::Result<(
     );
     db.drop_database().await
 }
+
+/// Issue 17: the relay plans `mark_sent` once per connection, and on a
+/// fresh database that plan is made while the tables are empty, then kept
+/// as the queue grows. Written as a join on `status = 'queued'`, that plan
+/// walked the whole partial index of queued jobs for every batch (1.5 s a
+/// round at 25,000 queued). Each job is now reached by its key: marking 20
+/// rows reads about 20 jobs however deep the queue.
+#[tokio::test]
+async fn marking_sent_reads_its_own_jobs_under_a_plan_made_on_empty_tables() -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let db = TestDatabase::create().await?;
+    let mut conn = db.pool.acquire().await?.detach();
+    sqlx::query(db::Planning::ONCE_SQL)
+        .execute(&mut conn)
+        .await?;
+    // Planned now, on empty tables (no outbox row has this id).
+    outbox::mark_sent(&mut conn, &[-1]).await?;
+
+    let tenants = vec![tenant(&db.pool, Plan::Enterprise).await?];
+    backlog(&db.pool, &tenants, 10_000).await?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM job_outbox ORDER BY id LIMIT 20")
+        .fetch_all(&db.pool)
+        .await?;
+    let mut tx = conn.begin().await?;
+    let (before, _) = read_counters(&mut tx).await?;
+    outbox::mark_sent(&mut tx, &ids).await?;
+    let (after, _) = read_counters(&mut tx).await?;
+    let dispatched: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs j JOIN job_outbox o ON o.job_id = j.id
+         WHERE o.id = ANY($1) AND o.sent_at IS NOT NULL AND j.dispatched_attempt = j.attempt",
+    )
+    .bind(&ids)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.rollback().await?;
+    assert_eq!(
+        dispatched, 20,
+        "every marked row's job records its dispatch"
+    );
+    // 20 outbox rows and 20 jobs (each fetched for the lock and the
+    // update): under 200 with room; the whole-index plan read > 10,000.
+    assert!(
+        after - before < 200,
+        "marking 20 rows read {} tuples with 10,000 queued",
+        after - before
+    );
+    db.drop_database().await
+}
