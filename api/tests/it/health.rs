@@ -187,3 +187,58 @@ async fn responses_carry_security_headers_and_cors_only_for_allowed_origins() ->
     );
     app.teardown().await
 }
+
+/// A saturated database pool is overload, not a fault: 503 with
+/// `Retry-After`, never a 500 (the soak saw one long-poll answered 500).
+/// `jobs` is locked so the reads that got a connection keep it; the rest
+/// wait `acquire_timeout_secs` for one and are answered while the lock is
+/// still held.
+#[tokio::test]
+async fn a_saturated_pool_answers_503_with_retry_after() -> anyhow::Result<()> {
+    let app = crate::harness::spawn_app_with(&[
+        ("CATALYTIC_DATABASE__MAX_CONNECTIONS", "2"),
+        ("CATALYTIC_DATABASE__ACQUIRE_TIMEOUT_SECS", "1"),
+    ])
+    .await?;
+    // Authenticated once, so the key is in this process's cache.
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert_eq!(app.get_job_as(&app.key, &unknown).await?.status(), 404);
+    let mut lock = app.db.pool.begin().await?;
+    sqlx::query("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await?;
+    let mut reads = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let request = app
+            .http
+            .get(format!("{}/v1/jobs", app.base))
+            .bearer_auth(&app.key);
+        reads.spawn(async move { request.send().await });
+    }
+    // The first answer comes while the lock holds the other reads.
+    let mut answers = Vec::new();
+    if let Some(first) = reads.join_next().await {
+        answers.push(first??);
+    }
+    lock.rollback().await?;
+    while let Some(answer) = reads.join_next().await {
+        answers.push(answer??);
+    }
+    let mut saturated = 0;
+    for answer in &answers {
+        assert_ne!(answer.status(), 500, "overload must not be a 500");
+        if answer.status() == 503 {
+            assert_eq!(
+                answer
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok()),
+                Some("1")
+            );
+            saturated += 1;
+        }
+    }
+    assert_eq!(answers[0].status(), 503, "the first answer is a refusal");
+    assert!(saturated >= 1);
+    app.teardown().await
+}
