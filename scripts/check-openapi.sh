@@ -9,20 +9,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-# Pinned so a validator release cannot change the verdict under us.
-validator_version="0.9.0"
-
 cargo build --quiet --locked -p catalytic-api --bin catalytic-api
-# Honours CARGO_TARGET_DIR and any build.target-dir setting.
-target_dir="$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-venv="$target_dir/venv-openapi"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-if ! "$venv/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator==$validator_version"
-fi
+. scripts/lib/pinned-venv.sh
+pinned_venv openapi openapi-spec-validator 0.9.0
 
 document="${1:-}"
 if [ -z "$document" ]; then

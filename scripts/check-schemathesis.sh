@@ -11,17 +11,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-# Pinned so a fuzzer release cannot change the verdict under us.
-version="4.32.5"
-
 cargo build --quiet --locked -p catalytic-api --bin catalytic-api
-target_dir="$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-venv="$target_dir/venv-schemathesis"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
-fi
+. scripts/lib/pinned-venv.sh
+pinned_venv schemathesis schemathesis 4.32.5
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 db="schemathesis_$$"

@@ -50,10 +50,10 @@ struct StripeErrorBody {
 
 pub struct Checkout {
     http: reqwest::Client,
-    /// Without a trailing slash.
-    base_url: String,
-    api_key: Secret<String>,
+    /// The `billing.checkout_*` settings this client was made from.
     settings: BillingSettings,
+    /// `billing.checkout_api_key`, which `from_settings` found set.
+    api_key: Secret<String>,
 }
 
 impl Checkout {
@@ -65,9 +65,8 @@ impl Checkout {
         };
         Ok(Some(Checkout {
             http: reqwest::Client::builder().timeout(TIMEOUT).build()?,
-            base_url: settings.checkout_base_url.trim_end_matches('/').to_owned(),
-            api_key,
             settings: settings.clone(),
+            api_key,
         }))
     }
 
@@ -120,7 +119,10 @@ impl Checkout {
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> Result<Session, CheckoutError> {
         let response = self
             .http
-            .post(format!("{}{path}", self.base_url))
+            .post(format!(
+                "{}{path}",
+                self.settings.checkout_base_url.trim_end_matches('/')
+            ))
             .bearer_auth(self.api_key.expose())
             .form(form)
             .send()

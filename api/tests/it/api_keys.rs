@@ -189,12 +189,7 @@ async fn only_an_owner_changes_the_plan_and_the_new_limits_apply() -> anyhow::Re
             .send()
     };
     // A key acts as a member: not allowed.
-    let key: Value = app
-        .post_as("/v1/api-keys", Some(&owner.access), &json!({"name": "k"}))
-        .await?
-        .json()
-        .await?;
-    let key = key["key"].as_str().unwrap_or_default().to_owned();
+    let key = app.api_key_named(&owner.access, "k").await?;
     let (status, _) = problem(put(&key, "starter").await?).await?;
     assert_eq!(status, 403);
     let (status, body) = problem(put(&owner.access, "gold").await?).await?;

@@ -28,6 +28,16 @@ impl TestApp {
         Ok(request.send().await?)
     }
 
+    /// A new API key of `token`'s tenant, named `name` (keys act as members).
+    pub async fn api_key_named(&self, token: &str, name: &str) -> anyhow::Result<String> {
+        let key: Value = self
+            .post_as("/v1/api-keys", Some(token), &json!({"name": name}))
+            .await?
+            .json()
+            .await?;
+        Ok(key["key"].as_str().unwrap_or_default().to_owned())
+    }
+
     pub async fn get_as(&self, path: &str, token: &str) -> anyhow::Result<reqwest::Response> {
         Ok(self
             .http

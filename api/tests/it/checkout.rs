@@ -350,12 +350,7 @@ async fn checkout_asks_stripe_for_a_session_and_the_signed_events_change_the_pla
     );
 
     // Only the owner pays: a member's API key is refused.
-    let key: Value = app
-        .post_as("/v1/api-keys", Some(&owner.access), &json!({"name": "k"}))
-        .await?
-        .json()
-        .await?;
-    let key = key["key"].as_str().unwrap_or_default().to_owned();
+    let key = app.api_key_named(&owner.access, "k").await?;
     let response = app
         .post_as(
             "/v1/billing/checkout",

@@ -55,8 +55,7 @@ impl Autoscaler {
 
     pub async fn run_once(&self) -> anyhow::Result<Signal> {
         let channel = self.broker.channel().await.context("broker channel")?;
-        let names: Vec<&str> = QueueClass::ALL.iter().map(|c| c.as_str()).collect();
-        let loads = db::scaling::running_and_oldest(&self.pool, &names).await?;
+        let loads = db::scaling::running_and_oldest(&self.pool).await?;
         let mut classes = Vec::new();
         let mut backlog = 0u64;
         for class in QueueClass::ALL {

@@ -2,21 +2,19 @@
 //! the oldest queued job) and the signal itself, stored for the api.
 
 use super::DbError;
+use crate::tenant::QueueClass;
 use sqlx::PgPool;
 
-/// Per queue class of `classes`: its running jobs, and the age in seconds
-/// of its oldest queued job (0 when none).
+/// Per queue class (every one of `QueueClass::ALL`): its running jobs, and
+/// the age in seconds of its oldest queued job (0 when none).
 ///
 /// Each class is probed on its own, so the cost is the running jobs (the
 /// fleet's size) plus one index entry per class, never the queued backlog:
 /// the single scan of queued and running jobs this replaced was one of the
 /// statements that collapsed the first soak (issue 17,
 /// migrations/0018_queued_counts.sql).
-pub async fn running_and_oldest(
-    pool: &PgPool,
-    classes: &[&str],
-) -> Result<Vec<ClassLoad>, DbError> {
-    let classes: Vec<String> = classes.iter().map(|c| (*c).to_owned()).collect();
+pub async fn running_and_oldest(pool: &PgPool) -> Result<Vec<ClassLoad>, DbError> {
+    let classes: Vec<&str> = QueueClass::ALL.iter().map(|c| c.as_str()).collect();
     Ok(sqlx::query_as!(
         ClassLoad,
         r#"SELECT c.class AS "class!",
@@ -27,7 +25,7 @@ pub async fn running_and_oldest(
                             ORDER BY j.created_at LIMIT 1),
                            0) AS "oldest_queued_secs!"
            FROM unnest($1::text[]) AS c(class)"#,
-        &classes,
+        &classes as &[&str],
     )
     .fetch_all(pool)
     .await?)
