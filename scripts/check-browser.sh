@@ -74,7 +74,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-export CATALYTIC_DATABASE__URL="postgres://postgres@127.0.0.1:5432/$db"
+export CATALYTIC_DATABASE__URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
 export CATALYTIC_DATABASE__MAX_CONNECTIONS=4
 export CATALYTIC_AMQP__PREFIX="$run_id"
 export CATALYTIC_REDIS__PREFIX="$run_id"

@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 port=$(free_port)
-export CATALYTIC_DATABASE__URL="postgres://postgres@127.0.0.1:5432/$db"
+export CATALYTIC_DATABASE__URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
 export CATALYTIC_API__LISTEN="127.0.0.1:$port"
 export CATALYTIC_API__PROBE_LISTEN="127.0.0.1:$(free_port)"
 export CATALYTIC_REDIS__PREFIX="schemathesis-$$"

@@ -29,9 +29,10 @@ step "api module graph has no loop of more than two files" python3 scripts/check
 step "build binaries" cargo build --workspace --bins --locked
 # Tests that stop and start the shared servers run alone, afterwards.
 step "tests (unit, integration, end-to-end)" \
-  cargo nextest run --workspace --locked --profile ci -E 'not binary(server_restarts)'
+  cargo nextest run --workspace --locked --profile ci -E 'not binary(server_restarts) and not binary(tls)'
 step "server restarts, serially" \
   cargo nextest run -p catalytic-e2e --locked --profile ci --test server_restarts -j 1
+step "TLS to PostgreSQL, RabbitMQ and Redis" scripts/check-tls.sh
 step "deployment manifests and alert rules" scripts/check-deploy.sh
 step "lattice engine against networkx" scripts/check-networkx.sh
 step "GPU kernels: NVRTC compiles, ptxas assembles" scripts/check-kernels.sh

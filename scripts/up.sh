@@ -13,7 +13,7 @@ echo "[up] building"
 cargo build --workspace --bins --quiet
 scripts/down.sh >/dev/null 2>&1 || true
 
-export CATALYTIC_DATABASE__URL=${CATALYTIC_DATABASE__URL:-postgres://postgres@127.0.0.1:5432/catalytic}
+export CATALYTIC_DATABASE__URL=${CATALYTIC_DATABASE__URL:-postgres://postgres@127.0.0.1:5432/catalytic?sslmode=disable}
 export CATALYTIC_API__LISTEN=${CATALYTIC_API__LISTEN:-127.0.0.1:8080}
 api="http://${CATALYTIC_API__LISTEN}"
 db_name=${CATALYTIC_DATABASE__URL##*/}

@@ -36,8 +36,8 @@ impl Application {
         db::wait_for_schema(&pool, Duration::from_secs(30))
             .await
             .context("checking the database schema")?;
-        let redis = redis::Client::open(settings.redis.url.expose().as_str())
-            .context("CATALYTIC_REDIS__URL")?;
+        let redis =
+            catalytic_shared::tls::redis_client(&settings.redis).context("CATALYTIC_REDIS__URL")?;
         let cache_timeout = Duration::from_millis(settings.auth.cache_timeout_ms);
         let redis_config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(cache_timeout.max(Duration::from_millis(250))))

@@ -101,6 +101,13 @@ impl Env {
             ),
         ]
         .into_iter()
+        .chain(testkit::tls_ca_file().into_iter().flat_map(|ca| {
+            [
+                ("CATALYTIC_DATABASE__TLS_CA_FILE", ca.clone()),
+                ("CATALYTIC_AMQP__TLS_CA_FILE", ca.clone()),
+                ("CATALYTIC_REDIS__TLS_CA_FILE", ca),
+            ]
+        }))
         .map(|(k, v)| (k.to_owned(), v))
         .collect()
     }
@@ -191,9 +198,17 @@ impl Env {
 
     /// A channel on the test's broker, for inspecting or injecting messages.
     pub async fn channel(&self) -> anyhow::Result<(lapin::Connection, lapin::Channel)> {
-        let conn = lapin::Connection::connect(
+        let tls = lapin::tcp::OwnedTLSConfig {
+            identity: None,
+            cert_chain: testkit::tls_ca_file()
+                .map(std::fs::read_to_string)
+                .transpose()?,
+        };
+        let conn = lapin::Connection::connect_with_config(
             &testkit::amqp_url(),
             lapin::ConnectionProperties::default(),
+            tls,
+            lapin::runtime::default_runtime()?,
         )
         .await?;
         let channel = conn.create_channel().await?;

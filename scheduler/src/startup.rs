@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 /// Endpoint rate limits shared by the replicas through Redis (lazy: a
 /// Redis that is down at start only loosens them to per process).
 fn webhook_limiter(settings: &Settings) -> anyhow::Result<RateLimiter> {
-    let client = redis::Client::open(settings.redis.url.expose().as_str())
-        .context("CATALYTIC_REDIS__URL")?;
+    let client =
+        catalytic_shared::tls::redis_client(&settings.redis).context("CATALYTIC_REDIS__URL")?;
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_millis(250)))
         .set_response_timeout(Some(Duration::from_millis(250)))
@@ -37,10 +37,10 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     db::wait_for_schema(&pool, Duration::from_secs(30))
         .await
         .context("checking the database schema")?;
-    let broker = Arc::new(Broker::new(
-        settings.amqp.url.clone(),
-        "catalytic-scheduler",
-    ));
+    let broker = Arc::new(
+        Broker::from_settings(&settings.amqp, "catalytic-scheduler")
+            .context("reading amqp.tls_ca_file")?,
+    );
     let probes = probe::spawn_for(
         settings.scheduler.probe_listen,
         "CATALYTIC_SCHEDULER__PROBE_LISTEN",

@@ -16,7 +16,7 @@ fresh_stack() { # kind stamp
   db="${1}_${2,,}_$$"
   pg="postgres://postgres@127.0.0.1:5432"
   api_port=$(free_port); api_probe_port=$(free_port); worker_port=$(free_port); scheduler_port=$(free_port)
-  export CATALYTIC_DATABASE__URL="$pg/$db"
+  export CATALYTIC_DATABASE__URL="$pg/$db?sslmode=disable"
   export CATALYTIC_AMQP__PREFIX="$1-$2-$$"
   export CATALYTIC_REDIS__PREFIX="$1-$2-$$"
   export CATALYTIC_API__LISTEN="127.0.0.1:$api_port"

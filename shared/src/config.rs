@@ -7,6 +7,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 const DEFAULTS: &str = include_str!("../config/defaults.toml");
@@ -193,6 +194,11 @@ pub struct DatabaseSettings {
     /// replaced, so its generic plans are made again against the tables'
     /// current size (`db::Planning::Once`).
     pub replan_after_secs: u64,
+    /// A CA (PEM) to trust besides the compiled-in roots, for a server
+    /// certificate from a private CA; TLS itself and its verification are
+    /// the URL's `sslmode` (crate::tls).
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -202,6 +208,9 @@ pub struct AmqpSettings {
     pub prefix: String,
     pub prefetch: u16,
     pub delivery_limit: u32,
+    /// A CA (PEM) to trust besides the compiled-in roots for `amqps://`.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -210,6 +219,9 @@ pub struct RedisSettings {
     pub url: Secret<String>,
     /// Every key this deployment writes starts with `{prefix}:`.
     pub prefix: String,
+    /// The only CA (PEM) trusted for `rediss://` when set.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -441,6 +453,17 @@ impl Settings {
                 message: message.to_owned(),
             })
         };
+        for (key, file) in [
+            ("database.tls_ca_file", &self.database.tls_ca_file),
+            ("amqp.tls_ca_file", &self.amqp.tls_ca_file),
+            ("redis.tls_ca_file", &self.redis.tls_ca_file),
+        ] {
+            if let Some(path) = file
+                && let Err(e) = crate::tls::read_ca_file(path)
+            {
+                return invalid(key, &format!("cannot use {}: {e}", path.display()));
+            }
+        }
         if self.api.trusted_proxy_networks().is_err() {
             return invalid(
                 "api.trusted_proxies",
@@ -894,6 +917,18 @@ mod tests {
         )]);
         let networks = s.map(|s| s.api.trusted_proxy_networks().map(|n| n.len()));
         assert!(matches!(networks, Ok(Ok(2))), "{networks:?}");
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_a_certificate() {
+        let err = Settings::load_from([("CATALYTIC_AMQP__TLS_CA_FILE", "/nonexistent/ca.pem")])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("CATALYTIC_AMQP__TLS_CA_FILE") && err.contains("/nonexistent/ca.pem"),
+            "{err}"
+        );
     }
 
     #[test]

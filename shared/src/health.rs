@@ -71,12 +71,16 @@ impl Dependencies {
     pub async fn check(&self) -> Readiness {
         let mut checks = Vec::new();
         if let Some(pool) = &self.postgres {
+            // Every error names the server: with TLS, "which server did not
+            // trust us" is the first question.
+            let options = pool.connect_options();
+            let server = format!("{}:{}", options.get_host(), options.get_port());
             let r = timed(async {
                 sqlx::query("SELECT 1")
                     .execute(pool)
                     .await
                     .map(|_| ())
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| format!("PostgreSQL at {server}: {e}"))
             })
             .await;
             checks.push(check("postgres", true, r));
@@ -87,23 +91,23 @@ impl Dependencies {
             // reports the gap meanwhile.
             let r = match broker.is_connected().await {
                 true => Ok(()),
-                false => Err("not connected".to_owned()),
+                false => Err(broker
+                    .last_error()
+                    .unwrap_or_else(|| "not connected".to_owned())),
             };
             checks.push(check("rabbitmq", true, r));
         }
         if let Some(client) = &self.redis {
+            let server = crate::tls::redis_server(client);
             let r = timed(async {
-                let mut conn = client
-                    .get_multiplexed_async_connection()
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let mut conn = client.get_multiplexed_async_connection().await?;
                 redis::cmd("PING")
                     .query_async::<String>(&mut conn)
                     .await
                     .map(|_| ())
-                    .map_err(|e| e.to_string())
             })
-            .await;
+            .await
+            .map_err(|e| format!("Redis at {server}: {e}"));
             checks.push(check("redis", false, r));
         }
         for c in &checks {
@@ -118,10 +122,13 @@ impl Dependencies {
     }
 }
 
-async fn timed(f: impl std::future::Future<Output = Result<(), String>>) -> Result<(), String> {
-    tokio::time::timeout(CHECK_TIMEOUT, f)
-        .await
-        .unwrap_or_else(|_| Err("timed out".to_owned()))
+async fn timed<E: std::fmt::Display>(
+    f: impl std::future::Future<Output = Result<(), E>>,
+) -> Result<(), String> {
+    match tokio::time::timeout(CHECK_TIMEOUT, f).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("timed out".to_owned()),
+    }
 }
 
 fn check(name: &'static str, required: bool, r: Result<(), String>) -> Check {

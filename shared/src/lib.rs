@@ -20,6 +20,7 @@
 //! - [`group_commit`]: many concurrent requests served by one round trip.
 //! - [`shutdown`], [`probe`], [`health`]: signals, and `/healthz` `/readyz` `/metrics`.
 //! - [`ids`], [`tenant`], [`secret`]: id newtypes, plans and their limits, `Secret<T>`.
+//! - [`tls`]: TLS to PostgreSQL, RabbitMQ and Redis (CA files, trust failures named).
 //! - [`job`]: the state machine (the one transition table), the stored spec, outcomes.
 //! - [`db`]: PostgreSQL — migrations, the schema check, and the SQL of more
 //!   than one process, including
@@ -47,6 +48,7 @@ pub mod telemetry;
 pub mod tenant;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod tls;
 pub mod webhook_event;
 pub mod webhook_secret;
 

@@ -3,15 +3,18 @@
 //! servers and never see each other's jobs.
 //!
 //! The servers are found through `TEST_POSTGRES_URL` (an admin connection,
-//! default `postgres://postgres@127.0.0.1:5432/postgres`), `TEST_AMQP_URL`
-//! and `TEST_REDIS_URL`. (Not `CATALYTIC_*`: those configure the processes.)
+//! default `postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable`), `TEST_AMQP_URL`
+//! and `TEST_REDIS_URL`, and `TEST_TLS_CA_FILE` names the CA of servers
+//! that speak TLS (scripts/tls-servers.sh prints all four). (Not
+//! `CATALYTIC_*`: those configure the processes.)
 
 use crate::db;
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool};
 
 pub fn admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned()
+    })
 }
 
 pub fn amqp_url() -> String {
@@ -21,6 +24,14 @@ pub fn amqp_url() -> String {
 
 pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// The CA (PEM file) that signed the test servers' certificates, when they
+/// speak TLS.
+pub fn tls_ca_file() -> Option<String> {
+    std::env::var("TEST_TLS_CA_FILE")
+        .ok()
+        .filter(|f| !f.is_empty())
 }
 
 /// A unique name fragment: `t` + 32 hex characters.

@@ -38,10 +38,10 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let worker = WorkerId::new();
     let concurrency = settings.worker_concurrency();
     let host = hostname();
-    let broker = Arc::new(Broker::new(
-        settings.amqp.url.clone(),
-        &format!("catalytic-worker {worker}"),
-    ));
+    let broker = Arc::new(
+        Broker::from_settings(&settings.amqp, &format!("catalytic-worker {worker}"))
+            .context("reading amqp.tls_ca_file")?,
+    );
     let probes = probe::spawn_for(
         settings.worker.probe_listen,
         "CATALYTIC_WORKER__PROBE_LISTEN",

@@ -8,6 +8,7 @@
 
 mod errors;
 mod harness;
+mod https;
 mod jobs;
 mod session;
 mod webhooks;

@@ -45,6 +45,10 @@ pub enum DbError {
         "PostgreSQL {found} is older than the oldest this release supports ({MIN_POSTGRES_NAME}); upgrade the server"
     )]
     ServerTooOld { found: String },
+    #[error(
+        "PostgreSQL at {server} presented a certificate this process does not trust ({reason}); check database.tls_ca_file and the URL's sslmode"
+    )]
+    Untrusted { server: String, reason: String },
 }
 
 /// The oldest PostgreSQL this release runs on (`server_version_num`): the
@@ -141,6 +145,9 @@ pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, DbError> {
 /// [`pool`] with the given statement planning.
 pub fn pool_with(settings: &DatabaseSettings, planning: Planning) -> Result<PgPool, DbError> {
     let mut options: PgConnectOptions = settings.url.expose().parse()?;
+    if let Some(ca) = &settings.tls_ca_file {
+        options = options.ssl_root_cert(ca);
+    }
     let mut pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs));
@@ -202,6 +209,15 @@ pub async fn wait_for_schema(pool: &PgPool, deadline: Duration) -> Result<(), Db
     let give_up = tokio::time::Instant::now() + deadline;
     loop {
         match ensure_schema_current(pool).await {
+            // A certificate that is not trusted will not become trusted by
+            // waiting: say so and which server, and stop.
+            Err(DbError::Sqlx(e)) if crate::tls::trust_failure(&e).is_some() => {
+                let options = pool.connect_options();
+                return Err(DbError::Untrusted {
+                    server: format!("{}:{}", options.get_host(), options.get_port()),
+                    reason: crate::tls::trust_failure(&e).unwrap_or_default(),
+                });
+            }
             Err(DbError::Sqlx(e)) if tokio::time::Instant::now() < give_up => {
                 tracing::warn!(error = %e, "database unavailable; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;

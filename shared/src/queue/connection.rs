@@ -3,26 +3,55 @@
 //! back off and ask again (the supervised reconnect of docs/adr/0001-processes.md).
 
 use super::QueueError;
+use crate::config::AmqpSettings;
 use crate::reconnect::Backoff;
 use crate::secret::Secret;
+use lapin::tcp::OwnedTLSConfig;
 use lapin::{Channel, Connection, ConnectionProperties};
 use std::time::Duration;
 use tokio::sync::Mutex;
 
 pub struct Broker {
     url: Secret<String>,
+    /// For `amqps://`: a private CA to trust besides the compiled-in roots.
+    tls: OwnedTLSConfig,
     /// The live connection, or None before the first connect and after a drop.
     connection: Mutex<Option<Connection>>,
     /// Shown in the connection list of the broker (`rabbitmqctl list_connections`).
     name: String,
+    /// Why the last connect failed (cleared by a success), for `/readyz`.
+    last_error: std::sync::Mutex<Option<String>>,
 }
 
 impl Broker {
+    /// A broker trusting only the compiled-in roots for `amqps://` (tests);
+    /// the processes use [`Broker::from_settings`], which honours
+    /// `amqp.tls_ca_file`.
     pub fn new(url: Secret<String>, name: &str) -> Self {
         Self {
             url,
+            tls: OwnedTLSConfig::default(),
             connection: Mutex::new(None),
             name: name.to_owned(),
+            last_error: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The broker of `settings`, trusting `amqp.tls_ca_file` too when set.
+    pub fn from_settings(settings: &AmqpSettings, name: &str) -> std::io::Result<Self> {
+        let mut broker = Self::new(settings.url.clone(), name);
+        if let Some(path) = &settings.tls_ca_file {
+            let pem = crate::tls::read_ca_file(path)?;
+            broker.tls.cert_chain = Some(String::from_utf8_lossy(&pem).into_owned());
+        }
+        Ok(broker)
+    }
+
+    /// `host:port` of the broker, for messages (never the credentials).
+    fn server(&self) -> String {
+        match self.url.expose().parse::<lapin::uri::AMQPUri>() {
+            Ok(uri) => format!("{}:{}", uri.authority.host, uri.authority.port),
+            Err(_) => "the broker in amqp.url".to_owned(),
         }
     }
 
@@ -39,12 +68,48 @@ impl Broker {
                 }
             }
         }
-        let properties =
-            ConnectionProperties::default().with_connection_name(self.name.clone().into());
-        let conn = Connection::connect(self.url.expose(), properties).await?;
+        let conn = match self.connect().await {
+            Ok(conn) => {
+                self.remember(None);
+                conn
+            }
+            Err(e) => {
+                self.remember(Some(match &e {
+                    QueueError::Untrusted { .. } => e.to_string(),
+                    other => format!("RabbitMQ at {}: {other}", self.server()),
+                }));
+                return Err(e);
+            }
+        };
         let channel = conn.create_channel().await?;
         *guard = Some(conn);
         Ok(channel)
+    }
+
+    async fn connect(&self) -> Result<Connection, QueueError> {
+        let properties =
+            ConnectionProperties::default().with_connection_name(self.name.clone().into());
+        let runtime = lapin::runtime::default_runtime()?;
+        Connection::connect_with_config(self.url.expose(), properties, self.tls.clone(), runtime)
+            .await
+            .map_err(|e| match crate::tls::trust_failure(&e) {
+                Some(reason) => QueueError::Untrusted {
+                    server: self.server(),
+                    reason,
+                },
+                None => e.into(),
+            })
+    }
+
+    fn remember(&self, error: Option<String>) {
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = error;
+        }
+    }
+
+    /// Why the last connect failed, while the broker is not connected.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|last| last.clone())
     }
 
     /// Retries `channel()` with capped exponential backoff until it works or

@@ -17,4 +17,8 @@ pub enum QueueError {
     Closed(&'static str),
     #[error("broker refused message {message_id}: {reason}")]
     NotConfirmed { message_id: String, reason: String },
+    #[error(
+        "RabbitMQ at {server} presented a certificate this process does not trust ({reason}); check amqp.tls_ca_file"
+    )]
+    Untrusted { server: String, reason: String },
 }

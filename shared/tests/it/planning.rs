@@ -16,6 +16,7 @@ fn settings(db: &TestDatabase) -> DatabaseSettings {
         max_connections: 1,
         acquire_timeout_secs: 5,
         replan_after_secs: 1,
+        tls_ca_file: None,
     }
 }
 
