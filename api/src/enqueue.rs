@@ -74,8 +74,11 @@ pub async fn call(
     submits: &SubmitBatcher,
     submission: Submission,
 ) -> Result<Vec<Result<JobId, ApiError>>, Submit> {
+    // One lane per tenant (submit_batch.rs): the tenant's lock is then
+    // only ever taken by one flusher at a time.
+    let lane = submission.tenant.as_uuid().as_u64_pair().1;
     submits
-        .call(submission)
+        .call_in(lane, submission)
         .await
         .map_err(|stopped| Submit::Refused(ApiError::Internal(anyhow::Error::new(stopped))))?
 }

@@ -21,7 +21,12 @@
 //! itself; a failed COMMIT (which may have committed) is not run again.
 //!
 //! Batching comes from `GroupCommit`: no timer, a lone submit goes at once;
-//! batches form while every flusher is in a round trip.
+//! batches form while the flusher is in a round trip. Each tenant's submits
+//! go to one lane (`GroupCommit::spawn_lanes`, keyed by the tenant), one
+//! flusher per lane, so flushers never wait on each other's tenant locks:
+//! with one shared queue, a batch that locked tenants a, b, c held up the
+//! batch that needed b, and under a backlog those waits cost ~150 ms per
+//! batch (docs/benchmarks.md).
 
 use crate::error::ApiError;
 use crate::idempotency::IdempotencyKey;
@@ -83,11 +88,11 @@ impl From<DbError> for Submit {
     }
 }
 
-/// Spawns the flushers (`api.submit_flushers`, at most
+/// Spawns the flushers (`api.submit_flushers` lanes of one, at most
 /// `api.submit_batch_max` requests per transaction). Each holds one pooled
 /// connection while it runs.
 pub fn spawn(pool: PgPool, flushers: usize, max_batch: usize) -> SubmitBatcher {
-    GroupCommit::spawn(flushers, max_batch, move |batch: Vec<Submission>| {
+    GroupCommit::spawn_lanes(flushers, max_batch, move |batch: Vec<Submission>| {
         let pool = pool.clone();
         async move { run(&pool, batch).await }
     })

@@ -17,20 +17,30 @@
 //! The handler answers every request of its batch, in order: a failure of
 //! the whole round trip is the handler's to map onto each request (the
 //! `Response` type is usually a `Result`).
+//!
+//! Lanes (`spawn_lanes`, `call_in`): requests that would contend inside the
+//! database (the submits of one tenant take that tenant's lock) go to one
+//! lane by their key, and each lane has one flusher, so two flushers never
+//! hold batches that wait on each other's locks. With one shared queue,
+//! the flusher that locked tenants {1, 2, 3} made the one that needed
+//! {2, 5} wait for its whole transaction, and the waits chained.
 
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+type Queue<Req, Resp> = mpsc::Sender<(Req, oneshot::Sender<Resp>)>;
+
 /// A handle to the flushers; cheap to clone.
 pub struct GroupCommit<Req, Resp> {
-    requests: mpsc::Sender<(Req, oneshot::Sender<Resp>)>,
+    /// One queue per lane (one lane for `spawn`).
+    lanes: Arc<[Queue<Req, Resp>]>,
 }
 
 impl<Req, Resp> Clone for GroupCommit<Req, Resp> {
     fn clone(&self) -> Self {
         Self {
-            requests: self.requests.clone(),
+            lanes: self.lanes.clone(),
         }
     }
 }
@@ -53,40 +63,73 @@ where
         H: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Vec<Resp>> + Send + 'static,
     {
-        let max_batch = max_batch.max(1);
-        // Room for a few batches per flusher: a caller beyond that waits to
-        // hand its request in, which is the backpressure we want.
-        let (requests, receiver) = mpsc::channel(max_batch * flushers.max(1) * 4);
-        let receiver = Arc::new(Mutex::new(receiver));
         let handler = Arc::new(handler);
-        for _ in 0..flushers.max(1) {
-            let receiver = receiver.clone();
-            let handler = handler.clone();
-            tokio::spawn(async move {
-                while let Some(batch) = next_batch(&receiver, max_batch).await {
-                    let (requests, answers): (Vec<Req>, Vec<oneshot::Sender<Resp>>) =
-                        batch.into_iter().unzip();
-                    let responses = handler(requests).await;
-                    // A caller that stopped waiting dropped its receiver:
-                    // its request was still handled, and nobody is told.
-                    for (answer, response) in answers.into_iter().zip(responses) {
-                        let _ = answer.send(response);
-                    }
-                }
-            });
+        Self {
+            lanes: Arc::new([lane(flushers, max_batch, &handler)]),
         }
-        Self { requests }
+    }
+
+    /// Spawns `lanes` lanes of one flusher each; `call_in(key, …)` queues a
+    /// request in lane `key % lanes`.
+    pub fn spawn_lanes<H, Fut>(lanes: usize, max_batch: usize, handler: H) -> Self
+    where
+        H: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<Resp>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        Self {
+            lanes: (0..lanes.max(1))
+                .map(|_| lane(1, max_batch, &handler))
+                .collect(),
+        }
     }
 
     /// Hands `request` to the next batch and waits for its answer.
     pub async fn call(&self, request: Req) -> Result<Resp, Stopped> {
+        self.call_in(0, request).await
+    }
+
+    /// [`GroupCommit::call`] in the lane of `key`: requests with one key are
+    /// never in two flushers' batches at once.
+    pub async fn call_in(&self, key: u64, request: Req) -> Result<Resp, Stopped> {
+        let lanes = self.lanes.len() as u64;
+        let queue = &self.lanes[usize::try_from(key % lanes.max(1)).unwrap_or(0)];
         let (answer, response) = oneshot::channel();
-        self.requests
-            .send((request, answer))
-            .await
-            .map_err(|_| Stopped)?;
+        queue.send((request, answer)).await.map_err(|_| Stopped)?;
         response.await.map_err(|_| Stopped)
     }
+}
+
+/// One queue and its `flushers` flushers.
+fn lane<Req, Resp, H, Fut>(flushers: usize, max_batch: usize, handler: &Arc<H>) -> Queue<Req, Resp>
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    H: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Vec<Resp>> + Send + 'static,
+{
+    let max_batch = max_batch.max(1);
+    // Room for a few batches per flusher: a caller beyond that waits to
+    // hand its request in, which is the backpressure we want.
+    let (requests, receiver) = mpsc::channel(max_batch * flushers.max(1) * 4);
+    let receiver = Arc::new(Mutex::new(receiver));
+    for _ in 0..flushers.max(1) {
+        let receiver = receiver.clone();
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            while let Some(batch) = next_batch(&receiver, max_batch).await {
+                let (requests, answers): (Vec<Req>, Vec<oneshot::Sender<Resp>>) =
+                    batch.into_iter().unzip();
+                let responses = handler(requests).await;
+                // A caller that stopped waiting dropped its receiver:
+                // its request was still handled, and nobody is told.
+                for (answer, response) in answers.into_iter().zip(responses) {
+                    let _ = answer.send(response);
+                }
+            }
+        });
+    }
+    requests
 }
 
 /// The first waiting request (waiting for one if none is), and every other
@@ -109,6 +152,7 @@ async fn next_batch<T>(receiver: &Mutex<mpsc::Receiver<T>>, max_batch: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::sync::Notify;
 
@@ -164,7 +208,7 @@ mod tests {
             })
             .collect();
         // Every other request is queued before the flusher is released.
-        while commit.requests.capacity() > commit.requests.max_capacity() - 10 {
+        while commit.lanes[0].capacity() > commit.lanes[0].max_capacity() - 10 {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "requests never queued"
@@ -214,6 +258,73 @@ mod tests {
         assert!(
             most.load(Ordering::SeqCst) >= 2,
             "flushers never overlapped"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_stays_in_its_lane_and_lanes_run_at_once() {
+        // Per key, how many batches holding it run right now, and the most.
+        let running: Arc<std::sync::Mutex<HashMap<u64, usize>>> = Arc::default();
+        let overlap = Arc::new(AtomicUsize::new(0));
+        let lanes_at_once = Arc::new(AtomicUsize::new(0));
+        let busy = Arc::new(AtomicUsize::new(0));
+        let handler = {
+            let (running, overlap, lanes_at_once, busy) = (
+                running.clone(),
+                overlap.clone(),
+                lanes_at_once.clone(),
+                busy.clone(),
+            );
+            move |keys: Vec<u64>| {
+                let (running, overlap, lanes_at_once, busy) = (
+                    running.clone(),
+                    overlap.clone(),
+                    lanes_at_once.clone(),
+                    busy.clone(),
+                );
+                async move {
+                    let mut distinct = keys.clone();
+                    distinct.sort_unstable();
+                    distinct.dedup();
+                    if let Ok(mut r) = running.lock() {
+                        for k in &distinct {
+                            let n = r.entry(*k).or_default();
+                            *n += 1;
+                            overlap.fetch_max(*n, Ordering::SeqCst);
+                        }
+                    }
+                    lanes_at_once
+                        .fetch_max(busy.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+                    busy.fetch_sub(1, Ordering::SeqCst);
+                    if let Ok(mut r) = running.lock() {
+                        for k in &distinct {
+                            *r.entry(*k).or_default() -= 1;
+                        }
+                    }
+                    keys
+                }
+            }
+        };
+        let commit = GroupCommit::spawn_lanes(4, 8, handler);
+        let calls: Vec<_> = (0..400u64)
+            .map(|i| {
+                let commit = commit.clone();
+                let key = i % 13;
+                tokio::spawn(async move { commit.call_in(key, key).await })
+            })
+            .collect();
+        for (i, call) in calls.into_iter().enumerate() {
+            assert_eq!(call.await.ok(), Some(Ok(i as u64 % 13)));
+        }
+        assert_eq!(
+            overlap.load(Ordering::SeqCst),
+            1,
+            "a key was in two batches at once"
+        );
+        assert!(
+            lanes_at_once.load(Ordering::SeqCst) >= 2,
+            "lanes never overlapped"
         );
     }
 }
