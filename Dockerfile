@@ -11,7 +11,10 @@
 # (SQLX_OFFLINE), so no database is needed to build. Migrations are
 # embedded in the binaries.
 
-ARG RUST_VERSION=1.95
+# The toolchain pinned in rust-toolchain.toml (left out of the build context,
+# .dockerignore: rustup would fetch its clippy and rustfmt, which a release
+# build does not use).
+ARG RUST_VERSION=1.95.0
 ARG DEBIAN_RELEASE=bookworm
 
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS build

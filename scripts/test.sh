@@ -24,6 +24,11 @@ step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 command -v cargo-machete >/dev/null ||
   step "install cargo-machete" cargo install cargo-machete --locked --version 0.9.2
 step "unused dependencies (cargo-machete)" cargo machete
+# cargo-deny: licences, duplicate versions (warnings), sources (deny.toml).
+# Advisories are left out: their database cannot be fetched in CI.
+command -v cargo-deny >/dev/null ||
+  step "install cargo-deny" cargo install cargo-deny --locked --version 0.20.2
+step "licences, bans, sources (cargo-deny)" cargo deny --offline check licenses bans sources
 step "the api builds without the queue (no RabbitMQ)" scripts/check-api-boundary.sh
 step "api module graph has no loop of more than two files" python3 scripts/check-api-imports.py
 step "build binaries" cargo build --workspace --bins --locked

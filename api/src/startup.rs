@@ -88,7 +88,7 @@ impl Application {
             last_used: Default::default(),
             db: pool,
             api_keys: ApiKeyHasher::new(settings.api.api_key_secret.clone()),
-            jwt: Arc::new(JwtKeys::new(&settings.auth)),
+            jwt: Arc::new(JwtKeys::new(&settings.auth).context("the JWT keys")?),
             auth_cache: AuthCache::new(
                 redis_manager.clone(),
                 cache_timeout,

@@ -7,7 +7,7 @@
 //! secret is being rolled; `v0` and unknown schemes are ignored).
 
 use catalytic_shared::tenant::Plan;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;

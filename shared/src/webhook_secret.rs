@@ -7,11 +7,11 @@
 
 use crate::config::WebhookSettings;
 use crate::secret::Secret;
-use aes_gcm::aead::{Aead, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{Aead, KeyInit, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use rand::RngCore;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 
 const PREFIX: &str = "whsec_";
@@ -82,7 +82,7 @@ impl SecretBox {
         rand::rng().fill_bytes(&mut nonce);
         let ciphertext = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), secret.expose().as_bytes())
+            .encrypt(&Nonce::<Aes256Gcm>::from(nonce), secret.expose().as_bytes())
             .map_err(|_| SecretError::Corrupt)?;
         let mut bytes = nonce.to_vec();
         bytes.extend_from_slice(&ciphertext);
@@ -104,8 +104,9 @@ impl SecretBox {
             return Err(SecretError::Corrupt);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| SecretError::Corrupt)?;
         let plain = cipher
-            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .decrypt(&nonce, ciphertext)
             .map_err(|_| SecretError::Corrupt)?;
         String::from_utf8(plain)
             .map(Secret::new)
@@ -156,6 +157,22 @@ mod tests {
         assert!(
             clash.is_err(),
             "a previous key may not reuse the current id"
+        );
+        Ok(())
+    }
+
+    /// The layout at rest (12-byte nonce, then ciphertext and 16-byte tag;
+    /// the AES key is SHA-256 of the configured string) is unchanged: this
+    /// value was sealed independently (Python cryptography's AESGCM).
+    #[test]
+    fn a_secret_sealed_by_an_earlier_version_opens() -> Result<(), Box<dyn std::error::Error>> {
+        let sealed = STANDARD.decode(
+            "AAECAwQFBgcICQoLciOpZEpJgz+3/HxYlccH+Kg1+0GLNAglFJdye8wpf+Ocd+jKoeje9nPpDZx05INT/lVv1rCq",
+        )?;
+        let key = secret_box("the-old-key-that-is-at-least-thirty-two-chars")?;
+        assert_eq!(
+            key.open(&key.key_id, &sealed)?.expose(),
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         );
         Ok(())
     }

@@ -4,8 +4,8 @@
 //! Looked up by the first `PREFIX_LEN` characters, which are not secret.
 
 use catalytic_shared::Secret;
-use hmac::{Hmac, Mac};
-use rand::RngCore;
+use hmac::{Hmac, KeyInit, Mac};
+use rand::Rng;
 use sha2::Sha256;
 
 pub const KEY_PREFIX: &str = "clc_";

@@ -54,35 +54,39 @@ pub struct JwtKeys {
 }
 
 impl JwtKeys {
-    pub fn new(settings: &AuthSettings) -> Self {
-        let mut verifying: HashMap<String, DecodingKey> = settings
+    /// Fails on an empty key (the settings' validation refuses keys under
+    /// 32 characters first) or if another jsonwebtoken crypto provider was
+    /// installed (`jwt_hmac`).
+    pub fn new(settings: &AuthSettings) -> anyhow::Result<Self> {
+        super::jwt_hmac::install()?;
+        let mut verifying = settings
             .verification_keys
             .iter()
             .map(|(kid, key)| {
-                (
+                Ok((
                     kid.clone(),
-                    DecodingKey::from_secret(key.expose().as_bytes()),
-                )
+                    DecodingKey::from_secret(key.expose().as_bytes())?,
+                ))
             })
-            .collect();
+            .collect::<anyhow::Result<HashMap<String, DecodingKey>>>()?;
         verifying.insert(
             settings.signing_key_id.clone(),
-            DecodingKey::from_secret(settings.signing_key.expose().as_bytes()),
+            DecodingKey::from_secret(settings.signing_key.expose().as_bytes())?,
         );
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&settings.jwt_issuer]);
         validation.set_audience(&[&settings.jwt_audience]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECS;
-        Self {
+        Ok(Self {
             issuer: settings.jwt_issuer.clone(),
             audience: settings.jwt_audience.clone(),
             ttl_secs: settings.access_ttl_secs,
             signing_kid: settings.signing_key_id.clone(),
-            signing: EncodingKey::from_secret(settings.signing_key.expose().as_bytes()),
+            signing: EncodingKey::from_secret(settings.signing_key.expose().as_bytes())?,
             verifying,
             validation,
-        }
+        })
     }
 
     /// A new access token for `user` in `session`, with a fresh `jti`.
@@ -172,8 +176,8 @@ mod tests {
     }
 
     #[test]
-    fn a_token_verifies_under_its_key_and_after_rotation() -> Result<(), ApiError> {
-        let old = JwtKeys::new(&settings("k1", &"a".repeat(32)));
+    fn a_token_verifies_under_its_key_and_after_rotation() -> anyhow::Result<()> {
+        let old = JwtKeys::new(&settings("k1", &"a".repeat(32)))?;
         let token = issue(&old)?;
         assert_eq!(old.verify(&token)?.role, Role::Member);
 
@@ -182,11 +186,11 @@ mod tests {
             .verification_keys
             .insert("k1".into(), Secret::new("a".repeat(32)));
         assert!(
-            JwtKeys::new(&rotated).verify(&token).is_ok(),
+            JwtKeys::new(&rotated)?.verify(&token).is_ok(),
             "old kid still accepted"
         );
         assert!(
-            JwtKeys::new(&settings("k2", &"b".repeat(32)))
+            JwtKeys::new(&settings("k2", &"b".repeat(32)))?
                 .verify(&token)
                 .is_err(),
             "after the old key is dropped"
@@ -195,10 +199,10 @@ mod tests {
     }
 
     #[test]
-    fn another_key_under_the_same_kid_is_refused() -> Result<(), ApiError> {
-        let token = issue(&JwtKeys::new(&settings("k1", &"a".repeat(32))))?;
+    fn another_key_under_the_same_kid_is_refused() -> anyhow::Result<()> {
+        let token = issue(&JwtKeys::new(&settings("k1", &"a".repeat(32)))?)?;
         assert!(
-            JwtKeys::new(&settings("k1", &"c".repeat(32)))
+            JwtKeys::new(&settings("k1", &"c".repeat(32)))?
                 .verify(&token)
                 .is_err()
         );

@@ -10,6 +10,7 @@
 pub mod api_key;
 pub mod extract;
 pub mod jwt;
+pub mod jwt_hmac;
 pub mod last_used;
 pub mod lockout;
 pub mod operator;

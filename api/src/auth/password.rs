@@ -9,8 +9,8 @@
 use crate::error::ApiError;
 use anyhow::Context;
 use argon2::Argon2;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use catalytic_shared::Secret;
 use std::sync::LazyLock;
 
@@ -163,9 +163,9 @@ pub async fn hash(password: Secret<String>) -> Result<String, ApiError> {
 }
 
 fn hash_now(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
+    // A 16-byte salt from the OS (getrandom), as before.
     Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
 }
@@ -253,6 +253,26 @@ mod tests {
                 .unwrap_or(true)
         );
         assert!(!check("anything", None).await.unwrap_or(true));
+        Ok(())
+    }
+
+    /// A hash stored before the argon2 0.6 upgrade still verifies: this PHC
+    /// string was computed independently (Python cryptography's Argon2id,
+    /// the parameters the argon2 crate defaults to: m = 19456, t = 2, p = 1).
+    #[tokio::test]
+    async fn a_hash_stored_by_an_earlier_version_verifies() -> anyhow::Result<()> {
+        let stored = "$argon2id$v=19$m=19456,t=2,p=1$Y2F0YWx5dGljLXNhbHQxNg\
+                      $7IJJYO/BHFkHqWFSkaJKI2I+85mbyziW7Z/xxGjeT38";
+        let check = |p: &str| verify(Secret::new(p.to_owned()), Some(stored.to_owned()));
+        assert!(check("correct horse battery").await.unwrap_or(false));
+        assert!(!check("correct horse batter").await.unwrap_or(true));
+        let fresh = hash(Secret::new("x".repeat(12)))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert!(
+            fresh.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "same algorithm and parameters as the stored hashes: {fresh}"
+        );
         Ok(())
     }
 }

@@ -6,7 +6,7 @@
 //! `db::accounts::rotate_refresh_token`.
 
 use catalytic_shared::Secret;
-use rand::RngCore;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

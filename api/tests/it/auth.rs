@@ -401,7 +401,7 @@ fn sign(header: &Header, claims: &Value, key: &str) -> anyhow::Result<String> {
     Ok(jsonwebtoken::encode(
         header,
         claims,
-        &EncodingKey::from_secret(key.as_bytes()),
+        &EncodingKey::from_secret(key.as_bytes())?,
     )?)
 }
 

@@ -4,7 +4,7 @@
 //! A `Retry-After` is honoured but clamped to [the scheduled delay, 2 × it]:
 //! a receiver can slow us down, not stall a delivery or speed it up.
 
-use rand::Rng;
+use rand::RngExt;
 use std::time::Duration;
 
 const DELAYS_SECS: [u64; 7] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
