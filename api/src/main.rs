@@ -57,8 +57,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
         // Before loading settings: a document dump must work anywhere.
-        let document = catalytic_api::openapi::document()?;
-        println!("{}", serde_json::to_string_pretty(&document)?);
+        println!("{}", catalytic_api::openapi::document().to_pretty_json()?);
         return Ok(());
     }
     let settings = Settings::load()?;

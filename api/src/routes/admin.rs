@@ -29,10 +29,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(("id" = String, Path, description = "the tenant id")),
     request_body = PlanChange,
     responses(
-        (status = 200, body = PlanChanged),
+        (status = 200, description = "set; the tenant's previous plan and the new one", body = PlanChanged),
         (status = 401, description = "not an operator key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such tenant", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`plan` is not one of free, starter, professional, enterprise", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn set_tenant_plan(
     State(state): State<AppState>,
@@ -56,7 +56,7 @@ async fn set_tenant_plan(
 /// Live workers of the fleet (from the workers registry).
 #[utoipa::path(get, path = "/v1/admin/workers", tag = "admin", security(("operator_key" = [])),
     responses(
-        (status = 200, body = Vec<WorkerOut>),
+        (status = 200, description = "the live workers, from the workers registry", body = Vec<WorkerOut>),
         (status = 401, description = "not an operator key", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_workers(
@@ -85,7 +85,7 @@ async fn list_workers(
 /// `autoscale.interval_ms`): backlog per class and desired workers.
 #[utoipa::path(get, path = "/v1/admin/scaling", tag = "admin", security(("operator_key" = [])),
     responses(
-        (status = 200, body = Vec<ScalingOut>),
+        (status = 200, description = "the last computed signal, one row per class and one for `all`", body = Vec<ScalingOut>),
         (status = 401, description = "not an operator key", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_scaling(

@@ -90,10 +90,10 @@ fn require_admin_user(scope: &TenantScope) -> Result<(), ApiError> {
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = ApiKeyCreate,
     security(("api_key" = [])),
     responses(
-        (status = 201, body = ApiKeyCreated),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "made: the key itself, shown only here, and its details", body = ApiKeyCreated),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "needs an admin user", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "an invalid field, named: `name`, `scope` or `expires_in_days`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_api_key(
     State(state): State<AppState>,
@@ -162,10 +162,10 @@ async fn create_api_key(
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", params(PageQuery),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = ApiKeyPage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "one page of the tenant's keys, newest first, revoked ones included, never the secret", body = ApiKeyPage),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs an admin user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_api_keys(
     State(state): State<AppState>,
@@ -193,8 +193,8 @@ pub struct ApiKeyPage {
     security(("api_key" = [])),
     responses(
         (status = 204, description = "revoked"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs an admin user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such live key for this tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn revoke_api_key(

@@ -117,7 +117,7 @@ const PROBLEM: &str = "application/problem+json";
 /// tenant that invited this email.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterIn,
     responses(
-        (status = 201, body = RegisteredOut),
+        (status = 201, description = "registered: the user and its tenant (new, or the inviting one)", body = RegisteredOut),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = PROBLEM),
         (status = 409, description = "the email already has an account", body = Problem, content_type = PROBLEM),
         (status = 422, description = "invalid field(s), each named (`email`, `password`, `tenant_name`, `invitation_token`)", body = Problem, content_type = PROBLEM),
@@ -234,7 +234,7 @@ async fn register(
 /// the email is locked for `auth.lockout_secs`: 429 with `Retry-After`.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginIn,
     responses(
-        (status = 200, body = TokenOut),
+        (status = 200, description = "logged in: a new session's access token and refresh token", body = TokenOut),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = PROBLEM),
         (status = 401, description = "wrong email or password", body = Problem, content_type = PROBLEM),
         (status = 422, description = "a field is missing or malformed", body = Problem, content_type = PROBLEM),
@@ -284,7 +284,7 @@ async fn login(
 /// revokes the whole session (every refresh and access token of it).
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshIn,
     responses(
-        (status = 200, body = TokenOut),
+        (status = 200, description = "a new access token and a new refresh token; the old refresh token is used up", body = TokenOut),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = PROBLEM),
         (status = 401, description = "unknown, expired, revoked or reused refresh token", body = Problem, content_type = PROBLEM),
         (status = 422, description = "refresh_token is missing", body = Problem, content_type = PROBLEM),

@@ -57,8 +57,8 @@ pub struct PortalOut {
 #[utoipa::path(post, path = "/v1/billing/checkout", tag = "billing", request_body = CheckoutRequest,
     security(("api_key" = [])),
     responses(
-        (status = 201, body = CheckoutOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "a Checkout Session: send the owner's browser to its `url`; the plan changes when Stripe confirms the payment", body = CheckoutOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "only an owner pays for a plan", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "checkout is not configured (billing.checkout_api_key)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the tenant already pays by subscription: use the portal", body = Problem, content_type = "application/problem+json"),
@@ -121,8 +121,8 @@ async fn create_checkout(
 #[utoipa::path(post, path = "/v1/billing/portal", tag = "billing",
     security(("api_key" = [])),
     responses(
-        (status = 201, body = PortalOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "a Customer Portal session: send the owner's browser to its `url`", body = PortalOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "only an owner manages the subscription", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "checkout is not configured (billing.checkout_api_key)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the tenant has no Stripe customer yet: check out first", body = Problem, content_type = "application/problem+json"),

@@ -52,8 +52,8 @@ fn out(r: InvoiceRow, lines: Option<Vec<LineRow>>) -> InvoiceOut {
 #[utoipa::path(get, path = "/v1/invoices", tag = "billing", params(PageQuery),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = InvoicePage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "one page of the tenant's invoices, newest first, drafts included, without their lines", body = InvoicePage),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_invoices(
@@ -75,8 +75,8 @@ async fn list_invoices(
 #[utoipa::path(get, path = "/v1/invoices/{id}", tag = "billing", params(("id" = uuid::Uuid, Path)),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = InvoiceOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "the invoice with its lines", body = InvoiceOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such invoice for this tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_invoice(

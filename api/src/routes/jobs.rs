@@ -200,7 +200,7 @@ async fn submit_job(
     params(("id" = uuid::Uuid, Path, description = "the job id"), WaitQuery),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = JobOut),
+        (status = 200, description = "the job: status, timestamps, attempts, and its result once succeeded", body = JobOut),
         (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such job for this tenant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`wait` is not 0–60", body = Problem, content_type = "application/problem+json"),
@@ -276,7 +276,7 @@ fn own(row: Arc<db::jobs::JobRow>, scope: &TenantScope) -> Result<Json<JobOut>, 
     params(JobListQuery),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = JobPage),
+        (status = 200, description = "one page of the tenant's jobs, newest first", body = JobPage),
         (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "unknown `status`, bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
     )

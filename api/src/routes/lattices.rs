@@ -128,8 +128,8 @@ fn lattice_id(raw: &str) -> Result<LatticeId, ApiError> {
 #[utoipa::path(post, path = "/v1/lattices", tag = "lattices", request_body = LatticeCreate,
     security(("api_key" = [])),
     responses(
-        (status = 201, body = LatticeOut, headers(("Location" = String, description = "the lattice's URL"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "stored; the lattice, with its vertex and edge counts", body = LatticeOut, headers(("Location" = String, description = "the lattice's URL"))),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "the plan's lattices cap is reached", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid field(s), each named", body = Problem, content_type = "application/problem+json"),
@@ -169,8 +169,8 @@ async fn create_lattice(
 #[utoipa::path(get, path = "/v1/lattices", tag = "lattices", params(PageQuery),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = LatticePage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "one page of the tenant's lattices, newest first", body = LatticePage),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "bad limit or cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_lattices(
@@ -189,8 +189,8 @@ async fn list_lattices(
 #[utoipa::path(get, path = "/v1/lattices/{id}", tag = "lattices",
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
-        (status = 200, body = LatticeOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "the lattice", body = LatticeOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such lattice for this tenant (or deleted)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_lattice(
@@ -208,11 +208,11 @@ async fn get_lattice(
 #[utoipa::path(patch, path = "/v1/lattices/{id}", tag = "lattices", request_body = LatticePatch,
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
-        (status = 200, body = LatticeOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "the lattice as it is now", body = LatticeOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such lattice for this tenant (or deleted)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid field(s), each named (`name`, `definition`)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn update_lattice(
     State(state): State<AppState>,
@@ -248,9 +248,9 @@ async fn update_lattice(
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
         (status = 204, description = "deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such lattice for this tenant (or already deleted)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_lattice(
     State(state): State<AppState>,

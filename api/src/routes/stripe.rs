@@ -52,7 +52,7 @@ pub struct StripeReceipt {
     params(("Stripe-Signature" = String, Header,
         description = "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"{t}.{body}\">[,v1=...]")),
     responses(
-        (status = 200, body = StripeReceipt),
+        (status = 200, description = "received: the event id, whether it was a duplicate, and what it did", body = StripeReceipt),
         (status = 400, description = "bad or stale signature, or an event missing a field it needs (named)",
          body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "billing.stripe_webhook_secret is not set", body = Problem,

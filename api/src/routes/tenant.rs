@@ -49,11 +49,11 @@ pub struct PlanChanged {
 #[utoipa::path(put, path = "/v1/tenant/plan", tag = "tenant", request_body = PlanChange,
     security(("api_key" = [])),
     responses(
-        (status = 200, body = PlanChanged),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "changed; the previous plan and the new one", body = PlanChanged),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "an upgrade: it goes through POST /v1/billing/checkout (`limit: plan_upgrade`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "only an owner changes the plan", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`plan` is not one of free, starter, professional, enterprise", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn change_plan(
     State(state): State<AppState>,

@@ -96,8 +96,8 @@ impl TryFrom<&UsageQuery> for UsageRange {
 #[utoipa::path(get, path = "/v1/usage", tag = "billing", params(UsageQuery),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = UsageOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "the usage in `[from, to)`: one bucket per UTC hour, day or month that has any, oldest first", body = UsageOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "bad or missing `from`, `to` or `granularity`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_usage(

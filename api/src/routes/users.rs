@@ -89,8 +89,8 @@ fn user_id(raw: &str) -> Result<UserId, ApiError> {
 /// Who is calling: user, tenant, role and plan.
 #[utoipa::path(get, path = "/v1/me", tag = "users", security(("api_key" = [])),
     responses(
-        (status = 200, body = MeOut),
-        (status = 401, body = Problem, content_type = PROBLEM),
+        (status = 200, description = "the caller: user (absent for an API key), tenant, role and plan", body = MeOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = PROBLEM),
     ))]
 async fn get_me(
     State(state): State<AppState>,
@@ -125,8 +125,8 @@ async fn get_me(
 /// The tenant's users, oldest first, one page at a time.
 #[utoipa::path(get, path = "/v1/users", tag = "users", params(PageQuery), security(("api_key" = [])),
     responses(
-        (status = 200, body = UserPage),
-        (status = 401, body = Problem, content_type = PROBLEM),
+        (status = 200, description = "one page of the tenant's users, oldest first", body = UserPage),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = PROBLEM),
         (status = 422, description = "bad limit or cursor", body = Problem, content_type = PROBLEM),
     ))]
 async fn list_users(
@@ -149,8 +149,8 @@ async fn list_users(
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "users", params(("id" = uuid::Uuid, Path)),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = UserOut),
-        (status = 401, body = Problem, content_type = PROBLEM),
+        (status = 200, description = "the user", body = UserOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = PROBLEM),
         (status = 404, description = "no such user in this tenant", body = Problem, content_type = PROBLEM),
     ))]
 async fn get_user(
@@ -168,8 +168,8 @@ async fn get_user(
 #[utoipa::path(patch, path = "/v1/users/{id}", tag = "users", request_body = UserPatch,
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
-        (status = 200, body = UserOut),
-        (status = 401, body = Problem, content_type = PROBLEM),
+        (status = 200, description = "the user with the new role", body = UserOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = PROBLEM),
         (status = 403, description = "the caller may not grant or change this role", body = Problem, content_type = PROBLEM),
         (status = 404, description = "no such user in this tenant", body = Problem, content_type = PROBLEM),
         (status = 409, description = "the tenant's last owner cannot be demoted", body = Problem, content_type = PROBLEM),
@@ -207,7 +207,7 @@ async fn update_user(
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
         (status = 204, description = "removed"),
-        (status = 401, body = Problem, content_type = PROBLEM),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = PROBLEM),
         (status = 403, description = "the caller may not remove this user", body = Problem, content_type = PROBLEM),
         (status = 404, description = "no such user in this tenant", body = Problem, content_type = PROBLEM),
         (status = 409, description = "the tenant's last owner cannot be removed", body = Problem, content_type = PROBLEM),
@@ -249,8 +249,8 @@ fn last_owner() -> ApiError {
 #[utoipa::path(post, path = "/v1/users/invitations", tag = "users", request_body = InvitationIn,
     security(("api_key" = [])),
     responses(
-        (status = 201, body = InvitationOut),
-        (status = 401, body = Problem, content_type = PROBLEM),
+        (status = 201, description = "invited: the invitation and its token, shown only here", body = InvitationOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = PROBLEM),
         (status = 403, description = "needs admin (owner to invite an owner)", body = Problem, content_type = PROBLEM),
         (status = 409, description = "the email already has an account", body = Problem, content_type = PROBLEM),
         (status = 422, description = "invalid email or role", body = Problem, content_type = PROBLEM),

@@ -248,10 +248,10 @@ fn seal(state: &AppState) -> Result<(String, webhook_secret::Sealed), ApiError> 
 #[utoipa::path(post, path = "/v1/webhooks/endpoints", tag = "webhooks", request_body = EndpointIn,
     security(("api_key" = [])),
     responses(
-        (status = 201, body = EndpointCreated),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "added: the endpoint and its signing secret, shown only here", body = EndpointCreated),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "an invalid field, named: `url` (not http(s), too long, or a private address), `event_types`, `description` or `rate_limit_per_second`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_endpoint(
     State(state): State<AppState>,
@@ -297,10 +297,10 @@ async fn create_endpoint(
 #[utoipa::path(get, path = "/v1/webhooks/endpoints", tag = "webhooks", params(PageQuery),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = EndpointPage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "one page of the tenant's endpoints, newest first, never a secret", body = EndpointPage),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_endpoints(
     State(state): State<AppState>,
@@ -320,10 +320,10 @@ async fn list_endpoints(
 #[utoipa::path(get, path = "/v1/webhooks/endpoints/{id}", tag = "webhooks",
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
-        (status = 200, body = EndpointOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "the endpoint", body = EndpointOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such webhook endpoint for this tenant (or deleted)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn get_endpoint(
     State(state): State<AppState>,
@@ -341,11 +341,11 @@ async fn get_endpoint(
 #[utoipa::path(patch, path = "/v1/webhooks/endpoints/{id}", tag = "webhooks", request_body = EndpointChange,
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
-        (status = 200, body = EndpointOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "the endpoint as it is now", body = EndpointOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such webhook endpoint for this tenant (or deleted)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "an invalid field, named: `url` (not http(s), too long, or a private address), `event_types`, `description` or `rate_limit_per_second`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn update_endpoint(
     State(state): State<AppState>,
@@ -393,9 +393,9 @@ async fn update_endpoint(
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
         (status = 204, description = "deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such webhook endpoint for this tenant (or already deleted)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_endpoint(
     State(state): State<AppState>,
@@ -414,10 +414,10 @@ async fn delete_endpoint(
 #[utoipa::path(post, path = "/v1/webhooks/endpoints/{id}/rotate", tag = "webhooks",
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
-        (status = 200, body = SecretRotated),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "rotated: the new secret, shown only here, and until when the previous one still signs", body = SecretRotated),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such webhook endpoint for this tenant (or deleted)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn rotate_endpoint_secret(
     State(state): State<AppState>,
@@ -452,10 +452,10 @@ async fn rotate_endpoint_secret(
 #[utoipa::path(post, path = "/v1/webhooks/endpoints/{id}/test", tag = "webhooks",
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
-        (status = 202, body = PingOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "queued: the `webhook.test` message's id", body = PingOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such webhook endpoint for this tenant (or deleted)", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn test_endpoint(
     State(state): State<AppState>,
@@ -479,11 +479,11 @@ async fn test_endpoint(
 #[utoipa::path(post, path = "/v1/webhooks/endpoints/{id}/recover", tag = "webhooks", request_body = RecoverIn,
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
-        (status = 202, body = RecoverOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "queued again: how many failed deliveries", body = RecoverOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such webhook endpoint for this tenant (or deleted)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`since` is missing or not an RFC 3339 time, or the body has an unknown field", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn recover_endpoint(
     State(state): State<AppState>,

@@ -117,10 +117,10 @@ async fn message_id(
 #[utoipa::path(get, path = "/v1/webhooks/messages", tag = "webhooks", params(PageQuery),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = MessagePage),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "one page of the tenant's webhook messages, newest first", body = MessagePage),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_messages(
     State(state): State<AppState>,
@@ -140,10 +140,10 @@ async fn list_messages(
 #[utoipa::path(get, path = "/v1/webhooks/messages/{id}/attempts", tag = "webhooks",
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
-        (status = 200, body = Vec<AttemptOut>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "the message's delivery attempts, oldest first", body = Vec<AttemptOut>),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such webhook message for this tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list_attempts(
     State(state): State<AppState>,
@@ -161,10 +161,10 @@ async fn list_attempts(
 #[utoipa::path(post, path = "/v1/webhooks/messages/{id}/replay", tag = "webhooks",
     params(("id" = uuid::Uuid, Path)), security(("api_key" = [])),
     responses(
-        (status = 202, body = ReplayOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "queued again: one delivery per enabled endpoint the message matches", body = ReplayOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such webhook message for this tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn replay_message(
     State(state): State<AppState>,
@@ -182,11 +182,11 @@ async fn replay_message(
 #[utoipa::path(post, path = "/v1/webhooks/messages/replay-failed", tag = "webhooks",
     request_body = ReplayFailedIn, security(("api_key" = [])),
     responses(
-        (status = 202, body = ReplayOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "queued again: how many failed deliveries", body = ReplayOut),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`endpoint_id` names no webhook endpoint of this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`since` is missing or not an RFC 3339 time, `endpoint_id` is not a UUID, or the body has an unknown field", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn replay_failed(
     State(state): State<AppState>,
