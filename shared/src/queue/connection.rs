@@ -21,6 +21,9 @@ pub struct Broker {
     name: String,
     /// Why the last connect failed (cleared by a success), for `/readyz`.
     last_error: std::sync::Mutex<Option<String>>,
+    /// The broker's version was read and is supported (checked once, at the
+    /// first connection that works).
+    version_ok: std::sync::atomic::AtomicBool,
 }
 
 impl Broker {
@@ -34,6 +37,7 @@ impl Broker {
             connection: Mutex::new(None),
             name: name.to_owned(),
             last_error: std::sync::Mutex::new(None),
+            version_ok: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -90,6 +94,7 @@ impl Broker {
         let properties =
             ConnectionProperties::default().with_connection_name(self.name.clone().into());
         let runtime = lapin::runtime::default_runtime()?;
+        self.ensure_supported().await?;
         Connection::connect_with_config(self.url.expose(), properties, self.tls.clone(), runtime)
             .await
             .map_err(|e| match crate::tls::trust_failure(&e) {
@@ -99,6 +104,28 @@ impl Broker {
                 },
                 None => e.into(),
             })
+    }
+
+    /// Refuses a broker older than `server_version::MIN_RABBITMQ` before
+    /// connecting to it: the process then never serves (every connect fails
+    /// with that message, in the log and `/readyz`) instead of failing on
+    /// some declaration later. Checked until it succeeds once; a probe that
+    /// fails otherwise (the broker is down, its certificate is not trusted)
+    /// leaves the connect that follows to say why.
+    async fn ensure_supported(&self) -> Result<(), QueueError> {
+        use std::sync::atomic::Ordering;
+        if self.version_ok.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        match super::server_version::announced(self.url.expose(), &self.tls).await {
+            Ok(version) => {
+                super::server_version::check(&version)?;
+                tracing::info!(version, server = %self.server(), "RabbitMQ supported");
+                self.version_ok.store(true, Ordering::Relaxed);
+            }
+            Err(e) => tracing::debug!(error = %e, "could not read RabbitMQ's version"),
+        }
+        Ok(())
     }
 
     fn remember(&self, error: Option<String>) {

@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod message;
+pub mod server_version;
 pub mod topology;
 
 pub use connection::Broker;
@@ -21,4 +22,10 @@ pub enum QueueError {
         "RabbitMQ at {server} presented a certificate this process does not trust ({reason}); check amqp.tls_ca_file"
     )]
     Untrusted { server: String, reason: String },
+    #[error("RabbitMQ: {0}")]
+    Protocol(String),
+    #[error(
+        "RabbitMQ {found} is older than the oldest this release supports (3.10); upgrade the broker"
+    )]
+    ServerTooOld { found: String },
 }

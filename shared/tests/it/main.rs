@@ -2,6 +2,7 @@
 //! freshly migrated database; the topology against the real broker.
 
 mod batches;
+mod broker_version;
 mod jobs;
 mod planning;
 mod queue;
