@@ -58,7 +58,7 @@ pub struct BulkIn {
         (status = 202, description = "at least one job accepted and durable: one result per item, in order (or, with a known Idempotency-Key and the same body, the earlier results)", body = BulkAccepted,
          headers(("Idempotent-Replayed" = String, description = "`true` when an earlier bulk submit with this Idempotency-Key is answered again"))),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "no job accepted: the free plan's monthly jobs are used", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the Idempotency-Key was used with another body in the last 24 h", body = Problem, content_type = "application/problem+json"),

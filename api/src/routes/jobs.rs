@@ -120,7 +120,7 @@ fn parse_status(status: &str) -> Result<JobState, ApiError> {
                  ("Idempotent-Replayed" = String, description = "`true` when an earlier submit with this Idempotency-Key is answered again"))),
         (status = 409, description = "the Idempotency-Key was used with another body in the last 24 h", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "lattice_id names no lattice of this tenant", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "the free plan's monthly jobs are used (the problem says when they reset)", body = Problem, content_type = "application/problem+json"),
@@ -201,7 +201,7 @@ async fn submit_job(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "the job: status, timestamps, attempts, and its result once succeeded", body = JobOut),
-        (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such job for this tenant", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`wait` is not 0–60", body = Problem, content_type = "application/problem+json"),
     )
@@ -277,7 +277,7 @@ fn own(row: Arc<db::jobs::JobRow>, scope: &TenantScope) -> Result<Json<JobOut>, 
     security(("api_key" = [])),
     responses(
         (status = 200, description = "one page of the tenant's jobs, newest first", body = JobPage),
-        (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "unknown `status`, bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -309,7 +309,7 @@ async fn list_jobs(
     security(("api_key" = [])),
     responses(
         (status = 202, description = "cancelled; the job as it is now", body = JobOut),
-        (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such job for this tenant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the job is already terminal (the problem names its state)", body = Problem, content_type = "application/problem+json"),
@@ -372,7 +372,7 @@ fn already(status: JobState) -> ApiError {
     responses(
         (status = 202, description = "the new job, accepted and durable; `rerun_of` names the original", body = JobAccepted,
          headers(("Location" = String, description = "the new job's URL"))),
-        (status = 401, description = "missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "the free plan's monthly jobs are used", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such job for this tenant", body = Problem, content_type = "application/problem+json"),
