@@ -13,15 +13,18 @@ use catalytic_shared::db;
 use catalytic_shared::ids::{JobId, LatticeId, TenantId};
 use catalytic_shared::job::JobSpec;
 use catalytic_shared::tenant::Plan;
+use chrono::{DateTime, Utc};
 
 pub use crate::submit_batch::Submit;
 
-/// The row a validated job becomes.
+/// The row a validated job becomes; `run_at` (from `JobIn::run_at`)
+/// makes it a scheduled one.
 pub fn new_job(
     tenant: TenantId,
     plan: Plan,
     spec: &JobSpec,
     lattice_id: Option<LatticeId>,
+    run_at: Option<DateTime<Utc>>,
 ) -> Result<db::jobs::NewJob, ApiError> {
     let limits = plan.limits();
     Ok(db::jobs::NewJob {
@@ -33,6 +36,7 @@ pub fn new_job(
         max_attempts: i32::try_from(limits.attempts).unwrap_or(i32::MAX),
         time_limit: limits.time_limit,
         lattice_id,
+        run_at,
     })
 }
 
@@ -46,9 +50,10 @@ pub async fn submit(
     plan: Plan,
     spec: &JobSpec,
     lattice_id: Option<LatticeId>,
+    run_at: Option<DateTime<Utc>>,
     idempotency: Option<&IdempotencyKey>,
 ) -> Result<JobId, Submit> {
-    let job = new_job(tenant, plan, spec, lattice_id)?;
+    let job = new_job(tenant, plan, spec, lattice_id, run_at)?;
     let outcome = call(
         submits,
         Submission {

@@ -67,6 +67,9 @@ struct Payload {
     updated_at: i64,
     started_at: Option<i64>,
     finished_at: Option<i64>,
+    /// Absent from a payload written before delayed jobs existed.
+    #[serde(default)]
+    run_at: Option<i64>,
 }
 
 fn micros(us: i64) -> Option<DateTime<Utc>> {
@@ -94,6 +97,7 @@ impl Payload {
             updated_at: micros(self.updated_at)?,
             started_at: optional(self.started_at)?,
             finished_at: optional(self.finished_at)?,
+            run_at: optional(self.run_at)?,
         })
     }
 }

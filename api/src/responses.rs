@@ -16,6 +16,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use catalytic_shared::db;
 use catalytic_shared::db::billing::UsageBucket;
+use catalytic_shared::job::JobState;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -26,7 +27,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JobAccepted {
     pub id: uuid::Uuid,
-    /// Always `queued`.
+    /// `queued`, or `scheduled` for a delayed job (`run_at`, `delay_secs`);
+    /// a replay answers the job's state now.
     pub status: String,
     /// Where to poll: `/v1/jobs/{id}`.
     pub location: String,
@@ -47,7 +49,8 @@ pub struct JobPage {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JobOut {
     pub id: uuid::Uuid,
-    /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    /// `scheduled` (waiting for `run_at`), `queued`, `running`, `succeeded`,
+    /// `failed` or `cancelled`.
     pub status: String,
     pub operation: String,
     /// The validated request, in the shape a submit takes (it can be sent
@@ -61,6 +64,10 @@ pub struct JobOut {
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// When the submit asked it to run (`run_at` or `delay_secs`); absent
+    /// for a job queued at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_at: Option<DateTime<Utc>>,
     /// Present when `succeeded`. For `shortest_path`: `reachable`, `length`,
     /// `path` (coordinates from start to end), `vertices_visited`, `engine`.
     #[schema(value_type = Option<Object>)]
@@ -93,6 +100,7 @@ impl From<db::jobs::JobRow> for JobOut {
             updated_at: row.updated_at,
             started_at: row.started_at,
             finished_at: row.finished_at,
+            run_at: row.run_at,
             result: row.result,
             error: row.error,
         }
@@ -286,7 +294,7 @@ pub struct BulkItem {
     pub index: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<uuid::Uuid>,
-    /// `queued` when accepted.
+    /// `queued` when accepted (`scheduled` for a delayed one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Where to poll: `/v1/jobs/{id}`.
@@ -297,11 +305,11 @@ pub struct BulkItem {
 }
 
 impl BulkItem {
-    pub fn accepted(index: usize, id: uuid::Uuid) -> Self {
+    pub fn accepted(index: usize, id: uuid::Uuid, status: JobState) -> Self {
         Self {
             index,
             id: Some(id),
-            status: Some("queued".to_owned()),
+            status: Some(status.as_str().to_owned()),
             location: Some(format!("/v1/jobs/{id}")),
             error: None,
         }

@@ -36,6 +36,7 @@ use catalytic_shared::db::jobs::{NewJob, NewKey};
 use catalytic_shared::db::{self, DbError};
 use catalytic_shared::group_commit::GroupCommit;
 use catalytic_shared::ids::{JobId, TenantId};
+use catalytic_shared::job::JobState;
 use catalytic_shared::tenant::Plan;
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
@@ -52,6 +53,16 @@ pub struct Submission {
     pub idempotency: Option<IdempotencyKey>,
     /// A bulk submit: its idempotency record keeps the per-item results.
     pub bulk: bool,
+}
+
+impl Item {
+    /// The state a stored job of this item starts in.
+    pub fn state(&self) -> JobState {
+        match self {
+            Item::Job(job) if job.run_at.is_some() => JobState::Scheduled,
+            _ => JobState::Queued,
+        }
+    }
 }
 
 /// One job of a submission.
@@ -315,7 +326,7 @@ fn bulk_results(items: &[Item], slots: &[Slot]) -> Vec<BulkItem> {
         .zip(slots)
         .enumerate()
         .map(|(index, (item, slot))| match (item, slot) {
-            (_, Slot::Admitted(id)) => BulkItem::accepted(index, id.as_uuid()),
+            (item, Slot::Admitted(id)) => BulkItem::accepted(index, id.as_uuid(), item.state()),
             (_, Slot::OverQuota(e)) | (Item::Refused(e), Slot::Known) => {
                 BulkItem::refused(index, e)
             }
@@ -327,14 +338,16 @@ fn bulk_results(items: &[Item], slots: &[Slot]) -> Vec<BulkItem> {
         .collect()
 }
 
-/// The answer the route gives a bulk submit, from its outcome (the same
-/// shape `bulk_results` stores for replays).
-pub fn bulk_answer(outcomes: &[Result<JobId, ApiError>]) -> Vec<BulkItem> {
+/// The answer the route gives a bulk submit, from its outcome and each
+/// item's state as stored (the same shape `bulk_results` stores for
+/// replays).
+pub fn bulk_answer(outcomes: &[Result<JobId, ApiError>], states: &[JobState]) -> Vec<BulkItem> {
     outcomes
         .iter()
+        .zip(states)
         .enumerate()
-        .map(|(index, outcome)| match outcome {
-            Ok(id) => BulkItem::accepted(index, id.as_uuid()),
+        .map(|(index, (outcome, state))| match outcome {
+            Ok(id) => BulkItem::accepted(index, id.as_uuid(), *state),
             Err(e) => BulkItem::refused(index, e),
         })
         .collect()

@@ -172,7 +172,7 @@ pub enum JobsCommand {
     Submit(Box<SubmitArgs>),
     /// The newest jobs first, optionally of one state.
     List {
-        #[arg(long, value_parser = ["queued", "running", "succeeded", "failed", "cancelled"])]
+        #[arg(long, value_parser = ["scheduled", "queued", "running", "succeeded", "failed", "cancelled"])]
         status: Option<String>,
         #[command(flatten)]
         page: PageArgs,
@@ -192,7 +192,7 @@ pub enum JobsCommand {
         #[arg(long)]
         wait: Option<u32>,
     },
-    /// Cancel a queued or running job.
+    /// Cancel a scheduled, queued or running job.
     Cancel { id: Uuid },
 }
 
@@ -261,6 +261,13 @@ pub struct SubmitArgs {
     /// Further params as a JSON object (batch pairs, transform …); the flags above win.
     #[arg(long, value_name = "JSON", group = "flags")]
     pub params: Option<String>,
+    /// Run no earlier than this many seconds from now (the job is
+    /// `scheduled` until then).
+    #[arg(long, value_name = "SECONDS", conflicts_with = "run_at")]
+    pub delay: Option<f64>,
+    /// Run no earlier than this time (RFC 3339, e.g. 2026-12-24T18:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub run_at: Option<String>,
     /// Makes a retried submit safe: the same key and body give the same job.
     /// With --from-file, batch n (from 1) is sent with the key `KEY-n`.
     #[arg(long)]

@@ -98,9 +98,22 @@ pub fn lattice(flags: &LatticeFlags) -> Option<Map<String, Value>> {
 
 /// The body of `POST /v1/jobs`: the file as it is, or one built from flags.
 pub fn job(args: &SubmitArgs) -> Result<Value, Failure> {
-    if let Some(path) = &args.file {
-        return Ok(Value::Object(read_object(path)?));
+    let mut body = match &args.file {
+        Some(path) => Value::Object(read_object(path)?),
+        None => from_flags(args)?,
+    };
+    // When to run it: the API checks the time (in the past, beyond the
+    // plan's horizon) and names the field.
+    if let Some(delay) = args.delay {
+        body["delay_secs"] = json!(delay);
     }
+    if let Some(at) = &args.run_at {
+        body["run_at"] = json!(at);
+    }
+    Ok(body)
+}
+
+fn from_flags(args: &SubmitArgs) -> Result<Value, Failure> {
     let operation = args.operation.as_deref().ok_or_else(|| {
         Failure::Usage("give --operation (and its flags), or --file job.json".to_owned())
     })?;

@@ -21,6 +21,8 @@ impl fmt::Display for JobId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
+    /// Submitted with `run_at` / `delay_secs`: waiting for its time.
+    Scheduled,
     Queued,
     Running,
     Succeeded,
@@ -32,6 +34,7 @@ impl JobStatus {
     /// The wire name: `queued`, `running`, …
     pub fn as_str(self) -> &'static str {
         match self {
+            JobStatus::Scheduled => "scheduled",
             JobStatus::Queued => "queued",
             JobStatus::Running => "running",
             JobStatus::Succeeded => "succeeded",
@@ -305,6 +308,7 @@ mod tests {
     #[test]
     fn only_the_three_end_states_are_terminal() {
         let all = [
+            (JobStatus::Scheduled, false),
             (JobStatus::Queued, false),
             (JobStatus::Running, false),
             (JobStatus::Succeeded, true),

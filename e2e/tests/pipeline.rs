@@ -374,3 +374,37 @@ fn the_reference_path_is_right_on_a_hand_checked_case() {
         vec![vec![0, 0], vec![1, 0], vec![1, 1]]
     );
 }
+
+/// Delayed jobs (issue 21) on the real binaries: a job submitted with
+/// `delay_secs` is `scheduled` until its `run_at`, then the relay leader
+/// queues it and it runs; it does not start early, and starts within a
+/// couple of poll intervals of its time.
+#[tokio::test]
+async fn a_delayed_job_waits_for_its_time_then_runs() -> anyhow::Result<()> {
+    let env = Env::new().await?;
+    let key = env.bootstrap("starter")?;
+    let _api = env.spawn(Binary::Api, &[])?;
+    let _worker = env.spawn(Binary::Worker, &[])?;
+    let _scheduler = env.spawn(Binary::Scheduler, &[])?;
+    wait_ready(&format!("{}/readyz", env.api_url()), READY).await?;
+    let client = Client::new(env.api_url(), key);
+    let id = client
+        .submit(&json!({"lattice": {"dimensions": 2, "size": 8}, "operation": "shortest_path",
+                        "params": {"start": [0, 0], "end": [7, 7]}, "delay_secs": 2}))
+        .await?;
+    assert_eq!(client.job(&id).await?["status"], "scheduled");
+    let job = client.wait_terminal(&id, FINISH).await?;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let time = |field: &str| {
+        job[field]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    let (Some(run_at), Some(started)) = (time("run_at"), time("started_at")) else {
+        anyhow::bail!("no run_at or started_at: {job}");
+    };
+    let late = started - run_at;
+    assert!(late >= chrono::TimeDelta::zero(), "started {late} before its run_at: {job}");
+    assert!(late < chrono::TimeDelta::seconds(2), "started {late} after its run_at: {job}");
+    env.teardown().await
+}

@@ -17,8 +17,11 @@
 //! Rounds are woken by `NOTIFY job_outbox` (an insert trigger; terminal
 //! transitions, which free a running slot), and by a poll timer in case a
 //! notification is missed; notifications that queued up during a round are
-//! served by one round. Every poll interval the leader also marks superseded
-//! rows handled and exports the lag gauge.
+//! served by one round. Every poll interval the leader also queues the
+//! scheduled jobs whose `run_at` came (`outbox::promote_due`: their outbox
+//! rows' NOTIFY wakes the next round, so a delayed job starts within about
+//! a poll interval of its time), marks superseded rows handled and exports
+//! the lag gauge.
 //!
 //! A round is two statements, an idle wake-up one: under load the relay
 //! runs about a round per job, so its round trips were a third of a trivial
@@ -179,8 +182,14 @@ impl Relay {
         }
     }
 
-    /// Superseded rows marked handled, and the lag gauge.
+    /// Scheduled jobs that are due queued, superseded rows marked handled,
+    /// and the lag gauge.
     async fn housekeeping(&self, conn: &mut PgConnection) -> Result<(), db::DbError> {
+        let promoted = db::outbox::promote_due(conn, i64::from(self.batch)).await?;
+        if promoted > 0 {
+            metrics::counter!(m::SCHEDULED_JOBS_QUEUED).increment(promoted);
+            tracing::debug!(promoted, "scheduled jobs queued at their run_at");
+        }
         let superseded = db::outbox::supersede_stale(conn, i64::from(self.batch)).await?;
         if superseded > 0 {
             tracing::debug!(

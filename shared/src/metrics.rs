@@ -28,6 +28,7 @@ pub const WORKER_PREFETCH: &str = "catalytic_worker_prefetch";
 pub const STALE_WRITES: &str = "catalytic_stale_writes_total";
 pub const MESSAGES_REJECTED: &str = "catalytic_messages_rejected_total";
 pub const OUTBOX_PUBLISHED: &str = "catalytic_outbox_published_total";
+pub const SCHEDULED_JOBS_QUEUED: &str = "catalytic_scheduled_jobs_queued_total";
 pub const OUTBOX_PUBLISH_FAILURES: &str = "catalytic_outbox_publish_failures_total";
 pub const OUTBOX_LAG: &str = "catalytic_outbox_lag_seconds";
 pub const OUTBOX_CLAIM_SECONDS: &str = "catalytic_outbox_claim_seconds";
@@ -200,6 +201,10 @@ fn describe() {
         "Messages a worker could not use (bad payload, newer schema), sent to the DLQ"
     );
     describe_counter!(OUTBOX_PUBLISHED, "Outbox rows confirmed by the broker");
+    describe_counter!(
+        SCHEDULED_JOBS_QUEUED,
+        "Scheduled (delayed) jobs queued by the relay leader when their run_at came"
+    );
     describe_counter!(OUTBOX_PUBLISH_FAILURES, "Outbox publish rounds that failed");
     describe_gauge!(OUTBOX_LAG, "Age of the oldest due, unsent outbox row");
     describe_histogram!(
@@ -331,6 +336,7 @@ fn register_scheduler() {
     metrics::counter!(BILLING_INVOICES_FINALISED).absolute(0);
     metrics::counter!(BILLING_ROUND_FAILURES).absolute(0);
     metrics::counter!(OUTBOX_PUBLISHED).absolute(0);
+    metrics::counter!(SCHEDULED_JOBS_QUEUED).absolute(0);
     metrics::counter!(OUTBOX_PUBLISH_FAILURES).absolute(0);
     for outcome in REAP_OUTCOMES {
         metrics::counter!(LEASES_REAPED, "outcome" => outcome).absolute(0);

@@ -73,6 +73,8 @@ pub struct PlanLimits {
     pub gpu: bool,
     /// API requests per minute for the whole tenant (rate limit, 429).
     pub requests_per_minute: u32,
+    /// How far ahead a submit may schedule its job (`run_at`, `delay_secs`).
+    pub schedule_horizon: Duration,
 }
 
 impl Plan {
@@ -126,6 +128,7 @@ impl Plan {
                 queue_class: QueueClass::Low,
                 gpu: false,
                 requests_per_minute: 60,
+                schedule_horizon: Duration::from_secs(1 * 86_400),
             },
             Plan::Starter => PlanLimits {
                 price_cents_per_month: 2_900,
@@ -139,6 +142,7 @@ impl Plan {
                 queue_class: QueueClass::Standard,
                 gpu: false,
                 requests_per_minute: 300,
+                schedule_horizon: Duration::from_secs(7 * 86_400),
             },
             Plan::Professional => PlanLimits {
                 price_cents_per_month: 9_900,
@@ -152,6 +156,7 @@ impl Plan {
                 queue_class: QueueClass::High,
                 gpu: true,
                 requests_per_minute: 1_200,
+                schedule_horizon: Duration::from_secs(30 * 86_400),
             },
             Plan::Enterprise => PlanLimits {
                 price_cents_per_month: 49_900,
@@ -165,6 +170,7 @@ impl Plan {
                 queue_class: QueueClass::High,
                 gpu: true,
                 requests_per_minute: 6_000,
+                schedule_horizon: Duration::from_secs(365 * 86_400),
             },
         }
     }
@@ -252,6 +258,11 @@ mod tests {
             .map(|p| p.limits().max_vertices_per_job)
             .collect();
         assert!(caps.windows(2).all(|w| w[0] < w[1]), "{caps:?}");
+        let horizons: Vec<Duration> = Plan::ALL
+            .iter()
+            .map(|p| p.limits().schedule_horizon)
+            .collect();
+        assert!(horizons.windows(2).all(|w| w[0] < w[1]), "{horizons:?}");
         assert!(!Plan::Starter.limits().gpu && Plan::Professional.limits().gpu);
     }
 

@@ -24,7 +24,14 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/jobs/{id}/cancel", post(cancel_job))
 }
 
-const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "cancelled"];
+const STATUSES: [&str; 6] = [
+    "scheduled",
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+];
 /// Live regions refresh this often (milliseconds).
 const LIVE_MS: u32 = 1000;
 /// Results longer than this are cut in the raw view.

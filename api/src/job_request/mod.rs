@@ -35,9 +35,76 @@ pub struct JobIn {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub params: serde_json::Value,
+    /// Run no earlier than this time (RFC 3339): the job is `scheduled`
+    /// until then. At most the plan's horizon ahead; up to 5 s in the past
+    /// counts as now. Not with `delay_secs`.
+    pub run_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Run no earlier than this many seconds from now (0 to the plan's
+    /// horizon). Not with `run_at`.
+    pub delay_secs: Option<f64>,
 }
 
+/// A `run_at` this far in the past is taken as "now" (clocks differ).
+pub const PAST_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+/// Delays shorter than this run at once: the relay leader's poll (0.5 s)
+/// would not resolve them anyway.
+const NOT_WORTH_SCHEDULING: chrono::TimeDelta = chrono::TimeDelta::milliseconds(500);
+
 impl JobIn {
+    /// When the job may run, from `run_at` or `delay_secs` (None: at once),
+    /// within the plan's horizon from `now`.
+    pub fn run_at(
+        &self,
+        limits: &PlanLimits,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+        let horizon = chrono::TimeDelta::from_std(limits.schedule_horizon)
+            .unwrap_or(chrono::TimeDelta::MAX);
+        let (at, field) = match (self.run_at, self.delay_secs) {
+            (None, None) => return Ok(None),
+            (Some(_), Some(_)) => {
+                return Err(ApiError::field(
+                    "delay_secs",
+                    "give either run_at or delay_secs, not both",
+                ));
+            }
+            (Some(at), None) => {
+                if at < now - PAST_TOLERANCE {
+                    return Err(ApiError::field(
+                        "run_at",
+                        format!("{} is in the past", at.to_rfc3339()),
+                    ));
+                }
+                (at, "run_at")
+            }
+            (None, Some(secs)) => {
+                if !secs.is_finite() || secs < 0.0 {
+                    return Err(ApiError::field(
+                        "delay_secs",
+                        "must be a number of seconds, 0 or more",
+                    ));
+                }
+                // Compared before any date arithmetic: a huge delay is
+                // refused, never overflowed.
+                let delay = match secs <= limits.schedule_horizon.as_secs_f64() {
+                    true => chrono::TimeDelta::milliseconds((secs * 1000.0) as i64),
+                    false => chrono::TimeDelta::MAX,
+                };
+                (now.checked_add_signed(delay).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC), "delay_secs")
+            }
+        };
+        if at - now > horizon {
+            return Err(ApiError::field(
+                field,
+                format!(
+                    "at most {} days ahead on your plan",
+                    limits.schedule_horizon.as_secs() / 86_400
+                ),
+            ));
+        }
+        Ok((at - now >= NOT_WORTH_SCHEDULING).then_some(at))
+    }
+
     /// Validates against the lattice rules and the plan. `stored` is the
     /// definition behind `lattice_id`, already looked up (tenant-scoped).
     pub fn into_spec(

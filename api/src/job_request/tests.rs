@@ -474,3 +474,59 @@ fn every_echoed_request_submits_again_as_the_same_spec() -> Result<(), ApiError>
     }
     Ok(())
 }
+
+fn run_at(plan: Plan, body: Value) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-06T12:00:00Z")
+        .map(|t| t.to_utc())
+        .map_err(|e| e.to_string())?;
+    let job: JobIn = crate::json::parse(body.to_string().as_bytes()).map_err(|e| format!("{e:?}"))?;
+    job.run_at(&plan.limits(), now).map_err(|e| match e {
+        ApiError::Validation(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join(","),
+        other => format!("not a validation error: {other:?}"),
+    })
+}
+
+#[test]
+fn run_at_and_delay_name_the_start_within_the_horizon() {
+    let base = job(json!({"dimensions": 1, "size": 3}), json!([0]), json!([2]));
+    let with = |extra: Value| {
+        let mut body = base.clone();
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        body
+    };
+    assert_eq!(run_at(Plan::Free, base.clone()), Ok(None));
+    let in_a_minute = run_at(Plan::Free, with(json!({"delay_secs": 60})));
+    assert_eq!(
+        in_a_minute.map(|t| t.map(|t| t.to_rfc3339())),
+        Ok(Some("2026-12-06T12:01:00+00:00".to_owned()))
+    );
+    assert_eq!(
+        run_at(Plan::Free, with(json!({"run_at": "2026-12-06T13:00:00Z"})))
+            .map(|t| t.map(|t| t.to_rfc3339())),
+        Ok(Some("2026-12-06T13:00:00+00:00".to_owned()))
+    );
+    // Now, or a moment ago (clocks differ), runs at once.
+    assert_eq!(run_at(Plan::Free, with(json!({"delay_secs": 0}))), Ok(None));
+    assert_eq!(
+        run_at(Plan::Free, with(json!({"run_at": "2026-12-06T11:59:58Z"}))),
+        Ok(None)
+    );
+    let refused = |plan, extra| run_at(plan, with(extra)).err().unwrap_or_default();
+    assert!(refused(Plan::Free, json!({"run_at": "2026-12-06T11:00:00Z"})).starts_with("run_at: "));
+    assert!(refused(Plan::Free, json!({"delay_secs": -1})).starts_with("delay_secs: "));
+    assert!(
+        refused(Plan::Free, json!({"delay_secs": 1, "run_at": "2026-12-06T13:00:00Z"}))
+            .starts_with("delay_secs: ")
+    );
+    // The free plan looks a day ahead, enterprise a year.
+    let two_days = json!({"delay_secs": 2 * 86_400});
+    assert!(refused(Plan::Free, two_days.clone()).contains("at most 1 days"));
+    assert!(run_at(Plan::Enterprise, with(two_days)).is_ok_and(|t| t.is_some()));
+    assert!(refused(Plan::Free, json!({"run_at": "tomorrow"})).contains("run_at"));
+}

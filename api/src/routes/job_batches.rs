@@ -116,8 +116,9 @@ async fn submit_jobs(
                 }
             };
             let lattice_id = stored.as_ref().map(|(id, _)| *id);
+            let run_at = job.run_at(&limits, chrono::Utc::now())?;
             let spec = job.into_spec(&limits, stored.map(|(_, def)| def))?;
-            enqueue::new_job(scope.tenant_id, scope.plan, &spec, lattice_id)
+            enqueue::new_job(scope.tenant_id, scope.plan, &spec, lattice_id, run_at)
         }
         .await;
         prepared.push(match item {
@@ -128,6 +129,7 @@ async fn submit_jobs(
             Err(e) => Item::Refused(e.within(&at)),
         });
     }
+    let states: Vec<_> = prepared.iter().map(Item::state).collect();
     let outcomes = match valid {
         // Nothing to store: no transaction.
         0 => prepared
@@ -155,7 +157,7 @@ async fn submit_jobs(
     for refusal in outcomes.iter().filter_map(|o| o.as_ref().err()) {
         refusal.record();
     }
-    let results = submit_batch::bulk_answer(&outcomes);
+    let results = submit_batch::bulk_answer(&outcomes, &states);
     let accepted = results.iter().filter(|r| r.id.is_some()).count();
     tracing::info!(jobs = results.len(), accepted, "bulk submit answered");
     match accepted {

@@ -40,14 +40,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub const MAX_WAIT_SECS: u64 = 60;
 
 /// The 202 of a submit, a replayed submit or a re-run.
-fn accepted(id: JobId, rerun_of: Option<JobId>, replayed: bool) -> Response {
+fn accepted(id: JobId, status: JobState, rerun_of: Option<JobId>, replayed: bool) -> Response {
     let location = format!("/v1/jobs/{id}");
     let mut response = (
         StatusCode::ACCEPTED,
         [(header::LOCATION, location.clone())],
         Json(JobAccepted {
             id: id.into(),
-            status: "queued".to_owned(),
+            status: status.as_str().to_owned(),
             location,
             rerun_of: rerun_of.map(Into::into),
         }),
@@ -62,10 +62,18 @@ fn accepted(id: JobId, rerun_of: Option<JobId>, replayed: bool) -> Response {
     response
 }
 
+/// A replayed submit answers the job's state now (it may have been
+/// scheduled, or have run since).
+async fn replayed_state(state: &AppState, scope: &TenantScope, id: JobId) -> Result<JobState, ApiError> {
+    Ok(db::jobs::get(&state.db, scope.tenant_id, id)
+        .await?
+        .map_or(JobState::Queued, |row| row.status))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct JobListQuery {
-    /// Only jobs in this state: `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    /// Only jobs in this state: `scheduled`, `queued`, `running`, `succeeded`, `failed` or `cancelled`.
     pub status: Option<String>,
     /// 1–100, default 100.
     pub limit: Option<i64>,
@@ -89,21 +97,15 @@ fn job_id(id: &str) -> Result<JobId, ApiError> {
 }
 
 fn parse_status(status: &str) -> Result<JobState, ApiError> {
-    [
-        JobState::Queued,
-        JobState::Running,
-        JobState::Succeeded,
-        JobState::Failed,
-        JobState::Cancelled,
-    ]
-    .into_iter()
-    .find(|s| s.as_str() == status)
-    .ok_or_else(|| {
-        ApiError::field(
-            "status",
-            "must be one of queued, running, succeeded, failed, cancelled",
-        )
-    })
+    JobState::ALL
+        .into_iter()
+        .find(|s| s.as_str() == status)
+        .ok_or_else(|| {
+            ApiError::field(
+                "status",
+                "must be one of scheduled, queued, running, succeeded, failed, cancelled",
+            )
+        })
 }
 
 /// Submit a job. It is validated, stored with its outbox row in one
@@ -144,7 +146,7 @@ async fn submit_job(
     {
         tracing::Span::current().record("job_id", tracing::field::display(id));
         tracing::info!("idempotent submit replayed");
-        return Ok(accepted(id, None, true));
+        return Ok(accepted(id, replayed_state(&state, &scope, id).await?, None, true));
     }
     let job: JobIn = crate::json::parse(body.to_string().as_bytes())?;
     let stored = match job.lattice_id {
@@ -158,6 +160,7 @@ async fn submit_job(
         }
     };
     let lattice_id = stored.as_ref().map(|(id, _)| *id);
+    let run_at = job.run_at(&scope.plan.limits(), chrono::Utc::now())?;
     let spec = job.into_spec(&scope.plan.limits(), stored.map(|(_, def)| def))?;
     let submitted = enqueue::submit(
         &state.submits,
@@ -165,6 +168,7 @@ async fn submit_job(
         scope.plan,
         &spec,
         lattice_id,
+        run_at,
         key.as_ref(),
     )
     .await;
@@ -174,7 +178,12 @@ async fn submit_job(
         // A concurrent submit with the same key won: answer its job.
         (Err(Submit::KeyTaken), Some(key)) => {
             return match key.replay(&state.db, scope.tenant_id).await? {
-                Some(id) => Ok(accepted(id, None, true)),
+                Some(id) => Ok(accepted(
+                    id,
+                    replayed_state(&state, &scope, id).await?,
+                    None,
+                    true,
+                )),
                 None => Err(ApiError::Conflict(format!(
                     "{} {:?} is being used by a concurrent request; retry",
                     idempotency::HEADER,
@@ -190,7 +199,11 @@ async fn submit_job(
     };
     tracing::Span::current().record("job_id", tracing::field::display(id));
     tracing::info!(operation = spec.operation.name(), "job accepted");
-    Ok(accepted(id, None, false))
+    let status = match run_at {
+        Some(_) => JobState::Scheduled,
+        None => JobState::Queued,
+    };
+    Ok(accepted(id, status, None, false))
 }
 
 /// A job's status, timestamps, attempts, and its result once succeeded.
@@ -407,6 +420,7 @@ async fn rerun_job(
         &spec,
         lattice_id,
         None,
+        None,
     )
     .await
     {
@@ -419,5 +433,5 @@ async fn rerun_job(
         }
     };
     tracing::info!(new_job_id = %id, "job re-run");
-    Ok(accepted(id, Some(original), false))
+    Ok(accepted(id, JobState::Queued, Some(original), false))
 }

@@ -19,6 +19,7 @@ mod limit_metrics;
 mod openapi;
 mod quotas;
 mod rate_limits;
+mod scheduled;
 mod stripe;
 mod users;
 mod webhooks;

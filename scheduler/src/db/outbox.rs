@@ -6,6 +6,7 @@
 
 use catalytic_shared::db::DbError;
 use catalytic_shared::ids::{JobId, MessageId, TenantId};
+use catalytic_shared::job::{JobEvent, JobState};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -36,6 +37,36 @@ pub async fn try_lead(conn: &mut PgConnection) -> Result<bool, DbError> {
             .fetch_one(&mut *conn)
             .await?,
     )
+}
+
+/// Queues up to `limit` scheduled jobs whose `run_at` has come (issue 21):
+/// each moves to `queued` (`JobState::Scheduled.on(JobEvent::Due)`, the one
+/// transition table), its transition is logged, and its first outbox row is
+/// written, in one statement; the outbox insert's NOTIFY wakes the next
+/// round. `FOR UPDATE SKIP LOCKED` and the status guard keep a job that a
+/// cancel holds (or took) out of it. Returns how many were queued.
+pub async fn promote_due(conn: &mut PgConnection, limit: i64) -> Result<u64, DbError> {
+    let to = JobState::Scheduled.on(JobEvent::Due)?;
+    Ok(sqlx::query!(
+        "WITH due AS (
+             SELECT id FROM jobs WHERE status = 'scheduled' AND run_at <= now()
+             ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED),
+         promoted AS (
+             UPDATE jobs j SET status = $2::job_status, updated_at = now()
+             FROM due WHERE j.id = due.id AND j.status = 'scheduled'
+             RETURNING j.id, j.tenant_id, j.attempt, j.queue_class),
+         logged AS (
+             INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
+             SELECT id, tenant_id, 'scheduled', $2::job_status, attempt, 'run_at reached'
+             FROM promoted)
+         INSERT INTO job_outbox (message_id, job_id, tenant_id, attempt, queue_class)
+         SELECT gen_random_uuid(), id, tenant_id, attempt, queue_class FROM promoted",
+        limit,
+        to as JobState,
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
 }
 
 /// Marks handled the due rows whose job is no longer queued at that attempt

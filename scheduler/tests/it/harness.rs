@@ -31,6 +31,7 @@ pub async fn queued_job(
         max_attempts,
         time_limit: Duration::from_secs(10),
         lattice_id: None,
+        run_at: None,
     };
     let mut tx = db.pool.begin().await?;
     jobs::insert_with_outbox(&mut tx, &job).await?;

@@ -126,3 +126,66 @@ async fn rows_of_jobs_that_moved_on_are_superseded_not_published() -> anyhow::Re
     drop(conn);
     db.drop_database().await
 }
+
+/// Delayed jobs (issue 21): a scheduled job has no outbox row until its
+/// `run_at`; then one statement queues it, logs the transition and writes
+/// its first outbox row, and a job not yet due stays as it is.
+#[tokio::test]
+async fn due_scheduled_jobs_are_queued_with_their_outbox_row_and_others_wait() -> anyhow::Result<()>
+{
+    let db = TestDatabase::create().await?;
+    let tenant = crate::harness::tenant(&db.pool).await?;
+    let job = |run_at: chrono::DateTime<chrono::Utc>| jobs::NewJob {
+        id: catalytic_shared::ids::JobId::new(),
+        tenant_id: tenant,
+        operation: "shortest_path",
+        spec: json!({"lattice": {"sizes": [2]}, "operation": "shortest_path", "params": {"start": [0], "end": [1]}}),
+        queue_class: catalytic_shared::tenant::QueueClass::Low,
+        max_attempts: 3,
+        time_limit: std::time::Duration::from_secs(10),
+        lattice_id: None,
+        run_at: Some(run_at),
+    };
+    let now = chrono::Utc::now();
+    let due = job(now - chrono::TimeDelta::seconds(1));
+    let later = job(now + chrono::TimeDelta::hours(1));
+    let mut tx = db.pool.begin().await?;
+    let stored = jobs::insert_batch(&mut tx, &[(&due, None), (&later, None)], &[]).await?;
+    tx.commit().await?;
+    assert_eq!(stored.len(), 2, "both jobs are stored");
+    let state = |id: catalytic_shared::ids::JobId| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, i64)>(
+                "SELECT status::text, (SELECT count(*) FROM job_outbox WHERE job_id = $1)
+                 FROM jobs WHERE id = $1",
+            )
+            .bind(id.as_uuid())
+            .fetch_one(&pool)
+            .await
+        }
+    };
+    assert_eq!(state(due.id).await?, ("scheduled".to_owned(), 0));
+
+    let mut conn = db.pool.acquire().await?;
+    assert_eq!(outbox::promote_due(&mut conn, 10).await?, 1);
+    assert_eq!(state(due.id).await?, ("queued".to_owned(), 1));
+    assert_eq!(state(later.id).await?, ("scheduled".to_owned(), 0));
+    let logged: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM job_transitions
+         WHERE job_id = $1 AND from_status = 'scheduled' AND to_status = 'queued'",
+    )
+    .bind(due.id.as_uuid())
+    .fetch_one(&db.pool)
+    .await?;
+    assert_eq!(logged, 1);
+    // Nothing else is due: a second pass queues nothing.
+    assert_eq!(outbox::promote_due(&mut conn, 10).await?, 0);
+    // The queued job's row is claimable like any other.
+    let mut tx = conn.begin().await?;
+    let claimed = outbox::claim_fair(&mut tx, 10, &caps()).await?;
+    assert_eq!(claimed.iter().map(|m| m.job_id).collect::<Vec<_>>(), vec![due.id]);
+    tx.commit().await?;
+    drop(conn);
+    db.drop_database().await
+}

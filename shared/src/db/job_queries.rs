@@ -25,7 +25,7 @@ pub async fn list(
         JobRow,
         r#"SELECT id AS "id: JobId", tenant_id AS "tenant_id: TenantId",
                   status AS "status: JobState", operation, spec, attempt, max_attempts,
-                  result, error, created_at, updated_at, started_at, finished_at
+                  result, error, created_at, updated_at, started_at, finished_at, run_at
            FROM jobs
            WHERE tenant_id = $1
              AND ($2::job_status IS NULL OR status = $2)

@@ -37,6 +37,8 @@ pub struct JobRow {
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The time the submit asked it to run at (a delayed job), if any.
+    pub run_at: Option<DateTime<Utc>>,
 }
 
 /// A job about to be inserted by a submit.
@@ -52,6 +54,9 @@ pub struct NewJob {
     pub time_limit: Duration,
     /// The stored lattice the job named, if any (its definition is in `spec`).
     pub lattice_id: Option<LatticeId>,
+    /// Not before this time: stored `scheduled`, without an outbox row, and
+    /// queued by the relay leader when due (None: queued now).
+    pub run_at: Option<DateTime<Utc>>,
 }
 
 /// Inserts the job row and its first outbox row, in one statement (one
@@ -120,6 +125,7 @@ pub async fn insert_batch(
         j.time_limit_ms
             .push(i64::try_from(job.time_limit.as_millis()).unwrap_or(i64::MAX));
         j.lattice.push(job.lattice_id.map(|l| l.as_uuid()));
+        j.run_at.push(job.run_at);
         j.message.push(MessageId::new().as_uuid());
         j.key.push(key.map(str::to_owned));
     }
@@ -139,20 +145,26 @@ pub async fn insert_batch(
                RETURNING tenant_id, key),
            new AS (
                SELECT n.* FROM unnest($6::uuid[], $7::uuid[], $8::text[], $9::jsonb[], $10::text[],
-                                      $11::int[], $12::bigint[], $13::uuid[], $14::uuid[], $15::text[])
+                                      $11::int[], $12::bigint[], $13::uuid[], $14::uuid[], $15::text[],
+                                      $16::timestamptz[])
                    AS n(id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms,
-                        lattice_id, message_id, key)
+                        lattice_id, message_id, key, run_at)
                WHERE n.key IS NULL
                   OR EXISTS (SELECT 1 FROM keyed WHERE keyed.tenant_id = n.tenant_id AND keyed.key = n.key)),
            job AS (
                INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts,
-                                 time_limit_ms, lattice_id)
-               SELECT id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms, lattice_id
+                                 time_limit_ms, lattice_id, run_at, status)
+               SELECT id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms,
+                      lattice_id, run_at,
+                      CASE WHEN run_at IS NULL THEN 'queued' ELSE 'scheduled' END::job_status
                FROM new
-               RETURNING id)
-           INSERT INTO job_outbox (message_id, job_id, tenant_id, attempt, queue_class)
-           SELECT new.message_id, new.id, new.tenant_id, 1, new.queue_class FROM new JOIN job USING (id)
-           RETURNING job_id AS "job_id: JobId""#,
+               RETURNING id, status),
+           -- A scheduled job gets its outbox row when due (promote_due).
+           sent AS (
+               INSERT INTO job_outbox (message_id, job_id, tenant_id, attempt, queue_class)
+               SELECT new.message_id, new.id, new.tenant_id, 1, new.queue_class
+               FROM new JOIN job USING (id) WHERE job.status = 'queued')
+           SELECT id AS "job_id!: JobId" FROM job"#,
         &k_tenant,
         &k_key,
         &k_hash,
@@ -168,6 +180,7 @@ pub async fn insert_batch(
         &j.lattice as &[Option<Uuid>],
         &j.message,
         &j.key as &[Option<String>],
+        &j.run_at as &[Option<DateTime<Utc>>],
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -187,6 +200,7 @@ struct JobColumns {
     lattice: Vec<Option<Uuid>>,
     message: Vec<Uuid>,
     key: Vec<Option<String>>,
+    run_at: Vec<Option<DateTime<Utc>>>,
 }
 
 /// A tenant's job; another tenant's is `None`, exactly like a missing one.
@@ -195,7 +209,7 @@ pub async fn get(pool: &PgPool, tenant: TenantId, job: JobId) -> Result<Option<J
         JobRow,
         r#"SELECT id AS "id: JobId", tenant_id AS "tenant_id: TenantId",
                   status AS "status: JobState", operation, spec, attempt, max_attempts,
-                  result, error, created_at, updated_at, started_at, finished_at
+                  result, error, created_at, updated_at, started_at, finished_at, run_at
            FROM jobs WHERE id = $1 AND tenant_id = $2"#,
         job as JobId,
         tenant as TenantId,
@@ -223,7 +237,7 @@ pub enum Change {
     Fail { error: Failure, usage: Usage },
     /// running → queued, attempt + 1, republished after `backoff`.
     Retry { error: Failure, backoff: Duration },
-    /// queued|running → cancelled.
+    /// scheduled|queued|running → cancelled.
     Cancel { reason: String },
 }
 
@@ -769,7 +783,8 @@ async fn finish_many(
                RETURNING j.id, j.tenant_id, j.attempt, j.max_attempts, j.operation, u.from_status,
                          u.to_status, u.reason, u.message_id, u.event_type, u.payload, u.usage_id,
                          u.billable, u.vertex_visits, u.compute_ms, u.device, j.status, j.spec,
-                         j.result, j.error, j.created_at, j.updated_at, j.started_at, j.finished_at),
+                         j.result, j.error, j.created_at, j.updated_at, j.started_at, j.finished_at,
+                         j.run_at),
            logged AS (
                INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
                SELECT id, tenant_id, from_status::job_status, to_status::job_status, attempt, reason
@@ -795,7 +810,8 @@ async fn finish_many(
                               'created_at', (extract(epoch FROM created_at) * 1000000)::bigint,
                               'updated_at', (extract(epoch FROM updated_at) * 1000000)::bigint,
                               'started_at', (extract(epoch FROM started_at) * 1000000)::bigint,
-                              'finished_at', (extract(epoch FROM finished_at) * 1000000)::bigint
+                              'finished_at', (extract(epoch FROM finished_at) * 1000000)::bigint,
+                              'run_at', (extract(epoch FROM run_at) * 1000000)::bigint
                           )::text END AS notice
                FROM moved),
            notified AS MATERIALIZED (

@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 #[sqlx(type_name = "job_status", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
+    /// Waiting for its `run_at` (a delayed submit): no message exists yet;
+    /// the relay leader queues it when due (issue 21).
+    Scheduled,
     Queued,
     Running,
     Succeeded,
@@ -28,6 +31,8 @@ pub enum JobState {
 /// What can happen to a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobEvent {
+    /// A scheduled job's `run_at` came: it is queued (and its message written).
+    Due,
     /// A worker takes the job (starts an attempt).
     Claim,
     /// The attempt produced a result.
@@ -57,11 +62,12 @@ impl JobState {
         use JobEvent::*;
         use JobState::*;
         match (self, event) {
+            (Scheduled, Due) => Ok(Queued),
             (Queued, Claim) => Ok(Running),
             (Running, Succeed) => Ok(Succeeded),
             (Running | Queued, Fail) => Ok(Failed),
             (Running, Retry) => Ok(Queued),
-            (Queued | Running, Cancel) => Ok(Cancelled),
+            (Scheduled | Queued | Running, Cancel) => Ok(Cancelled),
             (from, event) => Err(IllegalTransition { from, event }),
         }
     }
@@ -73,8 +79,19 @@ impl JobState {
         )
     }
 
+    /// Every state, in the order a job goes through them.
+    pub const ALL: [JobState; 6] = [
+        JobState::Scheduled,
+        JobState::Queued,
+        JobState::Running,
+        JobState::Succeeded,
+        JobState::Failed,
+        JobState::Cancelled,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            JobState::Scheduled => "scheduled",
             JobState::Queued => "queued",
             JobState::Running => "running",
             JobState::Succeeded => "succeeded",
@@ -96,8 +113,8 @@ mod tests {
     use super::JobState::*;
     use super::*;
 
-    const STATES: [JobState; 5] = [Queued, Running, Succeeded, Failed, Cancelled];
-    const EVENTS: [JobEvent; 5] = [Claim, Succeed, Fail, Retry, Cancel];
+    const STATES: [JobState; 6] = JobState::ALL;
+    const EVENTS: [JobEvent; 6] = [Due, Claim, Succeed, Fail, Retry, Cancel];
 
     #[test]
     fn terminal_states_are_final() {
@@ -127,16 +144,27 @@ mod tests {
     }
 
     #[test]
+    fn a_scheduled_job_is_queued_when_due_and_nothing_else_moves_it() {
+        assert_eq!(Scheduled.on(Due), Ok(Queued));
+        for event in [Claim, Succeed, Fail, Retry] {
+            assert!(Scheduled.on(event).is_err(), "{event:?}");
+        }
+        assert!(Queued.on(Due).is_err(), "a queued job is not queued twice");
+    }
+
+    #[test]
     fn cancel_is_allowed_until_terminal() {
+        assert_eq!(Scheduled.on(Cancel), Ok(Cancelled));
         assert_eq!(Queued.on(Cancel), Ok(Cancelled));
         assert_eq!(Running.on(Cancel), Ok(Cancelled));
     }
 
     #[test]
-    fn every_reachable_state_is_reachable_from_queued() {
-        // Guards against an edit that makes a state unreachable.
-        let mut seen = vec![Queued];
-        let mut frontier = vec![Queued];
+    fn every_state_is_reachable_from_a_submit() {
+        // Guards against an edit that makes a state unreachable. A submit
+        // makes a job scheduled or queued.
+        let mut seen = vec![Scheduled, Queued];
+        let mut frontier = vec![Scheduled, Queued];
         while let Some(s) = frontier.pop() {
             for e in EVENTS {
                 if let Ok(next) = s.on(e)

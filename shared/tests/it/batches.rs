@@ -28,6 +28,7 @@ async fn tenant_with_jobs(db: &TestDatabase, n: usize) -> anyhow::Result<(Tenant
             max_attempts: 3,
             time_limit: Duration::from_secs(10),
             lattice_id: None,
+            run_at: None,
         };
         let mut tx = db.pool.begin().await?;
         jobs::insert_with_outbox(&mut tx, &job).await?;

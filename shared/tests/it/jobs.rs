@@ -19,6 +19,7 @@ async fn queued_job(db: &TestDatabase) -> anyhow::Result<(TenantId, JobId)> {
         max_attempts: 3,
         time_limit: Duration::from_secs(10),
         lattice_id: None,
+        run_at: None,
     };
     let mut tx = db.pool.begin().await?;
     jobs::insert_with_outbox(&mut tx, &job).await?;

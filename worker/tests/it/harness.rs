@@ -72,6 +72,7 @@ impl Worker {
             max_attempts,
             time_limit,
             lattice_id: None,
+            run_at: None,
         };
         let mut tx = self.env.db.pool.begin().await?;
         jobs::insert_with_outbox(&mut tx, &job).await?;
