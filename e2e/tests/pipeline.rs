@@ -389,8 +389,10 @@ async fn a_delayed_job_waits_for_its_time_then_runs() -> anyhow::Result<()> {
     wait_ready(&format!("{}/readyz", env.api_url()), READY).await?;
     let client = Client::new(env.api_url(), key);
     let id = client
-        .submit(&json!({"lattice": {"dimensions": 2, "size": 8}, "operation": "shortest_path",
-                        "params": {"start": [0, 0], "end": [7, 7]}, "delay_secs": 2}))
+        .submit(
+            &json!({"lattice": {"dimensions": 2, "size": 8}, "operation": "shortest_path",
+                        "params": {"start": [0, 0], "end": [7, 7]}, "delay_secs": 2}),
+        )
         .await?;
     assert_eq!(client.job(&id).await?["status"], "scheduled");
     let job = client.wait_terminal(&id, FINISH).await?;
@@ -404,7 +406,13 @@ async fn a_delayed_job_waits_for_its_time_then_runs() -> anyhow::Result<()> {
         anyhow::bail!("no run_at or started_at: {job}");
     };
     let late = started - run_at;
-    assert!(late >= chrono::TimeDelta::zero(), "started {late} before its run_at: {job}");
-    assert!(late < chrono::TimeDelta::seconds(2), "started {late} after its run_at: {job}");
+    assert!(
+        late >= chrono::TimeDelta::zero(),
+        "started {late} before its run_at: {job}"
+    );
+    assert!(
+        late < chrono::TimeDelta::seconds(2),
+        "started {late} after its run_at: {job}"
+    );
     env.teardown().await
 }

@@ -128,7 +128,7 @@ impl Plan {
                 queue_class: QueueClass::Low,
                 gpu: false,
                 requests_per_minute: 60,
-                schedule_horizon: Duration::from_secs(1 * 86_400),
+                schedule_horizon: Duration::from_secs(86_400),
             },
             Plan::Starter => PlanLimits {
                 price_cents_per_month: 2_900,

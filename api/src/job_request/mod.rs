@@ -58,8 +58,8 @@ impl JobIn {
         limits: &PlanLimits,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
-        let horizon = chrono::TimeDelta::from_std(limits.schedule_horizon)
-            .unwrap_or(chrono::TimeDelta::MAX);
+        let horizon =
+            chrono::TimeDelta::from_std(limits.schedule_horizon).unwrap_or(chrono::TimeDelta::MAX);
         let (at, field) = match (self.run_at, self.delay_secs) {
             (None, None) => return Ok(None),
             (Some(_), Some(_)) => {
@@ -90,7 +90,11 @@ impl JobIn {
                     true => chrono::TimeDelta::milliseconds((secs * 1000.0) as i64),
                     false => chrono::TimeDelta::MAX,
                 };
-                (now.checked_add_signed(delay).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC), "delay_secs")
+                (
+                    now.checked_add_signed(delay)
+                        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+                    "delay_secs",
+                )
             }
         };
         if at - now > horizon {

@@ -479,7 +479,8 @@ fn run_at(plan: Plan, body: Value) -> Result<Option<chrono::DateTime<chrono::Utc
     let now = chrono::DateTime::parse_from_rfc3339("2026-12-06T12:00:00Z")
         .map(|t| t.to_utc())
         .map_err(|e| e.to_string())?;
-    let job: JobIn = crate::json::parse(body.to_string().as_bytes()).map_err(|e| format!("{e:?}"))?;
+    let job: JobIn =
+        crate::json::parse(body.to_string().as_bytes()).map_err(|e| format!("{e:?}"))?;
     job.run_at(&plan.limits(), now).map_err(|e| match e {
         ApiError::Validation(errors) => errors
             .iter()
@@ -521,8 +522,11 @@ fn run_at_and_delay_name_the_start_within_the_horizon() {
     assert!(refused(Plan::Free, json!({"run_at": "2026-12-06T11:00:00Z"})).starts_with("run_at: "));
     assert!(refused(Plan::Free, json!({"delay_secs": -1})).starts_with("delay_secs: "));
     assert!(
-        refused(Plan::Free, json!({"delay_secs": 1, "run_at": "2026-12-06T13:00:00Z"}))
-            .starts_with("delay_secs: ")
+        refused(
+            Plan::Free,
+            json!({"delay_secs": 1, "run_at": "2026-12-06T13:00:00Z"})
+        )
+        .starts_with("delay_secs: ")
     );
     // The free plan looks a day ahead, enterprise a year.
     let two_days = json!({"delay_secs": 2 * 86_400});

@@ -64,7 +64,11 @@ fn accepted(id: JobId, status: JobState, rerun_of: Option<JobId>, replayed: bool
 
 /// A replayed submit answers the job's state now (it may have been
 /// scheduled, or have run since).
-async fn replayed_state(state: &AppState, scope: &TenantScope, id: JobId) -> Result<JobState, ApiError> {
+async fn replayed_state(
+    state: &AppState,
+    scope: &TenantScope,
+    id: JobId,
+) -> Result<JobState, ApiError> {
     Ok(db::jobs::get(&state.db, scope.tenant_id, id)
         .await?
         .map_or(JobState::Queued, |row| row.status))
@@ -146,7 +150,12 @@ async fn submit_job(
     {
         tracing::Span::current().record("job_id", tracing::field::display(id));
         tracing::info!("idempotent submit replayed");
-        return Ok(accepted(id, replayed_state(&state, &scope, id).await?, None, true));
+        return Ok(accepted(
+            id,
+            replayed_state(&state, &scope, id).await?,
+            None,
+            true,
+        ));
     }
     let job: JobIn = crate::json::parse(body.to_string().as_bytes())?;
     let stored = match job.lattice_id {

@@ -184,7 +184,10 @@ async fn due_scheduled_jobs_are_queued_with_their_outbox_row_and_others_wait() -
     // The queued job's row is claimable like any other.
     let mut tx = conn.begin().await?;
     let claimed = outbox::claim_fair(&mut tx, 10, &caps()).await?;
-    assert_eq!(claimed.iter().map(|m| m.job_id).collect::<Vec<_>>(), vec![due.id]);
+    assert_eq!(
+        claimed.iter().map(|m| m.job_id).collect::<Vec<_>>(),
+        vec![due.id]
+    );
     tx.commit().await?;
     drop(conn);
     db.drop_database().await
