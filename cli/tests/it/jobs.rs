@@ -256,3 +256,44 @@ async fn many_jobs_from_a_json_lines_file_print_one_line_each() -> anyhow::Resul
     assert!(run.stderr.contains("line 2"), "{run:?}");
     cli.stop().await
 }
+
+#[tokio::test]
+async fn a_delayed_submit_is_scheduled_listed_and_cancelled_from_the_command_line()
+-> anyhow::Result<()> {
+    let cli = Cli::start(Fleet::ApiOnly).await?;
+    let key = cli.env.bootstrap("free")?;
+    let with_key = [("CATALYTIC_API_KEY", key.as_str())];
+    let submitted = cli.json(
+        "jobs submit --operation shortest_path --size 8,8 --start 0,0 --end 7,7 --delay 600",
+        &with_key,
+    )?;
+    assert_eq!(submitted["status"], "scheduled", "{submitted}");
+    let id = submitted["id"].as_str().unwrap_or_default().to_owned();
+    let listed = cli.json("jobs list --status scheduled", &with_key)?;
+    assert_eq!(listed["items"][0]["id"], json!(id), "{listed}");
+    assert!(listed["items"][0]["run_at"].is_string(), "{listed}");
+    let cancelled = cli.json(&format!("jobs cancel {id}"), &with_key)?;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    // A time in the past is refused by the API, naming the flag's field.
+    let refused = cli.run_with(
+        &[
+            "jobs",
+            "submit",
+            "--operation",
+            "shortest_path",
+            "--size",
+            "8,8",
+            "--start",
+            "0,0",
+            "--end",
+            "7,7",
+            "--run-at",
+            "2020-01-01T00:00:00Z",
+        ],
+        &with_key,
+        "",
+    )?;
+    assert_ne!(refused.code, Some(0), "{refused:?}");
+    assert!(refused.stderr.contains("run_at"), "{refused:?}");
+    cli.stop().await
+}
