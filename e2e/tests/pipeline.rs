@@ -375,6 +375,19 @@ fn the_reference_path_is_right_on_a_hand_checked_case() {
     );
 }
 
+/// A small shortest path that may not start before `delay_secs`.
+fn delayed(delay_secs: u64) -> Value {
+    json!({"lattice": {"dimensions": 2, "size": 8}, "operation": "shortest_path",
+           "params": {"start": [0, 0], "end": [7, 7]}, "delay_secs": delay_secs})
+}
+
+/// A time field of a job (`run_at`, `started_at`).
+fn time_of(job: &Value, field: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    job[field]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+}
+
 /// Delayed jobs (issue 21) on the real binaries: a job submitted with
 /// `delay_secs` is `scheduled` until its `run_at`, then the relay leader
 /// queues it and it runs; it does not start early, and starts within a
@@ -388,21 +401,12 @@ async fn a_delayed_job_waits_for_its_time_then_runs() -> anyhow::Result<()> {
     let _scheduler = env.spawn(Binary::Scheduler, &[])?;
     wait_ready(&format!("{}/readyz", env.api_url()), READY).await?;
     let client = Client::new(env.api_url(), key);
-    let id = client
-        .submit(
-            &json!({"lattice": {"dimensions": 2, "size": 8}, "operation": "shortest_path",
-                        "params": {"start": [0, 0], "end": [7, 7]}, "delay_secs": 2}),
-        )
-        .await?;
+    let id = client.submit(&delayed(2)).await?;
     assert_eq!(client.job(&id).await?["status"], "scheduled");
     let job = client.wait_terminal(&id, FINISH).await?;
     assert_eq!(job["status"], "succeeded", "{job}");
-    let time = |field: &str| {
-        job[field]
-            .as_str()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-    };
-    let (Some(run_at), Some(started)) = (time("run_at"), time("started_at")) else {
+    let (Some(run_at), Some(started)) = (time_of(&job, "run_at"), time_of(&job, "started_at"))
+    else {
         anyhow::bail!("no run_at or started_at: {job}");
     };
     let late = started - run_at;
@@ -414,5 +418,35 @@ async fn a_delayed_job_waits_for_its_time_then_runs() -> anyhow::Result<()> {
         late < chrono::TimeDelta::seconds(2),
         "started {late} after its run_at: {job}"
     );
+    env.teardown().await
+}
+
+/// A delayed job's time is the database's, not a process's: with no
+/// scheduler running when it comes due, the job waits `scheduled`, and the
+/// scheduler started afterwards queues it at once and it runs.
+#[tokio::test]
+async fn a_delayed_job_due_while_no_scheduler_runs_is_queued_by_the_next_one() -> anyhow::Result<()>
+{
+    let env = Env::new().await?;
+    let key = env.bootstrap("starter")?;
+    let _api = env.spawn(Binary::Api, &[])?;
+    let _worker = env.spawn(Binary::Worker, &[])?;
+    wait_ready(&format!("{}/readyz", env.api_url()), READY).await?;
+    let client = Client::new(env.api_url(), key);
+    let id = client.submit(&delayed(1)).await?;
+    let run_at =
+        time_of(&client.job(&id).await?, "run_at").ok_or_else(|| anyhow::anyhow!("no run_at"))?;
+    wait_until("the job's run_at to pass", READY, || async {
+        Ok((chrono::Utc::now() > run_at + chrono::TimeDelta::milliseconds(500)).then_some(()))
+    })
+    .await?;
+    assert_eq!(
+        client.job(&id).await?["status"],
+        "scheduled",
+        "nothing queues it without a scheduler"
+    );
+    let _scheduler = env.spawn(Binary::Scheduler, &[])?;
+    let job = client.wait_terminal(&id, FINISH).await?;
+    assert_eq!(job["status"], "succeeded", "{job}");
     env.teardown().await
 }
