@@ -226,7 +226,7 @@ impl Env {
 }
 
 /// A spawned binary. Dropping it kills it (so a failed test leaks nothing)
-/// and, when the test is failing, prints the tail of its log.
+/// and prints the tail of its log (shown when the test fails).
 pub struct Process {
     child: Child,
     pub name: &'static str,
@@ -262,13 +262,14 @@ impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if std::thread::panicking() {
-            let text = self.log_text();
-            let tail: Vec<&str> = text.lines().rev().take(40).collect();
-            eprintln!("----- last lines of {} -----", self.name);
-            for line in tail.into_iter().rev() {
-                eprintln!("{line}");
-            }
+        // Always: nextest shows a test's output only when it fails, and a
+        // test that fails by returning an error (a deadline passed) does not
+        // panic, so its processes' last lines are what explains it.
+        let text = self.log_text();
+        let tail: Vec<&str> = text.lines().rev().take(40).collect();
+        eprintln!("----- last lines of {} -----", self.name);
+        for line in tail.into_iter().rev() {
+            eprintln!("{line}");
         }
     }
 }

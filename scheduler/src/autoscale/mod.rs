@@ -55,6 +55,15 @@ impl Autoscaler {
 
     pub async fn run_once(&self) -> anyhow::Result<Signal> {
         let channel = self.broker.channel().await.context("broker channel")?;
+        // Declared here too (idempotent, a few round trips per interval):
+        // the passive reads below fail on a queue nobody declared yet, and
+        // at start the autoscaler's first round can come before the relay's
+        // or a worker's declaration, leaving the scaling gauges unset until
+        // the next interval.
+        self.topology
+            .declare(&channel)
+            .await
+            .context("declaring the topology")?;
         let loads = db::scaling::running_and_oldest(&self.pool).await?;
         let mut classes = Vec::new();
         let mut backlog = 0u64;

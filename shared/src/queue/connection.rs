@@ -11,6 +11,9 @@ use lapin::{Channel, Connection, ConnectionProperties};
 use std::time::Duration;
 use tokio::sync::Mutex;
 
+/// How long the version probe waits for the broker's first frame.
+const VERSION_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub struct Broker {
     url: Secret<String>,
     /// For `amqps://`: a private CA to trust besides the compiled-in roots.
@@ -117,7 +120,15 @@ impl Broker {
         if self.version_ok.load(Ordering::Relaxed) {
             return Ok(());
         }
-        match super::server_version::announced(self.url.expose(), &self.tls).await {
+        // Bounded: a broker that accepts the socket and says nothing must
+        // not hold up the connect that follows (it will say why itself).
+        let probe = tokio::time::timeout(
+            VERSION_PROBE_TIMEOUT,
+            super::server_version::announced(self.url.expose(), &self.tls),
+        )
+        .await
+        .unwrap_or_else(|_| Err(QueueError::Protocol("no connection.start in time".to_owned())));
+        match probe {
             Ok(version) => {
                 super::server_version::check(&version)?;
                 tracing::info!(version, server = %self.server(), "RabbitMQ supported");
