@@ -11,7 +11,7 @@
 //! - [`idempotency`]: `Idempotency-Key`: same body → same job, other body → 409.
 //! - [`limits`]: plan quotas (402 / 429) checked in the write's transaction.
 //! - [`notifications`], [`job_events`]: the LISTEN connection (finished jobs, auth changes).
-//! - [`json`], [`error`]: JSON bodies in, problem+json errors out.
+//! - [`json`], [`query`], [`error`]: JSON bodies and query strings in, problem+json errors out.
 //! - [`bootstrap`]: the admin command that creates a tenant and its first key.
 //! - [`dashboard`]: the server-rendered web dashboard under `/dashboard`, a client of the API in process.
 
@@ -31,6 +31,7 @@ pub mod limits;
 pub mod notifications;
 pub mod openapi;
 pub mod pagination;
+pub mod query;
 pub mod responses;
 pub mod routes;
 pub mod startup;

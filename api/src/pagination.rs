@@ -12,6 +12,7 @@ pub const MAX_PAGE: i64 = 100;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// 1–100, default 100.
     pub limit: Option<i64>,

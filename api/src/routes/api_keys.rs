@@ -8,7 +8,8 @@ use crate::json::ApiJson;
 use crate::pagination::PageQuery;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::query::ApiQuery;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use catalytic_shared::db::{self, DbError, tenants::ApiKeyRow};
@@ -170,7 +171,7 @@ async fn create_api_key(
 async fn list_api_keys(
     State(state): State<AppState>,
     scope: TenantScope,
-    Query(page): Query<PageQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<ApiKeyPage>, ApiError> {
     require_admin_user(&scope)?;
     let page = page.parse::<ApiKeyId>()?;

@@ -8,7 +8,8 @@ use crate::pagination::PageQuery;
 use crate::responses::{InvoiceLineOut, InvoiceOut, InvoicePage};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::query::ApiQuery;
+use axum::extract::{Path, State};
 use catalytic_shared::db::{
     self,
     billing::{InvoiceRow, LineRow},
@@ -59,7 +60,7 @@ fn out(r: InvoiceRow, lines: Option<Vec<LineRow>>) -> InvoiceOut {
 async fn list_invoices(
     State(state): State<AppState>,
     scope: TenantScope,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<InvoicePage>, ApiError> {
     let page = query.parse::<InvoiceId>()?;
     let mut rows =

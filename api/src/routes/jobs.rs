@@ -11,10 +11,12 @@ use crate::pagination::PageQuery;
 use crate::responses::{JobAccepted, JobOut, JobPage};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::query::ApiQuery;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use catalytic_shared::db;
+use catalytic_shared::db::job_queries::JobFilter;
 use catalytic_shared::db::jobs::{Guard, Transitioned};
 use catalytic_shared::ids::{JobId, LatticeId};
 use catalytic_shared::job::{JobSpec, JobState};
@@ -62,6 +64,30 @@ fn accepted(id: JobId, status: JobState, rerun_of: Option<JobId>, replayed: bool
     response
 }
 
+fn parse_operation(operation: &str) -> Result<String, ApiError> {
+    crate::job_request::OPERATIONS
+        .iter()
+        .find(|o| **o == operation)
+        .map(|o| (*o).to_owned())
+        .ok_or_else(|| {
+            ApiError::field(
+                "operation",
+                format!("must be one of {}", crate::job_request::OPERATIONS.join(", ")),
+            )
+        })
+}
+
+/// An RFC 3339 instant of a query parameter, 422 naming it.
+fn instant(field: &str, value: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    value
+        .map(|v| {
+            chrono::DateTime::parse_from_rfc3339(v)
+                .map(|t| t.to_utc())
+                .map_err(|_| ApiError::field(field, "must be an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z"))
+        })
+        .transpose()
+}
+
 /// A replayed submit answers the job's state now (it may have been
 /// scheduled, or have run since).
 async fn replayed_state(
@@ -76,9 +102,17 @@ async fn replayed_state(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct JobListQuery {
-    /// Only jobs in this state: `scheduled`, `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    /// Only jobs in these states, comma-separated: `scheduled`, `queued`,
+    /// `running`, `succeeded`, `failed`, `cancelled`.
     pub status: Option<String>,
+    /// Only jobs of this operation (`shortest_path`, `distances`, …).
+    pub operation: Option<String>,
+    /// Only jobs created at or after this instant (RFC 3339).
+    pub created_after: Option<String>,
+    /// Only jobs created before this instant (RFC 3339).
+    pub created_before: Option<String>,
     /// 1–100, default 100.
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -87,6 +121,7 @@ pub struct JobListQuery {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct WaitQuery {
     /// Long-poll: answer as soon as the job is terminal, or after this
     /// many seconds (0–60) with its state then.
@@ -232,7 +267,7 @@ async fn get_job(
     State(state): State<AppState>,
     scope: TenantScope,
     Path(id): Path<String>,
-    Query(query): Query<WaitQuery>,
+    ApiQuery(query): ApiQuery<WaitQuery>,
 ) -> Result<Json<JobOut>, ApiError> {
     let id = job_id(&id)?;
     let wait = match query.wait.as_deref() {
@@ -300,22 +335,30 @@ fn own(row: Arc<db::jobs::JobRow>, scope: &TenantScope) -> Result<Json<JobOut>, 
     responses(
         (status = 200, description = "one page of the tenant's jobs, newest first", body = JobPage),
         (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "unknown `status`, bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "an unknown parameter, or a bad `status`, `operation`, `created_after`, `created_before`, `limit` or `cursor` (the problem names it)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn list_jobs(
     State(state): State<AppState>,
     scope: TenantScope,
-    Query(query): Query<JobListQuery>,
+    ApiQuery(query): ApiQuery<JobListQuery>,
 ) -> Result<Json<JobPage>, ApiError> {
-    let status = query.status.as_deref().map(parse_status).transpose()?;
+    let filter = JobFilter {
+        statuses: match query.status.as_deref() {
+            None => None,
+            Some(list) => Some(list.split(',').map(parse_status).collect::<Result<_, _>>()?),
+        },
+        operation: query.operation.as_deref().map(parse_operation).transpose()?,
+        created_after: instant("created_after", query.created_after.as_deref())?,
+        created_before: instant("created_before", query.created_before.as_deref())?,
+    };
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
     }
     .parse::<JobId>()?;
     let mut rows =
-        db::job_queries::list(&state.db, scope.tenant_id, status, page.after, page.fetch()).await?;
+        db::job_queries::list(&state.db, scope.tenant_id, &filter, page.after, page.fetch()).await?;
     let next_cursor = page.finish(&mut rows, |r| r.id.as_uuid());
     Ok(Json(JobPage {
         items: rows.into_iter().map(JobOut::from).collect(),

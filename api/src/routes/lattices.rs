@@ -10,7 +10,8 @@ use crate::json::ApiJson;
 use crate::pagination::PageQuery;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::query::ApiQuery;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use catalytic_shared::ids::LatticeId;
@@ -176,7 +177,7 @@ async fn create_lattice(
 async fn list_lattices(
     State(state): State<AppState>,
     scope: TenantScope,
-    Query(page): Query<PageQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<LatticePage>, ApiError> {
     let page = page.parse::<LatticeId>()?;
     let mut rows = db::lattices::list(&state.db, scope.tenant_id, page.after, page.fetch()).await?;

@@ -7,7 +7,8 @@ use crate::error::{ApiError, FieldError, Problem};
 use crate::responses::{UsageBucketOut, UsageOut};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Query, State};
+use crate::query::ApiQuery;
+use axum::extract::State;
 use catalytic_shared::db;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -24,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct UsageQuery {
     /// RFC 3339 instant; hours starting at or after it are counted.
     pub from: Option<String>,
@@ -103,7 +105,7 @@ impl TryFrom<&UsageQuery> for UsageRange {
 async fn get_usage(
     State(state): State<AppState>,
     scope: TenantScope,
-    Query(query): Query<UsageQuery>,
+    ApiQuery(query): ApiQuery<UsageQuery>,
 ) -> Result<Json<UsageOut>, ApiError> {
     let range = UsageRange::try_from(&query)?;
     let buckets = db::billing::usage_buckets(

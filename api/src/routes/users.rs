@@ -16,7 +16,8 @@ use crate::responses::{TenantOut, UserOut};
 use crate::routes::auth::{may_grant, normalize_email};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::query::ApiQuery;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use catalytic_shared::db::DbError;
@@ -132,7 +133,7 @@ async fn get_me(
 async fn list_users(
     State(state): State<AppState>,
     scope: TenantScope,
-    Query(page): Query<PageQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<UserPage>, ApiError> {
     let page = page.parse::<UserId>()?;
     let mut rows =

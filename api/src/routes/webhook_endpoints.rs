@@ -10,7 +10,8 @@ use crate::json::ApiJson;
 use crate::pagination::PageQuery;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::query::ApiQuery;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use catalytic_shared::address::AllowList;
@@ -305,7 +306,7 @@ async fn create_endpoint(
 async fn list_endpoints(
     State(state): State<AppState>,
     scope: TenantScope,
-    Query(page): Query<PageQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<EndpointPage>, ApiError> {
     scope.require(Role::Admin)?;
     let page = page.parse::<EndpointId>()?;

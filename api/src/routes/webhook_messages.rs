@@ -9,7 +9,8 @@ use crate::json::ApiJson;
 use crate::pagination::PageQuery;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::query::ApiQuery;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use catalytic_shared::db::webhooks::{self as store, AttemptRow, MessageRow};
 use catalytic_shared::ids::{EndpointId, WebhookMessageId};
@@ -125,7 +126,7 @@ async fn message_id(
 async fn list_messages(
     State(state): State<AppState>,
     scope: TenantScope,
-    Query(page): Query<PageQuery>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<MessagePage>, ApiError> {
     scope.require(Role::Admin)?;
     let page = page.parse::<WebhookMessageId>()?;

@@ -271,3 +271,50 @@ async fn the_vertex_cap_follows_the_tenants_plan() -> anyhow::Result<()> {
     assert_eq!(app.submit_as(&starter, &body).await?.status(), 202);
     app.teardown().await
 }
+
+#[tokio::test]
+async fn the_job_list_filters_by_states_operation_and_creation_time_and_refuses_unknown_filters()
+-> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let path = job(json!({"dimensions": 2, "size": 4}), json!([0, 0]), json!([3, 3]));
+    let analyze = json!({"lattice": {"dimensions": 2, "size": 4}, "operation": "analyze"});
+    let mut later = path.clone();
+    later["delay_secs"] = json!(600);
+    for body in [&path, &path, &analyze, &later] {
+        assert_eq!(app.submit(body).await?.status(), 202);
+    }
+    let list = |query: String| {
+        app.http
+            .get(format!("{}/v1/jobs?{query}", app.base))
+            .bearer_auth(&app.key)
+            .send()
+    };
+    let count = |page: &Value| page["items"].as_array().map_or(0, Vec::len);
+    let soon = (chrono::Utc::now() + chrono::TimeDelta::minutes(1)).to_rfc3339();
+    let soon = soon.replace('+', "%2B");
+    for (query, expected) in [
+        ("operation=analyze".to_owned(), 1),
+        ("operation=shortest_path&status=queued".to_owned(), 2),
+        ("status=queued,scheduled".to_owned(), 4),
+        ("status=scheduled".to_owned(), 1),
+        (format!("created_after={soon}"), 0),
+        (format!("created_before={soon}&operation=shortest_path"), 3),
+    ] {
+        let response = list(query.clone()).await?;
+        assert_eq!(response.status(), 200, "{query}");
+        let page: Value = response.json().await?;
+        assert_eq!(count(&page), expected, "{query}: {page}");
+    }
+    for (query, field) in [
+        ("operation=teleport", "operation"),
+        ("opration=analyze", "opration"),
+        ("status=queued,lost", "status"),
+        ("limit=ten", "limit"),
+        ("created_after=yesterday", "created_after"),
+    ] {
+        let (status, body) = problem(list(query.to_owned()).await?).await?;
+        assert_eq!(status, 422, "{query}: {body}");
+        assert_eq!(fields(&body), vec![field.to_owned()], "{query}: {body}");
+    }
+    app.teardown().await
+}

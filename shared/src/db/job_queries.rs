@@ -6,18 +6,31 @@ use super::DbError;
 use super::jobs::{self, Change, Guard, JobRow, Transitioned};
 use crate::ids::{JobId, LatticeId, TenantId};
 use crate::job::JobState;
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 /// The PostgreSQL channel workers LISTEN on; the payload is the job id.
 pub const CANCEL_CHANNEL: &str = "job_cancel";
 
-/// A tenant's jobs, newest first (ids are UUIDv7), optionally of one state,
-/// after the cursor `after`. Index: `jobs_tenant_status_id` with a status,
-/// the primary key otherwise.
+/// What a job listing keeps; `None` keeps everything on that axis.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Any of these states.
+    pub statuses: Option<Vec<JobState>>,
+    pub operation: Option<String>,
+    /// Created at or after.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+/// A tenant's jobs, newest first (ids are UUIDv7), after the cursor
+/// `after`, matching `filter`. Index: `jobs_tenant_status_id` with one
+/// status, the primary key otherwise (a tenant's jobs by id, filtered).
 pub async fn list(
     pool: &PgPool,
     tenant: TenantId,
-    status: Option<JobState>,
+    filter: &JobFilter,
     after: Option<JobId>,
     limit: i64,
 ) -> Result<Vec<JobRow>, DbError> {
@@ -28,14 +41,20 @@ pub async fn list(
                   result, error, created_at, updated_at, started_at, finished_at, run_at
            FROM jobs
            WHERE tenant_id = $1
-             AND ($2::job_status IS NULL OR status = $2)
+             AND ($2::job_status[] IS NULL OR status = ANY($2))
              AND ($3::uuid IS NULL OR id < $3)
+             AND ($5::text IS NULL OR operation = $5)
+             AND ($6::timestamptz IS NULL OR created_at >= $6)
+             AND ($7::timestamptz IS NULL OR created_at < $7)
            ORDER BY id DESC
            LIMIT $4"#,
         tenant as TenantId,
-        status as Option<JobState>,
+        filter.statuses.as_deref() as Option<&[JobState]>,
         after.map(|a| a.as_uuid()),
         limit,
+        filter.operation.as_deref(),
+        filter.created_after,
+        filter.created_before,
     )
     .fetch_all(pool)
     .await?)
