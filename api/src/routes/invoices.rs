@@ -5,10 +5,10 @@
 use crate::auth::TenantScope;
 use crate::error::{ApiError, Problem};
 use crate::pagination::PageQuery;
+use crate::query::ApiQuery;
 use crate::responses::{InvoiceLineOut, InvoiceOut, InvoicePage};
 use crate::state::AppState;
 use axum::Json;
-use crate::query::ApiQuery;
 use axum::extract::{Path, State};
 use catalytic_shared::db::{
     self,

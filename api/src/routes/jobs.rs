@@ -8,10 +8,10 @@ use crate::idempotency::{self, IdempotencyKey};
 use crate::job_request::JobIn;
 use crate::json::ApiJson;
 use crate::pagination::PageQuery;
+use crate::query::ApiQuery;
 use crate::responses::{JobAccepted, JobOut, JobPage};
 use crate::state::AppState;
 use axum::Json;
-use crate::query::ApiQuery;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -72,18 +72,29 @@ fn parse_operation(operation: &str) -> Result<String, ApiError> {
         .ok_or_else(|| {
             ApiError::field(
                 "operation",
-                format!("must be one of {}", crate::job_request::OPERATIONS.join(", ")),
+                format!(
+                    "must be one of {}",
+                    crate::job_request::OPERATIONS.join(", ")
+                ),
             )
         })
 }
 
 /// An RFC 3339 instant of a query parameter, 422 naming it.
-fn instant(field: &str, value: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+fn instant(
+    field: &str,
+    value: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
     value
         .map(|v| {
             chrono::DateTime::parse_from_rfc3339(v)
                 .map(|t| t.to_utc())
-                .map_err(|_| ApiError::field(field, "must be an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z"))
+                .map_err(|_| {
+                    ApiError::field(
+                        field,
+                        "must be an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z",
+                    )
+                })
         })
         .transpose()
 }
@@ -346,9 +357,17 @@ async fn list_jobs(
     let filter = JobFilter {
         statuses: match query.status.as_deref() {
             None => None,
-            Some(list) => Some(list.split(',').map(parse_status).collect::<Result<_, _>>()?),
+            Some(list) => Some(
+                list.split(',')
+                    .map(parse_status)
+                    .collect::<Result<_, _>>()?,
+            ),
         },
-        operation: query.operation.as_deref().map(parse_operation).transpose()?,
+        operation: query
+            .operation
+            .as_deref()
+            .map(parse_operation)
+            .transpose()?,
         created_after: instant("created_after", query.created_after.as_deref())?,
         created_before: instant("created_before", query.created_before.as_deref())?,
     };
@@ -357,8 +376,14 @@ async fn list_jobs(
         cursor: query.cursor,
     }
     .parse::<JobId>()?;
-    let mut rows =
-        db::job_queries::list(&state.db, scope.tenant_id, &filter, page.after, page.fetch()).await?;
+    let mut rows = db::job_queries::list(
+        &state.db,
+        scope.tenant_id,
+        &filter,
+        page.after,
+        page.fetch(),
+    )
+    .await?;
     let next_cursor = page.finish(&mut rows, |r| r.id.as_uuid());
     Ok(Json(JobPage {
         items: rows.into_iter().map(JobOut::from).collect(),

@@ -4,10 +4,10 @@
 
 use crate::auth::TenantScope;
 use crate::error::{ApiError, FieldError, Problem};
+use crate::query::ApiQuery;
 use crate::responses::{UsageBucketOut, UsageOut};
 use crate::state::AppState;
 use axum::Json;
-use crate::query::ApiQuery;
 use axum::extract::State;
 use catalytic_shared::db;
 use chrono::{DateTime, Utc};

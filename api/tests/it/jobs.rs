@@ -276,7 +276,11 @@ async fn the_vertex_cap_follows_the_tenants_plan() -> anyhow::Result<()> {
 async fn the_job_list_filters_by_states_operation_and_creation_time_and_refuses_unknown_filters()
 -> anyhow::Result<()> {
     let app = spawn_app().await?;
-    let path = job(json!({"dimensions": 2, "size": 4}), json!([0, 0]), json!([3, 3]));
+    let path = job(
+        json!({"dimensions": 2, "size": 4}),
+        json!([0, 0]),
+        json!([3, 3]),
+    );
     let analyze = json!({"lattice": {"dimensions": 2, "size": 4}, "operation": "analyze"});
     let mut later = path.clone();
     later["delay_secs"] = json!(600);

@@ -127,7 +127,11 @@ impl Broker {
             super::server_version::announced(self.url.expose(), &self.tls),
         )
         .await
-        .unwrap_or_else(|_| Err(QueueError::Protocol("no connection.start in time".to_owned())));
+        .unwrap_or_else(|_| {
+            Err(QueueError::Protocol(
+                "no connection.start in time".to_owned(),
+            ))
+        });
         match probe {
             Ok(version) => {
                 super::server_version::check(&version)?;
