@@ -326,6 +326,16 @@ impl BulkItem {
     }
 }
 
+/// The answer to a bulk cancel (`POST /v1/jobs/cancel`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CancelledOut {
+    /// Jobs this request cancelled.
+    pub cancelled: usize,
+    /// The request stopped at its cap (10,000 jobs) with more matching:
+    /// send it again.
+    pub more: bool,
+}
+
 /// The answer to a bulk submit: one result per item, in order.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BulkAccepted {

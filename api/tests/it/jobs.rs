@@ -272,10 +272,8 @@ async fn the_vertex_cap_follows_the_tenants_plan() -> anyhow::Result<()> {
     app.teardown().await
 }
 
-#[tokio::test]
-async fn the_job_list_filters_by_states_operation_and_creation_time_and_refuses_unknown_filters()
--> anyhow::Result<()> {
-    let app = spawn_app().await?;
+/// A small shortest path, an analyze, and the path delayed by 10 minutes.
+fn three_kinds() -> (Value, Value, Value) {
     let path = job(
         json!({"dimensions": 2, "size": 4}),
         json!([0, 0]),
@@ -284,6 +282,14 @@ async fn the_job_list_filters_by_states_operation_and_creation_time_and_refuses_
     let analyze = json!({"lattice": {"dimensions": 2, "size": 4}, "operation": "analyze"});
     let mut later = path.clone();
     later["delay_secs"] = json!(600);
+    (path, analyze, later)
+}
+
+#[tokio::test]
+async fn the_job_list_filters_by_states_operation_and_creation_time_and_refuses_unknown_filters()
+-> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let (path, analyze, later) = three_kinds();
     for body in [&path, &path, &analyze, &later] {
         assert_eq!(app.submit(body).await?.status(), 202);
     }
@@ -319,6 +325,83 @@ async fn the_job_list_filters_by_states_operation_and_creation_time_and_refuses_
         let (status, body) = problem(list(query.to_owned()).await?).await?;
         assert_eq!(status, 422, "{query}: {body}");
         assert_eq!(fields(&body), vec![field.to_owned()], "{query}: {body}");
+    }
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn a_bulk_cancel_stops_every_matching_unfinished_job_in_batches() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let (_, analyze, later) = three_kinds();
+    for body in [&later, &later, &analyze] {
+        assert_eq!(app.submit(body).await?.status(), 202);
+    }
+    // Many more queued jobs than one statement's batch of 500, straight into
+    // the table (HTTP submits would only exercise the rate limit).
+    sqlx::query(
+        "INSERT INTO jobs (id, tenant_id, status, operation, spec, queue_class, max_attempts)
+         SELECT gen_random_uuid(), t.id, 'queued', 'shortest_path', '{}'::jsonb, 'low', 3
+         FROM tenants t, generate_series(1, 1201) WHERE t.name = 'tenant-a'",
+    )
+    .execute(&app.db.pool)
+    .await?;
+    let cancel = |body: Value| {
+        app.http
+            .post(format!("{}/v1/jobs/cancel", app.base))
+            .bearer_auth(&app.key)
+            .json(&body)
+            .send()
+    };
+    let counts = || async {
+        sqlx::query_as::<_, (String, i64)>(
+            "SELECT status::text, count(*) FROM jobs GROUP BY 1 ORDER BY 1",
+        )
+        .fetch_all(&app.db.pool)
+        .await
+    };
+
+    let answer: Value = cancel(json!({"status": ["scheduled"]}))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(answer, json!({"cancelled": 2, "more": false}));
+    let answer: Value = cancel(json!({"operation": "analyze"}))
+        .await?
+        .json()
+        .await?;
+    assert_eq!(answer, json!({"cancelled": 1, "more": false}));
+    assert_eq!(
+        counts().await?,
+        vec![("cancelled".to_owned(), 3), ("queued".to_owned(), 1201)]
+    );
+    // Everything left, across three batches; nothing is cancelled twice.
+    let answer: Value = cancel(json!({})).await?.json().await?;
+    assert_eq!(answer, json!({"cancelled": 1201, "more": false}));
+    assert_eq!(counts().await?, vec![("cancelled".to_owned(), 1204)]);
+    let answer: Value = cancel(json!({})).await?.json().await?;
+    assert_eq!(answer, json!({"cancelled": 0, "more": false}));
+    // Each cancelled job has its webhook message, as a single cancel does.
+    let messages: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM webhook_messages WHERE event_type = 'job.cancelled'",
+    )
+    .fetch_one(&app.db.pool)
+    .await?;
+    assert_eq!(messages, 1204);
+
+    for (body, field) in [
+        (json!({"status": ["succeeded"]}), "status[0]"),
+        (json!({"status": ["queued", "lost"]}), "status[1]"),
+        (json!({"operation": "teleport"}), "operation"),
+        (json!({"created_after": "yesterday"}), "created_after"),
+        (json!({"everything": true}), "everything"),
+    ] {
+        let (status, problem_body) = problem(cancel(body.clone()).await?).await?;
+        assert_eq!(status, 422, "{body}: {problem_body}");
+        assert_eq!(
+            fields(&problem_body),
+            vec![field.to_owned()],
+            "{body}: {problem_body}"
+        );
     }
     app.teardown().await
 }

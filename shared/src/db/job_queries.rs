@@ -24,6 +24,103 @@ pub struct JobFilter {
     pub created_before: Option<DateTime<Utc>>,
 }
 
+/// What one batch of a bulk cancel did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CancelBatch {
+    /// Unfinished jobs that matched (at most the batch size).
+    pub matched: usize,
+    /// Of them, cancelled now.
+    pub cancelled: usize,
+    /// The smallest id looked at: the next batch starts below it.
+    pub last: Option<JobId>,
+}
+
+/// Cancels the newest `batch` unfinished jobs of `tenant` matching `filter`
+/// with ids below `before` (bulk cancel, issue 21): one read, then one
+/// guarded terminal statement for all of them (`jobs::transition_many`),
+/// and the cancel notification for the running ones' workers, in one
+/// transaction. A job that moved on since the read (finished, claimed) is
+/// left as it is and not counted. `filter.statuses` must hold unfinished
+/// states only (the caller refuses others).
+pub async fn cancel_batch(
+    pool: &PgPool,
+    tenant: TenantId,
+    filter: &JobFilter,
+    before: Option<JobId>,
+    batch: i64,
+    reason: &str,
+) -> Result<CancelBatch, DbError> {
+    let unfinished: Vec<JobState> = JobState::ALL
+        .into_iter()
+        .filter(|s| !s.is_terminal())
+        .filter(|s| {
+            filter
+                .statuses
+                .as_ref()
+                .is_none_or(|wanted| wanted.contains(s))
+        })
+        .collect();
+    let mut tx = pool.begin().await?;
+    // The filter's WHERE is `list`'s (keep the two in step); only the
+    // guard's columns are read, not the jobs' specs and results.
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id: JobId", status AS "status: JobState", attempt
+           FROM jobs
+           WHERE tenant_id = $1
+             AND status = ANY($2)
+             AND ($3::uuid IS NULL OR id < $3)
+             AND ($5::text IS NULL OR operation = $5)
+             AND ($6::timestamptz IS NULL OR created_at >= $6)
+             AND ($7::timestamptz IS NULL OR created_at < $7)
+           ORDER BY id DESC
+           LIMIT $4"#,
+        tenant as TenantId,
+        &unfinished as &[JobState],
+        before.map(|b| b.as_uuid()),
+        batch,
+        filter.operation.as_deref(),
+        filter.created_after,
+        filter.created_before,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            let guard = Guard {
+                job: r.id,
+                from: r.status,
+                attempt: r.attempt,
+            };
+            let change = Change::Cancel {
+                reason: reason.to_owned(),
+            };
+            (guard, change)
+        })
+        .collect();
+    let answers = jobs::transition_many(&mut tx, items).await?;
+    let mut cancelled = Vec::new();
+    for (row, answer) in rows.iter().zip(answers) {
+        if let Transitioned::Applied(_) = answer? {
+            cancelled.push(row.id.to_string());
+        }
+    }
+    // Running jobs' workers stop at the notification; the others ignore it.
+    sqlx::query!(
+        "SELECT pg_notify($1, id) FROM unnest($2::text[]) AS c(id)",
+        CANCEL_CHANNEL,
+        &cancelled,
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(CancelBatch {
+        matched: rows.len(),
+        cancelled: cancelled.len(),
+        last: rows.last().map(|r| r.id),
+    })
+}
+
 /// A tenant's jobs, newest first (ids are UUIDv7), after the cursor
 /// `after`, matching `filter`. Index: `jobs_tenant_status_id` with one
 /// status, the primary key otherwise (a tenant's jobs by id, filtered).
