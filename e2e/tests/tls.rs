@@ -149,7 +149,10 @@ async fn a_certificate_from_an_untrusted_ca_is_refused_naming_the_server() -> an
     )?;
     let error = wait_until("the worker to report the broker", READY, || async {
         let (status, body) = readyz(env.worker_probe_port).await?;
-        Ok(check_error(&body, "rabbitmq").filter(|_| status == 503))
+        // Before its first connect has failed the worker only says it is
+        // not connected yet: wait for the reason.
+        Ok(check_error(&body, "rabbitmq")
+            .filter(|e| status == 503 && !e.starts_with("not connected yet")))
     })
     .await?;
     assert!(

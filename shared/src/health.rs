@@ -91,9 +91,9 @@ impl Dependencies {
             // reports the gap meanwhile.
             let r = match broker.is_connected().await {
                 true => Ok(()),
-                false => Err(broker
-                    .last_error()
-                    .unwrap_or_else(|| "not connected".to_owned())),
+                false => Err(broker.last_error().unwrap_or_else(|| {
+                    format!("not connected yet to RabbitMQ at {}", broker.server())
+                })),
             };
             checks.push(check("rabbitmq", true, r));
         }

@@ -55,7 +55,7 @@ impl Broker {
     }
 
     /// `host:port` of the broker, for messages (never the credentials).
-    fn server(&self) -> String {
+    pub fn server(&self) -> String {
         match self.url.expose().parse::<lapin::uri::AMQPUri>() {
             Ok(uri) => format!("{}:{}", uri.authority.host, uri.authority.port),
             Err(_) => "the broker in amqp.url".to_owned(),
