@@ -170,10 +170,10 @@ pub enum JobsCommand {
     /// Submit a job from flags (--operation, --size, --start …) or a JSON file,
     /// or many from a JSON Lines file (--from-file).
     Submit(Box<SubmitArgs>),
-    /// The newest jobs first, optionally of one state.
+    /// The newest jobs first, optionally filtered.
     List {
-        #[arg(long, value_parser = ["scheduled", "queued", "running", "succeeded", "failed", "cancelled"])]
-        status: Option<String>,
+        #[command(flatten)]
+        filter: JobFilterArgs,
         #[command(flatten)]
         page: PageArgs,
     },
@@ -194,6 +194,41 @@ pub enum JobsCommand {
     },
     /// Cancel a scheduled, queued or running job.
     Cancel { id: Uuid },
+    /// Cancel every unfinished job that matches the filters (`--all`: every
+    /// unfinished job); prints how many.
+    CancelMany {
+        #[command(flatten)]
+        filter: JobFilterArgs,
+        /// No filter: cancel every unfinished job of the tenant.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// Which jobs `jobs list` and `jobs cancel-many` take; each flag narrows.
+#[derive(Debug, Clone, Default, Args)]
+pub struct JobFilterArgs {
+    /// Only these states, comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = ["scheduled", "queued", "running", "succeeded", "failed", "cancelled"])]
+    pub status: Vec<String>,
+    /// Only jobs of this operation.
+    #[arg(long)]
+    pub operation: Option<String>,
+    /// Only jobs created at or after this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub created_after: Option<String>,
+    /// Only jobs created before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub created_before: Option<String>,
+}
+
+impl JobFilterArgs {
+    pub fn is_empty(&self) -> bool {
+        self.status.is_empty()
+            && self.operation.is_none()
+            && self.created_after.is_none()
+            && self.created_before.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -3,8 +3,8 @@
 
 use crate::error::{Error, Problem};
 use crate::types::{
-    ApiKeyCreated, BulkSubmitted, Job, JobId, JobStatus, Lattice, Page, Registered, Submitted,
-    Tokens,
+    ApiKeyCreated, BulkSubmitted, Cancelled, Job, JobFilter, JobId, Lattice, Page, Registered,
+    Submitted, Tokens,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -173,15 +173,37 @@ impl Client {
     /// `GET /v1/jobs?status=&limit=&cursor=`: one page, newest first.
     pub async fn list_jobs(
         &self,
-        status: Option<JobStatus>,
+        filter: &JobFilter,
         limit: Option<u32>,
         cursor: Option<uuid::Uuid>,
     ) -> Result<Page<Job>, Error> {
         let mut query = page_query(limit, cursor);
-        if let Some(status) = status {
-            query.push(("status", status.as_str().to_owned()));
+        if !filter.statuses.is_empty() {
+            let names: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+            query.push(("status", names.join(",")));
+        }
+        for (name, value) in filter.narrowing() {
+            query.push((name, value.to_owned()));
         }
         self.get_json("/v1/jobs", &query, "jobs").await
+    }
+
+    /// `POST /v1/jobs/cancel` → 200: the unfinished jobs matching `filter`
+    /// cancelled (at most 10,000 per call; `more` says to call again).
+    pub async fn cancel_jobs(&self, filter: &JobFilter) -> Result<Cancelled, Error> {
+        let mut body = serde_json::Map::new();
+        if !filter.statuses.is_empty() {
+            body.insert("status".into(), json!(filter.statuses));
+        }
+        for (name, value) in filter.narrowing() {
+            body.insert(name.into(), json!(value));
+        }
+        let response = self
+            .request(Method::POST, "/v1/jobs/cancel")
+            .json(&body)
+            .send()
+            .await?;
+        decode(response, StatusCode::OK, "bulk cancel").await
     }
 
     /// `POST /v1/jobs/{id}/cancel` → 202 with the job, now `cancelled`.

@@ -24,7 +24,7 @@ mod webhooks;
 pub use client::Client;
 pub use error::{Error, Problem};
 pub use types::{
-    ApiKey, ApiKeyCreated, BulkResult, BulkSubmitted, Invoice, InvoiceLine, Job, JobId, JobStatus,
-    Lattice, Page, Registered, Submitted, Tokens, Usage, UsageBucket, WebhookAttempt,
-    WebhookEndpoint, WebhookEndpointCreated, WebhookMessage, WebhookTestSent,
+    ApiKey, ApiKeyCreated, BulkResult, BulkSubmitted, Cancelled, Invoice, InvoiceLine, Job,
+    JobFilter, JobId, JobStatus, Lattice, Page, Registered, Submitted, Tokens, Usage, UsageBucket,
+    WebhookAttempt, WebhookEndpoint, WebhookEndpointCreated, WebhookMessage, WebhookTestSent,
 };

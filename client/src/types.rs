@@ -52,6 +52,39 @@ impl JobStatus {
     }
 }
 
+/// Which jobs a listing or a bulk cancel takes; every field set narrows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobFilter {
+    /// Any of these states (none: all).
+    pub statuses: Vec<JobStatus>,
+    pub operation: Option<String>,
+    /// RFC 3339, inclusive.
+    pub created_after: Option<String>,
+    /// RFC 3339, exclusive.
+    pub created_before: Option<String>,
+}
+
+impl JobFilter {
+    /// The filters set besides the states, by their API names.
+    pub fn narrowing(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("operation", &self.operation),
+            ("created_after", &self.created_after),
+            ("created_before", &self.created_before),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+    }
+}
+
+/// The 200 of `POST /v1/jobs/cancel`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cancelled {
+    pub cancelled: u64,
+    /// More matched than one request cancels: send it again.
+    pub more: bool,
+}
+
 /// The 202 of `POST /v1/jobs`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Submitted {

@@ -1,11 +1,11 @@
 //! `jobs submit|list|get|result|cancel` (`watch` is in `watch.rs`).
 
 use super::{Context, watch};
-use crate::args::{JobsCommand, SubmitArgs};
+use crate::args::{JobFilterArgs, JobsCommand, SubmitArgs};
 use crate::body;
 use crate::failure::Failure;
 use crate::output::{OutputFormat, Table, emit, next_page_hint};
-use catalytic_client::{BulkSubmitted, JobId, JobStatus};
+use catalytic_client::{BulkSubmitted, JobFilter, JobId, JobStatus};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -31,18 +31,14 @@ pub fn job_table(v: &Value) -> Table {
 pub async fn run(ctx: &Context, command: JobsCommand) -> Result<(), Failure> {
     match command {
         JobsCommand::Submit(args) => submit(ctx, *args).await,
-        JobsCommand::List { status, page } => {
-            // clap admits only the five names, so this parse cannot fail on
-            // them; a failure would name the value all the same.
-            let status: Option<JobStatus> = status
-                .map(|s| {
-                    serde_json::from_value(json!(s))
-                        .map_err(|_| Failure::Usage(format!("unknown status {s:?}")))
-                })
-                .transpose()?;
+        JobsCommand::List { filter, page } => {
+            let filter = job_filter(filter)?;
             let mut api = ctx.api()?;
             let listed = api
-                .call(|c| async move { c.list_jobs(status, page.limit, page.cursor).await })
+                .call(|c| {
+                    let filter = &filter;
+                    async move { c.list_jobs(filter, page.limit, page.cursor).await }
+                })
                 .await?;
             emit(ctx.format(), &listed, |v| {
                 Table::of_items(
@@ -87,7 +83,51 @@ pub async fn run(ctx: &Context, command: JobsCommand) -> Result<(), Failure> {
                 .await?;
             emit(ctx.format(), &job, job_table)
         }
+        JobsCommand::CancelMany { filter, all } => {
+            if filter.is_empty() && !all {
+                return Err(Failure::Usage(
+                    "give a filter (--status, --operation, --created-after, --created-before), or --all for every unfinished job".to_owned(),
+                ));
+            }
+            let filter = job_filter(filter)?;
+            let mut api = ctx.api()?;
+            let mut total = 0;
+            // The API cancels at most 10,000 per request: repeat while it says more.
+            loop {
+                let done = api
+                    .call(|c| {
+                        let filter = &filter;
+                        async move { c.cancel_jobs(filter).await }
+                    })
+                    .await?;
+                total += done.cancelled;
+                if !done.more {
+                    break;
+                }
+            }
+            let answer = json!({"cancelled": total});
+            emit(ctx.format(), &answer, |v| Table::fields(v, &["cancelled"]))
+        }
     }
+}
+
+/// The client's filter from the flags (clap admits only the state names,
+/// so the parse cannot fail on them; a failure would name the value).
+fn job_filter(args: JobFilterArgs) -> Result<JobFilter, Failure> {
+    let statuses = args
+        .status
+        .iter()
+        .map(|s| {
+            serde_json::from_value::<JobStatus>(json!(s))
+                .map_err(|_| Failure::Usage(format!("unknown status {s:?}")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(JobFilter {
+        statuses,
+        operation: args.operation,
+        created_after: args.created_after,
+        created_before: args.created_before,
+    })
 }
 
 async fn submit(ctx: &Context, args: SubmitArgs) -> Result<(), Failure> {

@@ -297,3 +297,36 @@ async fn a_delayed_submit_is_scheduled_listed_and_cancelled_from_the_command_lin
     assert!(refused.stderr.contains("run_at"), "{refused:?}");
     cli.stop().await
 }
+
+#[tokio::test]
+async fn jobs_are_listed_by_filters_and_cancelled_many_at_once() -> anyhow::Result<()> {
+    let cli = Cli::start(Fleet::ApiOnly).await?;
+    let key = cli.env.bootstrap("free")?;
+    let with_key = [("CATALYTIC_API_KEY", key.as_str())];
+    for line in [
+        "jobs submit --operation shortest_path --size 8,8 --start 0,0 --end 7,7",
+        "jobs submit --operation shortest_path --size 8,8 --start 0,0 --end 7,7 --delay 600",
+        "jobs submit --operation analyze --size 8,8",
+    ] {
+        cli.json(line, &with_key)?;
+    }
+    let count = |page: &Value| page["items"].as_array().map_or(0, Vec::len);
+    let listed = cli.json(
+        "jobs list --status queued,scheduled --operation analyze",
+        &with_key,
+    )?;
+    assert_eq!(count(&listed), 1, "{listed}");
+    let listed = cli.json("jobs list --status scheduled", &with_key)?;
+    assert_eq!(count(&listed), 1, "{listed}");
+
+    // Without a filter it must be asked for in so many words.
+    let refused = cli.run_with(&["jobs", "cancel-many"], &with_key, "")?;
+    assert_eq!(refused.code, Some(2), "{refused:?}");
+    let cancelled = cli.json("jobs cancel-many --operation shortest_path", &with_key)?;
+    assert_eq!(cancelled["cancelled"], 2, "{cancelled}");
+    let left = cli.json("jobs list --status cancelled", &with_key)?;
+    assert_eq!(count(&left), 2, "{left}");
+    let cancelled = cli.json("jobs cancel-many --all", &with_key)?;
+    assert_eq!(cancelled["cancelled"], 1, "{cancelled}");
+    cli.stop().await
+}
