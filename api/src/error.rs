@@ -106,6 +106,20 @@ impl ApiError {
         ApiError::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// The fields a validation error names, comma-separated (for unit
+    /// tests of the parsers); anything else says what it was.
+    #[cfg(test)]
+    pub(crate) fn invalid_fields(&self) -> String {
+        match self {
+            ApiError::Validation(errors) => errors
+                .iter()
+                .map(|e| e.field.clone())
+                .collect::<Vec<_>>()
+                .join(","),
+            other => format!("not a validation error: {other:?}"),
+        }
+    }
+
     fn status(&self) -> StatusCode {
         match self {
             ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,

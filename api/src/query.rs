@@ -53,12 +53,8 @@ mod tests {
 
     fn refused(query: &str) -> String {
         match parse::<Filters>(query) {
-            Err(ApiError::Validation(errors)) => errors
-                .iter()
-                .map(|e| e.field.clone())
-                .collect::<Vec<_>>()
-                .join(","),
-            other => format!("not a validation error: {other:?}"),
+            Err(e) => e.invalid_fields(),
+            Ok(parsed) => format!("accepted: {parsed:?}"),
         }
     }
 

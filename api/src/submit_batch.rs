@@ -59,8 +59,8 @@ impl Item {
     /// The state a stored job of this item starts in.
     pub fn state(&self) -> JobState {
         match self {
-            Item::Job(job) if job.run_at.is_some() => JobState::Scheduled,
-            _ => JobState::Queued,
+            Item::Job(job) => job.state(),
+            Item::Refused(_) => JobState::Queued,
         }
     }
 }

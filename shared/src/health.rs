@@ -73,8 +73,7 @@ impl Dependencies {
         if let Some(pool) = &self.postgres {
             // Every error names the server: with TLS, "which server did not
             // trust us" is the first question.
-            let options = pool.connect_options();
-            let server = format!("{}:{}", options.get_host(), options.get_port());
+            let server = crate::db::server_of(pool);
             let r = timed(async {
                 sqlx::query("SELECT 1")
                     .execute(pool)

@@ -15,11 +15,7 @@ fn submit(body: Value) -> Result<JobSpec, ApiError> {
 
 fn field(body: Value) -> String {
     match submit(body) {
-        Err(ApiError::Validation(errors)) => errors
-            .iter()
-            .map(|e| e.field.clone())
-            .collect::<Vec<_>>()
-            .join(","),
+        Err(e) => e.invalid_fields(),
         other => format!("not a validation error: {other:?}"),
     }
 }

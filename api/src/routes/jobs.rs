@@ -82,25 +82,6 @@ fn parse_operation(operation: &str) -> Result<String, ApiError> {
         })
 }
 
-/// An RFC 3339 instant of a query parameter, 422 naming it.
-fn instant(
-    field: &str,
-    value: Option<&str>,
-) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
-    value
-        .map(|v| {
-            chrono::DateTime::parse_from_rfc3339(v)
-                .map(|t| t.to_utc())
-                .map_err(|_| {
-                    ApiError::field(
-                        field,
-                        "must be an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z",
-                    )
-                })
-        })
-        .transpose()
-}
-
 /// A replayed submit answers the job's state now (it may have been
 /// scheduled, or have run since).
 async fn replayed_state(
@@ -123,9 +104,9 @@ pub struct JobListQuery {
     /// Only jobs of this operation (`shortest_path`, `distances`, …).
     pub operation: Option<String>,
     /// Only jobs created at or after this instant (RFC 3339).
-    pub created_after: Option<String>,
+    pub created_after: Option<chrono::DateTime<chrono::Utc>>,
     /// Only jobs created before this instant (RFC 3339).
-    pub created_before: Option<String>,
+    pub created_before: Option<chrono::DateTime<chrono::Utc>>,
     /// 1–100, default 100.
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -256,11 +237,12 @@ async fn submit_job(
     };
     tracing::Span::current().record("job_id", tracing::field::display(id));
     tracing::info!(operation = spec.operation.name(), "job accepted");
-    let status = match run_at {
-        Some(_) => JobState::Scheduled,
-        None => JobState::Queued,
-    };
-    Ok(accepted(id, status, None, false))
+    Ok(accepted(
+        id,
+        JobState::at_submit(run_at.is_some()),
+        None,
+        false,
+    ))
 }
 
 /// A job's status, timestamps, attempts, and its result once succeeded.
@@ -370,8 +352,8 @@ async fn list_jobs(
             .as_deref()
             .map(parse_operation)
             .transpose()?,
-        created_after: instant("created_after", query.created_after.as_deref())?,
-        created_before: instant("created_before", query.created_before.as_deref())?,
+        created_after: query.created_after,
+        created_before: query.created_before,
     };
     let page = PageQuery {
         limit: query.limit,

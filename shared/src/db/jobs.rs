@@ -59,6 +59,13 @@ pub struct NewJob {
     pub run_at: Option<DateTime<Utc>>,
 }
 
+impl NewJob {
+    /// The state it is stored in (`insert_batch`'s CASE on `run_at`).
+    pub fn state(&self) -> JobState {
+        JobState::at_submit(self.run_at.is_some())
+    }
+}
+
 /// Inserts the job row and its first outbox row, in one statement (one
 /// round trip on every submit's way). Call inside the submit's transaction.
 pub async fn insert_with_outbox(conn: &mut PgConnection, job: &NewJob) -> Result<(), DbError> {

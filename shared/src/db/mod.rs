@@ -202,6 +202,12 @@ pub async fn ensure_schema_current(pool: &PgPool) -> Result<(), DbError> {
     Ok(())
 }
 
+/// `host:port` of the pool's server, for messages (never the credentials).
+pub fn server_of(pool: &PgPool) -> String {
+    let options = pool.connect_options();
+    format!("{}:{}", options.get_host(), options.get_port())
+}
+
 /// `ensure_schema_current`, retried while the database is unreachable (a
 /// process may start before PostgreSQL), but failing at once when the
 /// schema itself is behind.
@@ -211,14 +217,16 @@ pub async fn wait_for_schema(pool: &PgPool, deadline: Duration) -> Result<(), Db
         match ensure_schema_current(pool).await {
             // A certificate that is not trusted will not become trusted by
             // waiting: say so and which server, and stop.
-            Err(DbError::Sqlx(e)) if crate::tls::trust_failure(&e).is_some() => {
-                let options = pool.connect_options();
-                return Err(DbError::Untrusted {
-                    server: format!("{}:{}", options.get_host(), options.get_port()),
-                    reason: crate::tls::trust_failure(&e).unwrap_or_default(),
-                });
-            }
-            Err(DbError::Sqlx(e)) if tokio::time::Instant::now() < give_up => {
+            Err(DbError::Sqlx(e)) => {
+                if let Some(reason) = crate::tls::trust_failure(&e) {
+                    return Err(DbError::Untrusted {
+                        server: server_of(pool),
+                        reason,
+                    });
+                }
+                if tokio::time::Instant::now() >= give_up {
+                    return Err(DbError::Sqlx(e));
+                }
                 tracing::warn!(error = %e, "database unavailable; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }

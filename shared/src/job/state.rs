@@ -79,6 +79,15 @@ impl JobState {
         )
     }
 
+    /// The state a submit stores a job in: `Scheduled` when it names a
+    /// time to run at (the submit's SQL makes the same choice), else `Queued`.
+    pub fn at_submit(scheduled: bool) -> JobState {
+        match scheduled {
+            true => JobState::Scheduled,
+            false => JobState::Queued,
+        }
+    }
+
     /// Every state, in the order a job goes through them.
     pub const ALL: [JobState; 6] = [
         JobState::Scheduled,
