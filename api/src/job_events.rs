@@ -12,6 +12,12 @@
 //! - wakes the long-polls waiting for the job, with the row when it came, so
 //!   they answer without re-reading it.
 //!
+//! - remembers, for a while, the jobs this process accepted and has not yet
+//!   heard finish (`accepted`), so a long-poll right after a submit (the
+//!   usual client's next request) waits for the notification without first
+//!   reading a row it knows is unfinished: one round trip per job less
+//!   (issue 17).
+//!
 //! A missed notification only costs latency: waiters also re-read the row
 //! every `BACKSTOP`, and a GET that misses the cache reads the row as ever.
 //! The cache never decides who may see a row: it keeps the row's tenant,
@@ -47,7 +53,13 @@ pub struct JobDone {
 pub struct JobEvents {
     sender: broadcast::Sender<JobDone>,
     finished: Arc<Finished>,
+    accepted: Arc<Accepted>,
 }
+
+/// How long an accepted job is remembered as unfinished when no
+/// notification comes (a long-poll that trusts it waits `BACKSTOP` before
+/// its first read, so a missed notification costs that once).
+const ACCEPTED_TTL: Duration = Duration::from_secs(60);
 
 /// The `job_done` payload's row (`db::jobs::finish` writes it).
 #[derive(Debug, Deserialize)]
@@ -183,6 +195,70 @@ impl Finished {
     }
 }
 
+/// The jobs this process accepted and has not heard finish: first in,
+/// first out, bounded in entries, each kept `ACCEPTED_TTL`. An entry goes
+/// when the job's notification comes, whatever it carried, so an id here
+/// is a job whose finish this process has not heard of.
+struct Accepted {
+    capacity: usize,
+    inner: Mutex<AcceptedInner>,
+}
+
+#[derive(Default)]
+struct AcceptedInner {
+    jobs: HashMap<JobId, (TenantId, Instant)>,
+    order: VecDeque<JobId>,
+}
+
+impl Accepted {
+    fn lock(&self) -> std::sync::MutexGuard<'_, AcceptedInner> {
+        // A panic while holding the lock leaves a map that is still valid.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn insert(&self, jobs: impl IntoIterator<Item = JobId>, tenant: TenantId) {
+        if self.capacity == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let mut inner = self.lock();
+        for id in jobs {
+            if inner.jobs.insert(id, (tenant, now)).is_none() {
+                inner.order.push_back(id);
+            }
+        }
+        while inner.jobs.len() > self.capacity
+            || inner
+                .order
+                .front()
+                .and_then(|id| inner.jobs.get(id))
+                .is_some_and(|(_, at)| at.elapsed() >= ACCEPTED_TTL)
+        {
+            let Some(oldest) = inner.order.pop_front() else {
+                break;
+            };
+            inner.jobs.remove(&oldest);
+        }
+        // Ids whose entry a notification removed stay in `order` until
+        // they reach its front; bound them too.
+        if inner.order.len() > 2 * self.capacity.max(1) {
+            let AcceptedInner { jobs, order } = &mut *inner;
+            order.retain(|id| jobs.contains_key(id));
+        }
+    }
+
+    fn contains(&self, id: JobId, tenant: TenantId) -> bool {
+        self.lock()
+            .jobs
+            .get(&id)
+            .is_some_and(|(owner, at)| *owner == tenant && at.elapsed() < ACCEPTED_TTL)
+    }
+
+    fn remove(&self, id: JobId) {
+        self.lock().jobs.remove(&id);
+    }
+}
+
 impl JobEvents {
     /// `capacity` finished rows kept for `ttl` (0: none kept; long-polls
     /// still answer from the notification).
@@ -195,7 +271,25 @@ impl JobEvents {
                 ttl,
                 inner: Mutex::new(FinishedInner::default()),
             }),
+            accepted: Arc::new(Accepted {
+                capacity,
+                inner: Mutex::new(AcceptedInner::default()),
+            }),
         }
+    }
+
+    /// Records jobs of `tenant` this process just committed (queued or
+    /// scheduled: unfinished).
+    pub fn accepted(&self, jobs: impl IntoIterator<Item = JobId>, tenant: TenantId) {
+        self.accepted.insert(jobs, tenant);
+    }
+
+    /// Whether `id` is a job of `tenant` this process accepted and has not
+    /// heard finish: a long-poll may then wait for the notification before
+    /// its first read. Call after `subscribe`, so a finish in between is
+    /// either seen here (the entry is gone) or received.
+    pub fn unfinished_here(&self, id: JobId, tenant: TenantId) -> bool {
+        self.accepted.contains(id, tenant)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<JobDone> {
@@ -213,6 +307,7 @@ impl JobEvents {
         let done = parse(payload);
         let per_row = payload.len() / done.len().max(1);
         for event in done {
+            self.accepted.remove(event.id);
             if let Some(row) = &event.row {
                 self.finished.insert(Arc::clone(row), per_row);
             }

@@ -88,9 +88,10 @@ impl Process {
 }
 /// Label values of `AUTH_CACHE_HITS{credential}` and `AUTH_DB_READS{credential}`.
 pub const CREDENTIALS: [&str; 2] = ["api_key", "session"];
-/// Label values of `JOB_CACHE_HITS{path}`: a GET of a finished job, or a
-/// long-poll answered by the notification.
-pub const JOB_CACHE_PATHS: [&str; 2] = ["get", "long_poll"];
+/// Label values of `JOB_CACHE_HITS{path}`: a GET of a finished job, a
+/// long-poll answered by the notification, or a long-poll's first read
+/// skipped because this process accepted the job and has not heard it finish.
+pub const JOB_CACHE_PATHS: [&str; 3] = ["get", "long_poll", "accepted"];
 /// `outcome` label of `WEBHOOK_ATTEMPTS`.
 pub const WEBHOOK_OUTCOMES: [&str; 4] = ["delivered", "retry", "failed", "disabled"];
 
@@ -289,7 +290,7 @@ fn describe() {
     );
     describe_counter!(
         JOB_CACHE_HITS,
-        "Finished jobs answered from the job_done notification, without a read"
+        "Job reads saved by the job_done notification: finished jobs answered from it, and long-polls of jobs this process accepted waiting for it first"
     );
     describe_counter!(
         WEBHOOK_SSRF_REFUSED,

@@ -157,6 +157,10 @@ async fn submit_jobs(
     for refusal in outcomes.iter().filter_map(|o| o.as_ref().err()) {
         refusal.record();
     }
+    state.job_events.accepted(
+        outcomes.iter().filter_map(|o| o.as_ref().ok().copied()),
+        scope.tenant_id,
+    );
     let results = submit_batch::bulk_answer(&outcomes, &states);
     let accepted = results.iter().filter(|r| r.id.is_some()).count();
     tracing::info!(jobs = results.len(), accepted, "bulk submit answered");

@@ -211,7 +211,10 @@ async fn submit_job(
     )
     .await;
     let id = match (submitted, &key) {
-        (Ok(id), _) => id,
+        (Ok(id), _) => {
+            state.job_events.accepted([id], scope.tenant_id);
+            id
+        }
         (Err(Submit::Refused(e)), _) => return Err(e),
         // A concurrent submit with the same key won: answer its job.
         (Err(Submit::KeyTaken), Some(key)) => {
@@ -279,17 +282,26 @@ async fn get_job(
     // is not missed; look again on our job's notification, or every BACKSTOP.
     let mut done = state.job_events.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    // A long-poll of a job this process accepted and has not heard finish
+    // (the usual request after a submit) knows the answer is not ready:
+    // it waits for the notification before its first read.
+    let mut known_unfinished = wait > 0 && state.job_events.unfinished_here(id, scope.tenant_id);
     loop {
         // A job that finished lately is answered from its notification.
         if let Some(row) = state.job_events.finished(id) {
             metrics::counter!(m::JOB_CACHE_HITS, "path" => "get").increment(1);
             return own(row, &scope);
         }
-        let row = db::jobs::get(&state.db, scope.tenant_id, id)
-            .await?
-            .ok_or(ApiError::NotFound("job"))?;
-        if row.status.is_terminal() || tokio::time::Instant::now() >= deadline {
-            return Ok(Json(row.into()));
+        if known_unfinished {
+            known_unfinished = false;
+            metrics::counter!(m::JOB_CACHE_HITS, "path" => "accepted").increment(1);
+        } else {
+            let row = db::jobs::get(&state.db, scope.tenant_id, id)
+                .await?
+                .ok_or(ApiError::NotFound("job"))?;
+            if row.status.is_terminal() || tokio::time::Instant::now() >= deadline {
+                return Ok(Json(row.into()));
+            }
         }
         let next_read = deadline.min(tokio::time::Instant::now() + crate::job_events::BACKSTOP);
         loop {

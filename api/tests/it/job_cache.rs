@@ -103,6 +103,31 @@ impl Pair {
         Ok(())
     }
 
+    /// Long-polls job `id` on the api at `base` and, once `ready` is done,
+    /// finishes it as succeeded; answers the poll's body and a read of the
+    /// finished job by the reader.
+    async fn poll_and_finish(
+        &self,
+        base: &str,
+        id: &str,
+        ready: impl std::future::Future<Output = anyhow::Result<()>>,
+    ) -> anyhow::Result<(String, String)> {
+        let waiting = format!("/v1/jobs/{id}?wait=30");
+        let poll = self.get(base, &self.key, &waiting);
+        let finish = async {
+            ready.await?;
+            self.finish(id, "succeeded").await
+        };
+        let (polled, finished) = tokio::join!(poll, finish);
+        finished?;
+        let (status, polled) = polled?;
+        anyhow::ensure!(status == 200, "the long-poll answered {status}: {polled}");
+        let (_, read) = self
+            .get(&self.reader, &self.key, &format!("/v1/jobs/{id}"))
+            .await?;
+        Ok((polled, read))
+    }
+
     async fn teardown(self) -> anyhow::Result<()> {
         self.stop.cancel();
         self.app.teardown().await
@@ -159,20 +184,12 @@ async fn a_long_poll_answers_from_the_notification_as_the_read_would() -> anyhow
     for _ in 0..5 {
         let id = pair.submit().await?;
         let before = cache_hits("long_poll")?;
-        let waiting = format!("/v1/jobs/{id}?wait=30");
-        let poll = pair.get(&pair.reader, &pair.key, &waiting);
-        let finish = async {
-            // A head start for the poll; the answer is checked either way.
+        // A head start for the poll; the answer is checked either way.
+        let head_start = async {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            pair.finish(&id, "succeeded").await
+            Ok(())
         };
-        let (polled, finished) = tokio::join!(poll, finish);
-        finished?;
-        let (status, polled) = polled?;
-        assert_eq!(status, 200);
-        let (_, read) = pair
-            .get(&pair.reader, &pair.key, &format!("/v1/jobs/{id}"))
-            .await?;
+        let (polled, read) = pair.poll_and_finish(&pair.reader, &id, head_start).await?;
         assert_eq!(polled, read, "the long-poll's answer is the read's");
         if cache_hits("long_poll")? > before {
             from_notification = true;
@@ -183,5 +200,47 @@ async fn a_long_poll_answers_from_the_notification_as_the_read_would() -> anyhow
         from_notification,
         "no long-poll answered from the notification"
     );
+    pair.teardown().await
+}
+
+/// Issue 17: a long-poll of a job this api process accepted (the usual
+/// request after a submit) waits for the notification before its first
+/// read, and still answers exactly what the read answers. Another tenant's
+/// long-poll of the same id is not trusted to the memory (404 by the read),
+/// and a plain GET (no wait) reads the current state.
+#[tokio::test]
+async fn a_long_poll_after_a_submit_here_waits_without_a_first_read() -> anyhow::Result<()> {
+    let pair = pair().await?;
+    let stranger = pair.app.new_tenant_key(Plan::Enterprise).await?;
+    let id = pair.submit().await?;
+    let before = cache_hits("accepted")?;
+    let (status, body) = pair
+        .get(&pair.app.base, &pair.key, &format!("/v1/jobs/{id}"))
+        .await?;
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_str::<Value>(&body)?["status"], "queued");
+    let (status, _) = pair
+        .get(&pair.app.base, &stranger, &format!("/v1/jobs/{id}?wait=1"))
+        .await?;
+    assert_eq!(status, 404, "another tenant's long-poll");
+    assert_eq!(
+        cache_hits("accepted")?,
+        before,
+        "neither the plain GET nor the stranger's poll skipped its read"
+    );
+
+    // Until the poll has skipped its read, finishing would race it.
+    let skipped = async {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while cache_hits("accepted")? <= before {
+            anyhow::ensure!(Instant::now() < deadline, "the poll never skipped its read");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(())
+    };
+    let (polled, read) = pair.poll_and_finish(&pair.app.base, &id, skipped).await?;
+    assert_eq!(polled, read, "the long-poll's answer is the read's");
+    assert_eq!(serde_json::from_str::<Value>(&read)?["status"], "succeeded");
+    assert_eq!(cache_hits("accepted")?, before + 1.0);
     pair.teardown().await
 }

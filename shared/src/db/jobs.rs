@@ -712,17 +712,23 @@ struct Pending {
 /// The terminal transitions of a batch in one statement: the guarded
 /// UPDATE from the unnested items, and for each row it moved its
 /// `job_transitions` row, its `job.<state>` webhook message, its one usage
-/// event, and two notifications delivered at commit: the relay (a finished
-/// job frees a running slot of its tenant, so its next job need not wait a
-/// poll; identical notifications of one transaction are delivered once) and
-/// the api processes (api/src/job_events.rs), one per job, which answer
+/// event, and notifications delivered at commit: the relay, when a tenant
+/// of the batch has unsent outbox rows (a finished job frees a running slot
+/// of its tenant, so its next job need not wait a poll; a tenant with
+/// nothing waiting would only wake an empty round, which the closed loop
+/// paid once per batch: issue 17, docs/benchmarks.md "Fewer writes and
+/// wake-ups per job"), and the api processes (api/src/job_events.rs), one
+/// per job, which answer
 /// long-polls and GETs of the finished job from it. `job_done` carries the
 /// row as GET shows it (`JobRow`'s fields, `spec` named `request`,
 /// timestamps in Unix microseconds) when it fits NOTIFY's 8,000-byte
 /// payload, else only the job id; the size is pre-checked on the stored
 /// values so a large result is never rendered to text just to be measured.
 /// Every INSERT selects from the UPDATE's rows, so a stale item writes
-/// nothing; the message and the usage event are unique per job, so even a
+/// nothing. A message for a tenant with no enabled endpoint that takes its
+/// event type is written already fanned out (nobody to deliver to; the
+/// webhook fan-out would only mark it): it is still listed and can be
+/// replayed, as every message. The message and the usage event are unique per job, so even a
 /// bug that reached here twice could not write them twice. The tenant comes
 /// from the row (the payload's `tenant_id` is set by the statement), the
 /// operation likewise. Answers in the order of `items`.
@@ -797,9 +803,14 @@ async fn finish_many(
                SELECT id, tenant_id, from_status::job_status, to_status::job_status, attempt, reason
                FROM moved),
            message AS (
-               INSERT INTO webhook_messages (id, tenant_id, event_type, job_id, payload)
+               INSERT INTO webhook_messages (id, tenant_id, event_type, job_id, payload, fanned_out_at)
                SELECT message_id, tenant_id, event_type, id,
-                      jsonb_set(payload, '{data,tenant_id}', to_jsonb(tenant_id))
+                      jsonb_set(payload, '{data,tenant_id}', to_jsonb(tenant_id)),
+                      CASE WHEN EXISTS (
+                               SELECT 1 FROM webhook_endpoints e
+                               WHERE e.tenant_id = moved.tenant_id AND e.enabled AND e.deleted_at IS NULL
+                                 AND (cardinality(e.event_types) = 0 OR moved.event_type = ANY (e.event_types)))
+                           THEN NULL ELSE now() END
                FROM moved),
            used AS (
                INSERT INTO usage_events (id, tenant_id, job_id, outcome, billable, vertex_visits,
@@ -822,14 +833,18 @@ async fn finish_many(
                           )::text END AS notice
                FROM moved),
            notified AS MATERIALIZED (
-               SELECT id, pg_notify('job_outbox', ''),
-                      pg_notify('job_done', CASE WHEN octet_length(notice) < 8000 THEN notice
-                                                 ELSE id::text END)
-               FROM done)
+               SELECT id, pg_notify('job_done', CASE WHEN octet_length(notice) < 8000 THEN notice
+                                                     ELSE id::text END)
+               FROM done),
+           waiting AS MATERIALIZED (
+               SELECT count(pg_notify('job_outbox', '')) AS woken
+               FROM (SELECT DISTINCT tenant_id FROM moved) t
+               WHERE EXISTS (SELECT 1 FROM job_outbox o
+                             WHERE o.tenant_id = t.tenant_id AND o.sent_at IS NULL))
            SELECT m.id AS "id!: JobId", m.tenant_id AS "tenant_id!: TenantId",
                   m.from_status AS "from_status!", m.attempt AS "attempt!",
                   m.max_attempts AS "max_attempts!"
-           FROM moved m JOIN notified n ON n.id = m.id"#,
+           FROM moved m JOIN notified n ON n.id = m.id CROSS JOIN waiting"#,
         &ids,
         &froms,
         &attempts,

@@ -431,3 +431,102 @@ async fn the_queued_ledger_follows_every_transition_with_one_row_per_statement()
     assert_eq!(ledger_queued(&db, other).await?, 2);
     db.drop_database().await
 }
+
+/// Issue 17: a terminal batch wakes the relay only when a tenant of the
+/// batch has unsent outbox rows (otherwise the round would find nothing),
+/// and writes a job's webhook message already fanned out when no enabled
+/// endpoint of the tenant takes its event type (the fan-out would only mark
+/// it), without waking the fan-out. Absence is checked by order, not by
+/// waiting: notifications arrive in commit order, so a marker sent after
+/// the finish must be the next one received.
+#[tokio::test]
+async fn a_finish_wakes_the_relay_and_the_fan_out_only_when_they_have_work() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let (tenant, ids) = tenant_with_jobs(&db, 3).await?;
+    let (a, b, c) = (ids[0], ids[1], ids[2]);
+    let mut conn = db.pool.acquire().await?;
+    let queued: Vec<Guard> = ids.iter().map(|&j| guard(j, JobState::Queued, 1)).collect();
+    jobs::claim_many(&mut conn, &queued, WorkerId::new(), Duration::from_secs(30)).await?;
+    let sent = |jobs: Vec<JobId>| {
+        let pool = db.pool.clone();
+        async move {
+            let jobs: Vec<uuid::Uuid> = jobs.iter().map(|j| j.as_uuid()).collect();
+            sqlx::query("UPDATE job_outbox SET sent_at = now() WHERE job_id = ANY($1)")
+                .bind(jobs)
+                .execute(&pool)
+                .await
+        }
+    };
+    sent(vec![a, b]).await?; // c's row stays unsent: the tenant has work waiting
+    let mut listener = PgListener::connect_with(&db.pool).await?;
+    listener
+        .listen_all(["job_outbox", "webhook_messages"])
+        .await?;
+    let marker = |channel: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query("SELECT pg_notify($1, 'marker')")
+                .bind(channel)
+                .execute(&pool)
+                .await
+        }
+    };
+    let fanned = |job: JobId| {
+        count(
+            &db,
+            "SELECT count(*) FROM webhook_messages WHERE job_id = $1 AND fanned_out_at IS NOT NULL",
+            job,
+        )
+    };
+
+    // a: the tenant has an unsent row, so the relay is woken; no endpoint,
+    // so the message is written fanned out and the fan-out is not woken.
+    jobs::transition(&mut conn, guard(a, JobState::Running, 1), succeed(1)).await?;
+    marker("webhook_messages").await?;
+    expect_next(&mut listener, ("job_outbox", ""), "the relay was not woken").await?;
+    let why = "the fan-out was woken for a message nobody takes";
+    expect_next(&mut listener, ("webhook_messages", "marker"), why).await?;
+    assert_eq!(fanned(a).await?, 1);
+    assert_eq!(
+        count(&db, MESSAGES, a).await?,
+        1,
+        "the message is still kept"
+    );
+
+    // b: nothing unsent any more, so the relay is not woken; an endpoint
+    // that takes only job.failed does not take b's job.succeeded.
+    sent(vec![c]).await?;
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (id, tenant_id, url, event_types, secret_key_id, secret_sealed)
+         VALUES ($1, $2, 'https://example.com/hook', '{job.failed}', 'k1', '\\x00')",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(tenant.as_uuid())
+    .execute(&db.pool)
+    .await?;
+    jobs::transition(&mut conn, guard(b, JobState::Running, 1), succeed(2)).await?;
+    marker("job_outbox").await?;
+    let why = "the relay was woken with nothing waiting";
+    expect_next(&mut listener, ("job_outbox", "marker"), why).await?;
+    assert_eq!(fanned(b).await?, 1);
+
+    // c fails: the endpoint takes job.failed, so the message waits for the
+    // fan-out, which is woken.
+    jobs::transition(&mut conn, guard(c, JobState::Running, 1), fail()).await?;
+    let why = "the fan-out was not woken";
+    expect_next(&mut listener, ("webhook_messages", ""), why).await?;
+    assert_eq!(fanned(c).await?, 0);
+    drop((conn, listener));
+    db.drop_database().await
+}
+
+/// Asserts that the next notification (within 5 s) is `(channel, payload)`.
+async fn expect_next(
+    listener: &mut PgListener,
+    expected: (&str, &str),
+    why: &str,
+) -> anyhow::Result<()> {
+    let got = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await??;
+    assert_eq!((got.channel(), got.payload()), expected, "{why}");
+    Ok(())
+}
