@@ -28,6 +28,11 @@ step "unused dependencies (cargo-machete)" cargo machete
 # Advisories are left out: their database cannot be fetched in CI.
 command -v cargo-deny >/dev/null ||
   step "install cargo-deny" cargo install cargo-deny --locked --version 0.20.2
+# cargo-deny reads `cargo metadata`, which needs every platform's crates
+# (wasm, android, windows), not only those a build here fetches: on a fresh
+# machine --offline would fail for lack of them. Fetching from the registry
+# is allowed; the advisory database is what cannot be fetched.
+step "fetch every platform's crates" cargo fetch --locked
 step "licences, bans, sources (cargo-deny)" cargo deny --offline check licenses bans sources
 step "the api builds without the queue (no RabbitMQ)" scripts/check-api-boundary.sh
 step "api module graph has no loop of more than two files" python3 scripts/check-api-imports.py

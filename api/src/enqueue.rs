@@ -8,56 +8,98 @@
 
 use crate::error::ApiError;
 use crate::idempotency::IdempotencyKey;
+use crate::job_request::{JobIn, Uniqueness};
 use crate::submit_batch::{Item, Submission, SubmitBatcher};
 use catalytic_shared::db;
 use catalytic_shared::ids::{JobId, LatticeId, TenantId};
-use catalytic_shared::job::JobSpec;
+use catalytic_shared::job::{JobSpec, LatticeDef};
 use catalytic_shared::tenant::Plan;
 use chrono::{DateTime, Utc};
 
-pub use crate::submit_batch::Submit;
+pub use crate::submit_batch::{Placed, Submit};
 
 /// The row a validated job becomes; `run_at` (from `JobIn::run_at`)
-/// makes it a scheduled one.
+/// makes it a scheduled one, `unique` (from `JobIn::uniqueness`) gives it a
+/// uniqueness hold from now.
 pub fn new_job(
     tenant: TenantId,
     plan: Plan,
     spec: &JobSpec,
     lattice_id: Option<LatticeId>,
     run_at: Option<DateTime<Utc>>,
+    unique: Option<&Uniqueness>,
 ) -> Result<db::jobs::NewJob, ApiError> {
     let limits = plan.limits();
+    let operation = spec.operation.name();
+    let spec = serde_json::to_value(spec).map_err(|e| ApiError::Internal(e.into()))?;
+    let unique = unique.map(|u| db::jobs::UniqueHold {
+        key: u
+            .key
+            .clone()
+            .unwrap_or_else(|| request_digest(&spec, lattice_id)),
+        until: Utc::now() + u.window,
+    });
     Ok(db::jobs::NewJob {
         id: JobId::new(),
         tenant_id: tenant,
-        operation: spec.operation.name(),
-        spec: serde_json::to_value(spec).map_err(|e| ApiError::Internal(e.into()))?,
+        operation,
+        spec,
         queue_class: plan.queue(),
         max_attempts: i32::try_from(limits.attempts).unwrap_or(i32::MAX),
         time_limit: limits.time_limit,
         lattice_id,
         run_at,
+        unique,
     })
 }
 
-/// Stores the job, answered after the commit that holds it. With
-/// `idempotency`, a live record of the same key (a concurrent submit that
-/// committed first, or came first in the same batch) stores nothing and
-/// answers `Submit::KeyTaken`; the caller re-reads the record.
-pub async fn submit(
-    submits: &SubmitBatcher,
+/// The row a submitted body becomes (single submit or bulk item): when to
+/// run it, its uniqueness, its validated spec. `stored` is the lattice its
+/// `lattice_id` names, already looked up (tenant-scoped).
+pub fn from_request(
     tenant: TenantId,
     plan: Plan,
-    spec: &JobSpec,
-    lattice_id: Option<LatticeId>,
-    run_at: Option<DateTime<Utc>>,
+    job: JobIn,
+    stored: Option<(LatticeId, LatticeDef)>,
+) -> Result<db::jobs::NewJob, ApiError> {
+    let limits = plan.limits();
+    let lattice_id = stored.as_ref().map(|(id, _)| *id);
+    let run_at = job.run_at(&limits, Utc::now())?;
+    let unique = job.uniqueness()?;
+    let spec = job.into_spec(&limits, stored.map(|(_, def)| def))?;
+    new_job(tenant, plan, &spec, lattice_id, run_at, unique.as_ref())
+}
+
+/// The default uniqueness key: a digest of the validated request (the
+/// stored lattice's id too, when it named one), so two submits of the same
+/// computation share it. `request:` keeps it apart from keys clients name
+/// (a client may still name one that looks like it: that is its choice).
+fn request_digest(spec: &serde_json::Value, lattice_id: Option<LatticeId>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(spec.to_string().as_bytes());
+    if let Some(lattice) = lattice_id {
+        hash.update(lattice.as_uuid().as_bytes());
+    }
+    format!("request:{}", hex::encode(hash.finalize()))
+}
+
+/// Stores the job (made by `new_job`), answered after the commit that
+/// holds it. With `idempotency`, a live record of the same key (a
+/// concurrent submit that committed first, or came first in the same batch)
+/// stores nothing and answers `Submit::KeyTaken`; the caller re-reads the
+/// record. A job with a uniqueness hold whose key a live hold has is not
+/// stored: the answer is `Placed::Existing` with the holder.
+pub async fn submit(
+    submits: &SubmitBatcher,
+    plan: Plan,
+    job: db::jobs::NewJob,
     idempotency: Option<&IdempotencyKey>,
-) -> Result<JobId, Submit> {
-    let job = new_job(tenant, plan, spec, lattice_id, run_at)?;
+) -> Result<Placed, Submit> {
     let outcome = call(
         submits,
         Submission {
-            tenant,
+            tenant: job.tenant_id,
             plan,
             items: vec![Item::Job(job)],
             idempotency: idempotency.cloned(),
@@ -66,7 +108,7 @@ pub async fn submit(
     )
     .await?;
     match outcome.into_iter().next() {
-        Some(Ok(id)) => Ok(id),
+        Some(Ok(placed)) => Ok(placed),
         Some(Err(refusal)) => Err(Submit::Refused(refusal)),
         None => Err(Submit::Refused(ApiError::Internal(anyhow::anyhow!(
             "a submit was answered without its job"
@@ -78,7 +120,7 @@ pub async fn submit(
 pub async fn call(
     submits: &SubmitBatcher,
     submission: Submission,
-) -> Result<Vec<Result<JobId, ApiError>>, Submit> {
+) -> Result<Vec<Result<Placed, ApiError>>, Submit> {
     // One lane per tenant (submit_batch.rs): the tenant's lock is then
     // only ever taken by one flusher at a time.
     let lane = submission.tenant.as_uuid().as_u64_pair().1;

@@ -16,6 +16,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use catalytic_shared::db;
 use catalytic_shared::db::billing::UsageBucket;
+use catalytic_shared::db::jobs::Holder;
 use catalytic_shared::job::JobState;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,23 @@ pub struct JobAccepted {
     /// On a re-run: the job this one repeats.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rerun_of: Option<uuid::Uuid>,
+    /// `true` (with status 200) when the submit stored nothing because a
+    /// live uniqueness hold (`unique_for_secs`) names this existing job;
+    /// `status` is that job's state now. Absent otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub existing: bool,
+}
+
+impl JobAccepted {
+    pub fn new(id: catalytic_shared::ids::JobId, status: JobState) -> Self {
+        Self {
+            id: id.as_uuid(),
+            status: status.as_str().to_owned(),
+            location: format!("/v1/jobs/{id}"),
+            rerun_of: None,
+            existing: false,
+        }
+    }
 }
 
 /// A page of jobs, newest first.
@@ -302,6 +320,10 @@ pub struct BulkItem {
     pub location: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<crate::error::Problem>,
+    /// `true` when nothing was stored for the item because a live
+    /// uniqueness hold names this existing job (`id`, `status` its state).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub existing: bool,
 }
 
 impl BulkItem {
@@ -312,6 +334,15 @@ impl BulkItem {
             status: Some(status.as_str().to_owned()),
             location: Some(format!("/v1/jobs/{id}")),
             error: None,
+            existing: false,
+        }
+    }
+
+    /// An item answered with the existing job holding its uniqueness key.
+    pub fn existing(index: usize, holder: Holder) -> Self {
+        Self {
+            existing: true,
+            ..Self::accepted(index, holder.job.as_uuid(), holder.status)
         }
     }
 
@@ -322,6 +353,7 @@ impl BulkItem {
             status: None,
             location: None,
             error: Some(error.problem()),
+            existing: false,
         }
     }
 }
@@ -339,7 +371,8 @@ pub struct CancelledOut {
 /// The answer to a bulk submit: one result per item, in order.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BulkAccepted {
-    /// Items accepted (each has an `id`).
+    /// Items accepted (each has an `id`), including those answered with an
+    /// existing job (`existing: true`).
     pub accepted: usize,
     /// Items refused (each has an `error`).
     pub refused: usize,

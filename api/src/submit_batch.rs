@@ -10,6 +10,12 @@
 //!    outbox rows (`jobs::insert_batch`, multi-row `unnest`)
 //! 5. `COMMIT`, then each request is answered.
 //!
+//! Between 3 and 4, when a job of the batch asks for uniqueness, one
+//! statement reads the live holds of its keys (`jobs::live_unique_keys`;
+//! the tenant locks keep them true until the commit): a job whose key a
+//! live hold, or an earlier job of the batch, has is not stored and is
+//! answered the holder (`Placed::Existing`), using no quota.
+//!
 //! Between 3 and 4, requests are admitted in arrival order, each tenant's
 //! against its counts plus what the batch already admitted for it, so a
 //! quota holds exactly as if the submits had run one by one. A request
@@ -32,7 +38,7 @@ use crate::error::ApiError;
 use crate::idempotency::IdempotencyKey;
 use crate::limits::quota;
 use crate::responses::BulkItem;
-use catalytic_shared::db::jobs::{NewJob, NewKey};
+use catalytic_shared::db::jobs::{Holder, NewJob, NewKey};
 use catalytic_shared::db::{self, DbError};
 use catalytic_shared::group_commit::GroupCommit;
 use catalytic_shared::ids::{JobId, TenantId};
@@ -76,7 +82,26 @@ pub enum Item {
 
 /// A submission's answer: per item, its job or its refusal; or why it
 /// stored nothing at all.
-pub type Outcome = Result<Vec<Result<JobId, ApiError>>, Submit>;
+pub type Outcome = Result<Vec<Result<Placed, ApiError>>, Submit>;
+
+/// Where an accepted item's job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placed {
+    /// Stored by this submit.
+    Stored(JobId),
+    /// Not stored: a live uniqueness hold on the item's key names this job
+    /// (issue 21, unique jobs).
+    Existing(Holder),
+}
+
+impl Placed {
+    pub fn id(&self) -> JobId {
+        match self {
+            Placed::Stored(id) => *id,
+            Placed::Existing(holder) => holder.job,
+        }
+    }
+}
 
 /// Why a submit stored nothing.
 #[derive(Debug)]
@@ -179,6 +204,9 @@ enum Decision {
 
 enum Slot {
     Admitted(JobId),
+    /// A live uniqueness hold (or an earlier job of the batch) has the
+    /// item's key.
+    Existing(Holder),
     /// Refused before the batch: the item's own refusal.
     Known,
     /// Over a quota.
@@ -213,7 +241,10 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Fa
     let mut tx = pool.begin().await.map_err(DbError::from)?;
     crate::db::quotas::lock_tenants(&mut tx, &ids).await?;
     let counts = crate::db::quotas::submit_counts(&mut tx, &tenants).await?;
+    let mut holds = live_holds(&mut tx, batch).await?;
 
+    // Jobs of this batch that hold a key a later job may be answered with.
+    let mut in_batch: HashSet<JobId> = HashSet::new();
     let mut admitted: HashMap<TenantId, i64> = HashMap::new();
     let mut claimed: HashSet<(TenantId, &str)> = HashSet::new();
     let mut rows: Vec<(&NewJob, Option<&str>)> = Vec::new();
@@ -237,6 +268,11 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Fa
                 }
                 Item::Job(job) => job,
             };
+            let hold = job.unique.as_ref().map(|u| (s.tenant, u.key.clone()));
+            if let Some(holder) = hold.as_ref().and_then(|h| holds.get(h)) {
+                slots.push(Slot::Existing(*holder));
+                continue;
+            }
             let used = admitted.entry(s.tenant).or_default();
             let tenant_counts = counts.get(&s.tenant).ok_or_else(|| {
                 ApiError::Internal(anyhow::anyhow!("no quota counts for tenant {}", s.tenant))
@@ -246,6 +282,14 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Fa
                 None => {
                     *used += 1;
                     first.get_or_insert(job.id);
+                    if let Some(hold) = hold {
+                        let holder = Holder {
+                            job: job.id,
+                            status: job.state(),
+                        };
+                        holds.insert(hold, holder);
+                        in_batch.insert(job.id);
+                    }
                     rows.push((job, key.map(|k| k.key.as_str())));
                     slots.push(Slot::Admitted(job.id));
                 }
@@ -275,13 +319,9 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Fa
         .await?
         .into_iter()
         .collect();
-    tx.commit()
-        .await
-        .map_err(|e| Failed::AtCommit(DbError::from(e).into()))?;
-    metrics::counter!(catalytic_shared::metrics::JOBS_SUBMITTED).increment(inserted.len() as u64);
     // A keyed submission whose jobs were not stored lost its key to a
     // record another transaction holds.
-    Ok(decisions
+    let decisions: Vec<Decision> = decisions
         .into_iter()
         .map(|d| match d {
             Decision::Slots(slots)
@@ -293,7 +333,24 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Fa
             }
             other => other,
         })
-        .collect())
+        .collect();
+    // A job answered with a holder of this batch that was not stored (that
+    // submission lost its key) would name a job that does not exist: roll
+    // back, and each submission runs alone (`run`).
+    let unstored_holder = |slot: &Slot| matches!(slot, Slot::Existing(h) if in_batch.contains(&h.job) && !inserted.contains(&h.job));
+    if decisions
+        .iter()
+        .any(|d| matches!(d, Decision::Slots(slots) if slots.iter().any(unstored_holder)))
+    {
+        return Err(Failed::Before(ApiError::Internal(anyhow::anyhow!(
+            "a unique job's holder in the batch was not stored"
+        ))));
+    }
+    tx.commit()
+        .await
+        .map_err(|e| Failed::AtCommit(DbError::from(e).into()))?;
+    metrics::counter!(catalytic_shared::metrics::JOBS_SUBMITTED).increment(inserted.len() as u64);
+    Ok(decisions)
 }
 
 /// Each submission's outcome, moving the refusals out of its items.
@@ -308,7 +365,8 @@ fn answer(batch: Vec<Submission>, decisions: Vec<Decision>) -> Vec<Outcome> {
                 .into_iter()
                 .zip(slots)
                 .map(|(item, slot)| match (item, slot) {
-                    (_, Slot::Admitted(id)) => Ok(id),
+                    (_, Slot::Admitted(id)) => Ok(Placed::Stored(id)),
+                    (_, Slot::Existing(holder)) => Ok(Placed::Existing(holder)),
                     (_, Slot::OverQuota(e)) | (Item::Refused(e), Slot::Known) => Err(e),
                     (Item::Job(_), Slot::Known) => Err(ApiError::Internal(anyhow::anyhow!(
                         "a valid job was not decided"
@@ -327,6 +385,7 @@ fn bulk_results(items: &[Item], slots: &[Slot]) -> Vec<BulkItem> {
         .enumerate()
         .map(|(index, (item, slot))| match (item, slot) {
             (item, Slot::Admitted(id)) => BulkItem::accepted(index, id.as_uuid(), item.state()),
+            (_, Slot::Existing(holder)) => BulkItem::existing(index, *holder),
             (_, Slot::OverQuota(e)) | (Item::Refused(e), Slot::Known) => {
                 BulkItem::refused(index, e)
             }
@@ -341,14 +400,36 @@ fn bulk_results(items: &[Item], slots: &[Slot]) -> Vec<BulkItem> {
 /// The answer the route gives a bulk submit, from its outcome and each
 /// item's state as stored (the same shape `bulk_results` stores for
 /// replays).
-pub fn bulk_answer(outcomes: &[Result<JobId, ApiError>], states: &[JobState]) -> Vec<BulkItem> {
+pub fn bulk_answer(outcomes: &[Result<Placed, ApiError>], states: &[JobState]) -> Vec<BulkItem> {
     outcomes
         .iter()
         .zip(states)
         .enumerate()
         .map(|(index, (outcome, state))| match outcome {
-            Ok(id) => BulkItem::accepted(index, id.as_uuid(), *state),
+            Ok(Placed::Stored(id)) => BulkItem::accepted(index, id.as_uuid(), *state),
+            Ok(Placed::Existing(holder)) => BulkItem::existing(index, *holder),
             Err(e) => BulkItem::refused(index, e),
         })
         .collect()
+}
+
+/// The live uniqueness holds of the batch's keys, read under the tenants'
+/// locks; none read when no job asks for uniqueness.
+async fn live_holds(
+    conn: &mut sqlx::PgConnection,
+    batch: &[Submission],
+) -> Result<HashMap<(TenantId, String), Holder>, DbError> {
+    let keys: Vec<(TenantId, String)> = batch
+        .iter()
+        .flat_map(|s| {
+            s.items.iter().filter_map(move |item| match item {
+                Item::Job(job) => job.unique.as_ref().map(|u| (s.tenant, u.key.clone())),
+                Item::Refused(_) => None,
+            })
+        })
+        .collect();
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    db::jobs::live_unique_keys(conn, &keys).await
 }

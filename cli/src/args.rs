@@ -303,6 +303,14 @@ pub struct SubmitArgs {
     /// Run no earlier than this time (RFC 3339, e.g. 2026-12-24T18:00:00Z).
     #[arg(long, value_name = "TIME")]
     pub run_at: Option<String>,
+    /// Unique job: for this many seconds a submit of the same unique key
+    /// (--unique-key, or by default the same request) is answered this job
+    /// instead of storing another (1–604800).
+    #[arg(long, value_name = "SECONDS")]
+    pub unique_for: Option<u64>,
+    /// With --unique-for: the uniqueness key (1–255 characters).
+    #[arg(long, value_name = "KEY", requires = "unique_for")]
+    pub unique_key: Option<String>,
     /// Makes a retried submit safe: the same key and body give the same job.
     /// With --from-file, batch n (from 1) is sent with the key `KEY-n`.
     #[arg(long)]

@@ -110,6 +110,13 @@ pub fn job(args: &SubmitArgs) -> Result<Value, Failure> {
     if let Some(at) = &args.run_at {
         body["run_at"] = json!(at);
     }
+    // Unique jobs: the API checks the window and the key and names them.
+    if let Some(secs) = args.unique_for {
+        body["unique_for_secs"] = json!(secs);
+    }
+    if let Some(key) = &args.unique_key {
+        body["unique_key"] = json!(key);
+    }
     Ok(body)
 }
 

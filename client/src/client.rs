@@ -127,6 +127,8 @@ impl Client {
     }
 
     /// `POST /v1/jobs` → 202. Pass an `Idempotency-Key` to make a retry safe.
+    /// A body with `unique_for_secs` whose key a live hold has is answered
+    /// 200 with that job ([`Submitted::existing`]) and stores nothing.
     pub async fn submit_job(
         &self,
         body: &Value,
@@ -270,10 +272,13 @@ async fn send_idempotent<T: DeserializeOwned>(
         .headers()
         .get("idempotent-replayed")
         .is_some_and(|v| v.as_bytes() == b"true");
-    Ok((
-        decode(response, StatusCode::ACCEPTED, what).await?,
-        replayed,
-    ))
+    // 200: nothing stored, a live uniqueness hold named an existing job
+    // (`existing: true` in the body).
+    let expected = match response.status() {
+        StatusCode::OK => StatusCode::OK,
+        _ => StatusCode::ACCEPTED,
+    };
+    Ok((decode(response, expected, what).await?, replayed))
 }
 
 /// A success without a body (204), or the refusal as [`Error::Api`].

@@ -91,6 +91,10 @@ pub struct Submitted {
     pub id: JobId,
     pub status: JobStatus,
     pub location: String,
+    /// Nothing was stored: a live uniqueness hold (`unique_for_secs`) names
+    /// this existing job, and `status` is its state now.
+    #[serde(default)]
+    pub existing: bool,
     /// `Idempotent-Replayed: true`: an earlier submit with this key answered again.
     #[serde(skip_deserializing)]
     pub replayed: bool,
@@ -139,6 +143,10 @@ pub struct BulkResult {
     pub location: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<serde_json::Value>,
+    /// Nothing was stored for the item: a live uniqueness hold names the
+    /// existing job `id`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub existing: bool,
 }
 
 /// A job as `GET /v1/jobs/{id}` answers it.

@@ -43,6 +43,7 @@ pub struct Pruned {
     pub revoked_tokens: u64,
     pub login_lockouts: u64,
     pub webhook_attempts: u64,
+    pub unique_keys: u64,
 }
 
 impl Retention {
@@ -84,6 +85,10 @@ impl Retention {
             .await,
             webhook_attempts: prune("webhook_attempts", |n| {
                 retention::delete_old_webhook_attempts(pool, self.webhook_attempts, n)
+            })
+            .await,
+            unique_keys: prune("unique_keys", |n| {
+                retention::delete_expired_unique_keys(pool, n)
             })
             .await,
         }

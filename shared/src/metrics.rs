@@ -116,7 +116,7 @@ pub const REAP_OUTCOMES: [&str; 2] = ["retried", "failed"];
 /// already moved on (stale or superseded); the payload named no job.
 pub const DEAD_LETTER_OUTCOMES: [&str; 3] = ["failed", "ignored", "unparsable"];
 /// Label values of `RETENTION_PRUNED{kind}`.
-pub const RETENTION_KINDS: [&str; 7] = [
+pub const RETENTION_KINDS: [&str; 8] = [
     "job_results",
     "usage_events",
     "sent_outbox",
@@ -124,6 +124,7 @@ pub const RETENTION_KINDS: [&str; 7] = [
     "revoked_tokens",
     "login_lockouts",
     "webhook_attempts",
+    "unique_keys",
 ];
 
 /// Requests per batch: submits per api transaction (up to `api.submit_batch_max`),

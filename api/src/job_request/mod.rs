@@ -42,6 +42,27 @@ pub struct JobIn {
     /// Run no earlier than this many seconds from now (0 to the plan's
     /// horizon). Not with `run_at`.
     pub delay_secs: Option<f64>,
+    /// Unique jobs: for this many seconds (1 to 604,800, 7 days) the job
+    /// holds its uniqueness key, and a submit of the same key answers this
+    /// job (200, `existing: true`) instead of storing another. Unlike an
+    /// `Idempotency-Key`, the requests need not be the same.
+    pub unique_for_secs: Option<u64>,
+    /// The uniqueness key (1–255 characters, no control characters); by
+    /// default a digest of the request (lattice, operation, parameters), so
+    /// the same computation is not run twice in the window. Needs
+    /// `unique_for_secs`.
+    pub unique_key: Option<String>,
+}
+
+/// The longest `unique_for_secs`.
+pub const MAX_UNIQUE_FOR_SECS: u64 = 7 * 86_400;
+
+/// What a submit asked of uniqueness, validated: the key it named (None:
+/// the request's digest, made once the request is valid) and the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uniqueness {
+    pub key: Option<String>,
+    pub window: std::time::Duration,
 }
 
 /// A `run_at` this far in the past is taken as "now" (clocks differ).
@@ -107,6 +128,40 @@ impl JobIn {
             ));
         }
         Ok((at - now >= NOT_WORTH_SCHEDULING).then_some(at))
+    }
+
+    /// The uniqueness the submit asked for, if any (422 naming the field
+    /// otherwise).
+    pub fn uniqueness(&self) -> Result<Option<Uniqueness>, ApiError> {
+        let window = match (self.unique_for_secs, &self.unique_key) {
+            (None, None) => return Ok(None),
+            (None, Some(_)) => {
+                return Err(ApiError::field(
+                    "unique_for_secs",
+                    "is required with unique_key",
+                ));
+            }
+            (Some(secs), _) if !(1..=MAX_UNIQUE_FOR_SECS).contains(&secs) => {
+                return Err(ApiError::field(
+                    "unique_for_secs",
+                    format!("must be 1 to {MAX_UNIQUE_FOR_SECS} seconds"),
+                ));
+            }
+            (Some(secs), _) => std::time::Duration::from_secs(secs),
+        };
+        if let Some(key) = &self.unique_key {
+            let chars = key.chars().count();
+            if !(1..=255).contains(&chars) || key.chars().any(char::is_control) {
+                return Err(ApiError::field(
+                    "unique_key",
+                    "must be 1 to 255 characters, none of them control characters",
+                ));
+            }
+        }
+        Ok(Some(Uniqueness {
+            key: self.unique_key.clone(),
+            window,
+        }))
     }
 
     /// Validates against the lattice rules and the plan. `stored` is the

@@ -86,7 +86,6 @@ async fn submit_jobs(
     let items = jobs_of(body)?;
     spend_rate(&state, &scope, rate_slot, items.len()).await?;
 
-    let limits = scope.plan.limits();
     let mut lattices: HashMap<uuid::Uuid, Option<LatticeDef>> = HashMap::new();
     let mut prepared = Vec::with_capacity(items.len());
     let mut valid = 0;
@@ -115,10 +114,7 @@ async fn submit_jobs(
                     Some((LatticeId::from_uuid(id), def))
                 }
             };
-            let lattice_id = stored.as_ref().map(|(id, _)| *id);
-            let run_at = job.run_at(&limits, chrono::Utc::now())?;
-            let spec = job.into_spec(&limits, stored.map(|(_, def)| def))?;
-            enqueue::new_job(scope.tenant_id, scope.plan, &spec, lattice_id, run_at)
+            enqueue::from_request(scope.tenant_id, scope.plan, job, stored)
         }
         .await;
         prepared.push(match item {
@@ -158,7 +154,10 @@ async fn submit_jobs(
         refusal.record();
     }
     state.job_events.accepted(
-        outcomes.iter().filter_map(|o| o.as_ref().ok().copied()),
+        outcomes.iter().filter_map(|o| match o {
+            Ok(enqueue::Placed::Stored(id)) => Some(*id),
+            _ => None,
+        }),
         scope.tenant_id,
     );
     let results = submit_batch::bulk_answer(&outcomes, &states);

@@ -2,7 +2,7 @@
 //! read back (optionally long-polling for the end), list, cancel, re-run.
 
 use crate::auth::TenantScope;
-use crate::enqueue::{self, Submit};
+use crate::enqueue::{self, Placed, Submit};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyKey};
 use crate::job_request::JobIn;
@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use catalytic_shared::db;
 use catalytic_shared::db::job_queries::JobFilter;
-use catalytic_shared::db::jobs::{Guard, Transitioned};
+use catalytic_shared::db::jobs::{Guard, Holder, Transitioned};
 use catalytic_shared::ids::{JobId, LatticeId};
 use catalytic_shared::job::{JobSpec, JobState};
 use catalytic_shared::metrics as m;
@@ -45,16 +45,14 @@ pub const MAX_WAIT_SECS: u64 = 60;
 
 /// The 202 of a submit, a replayed submit or a re-run.
 fn accepted(id: JobId, status: JobState, rerun_of: Option<JobId>, replayed: bool) -> Response {
-    let location = format!("/v1/jobs/{id}");
+    let body = JobAccepted {
+        rerun_of: rerun_of.map(Into::into),
+        ..JobAccepted::new(id, status)
+    };
     let mut response = (
         StatusCode::ACCEPTED,
-        [(header::LOCATION, location.clone())],
-        Json(JobAccepted {
-            id: id.into(),
-            status: status.as_str().to_owned(),
-            location,
-            rerun_of: rerun_of.map(Into::into),
-        }),
+        [(header::LOCATION, body.location.clone())],
+        Json(body),
     )
         .into_response();
     if replayed {
@@ -64,6 +62,21 @@ fn accepted(id: JobId, status: JobState, rerun_of: Option<JobId>, replayed: bool
         );
     }
     response
+}
+
+/// The answer to a submit that stored nothing because a live uniqueness
+/// hold names an existing job: 200 and that job.
+fn existing(holder: Holder) -> Response {
+    let body = JobAccepted {
+        existing: true,
+        ..JobAccepted::new(holder.job, holder.status)
+    };
+    (
+        StatusCode::OK,
+        [(header::LOCATION, body.location.clone())],
+        Json(body),
+    )
+        .into_response()
 }
 
 fn parse_operation(operation: &str) -> Result<String, ApiError> {
@@ -150,6 +163,8 @@ fn parse_status(status: &str) -> Result<JobState, ApiError> {
             description = "1–255 visible ASCII characters; the same key and body within 24 h answer the same job")),
     security(("api_key" = [])),
     responses(
+        (status = 200, description = "nothing stored: a live uniqueness hold (`unique_for_secs`, `unique_key`) names this existing job (`existing: true`, `status` its state now)", body = JobAccepted,
+         headers(("Location" = String, description = "the existing job's URL"))),
         (status = 202, description = "accepted and durable (or, with a known Idempotency-Key and the same body, the earlier job)", body = JobAccepted,
          headers(("Location" = String, description = "the job's URL"),
                  ("Idempotent-Replayed" = String, description = "`true` when an earlier submit with this Idempotency-Key is answered again"))),
@@ -197,23 +212,19 @@ async fn submit_job(
             Some((id, row.definition()?))
         }
     };
-    let lattice_id = stored.as_ref().map(|(id, _)| *id);
-    let run_at = job.run_at(&scope.plan.limits(), chrono::Utc::now())?;
-    let spec = job.into_spec(&scope.plan.limits(), stored.map(|(_, def)| def))?;
-    let submitted = enqueue::submit(
-        &state.submits,
-        scope.tenant_id,
-        scope.plan,
-        &spec,
-        lattice_id,
-        run_at,
-        key.as_ref(),
-    )
-    .await;
+    let new = enqueue::from_request(scope.tenant_id, scope.plan, job, stored)?;
+    let operation = new.operation;
+    let run_at = new.run_at;
+    let submitted = enqueue::submit(&state.submits, scope.plan, new, key.as_ref()).await;
     let id = match (submitted, &key) {
-        (Ok(id), _) => {
+        (Ok(Placed::Stored(id)), _) => {
             state.job_events.accepted([id], scope.tenant_id);
             id
+        }
+        (Ok(Placed::Existing(holder)), _) => {
+            tracing::Span::current().record("job_id", tracing::field::display(holder.job));
+            tracing::info!("unique submit answered with the job holding its key");
+            return Ok(existing(holder));
         }
         (Err(Submit::Refused(e)), _) => return Err(e),
         // A concurrent submit with the same key won: answer its job.
@@ -239,7 +250,7 @@ async fn submit_job(
         }
     };
     tracing::Span::current().record("job_id", tracing::field::display(id));
-    tracing::info!(operation = spec.operation.name(), "job accepted");
+    tracing::info!(operation, "job accepted");
     Ok(accepted(
         id,
         JobState::at_submit(run_at.is_some()),
@@ -572,18 +583,9 @@ async fn rerun_job(
     let spec: JobSpec = serde_json::from_value(row.spec)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored spec of job {original}: {e}")))?;
     let lattice_id = db::job_queries::lattice_of(&state.db, scope.tenant_id, original).await?;
-    let id = match enqueue::submit(
-        &state.submits,
-        scope.tenant_id,
-        scope.plan,
-        &spec,
-        lattice_id,
-        None,
-        None,
-    )
-    .await
-    {
-        Ok(id) => id,
+    let job = enqueue::new_job(scope.tenant_id, scope.plan, &spec, lattice_id, None, None)?;
+    let id = match enqueue::submit(&state.submits, scope.plan, job, None).await {
+        Ok(placed) => placed.id(),
         Err(Submit::Refused(e)) => return Err(e),
         Err(Submit::KeyTaken) => {
             return Err(ApiError::Internal(anyhow::anyhow!(

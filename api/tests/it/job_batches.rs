@@ -12,7 +12,7 @@ fn job(end: i64) -> Value {
            "params": {"start": [0], "end": [end]}})
 }
 
-async fn bulk(
+pub async fn bulk(
     app: &TestApp,
     key: &str,
     body: &Value,
@@ -29,7 +29,7 @@ async fn bulk(
     Ok(request.send().await?)
 }
 
-async fn jobs_of(app: &TestApp) -> anyhow::Result<i64> {
+pub async fn jobs_of(app: &TestApp) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar("SELECT count(*) FROM jobs")
         .fetch_one(&app.db.pool)
         .await?)

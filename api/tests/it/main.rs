@@ -21,5 +21,6 @@ mod quotas;
 mod rate_limits;
 mod scheduled;
 mod stripe;
+mod unique_jobs;
 mod users;
 mod webhooks;

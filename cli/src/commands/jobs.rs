@@ -147,7 +147,7 @@ async fn submit(ctx: &Context, args: SubmitArgs) -> Result<(), Failure> {
         return watch::watch(ctx, &mut api, submitted.id, args.timeout).await;
     }
     emit(ctx.format(), &submitted, |v| {
-        Table::fields(v, &["id", "status", "location", "replayed"])
+        Table::fields(v, &["id", "status", "location", "existing", "replayed"])
     })
 }
 
@@ -187,6 +187,9 @@ async fn submit_many(ctx: &Context, path: &Path, key: Option<&str>) -> Result<()
                 (Some(id), _) => {
                     out["id"] = json!(id);
                     out["status"] = json!(result.status);
+                    if result.existing {
+                        out["existing"] = json!(true);
+                    }
                 }
                 (None, error) => out["error"] = error.clone().unwrap_or(Value::Null),
             }
@@ -216,8 +219,12 @@ async fn submit_many(ctx: &Context, path: &Path, key: Option<&str>) -> Result<()
 fn bulk_line(l: &Value) -> String {
     let line = &l["line"];
     if let Some(id) = l["id"].as_str() {
+        let existing = match l["existing"].as_bool() {
+            Some(true) => " (existing job: its unique key is held)",
+            _ => "",
+        };
         return format!(
-            "line {line}: {id} {}",
+            "line {line}: {id} {}{existing}",
             l["status"].as_str().unwrap_or("queued")
         );
     }

@@ -275,24 +275,8 @@ async fn a_delayed_submit_is_scheduled_listed_and_cancelled_from_the_command_lin
     let cancelled = cli.json(&format!("jobs cancel {id}"), &with_key)?;
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
     // A time in the past is refused by the API, naming the flag's field.
-    let refused = cli.run_with(
-        &[
-            "jobs",
-            "submit",
-            "--operation",
-            "shortest_path",
-            "--size",
-            "8,8",
-            "--start",
-            "0,0",
-            "--end",
-            "7,7",
-            "--run-at",
-            "2020-01-01T00:00:00Z",
-        ],
-        &with_key,
-        "",
-    )?;
+    let args = "jobs submit --operation shortest_path --size 8,8 --start 0,0 --end 7,7 --run-at 2020-01-01T00:00:00Z";
+    let refused = cli.run_with(&args.split_whitespace().collect::<Vec<_>>(), &with_key, "")?;
     assert_ne!(refused.code, Some(0), "{refused:?}");
     assert!(refused.stderr.contains("run_at"), "{refused:?}");
     cli.stop().await
@@ -328,5 +312,30 @@ async fn jobs_are_listed_by_filters_and_cancelled_many_at_once() -> anyhow::Resu
     assert_eq!(count(&left), 2, "{left}");
     let cancelled = cli.json("jobs cancel-many --all", &with_key)?;
     assert_eq!(cancelled["cancelled"], 1, "{cancelled}");
+    cli.stop().await
+}
+
+#[tokio::test]
+async fn a_unique_submit_from_the_command_line_is_answered_the_holding_job() -> anyhow::Result<()> {
+    let cli = Cli::start(Fleet::ApiOnly).await?;
+    let key = cli.env.bootstrap("free")?;
+    let with_key = [("CATALYTIC_API_KEY", key.as_str())];
+    let submit = "jobs submit --operation shortest_path --size 8,8 --start 0,0 --end 7,7 --delay 600 --unique-for 300 --unique-key nightly";
+    let first = cli.json(submit, &with_key)?;
+    assert_eq!(first["status"], "scheduled", "{first}");
+    assert!(first.get("existing").is_none_or(|e| e == false), "{first}");
+    let again = cli.json(
+        "jobs submit --operation shortest_path --size 8,8 --start 0,0 --end 5,5 --unique-for 300 --unique-key nightly",
+        &with_key,
+    )?;
+    assert_eq!(again["id"], first["id"], "{again}");
+    assert_eq!(again["existing"], true, "{again}");
+    assert_eq!(again["status"], "scheduled", "the holder's state: {again}");
+    // A key needs its window; the CLI says so before sending.
+    let args =
+        "jobs submit --operation shortest_path --size 8,8 --start 0,0 --end 7,7 --unique-key k";
+    let refused = cli.run_with(&args.split_whitespace().collect::<Vec<_>>(), &with_key, "")?;
+    assert_eq!(refused.code, Some(2), "{refused:?}");
+    assert!(refused.stderr.contains("--unique-for"), "{refused:?}");
     cli.stop().await
 }

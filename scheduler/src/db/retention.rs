@@ -86,6 +86,23 @@ pub async fn delete_expired_refresh_tokens(pool: &PgPool, limit: i64) -> Result<
     .rows_affected())
 }
 
+/// Deletes uniqueness holds that have expired (issue 21, unique jobs): an
+/// expired hold answers no submit, and the next submit of its key would
+/// take it over anyway. A hold taken over meanwhile is live again and is
+/// re-checked under its row lock. Index: `job_unique_keys_expires`.
+pub async fn delete_expired_unique_keys(pool: &PgPool, limit: i64) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM job_unique_keys
+         WHERE (tenant_id, key) IN (SELECT tenant_id, key FROM job_unique_keys
+                                    WHERE expires_at <= now()
+                                    LIMIT $1 FOR UPDATE SKIP LOCKED)",
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
 /// Deletes revocations of access tokens that have expired by now: an expired
 /// token is refused without them. Index: `revoked_tokens_expires`.
 pub async fn delete_expired_revocations(pool: &PgPool, limit: i64) -> Result<u64, DbError> {

@@ -145,6 +145,7 @@ async fn due_scheduled_jobs_are_queued_with_their_outbox_row_and_others_wait() -
         time_limit: std::time::Duration::from_secs(10),
         lattice_id: None,
         run_at: Some(run_at),
+        unique: None,
     };
     let now = chrono::Utc::now();
     let due = job(now - chrono::TimeDelta::seconds(1));

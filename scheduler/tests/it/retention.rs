@@ -94,6 +94,16 @@ async fn retention_prunes_old_rows_and_keeps_new_ones() -> anyhow::Result<()> {
     )
     .await?;
 
+    // Uniqueness holds: one expired, one live.
+    for (key, expires) in [("expired", "-1 second"), ("live", "1 hour")] {
+        sqlx::query("INSERT INTO job_unique_keys (tenant_id, key, job_id, expires_at) SELECT tenant_id, $2, id, now() + $3::interval FROM jobs WHERE id = $1")
+            .bind(new.as_uuid())
+            .bind(key)
+            .bind(expires)
+            .execute(&db.pool)
+            .await?;
+    }
+
     let retention = Retention {
         pool: db.pool.clone(),
         interval: Duration::from_secs(3600),
@@ -108,6 +118,11 @@ async fn retention_prunes_old_rows_and_keeps_new_ones() -> anyhow::Result<()> {
     assert_eq!(pruned.refresh_tokens, 1);
     assert_eq!(pruned.revoked_tokens, 1);
     assert_eq!(pruned.login_lockouts, 2);
+    assert_eq!(pruned.unique_keys, 1);
+    let holds: Vec<String> = sqlx::query_scalar("SELECT key FROM job_unique_keys")
+        .fetch_all(&db.pool)
+        .await?;
+    assert_eq!(holds, ["live"], "the live hold is kept");
 
     let result = |job: JobId| {
         let pool = db.pool.clone();

@@ -57,6 +57,59 @@ pub struct NewJob {
     /// Not before this time: stored `scheduled`, without an outbox row, and
     /// queued by the relay leader when due (None: queued now).
     pub run_at: Option<DateTime<Utc>>,
+    /// The uniqueness key the job holds once stored (`insert_batch`
+    /// writes it), if the submit asked for one.
+    pub unique: Option<UniqueHold>,
+}
+
+/// A job's hold on a uniqueness key (issue 21, migrations/0022_unique_jobs.sql):
+/// until `until`, a submit of the same tenant naming `key` is answered
+/// this job instead of storing another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueHold {
+    pub key: String,
+    pub until: DateTime<Utc>,
+}
+
+/// The job holding a live uniqueness key, as a duplicate submit is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder {
+    pub job: JobId,
+    pub status: JobState,
+}
+
+/// The live holds among `keys` (tenant, key), with each holder's state.
+/// Call under the tenants' quota locks, in the transaction that will write
+/// the new holds (`insert_batch`): the locks keep the answer true until
+/// the commit.
+pub async fn live_unique_keys(
+    conn: &mut PgConnection,
+    keys: &[(TenantId, String)],
+) -> Result<std::collections::HashMap<(TenantId, String), Holder>, DbError> {
+    let tenants: Vec<Uuid> = keys.iter().map(|(t, _)| t.as_uuid()).collect();
+    let names: Vec<String> = keys.iter().map(|(_, k)| k.clone()).collect();
+    let rows = sqlx::query!(
+        r#"SELECT k.tenant_id AS "tenant_id!: TenantId", k.key AS "key!", k.job_id AS "job_id!: JobId",
+                  j.status AS "status!: JobState"
+           FROM unnest($1::uuid[], $2::text[]) AS u(tenant_id, key)
+           JOIN job_unique_keys k ON k.tenant_id = u.tenant_id AND k.key = u.key
+           JOIN jobs j ON j.id = k.job_id
+           WHERE k.expires_at > now()"#,
+        &tenants,
+        &names,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let holder = Holder {
+                job: r.job_id,
+                status: r.status,
+            };
+            ((r.tenant_id, r.key), holder)
+        })
+        .collect())
 }
 
 impl NewJob {
@@ -116,6 +169,11 @@ pub struct NewKey {
 /// touch one row twice in a statement); the caller settles in-batch
 /// duplicates itself. The records reference jobs inserted further down the
 /// same statement: foreign keys are checked at the statement's end.
+///
+/// A stored job's uniqueness hold (`NewJob::unique`) is written with it,
+/// taking over an expired hold of the key. The caller has checked under
+/// the tenant's quota lock that no live hold exists (`live_unique_keys`)
+/// and that the batch names each key once.
 pub async fn insert_batch(
     conn: &mut PgConnection,
     jobs: &[(&NewJob, Option<&str>)],
@@ -135,6 +193,9 @@ pub async fn insert_batch(
         j.run_at.push(job.run_at);
         j.message.push(MessageId::new().as_uuid());
         j.key.push(key.map(str::to_owned));
+        j.unique_key
+            .push(job.unique.as_ref().map(|u| u.key.clone()));
+        j.unique_until.push(job.unique.as_ref().map(|u| u.until));
     }
     let k_tenant: Vec<Uuid> = keys.iter().map(|k| k.tenant_id.as_uuid()).collect();
     let k_key: Vec<String> = keys.iter().map(|k| k.key.clone()).collect();
@@ -153,9 +214,9 @@ pub async fn insert_batch(
            new AS (
                SELECT n.* FROM unnest($6::uuid[], $7::uuid[], $8::text[], $9::jsonb[], $10::text[],
                                       $11::int[], $12::bigint[], $13::uuid[], $14::uuid[], $15::text[],
-                                      $16::timestamptz[])
+                                      $16::timestamptz[], $17::text[], $18::timestamptz[])
                    AS n(id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms,
-                        lattice_id, message_id, key, run_at)
+                        lattice_id, message_id, key, run_at, unique_key, unique_until)
                WHERE n.key IS NULL
                   OR EXISTS (SELECT 1 FROM keyed WHERE keyed.tenant_id = n.tenant_id AND keyed.key = n.key)),
            job AS (
@@ -170,7 +231,13 @@ pub async fn insert_batch(
            sent AS (
                INSERT INTO job_outbox (message_id, job_id, tenant_id, attempt, queue_class)
                SELECT new.message_id, new.id, new.tenant_id, 1, new.queue_class
-               FROM new JOIN job USING (id) WHERE job.status = 'queued')
+               FROM new JOIN job USING (id) WHERE job.status = 'queued'),
+           held AS (
+               INSERT INTO job_unique_keys (tenant_id, key, job_id, expires_at)
+               SELECT new.tenant_id, new.unique_key, new.id, new.unique_until
+               FROM new JOIN job USING (id) WHERE new.unique_key IS NOT NULL
+               ON CONFLICT (tenant_id, key) DO UPDATE
+                   SET job_id = EXCLUDED.job_id, expires_at = EXCLUDED.expires_at)
            SELECT id AS "job_id!: JobId" FROM job"#,
         &k_tenant,
         &k_key,
@@ -188,6 +255,8 @@ pub async fn insert_batch(
         &j.message,
         &j.key as &[Option<String>],
         &j.run_at as &[Option<DateTime<Utc>>],
+        &j.unique_key as &[Option<String>],
+        &j.unique_until as &[Option<DateTime<Utc>>],
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -208,6 +277,8 @@ struct JobColumns {
     message: Vec<Uuid>,
     key: Vec<Option<String>>,
     run_at: Vec<Option<DateTime<Utc>>>,
+    unique_key: Vec<Option<String>>,
+    unique_until: Vec<Option<DateTime<Utc>>>,
 }
 
 /// A tenant's job; another tenant's is `None`, exactly like a missing one.

@@ -29,6 +29,7 @@ async fn tenant_with_jobs(db: &TestDatabase, n: usize) -> anyhow::Result<(Tenant
             time_limit: Duration::from_secs(10),
             lattice_id: None,
             run_at: None,
+            unique: None,
         };
         let mut tx = db.pool.begin().await?;
         jobs::insert_with_outbox(&mut tx, &job).await?;

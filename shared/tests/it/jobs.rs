@@ -20,6 +20,7 @@ async fn queued_job(db: &TestDatabase) -> anyhow::Result<(TenantId, JobId)> {
         time_limit: Duration::from_secs(10),
         lattice_id: None,
         run_at: None,
+        unique: None,
     };
     let mut tx = db.pool.begin().await?;
     jobs::insert_with_outbox(&mut tx, &job).await?;

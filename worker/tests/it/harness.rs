@@ -73,6 +73,7 @@ impl Worker {
             time_limit,
             lattice_id: None,
             run_at: None,
+            unique: None,
         };
         let mut tx = self.env.db.pool.begin().await?;
         jobs::insert_with_outbox(&mut tx, &job).await?;
