@@ -29,28 +29,16 @@ pub fn new_job(
     run_at: Option<DateTime<Utc>>,
     unique: Option<&Uniqueness>,
 ) -> Result<db::jobs::NewJob, ApiError> {
-    let limits = plan.limits();
-    let operation = spec.operation.name();
-    let spec = serde_json::to_value(spec).map_err(|e| ApiError::Internal(e.into()))?;
-    let unique = unique.map(|u| db::jobs::UniqueHold {
+    let mut job = db::jobs::NewJob::from_spec(tenant, plan, spec, lattice_id)?;
+    job.run_at = run_at;
+    job.unique = unique.map(|u| db::jobs::UniqueHold {
         key: u
             .key
             .clone()
-            .unwrap_or_else(|| request_digest(&spec, lattice_id)),
+            .unwrap_or_else(|| request_digest(&job.spec, lattice_id)),
         until: Utc::now() + u.window,
     });
-    Ok(db::jobs::NewJob {
-        id: JobId::new(),
-        tenant_id: tenant,
-        operation,
-        spec,
-        queue_class: plan.queue(),
-        max_attempts: i32::try_from(limits.attempts).unwrap_or(i32::MAX),
-        time_limit: limits.time_limit,
-        lattice_id,
-        run_at,
-        unique,
-    })
+    Ok(job)
 }
 
 /// The row a submitted body becomes (single submit or bulk item): when to
@@ -113,6 +101,25 @@ pub async fn submit(
         None => Err(Submit::Refused(ApiError::Internal(anyhow::anyhow!(
             "a submit was answered without its job"
         )))),
+    }
+}
+
+/// Submits a stored, already validated spec again, as a new job queued
+/// now, without a key (a re-run, a schedule's manual trigger): the quotas
+/// apply as to any submit.
+pub async fn submit_stored(
+    submits: &SubmitBatcher,
+    scope: &crate::auth::TenantScope,
+    spec: &JobSpec,
+    lattice_id: Option<LatticeId>,
+) -> Result<JobId, ApiError> {
+    let job = db::jobs::NewJob::from_spec(scope.tenant_id, scope.plan, spec, lattice_id)?;
+    match submit(submits, scope.plan, job, None).await {
+        Ok(placed) => Ok(placed.id()),
+        Err(Submit::Refused(e)) => Err(e),
+        Err(Submit::KeyTaken) => Err(ApiError::Internal(anyhow::anyhow!(
+            "idempotency conflict without a key"
+        ))),
     }
 }
 

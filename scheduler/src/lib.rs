@@ -2,6 +2,7 @@
 //!
 //! - [`relay`]: the outbox → RabbitMQ relay (publisher confirms, stable ids).
 //! - [`leases`]: the lease reaper: expired running jobs re-queued or failed.
+//! - [`schedules`]: fires cron schedules, exactly one job per tick across replicas.
 //! - [`dead_letters`]: fails the jobs of dead-lettered messages, with the reason.
 //! - [`retention`]: prunes old results, sent outbox rows, expired tokens, webhook attempts.
 //! - [`billing`]: hourly usage rollups, invoices (drafts, finalisation, numbers) and the
@@ -17,5 +18,6 @@ pub mod dead_letters;
 pub mod leases;
 pub mod relay;
 pub mod retention;
+pub mod schedules;
 pub mod startup;
 pub mod webhooks;

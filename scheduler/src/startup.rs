@@ -7,6 +7,7 @@ use crate::dead_letters::DeadLetters;
 use crate::leases::Reaper;
 use crate::relay::Relay;
 use crate::retention::Retention;
+use crate::schedules::Schedules;
 use crate::webhooks::Webhooks;
 use crate::webhooks::rate_limit::RateLimiter;
 use anyhow::Context;
@@ -66,6 +67,11 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         interval: Duration::from_millis(settings.scheduler.reaper_interval_ms),
         batch: 100,
     };
+    let schedules = Schedules {
+        pool: pool.clone(),
+        poll: Duration::from_millis(settings.scheduler.schedules_poll_ms),
+        batch: 100,
+    };
     let dead_letters = DeadLetters {
         pool: pool.clone(),
         broker: broker.clone(),
@@ -85,6 +91,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let mut duties = tokio::task::JoinSet::new();
     duties.spawn(relay.run(shutdown.clone()));
     duties.spawn(reaper.run(shutdown.clone()));
+    duties.spawn(schedules.run(shutdown.clone()));
     duties.spawn(dead_letters.run(shutdown.clone()));
     duties.spawn(retention.run(shutdown.clone()));
     let webhooks = Webhooks::new(

@@ -364,6 +364,8 @@ pub struct SchedulerSettings {
     pub relay_batch: u32,
     pub relay_poll_ms: u64,
     pub reaper_interval_ms: u64,
+    /// Milliseconds between cron schedule rounds (issue 21).
+    pub schedules_poll_ms: u64,
     pub retention_interval_secs: u64,
     pub retention_results_secs: u64,
     pub retention_sent_outbox_secs: u64,
@@ -560,6 +562,7 @@ impl Settings {
         let scheduler = &self.scheduler;
         for (key, value) in [
             ("scheduler.reaper_interval_ms", scheduler.reaper_interval_ms),
+            ("scheduler.schedules_poll_ms", scheduler.schedules_poll_ms),
             (
                 "scheduler.retention_interval_secs",
                 scheduler.retention_interval_secs,

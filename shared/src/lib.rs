@@ -20,6 +20,7 @@
 //! - [`group_commit`]: many concurrent requests served by one round trip.
 //! - [`shutdown`], [`probe`], [`health`]: signals, and `/healthz` `/readyz` `/metrics`.
 //! - [`ids`], [`tenant`], [`secret`]: id newtypes, plans and their limits, `Secret<T>`.
+//! - [`schedule`]: cron schedules' ticks in a time zone, overlap and catch-up policies.
 //! - [`tls`]: TLS to PostgreSQL, RabbitMQ and Redis (CA files, trust failures named).
 //! - [`job`]: the state machine (the one transition table), the stored spec, outcomes.
 //! - [`db`]: PostgreSQL — migrations, the schema check, and the SQL of more
@@ -42,6 +43,7 @@ pub mod probe;
 #[cfg(feature = "queue")]
 pub mod queue;
 pub mod reconnect;
+pub mod schedule;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;

@@ -39,6 +39,8 @@ pub const DESIRED_WORKERS: &str = "catalytic_desired_workers";
 pub const LEASES_REAPED: &str = "catalytic_leases_reaped_total";
 pub const DEAD_LETTERS: &str = "catalytic_dead_letters_total";
 pub const RETENTION_PRUNED: &str = "catalytic_retention_pruned_total";
+/// Cron schedule ticks handled, by `outcome` (`SCHEDULE_OUTCOMES`).
+pub const SCHEDULE_TICKS: &str = "catalytic_schedule_ticks_total";
 pub const BILLING_HOURS_ROLLED: &str = "catalytic_billing_hours_rolled_total";
 pub const BILLING_INVOICES_FINALISED: &str = "catalytic_billing_invoices_finalised_total";
 pub const BILLING_ROUND_FAILURES: &str = "catalytic_billing_round_failures_total";
@@ -115,6 +117,8 @@ pub const REAP_OUTCOMES: [&str; 2] = ["retried", "failed"];
 /// Label values of `DEAD_LETTERS{outcome}`: the job failed; the job had
 /// already moved on (stale or superseded); the payload named no job.
 pub const DEAD_LETTER_OUTCOMES: [&str; 3] = ["failed", "ignored", "unparsable"];
+/// Label values of `SCHEDULE_TICKS{outcome}` (as `schedule_runs.outcome`).
+pub const SCHEDULE_OUTCOMES: [&str; 4] = ["submitted", "skipped_overlap", "missed", "refused"];
 /// Label values of `RETENTION_PRUNED{kind}`.
 pub const RETENTION_KINDS: [&str; 8] = [
     "job_results",
@@ -238,6 +242,10 @@ fn describe() {
     );
     describe_counter!(RETENTION_PRUNED, "Rows pruned or summarised by retention");
     describe_counter!(
+        SCHEDULE_TICKS,
+        "Cron schedule ticks handled: a job submitted, skipped (overlap), missed (catch-up) or refused"
+    );
+    describe_counter!(
         BILLING_HOURS_ROLLED,
         "Tenant-hours of usage re-rolled into usage_hourly"
     );
@@ -348,6 +356,9 @@ fn register_scheduler() {
     }
     for kind in RETENTION_KINDS {
         metrics::counter!(RETENTION_PRUNED, "kind" => kind).absolute(0);
+    }
+    for outcome in SCHEDULE_OUTCOMES {
+        metrics::counter!(SCHEDULE_TICKS, "outcome" => outcome).absolute(0);
     }
     for outcome in WEBHOOK_OUTCOMES {
         metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).absolute(0);

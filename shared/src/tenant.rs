@@ -75,6 +75,8 @@ pub struct PlanLimits {
     pub requests_per_minute: u32,
     /// How far ahead a submit may schedule its job (`run_at`, `delay_secs`).
     pub schedule_horizon: Duration,
+    /// Cron schedules the tenant may keep (`/v1/schedules`).
+    pub schedules: u32,
 }
 
 impl Plan {
@@ -129,6 +131,7 @@ impl Plan {
                 gpu: false,
                 requests_per_minute: 60,
                 schedule_horizon: Duration::from_secs(86_400),
+                schedules: 5,
             },
             Plan::Starter => PlanLimits {
                 price_cents_per_month: 2_900,
@@ -143,6 +146,7 @@ impl Plan {
                 gpu: false,
                 requests_per_minute: 300,
                 schedule_horizon: Duration::from_secs(7 * 86_400),
+                schedules: 20,
             },
             Plan::Professional => PlanLimits {
                 price_cents_per_month: 9_900,
@@ -157,6 +161,7 @@ impl Plan {
                 gpu: true,
                 requests_per_minute: 1_200,
                 schedule_horizon: Duration::from_secs(30 * 86_400),
+                schedules: 100,
             },
             Plan::Enterprise => PlanLimits {
                 price_cents_per_month: 49_900,
@@ -171,6 +176,7 @@ impl Plan {
                 gpu: true,
                 requests_per_minute: 6_000,
                 schedule_horizon: Duration::from_secs(365 * 86_400),
+                schedules: 1000,
             },
         }
     }

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod idempotency;
 pub mod lattices;
 pub mod quotas;
+pub mod schedules;
 pub mod stripe;
 
 /// The error of every query here, as in `catalytic_shared::db`.

@@ -583,16 +583,7 @@ async fn rerun_job(
     let spec: JobSpec = serde_json::from_value(row.spec)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored spec of job {original}: {e}")))?;
     let lattice_id = db::job_queries::lattice_of(&state.db, scope.tenant_id, original).await?;
-    let job = enqueue::new_job(scope.tenant_id, scope.plan, &spec, lattice_id, None, None)?;
-    let id = match enqueue::submit(&state.submits, scope.plan, job, None).await {
-        Ok(placed) => placed.id(),
-        Err(Submit::Refused(e)) => return Err(e),
-        Err(Submit::KeyTaken) => {
-            return Err(ApiError::Internal(anyhow::anyhow!(
-                "idempotency conflict without a key"
-            )));
-        }
-    };
+    let id = enqueue::submit_stored(&state.submits, &scope, &spec, lattice_id).await?;
     tracing::info!(new_job_id = %id, "job re-run");
     Ok(accepted(id, JobState::Queued, Some(original), false))
 }

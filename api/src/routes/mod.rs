@@ -14,6 +14,7 @@ pub mod invoices;
 pub mod job_batches;
 pub mod jobs;
 pub mod lattices;
+pub mod schedules;
 pub mod stripe;
 pub mod tenant;
 pub mod usage;
@@ -45,6 +46,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(jobs::router())
         .merge(job_batches::router())
         .merge(lattices::router())
+        .merge(schedules::router())
         .merge(auth::router())
         .merge(users::router())
         .merge(api_keys::router())

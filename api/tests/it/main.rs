@@ -20,6 +20,7 @@ mod openapi;
 mod quotas;
 mod rate_limits;
 mod scheduled;
+mod schedules;
 mod stripe;
 mod unique_jobs;
 mod users;

@@ -8,6 +8,7 @@ pub mod meter;
 pub mod outbox;
 pub mod reaper;
 pub mod retention;
+pub mod schedules;
 pub mod usage;
 pub mod webhook_deliveries;
 

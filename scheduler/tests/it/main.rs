@@ -11,6 +11,7 @@ mod lock_order;
 mod meter_export;
 mod outbox;
 mod retention;
+mod schedules;
 mod usage_retention;
 mod webhook_bench;
 mod webhook_https;

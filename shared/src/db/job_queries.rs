@@ -7,7 +7,7 @@ use super::jobs::{self, Change, Guard, JobRow, Transitioned};
 use crate::ids::{JobId, LatticeId, TenantId};
 use crate::job::JobState;
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 /// The PostgreSQL channel workers LISTEN on; the payload is the job id.
 pub const CANCEL_CHANNEL: &str = "job_cancel";
@@ -178,8 +178,20 @@ pub async fn lattice_of(
 /// on commit, so a worker never hears of a cancel that did not happen.
 pub async fn cancel(pool: &PgPool, guard: Guard, reason: &str) -> Result<Transitioned, DbError> {
     let mut tx = pool.begin().await?;
+    let moved = cancel_in(&mut tx, guard, reason).await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// [`cancel`] inside the caller's transaction (a schedule's
+/// `cancel_previous` fire cancels and submits in one).
+pub async fn cancel_in(
+    conn: &mut PgConnection,
+    guard: Guard,
+    reason: &str,
+) -> Result<Transitioned, DbError> {
     let moved = jobs::transition(
-        &mut tx,
+        conn,
         guard,
         Change::Cancel {
             reason: reason.to_owned(),
@@ -192,9 +204,8 @@ pub async fn cancel(pool: &PgPool, guard: Guard, reason: &str) -> Result<Transit
             CANCEL_CHANNEL,
             guard.job.to_string()
         )
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
     Ok(moved)
 }

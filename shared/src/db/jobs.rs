@@ -113,6 +113,31 @@ pub async fn live_unique_keys(
 }
 
 impl NewJob {
+    /// A job of `tenant` on `plan` running `spec` at once, with the plan's
+    /// attempts, time limit and queue; a submit adds its `run_at` and
+    /// uniqueness, a schedule's fire uses it as it is.
+    pub fn from_spec(
+        tenant: TenantId,
+        plan: crate::tenant::Plan,
+        spec: &crate::job::JobSpec,
+        lattice_id: Option<LatticeId>,
+    ) -> Result<Self, DbError> {
+        let limits = plan.limits();
+        Ok(Self {
+            id: JobId::new(),
+            tenant_id: tenant,
+            operation: spec.operation.name(),
+            spec: serde_json::to_value(spec)
+                .map_err(|e| DbError::Corrupt(format!("a job spec did not serialise: {e}")))?,
+            queue_class: plan.queue(),
+            max_attempts: i32::try_from(limits.attempts).unwrap_or(i32::MAX),
+            time_limit: limits.time_limit,
+            lattice_id,
+            run_at: None,
+            unique: None,
+        })
+    }
+
     /// The state it is stored in (`insert_batch`'s CASE on `run_at`).
     pub fn state(&self) -> JobState {
         JobState::at_submit(self.run_at.is_some())
