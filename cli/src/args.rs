@@ -53,6 +53,9 @@ pub enum Command {
     /// Submit, list, watch, read, cancel jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Cron schedules: a job submitted at each tick of a cron expression.
+    #[command(subcommand)]
+    Schedules(SchedulesCommand),
     /// Webhook endpoints, test messages and delivery attempts (needs a logged-in admin).
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
@@ -150,6 +153,59 @@ pub enum LatticesCommand {
         id: Uuid,
     },
     /// New jobs naming it are refused; past jobs keep their copy.
+    Delete {
+        id: Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchedulesCommand {
+    /// Create a schedule: a cron expression in a time zone and the job each
+    /// tick submits (a `jobs submit` body in a JSON file).
+    Create {
+        /// 1–100 characters, unique among your schedules.
+        #[arg(long)]
+        name: String,
+        /// Five fields (`30 2 * * *`) or a macro (`@daily`).
+        #[arg(long)]
+        cron: String,
+        /// IANA time zone (default UTC), e.g. Europe/Paris.
+        #[arg(long)]
+        timezone: Option<String>,
+        /// The job each tick submits, as `POST /v1/jobs` takes it; `-` reads standard input.
+        #[arg(long)]
+        job_file: PathBuf,
+        /// While the previous job is unfinished: skip (default), queue, cancel_previous.
+        #[arg(long)]
+        overlap: Option<String>,
+        /// After a downtime: none, one (default), all.
+        #[arg(long)]
+        catch_up: Option<String>,
+    },
+    List,
+    Get {
+        id: Uuid,
+    },
+    /// No tick fires until it is resumed.
+    Pause {
+        id: Uuid,
+    },
+    /// The next tick after now fires; the ticks of the pause do not.
+    Resume {
+        id: Uuid,
+    },
+    /// Submit its job now (quotas apply), whatever the ticks.
+    Trigger {
+        id: Uuid,
+    },
+    /// Its history: each tick handled and each trigger, newest first.
+    Runs {
+        id: Uuid,
+        /// At most this many (1–100, default 20).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Delete it and its history; its jobs stay.
     Delete {
         id: Uuid,
     },

@@ -18,13 +18,15 @@ mod billing;
 mod client;
 mod error;
 mod lattices;
+mod schedules;
 mod types;
 mod webhooks;
 
 pub use client::Client;
 pub use error::{Error, Problem};
 pub use types::{
-    ApiKey, ApiKeyCreated, BulkResult, BulkSubmitted, Cancelled, Invoice, InvoiceLine, Job,
-    JobFilter, JobId, JobStatus, Lattice, Page, Registered, Submitted, Tokens, Usage, UsageBucket,
-    WebhookAttempt, WebhookEndpoint, WebhookEndpointCreated, WebhookMessage, WebhookTestSent,
+    ApiKey, ApiKeyCreated, BulkResult, BulkSubmitted, Cancelled, Invoice, InvoiceLine, Items, Job,
+    JobFilter, JobId, JobStatus, Lattice, Page, Registered, Schedule, ScheduleRun, Submitted,
+    Tokens, Usage, UsageBucket, WebhookAttempt, WebhookEndpoint, WebhookEndpointCreated,
+    WebhookMessage, WebhookTestSent,
 };

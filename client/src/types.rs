@@ -385,3 +385,35 @@ mod tests {
         assert!(!format!("{tokens:?}").contains("secret"));
     }
 }
+
+/// A list answered whole (`{"items": [...]}`), without pages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// A cron schedule as `GET /v1/schedules/{id}` answers it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Schedule {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub cron: String,
+    pub timezone: String,
+    pub paused: bool,
+    /// The next ticks, RFC 3339 (none while paused).
+    pub next_fire_times: Vec<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One tick (or manual trigger) of a schedule's history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduleRun {
+    /// RFC 3339.
+    pub tick_at: String,
+    pub manual: bool,
+    /// `submitted`, `skipped_overlap`, `missed` or `refused`.
+    pub outcome: String,
+    pub job_id: Option<JobId>,
+    pub detail: Option<String>,
+}

@@ -291,7 +291,8 @@ fn binary_path(binary: Binary) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn free_port() -> anyhow::Result<u16> {
+/// A free TCP port on the loopback (a second process of one binary needs its own probe port).
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())

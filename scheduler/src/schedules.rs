@@ -39,6 +39,9 @@ pub struct Schedules {
     pub poll: Duration,
     /// Schedules locked per round; a full round runs again at once.
     pub batch: u32,
+    /// Fault hook (`faults.schedules_exit_before_commit`): exit the
+    /// process after a round's jobs are inserted, before its commit.
+    pub exit_before_commit: bool,
 }
 
 /// What one round did, by tick outcome.
@@ -84,6 +87,13 @@ impl Schedules {
                 .await
                 .with_context(|| format!("firing schedule {id}"))?;
             fired.schedules += 1;
+        }
+        if self.exit_before_commit && fired.submitted > 0 {
+            tracing::error!(
+                submitted = fired.submitted,
+                "fault hook: exiting before a schedules round's commit"
+            );
+            std::process::exit(86);
         }
         tx.commit().await.context("committing a schedules round")?;
         let counts = [fired.submitted, fired.skipped, fired.missed, fired.refused];

@@ -71,6 +71,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         pool: pool.clone(),
         poll: Duration::from_millis(settings.scheduler.schedules_poll_ms),
         batch: 100,
+        exit_before_commit: settings.faults.schedules_exit_before_commit,
     };
     let dead_letters = DeadLetters {
         pool: pool.clone(),

@@ -398,6 +398,7 @@ pub struct WebhookSettings {
 #[serde(deny_unknown_fields)]
 pub struct FaultSettings {
     pub relay_exit_after_publish: bool,
+    pub schedules_exit_before_commit: bool,
 }
 
 impl Settings {
@@ -580,11 +581,19 @@ impl Settings {
                 return invalid(key, "must be at least 1");
             }
         }
-        if self.environment == Environment::Production && self.faults.relay_exit_after_publish {
-            return invalid(
+        for (key, set) in [
+            (
                 "faults.relay_exit_after_publish",
-                "fault hooks are refused in production",
-            );
+                self.faults.relay_exit_after_publish,
+            ),
+            (
+                "faults.schedules_exit_before_commit",
+                self.faults.schedules_exit_before_commit,
+            ),
+        ] {
+            if self.environment == Environment::Production && set {
+                return invalid(key, "fault hooks are refused in production");
+            }
         }
         Ok(())
     }

@@ -6,6 +6,7 @@ mod account;
 mod billing;
 mod jobs;
 mod lattices;
+mod schedules;
 mod watch;
 mod webhooks;
 
@@ -86,6 +87,7 @@ pub async fn run(command: Command, ctx: &Context) -> Result<(), Failure> {
         Command::ApiKeys(command) => account::api_keys(ctx, command).await,
         Command::Lattices(command) => lattices::run(ctx, command).await,
         Command::Jobs(command) => jobs::run(ctx, command).await,
+        Command::Schedules(command) => schedules::run(ctx, command).await,
         Command::Webhooks(command) => webhooks::run(ctx, command).await,
         Command::Usage(args) => billing::usage(ctx, args).await,
         Command::Invoices(command) => billing::invoices(ctx, command).await,

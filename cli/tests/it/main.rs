@@ -10,5 +10,6 @@ mod errors;
 mod harness;
 mod https;
 mod jobs;
+mod schedules;
 mod session;
 mod webhooks;

@@ -17,6 +17,7 @@ fn replica(db: &TestDatabase) -> Schedules {
         pool: db.pool.clone(),
         poll: Duration::from_millis(100),
         batch: 10,
+        exit_before_commit: false,
     }
 }
 
