@@ -58,6 +58,7 @@ fn navigation(nav: &Nav<'_>) -> Markup {
         Nav::Tenant { csrf } => html! {
             a href="/dashboard/jobs" { "Jobs" }
             a href="/dashboard/jobs/new" { "Submit" }
+            a href="/dashboard/schedules" { "Schedules" }
             a href="/dashboard/webhooks" { "Webhooks" }
             a href="/dashboard/billing" { "Usage & invoices" }
             a href="/docs" { "API docs" }

@@ -12,7 +12,7 @@
 //! - [`session`]: the cookies, the extractors that read them, CSRF.
 //! - [`backend`]: calls into the API router, answers as typed JSON.
 //! - [`layout`]: the page frame and error pages.
-//! - [`login`], [`jobs`], [`webhooks`], [`billing`]: tenant pages;
+//! - [`login`], [`jobs`], [`webhooks`], [`schedules`], [`billing`]: tenant pages;
 //!   [`fleet`]: operator pages; [`path_svg`]: the grid picture;
 //!   [`assets`]: the stylesheet and the live-refresh script.
 //!
@@ -27,6 +27,7 @@ mod jobs;
 mod layout;
 mod login;
 pub mod path_svg;
+mod schedules;
 mod session;
 mod webhooks;
 
@@ -55,6 +56,7 @@ pub fn router(backend: Backend) -> Router<AppState> {
         .merge(login::router())
         .merge(jobs::router())
         .merge(webhooks::router())
+        .merge(schedules::router())
         .merge(billing::router())
         .merge(fleet::router())
         .merge(assets::router())

@@ -67,7 +67,7 @@ pub struct ScheduleIn {
     pub catch_up: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ScheduleOut {
     pub id: uuid::Uuid,
     pub name: String,
@@ -87,12 +87,12 @@ pub struct ScheduleOut {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ScheduleList {
     pub items: Vec<ScheduleOut>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ScheduleRunOut {
     /// The tick (or, for a manual trigger, when it was asked).
     pub tick_at: DateTime<Utc>,
@@ -107,7 +107,7 @@ pub struct ScheduleRunOut {
     pub recorded_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ScheduleRuns {
     /// Newest first.
     pub items: Vec<ScheduleRunOut>,

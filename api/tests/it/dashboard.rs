@@ -507,3 +507,90 @@ async fn the_docs_page_loads_only_vendored_assets() -> anyhow::Result<()> {
     assert_eq!(app.get("/docs/assets/other.js").await?.status(), 404);
     app.teardown().await
 }
+
+#[tokio::test]
+async fn schedules_are_listed_paused_and_triggered_from_the_dashboard() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let owner = app.signup("ada@example.com").await?;
+    let created: Value = app
+        .post_as(
+            "/v1/schedules",
+            Some(&owner.access),
+            &json!({"name": "nightly", "cron": "30 2 * * *", "timezone": "Europe/Paris",
+                    "job": {"lattice": {"dimensions": 2, "size": 6}, "operation": "shortest_path",
+                            "params": {"start": [0, 0], "end": [5, 5]}}}),
+        )
+        .await?
+        .json()
+        .await?;
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let mut ada = Browser::new(&app)?;
+    ada.log_in("ada@example.com", PASSWORD).await?;
+    let list = ada.get("/dashboard/schedules").await?;
+    assert_eq!(list.status, 200);
+    assert!(
+        list.body.contains("nightly") && list.body.contains("30 2 * * *"),
+        "{}",
+        list.body
+    );
+    let csrf = csrf_of(&list.body)?;
+
+    let paused = ada
+        .post(
+            &format!("/dashboard/schedules/{id}/pause"),
+            &[("csrf", &csrf)],
+        )
+        .await?;
+    assert_eq!(
+        (paused.status, paused.location.as_str()),
+        (303, "/dashboard/schedules")
+    );
+    assert!(
+        ada.get("/dashboard/schedules")
+            .await?
+            .body
+            .contains("paused")
+    );
+
+    let triggered = ada
+        .post(
+            &format!("/dashboard/schedules/{id}/trigger"),
+            &[("csrf", &csrf)],
+        )
+        .await?;
+    assert_eq!(triggered.status, 303, "{}", triggered.body);
+    assert!(
+        triggered.location.starts_with("/dashboard/jobs/"),
+        "{}",
+        triggered.location
+    );
+    assert_eq!(job_count(&app, &owner.access).await?, 1);
+    let history = ada.get(&format!("/dashboard/schedules/{id}")).await?;
+    assert!(
+        history.body.contains("(manual)") && history.body.contains("submitted"),
+        "{}",
+        history.body
+    );
+
+    // Without the token, or for another tenant, nothing happens.
+    let forged = ada
+        .post(
+            &format!("/dashboard/schedules/{id}/trigger"),
+            &[("csrf", "forged")],
+        )
+        .await?;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    app.signup("eve@example.com").await?;
+    let mut eve = Browser::new(&app)?;
+    eve.log_in("eve@example.com", PASSWORD).await?;
+    let eves = eve.csrf("/dashboard/schedules").await?;
+    let theirs = eve
+        .post(
+            &format!("/dashboard/schedules/{id}/trigger"),
+            &[("csrf", &eves)],
+        )
+        .await?;
+    assert_eq!(theirs.status, 404, "{}", theirs.body);
+    assert_eq!(job_count(&app, &owner.access).await?, 1);
+    app.teardown().await
+}
