@@ -8,7 +8,7 @@
 
 use crate::error::ApiError;
 use crate::idempotency::IdempotencyKey;
-use crate::job_request::{JobIn, Uniqueness};
+use crate::job_request::{Dependencies, JobIn, ParentRef, Uniqueness};
 use crate::submit_batch::{Item, Submission, SubmitBatcher};
 use catalytic_shared::db;
 use catalytic_shared::ids::{JobId, LatticeId, TenantId};
@@ -44,18 +44,103 @@ pub fn new_job(
 /// The row a submitted body becomes (single submit or bulk item): when to
 /// run it, its uniqueness, its validated spec. `stored` is the lattice its
 /// `lattice_id` names, already looked up (tenant-scoped).
+///
+/// `earlier` are the job ids of the bulk submit's earlier items (None for a
+/// refused one), which `depends_on` may name by index; None for a single
+/// submit. Whether parents named by id exist is checked by
+/// [`check_parents`].
 pub fn from_request(
     tenant: TenantId,
     plan: Plan,
     job: JobIn,
     stored: Option<(LatticeId, LatticeDef)>,
+    earlier: Option<&[Option<JobId>]>,
 ) -> Result<db::jobs::NewJob, ApiError> {
     let limits = plan.limits();
     let lattice_id = stored.as_ref().map(|(id, _)| *id);
     let run_at = job.run_at(&limits, Utc::now())?;
     let unique = job.uniqueness()?;
+    let parents = job
+        .dependencies()?
+        .map(|d| resolve_parents(&d, earlier))
+        .transpose()?;
     let spec = job.into_spec(&limits, stored.map(|(_, def)| def))?;
-    new_job(tenant, plan, &spec, lattice_id, run_at, unique.as_ref())
+    let mut new = new_job(tenant, plan, &spec, lattice_id, run_at, unique.as_ref())?;
+    new.parents = parents;
+    Ok(new)
+}
+
+/// Each parent as a job id: an id as given, an item index as that earlier
+/// item's job.
+fn resolve_parents(
+    deps: &Dependencies,
+    earlier: Option<&[Option<JobId>]>,
+) -> Result<db::jobs::Parents, ApiError> {
+    let ids = deps
+        .parents
+        .iter()
+        .enumerate()
+        .map(|(i, parent)| {
+            let field = || format!("depends_on[{i}]");
+            match (parent, earlier) {
+                (ParentRef::Job(id), _) => Ok(JobId::from_uuid(*id)),
+                (ParentRef::Item(_), None) => Err(ApiError::field(
+                    field(),
+                    "an item index names an item of the same bulk submit; give a job id",
+                )),
+                (ParentRef::Item(k), Some(items)) => match items.get(*k) {
+                    None => Err(ApiError::field(
+                        field(),
+                        format!(
+                            "must be the index of an earlier item (below {})",
+                            items.len()
+                        ),
+                    )),
+                    Some(None) => Err(ApiError::field(field(), format!("item {k} was refused"))),
+                    Some(Some(id)) => Ok(*id),
+                },
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(db::jobs::Parents {
+        ids,
+        run_on_failure: deps.run_on_failure,
+    })
+}
+
+/// Refuses `job` if it names a parent by id that is not one of the
+/// tenant's jobs (another tenant's job is the same as none). `known` are
+/// the ids of the same request's jobs, which exist once it commits.
+pub async fn check_parents(
+    pool: &sqlx::PgPool,
+    tenant: TenantId,
+    job: &db::jobs::NewJob,
+    known: &[JobId],
+) -> Result<(), ApiError> {
+    let Some(parents) = &job.parents else {
+        return Ok(());
+    };
+    let outside: Vec<JobId> = parents
+        .ids
+        .iter()
+        .filter(|id| !known.contains(id))
+        .copied()
+        .collect();
+    if outside.is_empty() {
+        return Ok(());
+    }
+    let found = db::job_queries::existing(pool, tenant, &outside).await?;
+    match parents
+        .ids
+        .iter()
+        .position(|id| !known.contains(id) && !found.contains(id))
+    {
+        None => Ok(()),
+        Some(i) => Err(ApiError::field(
+            format!("depends_on[{i}]"),
+            format!("no job {} of yours", parents.ids[i]),
+        )),
+    }
 }
 
 /// The default uniqueness key: a digest of the validated request (the

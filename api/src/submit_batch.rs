@@ -273,6 +273,10 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Fa
                 slots.push(Slot::Existing(*holder));
                 continue;
             }
+            if let Some(refusal) = unstored_parent(job, &s.items, &slots) {
+                slots.push(Slot::OverQuota(refusal));
+                continue;
+            }
             let used = admitted.entry(s.tenant).or_default();
             let tenant_counts = counts.get(&s.tenant).ok_or_else(|| {
                 ApiError::Internal(anyhow::anyhow!("no quota counts for tenant {}", s.tenant))
@@ -351,6 +355,25 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Fa
         .map_err(|e| Failed::AtCommit(DbError::from(e).into()))?;
     metrics::counter!(catalytic_shared::metrics::JOBS_SUBMITTED).increment(inserted.len() as u64);
     Ok(decisions)
+}
+
+/// A job naming (by index) an earlier item of its own submission that this
+/// batch did not store (refused by a quota, or answered with an existing
+/// job) is refused too: its parent would not exist.
+fn unstored_parent(job: &NewJob, items: &[Item], slots: &[Slot]) -> Option<ApiError> {
+    let parents = job.parents.as_ref()?;
+    parents.ids.iter().enumerate().find_map(|(i, parent)| {
+        let k = items
+            .iter()
+            .position(|item| matches!(item, Item::Job(j) if j.id == *parent))?;
+        match slots.get(k) {
+            Some(Slot::Admitted(_)) => None,
+            _ => Some(ApiError::field(
+                format!("depends_on[{i}]"),
+                format!("item {k} of this request was not stored, so this job cannot wait for it"),
+            )),
+        }
+    })
 }
 
 /// Each submission's outcome, moving the refusals out of its items.

@@ -265,7 +265,7 @@ pub enum JobsCommand {
 #[derive(Debug, Clone, Default, Args)]
 pub struct JobFilterArgs {
     /// Only these states, comma-separated.
-    #[arg(long, value_delimiter = ',', value_parser = ["scheduled", "queued", "running", "succeeded", "failed", "cancelled"])]
+    #[arg(long, value_delimiter = ',', value_parser = ["scheduled", "waiting", "queued", "running", "succeeded", "failed", "cancelled"])]
     pub status: Vec<String>,
     /// Only jobs of this operation.
     #[arg(long)]
@@ -359,6 +359,14 @@ pub struct SubmitArgs {
     /// Run no earlier than this time (RFC 3339, e.g. 2026-12-24T18:00:00Z).
     #[arg(long, value_name = "TIME")]
     pub run_at: Option<String>,
+    /// Parent jobs (ids, comma-separated): the job waits until every one
+    /// has succeeded (`waiting`).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub depends_on: Option<Vec<Uuid>>,
+    /// With --depends-on: when a parent fails or is cancelled, `cancel`
+    /// this job (default) or `run` it once every parent has finished.
+    #[arg(long, value_name = "POLICY", requires = "depends_on", value_parser = ["cancel", "run"])]
+    pub on_parent_failure: Option<String>,
     /// Unique job: for this many seconds a submit of the same unique key
     /// (--unique-key, or by default the same request) is answered this job
     /// instead of storing another (1–604800).

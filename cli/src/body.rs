@@ -110,6 +110,13 @@ pub fn job(args: &SubmitArgs) -> Result<Value, Failure> {
     if let Some(at) = &args.run_at {
         body["run_at"] = json!(at);
     }
+    // Dependencies: the API checks that the parents are yours.
+    if let Some(parents) = &args.depends_on {
+        body["depends_on"] = json!(parents);
+    }
+    if let Some(policy) = &args.on_parent_failure {
+        body["on_parent_failure"] = json!(policy);
+    }
     // Unique jobs: the API checks the window and the key and names them.
     if let Some(secs) = args.unique_for {
         body["unique_for_secs"] = json!(secs);

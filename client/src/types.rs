@@ -23,6 +23,8 @@ impl fmt::Display for JobId {
 pub enum JobStatus {
     /// Submitted with `run_at` / `delay_secs`: waiting for its time.
     Scheduled,
+    /// Submitted with `depends_on`: waiting for its parent jobs.
+    Waiting,
     Queued,
     Running,
     Succeeded,
@@ -35,6 +37,7 @@ impl JobStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             JobStatus::Scheduled => "scheduled",
+            JobStatus::Waiting => "waiting",
             JobStatus::Queued => "queued",
             JobStatus::Running => "running",
             JobStatus::Succeeded => "succeeded",
@@ -350,6 +353,7 @@ mod tests {
     fn only_the_three_end_states_are_terminal() {
         let all = [
             (JobStatus::Scheduled, false),
+            (JobStatus::Waiting, false),
             (JobStatus::Queued, false),
             (JobStatus::Running, false),
             (JobStatus::Succeeded, true),

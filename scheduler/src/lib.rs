@@ -3,6 +3,7 @@
 //! - [`relay`]: the outbox → RabbitMQ relay (publisher confirms, stable ids).
 //! - [`leases`]: the lease reaper: expired running jobs re-queued or failed.
 //! - [`schedules`]: fires cron schedules, exactly one job per tick across replicas.
+//! - [`dependencies`]: queues waiting jobs when their parents finished, or cancels them.
 //! - [`dead_letters`]: fails the jobs of dead-lettered messages, with the reason.
 //! - [`retention`]: prunes old results, sent outbox rows, expired tokens, webhook attempts.
 //! - [`billing`]: hourly usage rollups, invoices (drafts, finalisation, numbers) and the
@@ -15,6 +16,7 @@ pub mod autoscale;
 pub mod billing;
 pub mod db;
 pub mod dead_letters;
+pub mod dependencies;
 pub mod leases;
 pub mod relay;
 pub mod retention;

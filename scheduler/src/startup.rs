@@ -4,6 +4,7 @@
 
 use crate::billing::Billing;
 use crate::dead_letters::DeadLetters;
+use crate::dependencies::Dependencies;
 use crate::leases::Reaper;
 use crate::relay::Relay;
 use crate::retention::Retention;
@@ -73,6 +74,11 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         batch: 100,
         exit_before_commit: settings.faults.schedules_exit_before_commit,
     };
+    let dependencies = Dependencies {
+        pool: pool.clone(),
+        sweep: Duration::from_millis(settings.scheduler.dependencies_sweep_ms),
+        batch: 500,
+    };
     let dead_letters = DeadLetters {
         pool: pool.clone(),
         broker: broker.clone(),
@@ -93,6 +99,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     duties.spawn(relay.run(shutdown.clone()));
     duties.spawn(reaper.run(shutdown.clone()));
     duties.spawn(schedules.run(shutdown.clone()));
+    duties.spawn(dependencies.run(shutdown.clone()));
     duties.spawn(dead_letters.run(shutdown.clone()));
     duties.spawn(retention.run(shutdown.clone()));
     let webhooks = Webhooks::new(

@@ -366,6 +366,9 @@ pub struct SchedulerSettings {
     pub reaper_interval_ms: u64,
     /// Milliseconds between cron schedule rounds (issue 21).
     pub schedules_poll_ms: u64,
+    /// Milliseconds between sweeps of waiting jobs (issue 21; parents'
+    /// notifications settle them sooner).
+    pub dependencies_sweep_ms: u64,
     pub retention_interval_secs: u64,
     pub retention_results_secs: u64,
     pub retention_sent_outbox_secs: u64,
@@ -564,6 +567,10 @@ impl Settings {
         for (key, value) in [
             ("scheduler.reaper_interval_ms", scheduler.reaper_interval_ms),
             ("scheduler.schedules_poll_ms", scheduler.schedules_poll_ms),
+            (
+                "scheduler.dependencies_sweep_ms",
+                scheduler.dependencies_sweep_ms,
+            ),
             (
                 "scheduler.retention_interval_secs",
                 scheduler.retention_interval_secs,

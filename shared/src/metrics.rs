@@ -39,6 +39,8 @@ pub const DESIRED_WORKERS: &str = "catalytic_desired_workers";
 pub const LEASES_REAPED: &str = "catalytic_leases_reaped_total";
 pub const DEAD_LETTERS: &str = "catalytic_dead_letters_total";
 pub const RETENTION_PRUNED: &str = "catalytic_retention_pruned_total";
+/// Waiting jobs (`depends_on`) settled, by `outcome`: `released` or `cancelled`.
+pub const DEPENDENCY_SETTLED: &str = "catalytic_dependency_settled_total";
 /// Cron schedule ticks handled, by `outcome` (`SCHEDULE_OUTCOMES`).
 pub const SCHEDULE_TICKS: &str = "catalytic_schedule_ticks_total";
 pub const BILLING_HOURS_ROLLED: &str = "catalytic_billing_hours_rolled_total";
@@ -242,6 +244,10 @@ fn describe() {
     );
     describe_counter!(RETENTION_PRUNED, "Rows pruned or summarised by retention");
     describe_counter!(
+        DEPENDENCY_SETTLED,
+        "Waiting jobs whose parents finished: released to the queue, or cancelled with the parent named"
+    );
+    describe_counter!(
         SCHEDULE_TICKS,
         "Cron schedule ticks handled: a job submitted, skipped (overlap), missed (catch-up) or refused"
     );
@@ -356,6 +362,9 @@ fn register_scheduler() {
     }
     for kind in RETENTION_KINDS {
         metrics::counter!(RETENTION_PRUNED, "kind" => kind).absolute(0);
+    }
+    for outcome in ["released", "cancelled"] {
+        metrics::counter!(DEPENDENCY_SETTLED, "outcome" => outcome).absolute(0);
     }
     for outcome in SCHEDULE_OUTCOMES {
         metrics::counter!(SCHEDULE_TICKS, "outcome" => outcome).absolute(0);

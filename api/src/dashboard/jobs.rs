@@ -24,8 +24,9 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/jobs/{id}/cancel", post(cancel_job))
 }
 
-const STATUSES: [&str; 6] = [
+const STATUSES: [&str; 7] = [
     "scheduled",
+    "waiting",
     "queued",
     "running",
     "succeeded",

@@ -52,6 +52,35 @@ pub struct JobIn {
     /// the same computation is not run twice in the window. Needs
     /// `unique_for_secs`.
     pub unique_key: Option<String>,
+    /// Parent jobs (up to 100, yours): the job is `waiting` until every one
+    /// has succeeded. Each is a job id, or in a bulk submit the index of an
+    /// earlier item of the same request. Not with `run_at`/`delay_secs`.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub depends_on: Option<Vec<ParentRef>>,
+    /// When a parent fails or is cancelled: `cancel` (default: this job is
+    /// cancelled, the reason naming the parent) or `run` (it runs once
+    /// every parent has finished).
+    pub on_parent_failure: Option<String>,
+}
+
+/// A parent named by a submit: a job id, or (bulk submits) the index of an
+/// earlier item of the same request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ParentRef {
+    Job(uuid::Uuid),
+    Item(usize),
+}
+
+/// The most parents a job may name.
+pub const MAX_PARENTS: usize = 100;
+
+/// What a submit asked of its parents, validated but not yet resolved
+/// (an item index becomes that item's job id in the bulk route).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependencies {
+    pub parents: Vec<ParentRef>,
+    pub run_on_failure: bool,
 }
 
 /// The longest `unique_for_secs`.
@@ -128,6 +157,50 @@ impl JobIn {
             ));
         }
         Ok((at - now >= NOT_WORTH_SCHEDULING).then_some(at))
+    }
+
+    /// The parents the submit named, if any (422 naming the field
+    /// otherwise): at most `MAX_PARENTS`, each once, not with a time to
+    /// run at. Whether they exist is the route's question.
+    pub fn dependencies(&self) -> Result<Option<Dependencies>, ApiError> {
+        let run_on_failure = match self.on_parent_failure.as_deref() {
+            None | Some("cancel") => false,
+            Some("run") => true,
+            Some(_) => {
+                return Err(ApiError::field(
+                    "on_parent_failure",
+                    "must be cancel or run",
+                ));
+            }
+        };
+        let parents = match &self.depends_on {
+            None => {
+                return match self.on_parent_failure {
+                    Some(_) => Err(ApiError::field("on_parent_failure", "needs depends_on")),
+                    None => Ok(None),
+                };
+            }
+            Some(parents) => parents.clone(),
+        };
+        if parents.is_empty() || parents.len() > MAX_PARENTS {
+            return Err(ApiError::field(
+                "depends_on",
+                format!("must name 1 to {MAX_PARENTS} parent jobs"),
+            ));
+        }
+        if let Some(i) = (1..parents.len()).find(|&i| parents[..i].contains(&parents[i])) {
+            return Err(ApiError::field(format!("depends_on[{i}]"), "named twice"));
+        }
+        if self.run_at.is_some() || self.delay_secs.is_some() {
+            return Err(ApiError::field(
+                "depends_on",
+                "a job waits for its parents or for a time, not both",
+            ));
+        }
+        Ok(Some(Dependencies {
+            parents,
+            run_on_failure,
+        }))
     }
 
     /// The uniqueness the submit asked for, if any (422 naming the field

@@ -23,7 +23,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use catalytic_shared::ids::LatticeId;
+use catalytic_shared::ids::{JobId, LatticeId};
 use catalytic_shared::job::LatticeDef;
 use catalytic_shared::tenant::Role;
 use serde::Deserialize;
@@ -88,6 +88,10 @@ async fn submit_jobs(
 
     let mut lattices: HashMap<uuid::Uuid, Option<LatticeDef>> = HashMap::new();
     let mut prepared = Vec::with_capacity(items.len());
+    // Each item's job id (None: refused), for `depends_on` by index, and
+    // the ids of this request's jobs.
+    let mut earlier: Vec<Option<JobId>> = Vec::with_capacity(items.len());
+    let mut batch_ids: Vec<JobId> = Vec::new();
     let mut valid = 0;
     for (i, raw) in items.into_iter().enumerate() {
         let at = format!("jobs[{i}]");
@@ -114,9 +118,16 @@ async fn submit_jobs(
                     Some((LatticeId::from_uuid(id), def))
                 }
             };
-            enqueue::from_request(scope.tenant_id, scope.plan, job, stored)
+            let new =
+                enqueue::from_request(scope.tenant_id, scope.plan, job, stored, Some(&earlier))?;
+            enqueue::check_parents(&state.db, scope.tenant_id, &new, &batch_ids).await?;
+            Ok::<_, ApiError>(new)
         }
         .await;
+        earlier.push(item.as_ref().ok().map(|job| job.id));
+        if let Ok(job) = &item {
+            batch_ids.push(job.id);
+        }
         prepared.push(match item {
             Ok(job) => {
                 valid += 1;

@@ -111,7 +111,7 @@ async fn replayed_state(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct JobListQuery {
-    /// Only jobs in these states, comma-separated: `scheduled`, `queued`,
+    /// Only jobs in these states, comma-separated: `scheduled`, `waiting`, `queued`,
     /// `running`, `succeeded`, `failed`, `cancelled`.
     pub status: Option<String>,
     /// Only jobs of this operation (`shortest_path`, `distances`, …).
@@ -212,9 +212,9 @@ async fn submit_job(
             Some((id, row.definition()?))
         }
     };
-    let new = enqueue::from_request(scope.tenant_id, scope.plan, job, stored)?;
-    let operation = new.operation;
-    let run_at = new.run_at;
+    let new = enqueue::from_request(scope.tenant_id, scope.plan, job, stored, None)?;
+    enqueue::check_parents(&state.db, scope.tenant_id, &new, &[]).await?;
+    let (operation, state_at_submit) = (new.operation, new.state());
     let submitted = enqueue::submit(&state.submits, scope.plan, new, key.as_ref()).await;
     let id = match (submitted, &key) {
         (Ok(Placed::Stored(id)), _) => {
@@ -251,12 +251,7 @@ async fn submit_job(
     };
     tracing::Span::current().record("job_id", tracing::field::display(id));
     tracing::info!(operation, "job accepted");
-    Ok(accepted(
-        id,
-        JobState::at_submit(run_at.is_some()),
-        None,
-        false,
-    ))
+    Ok(accepted(id, state_at_submit, None, false))
 }
 
 /// A job's status, timestamps, attempts, and its result once succeeded.
@@ -409,7 +404,7 @@ const BULK_CANCEL_BATCH: i64 = 500;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelMatchingIn {
-    /// Any of `scheduled`, `queued`, `running` (default: all three).
+    /// Any of `scheduled`, `waiting`, `queued`, `running` (default: all four).
     pub status: Option<Vec<String>>,
     /// Only jobs of this operation.
     pub operation: Option<String>,

@@ -7,6 +7,7 @@ mod auth_cache;
 mod billing;
 mod checkout;
 mod dashboard;
+mod dependencies;
 mod group_commit;
 mod harness;
 mod health;

@@ -189,7 +189,7 @@ impl Display {
 /// Where a state sits on the three-step bar.
 fn stage(status: JobStatus) -> u64 {
     match status {
-        JobStatus::Scheduled | JobStatus::Queued => 1,
+        JobStatus::Scheduled | JobStatus::Waiting | JobStatus::Queued => 1,
         JobStatus::Running => 2,
         JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled => 3,
     }

@@ -339,3 +339,21 @@ async fn a_unique_submit_from_the_command_line_is_answered_the_holding_job() -> 
     assert!(refused.stderr.contains("--unique-for"), "{refused:?}");
     cli.stop().await
 }
+
+#[tokio::test]
+async fn a_job_submitted_with_parents_waits_for_them() -> anyhow::Result<()> {
+    let cli = Cli::start(Fleet::ApiOnly).await?;
+    let key = cli.env.bootstrap("starter")?;
+    let with_key = [("CATALYTIC_API_KEY", key.as_str())];
+    let submit = "jobs submit --operation shortest_path --size 8,8 --start 0,0 --end 7,7";
+    let parent = cli.json(submit, &with_key)?;
+    let id = parent["id"].as_str().unwrap_or_default().to_owned();
+    let child = cli.json(
+        &format!("{submit} --depends-on {id} --on-parent-failure run"),
+        &with_key,
+    )?;
+    assert_eq!(child["status"], "waiting", "{child}");
+    let listed = cli.json("jobs list --status waiting", &with_key)?;
+    assert_eq!(listed["items"][0]["id"], child["id"], "{listed}");
+    cli.stop().await
+}

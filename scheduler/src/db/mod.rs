@@ -4,6 +4,7 @@
 //! `catalytic_shared::db` (offline data in `.sqlx/`); SQL another process
 //! also runs stays there.
 
+pub mod dependencies;
 pub mod meter;
 pub mod outbox;
 pub mod reaper;

@@ -33,6 +33,7 @@ pub async fn queued_job(
         lattice_id: None,
         run_at: None,
         unique: None,
+        parents: None,
     };
     let mut tx = db.pool.begin().await?;
     jobs::insert_with_outbox(&mut tx, &job).await?;

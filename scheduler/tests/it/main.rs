@@ -4,6 +4,7 @@
 mod autoscale;
 mod billing;
 mod dead_letters;
+mod dependencies;
 mod fair_claim;
 mod harness;
 mod leases;

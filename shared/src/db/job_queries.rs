@@ -173,6 +173,23 @@ pub async fn lattice_of(
     Ok(row.flatten().map(LatticeId::from_uuid))
 }
 
+/// Which of `jobs` are the tenant's (another tenant's job is not found,
+/// as a missing one): a submit's parents (`depends_on`) are checked here.
+pub async fn existing(
+    pool: &PgPool,
+    tenant: TenantId,
+    jobs: &[JobId],
+) -> Result<Vec<JobId>, DbError> {
+    let ids: Vec<uuid::Uuid> = jobs.iter().map(|j| j.as_uuid()).collect();
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id AS "id!: JobId" FROM jobs WHERE tenant_id = $1 AND id = ANY($2)"#,
+        tenant as TenantId,
+        &ids,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Cancels a queued or running job (guarded like every transition) and, in
 /// the same transaction, notifies `CANCEL_CHANNEL`. NOTIFY is delivered only
 /// on commit, so a worker never hears of a cancel that did not happen.

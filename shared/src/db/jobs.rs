@@ -60,6 +60,18 @@ pub struct NewJob {
     /// The uniqueness key the job holds once stored (`insert_batch`
     /// writes it), if the submit asked for one.
     pub unique: Option<UniqueHold>,
+    /// The jobs it waits for (`depends_on`): stored `waiting` until they
+    /// have finished (issue 21, migrations/0024_job_dependencies.sql).
+    pub parents: Option<Parents>,
+}
+
+/// A job's parents: it runs once every one has succeeded; if one fails or
+/// is cancelled it is cancelled, or with `run_on_failure` it runs once
+/// every one has finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parents {
+    pub ids: Vec<JobId>,
+    pub run_on_failure: bool,
 }
 
 /// A job's hold on a uniqueness key (issue 21, migrations/0022_unique_jobs.sql):
@@ -135,12 +147,13 @@ impl NewJob {
             lattice_id,
             run_at: None,
             unique: None,
+            parents: None,
         })
     }
 
     /// The state it is stored in (`insert_batch`'s CASE on `run_at`).
     pub fn state(&self) -> JobState {
-        JobState::at_submit(self.run_at.is_some())
+        JobState::at_submit(self.run_at.is_some(), self.parents.is_some())
     }
 }
 
@@ -221,6 +234,13 @@ pub async fn insert_batch(
         j.unique_key
             .push(job.unique.as_ref().map(|u| u.key.clone()));
         j.unique_until.push(job.unique.as_ref().map(|u| u.until));
+        j.waiting.push(job.parents.is_some());
+        for parent in job.parents.iter().flat_map(|p| p.ids.iter()) {
+            j.dep_child.push(job.id.as_uuid());
+            j.dep_parent.push(parent.as_uuid());
+            j.dep_run
+                .push(job.parents.as_ref().is_some_and(|p| p.run_on_failure));
+        }
     }
     let k_tenant: Vec<Uuid> = keys.iter().map(|k| k.tenant_id.as_uuid()).collect();
     let k_key: Vec<String> = keys.iter().map(|k| k.key.clone()).collect();
@@ -239,9 +259,9 @@ pub async fn insert_batch(
            new AS (
                SELECT n.* FROM unnest($6::uuid[], $7::uuid[], $8::text[], $9::jsonb[], $10::text[],
                                       $11::int[], $12::bigint[], $13::uuid[], $14::uuid[], $15::text[],
-                                      $16::timestamptz[], $17::text[], $18::timestamptz[])
+                                      $16::timestamptz[], $17::text[], $18::timestamptz[], $19::bool[])
                    AS n(id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms,
-                        lattice_id, message_id, key, run_at, unique_key, unique_until)
+                        lattice_id, message_id, key, run_at, unique_key, unique_until, waiting)
                WHERE n.key IS NULL
                   OR EXISTS (SELECT 1 FROM keyed WHERE keyed.tenant_id = n.tenant_id AND keyed.key = n.key)),
            job AS (
@@ -249,7 +269,8 @@ pub async fn insert_batch(
                                  time_limit_ms, lattice_id, run_at, status)
                SELECT id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms,
                       lattice_id, run_at,
-                      CASE WHEN run_at IS NULL THEN 'queued' ELSE 'scheduled' END::job_status
+                      CASE WHEN waiting THEN 'waiting' WHEN run_at IS NULL THEN 'queued'
+                           ELSE 'scheduled' END::job_status
                FROM new
                RETURNING id, status),
            -- A scheduled job gets its outbox row when due (promote_due).
@@ -262,8 +283,19 @@ pub async fn insert_batch(
                SELECT new.tenant_id, new.unique_key, new.id, new.unique_until
                FROM new JOIN job USING (id) WHERE new.unique_key IS NOT NULL
                ON CONFLICT (tenant_id, key) DO UPDATE
-                   SET job_id = EXCLUDED.job_id, expires_at = EXCLUDED.expires_at)
-           SELECT id AS "job_id!: JobId" FROM job"#,
+                   SET job_id = EXCLUDED.job_id, expires_at = EXCLUDED.expires_at),
+           depends AS (
+               INSERT INTO job_dependencies (child_id, parent_id, run_on_failure)
+               SELECT d.child, d.parent, d.run
+               FROM unnest($20::uuid[], $21::uuid[], $22::bool[]) AS d(child, parent, run)
+               JOIN job ON job.id = d.child),
+           -- A parent that finished before its child was submitted sends
+           -- no notification of its own: the dependency duty is told now.
+           finished_parents AS MATERIALIZED (
+               SELECT count(pg_notify('job_parents', p.id::text)) AS told
+               FROM jobs p
+               WHERE p.id = ANY($21::uuid[]) AND p.status IN ('succeeded', 'failed', 'cancelled'))
+           SELECT id AS "job_id!: JobId" FROM job CROSS JOIN finished_parents"#,
         &k_tenant,
         &k_key,
         &k_hash,
@@ -282,6 +314,10 @@ pub async fn insert_batch(
         &j.run_at as &[Option<DateTime<Utc>>],
         &j.unique_key as &[Option<String>],
         &j.unique_until as &[Option<DateTime<Utc>>],
+        &j.waiting,
+        &j.dep_child,
+        &j.dep_parent,
+        &j.dep_run,
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -304,6 +340,11 @@ struct JobColumns {
     run_at: Vec<Option<DateTime<Utc>>>,
     unique_key: Vec<Option<String>>,
     unique_until: Vec<Option<DateTime<Utc>>>,
+    waiting: Vec<bool>,
+    /// Dependency rows, one per (child, parent): flattened.
+    dep_child: Vec<Uuid>,
+    dep_parent: Vec<Uuid>,
+    dep_run: Vec<bool>,
 }
 
 /// A tenant's job; another tenant's is `None`, exactly like a missing one.
@@ -813,7 +854,9 @@ struct Pending {
 /// of its tenant, so its next job need not wait a poll; a tenant with
 /// nothing waiting would only wake an empty round, which the closed loop
 /// paid once per batch: issue 17, docs/benchmarks.md "Fewer writes and
-/// wake-ups per job"), and the api processes (api/src/job_events.rs), one
+/// wake-ups per job"), the dependency duty (`job_parents`, the job's id,
+/// only for a job some waiting job depends on: one index probe per job
+/// otherwise), and the api processes (api/src/job_events.rs), one
 /// per job, which answer
 /// long-polls and GETs of the finished job from it. `job_done` carries the
 /// row as GET shows it (`JobRow`'s fields, `spec` named `request`,
@@ -936,11 +979,15 @@ async fn finish_many(
                SELECT count(pg_notify('job_outbox', '')) AS woken
                FROM (SELECT DISTINCT tenant_id FROM moved) t
                WHERE EXISTS (SELECT 1 FROM job_outbox o
-                             WHERE o.tenant_id = t.tenant_id AND o.sent_at IS NULL))
+                             WHERE o.tenant_id = t.tenant_id AND o.sent_at IS NULL)),
+           parents AS MATERIALIZED (
+               SELECT count(pg_notify('job_parents', m.id::text)) AS told
+               FROM moved m
+               WHERE EXISTS (SELECT 1 FROM job_dependencies d WHERE d.parent_id = m.id))
            SELECT m.id AS "id!: JobId", m.tenant_id AS "tenant_id!: TenantId",
                   m.from_status AS "from_status!", m.attempt AS "attempt!",
                   m.max_attempts AS "max_attempts!"
-           FROM moved m JOIN notified n ON n.id = m.id CROSS JOIN waiting"#,
+           FROM moved m JOIN notified n ON n.id = m.id CROSS JOIN waiting CROSS JOIN parents"#,
         &ids,
         &froms,
         &attempts,

@@ -1,11 +1,15 @@
 //! The job state machine: the only table of legal transitions.
 //!
 //! ```text
+//! scheduled ──due──┐    waiting ──release──┐   (parents done: issue 21)
+//!                  v                       v
 //! queued ──claim──> running ──succeed──> succeeded
 //!   │                 │ ├────fail─────> failed
 //!   │                 │ └────retry────> queued   (attempt + 1, backoff)
 //!   ├──cancel──> cancelled <──cancel──┘
 //!   └──fail (poison message, DLQ)──> failed
+//! scheduled, waiting ──cancel──> cancelled (a waiting job also when a
+//! parent failed or was cancelled)
 //! ```
 //!
 //! Terminal states are final. The SQL that applies a transition lives in
@@ -21,6 +25,9 @@ pub enum JobState {
     /// Waiting for its `run_at` (a delayed submit): no message exists yet;
     /// the relay leader queues it when due (issue 21).
     Scheduled,
+    /// Waiting for its parent jobs (`depends_on`) to finish: no message
+    /// exists yet; the scheduler queues it when they have (issue 21).
+    Waiting,
     Queued,
     Running,
     Succeeded,
@@ -33,6 +40,8 @@ pub enum JobState {
 pub enum JobEvent {
     /// A scheduled job's `run_at` came: it is queued (and its message written).
     Due,
+    /// A waiting job's parents finished as it needs: it is queued.
+    Release,
     /// A worker takes the job (starts an attempt).
     Claim,
     /// The attempt produced a result.
@@ -62,12 +71,12 @@ impl JobState {
         use JobEvent::*;
         use JobState::*;
         match (self, event) {
-            (Scheduled, Due) => Ok(Queued),
+            (Scheduled, Due) | (Waiting, Release) => Ok(Queued),
             (Queued, Claim) => Ok(Running),
             (Running, Succeed) => Ok(Succeeded),
             (Running | Queued, Fail) => Ok(Failed),
             (Running, Retry) => Ok(Queued),
-            (Scheduled | Queued | Running, Cancel) => Ok(Cancelled),
+            (Scheduled | Waiting | Queued | Running, Cancel) => Ok(Cancelled),
             (from, event) => Err(IllegalTransition { from, event }),
         }
     }
@@ -79,18 +88,21 @@ impl JobState {
         )
     }
 
-    /// The state a submit stores a job in: `Scheduled` when it names a
-    /// time to run at (the submit's SQL makes the same choice), else `Queued`.
-    pub fn at_submit(scheduled: bool) -> JobState {
-        match scheduled {
-            true => JobState::Scheduled,
-            false => JobState::Queued,
+    /// The state a submit stores a job in: `Waiting` when it names parent
+    /// jobs, `Scheduled` when it names a time to run at (a submit cannot
+    /// name both), else `Queued`; the submit's SQL makes the same choice.
+    pub fn at_submit(scheduled: bool, waiting: bool) -> JobState {
+        match (waiting, scheduled) {
+            (true, _) => JobState::Waiting,
+            (false, true) => JobState::Scheduled,
+            (false, false) => JobState::Queued,
         }
     }
 
     /// Every state, in the order a job goes through them.
-    pub const ALL: [JobState; 6] = [
+    pub const ALL: [JobState; 7] = [
         JobState::Scheduled,
+        JobState::Waiting,
         JobState::Queued,
         JobState::Running,
         JobState::Succeeded,
@@ -101,6 +113,7 @@ impl JobState {
     pub fn as_str(self) -> &'static str {
         match self {
             JobState::Scheduled => "scheduled",
+            JobState::Waiting => "waiting",
             JobState::Queued => "queued",
             JobState::Running => "running",
             JobState::Succeeded => "succeeded",
@@ -122,8 +135,8 @@ mod tests {
     use super::JobState::*;
     use super::*;
 
-    const STATES: [JobState; 6] = JobState::ALL;
-    const EVENTS: [JobEvent; 6] = [Due, Claim, Succeed, Fail, Retry, Cancel];
+    const STATES: [JobState; 7] = JobState::ALL;
+    const EVENTS: [JobEvent; 7] = [Due, Release, Claim, Succeed, Fail, Retry, Cancel];
 
     #[test]
     fn terminal_states_are_final() {
@@ -162,6 +175,17 @@ mod tests {
     }
 
     #[test]
+    fn a_waiting_job_is_released_or_cancelled_and_nothing_else_moves_it() {
+        assert_eq!(Waiting.on(Release), Ok(Queued));
+        assert_eq!(Waiting.on(Cancel), Ok(Cancelled));
+        for event in [Due, Claim, Succeed, Fail, Retry] {
+            assert!(Waiting.on(event).is_err(), "{event:?}");
+        }
+        assert!(Queued.on(Release).is_err(), "a queued job is not released");
+        assert!(Scheduled.on(Release).is_err(), "nor a scheduled one");
+    }
+
+    #[test]
     fn cancel_is_allowed_until_terminal() {
         assert_eq!(Scheduled.on(Cancel), Ok(Cancelled));
         assert_eq!(Queued.on(Cancel), Ok(Cancelled));
@@ -171,9 +195,9 @@ mod tests {
     #[test]
     fn every_state_is_reachable_from_a_submit() {
         // Guards against an edit that makes a state unreachable. A submit
-        // makes a job scheduled or queued.
-        let mut seen = vec![Scheduled, Queued];
-        let mut frontier = vec![Scheduled, Queued];
+        // makes a job scheduled, waiting or queued.
+        let mut seen = vec![Scheduled, Waiting, Queued];
+        let mut frontier = vec![Scheduled, Waiting, Queued];
         while let Some(s) = frontier.pop() {
             for e in EVENTS {
                 if let Ok(next) = s.on(e)

@@ -74,6 +74,7 @@ impl Worker {
             lattice_id: None,
             run_at: None,
             unique: None,
+            parents: None,
         };
         let mut tx = self.env.db.pool.begin().await?;
         jobs::insert_with_outbox(&mut tx, &job).await?;

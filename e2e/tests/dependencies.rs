@@ -1,0 +1,75 @@
+//! Job dependencies on the real binaries (issue 21): a graph submitted in
+//! one bulk request (0 → {1, 2} → 3) runs in its order: each job starts
+//! only after every parent finished, and all succeed.
+
+use catalytic_e2e::{Binary, Client, Env, wait_ready};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const READY: Duration = Duration::from_secs(30);
+
+fn job(extra: Value) -> Value {
+    let mut body = json!({"lattice": {"dimensions": 2, "size": 6}, "operation": "shortest_path",
+                          "params": {"start": [0, 0], "end": [5, 5]}});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    body
+}
+
+fn at(job: &Value, field: &str) -> anyhow::Result<DateTime<Utc>> {
+    Ok(serde_json::from_value(job[field].clone())?)
+}
+
+#[tokio::test]
+async fn a_graph_in_one_request_runs_in_its_order() -> anyhow::Result<()> {
+    let env = Env::new().await?;
+    let key = env.bootstrap("enterprise")?;
+    let _api = env.spawn(Binary::Api, &[])?;
+    let _worker = env.spawn(Binary::Worker, &[])?;
+    let _scheduler = env.spawn(Binary::Scheduler, &[])?;
+    wait_ready(&format!("{}/readyz", env.api_url()), READY).await?;
+    let client = Client::new(env.api_url(), key);
+    let graph = json!({"jobs": [
+        job(json!({})),
+        job(json!({"depends_on": [0]})),
+        job(json!({"depends_on": [0]})),
+        job(json!({"depends_on": [1, 2]})),
+    ]});
+    let answer: Value = client
+        .http
+        .post(format!("{}/v1/jobs/batch", client.base))
+        .bearer_auth(&client.key)
+        .json(&graph)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let ids: Vec<String> = answer["results"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|i| i["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    anyhow::ensure!(ids.len() == 4, "{answer}");
+    let mut done = Vec::new();
+    for id in &ids {
+        let job = client.wait_terminal(id, Duration::from_secs(60)).await?;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        done.push(job);
+    }
+    for (child, parents) in [(1, vec![0]), (2, vec![0]), (3, vec![1, 2])] {
+        for parent in parents {
+            assert!(
+                at(&done[child], "started_at")? >= at(&done[parent], "finished_at")?,
+                "job {child} started before its parent {parent} finished: {} / {}",
+                done[child],
+                done[parent]
+            );
+        }
+    }
+    env.teardown().await
+}

@@ -1,0 +1,166 @@
+//! The dependency duty (issue 21): a waiting job is queued (with its
+//! outbox row) once every parent succeeded; cancelled, naming the parent,
+//! as soon as one fails or is cancelled; with `run_on_failure`, queued once
+//! every parent finished whatever the outcome. A cancelled child's own
+//! children follow it, and the sweep finds what no notification named.
+
+use crate::harness::tenant;
+use catalytic_scheduler::dependencies::Dependencies;
+use catalytic_shared::db::jobs::{self, Change, Guard, NewJob, Parents};
+use catalytic_shared::ids::{JobId, TenantId, WorkerId};
+use catalytic_shared::job::{Failure, JobState, Usage};
+use catalytic_shared::tenant::QueueClass;
+use catalytic_shared::testkit::TestDatabase;
+use serde_json::json;
+use std::time::Duration;
+
+fn duty(db: &TestDatabase) -> Dependencies {
+    Dependencies {
+        pool: db.pool.clone(),
+        sweep: Duration::from_secs(3600),
+        batch: 2,
+    }
+}
+
+/// Stores a job of `tenant` waiting for `parents` (queued when none).
+async fn job(
+    db: &TestDatabase,
+    tenant: TenantId,
+    parents: &[JobId],
+    run_on_failure: bool,
+) -> anyhow::Result<JobId> {
+    let new = NewJob {
+        id: JobId::new(),
+        tenant_id: tenant,
+        operation: "shortest_path",
+        spec: json!({"lattice": {"sizes": [2]}, "operation": "shortest_path", "params": {"start": [0], "end": [1]}}),
+        queue_class: QueueClass::Low,
+        max_attempts: 1,
+        time_limit: Duration::from_secs(10),
+        lattice_id: None,
+        run_at: None,
+        unique: None,
+        parents: (!parents.is_empty()).then(|| Parents {
+            ids: parents.to_vec(),
+            run_on_failure,
+        }),
+    };
+    let mut conn = db.pool.acquire().await?;
+    let stored = jobs::insert_batch(&mut conn, &[(&new, None)], &[]).await?;
+    anyhow::ensure!(stored == [new.id]);
+    Ok(new.id)
+}
+
+/// Two queued parents and their waiting child.
+async fn family(db: &TestDatabase, tenant: TenantId) -> anyhow::Result<(JobId, JobId, JobId)> {
+    let a = job(db, tenant, &[], false).await?;
+    let b = job(db, tenant, &[], false).await?;
+    let child = job(db, tenant, &[a, b], false).await?;
+    Ok((a, b, child))
+}
+
+/// Runs the job to `outcome` as a worker would.
+async fn finish(db: &TestDatabase, job: JobId, succeed: bool) -> anyhow::Result<()> {
+    let mut conn = db.pool.acquire().await?;
+    let queued = Guard {
+        job,
+        from: JobState::Queued,
+        attempt: 1,
+    };
+    let claim = Change::Claim {
+        worker: WorkerId::new(),
+        lease: Duration::from_secs(30),
+    };
+    jobs::transition(&mut conn, queued, claim).await?;
+    let running = Guard {
+        job,
+        from: JobState::Running,
+        attempt: 1,
+    };
+    let change = match succeed {
+        true => Change::Succeed {
+            result: json!({"length": 1}),
+            usage: Usage::default(),
+        },
+        false => Change::Fail {
+            error: Failure::Invalid {
+                message: "no path".into(),
+            },
+            usage: Usage::default(),
+        },
+    };
+    jobs::transition(&mut conn, running, change).await?;
+    Ok(())
+}
+
+/// (status, transitions' last reason, outbox rows) of a job.
+async fn state(db: &TestDatabase, job: JobId) -> anyhow::Result<(String, Option<String>, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT j.status::text,
+                (SELECT reason FROM job_transitions t WHERE t.job_id = j.id ORDER BY t.id DESC LIMIT 1),
+                (SELECT count(*) FROM job_outbox o WHERE o.job_id = j.id)
+         FROM jobs j WHERE j.id = $1",
+    )
+    .bind(job.as_uuid())
+    .fetch_one(&db.pool)
+    .await?)
+}
+
+#[tokio::test]
+async fn a_child_is_queued_when_every_parent_succeeded() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let tenant = tenant(&db.pool).await?;
+    let (a, b, child) = family(&db, tenant).await?;
+    assert_eq!(state(&db, child).await?.0, "waiting");
+    assert_eq!(state(&db, child).await?.2, 0, "no message while waiting");
+
+    finish(&db, a, true).await?;
+    let settled = duty(&db).settle_children_of(&[a.as_uuid()]).await?;
+    assert_eq!(
+        (settled.released, settled.cancelled),
+        (0, 0),
+        "b is still queued"
+    );
+    assert_eq!(state(&db, child).await?.0, "waiting");
+
+    finish(&db, b, true).await?;
+    let settled = duty(&db).settle_children_of(&[b.as_uuid()]).await?;
+    assert_eq!(settled.released, 1);
+    let (status, reason, outbox) = state(&db, child).await?;
+    assert_eq!((status.as_str(), outbox), ("queued", 1));
+    assert_eq!(reason.as_deref(), Some("every parent succeeded"));
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn a_failed_parent_cancels_its_child_and_its_grandchild() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let tenant = tenant(&db.pool).await?;
+    let (a, b, child) = family(&db, tenant).await?;
+    let grandchild = job(&db, tenant, &[child], false).await?;
+    let anyway = job(&db, tenant, &[a, b], true).await?;
+
+    // a fails while b is still queued: the child is cancelled at once;
+    // the run-anyway one waits for b.
+    finish(&db, a, false).await?;
+    duty(&db).sweep_once().await?;
+    let (status, reason, _) = state(&db, child).await?;
+    assert_eq!(status, "cancelled");
+    assert_eq!(reason, Some(format!("parent job {a} failed")));
+    assert_eq!(state(&db, anyway).await?.0, "waiting");
+    // The grandchild follows its cancelled parent (a second sweep, or the
+    // cancel's own notification).
+    duty(&db).sweep_once().await?;
+    let (status, reason, _) = state(&db, grandchild).await?;
+    assert_eq!(status, "cancelled");
+    assert_eq!(reason, Some(format!("parent job {child} cancelled")));
+
+    finish(&db, b, true).await?;
+    let settled = duty(&db).sweep_once().await?;
+    assert_eq!(settled.released, 1);
+    assert_eq!(state(&db, anyway).await?.0, "queued");
+    // A second sweep finds nothing more to do.
+    let again = duty(&db).sweep_once().await?;
+    assert_eq!((again.released, again.cancelled), (0, 0));
+    db.drop_database().await
+}
