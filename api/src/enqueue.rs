@@ -64,9 +64,11 @@ pub fn from_request(
         .dependencies()?
         .map(|d| resolve_parents(&d, earlier))
         .transpose()?;
+    let concurrency = job.concurrency()?;
     let spec = job.into_spec(&limits, stored.map(|(_, def)| def))?;
     let mut new = new_job(tenant, plan, &spec, lattice_id, run_at, unique.as_ref())?;
     new.parents = parents;
+    new.concurrency = concurrency;
     Ok(new)
 }
 

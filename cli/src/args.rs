@@ -367,6 +367,13 @@ pub struct SubmitArgs {
     /// this job (default) or `run` it once every parent has finished.
     #[arg(long, value_name = "POLICY", requires = "depends_on", value_parser = ["cancel", "run"])]
     pub on_parent_failure: Option<String>,
+    /// Concurrency key: at most --max-concurrency of your jobs with this
+    /// key are queued or running at once; the rest wait in order.
+    #[arg(long, value_name = "KEY")]
+    pub concurrency_key: Option<String>,
+    /// With --concurrency-key: how many at once (1–1000, default 1).
+    #[arg(long, value_name = "N", requires = "concurrency_key")]
+    pub max_concurrency: Option<u32>,
     /// Unique job: for this many seconds a submit of the same unique key
     /// (--unique-key, or by default the same request) is answered this job
     /// instead of storing another (1–604800).

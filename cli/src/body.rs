@@ -117,6 +117,12 @@ pub fn job(args: &SubmitArgs) -> Result<Value, Failure> {
     if let Some(policy) = &args.on_parent_failure {
         body["on_parent_failure"] = json!(policy);
     }
+    if let Some(key) = &args.concurrency_key {
+        body["concurrency_key"] = json!(key);
+    }
+    if let Some(max) = args.max_concurrency {
+        body["max_concurrency"] = json!(max);
+    }
     // Unique jobs: the API checks the window and the key and names them.
     if let Some(secs) = args.unique_for {
         body["unique_for_secs"] = json!(secs);

@@ -73,3 +73,32 @@ async fn a_graph_in_one_request_runs_in_its_order() -> anyhow::Result<()> {
     }
     env.teardown().await
 }
+
+#[tokio::test]
+async fn jobs_of_one_concurrency_key_never_run_at_once() -> anyhow::Result<()> {
+    let env = Env::new().await?;
+    let key = env.bootstrap("enterprise")?;
+    let _api = env.spawn(Binary::Api, &[])?;
+    let _worker = env.spawn(Binary::Worker, &[])?;
+    let _scheduler = env.spawn(Binary::Scheduler, &[])?;
+    wait_ready(&format!("{}/readyz", env.api_url()), READY).await?;
+    let client = Client::new(env.api_url(), key);
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        let id = client
+            .submit(&job(json!({"concurrency_key": "one-at-a-time"})))
+            .await?;
+        ids.push(id);
+    }
+    let mut spans = Vec::new();
+    for id in &ids {
+        let job = client.wait_terminal(id, Duration::from_secs(60)).await?;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        spans.push((at(&job, "started_at")?, at(&job, "finished_at")?));
+    }
+    // In submit order, each after the previous one finished.
+    for pair in spans.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "overlap: {spans:?}");
+    }
+    env.teardown().await
+}

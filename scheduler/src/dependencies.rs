@@ -1,13 +1,22 @@
-//! The dependency duty (issue 21): waiting jobs (`depends_on`) are queued
-//! when their parents have finished as they need, or cancelled naming the
-//! parent that failed or was cancelled. Every replica runs it; a job is
-//! acted on only under its row lock (`FOR UPDATE SKIP LOCKED`) and from
-//! `waiting`, so two replicas never both move it.
+//! The dependency duty (issue 21): waiting jobs are queued when what they
+//! wait for happens.
+//! - `depends_on`: when their parents have finished as they need, or they
+//!   are cancelled naming the parent that failed or was cancelled. A job
+//!   is acted on only under its row lock (`FOR UPDATE SKIP LOCKED`) and from
+//!   `waiting`, so two replicas never both move it.
+//! - `concurrency_key`: the oldest waiting jobs of a key are queued while
+//!   the key's queued and running jobs are fewer than their
+//!   `max_concurrency`, one key at a time across replicas (an advisory lock
+//!   per key, then the count: exact, never one over).
+//!
+//! Every replica runs it.
 //!
 //! What to look at comes two ways:
 //! - the terminal statement notifies `job_parents` with a finished job's
 //!   id when some job depends on it (shared/src/db/jobs.rs, `finish_many`),
-//!   and its waiting children are settled at once;
+//!   and its waiting children are settled at once; it notifies `job_slots`
+//!   with a finished keyed job's id, as a submit does for a keyed job it
+//!   stores, and that key's free slots are filled at once;
 //! - a sweep over every waiting job, in id order, every
 //!   `scheduler.dependencies_sweep_ms` and at start: the backstop for a
 //!   notification missed (this replica's LISTEN connection was down, or a
@@ -19,6 +28,7 @@
 use crate::db::dependencies::{self, Verdict};
 use anyhow::Context;
 use catalytic_shared::db::jobs::{self, Change, Guard};
+use catalytic_shared::ids::TenantId;
 use catalytic_shared::job::JobState;
 use catalytic_shared::metrics as m;
 use sqlx::PgPool;
@@ -66,14 +76,24 @@ impl Dependencies {
                 }
                 notified = woken => match notified {
                     Some(Ok(first)) => {
-                        let mut parents: Vec<Uuid> = first.payload().parse().into_iter().collect();
+                        let mut told = vec![first];
                         if let Some(l) = listener.as_mut() {
                             while let Some(more) = l.next_buffered() {
-                                parents.extend(more.payload().parse::<Uuid>().ok());
+                                told.push(more);
                             }
                         }
+                        let ids = |channel: &str| -> Vec<Uuid> {
+                            told.iter()
+                                .filter(|n| n.channel() == channel)
+                                .filter_map(|n| n.payload().parse().ok())
+                                .collect()
+                        };
+                        let (parents, slots) = (ids("job_parents"), ids("job_slots"));
                         if let Err(e) = self.settle_children_of(&parents).await {
                             tracing::warn!(error = format!("{e:#}"), "settling waiting jobs failed");
+                        }
+                        if let Err(e) = self.fill_slots_of(&slots).await {
+                            tracing::warn!(error = format!("{e:#}"), "filling concurrency slots failed");
                         }
                     }
                     // Lost: reconnect, and sweep for what was missed meanwhile.
@@ -90,7 +110,7 @@ impl Dependencies {
     async fn listen(&self) -> Option<PgListener> {
         let result = async {
             let mut listener = PgListener::connect_with(&self.pool).await?;
-            listener.listen("job_parents").await?;
+            listener.listen_all(["job_parents", "job_slots"]).await?;
             Ok::<_, sqlx::Error>(listener)
         }
         .await;
@@ -99,8 +119,42 @@ impl Dependencies {
             .ok()
     }
 
+    /// The free slots of these jobs' concurrency keys, filled.
+    pub async fn fill_slots_of(&self, jobs: &[Uuid]) -> anyhow::Result<u64> {
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.pool.acquire().await?;
+        let keys = dependencies::keys_of(&mut conn, jobs).await?;
+        drop(conn);
+        self.fill_slots(&keys).await
+    }
+
+    /// One transaction per key: lock it, queue the oldest waiting jobs that
+    /// fit its free slots.
+    async fn fill_slots(&self, keys: &[(TenantId, String)]) -> anyhow::Result<u64> {
+        let mut released = 0;
+        for (tenant, key) in keys {
+            let mut tx = self.pool.begin().await.context("beginning a slot fill")?;
+            dependencies::lock_key(&mut tx, *tenant, key).await?;
+            let fit = dependencies::fitting(&mut tx, *tenant, key, i64::from(self.batch)).await?;
+            let n = dependencies::release(&mut tx, &fit, "a slot of its concurrency key is free")
+                .await?;
+            tx.commit().await.context("committing a slot fill")?;
+            released += n;
+        }
+        metrics::counter!(m::DEPENDENCY_SETTLED, "outcome" => "released").increment(released);
+        if released > 0 {
+            tracing::info!(released, keys = keys.len(), "concurrency slots filled");
+        }
+        Ok(released)
+    }
+
     /// The waiting children of these finished parents, settled.
     pub async fn settle_children_of(&self, parents: &[Uuid]) -> anyhow::Result<Settled> {
+        if parents.is_empty() {
+            return Ok(Settled::default());
+        }
         let mut conn = self.pool.acquire().await?;
         let children = dependencies::children_of(&mut conn, parents).await?;
         drop(conn);
@@ -113,10 +167,17 @@ impl Dependencies {
         Ok(total)
     }
 
-    /// Every waiting job, page by page in id order, settled.
+    /// Every waiting job, page by page in id order, settled; then every
+    /// key with a waiting job, filled.
     pub async fn sweep_once(&self) -> anyhow::Result<Settled> {
+        let mut conn = self.pool.acquire().await?;
+        let keys = dependencies::waiting_keys(&mut conn).await?;
+        drop(conn);
+        let mut total = Settled {
+            released: self.fill_slots(&keys).await?,
+            ..Settled::default()
+        };
         let mut after = Uuid::nil();
-        let mut total = Settled::default();
         loop {
             let mut conn = self.pool.acquire().await?;
             let page = dependencies::waiting_after(&mut conn, after, i64::from(self.batch)).await?;

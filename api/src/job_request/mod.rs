@@ -61,7 +61,17 @@ pub struct JobIn {
     /// cancelled, the reason naming the parent) or `run` (it runs once
     /// every parent has finished).
     pub on_parent_failure: Option<String>,
+    /// Concurrency key (1–255 characters): at most `max_concurrency` of
+    /// your jobs with this key are queued or running at once; the rest are
+    /// `waiting`, in submit order, without holding up other keys. Not with
+    /// `depends_on`, `run_at` or `delay_secs`.
+    pub concurrency_key: Option<String>,
+    /// 1–1000 (default 1) with `concurrency_key`.
+    pub max_concurrency: Option<i64>,
 }
+
+/// The most jobs of one concurrency key at once.
+pub const MAX_CONCURRENCY: i64 = 1000;
 
 /// A parent named by a submit: a job id, or (bulk submits) the index of an
 /// earlier item of the same request.
@@ -200,6 +210,48 @@ impl JobIn {
         Ok(Some(Dependencies {
             parents,
             run_on_failure,
+        }))
+    }
+
+    /// The concurrency key the submit named, if any (422 naming the field
+    /// otherwise).
+    pub fn concurrency(&self) -> Result<Option<catalytic_shared::db::jobs::Concurrency>, ApiError> {
+        let key = match (&self.concurrency_key, self.max_concurrency) {
+            (None, None) => return Ok(None),
+            (None, Some(_)) => {
+                return Err(ApiError::field("max_concurrency", "needs concurrency_key"));
+            }
+            (Some(key), _) => key,
+        };
+        let chars = key.chars().count();
+        if !(1..=255).contains(&chars) || key.chars().any(char::is_control) {
+            return Err(ApiError::field(
+                "concurrency_key",
+                "must be 1 to 255 characters, none of them control characters",
+            ));
+        }
+        let max = self.max_concurrency.unwrap_or(1);
+        if !(1..=MAX_CONCURRENCY).contains(&max) {
+            return Err(ApiError::field(
+                "max_concurrency",
+                format!("must be 1 to {MAX_CONCURRENCY}"),
+            ));
+        }
+        for (given, field) in [
+            (self.depends_on.is_some(), "depends_on"),
+            (self.run_at.is_some(), "run_at"),
+            (self.delay_secs.is_some(), "delay_secs"),
+        ] {
+            if given {
+                return Err(ApiError::field(
+                    "concurrency_key",
+                    format!("cannot be combined with {field} (yet)"),
+                ));
+            }
+        }
+        Ok(Some(catalytic_shared::db::jobs::Concurrency {
+            key: key.clone(),
+            max: i32::try_from(max).unwrap_or(1),
         }))
     }
 

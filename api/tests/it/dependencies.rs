@@ -167,3 +167,56 @@ async fn bad_dependencies_are_refused_naming_the_field() -> anyhow::Result<()> {
     }
     app.teardown().await
 }
+
+#[tokio::test]
+async fn a_keyed_job_waits_for_a_slot_and_bad_keys_are_named() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let key = app.new_tenant_key(Plan::Enterprise).await?;
+    let keyed = job(json!({"concurrency_key": "nightly-export", "max_concurrency": 3}));
+    let answer: Value = app.submit_as(&key, &keyed).await?.json().await?;
+    assert_eq!(answer["status"], "waiting", "{answer}");
+    let (k, max): (String, i32) =
+        sqlx::query_as("SELECT concurrency_key, max_concurrency FROM jobs WHERE id = $1::uuid")
+            .bind(answer["id"].as_str().unwrap_or_default())
+            .fetch_one(&app.db.pool)
+            .await?;
+    assert_eq!((k.as_str(), max), ("nightly-export", 3));
+    let one: Value = app
+        .submit_as(&key, &job(json!({"concurrency_key": "solo"})))
+        .await?
+        .json()
+        .await?;
+    let max: i32 = sqlx::query_scalar("SELECT max_concurrency FROM jobs WHERE id = $1::uuid")
+        .bind(one["id"].as_str().unwrap_or_default())
+        .fetch_one(&app.db.pool)
+        .await?;
+    assert_eq!(max, 1, "one at a time by default");
+
+    let parent = answer["id"].clone();
+    let cases = [
+        (json!({"max_concurrency": 2}), "max_concurrency"),
+        (
+            json!({"concurrency_key": "k", "max_concurrency": 0}),
+            "max_concurrency",
+        ),
+        (
+            json!({"concurrency_key": "k", "max_concurrency": 1001}),
+            "max_concurrency",
+        ),
+        (json!({"concurrency_key": ""}), "concurrency_key"),
+        (
+            json!({"concurrency_key": "k", "delay_secs": 60}),
+            "concurrency_key",
+        ),
+        (
+            json!({"concurrency_key": "k", "depends_on": [parent]}),
+            "concurrency_key",
+        ),
+    ];
+    for (extra, field) in cases {
+        let (status, body) = problem(app.submit_as(&key, &job(extra.clone())).await?).await?;
+        assert_eq!(status, 422, "{extra}: {body}");
+        assert_eq!(fields(&body), [field], "{extra}: {body}");
+    }
+    app.teardown().await
+}

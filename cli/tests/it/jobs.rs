@@ -355,5 +355,10 @@ async fn a_job_submitted_with_parents_waits_for_them() -> anyhow::Result<()> {
     assert_eq!(child["status"], "waiting", "{child}");
     let listed = cli.json("jobs list --status waiting", &with_key)?;
     assert_eq!(listed["items"][0]["id"], child["id"], "{listed}");
+    let keyed = cli.json(
+        &format!("{submit} --concurrency-key exports --max-concurrency 2"),
+        &with_key,
+    )?;
+    assert_eq!(keyed["status"], "waiting", "waits for a slot: {keyed}");
     cli.stop().await
 }

@@ -4,7 +4,7 @@
 //! transition function (`jobs::transition_many`).
 
 use catalytic_shared::db::DbError;
-use catalytic_shared::ids::JobId;
+use catalytic_shared::ids::{JobId, TenantId};
 use catalytic_shared::job::{JobEvent, JobState};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -112,4 +112,74 @@ pub async fn release(conn: &mut PgConnection, jobs: &[Uuid], reason: &str) -> Re
     .execute(&mut *conn)
     .await?
     .rows_affected())
+}
+
+/// The concurrency keys (tenant, key) of `jobs` (submitted or finished
+/// keyed jobs, from `job_slots`).
+pub async fn keys_of(
+    conn: &mut PgConnection,
+    jobs: &[Uuid],
+) -> Result<Vec<(TenantId, String)>, DbError> {
+    let rows = sqlx::query!(
+        r#"SELECT DISTINCT tenant_id AS "tenant_id!: TenantId", concurrency_key AS "key!"
+           FROM jobs WHERE id = ANY($1) AND concurrency_key IS NOT NULL"#,
+        jobs,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.tenant_id, r.key)).collect())
+}
+
+/// Every key with a waiting job (the sweep). Index: `jobs_concurrency`.
+pub async fn waiting_keys(conn: &mut PgConnection) -> Result<Vec<(TenantId, String)>, DbError> {
+    let rows = sqlx::query!(
+        r#"SELECT DISTINCT tenant_id AS "tenant_id!: TenantId", concurrency_key AS "key!"
+           FROM jobs WHERE status = 'waiting' AND concurrency_key IS NOT NULL"#,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.tenant_id, r.key)).collect())
+}
+
+/// Serialises the releases of one key across replicas until the
+/// transaction ends; the count that follows, a statement of its own, sees
+/// every release committed before the lock was granted.
+pub async fn lock_key(conn: &mut PgConnection, tenant: TenantId, key: &str) -> Result<(), DbError> {
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2, 11))",
+        tenant as TenantId,
+        key,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The oldest waiting jobs of the key that fit its free slots: while the
+/// key's queued and running jobs plus those taken stay within each one's
+/// `max_concurrency`. Call under `lock_key`. Index: `jobs_concurrency`.
+pub async fn fitting(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    key: &str,
+    limit: i64,
+) -> Result<Vec<Uuid>, DbError> {
+    Ok(sqlx::query_scalar!(
+        r#"WITH busy AS (
+               SELECT count(*) AS n FROM jobs
+               WHERE tenant_id = $1 AND concurrency_key = $2 AND status IN ('queued', 'running')),
+           next AS (
+               SELECT id, max_concurrency, row_number() OVER (ORDER BY id) AS rn FROM (
+                   SELECT id, max_concurrency FROM jobs
+                   WHERE tenant_id = $1 AND concurrency_key = $2 AND status = 'waiting'
+                   ORDER BY id LIMIT $3) w)
+           SELECT next.id AS "id!" FROM next, busy
+           WHERE busy.n + next.rn <= next.max_concurrency
+           ORDER BY next.id"#,
+        tenant as TenantId,
+        key,
+        limit,
+    )
+    .fetch_all(&mut *conn)
+    .await?)
 }

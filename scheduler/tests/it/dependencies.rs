@@ -6,7 +6,7 @@
 
 use crate::harness::tenant;
 use catalytic_scheduler::dependencies::Dependencies;
-use catalytic_shared::db::jobs::{self, Change, Guard, NewJob, Parents};
+use catalytic_shared::db::jobs::{self, Change, Concurrency, Guard, NewJob, Parents};
 use catalytic_shared::ids::{JobId, TenantId, WorkerId};
 use catalytic_shared::job::{Failure, JobState, Usage};
 use catalytic_shared::tenant::QueueClass;
@@ -44,6 +44,7 @@ async fn job(
             ids: parents.to_vec(),
             run_on_failure,
         }),
+        concurrency: None,
     };
     let mut conn = db.pool.acquire().await?;
     let stored = jobs::insert_batch(&mut conn, &[(&new, None)], &[]).await?;
@@ -162,5 +163,90 @@ async fn a_failed_parent_cancels_its_child_and_its_grandchild() -> anyhow::Resul
     // A second sweep finds nothing more to do.
     let again = duty(&db).sweep_once().await?;
     assert_eq!((again.released, again.cancelled), (0, 0));
+    db.drop_database().await
+}
+
+/// Stores `n` jobs of `tenant` with concurrency key `key` (at most `max`).
+async fn keyed(
+    db: &TestDatabase,
+    tenant: TenantId,
+    key: &str,
+    max: i32,
+    n: usize,
+) -> anyhow::Result<Vec<JobId>> {
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let mut new = NewJob::from_spec(
+            tenant,
+            catalytic_shared::tenant::Plan::Free,
+            &serde_json::from_value(
+                json!({"lattice": {"sizes": [2]}, "operation": "shortest_path",
+                                          "params": {"start": [0], "end": [1]}}),
+            )?,
+            None,
+        )?;
+        new.concurrency = Some(Concurrency {
+            key: key.to_owned(),
+            max,
+        });
+        let mut conn = db.pool.acquire().await?;
+        jobs::insert_batch(&mut conn, &[(&new, None)], &[]).await?;
+        ids.push(new.id);
+    }
+    Ok(ids)
+}
+
+async fn statuses(db: &TestDatabase, jobs: &[JobId]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for job in jobs {
+        out.push(state(db, *job).await?.0);
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn a_concurrency_key_runs_at_most_its_max_in_submit_order() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let tenant = tenant(&db.pool).await?;
+    let k = keyed(&db, tenant, "report", 2, 5).await?;
+    let other = keyed(&db, tenant, "other", 1, 1).await?;
+    assert!(statuses(&db, &k).await?.iter().all(|s| s == "waiting"));
+
+    // Two replicas filling at once: the key lock keeps it at two.
+    let (a, b) = (duty(&db), duty(&db));
+    let (first, second) = ([k[0].as_uuid()], [k[1].as_uuid()]);
+    let (x, y) = tokio::join!(a.fill_slots_of(&first), b.fill_slots_of(&second));
+    assert_eq!(x? + y?, 2);
+    assert_eq!(
+        statuses(&db, &k).await?,
+        ["queued", "queued", "waiting", "waiting", "waiting"]
+    );
+    assert_eq!(
+        statuses(&db, &other).await?,
+        ["waiting"],
+        "another key is its own"
+    );
+
+    // One finishes: the oldest waiting one takes its slot.
+    finish(&db, k[0], true).await?;
+    assert_eq!(duty(&db).fill_slots_of(&[k[0].as_uuid()]).await?, 1);
+    assert_eq!(
+        statuses(&db, &k).await?,
+        ["succeeded", "queued", "queued", "waiting", "waiting"]
+    );
+    let (_, reason, outbox) = state(&db, k[2]).await?;
+    assert_eq!(
+        (reason.as_deref(), outbox),
+        (Some("a slot of its concurrency key is free"), 1)
+    );
+    assert_eq!(
+        duty(&db).fill_slots_of(&[k[0].as_uuid()]).await?,
+        0,
+        "still full"
+    );
+
+    // The sweep fills every key with free slots.
+    duty(&db).sweep_once().await?;
+    assert_eq!(statuses(&db, &other).await?, ["queued"]);
     db.drop_database().await
 }

@@ -34,6 +34,7 @@ pub async fn queued_job(
         run_at: None,
         unique: None,
         parents: None,
+        concurrency: None,
     };
     let mut tx = db.pool.begin().await?;
     jobs::insert_with_outbox(&mut tx, &job).await?;

@@ -63,6 +63,17 @@ pub struct NewJob {
     /// The jobs it waits for (`depends_on`): stored `waiting` until they
     /// have finished (issue 21, migrations/0024_job_dependencies.sql).
     pub parents: Option<Parents>,
+    /// Its concurrency key: stored `waiting` until the key has a free slot
+    /// (issue 21, migrations/0026_concurrency_keys.sql).
+    pub concurrency: Option<Concurrency>,
+}
+
+/// At most `max` of the tenant's jobs with `key` are queued or running at
+/// once; the others wait in submit order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Concurrency {
+    pub key: String,
+    pub max: i32,
 }
 
 /// A job's parents: it runs once every one has succeeded; if one fails or
@@ -148,12 +159,16 @@ impl NewJob {
             run_at: None,
             unique: None,
             parents: None,
+            concurrency: None,
         })
     }
 
     /// The state it is stored in (`insert_batch`'s CASE on `run_at`).
     pub fn state(&self) -> JobState {
-        JobState::at_submit(self.run_at.is_some(), self.parents.is_some())
+        JobState::at_submit(
+            self.run_at.is_some(),
+            self.parents.is_some() || self.concurrency.is_some(),
+        )
     }
 }
 
@@ -234,7 +249,12 @@ pub async fn insert_batch(
         j.unique_key
             .push(job.unique.as_ref().map(|u| u.key.clone()));
         j.unique_until.push(job.unique.as_ref().map(|u| u.until));
-        j.waiting.push(job.parents.is_some());
+        j.waiting
+            .push(job.parents.is_some() || job.concurrency.is_some());
+        j.concurrency_key
+            .push(job.concurrency.as_ref().map(|c| c.key.clone()));
+        j.max_concurrency
+            .push(job.concurrency.as_ref().map(|c| c.max));
         for parent in job.parents.iter().flat_map(|p| p.ids.iter()) {
             j.dep_child.push(job.id.as_uuid());
             j.dep_parent.push(parent.as_uuid());
@@ -259,16 +279,19 @@ pub async fn insert_batch(
            new AS (
                SELECT n.* FROM unnest($6::uuid[], $7::uuid[], $8::text[], $9::jsonb[], $10::text[],
                                       $11::int[], $12::bigint[], $13::uuid[], $14::uuid[], $15::text[],
-                                      $16::timestamptz[], $17::text[], $18::timestamptz[], $19::bool[])
+                                      $16::timestamptz[], $17::text[], $18::timestamptz[], $19::bool[],
+                                      $23::text[], $24::int[])
                    AS n(id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms,
-                        lattice_id, message_id, key, run_at, unique_key, unique_until, waiting)
+                        lattice_id, message_id, key, run_at, unique_key, unique_until, waiting,
+                        concurrency_key, max_concurrency)
                WHERE n.key IS NULL
                   OR EXISTS (SELECT 1 FROM keyed WHERE keyed.tenant_id = n.tenant_id AND keyed.key = n.key)),
            job AS (
                INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts,
-                                 time_limit_ms, lattice_id, run_at, status)
+                                 time_limit_ms, lattice_id, run_at, concurrency_key, max_concurrency,
+                                 status)
                SELECT id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms,
-                      lattice_id, run_at,
+                      lattice_id, run_at, concurrency_key, max_concurrency,
                       CASE WHEN waiting THEN 'waiting' WHEN run_at IS NULL THEN 'queued'
                            ELSE 'scheduled' END::job_status
                FROM new
@@ -294,8 +317,13 @@ pub async fn insert_batch(
            finished_parents AS MATERIALIZED (
                SELECT count(pg_notify('job_parents', p.id::text)) AS told
                FROM jobs p
-               WHERE p.id = ANY($21::uuid[]) AND p.status IN ('succeeded', 'failed', 'cancelled'))
-           SELECT id AS "job_id!: JobId" FROM job CROSS JOIN finished_parents"#,
+               WHERE p.id = ANY($21::uuid[]) AND p.status IN ('succeeded', 'failed', 'cancelled')),
+           -- A keyed job waits for a slot: the duty is told, and releases it
+           -- at once when its key has one free.
+           slot_waiters AS MATERIALIZED (
+               SELECT count(pg_notify('job_slots', n.id::text)) AS told
+               FROM new n WHERE n.concurrency_key IS NOT NULL)
+           SELECT id AS "job_id!: JobId" FROM job CROSS JOIN finished_parents CROSS JOIN slot_waiters"#,
         &k_tenant,
         &k_key,
         &k_hash,
@@ -318,6 +346,8 @@ pub async fn insert_batch(
         &j.dep_child,
         &j.dep_parent,
         &j.dep_run,
+        &j.concurrency_key as &[Option<String>],
+        &j.max_concurrency as &[Option<i32>],
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -345,6 +375,8 @@ struct JobColumns {
     dep_child: Vec<Uuid>,
     dep_parent: Vec<Uuid>,
     dep_run: Vec<bool>,
+    concurrency_key: Vec<Option<String>>,
+    max_concurrency: Vec<Option<i32>>,
 }
 
 /// A tenant's job; another tenant's is `None`, exactly like a missing one.
@@ -936,7 +968,7 @@ async fn finish_many(
                          u.to_status, u.reason, u.message_id, u.event_type, u.payload, u.usage_id,
                          u.billable, u.vertex_visits, u.compute_ms, u.device, j.status, j.spec,
                          j.result, j.error, j.created_at, j.updated_at, j.started_at, j.finished_at,
-                         j.run_at),
+                         j.run_at, j.concurrency_key),
            logged AS (
                INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
                SELECT id, tenant_id, from_status::job_status, to_status::job_status, attempt, reason
@@ -983,11 +1015,15 @@ async fn finish_many(
            parents AS MATERIALIZED (
                SELECT count(pg_notify('job_parents', m.id::text)) AS told
                FROM moved m
-               WHERE EXISTS (SELECT 1 FROM job_dependencies d WHERE d.parent_id = m.id))
+               WHERE EXISTS (SELECT 1 FROM job_dependencies d WHERE d.parent_id = m.id)),
+           slots AS MATERIALIZED (
+               SELECT count(pg_notify('job_slots', m.id::text)) AS told
+               FROM moved m WHERE m.concurrency_key IS NOT NULL)
            SELECT m.id AS "id!: JobId", m.tenant_id AS "tenant_id!: TenantId",
                   m.from_status AS "from_status!", m.attempt AS "attempt!",
                   m.max_attempts AS "max_attempts!"
-           FROM moved m JOIN notified n ON n.id = m.id CROSS JOIN waiting CROSS JOIN parents"#,
+           FROM moved m JOIN notified n ON n.id = m.id CROSS JOIN waiting CROSS JOIN parents
+           CROSS JOIN slots"#,
         &ids,
         &froms,
         &attempts,

@@ -31,6 +31,7 @@ async fn tenant_with_jobs(db: &TestDatabase, n: usize) -> anyhow::Result<(Tenant
             run_at: None,
             unique: None,
             parents: None,
+            concurrency: None,
         };
         let mut tx = db.pool.begin().await?;
         jobs::insert_with_outbox(&mut tx, &job).await?;

@@ -22,6 +22,7 @@ async fn queued_job(db: &TestDatabase) -> anyhow::Result<(TenantId, JobId)> {
         run_at: None,
         unique: None,
         parents: None,
+        concurrency: None,
     };
     let mut tx = db.pool.begin().await?;
     jobs::insert_with_outbox(&mut tx, &job).await?;

@@ -75,6 +75,7 @@ impl Worker {
             run_at: None,
             unique: None,
             parents: None,
+            concurrency: None,
         };
         let mut tx = self.env.db.pool.begin().await?;
         jobs::insert_with_outbox(&mut tx, &job).await?;
