@@ -2,7 +2,7 @@
 //! one bulk request (0 → {1, 2} → 3) runs in its order: each job starts
 //! only after every parent finished, and all succeed.
 
-use catalytic_e2e::{Binary, Client, Env, wait_ready};
+use catalytic_e2e::{Binary, Client, Env, Process, wait_ready};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -22,15 +22,24 @@ fn at(job: &Value, field: &str) -> anyhow::Result<DateTime<Utc>> {
     Ok(serde_json::from_value(job[field].clone())?)
 }
 
-#[tokio::test]
-async fn a_graph_in_one_request_runs_in_its_order() -> anyhow::Result<()> {
+/// An enterprise tenant's client of a fresh api, worker and scheduler
+/// (the processes stop when the returned handles drop).
+async fn fleet() -> anyhow::Result<(Env, [Process; 3], Client)> {
     let env = Env::new().await?;
     let key = env.bootstrap("enterprise")?;
-    let _api = env.spawn(Binary::Api, &[])?;
-    let _worker = env.spawn(Binary::Worker, &[])?;
-    let _scheduler = env.spawn(Binary::Scheduler, &[])?;
+    let processes = [
+        env.spawn(Binary::Api, &[])?,
+        env.spawn(Binary::Worker, &[])?,
+        env.spawn(Binary::Scheduler, &[])?,
+    ];
     wait_ready(&format!("{}/readyz", env.api_url()), READY).await?;
     let client = Client::new(env.api_url(), key);
+    Ok((env, processes, client))
+}
+
+#[tokio::test]
+async fn a_graph_in_one_request_runs_in_its_order() -> anyhow::Result<()> {
+    let (env, _fleet, client) = fleet().await?;
     let graph = json!({"jobs": [
         job(json!({})),
         job(json!({"depends_on": [0]})),
@@ -76,13 +85,7 @@ async fn a_graph_in_one_request_runs_in_its_order() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn jobs_of_one_concurrency_key_never_run_at_once() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let key = env.bootstrap("enterprise")?;
-    let _api = env.spawn(Binary::Api, &[])?;
-    let _worker = env.spawn(Binary::Worker, &[])?;
-    let _scheduler = env.spawn(Binary::Scheduler, &[])?;
-    wait_ready(&format!("{}/readyz", env.api_url()), READY).await?;
-    let client = Client::new(env.api_url(), key);
+    let (env, _fleet, client) = fleet().await?;
     let mut ids = Vec::new();
     for _ in 0..6 {
         let id = client
