@@ -276,6 +276,12 @@ pub struct JobFilterArgs {
     /// Only jobs created before this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub created_before: Option<String>,
+    /// Only jobs with this concurrency key.
+    #[arg(long, value_name = "KEY")]
+    pub concurrency_key: Option<String>,
+    /// Only jobs this cron schedule submitted.
+    #[arg(long, value_name = "ID")]
+    pub schedule: Option<Uuid>,
 }
 
 impl JobFilterArgs {
@@ -284,6 +290,8 @@ impl JobFilterArgs {
             && self.operation.is_none()
             && self.created_after.is_none()
             && self.created_before.is_none()
+            && self.concurrency_key.is_none()
+            && self.schedule.is_none()
     }
 }
 

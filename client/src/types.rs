@@ -65,6 +65,10 @@ pub struct JobFilter {
     pub created_after: Option<String>,
     /// RFC 3339, exclusive.
     pub created_before: Option<String>,
+    /// Jobs with this concurrency key.
+    pub concurrency_key: Option<String>,
+    /// Jobs a cron schedule submitted (the schedule's id).
+    pub schedule: Option<String>,
 }
 
 impl JobFilter {
@@ -74,6 +78,8 @@ impl JobFilter {
             ("operation", &self.operation),
             ("created_after", &self.created_after),
             ("created_before", &self.created_before),
+            ("concurrency_key", &self.concurrency_key),
+            ("schedule", &self.schedule),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))

@@ -120,6 +120,10 @@ pub struct JobListQuery {
     pub created_after: Option<chrono::DateTime<chrono::Utc>>,
     /// Only jobs created before this instant (RFC 3339).
     pub created_before: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only jobs with this concurrency key.
+    pub concurrency_key: Option<String>,
+    /// Only jobs this cron schedule submitted (its id).
+    pub schedule: Option<uuid::Uuid>,
     /// 1–100, default 100.
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
@@ -372,6 +376,8 @@ async fn list_jobs(
             .transpose()?,
         created_after: query.created_after,
         created_before: query.created_before,
+        concurrency_key: query.concurrency_key,
+        schedule: query.schedule,
     };
     let page = PageQuery {
         limit: query.limit,
@@ -412,6 +418,10 @@ pub struct CancelMatchingIn {
     pub created_after: Option<chrono::DateTime<chrono::Utc>>,
     /// Only jobs created before this instant.
     pub created_before: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only jobs with this concurrency key.
+    pub concurrency_key: Option<String>,
+    /// Only jobs this cron schedule submitted (its id).
+    pub schedule: Option<uuid::Uuid>,
 }
 
 /// Cancels every unfinished job of the tenant that matches, in batches of
@@ -453,6 +463,8 @@ async fn cancel_matching(
         operation: body.operation.as_deref().map(parse_operation).transpose()?,
         created_after: body.created_after,
         created_before: body.created_before,
+        concurrency_key: body.concurrency_key,
+        schedule: body.schedule,
     };
     let mut cancelled = 0;
     let mut before = None;

@@ -208,3 +208,94 @@ async fn bad_schedules_are_refused_naming_the_field() -> anyhow::Result<()> {
     }
     app.teardown().await
 }
+
+#[tokio::test]
+async fn jobs_are_listed_and_cancelled_by_schedule_and_by_concurrency_key() -> anyhow::Result<()> {
+    use reqwest::Method;
+    let app = spawn_app().await?;
+    let key = app.new_tenant_key(Plan::Professional).await?;
+    let (_, created) = call(&app, &key, Method::POST, "/v1/schedules", Some(&body("s"))).await?;
+    let schedule = created["id"].as_str().unwrap_or_default().to_owned();
+    let (_, triggered) = call(
+        &app,
+        &key,
+        Method::POST,
+        &format!("/v1/schedules/{schedule}/trigger"),
+        None,
+    )
+    .await?;
+    let mut keyed = body("s")["job"].clone();
+    keyed["concurrency_key"] = json!("exports");
+    let (status, held) = call(&app, &key, Method::POST, "/v1/jobs", Some(&keyed)).await?;
+    assert_eq!(status, 202, "{held}");
+    let (_, plain) = call(
+        &app,
+        &key,
+        Method::POST,
+        "/v1/jobs",
+        Some(&body("s")["job"]),
+    )
+    .await?;
+    assert!(plain["id"].is_string(), "{plain}");
+
+    let (_, by_schedule) = call(
+        &app,
+        &key,
+        Method::GET,
+        &format!("/v1/jobs?schedule={schedule}"),
+        None,
+    )
+    .await?;
+    let ids = |page: &Value| -> Vec<Value> {
+        page["items"]
+            .as_array()
+            .map(|i| i.iter().map(|j| j["id"].clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        ids(&by_schedule),
+        [triggered["id"].clone()],
+        "{by_schedule}"
+    );
+    let (_, by_key) = call(
+        &app,
+        &key,
+        Method::GET,
+        "/v1/jobs?concurrency_key=exports",
+        None,
+    )
+    .await?;
+    assert_eq!(ids(&by_key), [held["id"].clone()], "{by_key}");
+    let (status, bad) = call(&app, &key, Method::GET, "/v1/jobs?schedule=nope", None).await?;
+    assert_eq!(status, 422, "{bad}");
+
+    let (status, cancelled) = call(
+        &app,
+        &key,
+        Method::POST,
+        "/v1/jobs/cancel",
+        Some(&json!({"concurrency_key": "exports"})),
+    )
+    .await?;
+    assert_eq!(
+        (status, &cancelled["cancelled"]),
+        (200, &json!(1)),
+        "{cancelled}"
+    );
+    let (_, cancelled) = call(
+        &app,
+        &key,
+        Method::POST,
+        "/v1/jobs/cancel",
+        Some(&json!({"schedule": schedule})),
+    )
+    .await?;
+    assert_eq!(cancelled["cancelled"], 1, "{cancelled}");
+    let (_, left) = call(&app, &key, Method::GET, "/v1/jobs?status=queued", None).await?;
+    assert_eq!(
+        ids(&left),
+        [plain["id"].clone()],
+        "only the unfiltered job is left: {left}"
+    );
+    app.teardown().await
+}

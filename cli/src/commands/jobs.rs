@@ -127,6 +127,8 @@ fn job_filter(args: JobFilterArgs) -> Result<JobFilter, Failure> {
         operation: args.operation,
         created_after: args.created_after,
         created_before: args.created_before,
+        concurrency_key: args.concurrency_key,
+        schedule: args.schedule.map(|s| s.to_string()),
     })
 }
 

@@ -22,6 +22,10 @@ pub struct JobFilter {
     pub created_after: Option<DateTime<Utc>>,
     /// Created before.
     pub created_before: Option<DateTime<Utc>>,
+    /// With this concurrency key.
+    pub concurrency_key: Option<String>,
+    /// Submitted by this cron schedule (its runs' jobs).
+    pub schedule: Option<uuid::Uuid>,
 }
 
 /// What one batch of a bulk cancel did.
@@ -72,6 +76,10 @@ pub async fn cancel_batch(
              AND ($5::text IS NULL OR operation = $5)
              AND ($6::timestamptz IS NULL OR created_at >= $6)
              AND ($7::timestamptz IS NULL OR created_at < $7)
+             AND ($8::text IS NULL OR concurrency_key = $8)
+             AND ($9::uuid IS NULL OR id IN (SELECT r.job_id FROM schedule_runs r
+                                             JOIN schedules s ON s.id = r.schedule_id
+                                             WHERE r.schedule_id = $9 AND s.tenant_id = $1))
            ORDER BY id DESC
            LIMIT $4"#,
         tenant as TenantId,
@@ -81,6 +89,8 @@ pub async fn cancel_batch(
         filter.operation.as_deref(),
         filter.created_after,
         filter.created_before,
+        filter.concurrency_key.as_deref(),
+        filter.schedule,
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -143,6 +153,10 @@ pub async fn list(
              AND ($5::text IS NULL OR operation = $5)
              AND ($6::timestamptz IS NULL OR created_at >= $6)
              AND ($7::timestamptz IS NULL OR created_at < $7)
+             AND ($8::text IS NULL OR concurrency_key = $8)
+             AND ($9::uuid IS NULL OR id IN (SELECT r.job_id FROM schedule_runs r
+                                             JOIN schedules s ON s.id = r.schedule_id
+                                             WHERE r.schedule_id = $9 AND s.tenant_id = $1))
            ORDER BY id DESC
            LIMIT $4"#,
         tenant as TenantId,
@@ -152,6 +166,8 @@ pub async fn list(
         filter.operation.as_deref(),
         filter.created_after,
         filter.created_before,
+        filter.concurrency_key.as_deref(),
+        filter.schedule,
     )
     .fetch_all(pool)
     .await?)
