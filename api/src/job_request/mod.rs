@@ -55,7 +55,6 @@ pub struct JobIn {
     /// Parent jobs (up to 100, yours): the job is `waiting` until every one
     /// has succeeded. Each is a job id, or in a bulk submit the index of an
     /// earlier item of the same request. Not with `run_at`/`delay_secs`.
-    #[schema(value_type = Option<Vec<Object>>)]
     pub depends_on: Option<Vec<ParentRef>>,
     /// When a parent fails or is cancelled: `cancel` (default: this job is
     /// cancelled, the reason naming the parent) or `run` (it runs once
@@ -75,10 +74,12 @@ pub const MAX_CONCURRENCY: i64 = 1000;
 
 /// A parent named by a submit: a job id, or (bulk submits) the index of an
 /// earlier item of the same request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum ParentRef {
+    /// A job of yours, by id.
     Job(uuid::Uuid),
+    /// In a bulk submit: an earlier item of the same request, by index.
     Item(usize),
 }
 
