@@ -179,6 +179,12 @@ impl Fleet {
             // Retries 1000x sooner: 5 ms, 0.3 s, 1.8 s, 7.2 s, 18 s, ...
             ("CATALYTIC_WEBHOOKS__SCHEDULE_SCALE".into(), "0.001".into()),
             ("CATALYTIC_WEBHOOKS__POLL_MS".into(), "50".into()),
+            // A schedules round that fired jobs waits 1.5 s before its
+            // commit, saying so: the cron scenario's kill lands there.
+            (
+                "CATALYTIC_FAULTS__SCHEDULES_HOLD_BEFORE_COMMIT_MS".into(),
+                "1500".into(),
+            ),
         ])
     }
 

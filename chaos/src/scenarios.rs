@@ -26,10 +26,11 @@ pub enum Scenario {
     RabbitmqDrop,
     RedisBlackhole,
     ReceiverDown,
+    CronFirerKilled,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::WorkerKilled,
         Scenario::SchedulerKilled,
         Scenario::PostgresBlackhole,
@@ -38,6 +39,7 @@ impl Scenario {
         Scenario::RabbitmqDrop,
         Scenario::RedisBlackhole,
         Scenario::ReceiverDown,
+        Scenario::CronFirerKilled,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +52,7 @@ impl Scenario {
             Scenario::RabbitmqDrop => "RabbitMQ proxy: drop connections 2 s, then pass",
             Scenario::RedisBlackhole => "Redis proxy: 3 s blackhole, then pass",
             Scenario::ReceiverDown => "webhook receiver down 30 s, then up",
+            Scenario::CronFirerKilled => "SIGKILL the scheduler firing 20 cron ticks",
         }
     }
 }
@@ -208,7 +211,7 @@ async fn run_on(fleet: &mut Fleet, scenario: Scenario, timing: Timing) -> anyhow
         }
         Scenario::PostgresDelay | Scenario::RedisBlackhole => Some(Duration::from_secs(3)),
         Scenario::ReceiverDown => Some(Duration::from_secs(30)),
-        Scenario::WorkerKilled | Scenario::SchedulerKilled => None,
+        Scenario::WorkerKilled | Scenario::SchedulerKilled | Scenario::CronFirerKilled => None,
     };
     let load_ends = started + timing.load_for;
     // Recovery is timed from the moment the fault ended, by a watcher that
@@ -242,8 +245,15 @@ async fn run_on(fleet: &mut Fleet, scenario: Scenario, timing: Timing) -> anyhow
     };
     let refused = load.await?;
     let recovered = recovery.await??;
-    let all: Vec<uuid::Uuid> = lock(&accepted).iter().map(|(id, _)| *id).collect();
-    settle(
+    let mut all: Vec<uuid::Uuid> = lock(&accepted).iter().map(|(id, _)| *id).collect();
+    let ticks = match scenario {
+        Scenario::CronFirerKilled => Some(cron_ticks(fleet, timing.settle_within).await?),
+        _ => None,
+    };
+    if let Some(ticks) = &ticks {
+        all.extend(ticks.jobs.iter().copied());
+    }
+    let mut outcome = settle(
         fleet,
         scenario,
         &all,
@@ -251,7 +261,76 @@ async fn run_on(fleet: &mut Fleet, scenario: Scenario, timing: Timing) -> anyhow
         recovered,
         timing.settle_within,
     )
-    .await
+    .await?;
+    if let Some(ticks) = ticks {
+        // A tick without its job is lost; a job of the schedule that no
+        // tick recorded (a fire that half-committed) is a duplicate.
+        outcome.lost += ticks.missing;
+        outcome.duplicated += ticks.orphans;
+    }
+    Ok(outcome)
+}
+
+/// The cron scenario's schedule: its name, its ticks due at the kill.
+const CRON_NAME: &str = "chaos-every-minute";
+const CRON_TICKS: i64 = 20;
+
+/// A job only the schedule submits (the load's grids are 20×20).
+fn cron_job() -> serde_json::Value {
+    json!({"lattice": {"dimensions": 2, "size": 7}, "operation": "shortest_path",
+           "params": {"start": [0, 0], "end": [6, 6]}})
+}
+
+/// What the schedule did, once every due tick was recorded.
+struct CronTicks {
+    /// The jobs the runs name.
+    jobs: Vec<uuid::Uuid>,
+    /// Ticks between the first and the last recorded one without a run.
+    missing: i64,
+    /// The schedule's jobs that no run names.
+    orphans: i64,
+}
+
+/// Waits until the replacement scheduler has recorded the due ticks, then
+/// reads them: one run per minute, each naming a job of the schedule.
+async fn cron_ticks(fleet: &Fleet, within: Duration) -> anyhow::Result<CronTicks> {
+    let pool = &fleet.env.db.pool;
+    let recorded = catalytic_e2e::wait_until("the cron ticks to be recorded", within, || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM schedule_runs r JOIN schedules s ON s.id = r.schedule_id
+              WHERE s.name = $1 AND r.outcome = 'submitted'",
+        )
+        .bind(CRON_NAME)
+        .fetch_one(pool)
+        .await?;
+        Ok((n >= CRON_TICKS).then_some(n))
+    })
+    .await;
+    let (jobs, span): (Vec<uuid::Uuid>, i64) = sqlx::query_as(
+        "SELECT coalesce(array_agg(r.job_id), '{}'),
+                coalesce(extract(epoch FROM max(r.tick_at) - min(r.tick_at))::bigint / 60 + 1, 0)
+           FROM schedule_runs r JOIN schedules s ON s.id = r.schedule_id
+          WHERE s.name = $1 AND r.outcome = 'submitted'",
+    )
+    .bind(CRON_NAME)
+    .fetch_one(pool)
+    .await?;
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE spec->'lattice'->'sizes' = '[7, 7]' AND NOT (id = ANY($1))",
+    )
+    .bind(&jobs)
+    .fetch_one(pool)
+    .await?;
+    let runs = i64::try_from(jobs.len())?;
+    let missing = match recorded {
+        Ok(_) => span - runs,
+        Err(_) => CRON_TICKS.max(span) - runs,
+    };
+    Ok(CronTicks {
+        jobs,
+        missing,
+        orphans,
+    })
 }
 
 /// Accepted jobs, shared by the load and the recovery watcher.
@@ -302,6 +381,12 @@ async fn inject(fleet: &mut Fleet, scenario: Scenario) -> anyhow::Result<Option<
             fleet.workers.swap(0, index);
         }
         Scenario::SchedulerKilled => fleet.schedulers[0].process.signal(Signal::SIGKILL)?,
+        Scenario::CronFirerKilled => {
+            let index = cron_firer(fleet).await?;
+            fleet.schedulers[index].process.signal(Signal::SIGKILL)?;
+            // The replacement takes the dead one's place.
+            fleet.schedulers.swap(0, index);
+        }
         Scenario::PostgresBlackhole => fleet.postgres.set(Mode::Blackhole),
         Scenario::RabbitmqReset => fleet.rabbitmq.set(Mode::Reset),
         Scenario::PostgresDelay => fleet.postgres.set(Mode::Delay(Duration::from_millis(200))),
@@ -320,7 +405,7 @@ async fn heal(fleet: &mut Fleet, scenario: Scenario) -> anyhow::Result<()> {
             let worker = fleet.spawn(Binary::Worker).await?;
             fleet.workers[0] = worker;
         }
-        Scenario::SchedulerKilled => {
+        Scenario::SchedulerKilled | Scenario::CronFirerKilled => {
             let scheduler = fleet.spawn(Binary::Scheduler).await?;
             fleet.schedulers[0] = scheduler;
         }
@@ -331,6 +416,46 @@ async fn heal(fleet: &mut Fleet, scenario: Scenario) -> anyhow::Result<()> {
     }
     tracing::info!(scenario = scenario.name(), "healed");
     Ok(())
+}
+
+/// Makes `CRON_TICKS` ticks of an every-minute schedule due, and answers
+/// the scheduler that is firing them: the fleet's schedulers hold a round
+/// that fired jobs before its commit, saying so in their log
+/// (`faults.schedules_hold_before_commit_ms`), so the kill lands between
+/// the jobs' insert and the commit that records their ticks.
+async fn cron_firer(fleet: &Fleet) -> anyhow::Result<usize> {
+    let client = fleet.client();
+    let body = json!({"name": CRON_NAME, "cron": "* * * * *", "catch_up": "all",
+                      "overlap": "queue", "job": cron_job()});
+    let response = client
+        .http
+        .post(format!("{}/v1/schedules", client.base))
+        .bearer_auth(&client.key)
+        .json(&body)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status() == 201,
+        "schedule: {}",
+        response.text().await?
+    );
+    // Its ticks from `CRON_TICKS` minutes ago are due now.
+    sqlx::query("UPDATE schedules SET next_fire_at = next_fire_at - make_interval(mins => $2) WHERE name = $1")
+        .bind(CRON_NAME)
+        .bind(i32::try_from(CRON_TICKS)?)
+        .execute(&fleet.env.db.pool)
+        .await?;
+    catalytic_e2e::wait_until(
+        "a scheduler to be firing the ticks",
+        Duration::from_secs(30),
+        || async {
+            Ok(fleet
+                .schedulers
+                .iter()
+                .position(|s| s.process.log_text().contains("holding a schedules round")))
+        },
+    )
+    .await
 }
 
 /// A small job: a shortest path on a 20×20 grid (milliseconds of work).

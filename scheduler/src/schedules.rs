@@ -42,6 +42,9 @@ pub struct Schedules {
     /// Fault hook (`faults.schedules_exit_before_commit`): exit the
     /// process after a round's jobs are inserted, before its commit.
     pub exit_before_commit: bool,
+    /// Fault hook (`faults.schedules_hold_before_commit_ms`): wait this
+    /// long there instead, saying so in the log (the chaos suite's kill).
+    pub hold_before_commit: Duration,
 }
 
 /// What one round did, by tick outcome.
@@ -94,6 +97,13 @@ impl Schedules {
                 "fault hook: exiting before a schedules round's commit"
             );
             std::process::exit(86);
+        }
+        if !self.hold_before_commit.is_zero() && fired.submitted > 0 {
+            tracing::error!(
+                submitted = fired.submitted,
+                "fault hook: holding a schedules round before its commit"
+            );
+            tokio::time::sleep(self.hold_before_commit).await;
         }
         tx.commit().await.context("committing a schedules round")?;
         let counts = [fired.submitted, fired.skipped, fired.missed, fired.refused];

@@ -73,6 +73,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         poll: Duration::from_millis(settings.scheduler.schedules_poll_ms),
         batch: 100,
         exit_before_commit: settings.faults.schedules_exit_before_commit,
+        hold_before_commit: Duration::from_millis(settings.faults.schedules_hold_before_commit_ms),
     };
     let dependencies = Dependencies {
         pool: pool.clone(),

@@ -402,6 +402,7 @@ pub struct WebhookSettings {
 pub struct FaultSettings {
     pub relay_exit_after_publish: bool,
     pub schedules_exit_before_commit: bool,
+    pub schedules_hold_before_commit_ms: u64,
 }
 
 impl Settings {
@@ -596,6 +597,10 @@ impl Settings {
             (
                 "faults.schedules_exit_before_commit",
                 self.faults.schedules_exit_before_commit,
+            ),
+            (
+                "faults.schedules_hold_before_commit_ms",
+                self.faults.schedules_hold_before_commit_ms > 0,
             ),
         ] {
             if self.environment == Environment::Production && set {

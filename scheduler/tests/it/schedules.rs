@@ -18,6 +18,7 @@ fn replica(db: &TestDatabase) -> Schedules {
         poll: Duration::from_millis(100),
         batch: 10,
         exit_before_commit: false,
+        hold_before_commit: Duration::ZERO,
     }
 }
 
