@@ -93,6 +93,13 @@ async fn jobs_of_one_concurrency_key_never_run_at_once() -> anyhow::Result<()> {
             .await?;
         ids.push(id);
     }
+    // Another tenant's job is not held up by the key's queue (held jobs
+    // have no message in the broker): it finishes before the key's last.
+    let other = Client::new(env.api_url(), env.bootstrap_named("other", "enterprise")?);
+    let theirs = other.submit(&job(json!({}))).await?;
+    let theirs = other
+        .wait_terminal(&theirs, Duration::from_secs(60))
+        .await?;
     let mut spans = Vec::new();
     for id in &ids {
         let job = client.wait_terminal(id, Duration::from_secs(60)).await?;
@@ -103,5 +110,10 @@ async fn jobs_of_one_concurrency_key_never_run_at_once() -> anyhow::Result<()> {
     for pair in spans.windows(2) {
         assert!(pair[1].0 >= pair[0].1, "overlap: {spans:?}");
     }
+    let last = spans.last().map(|s| s.1);
+    assert!(
+        Some(at(&theirs, "finished_at")?) < last,
+        "the other tenant waited for the key: {theirs} / {spans:?}"
+    );
     env.teardown().await
 }
