@@ -86,16 +86,32 @@ async fn a_graph_in_one_request_runs_in_its_order() -> anyhow::Result<()> {
 #[tokio::test]
 async fn jobs_of_one_concurrency_key_never_run_at_once() -> anyhow::Result<()> {
     let (env, _fleet, client) = fleet().await?;
-    let mut ids = Vec::new();
-    for _ in 0..6 {
-        let id = client
-            .submit(&job(json!({"concurrency_key": "one-at-a-time"})))
-            .await?;
-        ids.push(id);
-    }
-    // Another tenant's job is not held up by the key's queue (held jobs
-    // have no message in the broker): it finishes before the key's last.
     let other = Client::new(env.api_url(), env.bootstrap_named("other", "enterprise")?);
+    // Twelve jobs of one key, one request; then another tenant's job.
+    let keyed: Vec<Value> = (0..12)
+        .map(|_| job(json!({"concurrency_key": "one-at-a-time"})))
+        .collect();
+    let answer: Value = client
+        .http
+        .post(format!("{}/v1/jobs/batch", client.base))
+        .bearer_auth(&client.key)
+        .json(&json!({ "jobs": keyed }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let ids: Vec<String> = answer["results"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|i| i["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    anyhow::ensure!(ids.len() == 12, "{answer}");
+    // Another tenant's job is not held up by the key's queue (held jobs
+    // have no message in the broker): it finishes long before the key's
+    // last, which waits for eleven others one after another.
     let theirs = other.submit(&job(json!({}))).await?;
     let theirs = other
         .wait_terminal(&theirs, Duration::from_secs(60))
