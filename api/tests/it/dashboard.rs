@@ -594,3 +594,58 @@ async fn schedules_are_listed_paused_and_triggered_from_the_dashboard() -> anyho
     assert_eq!(job_count(&app, &owner.access).await?, 1);
     app.teardown().await
 }
+
+#[tokio::test]
+async fn every_queued_job_is_cancelled_from_the_list_at_once() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let owner = app.signup("ada@example.com").await?;
+    let mut ada = Browser::new(&app)?;
+    ada.log_in("ada@example.com", PASSWORD).await?;
+    let csrf = ada.csrf("/dashboard/jobs/new").await?;
+    // No worker runs in this test: the jobs stay queued.
+    for _ in 0..3 {
+        ada.post("/dashboard/jobs", &with_csrf(PATH_FORM, &csrf))
+            .await?;
+    }
+    let list = ada.get("/dashboard/jobs?status=queued").await?;
+    assert!(
+        list.body.contains("Cancel every queued job"),
+        "{}",
+        list.body
+    );
+    let finished = ada.get("/dashboard/jobs?status=succeeded").await?;
+    assert!(
+        !finished.body.contains("cancel-matching"),
+        "no bulk cancel of finished jobs"
+    );
+
+    let forged = ada
+        .post(
+            "/dashboard/jobs/cancel",
+            &[("csrf", "forged"), ("status", "queued")],
+        )
+        .await?;
+    assert_eq!(forged.status, 403);
+    let done = ada
+        .post(
+            "/dashboard/jobs/cancel",
+            &[("csrf", &csrf), ("status", "queued")],
+        )
+        .await?;
+    assert_eq!(
+        (done.status, done.location.as_str()),
+        (303, "/dashboard/jobs?status=queued")
+    );
+    let cancelled: Value = app
+        .get_as("/v1/jobs?status=cancelled", &owner.access)
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        cancelled["items"].as_array().map(Vec::len),
+        Some(3),
+        "{cancelled}"
+    );
+    assert_eq!(job_count(&app, &owner.access).await?, 3);
+    app.teardown().await
+}
