@@ -82,6 +82,9 @@ struct Payload {
     /// Absent from a payload written before delayed jobs existed.
     #[serde(default)]
     run_at: Option<i64>,
+    /// Present only for a job with parents.
+    #[serde(default)]
+    depends_on: Vec<uuid::Uuid>,
 }
 
 fn micros(us: i64) -> Option<DateTime<Utc>> {
@@ -110,6 +113,7 @@ impl Payload {
             started_at: optional(self.started_at)?,
             finished_at: optional(self.finished_at)?,
             run_at: optional(self.run_at)?,
+            depends_on: self.depends_on,
         })
     }
 }

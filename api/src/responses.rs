@@ -67,8 +67,9 @@ pub struct JobPage {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JobOut {
     pub id: uuid::Uuid,
-    /// `scheduled` (waiting for `run_at`), `queued`, `running`, `succeeded`,
-    /// `failed` or `cancelled`.
+    /// `scheduled` (waiting for `run_at`), `waiting` (for its parents or a
+    /// concurrency slot), `queued`, `running`, `succeeded`, `failed` or
+    /// `cancelled`.
     pub status: String,
     pub operation: String,
     /// The validated request, in the shape a submit takes (it can be sent
@@ -93,6 +94,9 @@ pub struct JobOut {
     /// Present when `failed` (and after a retried attempt).
     #[schema(value_type = Option<Object>)]
     pub error: Option<serde_json::Value>,
+    /// Its parent jobs (`depends_on`), when it has any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<uuid::Uuid>,
 }
 
 /// The stored spec as a submit's body (`job_request::echo`); a spec that
@@ -119,6 +123,7 @@ impl From<db::jobs::JobRow> for JobOut {
             started_at: row.started_at,
             finished_at: row.finished_at,
             run_at: row.run_at,
+            depends_on: row.depends_on,
             result: row.result,
             error: row.error,
         }

@@ -37,6 +37,16 @@ async fn a_child_waits_for_its_parents_and_a_graph_is_one_bulk_request() -> anyh
         .json()
         .await?;
     assert_eq!(read["status"], "waiting");
+    assert_eq!(read["depends_on"], json!([parent["id"]]), "{read}");
+    let parent_read: Value = app
+        .get_job_as(&key, parent["id"].as_str().unwrap_or_default())
+        .await?
+        .json()
+        .await?;
+    assert!(
+        parent_read.get("depends_on").is_none(),
+        "no parents, no key: {parent_read}"
+    );
 
     // A diamond in one request: 0 → {1, 2} → 3.
     let graph = json!({"jobs": [
@@ -89,6 +99,22 @@ async fn a_child_waits_for_its_parents_and_a_graph_is_one_bulk_request() -> anyh
         .send()
         .await?;
     assert_eq!(cancel.status(), 202);
+    // Finished, it is answered from its notification (or read): its
+    // parents either way, in id order.
+    let mut parents = vec![id(1), id(2)];
+    parents.sort();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let done: Value = app.get_job_as(&key, &id(3)).await?.json().await?;
+        assert_eq!(done["depends_on"], json!(parents), "{done}");
+        if done["status"] == "cancelled" {
+            break;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "never cancelled: {done}"
+        );
+    }
     let listed: Value = app
         .http
         .get(format!("{}/v1/jobs?status=waiting", app.base))

@@ -145,7 +145,9 @@ pub async fn list(
         JobRow,
         r#"SELECT id AS "id: JobId", tenant_id AS "tenant_id: TenantId",
                   status AS "status: JobState", operation, spec, attempt, max_attempts,
-                  result, error, created_at, updated_at, started_at, finished_at, run_at
+                  result, error, created_at, updated_at, started_at, finished_at, run_at,
+                  ARRAY(SELECT d.parent_id FROM job_dependencies d
+                        WHERE d.child_id = jobs.id ORDER BY d.parent_id) AS "depends_on!"
            FROM jobs
            WHERE tenant_id = $1
              AND ($2::job_status[] IS NULL OR status = ANY($2))

@@ -39,6 +39,8 @@ pub struct JobRow {
     pub finished_at: Option<DateTime<Utc>>,
     /// The time the submit asked it to run at (a delayed job), if any.
     pub run_at: Option<DateTime<Utc>>,
+    /// Its parent jobs (`depends_on`), in id order; empty for most.
+    pub depends_on: Vec<Uuid>,
 }
 
 /// A job about to be inserted by a submit.
@@ -385,7 +387,9 @@ pub async fn get(pool: &PgPool, tenant: TenantId, job: JobId) -> Result<Option<J
         JobRow,
         r#"SELECT id AS "id: JobId", tenant_id AS "tenant_id: TenantId",
                   status AS "status: JobState", operation, spec, attempt, max_attempts,
-                  result, error, created_at, updated_at, started_at, finished_at, run_at
+                  result, error, created_at, updated_at, started_at, finished_at, run_at,
+                  ARRAY(SELECT d.parent_id FROM job_dependencies d
+                        WHERE d.child_id = jobs.id ORDER BY d.parent_id) AS "depends_on!"
            FROM jobs WHERE id = $1 AND tenant_id = $2"#,
         job as JobId,
         tenant as TenantId,
@@ -992,7 +996,7 @@ async fn finish_many(
            done AS (
                SELECT id, CASE WHEN pg_column_size(spec) + coalesce(pg_column_size(result), 0)
                                     + coalesce(pg_column_size(error), 0) < 6000
-                          THEN json_build_object(
+                          THEN (json_build_object(
                               'id', id, 'tenant_id', tenant_id, 'status', status,
                               'operation', operation, 'request', spec, 'attempt', attempt,
                               'max_attempts', max_attempts, 'result', result, 'error', error,
@@ -1001,6 +1005,13 @@ async fn finish_many(
                               'started_at', (extract(epoch FROM started_at) * 1000000)::bigint,
                               'finished_at', (extract(epoch FROM finished_at) * 1000000)::bigint,
                               'run_at', (extract(epoch FROM run_at) * 1000000)::bigint
+                          )::jsonb
+                          -- Only a job with parents carries them (an older
+                          -- api would refuse the unknown key for every job).
+                          || coalesce((SELECT jsonb_build_object('depends_on',
+                                                  jsonb_agg(d.parent_id ORDER BY d.parent_id))
+                                       FROM job_dependencies d WHERE d.child_id = moved.id
+                                       HAVING count(*) > 0), '{}'::jsonb)
                           )::text END AS notice
                FROM moved),
            notified AS MATERIALIZED (
