@@ -994,26 +994,27 @@ async fn finish_many(
                       compute_ms, device, operation, attempt
                FROM moved),
            done AS (
-               SELECT id, CASE WHEN pg_column_size(spec) + coalesce(pg_column_size(result), 0)
-                                    + coalesce(pg_column_size(error), 0) < 6000
-                          THEN (json_build_object(
-                              'id', id, 'tenant_id', tenant_id, 'status', status,
-                              'operation', operation, 'request', spec, 'attempt', attempt,
-                              'max_attempts', max_attempts, 'result', result, 'error', error,
-                              'created_at', (extract(epoch FROM created_at) * 1000000)::bigint,
-                              'updated_at', (extract(epoch FROM updated_at) * 1000000)::bigint,
-                              'started_at', (extract(epoch FROM started_at) * 1000000)::bigint,
-                              'finished_at', (extract(epoch FROM finished_at) * 1000000)::bigint,
-                              'run_at', (extract(epoch FROM run_at) * 1000000)::bigint
-                          )::jsonb
-                          -- Only a job with parents carries them (an older
-                          -- api would refuse the unknown key for every job).
-                          || coalesce((SELECT jsonb_build_object('depends_on',
-                                                  jsonb_agg(d.parent_id ORDER BY d.parent_id))
-                                       FROM job_dependencies d WHERE d.child_id = moved.id
-                                       HAVING count(*) > 0), '{}'::jsonb)
-                          )::text END AS notice
-               FROM moved),
+               SELECT id, CASE WHEN parents IS NULL THEN base
+                               -- Only a job with parents carries them (an
+                               -- older api would refuse the key for every job).
+                               ELSE left(base, -1) || ',"depends_on":' || parents::text || '}'
+                          END AS notice
+               FROM (SELECT id,
+                            CASE WHEN pg_column_size(spec) + coalesce(pg_column_size(result), 0)
+                                      + coalesce(pg_column_size(error), 0) < 6000
+                            THEN json_build_object(
+                                'id', id, 'tenant_id', tenant_id, 'status', status,
+                                'operation', operation, 'request', spec, 'attempt', attempt,
+                                'max_attempts', max_attempts, 'result', result, 'error', error,
+                                'created_at', (extract(epoch FROM created_at) * 1000000)::bigint,
+                                'updated_at', (extract(epoch FROM updated_at) * 1000000)::bigint,
+                                'started_at', (extract(epoch FROM started_at) * 1000000)::bigint,
+                                'finished_at', (extract(epoch FROM finished_at) * 1000000)::bigint,
+                                'run_at', (extract(epoch FROM run_at) * 1000000)::bigint
+                            )::text END AS base,
+                            (SELECT json_agg(d.parent_id ORDER BY d.parent_id)
+                             FROM job_dependencies d WHERE d.child_id = moved.id) AS parents
+                     FROM moved) b),
            notified AS MATERIALIZED (
                SELECT id, pg_notify('job_done', CASE WHEN octet_length(notice) < 8000 THEN notice
                                                      ELSE id::text END)
