@@ -201,6 +201,22 @@ impl Dependencies {
         let mut tx = self.pool.begin().await.context("beginning a settle")?;
         let verdicts = dependencies::verdicts(&mut tx, jobs).await?;
         let (release, run_anyway, cancel) = decide(&verdicts);
+        // A keyed job whose parents allow it waits for its key's slot.
+        let keyed: Vec<Uuid> = verdicts
+            .iter()
+            .filter(|v| v.keyed)
+            .map(|v| v.job.as_uuid())
+            .collect();
+        let (release, run_anyway): (Vec<Uuid>, Vec<Uuid>) = (
+            release
+                .into_iter()
+                .filter(|id| !keyed.contains(id))
+                .collect(),
+            run_anyway
+                .into_iter()
+                .filter(|id| !keyed.contains(id))
+                .collect(),
+        );
         let mut settled = Settled {
             released: dependencies::release(&mut tx, &release, "every parent succeeded").await?,
             ..Settled::default()
@@ -240,6 +256,10 @@ impl Dependencies {
                 cancelled = settled.cancelled,
                 "waiting jobs settled"
             );
+        }
+        // Counted (metric and log) by the fill itself.
+        if !keyed.is_empty() {
+            settled.released += self.fill_slots_of(&keyed).await?;
         }
         Ok(settled)
     }
@@ -283,6 +303,7 @@ mod tests {
             all_finished: done,
             run_on_failure: run,
             failed_parent: failed.then(|| (Uuid::nil(), "failed".to_owned())),
+            keyed: false,
         }
     }
 

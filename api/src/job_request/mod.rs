@@ -62,8 +62,9 @@ pub struct JobIn {
     pub on_parent_failure: Option<String>,
     /// Concurrency key (1–255 characters): at most `max_concurrency` of
     /// your jobs with this key are queued or running at once; the rest are
-    /// `waiting`, in submit order, without holding up other keys. Not with
-    /// `depends_on`, `run_at` or `delay_secs`.
+    /// `waiting`, in submit order, without holding up other keys. With
+    /// `depends_on`, it waits for its parents, then for a slot. Not with
+    /// `run_at` or `delay_secs`.
     pub concurrency_key: Option<String>,
     /// 1–1000 (default 1) with `concurrency_key`.
     pub max_concurrency: Option<i64>,
@@ -239,7 +240,6 @@ impl JobIn {
             ));
         }
         for (given, field) in [
-            (self.depends_on.is_some(), "depends_on"),
             (self.run_at.is_some(), "run_at"),
             (self.delay_secs.is_some(), "delay_secs"),
         ] {

@@ -234,15 +234,15 @@ async fn a_keyed_job_waits_for_a_slot_and_bad_keys_are_named() -> anyhow::Result
             json!({"concurrency_key": "k", "delay_secs": 60}),
             "concurrency_key",
         ),
-        (
-            json!({"concurrency_key": "k", "depends_on": [parent]}),
-            "concurrency_key",
-        ),
     ];
     for (extra, field) in cases {
         let (status, body) = problem(app.submit_as(&key, &job(extra.clone())).await?).await?;
         assert_eq!(status, 422, "{extra}: {body}");
         assert_eq!(fields(&body), [field], "{extra}: {body}");
     }
+    // With parents too: it waits for them, then for a slot.
+    let both = job(json!({"concurrency_key": "k", "depends_on": [parent]}));
+    let answer: Value = app.submit_as(&key, &both).await?.json().await?;
+    assert_eq!(answer["status"], "waiting", "{answer}");
     app.teardown().await
 }

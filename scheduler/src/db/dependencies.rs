@@ -19,6 +19,9 @@ pub struct Verdict {
     pub run_on_failure: bool,
     /// The first parent (by id) that failed or was cancelled, and how.
     pub failed_parent: Option<(Uuid, String)>,
+    /// It also has a concurrency key: once its parents allow it, the key's
+    /// free slots decide (`fitting`), not the parents alone.
+    pub keyed: bool,
 }
 
 /// The waiting children of `parents` (a parent's terminal notification).
@@ -56,9 +59,10 @@ pub async fn waiting_after(
 pub async fn verdicts(conn: &mut PgConnection, jobs: &[Uuid]) -> Result<Vec<Verdict>, DbError> {
     let rows = sqlx::query!(
         r#"WITH c AS MATERIALIZED (
-               SELECT id, attempt FROM jobs WHERE id = ANY($1) AND status = 'waiting'
+               SELECT id, attempt, concurrency_key IS NOT NULL AS keyed
+               FROM jobs WHERE id = ANY($1) AND status = 'waiting'
                ORDER BY id FOR UPDATE SKIP LOCKED)
-           SELECT c.id AS "id!: JobId", c.attempt AS "attempt!",
+           SELECT c.id AS "id!: JobId", c.attempt AS "attempt!", c.keyed AS "keyed!",
                   bool_and(p.status = 'succeeded') AS "all_succeeded!",
                   bool_and(p.status IN ('succeeded', 'failed', 'cancelled')) AS "all_finished!",
                   bool_or(d.run_on_failure) AS "run_on_failure!",
@@ -69,7 +73,7 @@ pub async fn verdicts(conn: &mut PgConnection, jobs: &[Uuid]) -> Result<Vec<Verd
            FROM c
            JOIN job_dependencies d ON d.child_id = c.id
            JOIN jobs p ON p.id = d.parent_id
-           GROUP BY c.id, c.attempt"#,
+           GROUP BY c.id, c.attempt, c.keyed"#,
         jobs,
     )
     .fetch_all(&mut *conn)
@@ -83,6 +87,7 @@ pub async fn verdicts(conn: &mut PgConnection, jobs: &[Uuid]) -> Result<Vec<Verd
             all_finished: r.all_finished,
             run_on_failure: r.run_on_failure,
             failed_parent: r.failed_parent.zip(r.failed_status),
+            keyed: r.keyed,
         })
         .collect())
 }
@@ -157,7 +162,10 @@ pub async fn lock_key(conn: &mut PgConnection, tenant: TenantId, key: &str) -> R
 
 /// The oldest waiting jobs of the key that fit its free slots: while the
 /// key's queued and running jobs plus those taken stay within each one's
-/// `max_concurrency`. Call under `lock_key`. Index: `jobs_concurrency`.
+/// `max_concurrency`. A job whose parents do not allow it yet (one
+/// unfinished, or one failed without `run_on_failure`: the dependency duty
+/// cancels those) is passed over. Call under `lock_key`. Index:
+/// `jobs_concurrency`.
 pub async fn fitting(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -170,8 +178,13 @@ pub async fn fitting(
                WHERE tenant_id = $1 AND concurrency_key = $2 AND status IN ('queued', 'running')),
            next AS (
                SELECT id, max_concurrency, row_number() OVER (ORDER BY id) AS rn FROM (
-                   SELECT id, max_concurrency FROM jobs
+                   SELECT id, max_concurrency FROM jobs w
                    WHERE tenant_id = $1 AND concurrency_key = $2 AND status = 'waiting'
+                     AND NOT EXISTS (
+                         SELECT 1 FROM job_dependencies d JOIN jobs p ON p.id = d.parent_id
+                         WHERE d.child_id = w.id
+                           AND (p.status NOT IN ('succeeded', 'failed', 'cancelled')
+                                OR (p.status <> 'succeeded' AND NOT d.run_on_failure)))
                    ORDER BY id LIMIT $3) w)
            SELECT next.id AS "id!" FROM next, busy
            WHERE busy.n + next.rn <= next.max_concurrency

@@ -250,3 +250,58 @@ async fn a_concurrency_key_runs_at_most_its_max_in_submit_order() -> anyhow::Res
     assert_eq!(statuses(&db, &other).await?, ["queued"]);
     db.drop_database().await
 }
+
+#[tokio::test]
+async fn a_keyed_child_waits_for_its_parents_then_for_a_slot() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let tenant = tenant(&db.pool).await?;
+    let parent = job(&db, tenant, &[], false).await?;
+    // The key's only slot is taken by a job without parents.
+    let busy = keyed(&db, tenant, "k", 1, 1).await?;
+    let mut child = NewJob::from_spec(
+        tenant,
+        catalytic_shared::tenant::Plan::Free,
+        &serde_json::from_value(
+            json!({"lattice": {"sizes": [2]}, "operation": "shortest_path",
+                                      "params": {"start": [0], "end": [1]}}),
+        )?,
+        None,
+    )?;
+    child.parents = Some(Parents {
+        ids: vec![parent],
+        run_on_failure: false,
+    });
+    child.concurrency = Some(Concurrency {
+        key: "k".into(),
+        max: 1,
+    });
+    let mut conn = db.pool.acquire().await?;
+    jobs::insert_batch(&mut conn, &[(&child, None)], &[]).await?;
+    drop(conn);
+
+    let duty = duty(&db);
+    duty.sweep_once().await?;
+    assert_eq!(statuses(&db, &busy).await?, ["queued"], "the slot's holder");
+    assert_eq!(
+        state(&db, child.id).await?.0,
+        "waiting",
+        "its parent is queued"
+    );
+
+    // The key's slot frees while the parent still runs: the child still waits.
+    finish(&db, busy[0], true).await?;
+    duty.fill_slots_of(&[busy[0].as_uuid()]).await?;
+    assert_eq!(state(&db, child.id).await?.0, "waiting", "parents first");
+
+    // The parent succeeds: the child takes the free slot.
+    finish(&db, parent, true).await?;
+    let settled = duty.settle_children_of(&[parent.as_uuid()]).await?;
+    assert_eq!(settled.released, 1);
+    let (status, reason, outbox) = state(&db, child.id).await?;
+    assert_eq!((status.as_str(), outbox), ("queued", 1));
+    assert_eq!(
+        reason.as_deref(),
+        Some("a slot of its concurrency key is free")
+    );
+    db.drop_database().await
+}
