@@ -166,6 +166,19 @@ async fn a_failed_parent_cancels_its_child_and_its_grandchild() -> anyhow::Resul
     db.drop_database().await
 }
 
+/// A trivial job of `tenant` on the free plan, not yet stored.
+fn free_job(tenant: TenantId) -> anyhow::Result<NewJob> {
+    let spec = json!({"lattice": {"sizes": [2]}, "operation": "shortest_path",
+                      "params": {"start": [0], "end": [1]}});
+    let plan = catalytic_shared::tenant::Plan::Free;
+    Ok(NewJob::from_spec(
+        tenant,
+        plan,
+        &serde_json::from_value(spec)?,
+        None,
+    )?)
+}
+
 /// Stores `n` jobs of `tenant` with concurrency key `key` (at most `max`).
 async fn keyed(
     db: &TestDatabase,
@@ -176,15 +189,7 @@ async fn keyed(
 ) -> anyhow::Result<Vec<JobId>> {
     let mut ids = Vec::new();
     for _ in 0..n {
-        let mut new = NewJob::from_spec(
-            tenant,
-            catalytic_shared::tenant::Plan::Free,
-            &serde_json::from_value(
-                json!({"lattice": {"sizes": [2]}, "operation": "shortest_path",
-                                          "params": {"start": [0], "end": [1]}}),
-            )?,
-            None,
-        )?;
+        let mut new = free_job(tenant)?;
         new.concurrency = Some(Concurrency {
             key: key.to_owned(),
             max,
@@ -258,15 +263,7 @@ async fn a_keyed_child_waits_for_its_parents_then_for_a_slot() -> anyhow::Result
     let parent = job(&db, tenant, &[], false).await?;
     // The key's only slot is taken by a job without parents.
     let busy = keyed(&db, tenant, "k", 1, 1).await?;
-    let mut child = NewJob::from_spec(
-        tenant,
-        catalytic_shared::tenant::Plan::Free,
-        &serde_json::from_value(
-            json!({"lattice": {"sizes": [2]}, "operation": "shortest_path",
-                                      "params": {"start": [0], "end": [1]}}),
-        )?,
-        None,
-    )?;
+    let mut child = free_job(tenant)?;
     child.parents = Some(Parents {
         ids: vec![parent],
         run_on_failure: false,
