@@ -48,7 +48,7 @@ pub fn new_job(
 /// `earlier` are the job ids of the bulk submit's earlier items (None for a
 /// refused one), which `depends_on` may name by index; None for a single
 /// submit. Whether parents named by id exist is checked by
-/// [`check_parents`].
+/// [`missing_parents`].
 pub fn from_request(
     tenant: TenantId,
     plan: Plan,
@@ -110,39 +110,67 @@ fn resolve_parents(
     })
 }
 
-/// Refuses `job` if it names a parent by id that is not one of the
-/// tenant's jobs (another tenant's job is the same as none). `known` are
-/// the ids of the same request's jobs, which exist once it commits.
-pub async fn check_parents(
+/// For each of `jobs`, its refusal if it names a parent by id that is not
+/// one of the tenant's jobs (another tenant's job is the same as none),
+/// naming that parent; one query for all of them, however many there are.
+/// Parents among `jobs` themselves (a bulk submit's earlier items) exist
+/// once it commits.
+pub async fn missing_parents(
     pool: &sqlx::PgPool,
     tenant: TenantId,
-    job: &db::jobs::NewJob,
-    known: &[JobId],
-) -> Result<(), ApiError> {
-    let Some(parents) = &job.parents else {
-        return Ok(());
+    jobs: &[&db::jobs::NewJob],
+) -> Result<Vec<Option<ApiError>>, ApiError> {
+    let known: std::collections::HashSet<JobId> = jobs.iter().map(|j| j.id).collect();
+    let parents = |job: &db::jobs::NewJob| -> Vec<JobId> {
+        job.parents
+            .as_ref()
+            .map(|p| p.ids.clone())
+            .unwrap_or_default()
     };
-    let outside: Vec<JobId> = parents
-        .ids
+    let mut outside: Vec<JobId> = jobs
         .iter()
+        .flat_map(|job| parents(job))
         .filter(|id| !known.contains(id))
-        .copied()
         .collect();
-    if outside.is_empty() {
-        return Ok(());
-    }
-    let found = db::job_queries::existing(pool, tenant, &outside).await?;
-    match parents
-        .ids
+    outside.sort_by_key(|id| id.as_uuid());
+    outside.dedup();
+    let found: std::collections::HashSet<JobId> = match outside.is_empty() {
+        true => Default::default(),
+        false => db::job_queries::existing(pool, tenant, &outside)
+            .await?
+            .into_iter()
+            .collect(),
+    };
+    Ok(jobs
         .iter()
-        .position(|id| !known.contains(id) && !found.contains(id))
-    {
-        None => Ok(()),
-        Some(i) => Err(ApiError::field(
-            format!("depends_on[{i}]"),
-            format!("no job {} of yours", parents.ids[i]),
-        )),
-    }
+        .map(|job| {
+            let ids = parents(job);
+            let i = ids
+                .iter()
+                .position(|id| !known.contains(id) && !found.contains(id))?;
+            Some(ApiError::field(
+                format!("depends_on[{i}]"),
+                format!("no job {} of yours", ids[i]),
+            ))
+        })
+        .collect())
+}
+
+/// The stored lattice a request names by `lattice_id`, with its
+/// definition (tenant-scoped: another tenant's is 404 as a missing one).
+pub async fn stored_lattice(
+    pool: &sqlx::PgPool,
+    tenant: TenantId,
+    lattice_id: Option<uuid::Uuid>,
+) -> Result<Option<(LatticeId, LatticeDef)>, ApiError> {
+    let Some(id) = lattice_id else {
+        return Ok(None);
+    };
+    let id = LatticeId::from_uuid(id);
+    let row = crate::db::lattices::get(pool, tenant, id)
+        .await?
+        .ok_or(ApiError::NotFound("lattice"))?;
+    Ok(Some((id, row.definition()?)))
 }
 
 /// The default uniqueness key: a digest of the validated request (the

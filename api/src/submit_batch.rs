@@ -259,6 +259,7 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Fa
             continue;
         }
         let mut slots = Vec::with_capacity(s.items.len());
+        let positions = job_positions(&s.items);
         let mut first = None;
         for item in &s.items {
             let job = match item {
@@ -273,7 +274,7 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Fa
                 slots.push(Slot::Existing(*holder));
                 continue;
             }
-            if let Some(refusal) = unstored_parent(job, &s.items, &slots) {
+            if let Some(refusal) = unstored_parent(job, &positions, &slots) {
                 slots.push(Slot::OverQuota(refusal));
                 continue;
             }
@@ -360,12 +361,14 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Fa
 /// A job naming (by index) an earlier item of its own submission that this
 /// batch did not store (refused by a quota, or answered with an existing
 /// job) is refused too: its parent would not exist.
-fn unstored_parent(job: &NewJob, items: &[Item], slots: &[Slot]) -> Option<ApiError> {
+fn unstored_parent(
+    job: &NewJob,
+    positions: &HashMap<JobId, usize>,
+    slots: &[Slot],
+) -> Option<ApiError> {
     let parents = job.parents.as_ref()?;
     parents.ids.iter().enumerate().find_map(|(i, parent)| {
-        let k = items
-            .iter()
-            .position(|item| matches!(item, Item::Job(j) if j.id == *parent))?;
+        let k = *positions.get(parent)?;
         match slots.get(k) {
             Some(Slot::Admitted(_)) => None,
             _ => Some(ApiError::field(
@@ -374,6 +377,25 @@ fn unstored_parent(job: &NewJob, items: &[Item], slots: &[Slot]) -> Option<ApiEr
             )),
         }
     })
+}
+
+/// Each job's position among a submission's items, for `unstored_parent`:
+/// empty (and not built) unless a job of it names parents.
+fn job_positions(items: &[Item]) -> HashMap<JobId, usize> {
+    let has_parents = items
+        .iter()
+        .any(|item| matches!(item, Item::Job(job) if job.parents.is_some()));
+    if !has_parents {
+        return HashMap::new();
+    }
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(k, item)| match item {
+            Item::Job(job) => Some((job.id, k)),
+            Item::Refused(_) => None,
+        })
+        .collect()
 }
 
 /// Each submission's outcome, moving the refusals out of its items.

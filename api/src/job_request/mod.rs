@@ -70,6 +70,19 @@ pub struct JobIn {
     pub max_concurrency: Option<i64>,
 }
 
+/// A key a client names (uniqueness, concurrency): 1–255 characters, none
+/// of them control characters (the columns' CHECKs say the same).
+fn check_key(field: &str, key: &str) -> Result<(), ApiError> {
+    let chars = key.chars().count();
+    if !(1..=255).contains(&chars) || key.chars().any(char::is_control) {
+        return Err(ApiError::field(
+            field,
+            "must be 1 to 255 characters, none of them control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// The most jobs of one concurrency key at once.
 pub const MAX_CONCURRENCY: i64 = 1000;
 
@@ -225,13 +238,7 @@ impl JobIn {
             }
             (Some(key), _) => key,
         };
-        let chars = key.chars().count();
-        if !(1..=255).contains(&chars) || key.chars().any(char::is_control) {
-            return Err(ApiError::field(
-                "concurrency_key",
-                "must be 1 to 255 characters, none of them control characters",
-            ));
-        }
+        check_key("concurrency_key", key)?;
         let max = self.max_concurrency.unwrap_or(1);
         if !(1..=MAX_CONCURRENCY).contains(&max) {
             return Err(ApiError::field(
@@ -276,13 +283,7 @@ impl JobIn {
             (Some(secs), _) => std::time::Duration::from_secs(secs),
         };
         if let Some(key) = &self.unique_key {
-            let chars = key.chars().count();
-            if !(1..=255).contains(&chars) || key.chars().any(char::is_control) {
-                return Err(ApiError::field(
-                    "unique_key",
-                    "must be 1 to 255 characters, none of them control characters",
-                ));
-            }
+            check_key("unique_key", key)?;
         }
         Ok(Some(Uniqueness {
             key: self.unique_key.clone(),

@@ -23,6 +23,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use catalytic_shared::db::jobs::NewJob;
 use catalytic_shared::ids::{JobId, LatticeId};
 use catalytic_shared::job::LatticeDef;
 use catalytic_shared::tenant::Role;
@@ -88,11 +89,8 @@ async fn submit_jobs(
 
     let mut lattices: HashMap<uuid::Uuid, Option<LatticeDef>> = HashMap::new();
     let mut prepared = Vec::with_capacity(items.len());
-    // Each item's job id (None: refused), for `depends_on` by index, and
-    // the ids of this request's jobs.
+    // Each item's job id (None: refused), for `depends_on` by index.
     let mut earlier: Vec<Option<JobId>> = Vec::with_capacity(items.len());
-    let mut batch_ids: Vec<JobId> = Vec::new();
-    let mut valid = 0;
     for (i, raw) in items.into_iter().enumerate() {
         let at = format!("jobs[{i}]");
         let item = async {
@@ -118,24 +116,20 @@ async fn submit_jobs(
                     Some((LatticeId::from_uuid(id), def))
                 }
             };
-            let new =
-                enqueue::from_request(scope.tenant_id, scope.plan, job, stored, Some(&earlier))?;
-            enqueue::check_parents(&state.db, scope.tenant_id, &new, &batch_ids).await?;
-            Ok::<_, ApiError>(new)
+            enqueue::from_request(scope.tenant_id, scope.plan, job, stored, Some(&earlier))
         }
         .await;
         earlier.push(item.as_ref().ok().map(|job| job.id));
-        if let Ok(job) = &item {
-            batch_ids.push(job.id);
-        }
         prepared.push(match item {
-            Ok(job) => {
-                valid += 1;
-                Item::Job(job)
-            }
+            Ok(job) => Item::Job(job),
             Err(e) => Item::Refused(e.within(&at)),
         });
     }
+    refuse_missing_parents(&state, &scope, &mut prepared).await?;
+    let valid = prepared
+        .iter()
+        .filter(|i| matches!(i, Item::Job(_)))
+        .count();
     let states: Vec<_> = prepared.iter().map(Item::state).collect();
     let outcomes = match valid {
         // Nothing to store: no transaction.
@@ -178,6 +172,58 @@ async fn submit_jobs(
         0 => Ok(none_accepted(results)),
         _ => Ok((StatusCode::ACCEPTED, Json(BulkAccepted::new(results))).into_response()),
     }
+}
+
+/// Refuses, in its slot, each item that names by id a parent that is not
+/// one of the tenant's jobs: one query for the whole request.
+async fn refuse_missing_parents(
+    state: &AppState,
+    scope: &TenantScope,
+    prepared: &mut [Item],
+) -> Result<(), ApiError> {
+    let jobs: Vec<(usize, &NewJob)> = prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| match item {
+            Item::Job(job) => Some((i, job)),
+            Item::Refused(_) => None,
+        })
+        .collect();
+    let refs: Vec<&NewJob> = jobs.iter().map(|(_, job)| *job).collect();
+    let missing = enqueue::missing_parents(&state.db, scope.tenant_id, &refs).await?;
+    let refused: Vec<(usize, ApiError)> = jobs
+        .iter()
+        .zip(missing)
+        .filter_map(|((i, _), refusal)| refusal.map(|e| (*i, e)))
+        .collect();
+    // An item naming a refused item by index is refused too, as a child of
+    // an item refused for its fields is (`enqueue::from_request`); indexes
+    // name earlier items only, so one pass in order reaches every one.
+    let mut gone: HashMap<JobId, usize> = HashMap::new();
+    for (i, refusal) in refused {
+        if let Item::Job(job) = &prepared[i] {
+            gone.insert(job.id, i);
+        }
+        prepared[i] = Item::Refused(refusal.within(&format!("jobs[{i}]")));
+    }
+    for (i, item) in prepared.iter_mut().enumerate() {
+        let Item::Job(job) = &*item else {
+            continue;
+        };
+        let orphaned = job.parents.as_ref().and_then(|p| {
+            p.ids
+                .iter()
+                .enumerate()
+                .find_map(|(j, id)| gone.get(id).map(|k| (j, *k)))
+        });
+        if let Some((j, k)) = orphaned {
+            gone.insert(job.id, i);
+            let refusal =
+                ApiError::field(format!("depends_on[{j}]"), format!("item {k} was refused"));
+            *item = Item::Refused(refusal.within(&format!("jobs[{i}]")));
+        }
+    }
+    Ok(())
 }
 
 /// The body's `jobs`: 1 to `MAX_JOBS` items, nothing else beside them.

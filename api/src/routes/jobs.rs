@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use catalytic_shared::db;
 use catalytic_shared::db::job_queries::JobFilter;
 use catalytic_shared::db::jobs::{Guard, Holder, Transitioned};
-use catalytic_shared::ids::{JobId, LatticeId};
+use catalytic_shared::ids::JobId;
 use catalytic_shared::job::{JobSpec, JobState};
 use catalytic_shared::metrics as m;
 use catalytic_shared::tenant::Role;
@@ -206,18 +206,12 @@ async fn submit_job(
         ));
     }
     let job: JobIn = crate::json::parse(body.to_string().as_bytes())?;
-    let stored = match job.lattice_id {
-        None => None,
-        Some(id) => {
-            let id = LatticeId::from_uuid(id);
-            let row = crate::db::lattices::get(&state.db, scope.tenant_id, id)
-                .await?
-                .ok_or(ApiError::NotFound("lattice"))?;
-            Some((id, row.definition()?))
-        }
-    };
+    let stored = enqueue::stored_lattice(&state.db, scope.tenant_id, job.lattice_id).await?;
     let new = enqueue::from_request(scope.tenant_id, scope.plan, job, stored, None)?;
-    enqueue::check_parents(&state.db, scope.tenant_id, &new, &[]).await?;
+    let missing = enqueue::missing_parents(&state.db, scope.tenant_id, &[&new]).await?;
+    if let Some(refusal) = missing.into_iter().flatten().next() {
+        return Err(refusal);
+    }
     let (operation, state_at_submit) = (new.operation, new.state());
     let submitted = enqueue::submit(&state.submits, scope.plan, new, key.as_ref()).await;
     let id = match (submitted, &key) {

@@ -193,16 +193,7 @@ async fn template(
             ));
         }
     }
-    let stored = match job.lattice_id {
-        None => None,
-        Some(id) => {
-            let id = LatticeId::from_uuid(id);
-            let row = crate::db::lattices::get(&state.db, scope.tenant_id, id)
-                .await?
-                .ok_or(ApiError::NotFound("lattice"))?;
-            Some((id, row.definition()?))
-        }
-    };
+    let stored = enqueue::stored_lattice(&state.db, scope.tenant_id, job.lattice_id).await?;
     let lattice_id = stored.as_ref().map(|(id, _)| *id);
     let spec = job
         .into_spec(&scope.plan.limits(), stored.map(|(_, def)| def))
