@@ -65,10 +65,12 @@ pub fn from_request(
         .map(|d| resolve_parents(&d, earlier))
         .transpose()?;
     let concurrency = job.concurrency()?;
+    let result_ttl = job.result_ttl(&limits)?;
     let spec = job.into_spec(&limits, stored.map(|(_, def)| def))?;
     let mut new = new_job(tenant, plan, &spec, lattice_id, run_at, unique.as_ref())?;
     new.parents = parents;
     new.concurrency = concurrency;
+    new.result_ttl = result_ttl;
     Ok(new)
 }
 

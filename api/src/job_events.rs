@@ -18,7 +18,11 @@
 //!   reading a row it knows is unfinished: one round trip per job less
 //!   (issue 17).
 //!
-//! A missed notification only costs latency: waiters also re-read the row
+//! `job_erased` (a DELETE, or retention summarising results) takes rows out
+//! of the cache again; the cache is emptied whenever the LISTEN connection
+//! was lost, so a missed erasure cannot leave a deleted job answering.
+//!
+//! A missed `job_done` only costs latency: waiters also re-read the row
 //! every `BACKSTOP`, and a GET that misses the cache reads the row as ever.
 //! The cache never decides who may see a row: it keeps the row's tenant,
 //! and the handler answers 404 to any other tenant, as the read would.
@@ -85,6 +89,12 @@ struct Payload {
     /// Present only for a job with parents.
     #[serde(default)]
     depends_on: Vec<uuid::Uuid>,
+    /// Present only for a job submitted with its own retention.
+    #[serde(default)]
+    result_ttl_secs: Option<i32>,
+    /// With it, once succeeded: when the result goes (Unix microseconds).
+    #[serde(default)]
+    result_expires_at: Option<i64>,
 }
 
 fn micros(us: i64) -> Option<DateTime<Utc>> {
@@ -114,6 +124,8 @@ impl Payload {
             finished_at: optional(self.finished_at)?,
             run_at: optional(self.run_at)?,
             depends_on: self.depends_on,
+            result_ttl_secs: self.result_ttl_secs,
+            result_expires_at: optional(self.result_expires_at)?,
         })
     }
 }
@@ -190,6 +202,28 @@ impl Finished {
                 inner.bytes -= size;
             }
         }
+        // Ids whose row an erasure removed stay in `order` until they reach
+        // its front; bound them too.
+        if inner.order.len() > 2 * self.capacity {
+            let FinishedInner { rows, order, .. } = &mut *inner;
+            order.retain(|id| rows.contains_key(id));
+        }
+    }
+
+    fn remove(&self, id: JobId) {
+        let mut inner = self.lock();
+        if let Some((_, _, size)) = inner.rows.remove(&id) {
+            inner.bytes -= size;
+        }
+        // Its id stays in `order` until it reaches the front or `insert`
+        // compacts the queue.
+    }
+
+    fn clear(&self) {
+        let mut inner = self.lock();
+        inner.rows.clear();
+        inner.order.clear();
+        inner.bytes = 0;
     }
 
     fn get(&self, id: JobId) -> Option<Arc<JobRow>> {
@@ -306,6 +340,20 @@ impl JobEvents {
         self.finished.get(id)
     }
 
+    /// One `job_erased` payload (comma-separated job ids), from the
+    /// listener: those rows are no longer what a read would answer.
+    pub fn erased(&self, payload: &str) {
+        for id in payload.split(',').filter_map(|id| id.parse::<JobId>().ok()) {
+            self.finished.remove(id);
+        }
+    }
+
+    /// Drops every cached finished row (the LISTEN connection was lost,
+    /// so an erasure may have been missed).
+    pub fn forget_finished(&self) {
+        self.finished.clear();
+    }
+
     /// One `job_done` payload, from the listener.
     pub fn notified(&self, payload: &str) {
         let done = parse(payload);
@@ -379,6 +427,25 @@ mod tests {
         assert!(events.finished(ids[1]).is_some() && events.finished(ids[2]).is_some());
         events.notified("{not json");
         events.notified("");
+        Ok(())
+    }
+
+    #[test]
+    fn erased_rows_leave_the_cache() -> anyhow::Result<()> {
+        let events = JobEvents::new(10, Duration::from_secs(60));
+        let tenant = TenantId::new();
+        let ids = [JobId::new(), JobId::new(), JobId::new()];
+        for id in ids {
+            events.notified(&payload(id, tenant));
+        }
+        events.erased(&format!("{},not-an-id,{}", ids[0], ids[2]));
+        assert!(events.finished(ids[0]).is_none() && events.finished(ids[2]).is_none());
+        assert!(events.finished(ids[1]).is_some(), "only the named ones go");
+        events.forget_finished();
+        assert!(events.finished(ids[1]).is_none());
+        // The cache still takes rows after both, within its bounds.
+        events.notified(&payload(ids[0], tenant));
+        assert!(events.finished(ids[0]).is_some());
         Ok(())
     }
 

@@ -1,6 +1,8 @@
-//! The api process's one LISTEN connection, on two channels:
+//! The api process's one LISTEN connection, on three channels:
 //! - `job_done` (a job finished; `crate::job_events`): long-polls and the
 //!   cache of finished rows;
+//! - `job_erased` (jobs deleted or their results summarised; migration
+//!   0027): their rows leave that cache;
 //! - `catalytic_auth` (a key, session, role or plan changed; migration
 //!   0016): the cache of principals (`crate::auth::principals`).
 //!
@@ -8,7 +10,8 @@
 //! jobs that costs latency only (waiters re-read on a timer); for the auth
 //! cache it could let a revoked credential in, so the cache is emptied and
 //! switched off whenever the connection is lost, and emptied again once the
-//! channels are subscribed anew. `try_recv` (not `recv`, which reconnects
+//! channels are subscribed anew; so is the cache of finished rows, which a
+//! lost `job_erased` would otherwise leave answering for a deleted job. `try_recv` (not `recv`, which reconnects
 //! silently) is what tells a lost connection apart.
 
 use crate::auth::principals::Principals;
@@ -22,6 +25,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub const JOB_DONE: &str = "job_done";
+pub const JOB_ERASED: &str = "job_erased";
 pub const AUTH: &str = "catalytic_auth";
 
 /// Starts the listener task; it reconnects (with backoff) until `shutdown`.
@@ -43,6 +47,7 @@ pub fn spawn(
                 }
             }
             principals.lost();
+            jobs.forget_finished();
             metrics::counter!(m::AUTH_CACHE_RESETS).increment(1);
             if !Backoff::sleep(backoff.next_delay(), &shutdown).await {
                 return;
@@ -59,11 +64,12 @@ async fn listen(
     backoff: &mut Backoff,
 ) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen_all([JOB_DONE, AUTH]).await?;
+    listener.listen_all([JOB_DONE, JOB_ERASED, AUTH]).await?;
     // Subscribed: every change committed from now on reaches us.
     backoff.reset();
     principals.listening();
-    tracing::info!(channels = ?[JOB_DONE, AUTH], "listening");
+    jobs.forget_finished();
+    tracing::info!(channels = ?[JOB_DONE, JOB_ERASED, AUTH], "listening");
     loop {
         let notification = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
@@ -72,13 +78,17 @@ async fn listen(
         let Some(notification) = notification else {
             // The connection was lost and (eager reconnect) made again with
             // the same channels: what was sent in between is gone.
-            tracing::warn!("LISTEN connection lost and re-made; auth cache cleared");
+            tracing::warn!(
+                "LISTEN connection lost and re-made; auth and finished-job caches cleared"
+            );
             principals.listening();
+            jobs.forget_finished();
             metrics::counter!(m::AUTH_CACHE_RESETS).increment(1);
             continue;
         };
         match notification.channel() {
             JOB_DONE => jobs.notified(notification.payload()),
+            JOB_ERASED => jobs.erased(notification.payload()),
             AUTH => {
                 let dropped = principals.invalidate(notification.payload());
                 tracing::debug!(payload = notification.payload(), dropped, "auth change");

@@ -97,6 +97,14 @@ pub struct JobOut {
     /// Its parent jobs (`depends_on`), when it has any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<uuid::Uuid>,
+    /// How long after finishing it keeps its full result, when the submit
+    /// said (`result_ttl_secs`); absent: the fleet's default, 7 days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_ttl_secs: Option<i32>,
+    /// With `result_ttl_secs`, once succeeded: when the full result goes
+    /// (a summary stays: `{"pruned": true, …}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_expires_at: Option<DateTime<Utc>>,
 }
 
 /// The stored spec as a submit's body (`job_request::echo`); a spec that
@@ -124,6 +132,8 @@ impl From<db::jobs::JobRow> for JobOut {
             finished_at: row.finished_at,
             run_at: row.run_at,
             depends_on: row.depends_on,
+            result_ttl_secs: row.result_ttl_secs,
+            result_expires_at: row.result_expires_at,
             result: row.result,
             error: row.error,
         }
@@ -368,6 +378,16 @@ impl BulkItem {
 pub struct CancelledOut {
     /// Jobs this request cancelled.
     pub cancelled: usize,
+    /// The request stopped at its cap (10,000 jobs) with more matching:
+    /// send it again.
+    pub more: bool,
+}
+
+/// What a bulk delete did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeletedOut {
+    /// Jobs this request deleted.
+    pub deleted: usize,
     /// The request stopped at its cap (10,000 jobs) with more matching:
     /// send it again.
     pub more: bool,

@@ -259,9 +259,22 @@ pub enum JobsCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Delete a finished job with its result (409 while it runs: cancel
+    /// it first).
+    Delete { id: Uuid },
+    /// Delete every finished job that matches the filters (`--all`: every
+    /// finished job); prints how many.
+    DeleteMany {
+        #[command(flatten)]
+        filter: JobFilterArgs,
+        /// No filter: delete every finished job of the tenant.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
-/// Which jobs `jobs list` and `jobs cancel-many` take; each flag narrows.
+/// Which jobs `jobs list`, `jobs cancel-many` and `jobs delete-many` take;
+/// each flag narrows.
 #[derive(Debug, Clone, Default, Args)]
 pub struct JobFilterArgs {
     /// Only these states, comma-separated.
@@ -382,6 +395,10 @@ pub struct SubmitArgs {
     /// With --concurrency-key: how many at once (1–1000, default 1).
     #[arg(long, value_name = "N", requires = "concurrency_key")]
     pub max_concurrency: Option<u32>,
+    /// Keep the full result this many seconds after the job succeeds (60
+    /// to the plan's bound); by default the fleet's 7 days.
+    #[arg(long, value_name = "SECONDS")]
+    pub result_ttl: Option<u64>,
     /// Unique job: for this many seconds a submit of the same unique key
     /// (--unique-key, or by default the same request) is answered this job
     /// instead of storing another (1–604800).

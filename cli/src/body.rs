@@ -130,6 +130,9 @@ pub fn job(args: &SubmitArgs) -> Result<Value, Failure> {
     if let Some(key) = &args.unique_key {
         body["unique_key"] = json!(key);
     }
+    if let Some(secs) = args.result_ttl {
+        body["result_ttl_secs"] = json!(secs);
+    }
     Ok(body)
 }
 

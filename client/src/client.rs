@@ -3,8 +3,8 @@
 
 use crate::error::{Error, Problem};
 use crate::types::{
-    ApiKeyCreated, BulkSubmitted, Cancelled, Job, JobFilter, JobId, Lattice, Page, Registered,
-    Submitted, Tokens,
+    ApiKeyCreated, BulkSubmitted, Cancelled, Deleted, Job, JobFilter, JobId, Lattice, Page,
+    Registered, Submitted, Tokens,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -193,19 +193,30 @@ impl Client {
     /// `POST /v1/jobs/cancel` → 200: the unfinished jobs matching `filter`
     /// cancelled (at most 10,000 per call; `more` says to call again).
     pub async fn cancel_jobs(&self, filter: &JobFilter) -> Result<Cancelled, Error> {
-        let mut body = serde_json::Map::new();
-        if !filter.statuses.is_empty() {
-            body.insert("status".into(), json!(filter.statuses));
-        }
-        for (name, value) in filter.narrowing() {
-            body.insert(name.into(), json!(value));
-        }
         let response = self
             .request(Method::POST, "/v1/jobs/cancel")
-            .json(&body)
+            .json(&filter.body())
             .send()
             .await?;
         decode(response, StatusCode::OK, "bulk cancel").await
+    }
+
+    /// `POST /v1/jobs/delete` → 200: the finished jobs matching `filter`
+    /// deleted (at most 10,000 per call; `more` says to call again).
+    /// `filter.statuses` may name finished states only.
+    pub async fn delete_jobs(&self, filter: &JobFilter) -> Result<Deleted, Error> {
+        let response = self
+            .request(Method::POST, "/v1/jobs/delete")
+            .json(&filter.body())
+            .send()
+            .await?;
+        decode(response, StatusCode::OK, "bulk delete").await
+    }
+
+    /// `DELETE /v1/jobs/{id}` → 204: a finished job and its result erased
+    /// (409 while it has not finished).
+    pub async fn delete_job(&self, id: JobId) -> Result<(), Error> {
+        self.delete(&format!("/v1/jobs/{id}")).await
     }
 
     /// `POST /v1/jobs/{id}/cancel` → 202 with the job, now `cancelled`.

@@ -25,8 +25,8 @@ mod webhooks;
 pub use client::Client;
 pub use error::{Error, Problem};
 pub use types::{
-    ApiKey, ApiKeyCreated, BulkResult, BulkSubmitted, Cancelled, Invoice, InvoiceLine, Items, Job,
-    JobFilter, JobId, JobStatus, Lattice, Page, Registered, Schedule, ScheduleRun, Submitted,
-    Tokens, Usage, UsageBucket, WebhookAttempt, WebhookEndpoint, WebhookEndpointCreated,
+    ApiKey, ApiKeyCreated, BulkResult, BulkSubmitted, Cancelled, Deleted, Invoice, InvoiceLine,
+    Items, Job, JobFilter, JobId, JobStatus, Lattice, Page, Registered, Schedule, ScheduleRun,
+    Submitted, Tokens, Usage, UsageBucket, WebhookAttempt, WebhookEndpoint, WebhookEndpointCreated,
     WebhookMessage, WebhookTestSent,
 };

@@ -84,6 +84,18 @@ impl JobFilter {
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
     }
+
+    /// The filter as the body of a bulk cancel or delete.
+    pub fn body(&self) -> Map<String, Value> {
+        let mut body = Map::new();
+        if !self.statuses.is_empty() {
+            body.insert("status".into(), serde_json::json!(self.statuses));
+        }
+        for (name, value) in self.narrowing() {
+            body.insert(name.into(), Value::String(value.to_owned()));
+        }
+        body
+    }
 }
 
 /// The 200 of `POST /v1/jobs/cancel`.
@@ -91,6 +103,14 @@ impl JobFilter {
 pub struct Cancelled {
     pub cancelled: u64,
     /// More matched than one request cancels: send it again.
+    pub more: bool,
+}
+
+/// The 200 of `POST /v1/jobs/delete`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deleted {
+    pub deleted: u64,
+    /// More matched than one request deletes: send it again.
     pub more: bool,
 }
 

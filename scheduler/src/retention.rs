@@ -3,6 +3,7 @@
 //! | what | kept | then |
 //! |---|---|---|
 //! | job results | `scheduler.retention_results_secs` (7 days) after finishing | a summary `{"pruned": true, "length"?, "count"?}`; the row stays |
+//! | results of jobs with their own `result_ttl_secs` | that long after succeeding (checked every `OWN_TTL_EVERY`, a minute) | the same summary |
 //! | sent outbox rows | `scheduler.retention_sent_outbox_secs` (1 day) | deleted |
 //! | refresh tokens, revoked access tokens | until they expire | deleted |
 //! | login lockouts | while locked or in their failure window | deleted |
@@ -22,6 +23,11 @@ use tokio_util::sync::CancellationToken;
 /// Rows per statement: short locks, small transactions.
 pub const BATCH: i64 = 1000;
 
+/// How often results with their own `result_ttl_secs` are looked at: their
+/// index holds only the due ones, so a look costs one probe, and a result
+/// goes within a minute of its time (a submit's shortest TTL is 60 s).
+pub const OWN_TTL_EVERY: Duration = Duration::from_secs(60);
+
 pub struct Retention {
     pub pool: PgPool,
     pub interval: Duration,
@@ -38,6 +44,7 @@ pub struct Retention {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Pruned {
     pub job_results: u64,
+    pub own_ttl_results: u64,
     pub sent_outbox: u64,
     pub refresh_tokens: u64,
     pub revoked_tokens: u64,
@@ -48,15 +55,32 @@ pub struct Pruned {
 
 impl Retention {
     pub async fn run(self, shutdown: CancellationToken) {
+        let mut last_full: Option<tokio::time::Instant> = None;
         while !shutdown.is_cancelled() {
-            let pruned = self.run_once().await;
-            tracing::info!(?pruned, "retention round");
+            if last_full.is_none_or(|at| at.elapsed() >= self.interval) {
+                last_full = Some(tokio::time::Instant::now());
+                let pruned = self.run_once().await;
+                tracing::info!(?pruned, "retention round");
+            } else {
+                let pruned = self.expire_own_results().await;
+                if pruned > 0 {
+                    tracing::info!(pruned, "results past their own TTL summarised");
+                }
+            }
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                () = tokio::time::sleep(self.interval) => {}
+                () = tokio::time::sleep(self.interval.min(OWN_TTL_EVERY)) => {}
             }
         }
         tracing::info!("retention stopped");
+    }
+
+    /// Results whose own `result_ttl_secs` has run out, summarised.
+    pub async fn expire_own_results(&self) -> u64 {
+        prune("own_ttl_results", |n| {
+            retention::expire_own_results(&self.pool, n)
+        })
+        .await
     }
 
     /// One round over every kind. Errors are logged per kind.
@@ -67,6 +91,7 @@ impl Retention {
                 retention::summarise_results(pool, self.results, n)
             })
             .await,
+            own_ttl_results: self.expire_own_results().await,
             sent_outbox: prune("sent_outbox", |n| {
                 retention::delete_sent_outbox(pool, self.sent_outbox, n)
             })

@@ -77,6 +77,9 @@ pub struct PlanLimits {
     pub schedule_horizon: Duration,
     /// Cron schedules the tenant may keep (`/v1/schedules`).
     pub schedules: u32,
+    /// The longest a job may keep its full result (`result_ttl_secs` on
+    /// submit); without one it keeps it `scheduler.retention_results_secs`.
+    pub result_retention: Duration,
 }
 
 impl Plan {
@@ -132,6 +135,7 @@ impl Plan {
                 requests_per_minute: 60,
                 schedule_horizon: Duration::from_secs(86_400),
                 schedules: 5,
+                result_retention: Duration::from_secs(7 * 86_400),
             },
             Plan::Starter => PlanLimits {
                 price_cents_per_month: 2_900,
@@ -147,6 +151,7 @@ impl Plan {
                 requests_per_minute: 300,
                 schedule_horizon: Duration::from_secs(7 * 86_400),
                 schedules: 20,
+                result_retention: Duration::from_secs(30 * 86_400),
             },
             Plan::Professional => PlanLimits {
                 price_cents_per_month: 9_900,
@@ -162,6 +167,7 @@ impl Plan {
                 requests_per_minute: 1_200,
                 schedule_horizon: Duration::from_secs(30 * 86_400),
                 schedules: 100,
+                result_retention: Duration::from_secs(90 * 86_400),
             },
             Plan::Enterprise => PlanLimits {
                 price_cents_per_month: 49_900,
@@ -177,6 +183,7 @@ impl Plan {
                 requests_per_minute: 6_000,
                 schedule_horizon: Duration::from_secs(365 * 86_400),
                 schedules: 1000,
+                result_retention: Duration::from_secs(365 * 86_400),
             },
         }
     }
@@ -269,6 +276,13 @@ mod tests {
             .map(|p| p.limits().schedule_horizon)
             .collect();
         assert!(horizons.windows(2).all(|w| w[0] < w[1]), "{horizons:?}");
+        let retention: Vec<Duration> = Plan::ALL
+            .iter()
+            .map(|p| p.limits().result_retention)
+            .collect();
+        assert!(retention.windows(2).all(|w| w[0] <= w[1]), "{retention:?}");
+        // migrations/0027's CHECK is the widest bound: no plan goes past it.
+        assert!(retention.iter().all(|r| r.as_secs() <= 31_536_000));
         assert!(!Plan::Starter.limits().gpu && Plan::Professional.limits().gpu);
     }
 

@@ -69,6 +69,10 @@ impl Backend {
         self.call(Method::POST, path, bearer, body).await
     }
 
+    pub async fn delete(&self, path: &str, bearer: &str) -> Answer {
+        self.call(Method::DELETE, path, Some(bearer), None).await
+    }
+
     async fn call(
         &self,
         method: Method,
@@ -140,6 +144,14 @@ impl Answer {
                 fields: Vec::new(),
             }
         })
+    }
+
+    /// Nothing when the API answered 2xx (a 204 has no body), else the refusal.
+    pub fn into_empty(self) -> Result<(), Refusal> {
+        match self.status.is_success() {
+            true => Ok(()),
+            false => Err(self.refusal()),
+        }
     }
 
     fn refusal(self) -> Refusal {

@@ -1,6 +1,6 @@
 //! Job pages: the list (filtered by status, refreshed live while a job is
 //! unfinished), one job with its result (a 2-D path drawn by `path_svg`),
-//! the submit form and cancel. Reads and writes go through `/v1/jobs`.
+//! the submit form, cancel and delete. Reads and writes go through `/v1/jobs`.
 
 use super::backend::{Backend, Refusal, with_query};
 use super::layout::{Nav, page, path_uuid, refusal_box, tenant_error, when, when_opt};
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/jobs/new", get(new_job))
         .route("/dashboard/jobs/{id}", get(show_job))
         .route("/dashboard/jobs/{id}/cancel", post(cancel_job))
+        .route("/dashboard/jobs/{id}/delete", post(delete_job))
         .route("/dashboard/jobs/cancel", post(cancel_matching))
 }
 
@@ -166,6 +167,13 @@ async fn show_job(
                 form.inline method="post" action=(format!("/dashboard/jobs/{}/cancel", job.id)) {
                     input type="hidden" name="csrf" value=(session.csrf);
                     button.danger type="submit" { "Cancel job" }
+                }
+            }
+            // A finished job may be erased, result and all (issue 22).
+            @if !live && session.may_write() {
+                form.inline method="post" action=(format!("/dashboard/jobs/{}/delete", job.id)) {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    button.danger type="submit" { "Delete job" }
                 }
             }
             @if let Some(result) = &job.result { (result_view(&job, result)) }
@@ -421,4 +429,19 @@ async fn cancel_job(
         .into_result::<JobOut>()
         .map_err(tenant_error)?;
     Ok(Redirect::to(&format!("/dashboard/jobs/{id}")).into_response())
+}
+
+/// Deletes a finished job (`DELETE /v1/jobs/{id}`), then shows the list.
+async fn delete_job(
+    Extension(backend): Extension<Backend>,
+    Path(id): Path<String>,
+    TenantForm { session, .. }: TenantForm<CsrfForm>,
+) -> Result<Response, Response> {
+    let id = path_uuid(&id, "job").map_err(tenant_error)?;
+    backend
+        .delete(&format!("/v1/jobs/{id}"), &session.token)
+        .await
+        .into_empty()
+        .map_err(tenant_error)?;
+    Ok(Redirect::to("/dashboard/jobs").into_response())
 }

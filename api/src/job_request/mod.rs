@@ -68,6 +68,11 @@ pub struct JobIn {
     pub concurrency_key: Option<String>,
     /// 1–1000 (default 1) with `concurrency_key`.
     pub max_concurrency: Option<i64>,
+    /// How long after it finished the job keeps its full result: 60
+    /// seconds to the plan's bound (7 / 30 / 90 / 365 days). Then the
+    /// result becomes a summary, as for every job after the fleet's
+    /// default (7 days) when this is absent.
+    pub result_ttl_secs: Option<u64>,
 }
 
 /// A key a client names (uniqueness, concurrency): 1–255 characters, none
@@ -107,6 +112,10 @@ pub struct Dependencies {
     pub parents: Vec<ParentRef>,
     pub run_on_failure: bool,
 }
+
+/// The shortest `result_ttl_secs`: the retention pass runs every few
+/// minutes, so a shorter one would not be kept to anyway.
+pub const MIN_RESULT_TTL_SECS: u64 = 60;
 
 /// The longest `unique_for_secs`.
 pub const MAX_UNIQUE_FOR_SECS: u64 = 7 * 86_400;
@@ -261,6 +270,25 @@ impl JobIn {
             key: key.clone(),
             max: i32::try_from(max).unwrap_or(1),
         }))
+    }
+
+    /// How long the job keeps its result, if the submit said (422 naming
+    /// the field when it is outside 60 s – the plan's bound).
+    pub fn result_ttl(&self, limits: &PlanLimits) -> Result<Option<std::time::Duration>, ApiError> {
+        let Some(secs) = self.result_ttl_secs else {
+            return Ok(None);
+        };
+        let most = limits.result_retention.as_secs();
+        if !(MIN_RESULT_TTL_SECS..=most).contains(&secs) {
+            return Err(ApiError::field(
+                "result_ttl_secs",
+                format!(
+                    "must be {MIN_RESULT_TTL_SECS} to {most} seconds ({} days) on your plan",
+                    most / 86_400
+                ),
+            ));
+        }
+        Ok(Some(std::time::Duration::from_secs(secs)))
     }
 
     /// The uniqueness the submit asked for, if any (422 naming the field

@@ -1,5 +1,7 @@
 //! Jobs: submit (202, durable before the answer, idempotent with a key),
-//! read back (optionally long-polling for the end), list, cancel, re-run.
+//! read back (optionally long-polling for the end), list, cancel, re-run;
+//! deletion is `routes::job_deletion`'s, cancel and delete by filter
+//! `routes::job_bulk`'s.
 
 use crate::auth::TenantScope;
 use crate::enqueue::{self, Placed, Submit};
@@ -9,7 +11,8 @@ use crate::job_request::JobIn;
 use crate::json::ApiJson;
 use crate::pagination::PageQuery;
 use crate::query::ApiQuery;
-use crate::responses::{CancelledOut, JobAccepted, JobOut, JobPage};
+use crate::responses::{JobAccepted, JobOut, JobPage};
+use crate::routes::{job_bulk, job_deletion};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -26,18 +29,18 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use utoipa::IntoParams;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(submit_job))
-        .routes(routes!(get_job))
+        .routes(routes!(get_job, job_deletion::delete_job))
         .routes(routes!(list_jobs))
         .routes(routes!(cancel_job))
-        .routes(routes!(cancel_matching))
+        .routes(routes!(job_bulk::cancel_matching))
         .routes(routes!(rerun_job))
+        .routes(routes!(job_bulk::delete_matching))
 }
 
 /// The longest `?wait=` a read may long-poll, in seconds.
@@ -79,7 +82,7 @@ fn existing(holder: Holder) -> Response {
         .into_response()
 }
 
-fn parse_operation(operation: &str) -> Result<String, ApiError> {
+pub(crate) fn parse_operation(operation: &str) -> Result<String, ApiError> {
     crate::job_request::OPERATIONS
         .iter()
         .find(|o| **o == operation)
@@ -140,13 +143,13 @@ pub struct WaitQuery {
 }
 
 /// A malformed id names no job: the same 404 as an unknown one.
-fn job_id(id: &str) -> Result<JobId, ApiError> {
+pub(crate) fn job_id(id: &str) -> Result<JobId, ApiError> {
     let id: JobId = crate::error::path_id(id, "job")?;
     tracing::Span::current().record("job_id", tracing::field::display(id));
     Ok(id)
 }
 
-fn parse_status(status: &str) -> Result<JobState, ApiError> {
+pub(crate) fn parse_status(status: &str) -> Result<JobState, ApiError> {
     JobState::ALL
         .into_iter()
         .find(|s| s.as_str() == status)
@@ -391,98 +394,6 @@ async fn list_jobs(
         items: rows.into_iter().map(JobOut::from).collect(),
         next_cursor,
     }))
-}
-
-/// The most jobs one bulk cancel cancels; its answer's `more` says when
-/// more matched.
-pub const BULK_CANCEL_MAX: usize = 10_000;
-/// Jobs per statement of a bulk cancel.
-const BULK_CANCEL_BATCH: i64 = 500;
-
-/// Which unfinished jobs a bulk cancel stops. Every field narrows; `{}`
-/// cancels every unfinished job.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CancelMatchingIn {
-    /// Any of `scheduled`, `waiting`, `queued`, `running` (default: all four).
-    pub status: Option<Vec<String>>,
-    /// Only jobs of this operation.
-    pub operation: Option<String>,
-    /// Only jobs created at or after this instant.
-    pub created_after: Option<chrono::DateTime<chrono::Utc>>,
-    /// Only jobs created before this instant.
-    pub created_before: Option<chrono::DateTime<chrono::Utc>>,
-    /// Only jobs with this concurrency key.
-    pub concurrency_key: Option<String>,
-    /// Only jobs this cron schedule submitted (its id).
-    pub schedule: Option<uuid::Uuid>,
-}
-
-/// Cancels every unfinished job of the tenant that matches, in batches of
-/// 500 (each one guarded statement), at most 10,000 per request.
-#[utoipa::path(
-    post, path = "/v1/jobs/cancel", tag = "jobs",
-    request_body = CancelMatchingIn,
-    security(("api_key" = [])),
-    responses(
-        (status = 200, description = "how many matching jobs were cancelled, and whether more match (send it again)", body = CancelledOut),
-        (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "viewers may only read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "an unknown field, a bad value, or a finished state in `status` (the problem names it)", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-async fn cancel_matching(
-    State(state): State<AppState>,
-    scope: TenantScope,
-    ApiJson(body): ApiJson<CancelMatchingIn>,
-) -> Result<Json<CancelledOut>, ApiError> {
-    scope.require(Role::Member)?;
-    let statuses = body
-        .status
-        .map(|list| {
-            list.iter()
-                .enumerate()
-                .map(|(i, s)| match parse_status(s) {
-                    Ok(state) if !state.is_terminal() => Ok(state),
-                    _ => Err(ApiError::field(
-                        format!("status[{i}]"),
-                        "must be scheduled, queued or running",
-                    )),
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?;
-    let filter = JobFilter {
-        statuses,
-        operation: body.operation.as_deref().map(parse_operation).transpose()?,
-        created_after: body.created_after,
-        created_before: body.created_before,
-        concurrency_key: body.concurrency_key,
-        schedule: body.schedule,
-    };
-    let mut cancelled = 0;
-    let mut before = None;
-    loop {
-        let batch = db::job_queries::cancel_batch(
-            &state.db,
-            scope.tenant_id,
-            &filter,
-            before,
-            BULK_CANCEL_BATCH,
-            "cancelled by the tenant (bulk)",
-        )
-        .await?;
-        cancelled += batch.cancelled;
-        before = batch.last;
-        let exhausted = batch.matched < BULK_CANCEL_BATCH as usize;
-        if exhausted || cancelled >= BULK_CANCEL_MAX {
-            tracing::info!(cancelled, more = !exhausted, "bulk cancel answered");
-            return Ok(Json(CancelledOut {
-                cancelled,
-                more: !exhausted,
-            }));
-        }
-    }
 }
 
 /// Cancels a queued or running job. A queued job never starts; a running

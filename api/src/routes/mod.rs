@@ -12,6 +12,8 @@ pub mod docs;
 pub mod health;
 pub mod invoices;
 pub mod job_batches;
+pub mod job_bulk;
+pub mod job_deletion;
 pub mod jobs;
 pub mod lattices;
 pub mod schedules;

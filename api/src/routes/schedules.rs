@@ -193,6 +193,22 @@ async fn template(
             ));
         }
     }
+    // A tick submits the template's spec alone: these would be ignored, so
+    // they are refused rather than dropped without a word.
+    for (given, field) in [
+        (job.depends_on.is_some(), "job.depends_on"),
+        (job.on_parent_failure.is_some(), "job.on_parent_failure"),
+        (job.concurrency_key.is_some(), "job.concurrency_key"),
+        (job.max_concurrency.is_some(), "job.max_concurrency"),
+        (job.result_ttl_secs.is_some(), "job.result_ttl_secs"),
+    ] {
+        if given {
+            return Err(ApiError::field(
+                field,
+                "not taken by a schedule's jobs (yet): submit such jobs yourself",
+            ));
+        }
+    }
     let stored = enqueue::stored_lattice(&state.db, scope.tenant_id, job.lattice_id).await?;
     let lattice_id = stored.as_ref().map(|(id, _)| *id);
     let spec = job

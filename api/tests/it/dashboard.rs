@@ -330,6 +330,21 @@ async fn a_queued_job_is_cancelled_from_its_page_by_its_tenant_only() -> anyhow:
         .post(&format!("{job}/cancel"), &[("csrf", &csrf)])
         .await?;
     assert_eq!(again.status, 409, "{}", again.body);
+
+    // Finished: it may be deleted, by its tenant only, and is gone.
+    assert!(page.body.contains("Delete job"), "{}", page.body);
+    let theirs = eve
+        .post(&format!("{job}/delete"), &[("csrf", &eves)])
+        .await?;
+    assert_eq!(theirs.status, 404, "{}", theirs.body);
+    let deleted = ada
+        .post(&format!("{job}/delete"), &[("csrf", &csrf)])
+        .await?;
+    assert_eq!(
+        (deleted.status, deleted.location.as_str()),
+        (303, "/dashboard/jobs")
+    );
+    assert_eq!(ada.get(&job).await?.status, 404);
     app.teardown().await
 }
 

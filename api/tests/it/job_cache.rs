@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-fn cache_hits(path: &str) -> anyhow::Result<f64> {
+pub(crate) fn cache_hits(path: &str) -> anyhow::Result<f64> {
     Ok(sample(&format!(
         "catalytic_job_cache_hits_total{{path=\"{path}\"}}"
     ))?
@@ -21,16 +21,16 @@ fn cache_hits(path: &str) -> anyhow::Result<f64> {
 }
 
 /// The api with its cache, and a sibling that always reads.
-struct Pair {
-    app: TestApp,
+pub(crate) struct Pair {
+    pub(crate) app: TestApp,
     /// An enterprise tenant's key (the free plan's 60 requests a minute
     /// would bind before the test ends).
-    key: String,
-    reader: String,
+    pub(crate) key: String,
+    pub(crate) reader: String,
     stop: CancellationToken,
 }
 
-async fn pair() -> anyhow::Result<Pair> {
+pub(crate) async fn pair() -> anyhow::Result<Pair> {
     let app = spawn_app().await?;
     let key = app.new_tenant_key(Plan::Enterprise).await?;
     let mut settings = app.settings.clone();
@@ -45,7 +45,12 @@ async fn pair() -> anyhow::Result<Pair> {
 }
 
 impl Pair {
-    async fn get(&self, base: &str, key: &str, path: &str) -> anyhow::Result<(u16, String)> {
+    pub(crate) async fn get(
+        &self,
+        base: &str,
+        key: &str,
+        path: &str,
+    ) -> anyhow::Result<(u16, String)> {
         let response = self
             .app
             .http
@@ -56,7 +61,7 @@ impl Pair {
         Ok((response.status().as_u16(), response.text().await?))
     }
 
-    async fn submit(&self) -> anyhow::Result<String> {
+    pub(crate) async fn submit(&self) -> anyhow::Result<String> {
         let body = json!({"lattice": {"dimensions": 2, "size": 4}, "operation": "shortest_path",
                           "params": {"start": [0, 0], "end": [3, 3]}});
         let response = self.app.submit_as(&self.key, &body).await?;
@@ -66,7 +71,7 @@ impl Pair {
     }
 
     /// Ends the job the way `outcome` says, as the worker or the api would.
-    async fn finish(&self, id: &str, outcome: &str) -> anyhow::Result<()> {
+    pub(crate) async fn finish(&self, id: &str, outcome: &str) -> anyhow::Result<()> {
         let change = match outcome {
             "cancelled" => {
                 let response = self
@@ -128,7 +133,7 @@ impl Pair {
         Ok((polled, read))
     }
 
-    async fn teardown(self) -> anyhow::Result<()> {
+    pub(crate) async fn teardown(self) -> anyhow::Result<()> {
         self.stop.cancel();
         self.app.teardown().await
     }

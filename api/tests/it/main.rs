@@ -13,6 +13,7 @@ mod harness;
 mod health;
 mod job_batches;
 mod job_cache;
+mod job_deletion;
 mod jobs;
 mod jobs_lifecycle;
 mod lattices;

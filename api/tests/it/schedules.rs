@@ -144,6 +144,10 @@ async fn bad_schedules_are_refused_naming_the_field() -> anyhow::Result<()> {
     };
     let mut job_with_run_at = body("s");
     job_with_run_at["job"]["run_at"] = json!("2030-01-01T00:00:00Z");
+    let mut job_with_ttl = body("s");
+    job_with_ttl["job"]["result_ttl_secs"] = json!(3600);
+    let mut job_with_key = body("s");
+    job_with_key["job"]["concurrency_key"] = json!("k");
     let mut job_out_of_range = body("s");
     job_out_of_range["job"]["params"]["end"] = json!([9, 9]);
     let cases = [
@@ -155,6 +159,8 @@ async fn bad_schedules_are_refused_naming_the_field() -> anyhow::Result<()> {
         (with("catch_up", json!("most")), "catch_up"),
         (with("name", json!("")), "name"),
         (job_with_run_at, "job.run_at"),
+        (job_with_ttl, "job.result_ttl_secs"),
+        (job_with_key, "job.concurrency_key"),
         (job_out_of_range, "job.params.end[0]"),
     ];
     for (bad, field) in cases {

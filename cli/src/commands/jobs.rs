@@ -5,7 +5,8 @@ use crate::args::{JobFilterArgs, JobsCommand, SubmitArgs};
 use crate::body;
 use crate::failure::Failure;
 use crate::output::{OutputFormat, Table, emit, next_page_hint};
-use catalytic_client::{BulkSubmitted, JobFilter, JobId, JobStatus};
+use crate::session::Api;
+use catalytic_client::{BulkSubmitted, Client, Error as ApiError, JobFilter, JobId, JobStatus};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -91,22 +92,54 @@ pub async fn run(ctx: &Context, command: JobsCommand) -> Result<(), Failure> {
             }
             let filter = job_filter(filter)?;
             let mut api = ctx.api()?;
-            let mut total = 0;
-            // The API cancels at most 10,000 per request: repeat while it says more.
-            loop {
-                let done = api
-                    .call(|c| {
-                        let filter = &filter;
-                        async move { c.cancel_jobs(filter).await }
-                    })
-                    .await?;
-                total += done.cancelled;
-                if !done.more {
-                    break;
-                }
-            }
+            let total = until_done(&mut api, |c| {
+                let filter = &filter;
+                async move { c.cancel_jobs(filter).await.map(|d| (d.cancelled, d.more)) }
+            })
+            .await?;
             let answer = json!({"cancelled": total});
             emit(ctx.format(), &answer, |v| Table::fields(v, &["cancelled"]))
+        }
+        JobsCommand::Delete { id } => {
+            let mut api = ctx.api()?;
+            api.call(|c| async move { c.delete_job(JobId(id)).await })
+                .await?;
+            let answer = json!({"deleted": id});
+            emit(ctx.format(), &answer, |v| Table::fields(v, &["deleted"]))
+        }
+        JobsCommand::DeleteMany { filter, all } => {
+            if filter.is_empty() && !all {
+                return Err(Failure::Usage(
+                    "give a filter (--status, --operation, --created-after, --created-before), or --all for every finished job".to_owned(),
+                ));
+            }
+            let filter = job_filter(filter)?;
+            let mut api = ctx.api()?;
+            let total = until_done(&mut api, |c| {
+                let filter = &filter;
+                async move { c.delete_jobs(filter).await.map(|d| (d.deleted, d.more)) }
+            })
+            .await?;
+            let answer = json!({"deleted": total});
+            emit(ctx.format(), &answer, |v| Table::fields(v, &["deleted"]))
+        }
+    }
+}
+
+/// Repeats a bulk call (`call` answers how many it changed and whether more
+/// match: the API takes at most 10,000 per request) until nothing more
+/// matches; answers the total.
+async fn until_done<F, Fut>(api: &mut Api, call: F) -> Result<u64, Failure>
+where
+    F: Fn(Client) -> Fut,
+    Fut: Future<Output = Result<(u64, bool), ApiError>>,
+{
+    let mut total = 0;
+    loop {
+        let (changed, more) = api.call(&call).await?;
+        total += changed;
+        if !more {
+            return Ok(total);
         }
     }
 }

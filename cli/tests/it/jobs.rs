@@ -312,6 +312,37 @@ async fn jobs_are_listed_by_filters_and_cancelled_many_at_once() -> anyhow::Resu
     assert_eq!(count(&left), 2, "{left}");
     let cancelled = cli.json("jobs cancel-many --all", &with_key)?;
     assert_eq!(cancelled["cancelled"], 1, "{cancelled}");
+
+    // Issue 22: finished jobs are deleted, one or many; a job keeps its
+    // result as long as --result-ttl says.
+    let kept = cli.json(
+        "jobs submit --operation analyze --size 8,8 --result-ttl 3600",
+        &with_key,
+    )?;
+    let kept_id = kept["id"].as_str().unwrap_or_default().to_owned();
+    let shown = cli.json(&format!("jobs get {kept_id}"), &with_key)?;
+    assert_eq!(shown["result_ttl_secs"], 3600, "{shown}");
+    let unfinished = cli.run_with(&["jobs", "delete", &kept_id], &with_key, "")?;
+    assert_ne!(unfinished.code, Some(0), "{unfinished:?}");
+    assert!(unfinished.stderr.contains("queued"), "{unfinished:?}");
+    let refused = cli.run_with(&["jobs", "delete-many"], &with_key, "")?;
+    assert_eq!(refused.code, Some(2), "{refused:?}");
+    let deleted = cli.json("jobs delete-many --operation analyze", &with_key)?;
+    assert_eq!(deleted["deleted"], 1, "{deleted}");
+    let one = left["items"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let deleted = cli.json(&format!("jobs delete {one}"), &with_key)?;
+    assert_eq!(deleted["deleted"], json!(one), "{deleted}");
+    let deleted = cli.json("jobs delete-many --all", &with_key)?;
+    assert_eq!(deleted["deleted"], 1, "{deleted}");
+    let listed = cli.json("jobs list", &with_key)?;
+    assert_eq!(
+        count(&listed),
+        1,
+        "only the unfinished job is left: {listed}"
+    );
     cli.stop().await
 }
 

@@ -13,25 +13,57 @@ use catalytic_shared::db::DbError;
 use sqlx::PgPool;
 use std::time::Duration;
 
-/// Replaces the result of succeeded jobs finished more than `age` ago with a
-/// summary, `{"pruned": true}` plus the result's `length` and `count` when
-/// it had them. The job row stays (docs/adr/0005-scheduler.md: job rows stay, as summaries).
+/// Replaces the result of succeeded jobs on the fleet's default retention
+/// finished more than `age` ago with a summary, `{"pruned": true}` plus the
+/// result's `length` and `count` when it had them. The job row stays
+/// (docs/adr/0005-scheduler.md: job rows stay, as summaries). Jobs with their own
+/// `result_ttl_secs` are `expire_own_results`' to summarise. The api
+/// processes are told (`job_erased`), so none answers the full result from
+/// its cache of finished jobs afterwards.
 pub async fn summarise_results(pool: &PgPool, age: Duration, limit: i64) -> Result<u64, DbError> {
-    Ok(sqlx::query!(
-        r#"UPDATE jobs SET result = jsonb_strip_nulls(jsonb_build_object(
-                   'pruned', true, 'length', result -> 'length', 'count', result -> 'count'))
-           WHERE id IN (SELECT id FROM jobs
-                        WHERE status = 'succeeded'
-                              AND finished_at < now() - make_interval(secs => $1)
-                              AND NOT (result ? 'pruned')
-                        LIMIT $2
-                        FOR UPDATE SKIP LOCKED)"#,
+    let pruned = sqlx::query!(
+        r#"WITH pruned AS (
+               UPDATE jobs SET result = jsonb_strip_nulls(jsonb_build_object(
+                       'pruned', true, 'length', result -> 'length', 'count', result -> 'count'))
+               WHERE id IN (SELECT id FROM jobs
+                            WHERE status = 'succeeded' AND result_ttl_secs IS NULL
+                                  AND finished_at < now() - make_interval(secs => $1)
+                                  AND NOT (result ? 'pruned')
+                            LIMIT $2
+                            FOR UPDATE SKIP LOCKED)
+               RETURNING id)
+           SELECT count(*) AS "pruned!", notify_jobs_erased(array_agg(id)) AS told FROM pruned"#,
         age.as_secs_f64(),
         limit,
     )
-    .execute(pool)
-    .await?
-    .rows_affected())
+    .fetch_one(pool)
+    .await?;
+    Ok(u64::try_from(pruned.pruned).unwrap_or(0))
+}
+
+/// Summarises the results of jobs submitted with their own
+/// `result_ttl_secs` whose time has come (`result_expires_at`, set when
+/// they succeeded), as `summarise_results` does, and tells the api
+/// processes. Index: `jobs_result_expires`, which holds only results still
+/// due to go, so a pass costs O(due), however many jobs there are.
+pub async fn expire_own_results(pool: &PgPool, limit: i64) -> Result<u64, DbError> {
+    let pruned = sqlx::query!(
+        r#"WITH pruned AS (
+               UPDATE jobs SET result = jsonb_strip_nulls(jsonb_build_object(
+                       'pruned', true, 'length', result -> 'length', 'count', result -> 'count')),
+                   result_expires_at = NULL
+               WHERE id IN (SELECT id FROM jobs
+                            WHERE result_expires_at < now()
+                            ORDER BY result_expires_at
+                            LIMIT $1
+                            FOR UPDATE SKIP LOCKED)
+               RETURNING id)
+           SELECT count(*) AS "pruned!", notify_jobs_erased(array_agg(id)) AS told FROM pruned"#,
+        limit,
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(u64::try_from(pruned.pruned).unwrap_or(0))
 }
 
 /// Deletes outbox rows the broker confirmed more than `age` ago. Unsent rows

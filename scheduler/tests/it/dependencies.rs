@@ -45,6 +45,7 @@ async fn job(
             run_on_failure,
         }),
         concurrency: None,
+        result_ttl: None,
     };
     let mut conn = db.pool.acquire().await?;
     let stored = jobs::insert_batch(&mut conn, &[(&new, None)], &[]).await?;

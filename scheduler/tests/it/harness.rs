@@ -35,6 +35,7 @@ pub async fn queued_job(
         unique: None,
         parents: None,
         concurrency: None,
+        result_ttl: None,
     };
     let mut tx = db.pool.begin().await?;
     jobs::insert_with_outbox(&mut tx, &job).await?;

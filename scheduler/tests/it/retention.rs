@@ -30,6 +30,18 @@ async fn succeeded_job(db: &TestDatabase, result: Value) -> anyhow::Result<JobId
     Ok(job)
 }
 
+/// The duty with the shipped defaults (7-day results, hourly rounds).
+fn retention(db: &TestDatabase) -> Retention {
+    Retention {
+        pool: db.pool.clone(),
+        interval: Duration::from_secs(3600),
+        results: Duration::from_secs(7 * 86_400),
+        sent_outbox: Duration::from_secs(86_400),
+        lockout_window: Duration::from_secs(300),
+        webhook_attempts: Duration::from_secs(30 * 86_400),
+    }
+}
+
 async fn exec(db: &TestDatabase, sql: &'static str) -> anyhow::Result<u64> {
     Ok(sqlx::query(sql).execute(&db.pool).await?.rows_affected())
 }
@@ -104,14 +116,7 @@ async fn retention_prunes_old_rows_and_keeps_new_ones() -> anyhow::Result<()> {
             .await?;
     }
 
-    let retention = Retention {
-        pool: db.pool.clone(),
-        interval: Duration::from_secs(3600),
-        results: Duration::from_secs(7 * 86_400),
-        sent_outbox: Duration::from_secs(86_400),
-        lockout_window: Duration::from_secs(300),
-        webhook_attempts: Duration::from_secs(30 * 86_400),
-    };
+    let retention = retention(&db);
     let pruned = retention.run_once().await;
     assert_eq!(pruned.job_results, 1);
     assert_eq!(pruned.sent_outbox, 1);
@@ -169,5 +174,83 @@ async fn retention_prunes_old_rows_and_keeps_new_ones() -> anyhow::Result<()> {
 
     // A second round finds nothing more: the summary is not re-summarised.
     assert_eq!(retention.run_once().await, Default::default());
+    db.drop_database().await
+}
+
+/// Issue 22: a result with its own `result_ttl_secs` goes when its time
+/// comes (minutes, not the fleet's days), and one kept longer than the
+/// default stays past it; the api processes hear which rows changed
+/// (`job_erased`), so their caches stop answering the full result.
+#[tokio::test]
+async fn own_ttls_decide_when_a_result_goes_and_the_api_is_told() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let due = succeeded_job(&db, json!({"length": 5, "path": [[0], [1]]})).await?;
+    let later = succeeded_job(&db, json!({"length": 4, "path": [[0]]})).await?;
+    let long = succeeded_job(&db, json!({"length": 3, "path": [[0]]})).await?;
+    let default = succeeded_job(&db, json!({"length": 2, "path": [[0]]})).await?;
+    // `due` is an hour past its 60-second TTL; `later` has an hour left;
+    // `long` keeps its result 30 days and finished 8 days ago (past the
+    // default 7); `default` finished 8 days ago on the default.
+    for (job, ttl, finished) in [
+        (due, 60, "1 hour"),
+        (later, 7200, "1 hour"),
+        (long, 30 * 86_400, "8 days"),
+    ] {
+        sqlx::query("UPDATE jobs SET result_ttl_secs = $2, finished_at = now() - $3::interval,
+                                     result_expires_at = now() - $3::interval + make_interval(secs => $2)
+                     WHERE id = $1")
+            .bind(job.as_uuid())
+            .bind(ttl)
+            .bind(finished)
+            .execute(&db.pool)
+            .await?;
+    }
+    sqlx::query("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = $1")
+        .bind(default.as_uuid())
+        .execute(&db.pool)
+        .await?;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&db.pool).await?;
+    listener.listen("job_erased").await?;
+
+    let retention = retention(&db);
+    // The minute's look takes only the due one.
+    assert_eq!(retention.expire_own_results().await, 1);
+    let told = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await??;
+    assert_eq!(told.payload(), due.to_string());
+    // The full round: the default one; the own-TTL ones keep theirs.
+    let pruned = retention.run_once().await;
+    assert_eq!((pruned.job_results, pruned.own_ttl_results), (1, 0));
+    let told = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await??;
+    assert_eq!(told.payload(), default.to_string());
+
+    let state = |job: JobId| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_as::<_, (Value, bool)>(
+                "SELECT result, result_expires_at IS NOT NULL FROM jobs WHERE id = $1",
+            )
+            .bind(job.as_uuid())
+            .fetch_one(&pool)
+            .await
+        }
+    };
+    assert_eq!(
+        state(due).await?,
+        (json!({"pruned": true, "length": 5}), false)
+    );
+    assert_eq!(
+        state(later).await?,
+        (json!({"length": 4, "path": [[0]]}), true)
+    );
+    assert_eq!(
+        state(long).await?,
+        (json!({"length": 3, "path": [[0]]}), true)
+    );
+    assert_eq!(
+        state(default).await?,
+        (json!({"pruned": true, "length": 2}), false)
+    );
+    assert_eq!(retention.expire_own_results().await, 0, "nothing twice");
+    drop(listener);
     db.drop_database().await
 }

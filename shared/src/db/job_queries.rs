@@ -147,7 +147,8 @@ pub async fn list(
                   status AS "status: JobState", operation, spec, attempt, max_attempts,
                   result, error, created_at, updated_at, started_at, finished_at, run_at,
                   ARRAY(SELECT d.parent_id FROM job_dependencies d
-                        WHERE d.child_id = jobs.id ORDER BY d.parent_id) AS "depends_on!"
+                        WHERE d.child_id = jobs.id ORDER BY d.parent_id) AS "depends_on!",
+                  result_ttl_secs, result_expires_at
            FROM jobs
            WHERE tenant_id = $1
              AND ($2::job_status[] IS NULL OR status = ANY($2))
@@ -243,4 +244,123 @@ pub async fn cancel_in(
         .await?;
     }
     Ok(moved)
+}
+
+/// What a delete of one job found (issue 22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// Finished, and now gone.
+    Gone,
+    /// Not finished: nothing deleted (cancel it first).
+    Unfinished(JobState),
+    /// No such job for this tenant.
+    Missing,
+}
+
+/// Deletes a finished job of `tenant` and what only describes it (its
+/// outbox rows, transitions, webhook messages and their deliveries;
+/// migrations/0027); its usage event stays for billing. The api
+/// processes' caches are told (`job_erased`) at commit. An unfinished job
+/// is left as it is: its state is read under the row lock, so a job that
+/// finishes meanwhile is either deleted finished or reported unfinished,
+/// never deleted while a worker writes its outcome.
+pub async fn delete_finished(
+    pool: &PgPool,
+    tenant: TenantId,
+    job: JobId,
+) -> Result<Deleted, DbError> {
+    let row = sqlx::query!(
+        r#"WITH target AS MATERIALIZED (
+               SELECT id, status FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE),
+           gone AS (
+               DELETE FROM jobs j USING target t
+               WHERE j.id = t.id AND t.status IN ('succeeded', 'failed', 'cancelled')
+               RETURNING j.id)
+           SELECT t.status AS "status!: JobState",
+                  notify_jobs_erased(ARRAY(SELECT id FROM gone)) AS told
+           FROM target t"#,
+        job as JobId,
+        tenant as TenantId,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        None => Deleted::Missing,
+        Some(r) if r.status.is_terminal() => Deleted::Gone,
+        Some(r) => Deleted::Unfinished(r.status),
+    })
+}
+
+/// What one batch of a bulk delete did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeleteBatch {
+    /// Finished jobs that matched (at most the batch size).
+    pub matched: usize,
+    /// Of them, deleted now (a concurrent delete may have taken some).
+    pub deleted: usize,
+    /// The smallest id looked at: the next batch starts below it.
+    pub last: Option<JobId>,
+}
+
+/// Deletes the newest `batch` finished jobs of `tenant` matching `filter`
+/// with ids below `before`, as `delete_finished` deletes one, in one
+/// statement (bulk delete, issue 21/22). `filter.statuses` must hold
+/// finished states only (the caller refuses others); None means all three.
+pub async fn delete_batch(
+    pool: &PgPool,
+    tenant: TenantId,
+    filter: &JobFilter,
+    before: Option<JobId>,
+    batch: i64,
+) -> Result<DeleteBatch, DbError> {
+    let finished: Vec<JobState> = JobState::ALL
+        .into_iter()
+        .filter(|s| s.is_terminal())
+        .filter(|s| {
+            filter
+                .statuses
+                .as_ref()
+                .is_none_or(|wanted| wanted.contains(s))
+        })
+        .collect();
+    // The filter's WHERE is `list`'s (keep the two in step).
+    let row = sqlx::query!(
+        r#"WITH picked AS MATERIALIZED (
+               SELECT id FROM jobs
+               WHERE tenant_id = $1
+                 AND status = ANY($2)
+                 AND ($3::uuid IS NULL OR id < $3)
+                 AND ($5::text IS NULL OR operation = $5)
+                 AND ($6::timestamptz IS NULL OR created_at >= $6)
+                 AND ($7::timestamptz IS NULL OR created_at < $7)
+                 AND ($8::text IS NULL OR concurrency_key = $8)
+                 AND ($9::uuid IS NULL OR id IN (SELECT r.job_id FROM schedule_runs r
+                                                 JOIN schedules s ON s.id = r.schedule_id
+                                                 WHERE r.schedule_id = $9 AND s.tenant_id = $1))
+               ORDER BY id DESC
+               LIMIT $4
+               FOR UPDATE),
+           gone AS (
+               DELETE FROM jobs j USING picked p WHERE j.id = p.id RETURNING j.id)
+           SELECT (SELECT count(*) FROM picked) AS "matched!",
+                  (SELECT id FROM picked ORDER BY id LIMIT 1) AS "last: JobId",
+                  (SELECT count(*) FROM gone) AS "deleted!",
+                  notify_jobs_erased(ARRAY(SELECT id FROM gone)) AS told"#,
+        tenant as TenantId,
+        &finished as &[JobState],
+        before.map(|b| b.as_uuid()),
+        batch,
+        filter.operation.as_deref(),
+        filter.created_after,
+        filter.created_before,
+        filter.concurrency_key.as_deref(),
+        filter.schedule,
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(DeleteBatch {
+        matched: usize::try_from(row.matched).unwrap_or(0),
+        deleted: usize::try_from(row.deleted).unwrap_or(0),
+        last: row.last,
+    })
 }

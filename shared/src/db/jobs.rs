@@ -41,6 +41,12 @@ pub struct JobRow {
     pub run_at: Option<DateTime<Utc>>,
     /// Its parent jobs (`depends_on`), in id order; empty for most.
     pub depends_on: Vec<Uuid>,
+    /// How long after finishing it keeps its full result, if the submit
+    /// said (`result_ttl_secs`; None: the fleet's default).
+    pub result_ttl_secs: Option<i32>,
+    /// When its result goes (a succeeded job with `result_ttl_secs`, until
+    /// retention has summarised it).
+    pub result_expires_at: Option<DateTime<Utc>>,
 }
 
 /// A job about to be inserted by a submit.
@@ -68,6 +74,9 @@ pub struct NewJob {
     /// Its concurrency key: stored `waiting` until the key has a free slot
     /// (issue 21, migrations/0026_concurrency_keys.sql).
     pub concurrency: Option<Concurrency>,
+    /// How long after it finished a succeeded job keeps its full result
+    /// (None: the fleet's default; issue 22, migrations/0027).
+    pub result_ttl: Option<Duration>,
 }
 
 /// At most `max` of the tenant's jobs with `key` are queued or running at
@@ -162,6 +171,7 @@ impl NewJob {
             unique: None,
             parents: None,
             concurrency: None,
+            result_ttl: None,
         })
     }
 
@@ -257,6 +267,10 @@ pub async fn insert_batch(
             .push(job.concurrency.as_ref().map(|c| c.key.clone()));
         j.max_concurrency
             .push(job.concurrency.as_ref().map(|c| c.max));
+        j.result_ttl_secs.push(
+            job.result_ttl
+                .map(|t| i32::try_from(t.as_secs()).unwrap_or(i32::MAX)),
+        );
         for parent in job.parents.iter().flat_map(|p| p.ids.iter()) {
             j.dep_child.push(job.id.as_uuid());
             j.dep_parent.push(parent.as_uuid());
@@ -282,18 +296,18 @@ pub async fn insert_batch(
                SELECT n.* FROM unnest($6::uuid[], $7::uuid[], $8::text[], $9::jsonb[], $10::text[],
                                       $11::int[], $12::bigint[], $13::uuid[], $14::uuid[], $15::text[],
                                       $16::timestamptz[], $17::text[], $18::timestamptz[], $19::bool[],
-                                      $23::text[], $24::int[])
+                                      $23::text[], $24::int[], $25::int[])
                    AS n(id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms,
                         lattice_id, message_id, key, run_at, unique_key, unique_until, waiting,
-                        concurrency_key, max_concurrency)
+                        concurrency_key, max_concurrency, result_ttl_secs)
                WHERE n.key IS NULL
                   OR EXISTS (SELECT 1 FROM keyed WHERE keyed.tenant_id = n.tenant_id AND keyed.key = n.key)),
            job AS (
                INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts,
                                  time_limit_ms, lattice_id, run_at, concurrency_key, max_concurrency,
-                                 status)
+                                 result_ttl_secs, status)
                SELECT id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms,
-                      lattice_id, run_at, concurrency_key, max_concurrency,
+                      lattice_id, run_at, concurrency_key, max_concurrency, result_ttl_secs,
                       CASE WHEN waiting THEN 'waiting' WHEN run_at IS NULL THEN 'queued'
                            ELSE 'scheduled' END::job_status
                FROM new
@@ -350,6 +364,7 @@ pub async fn insert_batch(
         &j.dep_run,
         &j.concurrency_key as &[Option<String>],
         &j.max_concurrency as &[Option<i32>],
+        &j.result_ttl_secs as &[Option<i32>],
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -379,6 +394,7 @@ struct JobColumns {
     dep_run: Vec<bool>,
     concurrency_key: Vec<Option<String>>,
     max_concurrency: Vec<Option<i32>>,
+    result_ttl_secs: Vec<Option<i32>>,
 }
 
 /// A tenant's job; another tenant's is `None`, exactly like a missing one.
@@ -389,7 +405,8 @@ pub async fn get(pool: &PgPool, tenant: TenantId, job: JobId) -> Result<Option<J
                   status AS "status: JobState", operation, spec, attempt, max_attempts,
                   result, error, created_at, updated_at, started_at, finished_at, run_at,
                   ARRAY(SELECT d.parent_id FROM job_dependencies d
-                        WHERE d.child_id = jobs.id ORDER BY d.parent_id) AS "depends_on!"
+                        WHERE d.child_id = jobs.id ORDER BY d.parent_id) AS "depends_on!",
+                  result_ttl_secs, result_expires_at
            FROM jobs WHERE id = $1 AND tenant_id = $2"#,
         job as JobId,
         tenant as TenantId,
@@ -960,7 +977,10 @@ async fn finish_many(
            moved AS (
                UPDATE jobs j SET status = u.to_status::job_status, result = COALESCE(u.result, j.result),
                       error = COALESCE(u.error, j.error), finished_at = now(), updated_at = now(),
-                      lease_expires_at = NULL
+                      lease_expires_at = NULL,
+                      -- Its own retention (issue 22): when its result goes.
+                      result_expires_at = CASE WHEN u.to_status = 'succeeded' AND j.result_ttl_secs IS NOT NULL
+                                               THEN now() + make_interval(secs => j.result_ttl_secs) END
                FROM locked l JOIN unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::jsonb[], $6::jsonb[],
                            $7::text[], $8::uuid[], $9::text[], $10::jsonb[], $11::uuid[], $12::bool[],
                            $13::int8[], $14::int8[], $15::text[])
@@ -972,7 +992,7 @@ async fn finish_many(
                          u.to_status, u.reason, u.message_id, u.event_type, u.payload, u.usage_id,
                          u.billable, u.vertex_visits, u.compute_ms, u.device, j.status, j.spec,
                          j.result, j.error, j.created_at, j.updated_at, j.started_at, j.finished_at,
-                         j.run_at, j.concurrency_key),
+                         j.run_at, j.concurrency_key, j.result_ttl_secs, j.result_expires_at),
            logged AS (
                INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
                SELECT id, tenant_id, from_status::job_status, to_status::job_status, attempt, reason
@@ -994,11 +1014,19 @@ async fn finish_many(
                       compute_ms, device, operation, attempt
                FROM moved),
            done AS (
-               SELECT id, CASE WHEN parents IS NULL THEN base
-                               -- Only a job with parents carries them (an
-                               -- older api would refuse the key for every job).
-                               ELSE left(base, -1) || ',"depends_on":' || parents::text || '}'
-                          END AS notice
+               -- Only a job with parents carries them, and only a job with
+               -- its own retention its `result_ttl_secs` (an older api would
+               -- refuse either key for every job). A base too large is NULL:
+               -- so is the notice, and the id goes alone.
+               SELECT id, left(base, -1)
+                          || CASE WHEN parents IS NULL THEN ''
+                                  ELSE ',"depends_on":' || parents::text END
+                          || CASE WHEN result_ttl_secs IS NULL THEN ''
+                                  ELSE ',"result_ttl_secs":' || result_ttl_secs::text END
+                          || CASE WHEN result_expires_at IS NULL THEN ''
+                                  ELSE ',"result_expires_at":'
+                                       || (extract(epoch FROM result_expires_at) * 1000000)::bigint::text END
+                          || '}' AS notice
                FROM (SELECT id,
                             CASE WHEN pg_column_size(spec) + coalesce(pg_column_size(result), 0)
                                       + coalesce(pg_column_size(error), 0) < 6000
@@ -1013,7 +1041,8 @@ async fn finish_many(
                                 'run_at', (extract(epoch FROM run_at) * 1000000)::bigint
                             )::text END AS base,
                             (SELECT json_agg(d.parent_id ORDER BY d.parent_id)
-                             FROM job_dependencies d WHERE d.child_id = moved.id) AS parents
+                             FROM job_dependencies d WHERE d.child_id = moved.id) AS parents,
+                            result_ttl_secs, result_expires_at
                      FROM moved) b),
            notified AS MATERIALIZED (
                SELECT id, pg_notify('job_done', CASE WHEN octet_length(notice) < 8000 THEN notice

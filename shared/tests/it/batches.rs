@@ -32,6 +32,7 @@ async fn tenant_with_jobs(db: &TestDatabase, n: usize) -> anyhow::Result<(Tenant
             unique: None,
             parents: None,
             concurrency: None,
+            result_ttl: None,
         };
         let mut tx = db.pool.begin().await?;
         jobs::insert_with_outbox(&mut tx, &job).await?;
@@ -532,4 +533,73 @@ async fn expect_next(
     let got = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await??;
     assert_eq!((got.channel(), got.payload()), expected, "{why}");
     Ok(())
+}
+
+/// Issue 22: a job submitted with its own `result_ttl_secs` learns when its
+/// result goes in the statement that makes it succeed; its notification
+/// carries both (the api's cache answers GETs from it). A job on the
+/// default, or one that fails, has neither.
+#[tokio::test]
+async fn a_success_with_its_own_ttl_sets_when_the_result_goes() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let (_, ids) = tenant_with_jobs(&db, 3).await?;
+    let (own, default, failing) = (ids[0], ids[1], ids[2]);
+    sqlx::query("UPDATE jobs SET result_ttl_secs = 3600 WHERE id = ANY($1)")
+        .bind(vec![own.as_uuid(), failing.as_uuid()])
+        .execute(&db.pool)
+        .await?;
+    let mut conn = db.pool.acquire().await?;
+    let queued: Vec<Guard> = ids.iter().map(|&j| guard(j, JobState::Queued, 1)).collect();
+    jobs::claim_many(&mut conn, &queued, WorkerId::new(), Duration::from_secs(30)).await?;
+    let mut listener = PgListener::connect_with(&db.pool).await?;
+    listener.listen("job_done").await?;
+    let running = |j| guard(j, JobState::Running, 1);
+    let items = vec![
+        (running(own), succeed(1)),
+        (running(default), succeed(2)),
+        (running(failing), fail()),
+    ];
+    for answer in jobs::transition_many(&mut conn, items).await? {
+        assert!(matches!(answer, Ok(Transitioned::Applied(_))), "{answer:?}");
+    }
+    drop(conn);
+
+    let pool = &db.pool;
+    let expires = |job: JobId| async move {
+        sqlx::query_scalar::<_, Option<f64>>(
+            "SELECT extract(epoch FROM result_expires_at - finished_at)::float8 FROM jobs WHERE id = $1",
+        )
+        .bind(job.as_uuid())
+        .fetch_one(pool)
+        .await
+    };
+    assert_eq!(expires(own).await?, Some(3600.0));
+    assert_eq!(expires(default).await?, None, "the fleet's default");
+    assert_eq!(expires(failing).await?, None, "no result to keep");
+
+    let mut payloads = std::collections::HashMap::new();
+    for _ in 0..3 {
+        let n = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await??;
+        let row: serde_json::Value = serde_json::from_str(n.payload())?;
+        payloads.insert(row["id"].as_str().unwrap_or_default().to_owned(), row);
+    }
+    let own_row = &payloads[&own.to_string()];
+    assert_eq!(own_row["result_ttl_secs"], json!(3600), "{own_row}");
+    let gap = own_row["result_expires_at"].as_i64().unwrap_or_default()
+        - own_row["finished_at"].as_i64().unwrap_or_default();
+    assert_eq!(gap, 3_600_000_000, "{own_row}");
+    let default_row = &payloads[&default.to_string()];
+    assert!(
+        default_row.get("result_ttl_secs").is_none()
+            && default_row.get("result_expires_at").is_none(),
+        "keys only for the jobs that have them: {default_row}"
+    );
+    let failed_row = &payloads[&failing.to_string()];
+    assert_eq!(failed_row["result_ttl_secs"], json!(3600));
+    assert!(
+        failed_row.get("result_expires_at").is_none(),
+        "{failed_row}"
+    );
+    drop(listener);
+    db.drop_database().await
 }

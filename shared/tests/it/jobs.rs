@@ -23,6 +23,7 @@ async fn queued_job(db: &TestDatabase) -> anyhow::Result<(TenantId, JobId)> {
         unique: None,
         parents: None,
         concurrency: None,
+        result_ttl: None,
     };
     let mut tx = db.pool.begin().await?;
     jobs::insert_with_outbox(&mut tx, &job).await?;

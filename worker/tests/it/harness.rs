@@ -76,6 +76,7 @@ impl Worker {
             unique: None,
             parents: None,
             concurrency: None,
+            result_ttl: None,
         };
         let mut tx = self.env.db.pool.begin().await?;
         jobs::insert_with_outbox(&mut tx, &job).await?;
