@@ -126,6 +126,8 @@ impl Payload {
             depends_on: self.depends_on,
             result_ttl_secs: self.result_ttl_secs,
             result_expires_at: optional(self.result_expires_at)?,
+            // A finished job reports no progress.
+            progress: None,
         })
     }
 }

@@ -105,6 +105,24 @@ pub struct JobOut {
     /// (a summary stays: `{"pruned": true, …}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_expires_at: Option<DateTime<Utc>>,
+    /// While `running`: the work done so far, as the worker last reported
+    /// it (at most once a second; absent before its first report, for
+    /// jobs under a second, and on the GPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<ProgressOut>,
+}
+
+/// A running job's progress: `done` of `total` `unit`s. `total` is the
+/// operation's estimate, an upper bound (a search that meets its target
+/// early finishes below it).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProgressOut {
+    pub done: u64,
+    pub total: u64,
+    /// `vertices` (expanded by the search or scan).
+    pub unit: String,
+    /// When the worker reported it.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// The stored spec as a submit's body (`job_request::echo`); a spec that
@@ -134,6 +152,9 @@ impl From<db::jobs::JobRow> for JobOut {
             depends_on: row.depends_on,
             result_ttl_secs: row.result_ttl_secs,
             result_expires_at: row.result_expires_at,
+            progress: row
+                .progress
+                .and_then(|p| serde_json::from_value::<ProgressOut>(p).ok()),
             result: row.result,
             error: row.error,
         }

@@ -83,5 +83,53 @@ fn bench_path(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_bfs, bench_path);
+/// What a worker's engine reports to (issue 22): the cancel check and the
+/// progress counter of `worker/src/compute.rs`'s `Signals`, on atomics.
+#[derive(Default)]
+struct Reporting {
+    cancelled: std::sync::atomic::AtomicBool,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl catalytic_lattice::Cancel for Reporting {
+    fn should_stop(&self) -> bool {
+        self.cancelled.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn advanced(&self, vertices: u64) {
+        self.done
+            .fetch_add(vertices, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Progress reporting against none, same lattice, same run (issue 22: it
+/// must not slow the compute measurably). The worker's engine is
+/// `bfs_levels` on 2 threads; the operations' scans and the reference
+/// search report every 2^16 expansions.
+fn bench_progress(c: &mut Criterion) {
+    let mut group = c.benchmark_group("progress");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    let Ok(lattice) = Lattice::uniform(3, 200) else {
+        return;
+    };
+    let reporting = Reporting::default();
+    group.throughput(Throughput::Elements(lattice.edge_count()));
+    group.bench_function("fast-2t-3d-200/none", |b| {
+        b.iter(|| with_engine_threads(2, || bfs_levels(&lattice, 0, None, &Never)))
+    });
+    group.bench_function("fast-2t-3d-200/reporting", |b| {
+        b.iter(|| with_engine_threads(2, || bfs_levels(&lattice, 0, None, &reporting)))
+    });
+    group.bench_function("reference-3d-200/none", |b| {
+        b.iter(|| bfs_distances(&lattice, 0, &Never))
+    });
+    group.bench_function("reference-3d-200/reporting", |b| {
+        b.iter(|| bfs_distances(&lattice, 0, &reporting))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_bfs, bench_path, bench_progress);
 criterion_main!(benches);

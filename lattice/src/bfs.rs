@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 
-use crate::cancel::{Cancel, Cancelled, POLL_INTERVAL};
+use crate::cancel::{Cancel, Cancelled, poll};
 use crate::spec::Lattice;
 
 /// Distance value of a vertex the search has not reached.
@@ -173,7 +173,7 @@ pub(crate) fn search(
     let mut expansions = 0u64;
     let mut peak_queue = 1;
     while let Some(vertex) = queue.pop_front() {
-        if expansions.is_multiple_of(POLL_INTERVAL) && cancel.should_stop() {
+        if poll(cancel, expansions) {
             return Err(Cancelled);
         }
         expansions += 1;

@@ -12,6 +12,28 @@
 pub trait Cancel {
     /// True once the computation should give up.
     fn should_stop(&self) -> bool;
+
+    /// Progress (issue 22): `vertices` more vertices were expanded since the
+    /// last call. Called at the same points as `should_stop` (every
+    /// [`POLL_INTERVAL`] expansions, or once a level by the fast engine), so
+    /// it costs nothing measurable; by default it is ignored. The sum is
+    /// what a job's progress reports against its estimate.
+    fn advanced(&self, vertices: u64) {
+        let _ = vertices;
+    }
+}
+
+/// The hot loops' poll: at every `POLL_INTERVAL`-th step, reports the
+/// interval's expansions to `cancel` and asks whether to stop.
+#[inline]
+pub(crate) fn poll<C: Cancel + ?Sized>(cancel: &C, steps: u64) -> bool {
+    if !steps.is_multiple_of(POLL_INTERVAL) {
+        return false;
+    }
+    if steps > 0 {
+        cancel.advanced(POLL_INTERVAL);
+    }
+    cancel.should_stop()
 }
 
 /// Never cancels: for tests, estimates and callers that cannot be interrupted.
@@ -61,6 +83,35 @@ mod tests {
         assert!(!dyn_cancel.should_stop());
         assert!(dyn_cancel.should_stop());
         assert_eq!(calls.get(), 2);
+    }
+
+    #[test]
+    fn the_poll_reports_each_interval_once_and_asks_only_then() {
+        struct Counting {
+            advanced: Cell<u64>,
+            asked: Cell<u32>,
+        }
+        impl Cancel for Counting {
+            fn should_stop(&self) -> bool {
+                self.asked.set(self.asked.get() + 1);
+                false
+            }
+            fn advanced(&self, vertices: u64) {
+                self.advanced.set(self.advanced.get() + vertices);
+            }
+        }
+        let counting = Counting {
+            advanced: Cell::new(0),
+            asked: Cell::new(0),
+        };
+        for step in 0..=3 * POLL_INTERVAL {
+            assert!(!poll(&counting, step));
+        }
+        assert_eq!(counting.asked.get(), 4, "at 0 and at each interval");
+        assert_eq!(counting.advanced.get(), 3 * POLL_INTERVAL);
+        // Closures and `Never` ignore progress.
+        Never.advanced(5);
+        (|| false).advanced(5);
     }
 
     #[test]

@@ -303,6 +303,8 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     pub lease_secs: u64,
     pub heartbeat_secs: u64,
+    /// How often a running job's progress is written, at most (issue 22).
+    pub progress_every_ms: u64,
     pub shutdown_grace_secs: u64,
     pub memory_budget_mb: u64,
     /// What to compute on (docs/adr/0002-lattices.md); `--device` on the command line overrides it.
@@ -528,6 +530,12 @@ impl Settings {
             return invalid(
                 "worker.heartbeat_secs",
                 "must be at least 1 and shorter than worker.lease_secs",
+            );
+        }
+        if self.worker.progress_every_ms < 100 {
+            return invalid(
+                "worker.progress_every_ms",
+                "must be at least 100 (each report is a database write)",
             );
         }
         if self.worker.claim_flushers == 0 {

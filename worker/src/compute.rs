@@ -7,6 +7,7 @@
 
 use crate::admission::{Admission, AdmitError};
 use crate::device::Device;
+use crate::progress::Progress;
 use catalytic_lattice::{Cancelled, Data, Lattice, LatticeError, TransformError};
 use catalytic_shared::job::{AuxSpec, DataSpec, JobSpec, Operation, TransformSpec};
 use serde_json::{Value, json};
@@ -69,10 +70,12 @@ pub async fn run(
     time_limit: Duration,
     admission: &Admission,
     device: &Device,
+    progress: Arc<Progress>,
 ) -> Result<Computed, ComputeError> {
     let spec: JobSpec = serde_json::from_value(spec)?;
     let lattice = spec.lattice()?;
     let estimate = catalytic_shared::job::cost::estimate(&spec, &lattice);
+    progress.set_total(estimate.vertex_visits);
     // The engine that will compute it, which bills the time if it runs out.
     let planned = match device.gpu_for(&lattice) {
         Some(_) => GPU,
@@ -96,16 +99,33 @@ pub async fn run(
         })
     };
     let device = device.clone();
-    let outcome =
-        tokio::task::spawn_blocking(move || compute(&spec, &device, &|| cancel.is_cancelled()))
-            .await
-            .map_err(|e| ComputeError::Panicked(e.to_string()));
+    let signals = Signals { cancel, progress };
+    let outcome = tokio::task::spawn_blocking(move || compute(&spec, &device, &signals))
+        .await
+        .map_err(|e| ComputeError::Panicked(e.to_string()));
     timer.abort();
     match outcome? {
         Err(ComputeError::Cancelled) if expired.load(Ordering::Relaxed) => {
             Err(ComputeError::TimeLimit(time_limit, planned))
         }
         other => other,
+    }
+}
+
+/// What the engine polls while it computes: the job's cancel (a tenant's
+/// cancel, a lost lease or the time limit) and where its progress goes.
+struct Signals {
+    cancel: CancellationToken,
+    progress: Arc<Progress>,
+}
+
+impl catalytic_lattice::Cancel for Signals {
+    fn should_stop(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    fn advanced(&self, vertices: u64) {
+        self.progress.add(vertices);
     }
 }
 
@@ -386,6 +406,7 @@ mod tests {
             NO_LIMIT,
             &Admission::new(1 << 20),
             &Device::Cpu,
+            Arc::default(),
         )
         .await;
         assert!(
@@ -412,7 +433,15 @@ mod tests {
         let lattice = json!({"sizes": [100, 100, 100]});
         let path = json!({"lattice": lattice, "operation": "shortest_path",
                           "params": {"start": [0, 0, 0], "end": [99, 99, 99]}});
-        let out = run(path, CancellationToken::new(), NO_LIMIT, &plenty(), &device).await?;
+        let out = run(
+            path,
+            CancellationToken::new(),
+            NO_LIMIT,
+            &plenty(),
+            &device,
+            Arc::default(),
+        )
+        .await?;
         assert_eq!(
             (out.result["length"].clone(), out.device),
             (json!(297), expected)
@@ -424,7 +453,15 @@ mod tests {
         );
         let dist =
             json!({"lattice": lattice, "operation": "distances", "params": {"source": [0, 0, 0]}});
-        let out = run(dist, CancellationToken::new(), NO_LIMIT, &plenty(), &device).await?;
+        let out = run(
+            dist,
+            CancellationToken::new(),
+            NO_LIMIT,
+            &plenty(),
+            &device,
+            Arc::default(),
+        )
+        .await?;
         assert_eq!(out.result["eccentricity"], 297);
         assert_eq!(out.result["reachable"], 1_000_000);
         assert_eq!(out.result["histogram"][1], 3);
@@ -447,6 +484,7 @@ mod tests {
             NO_LIMIT,
             &plenty(),
             &device,
+            Arc::default(),
         )
         .await?;
         assert_eq!(out.result["count"], reference.count);
@@ -465,6 +503,7 @@ mod tests {
             NO_LIMIT,
             &plenty(),
             &Device::Cpu,
+            Arc::default(),
         )
         .await?;
         assert_eq!(out.result["length"], 7);
@@ -480,7 +519,15 @@ mod tests {
         let token = CancellationToken::new();
         token.cancel();
         assert!(matches!(
-            run(spec, token, NO_LIMIT, &plenty(), &Device::Cpu).await,
+            run(
+                spec,
+                token,
+                NO_LIMIT,
+                &plenty(),
+                &Device::Cpu,
+                Arc::default()
+            )
+            .await,
             Err(ComputeError::Cancelled)
         ));
     }
@@ -496,6 +543,7 @@ mod tests {
             Duration::from_millis(20),
             &plenty(),
             &Device::Cpu,
+            Arc::default(),
         )
         .await;
         assert!(matches!(out, Err(ComputeError::TimeLimit(..))), "{out:?}");
@@ -509,6 +557,7 @@ mod tests {
             NO_LIMIT,
             &plenty(),
             &Device::Cpu,
+            Arc::default(),
         )
         .await;
         assert!(matches!(out, Err(ComputeError::Unreadable(_))));
@@ -526,6 +575,7 @@ mod tests {
             NO_LIMIT,
             &plenty(),
             &Device::Cpu,
+            Arc::default(),
         )
         .await?;
         let report = &out.result["catalytic"];

@@ -19,6 +19,7 @@ use crate::admission::Admission;
 use crate::cancel;
 use crate::compute::{self, ComputeError};
 use crate::heartbeat;
+use crate::progress::{self, Progress};
 use catalytic_shared::db::DbError;
 use catalytic_shared::db::jobs::{self, Change, Guard, Transitioned};
 use catalytic_shared::group_commit::GroupCommit;
@@ -51,6 +52,9 @@ pub struct Executor {
     pub worker: WorkerId,
     pub lease: Duration,
     pub heartbeat_every: Duration,
+    /// How often a running job's progress is written, at most
+    /// (`worker.progress_every_ms`; `progress.rs`).
+    pub progress_every: Duration,
     /// Jobs computing now, for the fleet row and the gauge.
     pub in_flight: Arc<AtomicI32>,
     /// Running computes by job, cancelled by `cancel::listen` on a cancel.
@@ -286,14 +290,28 @@ impl Executor {
                 self.in_flight.fetch_add(1, Ordering::Relaxed);
                 metrics::gauge!(m::JOBS_IN_FLIGHT).increment(1.0);
                 let started = std::time::Instant::now();
+                let progress = Arc::new(Progress::default());
+                let reporter = tokio::spawn(
+                    progress::report(
+                        self.pool.clone(),
+                        running,
+                        progress.clone(),
+                        self.progress_every,
+                        done.clone(),
+                    )
+                    .in_current_span(),
+                );
                 let outcome = compute::run(
                     spec,
                     cancel.clone(),
                     time_limit,
                     &self.admission,
                     &self.device,
+                    progress,
                 )
                 .await;
+                done.cancel();
+                let _ = reporter.await;
                 self.compute_times.record(started.elapsed());
                 drop(slot);
                 self.in_flight.fetch_sub(1, Ordering::Relaxed);

@@ -22,6 +22,7 @@ pub mod device;
 pub mod executor;
 pub mod heartbeat;
 pub mod prefetch;
+pub mod progress;
 pub mod settle;
 pub mod startup;
 pub mod weighted;

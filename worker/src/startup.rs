@@ -111,6 +111,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             worker,
             lease: settings.lease(),
             heartbeat_every,
+            progress_every: Duration::from_millis(settings.worker.progress_every_ms),
             in_flight,
             cancels,
             admission: Arc::new(admission),

@@ -162,6 +162,15 @@ async fn show_job(
                 dt { "Created" } dd { (when(&job.created_at)) }
                 dt { "Started" } dd { (when_opt(&job.started_at)) }
                 dt { "Finished" } dd { (when_opt(&job.finished_at)) }
+                // A running job's reported work (issue 22); the page
+                // refreshes itself while the job is live.
+                @if let Some(p) = &job.progress {
+                    dt { "Progress" }
+                    dd #progress {
+                        progress value=(p.done.min(p.total)) max=(p.total) {}
+                        " " (percent(p.done, p.total)) "% of about " (p.total) " " (p.unit)
+                    }
+                }
             }
             @if live && session.may_write() {
                 form.inline method="post" action=(format!("/dashboard/jobs/{}/cancel", job.id)) {
@@ -444,4 +453,12 @@ async fn delete_job(
         .into_empty()
         .map_err(tenant_error)?;
     Ok(Redirect::to("/dashboard/jobs").into_response())
+}
+
+/// `done` of `total` in whole percent (0 for no total).
+fn percent(done: u64, total: u64) -> u64 {
+    match total {
+        0 => 0,
+        _ => done.min(total) * 100 / total,
+    }
 }

@@ -664,3 +664,32 @@ async fn every_queued_job_is_cancelled_from_the_list_at_once() -> anyhow::Result
     assert_eq!(job_count(&app, &owner.access).await?, 3);
     app.teardown().await
 }
+
+#[tokio::test]
+async fn a_running_jobs_page_shows_its_progress() -> anyhow::Result<()> {
+    use catalytic_shared::job::JobState;
+    let app = spawn_app().await?;
+    app.register("ada@example.com").await?;
+    let mut ada = Browser::new(&app)?;
+    ada.log_in("ada@example.com", PASSWORD).await?;
+    let csrf = ada.csrf("/dashboard/jobs/new").await?;
+    let page = ada
+        .post("/dashboard/jobs", &with_csrf(PATH_FORM, &csrf))
+        .await?
+        .location;
+    let id = page.rsplit('/').next().unwrap_or_default().to_owned();
+    assert!(!ada.get(&page).await?.body.contains("<progress"));
+    crate::jobs_lifecycle::transition(&app, &id, JobState::Queued, crate::jobs_lifecycle::claim())
+        .await?;
+    let reported =
+        catalytic_shared::db::progress::report(&app.db.pool, id.parse()?, 1, 400, 1000, "vertices")
+            .await?;
+    assert!(reported);
+    let shown = ada.get(&page).await?;
+    assert!(
+        shown.body.contains(r#"<progress value="400" max="1000">"#) && shown.body.contains("40%"),
+        "{}",
+        shown.body
+    );
+    app.teardown().await
+}

@@ -407,3 +407,51 @@ async fn a_failed_job_is_rerun_as_a_new_job_linked_to_the_original() -> anyhow::
     assert_eq!(outbox, 1, "the re-run is enqueued like a submit");
     app.teardown().await
 }
+
+/// Issue 22: a running job shows the progress its worker last reported
+/// (`db::progress::report`, guarded by state and attempt), in GET and in
+/// the list; a finished job shows none.
+#[tokio::test]
+async fn a_running_job_shows_its_progress_and_a_finished_one_none() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let id = submit_id(&app, &body(4)).await?;
+    let job = id.parse::<JobId>()?;
+    let report = |attempt, done| {
+        catalytic_shared::db::progress::report(&app.db.pool, job, attempt, done, 1_000, "vertices")
+    };
+    // Queued: a report is refused (nothing runs), and none shows.
+    assert!(!report(1, 5).await?, "not running yet");
+    let (_, shown) = get_json(&app, &format!("/v1/jobs/{id}")).await?;
+    assert!(shown.get("progress").is_none(), "{shown}");
+
+    assert!(matches!(
+        transition(&app, &id, JobState::Queued, claim()).await?,
+        Transitioned::Applied(_)
+    ));
+    assert!(!report(2, 250).await?, "another attempt's");
+    assert!(report(1, 250).await?);
+    assert!(report(1, 400).await?, "a later report replaces it");
+    let (_, shown) = get_json(&app, &format!("/v1/jobs/{id}")).await?;
+    assert_eq!(shown["progress"]["done"], 400, "{shown}");
+    assert_eq!(shown["progress"]["total"], 1_000, "{shown}");
+    assert_eq!(shown["progress"]["unit"], "vertices", "{shown}");
+    assert!(shown["progress"]["updated_at"].is_string(), "{shown}");
+    // More done than the estimate is shown as all of it.
+    assert!(report(1, 5_000).await?);
+    let (_, listed) = get_json(&app, "/v1/jobs?status=running").await?;
+    assert_eq!(listed["items"][0]["progress"]["done"], 1_000, "{listed}");
+
+    let done = Change::Succeed {
+        result: json!({"length": 2}),
+        usage: Usage::default(),
+    };
+    assert!(matches!(
+        transition(&app, &id, JobState::Running, done).await?,
+        Transitioned::Applied(_)
+    ));
+    assert!(!report(1, 900).await?, "finished: refused");
+    let (_, shown) = get_json(&app, &format!("/v1/jobs/{id}")).await?;
+    assert_eq!(shown["status"], "succeeded");
+    assert!(shown.get("progress").is_none(), "{shown}");
+    app.teardown().await
+}

@@ -1,6 +1,7 @@
 //! `jobs watch`: follow a job until it ends, with a live progress bar on
-//! stderr (a stage bar queued → running → done, the state, the attempt and
-//! the time so far). The API's long-poll answers at once when the job ends,
+//! stderr (the state, the attempt and the time so far; while the job runs,
+//! the share of its work done and an estimate of the time left, from the
+//! progress its worker reports, issue 22). The API's long-poll answers at once when the job ends,
 //! so the end is seen without delay; each poll is short (`POLL_WAIT_SECS`)
 //! because the long-poll does not answer on queued → running, and the bar
 //! should show that change too.
@@ -110,17 +111,44 @@ pub fn ended(job: &Job) -> Failure {
     }
 }
 
+/// A running job's share of its work done, in percent, and the seconds
+/// left at the rate so far, from its `progress` (done of an estimated
+/// total, an upper bound: the time left is at most about this) and
+/// `started_at`. None when it reports no progress.
+pub fn progress_of(job: &Job) -> Option<(u64, Option<u64>)> {
+    let progress = job.extra.get("progress")?;
+    let done = progress["done"].as_u64()?;
+    let total = progress["total"].as_u64().filter(|t| *t > 0)?;
+    let percent = (done.min(total) * 100) / total;
+    let at = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    let left = match (
+        at(&progress["updated_at"]),
+        job.extra.get("started_at").and_then(at),
+    ) {
+        (Some(now), Some(started)) if done > 0 => {
+            let spent = (now - started).num_milliseconds().max(0) as f64 / 1e3;
+            Some((spent * (total - done.min(total)) as f64 / done as f64).round() as u64)
+        }
+        _ => None,
+    };
+    Some((percent, left))
+}
+
 /// The bar, or plain lines when stderr is not a terminal.
 struct Display {
     bar: Option<ProgressBar>,
     id: JobId,
-    last: std::cell::Cell<Option<JobStatus>>,
+    /// The state and the tenth of the work last shown as a line.
+    last: std::cell::Cell<Option<(JobStatus, u64)>>,
 }
 
 impl Display {
     fn new(id: JobId) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::with_draw_target(Some(3), ProgressDrawTarget::stderr());
+            let bar = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr());
             // The template is a constant; should it ever not parse, the
             // default style is still a bar.
             if let Ok(style) = ProgressStyle::with_template(
@@ -142,7 +170,7 @@ impl Display {
     }
 
     fn show(&self, job: &Job) {
-        let state = format!(
+        let mut state = format!(
             "{} (attempt {}/{})",
             job.status,
             job.attempt,
@@ -151,17 +179,29 @@ impl Display {
                 .map(|m| m.to_string())
                 .unwrap_or_else(|| "?".to_owned())
         );
+        let progress = progress_of(job).filter(|_| job.status == JobStatus::Running);
+        if let Some((percent, left)) = progress {
+            state.push_str(&format!(" {percent}%"));
+            if let Some(left) = left {
+                state.push_str(&format!(", ~{left} s left"));
+            }
+        }
+        let position = match (job.status, progress) {
+            (JobStatus::Running, Some((percent, _))) => percent,
+            (status, _) => stage(status),
+        };
+        let tenth = position / 10;
         match &self.bar {
             Some(bar) => {
-                bar.set_position(stage(job.status));
+                bar.set_position(position);
                 bar.set_message(state);
             }
-            None if self.last.get() != Some(job.status) => {
+            None if self.last.get() != Some((job.status, tenth)) => {
                 eprintln!("job {}: {state}", self.id);
             }
             None => {}
         }
-        self.last.set(Some(job.status));
+        self.last.set(Some((job.status, tenth)));
     }
 
     /// A message above the bar, or a line on stderr.
@@ -174,7 +214,7 @@ impl Display {
 
     fn finish(&self, job: &Job) {
         if let Some(bar) = &self.bar {
-            bar.set_position(3);
+            bar.set_position(100);
             bar.finish_with_message(job.status.to_string());
         }
     }
@@ -186,11 +226,48 @@ impl Display {
     }
 }
 
-/// Where a state sits on the three-step bar.
+/// Where a state sits on the bar (percent) when the job reports no
+/// progress.
 fn stage(status: JobStatus) -> u64 {
     match status {
-        JobStatus::Scheduled | JobStatus::Waiting | JobStatus::Queued => 1,
-        JobStatus::Running => 2,
-        JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled => 3,
+        JobStatus::Scheduled | JobStatus::Waiting | JobStatus::Queued => 0,
+        JobStatus::Running => 50,
+        JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled => 100,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn job(extra: serde_json::Value) -> Job {
+        let mut job = json!({"id": uuid::Uuid::nil(), "status": "running", "attempt": 1,
+                             "result": null, "error": null});
+        if let (Some(job), Some(extra)) = (job.as_object_mut(), extra.as_object()) {
+            job.extend(extra.clone());
+        }
+        serde_json::from_value(job).unwrap_or_else(|e| panic!("a job: {e}"))
+    }
+
+    #[test]
+    fn progress_gives_the_percent_and_the_time_left_at_the_rate_so_far() {
+        let running = job(json!({"started_at": "2026-12-06T10:00:00Z",
+            "progress": {"done": 250, "total": 1000, "unit": "vertices",
+                         "updated_at": "2026-12-06T10:00:10Z"}}));
+        // A quarter in 10 s: 30 s to go.
+        assert_eq!(progress_of(&running), Some((25, Some(30))));
+        let over = job(
+            json!({"progress": {"done": 1500, "total": 1000, "unit": "vertices",
+                                           "updated_at": "2026-12-06T10:00:10Z"}}),
+        );
+        assert_eq!(
+            progress_of(&over),
+            Some((100, None)),
+            "no start: no estimate"
+        );
+        assert_eq!(progress_of(&job(json!({}))), None);
+        let zero = job(json!({"progress": {"done": 0, "total": 0, "unit": "vertices"}}));
+        assert_eq!(progress_of(&zero), None);
     }
 }

@@ -424,6 +424,7 @@ pub(crate) fn search(
         }
         std::mem::swap(&mut cur, &mut next);
         std::mem::swap(&mut cur_summary, &mut next_summary);
+        cancel.advanced(labelled);
         match next_window {
             Some(w) if labelled > 0 => {
                 level_sizes.push(labelled);

@@ -24,7 +24,7 @@ use super::compact::{CompactGraph, FAR};
 use super::components::{self, Scan};
 use super::neighbors::{hash_set_bytes, sparse_order};
 use crate::bfs::{Stop, UNREACHED, search, slot};
-use crate::cancel::{Cancel, Cancelled, POLL_INTERVAL};
+use crate::cancel::{Cancel, Cancelled, poll};
 use crate::estimate::{Estimate, search_bytes};
 use crate::spec::{Lattice, MAX_DIMENSIONS};
 
@@ -238,7 +238,7 @@ fn local_scan(lattice: &Lattice, cancel: &dyn Cancel) -> Result<Local, Cancelled
     let (mut vertices, mut degree_sum, mut clustering_sum) = (0u64, 0u64, 0.0);
     let mut open_list = Some(Vec::new());
     for v in 0..lattice.vertex_count() {
-        if v.is_multiple_of(POLL_INTERVAL) && cancel.should_stop() {
+        if poll(cancel, v) {
             return Err(Cancelled);
         }
         if lattice.is_blocked(v) {

@@ -10,7 +10,7 @@
 use std::mem::size_of;
 
 use crate::bfs::slot;
-use crate::cancel::{Cancel, Cancelled, POLL_INTERVAL};
+use crate::cancel::{Cancel, Cancelled, poll};
 use crate::spec::Lattice;
 
 /// Distance of a vertex not reached by [`CompactGraph::bfs`].
@@ -88,7 +88,7 @@ impl CompactGraph {
         let mut head = 0;
         while let Some(&v) = order.get(head) {
             head += 1;
-            if expansions.is_multiple_of(POLL_INTERVAL) && cancel.should_stop() {
+            if poll(cancel, *expansions) {
                 return Err(Cancelled);
             }
             *expansions += 1;

@@ -13,7 +13,7 @@ use std::mem::size_of;
 
 use super::bitset::Bitset;
 use crate::bfs::{queue_capacity, slot};
-use crate::cancel::{Cancel, Cancelled, POLL_INTERVAL};
+use crate::cancel::{Cancel, Cancelled, poll};
 use crate::estimate::Estimate;
 use crate::spec::Lattice;
 
@@ -91,7 +91,7 @@ pub(crate) fn scan_blocked(lattice: &Lattice, cancel: &dyn Cancel) -> Result<Sca
     let (mut largest, mut largest_root, mut bipartite, mut spans) = (0u64, None, true, false);
     let mut steps = 0u64;
     for root in 0..n {
-        if steps.is_multiple_of(POLL_INTERVAL) && cancel.should_stop() {
+        if poll(cancel, steps) {
             return Err(Cancelled);
         }
         steps += 1;
@@ -102,7 +102,7 @@ pub(crate) fn scan_blocked(lattice: &Lattice, cancel: &dyn Cancel) -> Result<Sca
         queue.push_back(root);
         let (mut size, mut first, mut last) = (0u64, false, false);
         while let Some(v) = queue.pop_front() {
-            if steps.is_multiple_of(POLL_INTERVAL) && cancel.should_stop() {
+            if poll(cancel, steps) {
                 return Err(Cancelled);
             }
             steps += 1;

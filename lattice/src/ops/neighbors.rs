@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::mem::size_of;
 
 use crate::bfs::{Stop, UNREACHED, search, slot};
-use crate::cancel::{Cancel, Cancelled, POLL_INTERVAL};
+use crate::cancel::{Cancel, Cancelled, poll};
 use crate::estimate::{Estimate, search_bytes};
 use crate::spec::Lattice;
 
@@ -98,7 +98,7 @@ pub(crate) fn sparse_order(
     for _ in 0..radius {
         let level_end = order.len();
         for i in level_start..level_end {
-            if expansions.is_multiple_of(POLL_INTERVAL) && cancel.should_stop() {
+            if poll(cancel, expansions) {
                 return Err(Cancelled);
             }
             expansions += 1;

@@ -66,6 +66,22 @@ pub async fn expire_own_results(pool: &PgPool, limit: i64) -> Result<u64, DbErro
     Ok(u64::try_from(pruned.pruned).unwrap_or(0))
 }
 
+/// Deletes the progress rows (migrations/0028) of jobs no longer running
+/// at the attempt that wrote them: GET shows none for them anyway.
+pub async fn delete_finished_progress(pool: &PgPool, limit: i64) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM job_progress
+         WHERE job_id IN (SELECT p.job_id FROM job_progress p JOIN jobs j ON j.id = p.job_id
+                          WHERE j.status <> 'running' OR j.attempt <> p.attempt
+                          LIMIT $1
+                          FOR UPDATE OF p SKIP LOCKED)",
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
 /// Deletes outbox rows the broker confirmed more than `age` ago. Unsent rows
 /// are never touched, whatever their age.
 pub async fn delete_sent_outbox(pool: &PgPool, age: Duration, limit: i64) -> Result<u64, DbError> {

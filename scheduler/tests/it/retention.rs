@@ -254,3 +254,29 @@ async fn own_ttls_decide_when_a_result_goes_and_the_api_is_told() -> anyhow::Res
     drop(listener);
     db.drop_database().await
 }
+
+/// Issue 22: a progress row outlives its use once the job stops running
+/// at the attempt that wrote it; retention deletes it, and keeps a running
+/// job's.
+#[tokio::test]
+async fn progress_of_jobs_no_longer_running_is_deleted() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let finished = succeeded_job(&db, json!({"length": 1})).await?;
+    let tenant = tenant(&db.pool).await?;
+    let running = queued_job(&db, tenant, 3).await?;
+    claim(&db, running, 1).await?;
+    for (job, attempt) in [(finished, 1), (running, 1)] {
+        sqlx::query("INSERT INTO job_progress (job_id, attempt, done, total, unit) VALUES ($1, $2, 1, 2, 'vertices')")
+            .bind(job.as_uuid())
+            .bind(attempt)
+            .execute(&db.pool)
+            .await?;
+    }
+    let pruned = retention(&db).run_once().await;
+    assert_eq!(pruned.job_progress, 1);
+    let left: Vec<Uuid> = sqlx::query_scalar("SELECT job_id FROM job_progress")
+        .fetch_all(&db.pool)
+        .await?;
+    assert_eq!(left, vec![running.as_uuid()]);
+    db.drop_database().await
+}

@@ -148,7 +148,8 @@ pub async fn list(
                   result, error, created_at, updated_at, started_at, finished_at, run_at,
                   ARRAY(SELECT d.parent_id FROM job_dependencies d
                         WHERE d.child_id = jobs.id ORDER BY d.parent_id) AS "depends_on!",
-                  result_ttl_secs, result_expires_at
+                  result_ttl_secs, result_expires_at,
+                  job_progress_shown(id, attempt, status) AS progress
            FROM jobs
            WHERE tenant_id = $1
              AND ($2::job_status[] IS NULL OR status = ANY($2))

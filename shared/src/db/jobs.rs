@@ -47,6 +47,9 @@ pub struct JobRow {
     /// When its result goes (a succeeded job with `result_ttl_secs`, until
     /// retention has summarised it).
     pub result_expires_at: Option<DateTime<Utc>>,
+    /// While it runs, what the worker last reported (`db::progress`):
+    /// `{done, total, unit, updated_at}`.
+    pub progress: Option<Value>,
 }
 
 /// A job about to be inserted by a submit.
@@ -406,7 +409,8 @@ pub async fn get(pool: &PgPool, tenant: TenantId, job: JobId) -> Result<Option<J
                   result, error, created_at, updated_at, started_at, finished_at, run_at,
                   ARRAY(SELECT d.parent_id FROM job_dependencies d
                         WHERE d.child_id = jobs.id ORDER BY d.parent_id) AS "depends_on!",
-                  result_ttl_secs, result_expires_at
+                  result_ttl_secs, result_expires_at,
+                  job_progress_shown(id, attempt, status) AS progress
            FROM jobs WHERE id = $1 AND tenant_id = $2"#,
         job as JobId,
         tenant as TenantId,

@@ -9,6 +9,7 @@ pub mod billing;
 pub mod job_queries;
 pub mod jobs;
 pub mod outbox;
+pub mod progress;
 pub mod scaling;
 pub mod tenants;
 pub mod webhooks;

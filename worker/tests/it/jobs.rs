@@ -165,3 +165,60 @@ async fn a_message_of_a_finished_job_is_acked_without_a_second_result() -> anyho
     assert_eq!(worker.count(WEBHOOK_MESSAGES, job).await?, 1);
     worker.stop().await
 }
+
+/// Issue 22: a job that computes for longer than a second reports its
+/// progress while it runs (vertices expanded against the estimate), and a
+/// cancel still stops it.
+#[tokio::test]
+async fn a_long_job_reports_its_progress_while_it_runs() -> anyhow::Result<()> {
+    let worker = Worker::start_with(&[("CATALYTIC_WORKER__PROGRESS_EVERY_MS", "200")]).await?;
+    // 5×10^8 vertices, corner to corner: seconds of work on any machine
+    // this runs on, and 128 MB of engine state.
+    let (job, message) = worker
+        .submit(
+            json!({"lattice": {"sizes": [800, 800, 800]}, "operation": "shortest_path",
+                   "params": {"start": [0, 0, 0], "end": [799, 799, 799]}}),
+            Duration::from_secs(120),
+        )
+        .await?;
+    let reported = || async {
+        sqlx::query_as::<_, (i64, i64, String, i32)>(
+            "SELECT done, total, unit, attempt FROM job_progress WHERE job_id = $1",
+        )
+        .bind(job.as_uuid())
+        .fetch_optional(&worker.env.db.pool)
+        .await
+    };
+    let first = wait_until("a progress report", FINISH, || async {
+        Ok(reported().await?.filter(|(done, ..)| *done > 0))
+    })
+    .await?;
+    let (done, total, unit, attempt) = first.clone();
+    assert_eq!((unit.as_str(), attempt), ("vertices", message.attempt));
+    assert!(done <= total && total >= 512_000_000, "{first:?}");
+    // It keeps moving while the job runs.
+    wait_until("a later report", FINISH, || async {
+        let (status, ..) = worker.row(job).await?;
+        let later = reported().await?.map_or(0, |(d, ..)| d);
+        Ok((later > done || status != "running").then_some(()))
+    })
+    .await?;
+    let guard = catalytic_shared::db::jobs::Guard {
+        job,
+        from: catalytic_shared::job::JobState::Running,
+        attempt: message.attempt,
+    };
+    let cancelled =
+        catalytic_shared::db::job_queries::cancel(&worker.env.db.pool, guard, "test").await?;
+    let status = wait_until("the end", FINISH, || async {
+        let (status, ..) = worker.row(job).await?;
+        Ok((status != "running").then_some(status))
+    })
+    .await?;
+    let expected = match cancelled {
+        catalytic_shared::db::jobs::Transitioned::Applied(_) => "cancelled",
+        catalytic_shared::db::jobs::Transitioned::Stale => "succeeded",
+    };
+    assert_eq!(status, expected);
+    worker.stop().await
+}
