@@ -83,6 +83,10 @@ pub enum ApiError {
     /// the message says which and why, never a secret.
     #[error("{0}")]
     BadGateway(String),
+    /// A `Range` outside a download of `length` bytes (416, with
+    /// `Content-Range: bytes */length`).
+    #[error("the range asked for is outside the {length} bytes of this download")]
+    RangeNotSatisfiable { length: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -134,6 +138,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Saturated => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -152,6 +157,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::BadGateway(_) => "bad-gateway",
             ApiError::Saturated => "saturated",
+            ApiError::RangeNotSatisfiable { .. } => "range-not-satisfiable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -249,6 +255,11 @@ impl IntoResponse for ApiError {
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        if let ApiError::RangeNotSatisfiable { length } = &self
+            && let Ok(value) = HeaderValue::from_str(&format!("bytes */{length}"))
+        {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
         }
         if status == StatusCode::UNAUTHORIZED {
             response

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | job results | `scheduler.retention_results_secs` (7 days) after finishing | a summary `{"pruned": true, "length"?, "count"?}`; the row stays |
 //! | results of jobs with their own `result_ttl_secs` | that long after succeeding (checked every `OWN_TTL_EVERY`, a minute) | the same summary |
+//! | result parts of attempts that did not succeed | until the next round | deleted (a summarised result's parts go with it) |
 //! | progress of jobs no longer running | until the round after they stop | deleted |
 //! | sent outbox rows | `scheduler.retention_sent_outbox_secs` (1 day) | deleted |
 //! | refresh tokens, revoked access tokens | until they expire | deleted |
@@ -47,6 +48,7 @@ pub struct Pruned {
     pub job_results: u64,
     pub own_ttl_results: u64,
     pub job_progress: u64,
+    pub orphan_parts: u64,
     pub sent_outbox: u64,
     pub refresh_tokens: u64,
     pub revoked_tokens: u64,
@@ -98,6 +100,7 @@ impl Retention {
                 retention::delete_finished_progress(pool, n)
             })
             .await,
+            orphan_parts: prune("orphan_parts", |n| retention::delete_orphan_parts(pool, n)).await,
             sent_outbox: prune("sent_outbox", |n| {
                 retention::delete_sent_outbox(pool, self.sent_outbox, n)
             })

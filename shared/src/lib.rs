@@ -43,6 +43,7 @@ pub mod probe;
 #[cfg(feature = "queue")]
 pub mod queue;
 pub mod reconnect;
+pub mod result_parts;
 pub mod schedule;
 pub mod secret;
 pub mod shutdown;

@@ -80,6 +80,9 @@ pub struct PlanLimits {
     /// The longest a job may keep its full result (`result_ttl_secs` on
     /// submit); without one it keeps it `scheduler.retention_results_secs`.
     pub result_retention: Duration,
+    /// Bytes of stored result parts (full answers beyond the inline caps,
+    /// compressed) the tenant may keep at once.
+    pub result_storage_bytes: u64,
 }
 
 impl Plan {
@@ -136,6 +139,7 @@ impl Plan {
                 schedule_horizon: Duration::from_secs(86_400),
                 schedules: 5,
                 result_retention: Duration::from_secs(7 * 86_400),
+                result_storage_bytes: 100 << 20,
             },
             Plan::Starter => PlanLimits {
                 price_cents_per_month: 2_900,
@@ -152,6 +156,7 @@ impl Plan {
                 schedule_horizon: Duration::from_secs(7 * 86_400),
                 schedules: 20,
                 result_retention: Duration::from_secs(30 * 86_400),
+                result_storage_bytes: 1 << 30,
             },
             Plan::Professional => PlanLimits {
                 price_cents_per_month: 9_900,
@@ -168,6 +173,7 @@ impl Plan {
                 schedule_horizon: Duration::from_secs(30 * 86_400),
                 schedules: 100,
                 result_retention: Duration::from_secs(90 * 86_400),
+                result_storage_bytes: 10 << 30,
             },
             Plan::Enterprise => PlanLimits {
                 price_cents_per_month: 49_900,
@@ -184,6 +190,7 @@ impl Plan {
                 schedule_horizon: Duration::from_secs(365 * 86_400),
                 schedules: 1000,
                 result_retention: Duration::from_secs(365 * 86_400),
+                result_storage_bytes: 100 << 30,
             },
         }
     }
@@ -281,6 +288,11 @@ mod tests {
             .map(|p| p.limits().result_retention)
             .collect();
         assert!(retention.windows(2).all(|w| w[0] <= w[1]), "{retention:?}");
+        let storage: Vec<u64> = Plan::ALL
+            .iter()
+            .map(|p| p.limits().result_storage_bytes)
+            .collect();
+        assert!(storage.windows(2).all(|w| w[0] < w[1]), "{storage:?}");
         // migrations/0027's CHECK is the widest bound: no plan goes past it.
         assert!(retention.iter().all(|r| r.as_secs() <= 31_536_000));
         assert!(!Plan::Starter.limits().gpu && Plan::Professional.limits().gpu);

@@ -10,6 +10,7 @@ use crate::device::Device;
 use crate::progress::Progress;
 use catalytic_lattice::{Cancelled, Data, Lattice, LatticeError, TransformError};
 use catalytic_shared::job::{AuxSpec, DataSpec, JobSpec, Operation, TransformSpec};
+use catalytic_shared::result_parts::{Packed, Packer};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +31,10 @@ pub struct Computed {
     pub elapsed: Duration,
     /// `cpu` or `gpu`: the engine that computed it (usage events bill GPU time apart).
     pub device: &'static str,
+    /// The full answer where it exceeds the result's inline caps, packed to
+    /// be stored (`catalytic_shared::result_parts`): the executor stores
+    /// them before the outcome and lists them in the result.
+    pub parts: Vec<Packed>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +54,8 @@ pub enum ComputeError {
     TooLarge(AdmitError),
     #[error("the engine thread failed: {0}")]
     Panicked(String),
+    #[error("packing the result's full answer failed: {0}")]
+    Packing(#[from] std::io::Error),
 }
 
 impl From<Cancelled> for ComputeError {
@@ -138,6 +145,7 @@ fn compute(
     let lattice = spec.lattice()?;
     let gpu = device.gpu_for(&lattice);
     let mut engine = CPU;
+    let mut parts = Vec::new();
     let (mut result, vertex_visits) = match &spec.operation {
         Operation::ShortestPath { start, end } => {
             let (s, e) = (index(&lattice, start)?, index(&lattice, end)?);
@@ -150,8 +158,11 @@ fn compute(
         }
         Operation::Distances { source } => {
             let s = index(&lattice, source)?;
-            let (d, used) = distances_on(&lattice, s, gpu, cancel)?;
+            let (d, field, used) = distances_on(&lattice, s, gpu, cancel)?;
             engine = used;
+            if let Some(field) = field {
+                parts.push(field_part(&lattice, &field)?);
+            }
             let visits = d.reachable;
             (serde_json::to_value(d)?, visits)
         }
@@ -223,6 +234,7 @@ fn compute(
         vertex_visits,
         elapsed,
         device: engine,
+        parts,
     })
 }
 
@@ -257,25 +269,47 @@ fn prefer_gpu<T>(
     Ok((on_cpu()?, CPU))
 }
 
-/// Distances from `source`: on `gpu` when given and the field is not
-/// listed (above `FULL_FIELD_CAP` the summary comes from the levels alone),
-/// else the reference search.
+/// Distances from `source`: on `gpu` (lattices above the inline field cap),
+/// the summary from its levels; on the CPU the reference search, which for
+/// a lattice above the cap also hands back the whole field, stored apart
+/// as the result's `field` part (the GPU's levels hold distances mod 3
+/// only, so a GPU worker stores none yet).
 fn distances_on(
     lattice: &Lattice,
     source: u64,
     gpu: Option<&catalytic_gpu::Gpu>,
     cancel: &(dyn catalytic_lattice::Cancel + Sync),
-) -> Result<(catalytic_lattice::Distances, &'static str), ComputeError> {
-    prefer_gpu(
-        gpu.filter(|_| lattice.vertex_count() > catalytic_lattice::FULL_FIELD_CAP),
+) -> Result<(catalytic_lattice::Distances, Option<Vec<u32>>, &'static str), ComputeError> {
+    let above_cap = lattice.vertex_count() > catalytic_lattice::FULL_FIELD_CAP;
+    let (summary, used) = prefer_gpu(
+        gpu.filter(|_| above_cap),
         |g| {
             let levels = g.bfs_levels(lattice, source, None, cancel)?;
-            Ok(catalytic_lattice::distances_from_levels(
-                lattice, source, &levels,
+            Ok((
+                catalytic_lattice::distances_from_levels(lattice, source, &levels),
+                None,
             ))
         },
-        || Ok(catalytic_lattice::distances(lattice, source, cancel)?),
-    )
+        || match above_cap {
+            true => {
+                let (d, field) = catalytic_lattice::distances_with_field(lattice, source, cancel)?;
+                Ok((d, Some(field)))
+            }
+            false => Ok((catalytic_lattice::distances(lattice, source, cancel)?, None)),
+        },
+    )?;
+    let (d, field) = summary;
+    Ok((d, field, used))
+}
+
+/// The whole distance field as a `.npy` part: 32-bit integers, `-1` for
+/// unreachable or blocked, shaped like the lattice with axis 0 first
+/// (Fortran order, the engine's vertex order).
+fn field_part(lattice: &Lattice, field: &[u32]) -> Result<Packed, ComputeError> {
+    let shape: Vec<u64> = lattice.sizes().iter().map(|&s| u64::from(s)).collect();
+    let mut packer = Packer::npy("field", "<i4", &shape, true);
+    packer.write_i32s(field.iter().map(|&d| i32::try_from(d).unwrap_or(-1)))?;
+    Ok(packer.finish()?)
 }
 
 /// One canonical path, on `gpu` when given, else the fast CPU engine.

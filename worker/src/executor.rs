@@ -17,17 +17,19 @@
 
 use crate::admission::Admission;
 use crate::cancel;
-use crate::compute::{self, ComputeError};
+use crate::compute::{self, ComputeError, Computed};
 use crate::heartbeat;
 use crate::progress::{self, Progress};
-use catalytic_shared::db::DbError;
 use catalytic_shared::db::jobs::{self, Change, Guard, Transitioned};
+use catalytic_shared::db::result_parts::Stored;
+use catalytic_shared::db::{self, DbError};
 use catalytic_shared::group_commit::GroupCommit;
 use catalytic_shared::ids::WorkerId;
 use catalytic_shared::job::{Failure, JobState, Usage};
 use catalytic_shared::metrics as m;
 use catalytic_shared::queue::{JobMessage, MessageError};
 use catalytic_shared::reconnect::Backoff;
+use catalytic_shared::result_parts::{NPY_MEDIA_TYPE, Packed};
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -291,13 +293,14 @@ impl Executor {
                 metrics::gauge!(m::JOBS_IN_FLIGHT).increment(1.0);
                 let started = std::time::Instant::now();
                 let progress = Arc::new(Progress::default());
+                let computing = CancellationToken::new();
                 let reporter = tokio::spawn(
                     progress::report(
                         self.pool.clone(),
                         running,
                         progress.clone(),
                         self.progress_every,
-                        done.clone(),
+                        computing.clone(),
                     )
                     .in_current_span(),
                 );
@@ -310,7 +313,7 @@ impl Executor {
                     progress,
                 )
                 .await;
-                done.cancel();
+                computing.cancel();
                 let _ = reporter.await;
                 self.compute_times.record(started.elapsed());
                 drop(slot);
@@ -322,6 +325,27 @@ impl Executor {
         };
         drop(taken);
         drop(registration);
+        // Full answers beyond the inline caps are stored before the outcome,
+        // while the lease still heartbeats (a large part takes seconds).
+        let outcome = match outcome {
+            Ok(computed) if !computed.parts.is_empty() => {
+                match self.store_parts(computed, running, shutdown).await {
+                    PartsStored::Ready(computed) => Ok(computed),
+                    PartsStored::Moved => {
+                        tracing::warn!("parts dropped: the job moved on while computing");
+                        done.cancel();
+                        let _ = lease_task.await;
+                        return Settle::Ack;
+                    }
+                    PartsStored::ShuttingDown => {
+                        done.cancel();
+                        let _ = lease_task.await;
+                        return Settle::Requeue;
+                    }
+                }
+            }
+            other => other,
+        };
         done.cancel();
         let _ = lease_task.await;
 
@@ -382,7 +406,9 @@ impl Executor {
                     usage: Usage::default(),
                 }
             }
-            Err(e @ ComputeError::Panicked(_)) if moved.max_attempts > message.attempt => {
+            Err(e @ (ComputeError::Panicked(_) | ComputeError::Packing(_)))
+                if moved.max_attempts > message.attempt =>
+            {
                 tracing::error!(error = %e, "attempt failed; retrying");
                 Change::Retry {
                     error: Failure::Engine {
@@ -392,7 +418,7 @@ impl Executor {
                     backoff: catalytic_shared::job::retry::backoff(message.attempt),
                 }
             }
-            Err(e @ ComputeError::Panicked(_)) => Change::Fail {
+            Err(e @ (ComputeError::Panicked(_) | ComputeError::Packing(_))) => Change::Fail {
                 error: Failure::Engine {
                     message: e.to_string(),
                     attempt: message.attempt,
@@ -421,6 +447,82 @@ impl Executor {
             // the reaper re-queues the job; redeliver the message meanwhile.
             None => Settle::Requeue,
         }
+    }
+}
+
+/// What storing a job's result parts came to.
+enum PartsStored {
+    /// Stored (or refused by the plan's cap): the result lists them, or
+    /// says why not.
+    Ready(Computed),
+    /// The job is no longer running at this attempt: nothing to record.
+    Moved,
+    /// Shutdown came while the database was away.
+    ShuttingDown,
+}
+
+impl Executor {
+    /// Stores `computed`'s parts for the running attempt of `running`,
+    /// retrying while the database is away, and lists them in its result
+    /// (name, type, shape, bytes and the URL to download each), or says
+    /// why the plan's cap kept them out.
+    async fn store_parts(
+        &self,
+        mut computed: Computed,
+        running: Guard,
+        shutdown: &CancellationToken,
+    ) -> PartsStored {
+        let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
+        let stored = loop {
+            match db::result_parts::store(&self.pool, running.job, running.attempt, &computed.parts)
+                .await
+            {
+                Ok(stored) => break stored,
+                Err(e) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "storing result parts failed; retrying");
+                    if !Backoff::sleep(delay, shutdown).await {
+                        return PartsStored::ShuttingDown;
+                    }
+                }
+            }
+        };
+        let listing = match stored {
+            Stored::Moved => return PartsStored::Moved,
+            Stored::Kept => {
+                let parts: Vec<serde_json::Value> = computed
+                    .parts
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "name": p.name, "media_type": NPY_MEDIA_TYPE, "dtype": p.dtype,
+                            "shape": p.shape, "bytes": p.length, "stored_bytes": p.stored_bytes(),
+                            "url": format!("/v1/jobs/{}/result/{}", running.job, p.name),
+                        })
+                    })
+                    .collect();
+                tracing::info!(parts = parts.len(), "result parts stored");
+                ("parts", serde_json::json!(parts))
+            }
+            Stored::OverCap { used, cap } => {
+                tracing::warn!(
+                    used,
+                    cap,
+                    "result parts over the plan's storage; not stored"
+                );
+                let reason = serde_json::json!({
+                    "reason": "your plan's storage for full results is used up; delete jobs or results you no longer need",
+                    "stored_bytes": used, "limit_bytes": cap,
+                    "needed_bytes": computed.parts.iter().map(Packed::stored_bytes).sum::<u64>(),
+                });
+                ("parts_refused", reason)
+            }
+        };
+        if let Some(result) = computed.result.as_object_mut() {
+            result.insert(listing.0.to_owned(), listing.1);
+        }
+        computed.parts.clear();
+        PartsStored::Ready(computed)
     }
 }
 

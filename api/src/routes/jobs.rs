@@ -12,7 +12,7 @@ use crate::json::ApiJson;
 use crate::pagination::PageQuery;
 use crate::query::ApiQuery;
 use crate::responses::{JobAccepted, JobOut, JobPage};
-use crate::routes::{job_bulk, job_deletion};
+use crate::routes::{job_bulk, job_deletion, job_results};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -41,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(job_bulk::cancel_matching))
         .routes(routes!(rerun_job))
         .routes(routes!(job_bulk::delete_matching))
+        .routes(routes!(job_results::download_part))
 }
 
 /// The longest `?wait=` a read may long-poll, in seconds.

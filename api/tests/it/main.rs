@@ -14,6 +14,7 @@ mod health;
 mod job_batches;
 mod job_cache;
 mod job_deletion;
+mod job_results;
 mod jobs;
 mod jobs_lifecycle;
 mod lattices;

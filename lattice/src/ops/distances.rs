@@ -61,6 +61,29 @@ pub fn distances(
     })
 }
 
+/// [`distances`], and the distance field of any size as the search left
+/// it: every vertex's distance in index order (axis 0 varying fastest),
+/// `u32::MAX` for unreachable or blocked ones. For a field too large to
+/// list inline, stored apart (a job's result part, issue 22). The same
+/// search and memory as [`distances`]: the field is its distance array.
+pub fn distances_with_field(
+    lattice: &Lattice,
+    source: u64,
+    cancel: &dyn Cancel,
+) -> Result<(Distances, Vec<u32>), Cancelled> {
+    let found = search(lattice, source, Stop::Exhausted, cancel)?;
+    let histogram = histogram(&found.dist, found.reached, cancel)?;
+    let eccentricity = histogram.len().saturating_sub(1) as u64;
+    let summary = Distances {
+        source: lattice.coord_of(source),
+        reachable: found.reached,
+        eccentricity,
+        histogram,
+        field: None,
+    };
+    Ok((summary, found.dist))
+}
+
 /// The summary of a search run by the fast engine or a GPU (`levels`, a
 /// complete search from `source`): equal to [`distances`] for lattices of
 /// more than [`FULL_FIELD_CAP`] vertices, whose field is never listed. At
@@ -169,6 +192,31 @@ mod tests {
         assert_eq!(found.field, Some(vec![-1; 9]));
         let around = distances(&lattice, 0, &Never)?;
         assert_eq!(around.field, Some(vec![0, 1, 2, 1, -1, 3, 2, 3, 4]));
+        Ok(())
+    }
+
+    #[test]
+    fn the_field_apart_is_the_inline_one_and_any_size() -> Result<(), Box<dyn Error>> {
+        let lattice = Lattice::new(vec![3, 3])?.with_blocked(Blocked::Explicit(vec![4]))?;
+        let (summary, field) = distances_with_field(&lattice, 0, &Never)?;
+        let inline = distances(&lattice, 0, &Never)?;
+        let as_inline: Vec<i64> = field
+            .iter()
+            .map(|&d| if d == u32::MAX { -1 } else { i64::from(d) })
+            .collect();
+        assert_eq!(Some(as_inline), inline.field);
+        assert_eq!(
+            Distances {
+                field: None,
+                ..inline
+            },
+            summary
+        );
+        let big = Lattice::new(vec![FULL_FIELD_CAP as u32 + 1])?;
+        let (summary, field) = distances_with_field(&big, 0, &Never)?;
+        assert_eq!(field.len() as u64, big.vertex_count());
+        assert_eq!(field.last().copied(), Some(FULL_FIELD_CAP as u32));
+        assert_eq!(summary, distances(&big, 0, &Never)?);
         Ok(())
     }
 

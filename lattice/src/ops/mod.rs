@@ -27,7 +27,9 @@ pub use analyze::{
 };
 pub use batch::shortest_paths;
 pub use components::{ComponentSizeCount, Components, components};
-pub use distances::{Distances, FULL_FIELD_CAP, distances, distances_from_levels};
+pub use distances::{
+    Distances, FULL_FIELD_CAP, distances, distances_from_levels, distances_with_field,
+};
 pub use neighbors::{BALL_LIST_CAP, Ball, neighbors};
 
 pub(crate) use analyze::estimate as estimate_analyze;

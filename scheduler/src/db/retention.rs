@@ -31,7 +31,9 @@ pub async fn summarise_results(pool: &PgPool, age: Duration, limit: i64) -> Resu
                                   AND NOT (result ? 'pruned')
                             LIMIT $2
                             FOR UPDATE SKIP LOCKED)
-               RETURNING id)
+               RETURNING id),
+           -- The full answer goes with the result it belonged to.
+           parts AS (DELETE FROM job_result_parts WHERE job_id IN (SELECT id FROM pruned))
            SELECT count(*) AS "pruned!", notify_jobs_erased(array_agg(id)) AS told FROM pruned"#,
         age.as_secs_f64(),
         limit,
@@ -57,13 +59,34 @@ pub async fn expire_own_results(pool: &PgPool, limit: i64) -> Result<u64, DbErro
                             ORDER BY result_expires_at
                             LIMIT $1
                             FOR UPDATE SKIP LOCKED)
-               RETURNING id)
+               RETURNING id),
+           -- The full answer goes with the result it belonged to.
+           parts AS (DELETE FROM job_result_parts WHERE job_id IN (SELECT id FROM pruned))
            SELECT count(*) AS "pruned!", notify_jobs_erased(array_agg(id)) AS told FROM pruned"#,
         limit,
     )
     .fetch_one(pool)
     .await?;
     Ok(u64::try_from(pruned.pruned).unwrap_or(0))
+}
+
+/// Deletes stored result parts (migrations/0029) of attempts that did not
+/// succeed: the job failed, was cancelled or re-queued after its worker
+/// stored them (a crash between the parts and the outcome). Parts of an
+/// attempt still running are its worker's, about to be served.
+pub async fn delete_orphan_parts(pool: &PgPool, limit: i64) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM job_result_parts
+         WHERE (job_id, name) IN (
+             SELECT p.job_id, p.name FROM job_result_parts p JOIN jobs j ON j.id = p.job_id
+             WHERE j.attempt <> p.attempt OR j.status NOT IN ('succeeded', 'running')
+             LIMIT $1
+             FOR UPDATE OF p SKIP LOCKED)",
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 /// Deletes the progress rows (migrations/0028) of jobs no longer running

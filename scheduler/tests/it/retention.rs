@@ -280,3 +280,59 @@ async fn progress_of_jobs_no_longer_running_is_deleted() -> anyhow::Result<()> {
     assert_eq!(left, vec![running.as_uuid()]);
     db.drop_database().await
 }
+
+/// Issue 22: a stored result part goes with the result it belonged to
+/// (summarised by retention) and when its attempt did not succeed; the
+/// parts of a fresh success stay.
+#[tokio::test]
+async fn result_parts_go_with_their_result_and_with_failed_attempts() -> anyhow::Result<()> {
+    use catalytic_shared::db::result_parts::{self, Stored};
+    use catalytic_shared::job::Failure;
+    use catalytic_shared::result_parts::Packer;
+    let db = TestDatabase::create().await?;
+    let tenant = tenant(&db.pool).await?;
+    let mut packer = Packer::npy("field", "<i4", &[3], true);
+    packer.write_i32s([0, 1, 2])?;
+    let part = packer.finish()?;
+    let mut jobs = Vec::new();
+    for outcome in ["old", "failed", "fresh"] {
+        let job = queued_job(&db, tenant, 3).await?;
+        claim(&db, job, 1).await?;
+        let stored = result_parts::store(&db.pool, job, 1, std::slice::from_ref(&part)).await?;
+        assert_eq!(stored, Stored::Kept);
+        let change = match outcome {
+            "failed" => Change::Fail {
+                error: Failure::Invalid {
+                    message: "no".into(),
+                },
+                usage: Usage::default(),
+            },
+            _ => Change::Succeed {
+                result: json!({"reachable": true}),
+                usage: Usage::default(),
+            },
+        };
+        let guard = Guard {
+            job,
+            from: JobState::Running,
+            attempt: 1,
+        };
+        jobs::transition(&mut *db.pool.acquire().await?, guard, change).await?;
+        jobs.push(job);
+    }
+    sqlx::query("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = $1")
+        .bind(jobs[0].as_uuid())
+        .execute(&db.pool)
+        .await?;
+    let pruned = retention(&db).run_once().await;
+    assert_eq!((pruned.job_results, pruned.orphan_parts), (1, 1));
+    let left: Vec<Uuid> = sqlx::query_scalar("SELECT job_id FROM job_result_parts")
+        .fetch_all(&db.pool)
+        .await?;
+    assert_eq!(left, vec![jobs[2].as_uuid()]);
+    let chunks: i64 = sqlx::query_scalar("SELECT count(*) FROM job_result_chunks")
+        .fetch_one(&db.pool)
+        .await?;
+    assert_eq!(chunks, 1, "the chunks went with their parts");
+    db.drop_database().await
+}

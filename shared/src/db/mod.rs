@@ -10,6 +10,7 @@ pub mod job_queries;
 pub mod jobs;
 pub mod outbox;
 pub mod progress;
+pub mod result_parts;
 pub mod scaling;
 pub mod tenants;
 pub mod webhooks;

@@ -61,6 +61,7 @@ impl Worker {
         let operation = match spec["operation"].as_str() {
             Some("shortest_path") => "shortest_path",
             Some("analyze") => "analyze",
+            Some("distances") => "distances",
             other => anyhow::bail!("no test jobs of operation {other:?}"),
         };
         let job = jobs::NewJob {

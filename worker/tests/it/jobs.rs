@@ -222,3 +222,72 @@ async fn a_long_job_reports_its_progress_while_it_runs() -> anyhow::Result<()> {
     assert_eq!(status, expected);
     worker.stop().await
 }
+
+/// Issue 22: a distance field too large to list inline is stored as a
+/// `.npy` part beside the job, listed in its result, and holds exactly the
+/// reference search's distances (-1 where unreachable), axis 0 first.
+#[tokio::test]
+async fn a_field_beyond_the_inline_cap_is_stored_as_a_part() -> anyhow::Result<()> {
+    let worker = Worker::start().await?;
+    let (sizes, blocked) = ([400u32, 300], vec![401u64, 402, 5_000]);
+    let (job, _) = worker
+        .submit(
+            json!({"lattice": {"sizes": sizes, "blocked": {"kind": "explicit", "indices": blocked}},
+                   "operation": "distances", "params": {"source": [3, 2]}}),
+            Duration::from_secs(60),
+        )
+        .await?;
+    let (status, _, result, _) = worker.wait_terminal(job).await?;
+    assert_eq!(status, "succeeded");
+    let result = result.ok_or_else(|| anyhow::anyhow!("no result"))?;
+    assert!(
+        result.get("field").is_none_or(|f| f.is_null()),
+        "not inline"
+    );
+    let part = &result["parts"][0];
+    assert_eq!(part["name"], "field", "{result}");
+    assert_eq!(part["dtype"], "<i4");
+    assert_eq!(part["shape"], json!([400, 300]));
+    assert_eq!(part["url"], format!("/v1/jobs/{job}/result/field"));
+
+    // The stored file, reassembled, against the engine's own search.
+    let (length, frames): (i64, Vec<Vec<u8>>) = (
+        sqlx::query_scalar("SELECT length FROM job_result_parts WHERE job_id = $1")
+            .bind(job.as_uuid())
+            .fetch_one(&worker.env.db.pool)
+            .await?,
+        sqlx::query_scalar("SELECT frame FROM job_result_chunks WHERE job_id = $1 ORDER BY seq")
+            .bind(job.as_uuid())
+            .fetch_all(&worker.env.db.pool)
+            .await?,
+    );
+    assert_eq!(part["bytes"], length);
+    let mut file = Vec::new();
+    for (seq, frame) in frames.iter().enumerate() {
+        file.extend(catalytic_shared::result_parts::unpack(
+            frame,
+            seq as u64,
+            length as u64,
+        )?);
+    }
+    let header = u16::from_le_bytes([file[8], file[9]]) as usize + 10;
+    let stored: Vec<i64> = file[header..]
+        .chunks(4)
+        .map(|b| i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+        .collect();
+    let lattice = catalytic_lattice::Lattice::new(sizes.to_vec())?
+        .with_blocked(catalytic_lattice::Blocked::Explicit(vec![401, 402, 5_000]))?;
+    let source = 3 + 400 * 2;
+    let (_, reference) =
+        catalytic_lattice::distances_with_field(&lattice, source, &catalytic_lattice::Never)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let expected: Vec<i64> = reference
+        .iter()
+        .map(|&d| if d == u32::MAX { -1 } else { i64::from(d) })
+        .collect();
+    assert_eq!(stored.len(), 120_000);
+    assert!(stored == expected, "the stored field is the reference's");
+    assert_eq!(stored[401], -1, "blocked");
+    assert_eq!(stored[source as usize], 0);
+    worker.stop().await
+}
