@@ -248,6 +248,17 @@ pub enum JobsCommand {
         #[arg(long)]
         wait: Option<u32>,
     },
+    /// Download a stored part of a succeeded job's result (a full answer
+    /// beyond the inline caps, e.g. a distance field as a .npy file).
+    Download {
+        id: Uuid,
+        /// The part's name (its result's `parts`); by default its only one.
+        #[arg(long)]
+        part: Option<String>,
+        /// Where to write it (`-`: standard output).
+        #[arg(long, value_name = "FILE")]
+        out: String,
+    },
     /// Cancel a scheduled, queued or running job.
     Cancel { id: Uuid },
     /// Cancel every unfinished job that matches the filters (`--all`: every

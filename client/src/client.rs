@@ -219,6 +219,29 @@ impl Client {
         self.delete(&format!("/v1/jobs/{id}")).await
     }
 
+    /// `GET /v1/jobs/{id}/result/{part}` → a stored part of a succeeded
+    /// job's result (its `result.parts` lists them), to read chunk by chunk
+    /// with [`PartDownload::next_chunk`]. 404 for an unknown part, 409 while
+    /// the job runs.
+    pub async fn download_part(&self, id: JobId, part: &str) -> Result<PartDownload, Error> {
+        let response = self
+            .request(Method::GET, &format!("/v1/jobs/{id}/result/{part}"))
+            .send()
+            .await?;
+        if response.status() != StatusCode::OK {
+            return Err(refusal(response).await);
+        }
+        Ok(PartDownload {
+            length: response.content_length(),
+            etag: response
+                .headers()
+                .get("etag")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            response,
+        })
+    }
+
     /// `POST /v1/jobs/{id}/cancel` → 202 with the job, now `cancelled`.
     pub async fn cancel_job(&self, id: JobId) -> Result<Job, Error> {
         let response = self
@@ -300,21 +323,29 @@ pub(crate) async fn expect_empty(response: Response, expected: StatusCode) -> Re
 /// The body of an answer with the `expected` status; any other status is
 /// the refusal, with its problem and `Retry-After`.
 async fn success_body(response: Response, expected: StatusCode) -> Result<Vec<u8>, Error> {
+    if response.status() != expected {
+        return Err(refusal(response).await);
+    }
+    Ok(response.bytes().await?.to_vec())
+}
+
+/// A refusal's status, problem and `Retry-After` (or the transport error
+/// that cut its body short).
+async fn refusal(response: Response) -> Error {
     let status = response.status();
     let retry_after = response
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
-    let bytes = response.bytes().await?;
-    if status != expected {
-        return Err(Error::Api {
+    match response.bytes().await {
+        Ok(bytes) => Error::Api {
             status: status.as_u16(),
             problem: Box::new(Problem::parse(&bytes)),
             retry_after,
-        });
+        },
+        Err(e) => Error::Transport(e),
     }
-    Ok(bytes.to_vec())
 }
 
 /// `?limit=&cursor=` of a list call, only the parts given.
@@ -357,5 +388,22 @@ mod tests {
         assert!(!format!("{client:?}").contains("secret"));
         assert!(!format!("{:?}", client.with_credential("tok_secret")).contains("secret"));
         Ok(())
+    }
+}
+
+/// A part being downloaded (`Client::download_part`).
+#[derive(Debug)]
+pub struct PartDownload {
+    /// Bytes of the whole part (`Content-Length`).
+    pub length: Option<u64>,
+    /// Its ETag (the file's SHA-256, quoted).
+    pub etag: Option<String>,
+    response: Response,
+}
+
+impl PartDownload {
+    /// The next bytes as they arrive; None at the end.
+    pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.response.chunk().await?.map(|b| b.to_vec()))
     }
 }

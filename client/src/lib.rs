@@ -22,7 +22,7 @@ mod schedules;
 mod types;
 mod webhooks;
 
-pub use client::Client;
+pub use client::{Client, PartDownload};
 pub use error::{Error, Problem};
 pub use types::{
     ApiKey, ApiKeyCreated, BulkResult, BulkSubmitted, Cancelled, Deleted, Invoice, InvoiceLine,

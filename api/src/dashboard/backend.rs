@@ -12,6 +12,7 @@ use crate::json::BodyLimit;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -71,6 +72,33 @@ impl Backend {
 
     pub async fn delete(&self, path: &str, bearer: &str) -> Answer {
         self.call(Method::DELETE, path, Some(bearer), None).await
+    }
+
+    /// `GET path` answered as the API answers it, body streamed (downloads);
+    /// `headers` are passed on (`Range`, `If-None-Match`).
+    pub async fn stream(
+        &self,
+        path: &str,
+        bearer: &str,
+        headers: Vec<(header::HeaderName, header::HeaderValue)>,
+    ) -> Response {
+        let mut request = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {bearer}"));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        match request.body(Body::empty()) {
+            Ok(request) => match self.api.clone().oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "building a download request");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        }
     }
 
     async fn call(

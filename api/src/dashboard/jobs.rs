@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/jobs/{id}", get(show_job))
         .route("/dashboard/jobs/{id}/cancel", post(cancel_job))
         .route("/dashboard/jobs/{id}/delete", post(delete_job))
+        .route("/dashboard/jobs/{id}/result/{part}", get(download_part))
         .route("/dashboard/jobs/cancel", post(cancel_matching))
 }
 
@@ -228,6 +229,22 @@ fn result_view(job: &JobOut, result: &Value) -> Markup {
             },
             Some(Err(NoPicture::TooLarge { cells })) => p.note { "The grid has " (cells) " cells: too many to draw (at most " (path_svg::MAX_CELLS) ")." },
             _ => {},
+        }
+        // Full answers stored apart (issue 22): downloaded through the
+        // dashboard, which passes the session's token on.
+        @if let Some(parts) = result.get("parts").and_then(Value::as_array) {
+            h3 { "Downloads" }
+            ul #parts {
+                @for part in parts {
+                    @let name = part.get("name").and_then(Value::as_str).unwrap_or_default();
+                    li {
+                        a href=(format!("/dashboard/jobs/{}/result/{name}", job.id)) download { (name) ".npy" }
+                        " (" (part.get("dtype").and_then(Value::as_str).unwrap_or_default()) ", shape "
+                        (part.get("shape").map(Value::to_string).unwrap_or_default()) ", "
+                        (part.get("bytes").and_then(Value::as_u64).unwrap_or_default()) " bytes; numpy.load opens it)"
+                    }
+                }
+            }
         }
         details open[picture.is_none()] {
             summary { "Result JSON" }
@@ -461,4 +478,28 @@ fn percent(done: u64, total: u64) -> u64 {
         0 => 0,
         _ => done.min(total) * 100 / total,
     }
+}
+
+/// A stored result part, streamed from `GET /v1/jobs/{id}/result/{part}`
+/// with the session's token: the API's answer as it is (headers, ranges,
+/// refusals).
+async fn download_part(
+    session: TenantSession,
+    Extension(backend): Extension<Backend>,
+    Path((id, part)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, Response> {
+    let id = path_uuid(&id, "job").map_err(tenant_error)?;
+    let forwarded = [axum::http::header::RANGE, axum::http::header::IF_NONE_MATCH];
+    let pass: Vec<_> = forwarded
+        .iter()
+        .filter_map(|name| headers.get(name).map(|v| (name.clone(), v.clone())))
+        .collect();
+    Ok(backend
+        .stream(
+            &format!("/v1/jobs/{id}/result/{part}"),
+            &session.token,
+            pass,
+        )
+        .await)
 }

@@ -665,12 +665,10 @@ async fn every_queued_job_is_cancelled_from_the_list_at_once() -> anyhow::Result
     app.teardown().await
 }
 
-#[tokio::test]
-async fn a_running_jobs_page_shows_its_progress() -> anyhow::Result<()> {
-    use catalytic_shared::job::JobState;
-    let app = spawn_app().await?;
+/// Ada, logged in, with a job she submitted from the form: its page and id.
+async fn ada_with_a_job(app: &TestApp) -> anyhow::Result<(Browser, String, String)> {
     app.register("ada@example.com").await?;
-    let mut ada = Browser::new(&app)?;
+    let mut ada = Browser::new(app)?;
     ada.log_in("ada@example.com", PASSWORD).await?;
     let csrf = ada.csrf("/dashboard/jobs/new").await?;
     let page = ada
@@ -678,6 +676,14 @@ async fn a_running_jobs_page_shows_its_progress() -> anyhow::Result<()> {
         .await?
         .location;
     let id = page.rsplit('/').next().unwrap_or_default().to_owned();
+    Ok((ada, page, id))
+}
+
+#[tokio::test]
+async fn a_running_jobs_page_shows_its_progress() -> anyhow::Result<()> {
+    use catalytic_shared::job::JobState;
+    let app = spawn_app().await?;
+    let (mut ada, page, id) = ada_with_a_job(&app).await?;
     assert!(!ada.get(&page).await?.body.contains("<progress"));
     crate::jobs_lifecycle::transition(&app, &id, JobState::Queued, crate::jobs_lifecycle::claim())
         .await?;
@@ -691,5 +697,36 @@ async fn a_running_jobs_page_shows_its_progress() -> anyhow::Result<()> {
         "{}",
         shown.body
     );
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn a_stored_result_part_is_downloaded_from_the_jobs_page() -> anyhow::Result<()> {
+    use catalytic_shared::job::JobState;
+    let app = spawn_app().await?;
+    let (mut ada, page, id) = ada_with_a_job(&app).await?;
+    crate::jobs_lifecycle::transition(&app, &id, JobState::Queued, crate::jobs_lifecycle::claim())
+        .await?;
+    let (packed, file) = crate::job_results::field(10_000)?;
+    catalytic_shared::db::result_parts::store(&app.db.pool, id.parse()?, 1, &[packed]).await?;
+    // The worker lists its parts in the result; so does this stand-in.
+    let done = catalytic_shared::db::jobs::Change::Succeed {
+        result: serde_json::json!({"parts": [{"name": "field", "dtype": "<i4", "shape": [10_000],
+                                              "bytes": file.len()}]}),
+        usage: catalytic_shared::job::Usage::default(),
+    };
+    crate::jobs_lifecycle::transition(&app, &id, JobState::Running, done).await?;
+    let shown = ada.get(&page).await?;
+    let link = format!("/dashboard/jobs/{id}/result/field");
+    assert!(shown.body.contains(&link), "{}", shown.body);
+    let downloaded = ada.get(&link).await?;
+    assert_eq!(downloaded.status, 200);
+    // The page helper reads text: the .npy header is, the data is not.
+    assert!(
+        downloaded.body.contains("NUMPY") && downloaded.body.contains("'shape': (10000,)"),
+        "{}",
+        &downloaded.body[..100.min(downloaded.body.len())]
+    );
+    assert!(file.len() > 40_000);
     app.teardown().await
 }

@@ -22,7 +22,7 @@ async fn running_job(app: &TestApp) -> anyhow::Result<String> {
     Ok(id)
 }
 
-async fn succeed(app: &TestApp, id: &str) -> anyhow::Result<()> {
+pub(crate) async fn succeed(app: &TestApp, id: &str) -> anyhow::Result<()> {
     let done = Change::Succeed {
         result: json!({"reachable": true}),
         usage: Usage::default(),
@@ -33,7 +33,7 @@ async fn succeed(app: &TestApp, id: &str) -> anyhow::Result<()> {
 }
 
 /// A field of `n` 32-bit values `i % 1000` (so it spans chunks when large).
-fn field(n: usize) -> anyhow::Result<(Packed, Vec<u8>)> {
+pub(crate) fn field(n: usize) -> anyhow::Result<(Packed, Vec<u8>)> {
     let mut packer = Packer::npy("field", "<i4", &[n as u64], true);
     packer.write_i32s((0..n).map(|i| (i % 1000) as i32))?;
     let packed = packer.finish()?;

@@ -77,6 +77,9 @@ pub async fn run(ctx: &Context, command: JobsCommand) -> Result<(), Failure> {
             watch::watch(ctx, &mut api, JobId(args.id), args.timeout).await
         }
         JobsCommand::Result { id, wait } => result(ctx, JobId(id), wait).await,
+        JobsCommand::Download { id, part, out } => {
+            super::download::download(ctx, JobId(id), part, &out).await
+        }
         JobsCommand::Cancel { id } => {
             let mut api = ctx.api()?;
             let job = api

@@ -4,6 +4,7 @@
 
 mod account;
 mod billing;
+mod download;
 mod jobs;
 mod lattices;
 mod schedules;

@@ -393,3 +393,54 @@ async fn a_job_submitted_with_parents_waits_for_them() -> anyhow::Result<()> {
     assert_eq!(keyed["status"], "waiting", "waits for a slot: {keyed}");
     cli.stop().await
 }
+
+/// Issue 22: a distance field too large to list inline is downloaded as
+/// the .npy file the result names.
+#[tokio::test]
+async fn a_stored_field_is_downloaded_to_a_file() -> anyhow::Result<()> {
+    let cli = Cli::start(Fleet::Full).await?;
+    let key = cli.env.bootstrap("free")?;
+    let with_key = [("CATALYTIC_API_KEY", key.as_str())];
+    let submitted = cli.json(
+        "jobs submit --operation distances --size 400,300 --source 0,0 --watch --timeout 120",
+        &with_key,
+    )?;
+    let id = submitted["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(submitted["status"], "succeeded", "{submitted}");
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("field.npy");
+    let path = file.to_string_lossy().into_owned();
+    let downloaded = cli.json(&format!("jobs download {id} --out {path}"), &with_key)?;
+    let bytes = std::fs::read(&file)?;
+    assert_eq!(downloaded["part"], "field", "{downloaded}");
+    assert_eq!(downloaded["bytes"], bytes.len(), "{downloaded}");
+    assert!(bytes.starts_with(b"\x93NUMPY\x01\x00"));
+    let header = String::from_utf8_lossy(&bytes[10..128]);
+    assert!(header.contains("'shape': (400, 300)"), "{header}");
+    assert_eq!(
+        bytes.len(),
+        128 + 400 * 300 * 4,
+        "a 128-byte header, then the field"
+    );
+    // The corner's neighbour along axis 0 is at distance 1, along axis 1 too.
+    let at = |i: usize| {
+        i32::from_le_bytes([
+            bytes[128 + 4 * i],
+            bytes[129 + 4 * i],
+            bytes[130 + 4 * i],
+            bytes[131 + 4 * i],
+        ])
+    };
+    assert_eq!(
+        (at(0), at(1), at(400), at(400 * 300 - 1)),
+        (0, 1, 1, 399 + 299)
+    );
+    let missing = cli.run_with(
+        &["jobs", "download", &id, "--part", "nope", "--out", &path],
+        &with_key,
+        "",
+    )?;
+    assert_ne!(missing.code, Some(0), "{missing:?}");
+    assert!(missing.stderr.contains("404"), "{missing:?}");
+    cli.stop().await
+}
