@@ -301,6 +301,17 @@ pub struct AuthSettings {
 pub struct WorkerSettings {
     pub probe_listen: SocketAddr,
     pub concurrency: usize,
+    /// An elastic compute pool (issue 22): with `concurrency_max` above 0,
+    /// the pool starts at `concurrency_min` (at least 1) and grows to
+    /// `concurrency_max` while jobs wait for a slot and the host has idle
+    /// CPU, shrinking after `pool_idle_secs` of unused slots; `concurrency`
+    /// is then ignored. Checked every `pool_adjust_ms`.
+    pub concurrency_min: usize,
+    pub concurrency_max: usize,
+    pub pool_adjust_ms: u64,
+    pub pool_idle_secs: u64,
+    /// Idle host CPU, in cores, the pool grows on (0: whenever a job waits).
+    pub pool_min_idle_cores: f64,
     pub lease_secs: u64,
     pub heartbeat_secs: u64,
     /// How often a running job's progress is written, at most (issue 22).
@@ -531,6 +542,17 @@ impl Settings {
                 "worker.heartbeat_secs",
                 "must be at least 1 and shorter than worker.lease_secs",
             );
+        }
+        if self.worker.concurrency_max > 0
+            && self.worker.concurrency_min > self.worker.concurrency_max
+        {
+            return invalid(
+                "worker.concurrency_min",
+                "must not exceed worker.concurrency_max",
+            );
+        }
+        if self.worker.pool_adjust_ms < 100 {
+            return invalid("worker.pool_adjust_ms", "must be at least 100");
         }
         if self.worker.progress_every_ms < 100 {
             return invalid(
@@ -850,6 +872,14 @@ impl Settings {
         match self.worker.concurrency {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
+        }
+    }
+
+    /// The compute pool's (min, max) slots: equal for a fixed pool.
+    pub fn worker_pool_bounds(&self) -> (usize, usize) {
+        match self.worker.concurrency_max {
+            0 => (self.worker_concurrency(), self.worker_concurrency()),
+            max => (self.worker.concurrency_min.clamp(1, max), max),
         }
     }
 

@@ -25,6 +25,9 @@ pub const WORKER_BATCH_SIZE: &str = "catalytic_worker_batch_size";
 pub const WORKER_ACK_FRAMES: &str = "catalytic_worker_ack_frames_total";
 /// The prefetch a worker consumes with now (worker/src/prefetch.rs).
 pub const WORKER_PREFETCH: &str = "catalytic_worker_prefetch";
+/// Compute slots of an elastic pool now, and its changes (worker/src/pool.rs).
+pub const WORKER_POOL_SLOTS: &str = "catalytic_worker_pool_slots";
+pub const WORKER_POOL_RESIZES: &str = "catalytic_worker_pool_resizes_total";
 pub const STALE_WRITES: &str = "catalytic_stale_writes_total";
 pub const MESSAGES_REJECTED: &str = "catalytic_messages_rejected_total";
 pub const OUTBOX_PUBLISHED: &str = "catalytic_outbox_published_total";
@@ -195,6 +198,14 @@ fn describe() {
     describe_counter!(
         WORKER_ACK_FRAMES,
         "Ack frames sent by the worker, by frame: single, multiple (acking a run)"
+    );
+    describe_gauge!(
+        WORKER_POOL_SLOTS,
+        "Compute slots of the worker's pool now (elastic between worker.concurrency_min and _max)"
+    );
+    describe_counter!(
+        WORKER_POOL_RESIZES,
+        "Changes of the worker's compute pool, by direction: grow, shrink"
     );
     describe_histogram!(
         WORKER_BATCH_SIZE,

@@ -44,7 +44,6 @@ pub struct Consumer {
     pub prefetch: PrefetchPolicy,
     /// The jobs' compute time, recorded by the executor.
     pub compute_times: Arc<ComputeTimes>,
-    pub concurrency: usize,
     pub grace: Duration,
     pub executor: Arc<Executor>,
     /// Whether this worker computes on a GPU (its priority on the GPU queue).
@@ -77,7 +76,7 @@ impl Consumer {
         // a statement (the executor's group commit). The broker has handed
         // this worker those deliveries already; taking them early claims
         // them sooner but moves no work away from other workers.
-        let mut slots = Slots::new(self.concurrency, self.prefetch.floor);
+        let mut slots = Slots::new(self.executor.compute.size(), self.prefetch.floor);
         while !shutdown.is_cancelled() {
             let Some(channel) = self.broker.channel_with_retry(&shutdown).await else {
                 break;
@@ -112,9 +111,13 @@ impl Consumer {
         let mut retune = tokio::time::interval(RETUNE_EVERY);
         retune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let prefetch = self.prefetch.target(self.compute_times.estimate());
-            slots.resize(self.concurrency, prefetch);
-            let (mut deliveries, tags) = self.subscribe(channel, prefetch).await?;
+            // The prefetch follows the compute pool's size (pool.rs) and the
+            // jobs' compute time (prefetch.rs); both are looked at again
+            // every `RETUNE_EVERY`.
+            let concurrency = self.executor.compute.size();
+            let prefetch = self.prefetch_for(concurrency);
+            slots.resize(concurrency, prefetch);
+            let (mut deliveries, tags) = self.subscribe(channel, prefetch, concurrency).await?;
             loop {
                 // Take a permit before taking a delivery, so the class weighting
                 // (`Weighted`) picks among the deliveries waiting while permits
@@ -125,11 +128,12 @@ impl Consumer {
                 let delivery = tokio::select! {
                     () = shutdown.cancelled() => return Ok(()),
                     _ = retune.tick() => {
-                        let target = self.prefetch.target(self.compute_times.estimate());
-                        if target == prefetch {
+                        let size = self.executor.compute.size();
+                        let target = self.prefetch_for(size);
+                        if target == prefetch && size == concurrency {
                             continue;
                         }
-                        tracing::info!(from = prefetch, to = target, "prefetch changes");
+                        tracing::info!(from = prefetch, to = target, slots = size, "prefetch changes");
                         break;
                     }
                     next = deliveries.next() => match next {
@@ -161,10 +165,20 @@ impl Consumer {
 
     /// `basic.qos` of `prefetch`, then a consumer on every class queue;
     /// returns them weighted, with their consumer tags.
+    /// The prefetch for `concurrency` slots at the jobs' compute time now.
+    fn prefetch_for(&self, concurrency: usize) -> u16 {
+        PrefetchPolicy {
+            concurrency,
+            ..self.prefetch
+        }
+        .target(self.compute_times.estimate())
+    }
+
     async fn subscribe(
         &self,
         channel: &lapin::Channel,
         prefetch: u16,
+        concurrency: usize,
     ) -> Result<(Weighted<lapin::Consumer>, Vec<String>), QueueError> {
         channel
             .basic_qos(prefetch, BasicQosOptions::default())
@@ -184,7 +198,7 @@ impl Consumer {
             consumers.push((class, consumer));
         }
         metrics::gauge!(m::WORKER_PREFETCH).set(f64::from(prefetch));
-        tracing::info!(prefetch, concurrency = self.concurrency, "consuming");
+        tracing::info!(prefetch, concurrency, "consuming");
         Ok((Weighted::new(consumers), tags))
     }
 

@@ -19,6 +19,7 @@ use crate::admission::Admission;
 use crate::cancel;
 use crate::compute::{self, ComputeError, Computed};
 use crate::heartbeat;
+use crate::pool::Pool;
 use crate::progress::{self, Progress};
 use catalytic_shared::db::jobs::{self, Change, Guard, Transitioned};
 use catalytic_shared::db::result_parts::Stored;
@@ -34,7 +35,7 @@ use sqlx::PgPool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -65,9 +66,10 @@ pub struct Executor {
     pub admission: Arc<Admission>,
     /// CPU or GPU (`device.rs`).
     pub device: crate::device::Device,
-    /// Compute slots: jobs computing at once (`worker.concurrency`). A
-    /// claimed job waits here, its lease heartbeating.
-    pub slots: Arc<Semaphore>,
+    /// Compute slots: jobs computing at once (`worker.concurrency`, or an
+    /// elastic pool, `pool.rs`). A claimed job waits here, its lease
+    /// heartbeating.
+    pub compute: Arc<Pool>,
     /// The batched claim and outcome writes.
     pub writes: Writes,
     /// Each compute's duration, which sizes the prefetch (`prefetch.rs`).
@@ -283,10 +285,7 @@ impl Executor {
         // deliveries taken together share a statement; the wait is short
         // (the consumer takes at most `prefetch` deliveries ahead of the
         // slots) and the lease heartbeats meanwhile. A cancel ends the wait.
-        let slot = tokio::select! {
-            slot = self.slots.clone().acquire_owned() => slot.ok(),
-            () = cancel.cancelled() => None,
-        };
+        let slot = self.compute.acquire(&cancel).await;
         let outcome = match slot {
             Some(slot) => {
                 self.in_flight.fetch_add(1, Ordering::Relaxed);

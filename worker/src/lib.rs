@@ -13,6 +13,8 @@
 //! - [`weighted`]: which class queue the next free slot serves (gpu, then 3:2:1).
 //! - [`heartbeat`]: lease extension for a running attempt; fleet heartbeat.
 //! - [`prefetch`]: the prefetch sized from the jobs' compute time.
+//! - [`pool`]: the compute slots, fixed or growing and shrinking with the work.
+//! - [`progress`]: a running job's progress, written at most once a second.
 
 pub mod admission;
 pub mod cancel;
@@ -21,6 +23,7 @@ pub mod consumer;
 pub mod device;
 pub mod executor;
 pub mod heartbeat;
+pub mod pool;
 pub mod prefetch;
 pub mod progress;
 pub mod settle;

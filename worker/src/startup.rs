@@ -36,7 +36,8 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         },
     )?;
     let worker = WorkerId::new();
-    let concurrency = settings.worker_concurrency();
+    let (pool_min, concurrency) = settings.worker_pool_bounds();
+    let compute = Arc::new(crate::pool::Pool::new(pool_min, concurrency));
     let host = hostname();
     let broker = Arc::new(
         Broker::from_settings(&settings.amqp, &format!("catalytic-worker {worker}"))
@@ -61,7 +62,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     )
     .await
     .context("registering the worker")?;
-    tracing::info!(worker_id = %worker, host, concurrency, device = device.record().kind, "worker registered");
+    tracing::info!(worker_id = %worker, host, concurrency, pool_min, device = device.record().kind, "worker registered");
 
     // Cancels: LISTEN on a pool of its own (the listener keeps its connection).
     let cancels = crate::cancel::Registry::default();
@@ -104,7 +105,6 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             concurrency,
         },
         compute_times: compute_times.clone(),
-        concurrency,
         grace: Duration::from_secs(settings.worker.shutdown_grace_secs),
         executor: Arc::new(Executor {
             pool: pool.clone(),
@@ -116,7 +116,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             cancels,
             admission: Arc::new(admission),
             device: device.clone(),
-            slots: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            compute: compute.clone(),
             compute_times,
             writes: Writes::spawn(
                 pool.clone(),
@@ -131,8 +131,18 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         }),
         gpu: device.is_gpu(),
     };
+    let pool_adjuster = tokio::spawn(crate::pool::adjust(
+        compute,
+        crate::pool::Tuning {
+            every: Duration::from_millis(settings.worker.pool_adjust_ms),
+            idle_for: Duration::from_secs(settings.worker.pool_idle_secs),
+            min_idle_cores: settings.worker.pool_min_idle_cores,
+        },
+        shutdown.clone(),
+    ));
     consumer.run(shutdown.clone()).await;
 
+    let _ = pool_adjuster.await;
     let _ = fleet.await;
     let _ = cancel_listener.await;
     listen_pool.close().await;

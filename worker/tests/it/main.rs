@@ -7,4 +7,5 @@
 mod batches;
 mod harness;
 mod jobs;
+mod pool;
 mod prefetch;
