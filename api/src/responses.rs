@@ -220,6 +220,10 @@ pub struct UsageOut {
     pub granularity: String,
     /// Buckets with usage, oldest first (empty buckets are omitted).
     pub buckets: Vec<UsageBucketOut>,
+    /// Stored result parts now (full answers beyond the inline caps,
+    /// compressed), whatever the range, and the plan's cap on them.
+    pub stored_result_bytes: u64,
+    pub stored_result_limit_bytes: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -116,11 +116,14 @@ async fn get_usage(
         range.granularity,
     )
     .await?;
+    let stored = db::result_parts::stored_bytes(&state.db, scope.tenant_id).await?;
     Ok(Json(UsageOut {
         from: range.from,
         to: range.to,
         granularity: range.granularity.to_owned(),
         buckets: buckets.into_iter().map(UsageBucketOut::from).collect(),
+        stored_result_bytes: stored,
+        stored_result_limit_bytes: scope.plan.limits().result_storage_bytes,
     }))
 }
 

@@ -184,5 +184,19 @@ async fn parts_are_kept_within_the_plans_storage_and_only_for_the_running_attemp
         .await?,
         cap
     );
+    // Usage shows them, with the plan's cap.
+    let usage: Value = app
+        .http
+        .get(format!(
+            "{}/v1/usage?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
+            app.base
+        ))
+        .bearer_auth(&app.key)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(usage["stored_result_bytes"], cap, "{usage}");
+    assert_eq!(usage["stored_result_limit_bytes"], cap, "{usage}");
     app.teardown().await
 }
