@@ -222,7 +222,11 @@ fn compute(
                 visits,
             )
         }
-        Operation::Transform(t) => transform(&lattice, t)?,
+        Operation::Transform(t) => {
+            let (result, visits, data) = transform(&lattice, t)?;
+            parts.extend(data);
+            (result, visits)
+        }
     };
     let elapsed = started.elapsed();
     if let Some(object) = result.as_object_mut() {
@@ -348,7 +352,13 @@ fn path_json(path: Option<&catalytic_lattice::ShortestPath>, with_path: bool) ->
     }
 }
 
-fn transform(lattice: &Lattice, t: &TransformSpec) -> Result<(Value, u64), ComputeError> {
+/// A transform's result; its output data inline up to
+/// `MAX_TRANSFORM_OUTPUT` elements, beyond it as the `data` part (a `.npy`
+/// shaped like the lattice, axis 0 first, as the field).
+fn transform(
+    lattice: &Lattice,
+    t: &TransformSpec,
+) -> Result<(Value, u64, Option<Packed>), ComputeError> {
     let n = lattice.vertex_count();
     let data = match &t.data {
         DataSpec::U8 { values } => Data::U8(values.clone()),
@@ -382,12 +392,20 @@ fn transform(lattice: &Lattice, t: &TransformSpec) -> Result<(Value, u64), Compu
         "checksum_after": catalytic_lattice::checksum(&out_bytes),
         "catalytic": catalytic,
     });
-    if (n as usize) <= MAX_TRANSFORM_OUTPUT
-        && let Some(object) = result.as_object_mut()
-    {
-        object.insert("data".into(), data_json(&data));
+    if (n as usize) <= MAX_TRANSFORM_OUTPUT {
+        if let Some(object) = result.as_object_mut() {
+            object.insert("data".into(), data_json(&data));
+        }
+        return Ok((result, n, None));
     }
-    Ok((result, n))
+    let dtype = match data {
+        Data::U8(_) => "|u1",
+        Data::F32(_) => "<f4",
+    };
+    let shape: Vec<u64> = lattice.sizes().iter().map(|&s| u64::from(s)).collect();
+    let mut packer = Packer::npy("data", dtype, &shape, true);
+    packer.write(&out_bytes)?;
+    Ok((result, n, Some(packer.finish()?)))
 }
 
 /// The data as a request gives it (`{"type": "u8", "values": […]}`), so a

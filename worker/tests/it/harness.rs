@@ -62,6 +62,7 @@ impl Worker {
             Some("shortest_path") => "shortest_path",
             Some("analyze") => "analyze",
             Some("distances") => "distances",
+            Some("transform") => "transform",
             other => anyhow::bail!("no test jobs of operation {other:?}"),
         };
         let job = jobs::NewJob {

@@ -291,3 +291,65 @@ async fn a_field_beyond_the_inline_cap_is_stored_as_a_part() -> anyhow::Result<(
     assert_eq!(stored[source as usize], 0);
     worker.stop().await
 }
+
+/// Issue 22: a transform's output beyond the inline cap is its `data` part,
+/// equal to the engine's own output on the same input.
+#[tokio::test]
+async fn a_transform_output_beyond_the_inline_cap_is_stored_as_a_part() -> anyhow::Result<()> {
+    let worker = Worker::start().await?;
+    let (job, _) = worker
+        .submit(
+            json!({"lattice": {"sizes": [400, 400]}, "operation": "transform",
+                   "params": {"transform": {"kind": "scale", "factor": 2.0},
+                              "data": {"source": "seeded_f32", "seed": 5}}}),
+            Duration::from_secs(60),
+        )
+        .await?;
+    let (status, _, result, error) = worker.wait_terminal(job).await?;
+    assert_eq!(status, "succeeded", "{error:?}");
+    let result = result.ok_or_else(|| anyhow::anyhow!("no result"))?;
+    assert!(result.get("data").is_none(), "not inline");
+    let part = &result["parts"][0];
+    assert_eq!(
+        (part["name"].as_str(), part["dtype"].as_str()),
+        (Some("data"), Some("<f4")),
+        "{result}"
+    );
+    assert_eq!(part["shape"], json!([400, 400]));
+    let (length, frames): (i64, Vec<Vec<u8>>) = (
+        sqlx::query_scalar("SELECT length FROM job_result_parts WHERE job_id = $1")
+            .bind(job.as_uuid())
+            .fetch_one(&worker.env.db.pool)
+            .await?,
+        sqlx::query_scalar("SELECT frame FROM job_result_chunks WHERE job_id = $1 ORDER BY seq")
+            .bind(job.as_uuid())
+            .fetch_all(&worker.env.db.pool)
+            .await?,
+    );
+    let mut file = Vec::new();
+    for (seq, frame) in frames.iter().enumerate() {
+        file.extend(catalytic_shared::result_parts::unpack(
+            frame,
+            seq as u64,
+            length as u64,
+        )?);
+    }
+    let header = u16::from_le_bytes([file[8], file[9]]) as usize + 10;
+    let lattice = catalytic_lattice::Lattice::new(vec![400, 400])?;
+    let input = catalytic_lattice::generate(&lattice, catalytic_lattice::DataKind::F32, 5);
+    let expected = match catalytic_lattice::apply(
+        &lattice,
+        input,
+        &catalytic_lattice::Transform::Scale { factor: 2.0 },
+    )? {
+        catalytic_lattice::Data::F32(values) => values,
+        other => anyhow::bail!("not f32: {:?}", other.kind()),
+    };
+    let stored: Vec<f32> = file[header..]
+        .chunks(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(stored.len(), 160_000);
+    assert!(stored == expected, "the stored data is the engine's output");
+    worker.stop().await
+}
