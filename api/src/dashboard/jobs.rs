@@ -3,6 +3,7 @@
 //! the submit form, cancel and delete. Reads and writes go through `/v1/jobs`.
 
 use super::backend::{Backend, Refusal, with_query};
+use super::heatmap;
 use super::layout::{Nav, page, path_uuid, refusal_box, tenant_error, when, when_opt};
 use super::path_svg::{self, NoPicture};
 use super::session::{CarriesCsrf, CsrfForm, TenantForm, TenantSession};
@@ -24,6 +25,10 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/jobs/{id}/cancel", post(cancel_job))
         .route("/dashboard/jobs/{id}/delete", post(delete_job))
         .route("/dashboard/jobs/{id}/result/{part}", get(download_part))
+        .route(
+            "/dashboard/jobs/{id}/result/{part}/heatmap.svg",
+            get(heat_map),
+        )
         .route("/dashboard/jobs/cancel", post(cancel_matching))
 }
 
@@ -242,6 +247,13 @@ fn result_view(job: &JobOut, result: &Value) -> Markup {
                         " (" (part.get("dtype").and_then(Value::as_str).unwrap_or_default()) ", shape "
                         (part.get("shape").map(Value::to_string).unwrap_or_default()) ", "
                         (part.get("bytes").and_then(Value::as_u64).unwrap_or_default()) " bytes; numpy.load opens it)"
+                        @if drawable(part) {
+                            figure.heatmap {
+                                img src=(format!("/dashboard/jobs/{}/result/{name}/heatmap.svg", job.id))
+                                    alt=(format!("heat map of {name}")) {}
+                                figcaption { "Axis 0 to the right, axis 1 down: dark blue near the source, yellow far, grey unreachable." }
+                            }
+                        }
                     }
                 }
             }
@@ -502,4 +514,65 @@ async fn download_part(
             pass,
         )
         .await)
+}
+
+/// The largest field drawn as a heat map (the page reads it whole).
+const MAX_HEATMAP_BYTES: u64 = 16 << 20;
+
+/// Whether a listed part is a 2-D distance field small enough to draw.
+fn drawable(part: &Value) -> bool {
+    part.get("dtype").and_then(Value::as_str) == Some("<i4")
+        && part
+            .get("shape")
+            .and_then(Value::as_array)
+            .is_some_and(|s| s.len() == 2)
+        && part
+            .get("bytes")
+            .and_then(Value::as_u64)
+            .is_some_and(|b| b <= MAX_HEATMAP_BYTES)
+}
+
+/// A 2-D field part drawn as an SVG heat map (`heatmap.rs`), from the
+/// API's download of it.
+async fn heat_map(
+    session: TenantSession,
+    Extension(backend): Extension<Backend>,
+    Path((id, part)): Path<(String, String)>,
+) -> Result<Response, Response> {
+    let id = path_uuid(&id, "job").map_err(tenant_error)?;
+    let answer = backend
+        .stream(
+            &format!("/v1/jobs/{id}/result/{part}"),
+            &session.token,
+            Vec::new(),
+        )
+        .await;
+    if !answer.status().is_success() {
+        return Ok(answer);
+    }
+    let too_large = || {
+        (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "this part is too large to draw here; download it",
+        )
+            .into_response()
+    };
+    let bytes = axum::body::to_bytes(answer.into_body(), MAX_HEATMAP_BYTES as usize)
+        .await
+        .map_err(|_| too_large())?;
+    match heatmap::draw(&bytes) {
+        Ok(svg) => Ok((
+            [
+                (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+                (axum::http::header::CACHE_CONTROL, "private, max-age=3600"),
+            ],
+            svg,
+        )
+            .into_response()),
+        Err(_) => Ok((
+            axum::http::StatusCode::NOT_FOUND,
+            "not a 2-D distance field",
+        )
+            .into_response()),
+    }
 }

@@ -23,6 +23,7 @@ mod assets;
 mod backend;
 mod billing;
 mod fleet;
+pub mod heatmap;
 mod jobs;
 mod layout;
 mod login;

@@ -707,12 +707,16 @@ async fn a_stored_result_part_is_downloaded_from_the_jobs_page() -> anyhow::Resu
     let (mut ada, page, id) = ada_with_a_job(&app).await?;
     crate::jobs_lifecycle::transition(&app, &id, JobState::Queued, crate::jobs_lifecycle::claim())
         .await?;
-    let (packed, file) = crate::job_results::field(10_000)?;
+    // A 200 × 100 field: distance = x0 + x1 from the corner.
+    let mut packer = catalytic_shared::result_parts::Packer::npy("field", "<i4", &[200, 100], true);
+    packer.write_i32s((0..200 * 100).map(|i| (i % 200 + i / 200) as i32))?;
+    let packed = packer.finish()?;
+    let length = packed.length;
     catalytic_shared::db::result_parts::store(&app.db.pool, id.parse()?, 1, &[packed]).await?;
     // The worker lists its parts in the result; so does this stand-in.
     let done = catalytic_shared::db::jobs::Change::Succeed {
-        result: serde_json::json!({"parts": [{"name": "field", "dtype": "<i4", "shape": [10_000],
-                                              "bytes": file.len()}]}),
+        result: serde_json::json!({"parts": [{"name": "field", "dtype": "<i4", "shape": [200, 100],
+                                              "bytes": length}]}),
         usage: catalytic_shared::job::Usage::default(),
     };
     crate::jobs_lifecycle::transition(&app, &id, JobState::Running, done).await?;
@@ -723,10 +727,19 @@ async fn a_stored_result_part_is_downloaded_from_the_jobs_page() -> anyhow::Resu
     assert_eq!(downloaded.status, 200);
     // The page helper reads text: the .npy header is, the data is not.
     assert!(
-        downloaded.body.contains("NUMPY") && downloaded.body.contains("'shape': (10000,)"),
+        downloaded.body.contains("NUMPY") && downloaded.body.contains("'shape': (200, 100)"),
         "{}",
         &downloaded.body[..100.min(downloaded.body.len())]
     );
-    assert!(file.len() > 40_000);
+    // A 2-D field is drawn as a heat map.
+    let picture = format!("{link}/heatmap.svg");
+    assert!(shown.body.contains(&picture), "{}", shown.body);
+    let svg = ada.get(&picture).await?;
+    assert_eq!(svg.status, 200);
+    assert!(
+        svg.body.starts_with("<svg") && svg.body.contains("200 × 100 cells"),
+        "{}",
+        svg.body
+    );
     app.teardown().await
 }
