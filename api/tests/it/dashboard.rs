@@ -709,7 +709,7 @@ async fn a_stored_result_part_is_downloaded_from_the_jobs_page() -> anyhow::Resu
         .await?;
     // A 200 × 100 field: distance = x0 + x1 from the corner.
     let mut packer = catalytic_shared::result_parts::Packer::npy("field", "<i4", &[200, 100], true);
-    packer.write_i32s((0..200 * 100).map(|i| (i % 200 + i / 200) as i32))?;
+    packer.write_i32s((0..200 * 100).map(|i| i % 200 + i / 200))?;
     let packed = packer.finish()?;
     let length = packed.length;
     catalytic_shared::db::result_parts::store(&app.db.pool, id.parse()?, 1, &[packed]).await?;
