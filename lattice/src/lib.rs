@@ -39,7 +39,7 @@ pub use ops::{
     Analysis, BALL_LIST_CAP, Ball, CENTRALITY_CAP, CentralitySummary, ComponentSizeCount,
     Components, DegreeStats, Diameter, DiameterMethod, Distances, EXACT_DIAMETER_CAP,
     FULL_FIELD_CAP, analyze, components, distances, distances_from_levels, distances_with_field,
-    neighbors, shortest_paths,
+    neighbors, neighbors_listed, shortest_paths,
 };
 pub use spec::{Blocked, Lattice, LatticeError, MAX_DIMENSIONS, MIN_SIZE, SeededRule, splitmix64};
 pub use transform::{

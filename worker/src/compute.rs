@@ -167,8 +167,12 @@ fn compute(
             (serde_json::to_value(d)?, visits)
         }
         Operation::Neighbors { center, radius } => {
-            let ball =
-                catalytic_lattice::neighbors(&lattice, index(&lattice, center)?, *radius, cancel)?;
+            let center = index(&lattice, center)?;
+            let (ball, beyond) =
+                catalytic_lattice::neighbors_listed(&lattice, center, *radius, cancel)?;
+            if let Some(indices) = beyond {
+                parts.push(vertices_part(&lattice, &indices)?);
+            }
             let visits = ball.count;
             (serde_json::to_value(ball)?, visits)
         }
@@ -212,6 +216,9 @@ fn compute(
             };
             let total: usize = paths.iter().flatten().map(|p| p.path.len()).sum();
             let with_paths = total <= MAX_BATCH_PATH_VERTICES;
+            if !with_paths {
+                parts.extend(batch_path_parts(&lattice, &paths)?);
+            }
             let visits = paths.iter().flatten().map(|p| p.vertices_visited).sum();
             let results: Vec<Value> = paths
                 .iter()
@@ -304,6 +311,54 @@ fn distances_on(
     )?;
     let (d, field) = summary;
     Ok((d, field, used))
+}
+
+/// A ball's vertices beyond the inline list as a `.npy` part: one row of
+/// 32-bit coordinates (axis 0 first) per vertex, in ascending vertex index.
+fn vertices_part(lattice: &Lattice, indices: &[u64]) -> Result<Packed, ComputeError> {
+    let d = lattice.dimensions() as u64;
+    let mut packer = Packer::npy("vertices", "<u4", &[indices.len() as u64, d], false);
+    let mut row = Vec::with_capacity(4 * d as usize * 4096);
+    for chunk in indices.chunks(4096) {
+        row.clear();
+        for &v in chunk {
+            for x in lattice.coord_of(v) {
+                row.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        packer.write(&row)?;
+    }
+    Ok(packer.finish()?)
+}
+
+/// A batch's paths beyond the inline cap as two `.npy` parts: `paths`,
+/// every path's coordinates one after another (a row per vertex, axis 0
+/// first), and `path_offsets`, where pair `i`'s path starts and ends in it
+/// (rows `offsets[i]..offsets[i + 1]`; an unreachable pair's is empty).
+fn batch_path_parts(
+    lattice: &Lattice,
+    paths: &[Option<catalytic_lattice::ShortestPath>],
+) -> Result<[Packed; 2], ComputeError> {
+    let d = lattice.dimensions() as u64;
+    let total: u64 = paths.iter().flatten().map(|p| p.path.len() as u64).sum();
+    let mut rows = Packer::npy("paths", "<u4", &[total, d], false);
+    let mut offsets = vec![0i64];
+    let mut bytes = Vec::new();
+    for path in paths {
+        bytes.clear();
+        for coord in path.iter().flat_map(|p| p.path.iter()) {
+            for x in coord {
+                bytes.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        rows.write(&bytes)?;
+        let last = offsets.last().copied().unwrap_or(0);
+        offsets.push(last + path.as_ref().map_or(0, |p| p.path.len() as i64));
+    }
+    let mut starts = Packer::npy("path_offsets", "<i8", &[offsets.len() as u64], false);
+    let offset_bytes: Vec<u8> = offsets.iter().flat_map(|o| o.to_le_bytes()).collect();
+    starts.write(&offset_bytes)?;
+    Ok([rows.finish()?, starts.finish()?])
 }
 
 /// The whole distance field as a `.npy` part: 32-bit integers, `-1` for

@@ -30,7 +30,7 @@ pub use components::{ComponentSizeCount, Components, components};
 pub use distances::{
     Distances, FULL_FIELD_CAP, distances, distances_from_levels, distances_with_field,
 };
-pub use neighbors::{BALL_LIST_CAP, Ball, neighbors};
+pub use neighbors::{BALL_LIST_CAP, Ball, neighbors, neighbors_listed};
 
 pub(crate) use analyze::estimate as estimate_analyze;
 pub(crate) use batch::estimate as estimate_batch;

@@ -43,24 +43,55 @@ pub fn neighbors(
     radius: u32,
     cancel: &dyn Cancel,
 ) -> Result<Ball, Cancelled> {
+    let (ball, _) = ball(lattice, center, radius, BALL_LIST_CAP, cancel)?;
+    Ok(ball)
+}
+
+/// [`neighbors`], and for a ball of more than [`BALL_LIST_CAP`] vertices
+/// (whose coordinates the [`Ball`] does not list) every vertex's index in
+/// ascending order: a job's stored result part (issue 22). One search, as
+/// [`neighbors`]; the list costs 8 bytes a vertex of the ball.
+pub fn neighbors_listed(
+    lattice: &Lattice,
+    center: u64,
+    radius: u32,
+    cancel: &dyn Cancel,
+) -> Result<(Ball, Option<Vec<u64>>), Cancelled> {
+    ball(lattice, center, radius, u64::MAX, cancel)
+}
+
+/// The ball, its coordinates listed up to `BALL_LIST_CAP` vertices, and
+/// its indices beyond that when `list_cap` allows.
+fn ball(
+    lattice: &Lattice,
+    center: u64,
+    radius: u32,
+    list_cap: u64,
+    cancel: &dyn Cancel,
+) -> Result<(Ball, Option<Vec<u64>>), Cancelled> {
     let (indices, by_distance) = if center >= lattice.vertex_count() || lattice.is_blocked(center) {
         (Some(Vec::new()), Vec::new())
     } else if plan(lattice, radius).sparse {
-        sparse(lattice, center, radius, cancel)?
+        sparse(lattice, center, radius, list_cap, cancel)?
     } else {
-        dense(lattice, center, radius, cancel)?
+        dense(lattice, center, radius, list_cap, cancel)?
     };
-    let count = by_distance.iter().sum();
-    Ok(Ball {
+    let count: u64 = by_distance.iter().sum();
+    let (listed, beyond) = match indices {
+        Some(list) if count <= BALL_LIST_CAP => (Some(list), None),
+        other => (None, other),
+    };
+    let ball = Ball {
         center: lattice.coord_of(center),
         radius,
         count,
         by_distance,
-        vertices: indices.map(|list| list.into_iter().map(|v| lattice.coord_of(v)).collect()),
-    })
+        vertices: listed.map(|list| list.into_iter().map(|v| lattice.coord_of(v)).collect()),
+    };
+    Ok((ball, beyond))
 }
 
-/// A ball search's listed indices (when within the cap) and counts per distance.
+/// A ball search's listed indices (when within its list cap) and counts per distance.
 type Found = (Option<Vec<u64>>, Vec<u64>);
 
 /// Level by level over a hash set, listing the ball when within the cap.
@@ -68,11 +99,12 @@ fn sparse(
     lattice: &Lattice,
     center: u64,
     radius: u32,
+    list_cap: u64,
     cancel: &dyn Cancel,
 ) -> Result<Found, Cancelled> {
     let capacity = plan(lattice, radius).bound;
     let (mut order, by_distance) = sparse_order(lattice, center, radius, capacity, cancel)?;
-    let listed = (order.len() as u64 <= BALL_LIST_CAP).then(|| {
+    let listed = (order.len() as u64 <= list_cap).then(|| {
         order.sort_unstable();
         order
     });
@@ -122,11 +154,12 @@ fn dense(
     lattice: &Lattice,
     center: u64,
     radius: u32,
+    list_cap: u64,
     cancel: &dyn Cancel,
 ) -> Result<Found, Cancelled> {
     let found = search(lattice, center, Stop::Radius(radius), cancel)?;
     let by_distance = super::distances::histogram(&found.dist, found.reached, cancel)?;
-    let listed = (found.reached <= BALL_LIST_CAP).then(|| {
+    let listed = (found.reached <= list_cap).then(|| {
         (0u64..)
             .zip(&found.dist)
             .filter(|&(_, &d)| d != UNREACHED)
@@ -213,8 +246,9 @@ pub(crate) fn estimate(lattice: &Lattice, radius: u32) -> Estimate {
         .min(super::distances::histogram_entries(lattice));
     let listed = plan.bound.min(BALL_LIST_CAP);
     let listed_bytes = listed * (size_of::<Vec<u32>>() as u64 + d * size_of::<u32>() as u64);
-    // The dense path collects indices before turning them into coordinates.
-    let indices = listed * size_of::<u64>() as u64;
+    // Indices are collected before they become coordinates; beyond the
+    // cap the worker keeps them all (`neighbors_listed`, a result part).
+    let indices = plan.bound.saturating_mul(size_of::<u64>() as u64);
     Estimate {
         memory_bytes: plan
             .bytes
@@ -231,6 +265,26 @@ mod tests {
     use crate::cancel::Never;
     use crate::spec::Blocked;
     use std::error::Error;
+
+    #[test]
+    fn the_listed_ball_beyond_the_cap_holds_every_vertex_in_index_order()
+    -> Result<(), Box<dyn Error>> {
+        // Radius 80 around the middle of a 300 × 300 square: 12,961 > 10,000.
+        let lattice = Lattice::new(vec![300, 300])?;
+        let center = 150 + 300 * 150;
+        let (ball, listed) = neighbors_listed(&lattice, center, 80, &Never)?;
+        assert!(ball.count > BALL_LIST_CAP && ball.vertices.is_none());
+        let listed = listed.ok_or("listed")?;
+        assert_eq!(listed.len() as u64, ball.count);
+        assert!(listed.windows(2).all(|w| w[0] < w[1]));
+        let l1 = |v: u64| (v % 300).abs_diff(150) + (v / 300).abs_diff(150);
+        assert!(listed.iter().all(|&v| l1(v) <= 80));
+        assert_eq!(ball, neighbors(&lattice, center, 80, &Never)?);
+        // Within the cap, the ball lists it and nothing more is kept.
+        let (small, beyond) = neighbors_listed(&lattice, center, 5, &Never)?;
+        assert!(small.vertices.is_some() && beyond.is_none());
+        Ok(())
+    }
 
     #[test]
     fn l1_ball_counts_match_small_cases() {
@@ -263,8 +317,8 @@ mod tests {
             .with_wrap(vec![true, false])?
             .with_blocked(Blocked::Explicit(vec![8, 9, 15]))?;
         for radius in [0, 1, 2, 5, 40] {
-            let a = sparse(&lattice, 1, radius, &Never)?;
-            let b = dense(&lattice, 1, radius, &Never)?;
+            let a = sparse(&lattice, 1, radius, BALL_LIST_CAP, &Never)?;
+            let b = dense(&lattice, 1, radius, BALL_LIST_CAP, &Never)?;
             assert_eq!(a, b, "radius {radius}");
         }
         Ok(())

@@ -63,6 +63,8 @@ impl Worker {
             Some("analyze") => "analyze",
             Some("distances") => "distances",
             Some("transform") => "transform",
+            Some("neighbors") => "neighbors",
+            Some("batch") => "batch",
             other => anyhow::bail!("no test jobs of operation {other:?}"),
         };
         let job = jobs::NewJob {
@@ -175,6 +177,40 @@ impl Worker {
                 .fetch_one(&self.env.db.pool)
                 .await?,
         )
+    }
+
+    /// A stored result part of `job` (issue 22), reassembled from its
+    /// chunks: (its `.npy` header's dict, its data).
+    pub async fn stored_part(&self, job: JobId, name: &str) -> anyhow::Result<(String, Vec<u8>)> {
+        let length: i64 = sqlx::query_scalar(
+            "SELECT length FROM job_result_parts WHERE job_id = $1 AND name = $2",
+        )
+        .bind(job.as_uuid())
+        .bind(name)
+        .fetch_one(&self.env.db.pool)
+        .await?;
+        let frames: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT frame FROM job_result_chunks WHERE job_id = $1 AND name = $2 ORDER BY seq",
+        )
+        .bind(job.as_uuid())
+        .bind(name)
+        .fetch_all(&self.env.db.pool)
+        .await?;
+        let mut file = Vec::new();
+        for (seq, frame) in frames.iter().enumerate() {
+            file.extend(catalytic_shared::result_parts::unpack(
+                frame,
+                seq as u64,
+                length as u64,
+            )?);
+        }
+        anyhow::ensure!(
+            file.len() as i64 == length && file.len() > 10,
+            "part {name}"
+        );
+        let header = u16::from_le_bytes([file[8], file[9]]) as usize + 10;
+        let dict = String::from_utf8_lossy(&file[10..header]).into_owned();
+        Ok((dict, file[header..].to_vec()))
     }
 
     /// Rows of `sql` (one `$1` = the job) counted.

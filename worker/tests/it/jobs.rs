@@ -251,27 +251,13 @@ async fn a_field_beyond_the_inline_cap_is_stored_as_a_part() -> anyhow::Result<(
     assert_eq!(part["url"], format!("/v1/jobs/{job}/result/field"));
 
     // The stored file, reassembled, against the engine's own search.
-    let (length, frames): (i64, Vec<Vec<u8>>) = (
-        sqlx::query_scalar("SELECT length FROM job_result_parts WHERE job_id = $1")
-            .bind(job.as_uuid())
-            .fetch_one(&worker.env.db.pool)
-            .await?,
-        sqlx::query_scalar("SELECT frame FROM job_result_chunks WHERE job_id = $1 ORDER BY seq")
-            .bind(job.as_uuid())
-            .fetch_all(&worker.env.db.pool)
-            .await?,
+    let (dict, data) = worker.stored_part(job, "field").await?;
+    assert!(dict.contains("'shape': (400, 300)"), "{dict}");
+    assert_eq!(
+        part["bytes"].as_u64(),
+        Some((dict.len() + 10 + data.len()) as u64)
     );
-    assert_eq!(part["bytes"], length);
-    let mut file = Vec::new();
-    for (seq, frame) in frames.iter().enumerate() {
-        file.extend(catalytic_shared::result_parts::unpack(
-            frame,
-            seq as u64,
-            length as u64,
-        )?);
-    }
-    let header = u16::from_le_bytes([file[8], file[9]]) as usize + 10;
-    let stored: Vec<i64> = file[header..]
+    let stored: Vec<i64> = data
         .chunks(4)
         .map(|b| i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))
         .collect();
@@ -316,25 +302,7 @@ async fn a_transform_output_beyond_the_inline_cap_is_stored_as_a_part() -> anyho
         "{result}"
     );
     assert_eq!(part["shape"], json!([400, 400]));
-    let (length, frames): (i64, Vec<Vec<u8>>) = (
-        sqlx::query_scalar("SELECT length FROM job_result_parts WHERE job_id = $1")
-            .bind(job.as_uuid())
-            .fetch_one(&worker.env.db.pool)
-            .await?,
-        sqlx::query_scalar("SELECT frame FROM job_result_chunks WHERE job_id = $1 ORDER BY seq")
-            .bind(job.as_uuid())
-            .fetch_all(&worker.env.db.pool)
-            .await?,
-    );
-    let mut file = Vec::new();
-    for (seq, frame) in frames.iter().enumerate() {
-        file.extend(catalytic_shared::result_parts::unpack(
-            frame,
-            seq as u64,
-            length as u64,
-        )?);
-    }
-    let header = u16::from_le_bytes([file[8], file[9]]) as usize + 10;
+    let (_, data) = worker.stored_part(job, "data").await?;
     let lattice = catalytic_lattice::Lattice::new(vec![400, 400])?;
     let input = catalytic_lattice::generate(&lattice, catalytic_lattice::DataKind::F32, 5);
     let expected = match catalytic_lattice::apply(
@@ -345,11 +313,102 @@ async fn a_transform_output_beyond_the_inline_cap_is_stored_as_a_part() -> anyho
         catalytic_lattice::Data::F32(values) => values,
         other => anyhow::bail!("not f32: {:?}", other.kind()),
     };
-    let stored: Vec<f32> = file[header..]
+    let stored: Vec<f32> = data
         .chunks(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
     assert_eq!(stored.len(), 160_000);
     assert!(stored == expected, "the stored data is the engine's output");
+    worker.stop().await
+}
+
+/// Issue 22: a ball of more than 10,000 vertices lists its vertices in the
+/// `vertices` part: one row of coordinates per vertex, in index order.
+#[tokio::test]
+async fn a_ball_beyond_the_inline_cap_stores_its_vertices_as_a_part() -> anyhow::Result<()> {
+    let worker = Worker::start().await?;
+    let (job, _) = worker
+        .submit(
+            json!({"lattice": {"sizes": [300, 300]}, "operation": "neighbors",
+                   "params": {"center": [150, 150], "radius": 80}}),
+            Duration::from_secs(60),
+        )
+        .await?;
+    let (status, _, result, error) = worker.wait_terminal(job).await?;
+    assert_eq!(status, "succeeded", "{error:?}");
+    let result = result.ok_or_else(|| anyhow::anyhow!("no result"))?;
+    let count = result["count"].as_u64().unwrap_or_default();
+    assert!(count > 10_000 && result["vertices"].is_null(), "{result}");
+    let part = &result["parts"][0];
+    assert_eq!(
+        (part["name"].as_str(), part["dtype"].as_str()),
+        (Some("vertices"), Some("<u4"))
+    );
+    assert_eq!(part["shape"], json!([count, 2]));
+    let (_, data) = worker.stored_part(job, "vertices").await?;
+    let coords: Vec<u32> = data
+        .chunks(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let rows: Vec<(u32, u32)> = coords.chunks(2).map(|c| (c[0], c[1])).collect();
+    assert_eq!(rows.len() as u64, count);
+    assert!(
+        rows.iter()
+            .all(|&(x, y)| x.abs_diff(150) + y.abs_diff(150) <= 80)
+    );
+    // Ascending vertex index: axis 1, then axis 0.
+    assert!(rows.windows(2).all(|w| (w[0].1, w[0].0) < (w[1].1, w[1].0)));
+    worker.stop().await
+}
+
+/// Issue 22: a batch whose paths pass 100,000 vertices stores them all as
+/// `paths` (rows of coordinates) and `path_offsets` (where each starts).
+#[tokio::test]
+async fn a_batch_beyond_the_inline_cap_stores_its_paths_as_parts() -> anyhow::Result<()> {
+    let worker = Worker::start().await?;
+    // 250 paths to the far corner, 599 - y vertices each: 118,625 in all.
+    let pairs: Vec<_> = (0..250)
+        .map(|y| json!({"start": [0, y], "end": [299, 299]}))
+        .collect();
+    let (job, _) = worker
+        .submit(
+            json!({"lattice": {"sizes": [300, 300]}, "operation": "batch", "params": {"pairs": pairs}}),
+            Duration::from_secs(60),
+        )
+        .await?;
+    let (status, _, result, error) = worker.wait_terminal(job).await?;
+    assert_eq!(status, "succeeded", "{error:?}");
+    let result = result.ok_or_else(|| anyhow::anyhow!("no result"))?;
+    assert_eq!(result["paths_listed"], false);
+    let names: Vec<&str> = result["parts"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|p| p["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["paths", "path_offsets"], "{result}");
+    let offsets: Vec<i64> = worker
+        .stored_part(job, "path_offsets")
+        .await?
+        .1
+        .chunks(8)
+        .map(|b| i64::from_le_bytes(b.try_into().unwrap_or_default()))
+        .collect();
+    let coords: Vec<u32> = worker
+        .stored_part(job, "paths")
+        .await?
+        .1
+        .chunks(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(offsets.len(), 251);
+    assert_eq!(offsets[250], 118_625);
+    assert_eq!(offsets[250] as usize * 2, coords.len());
+    for (y, w) in offsets.windows(2).enumerate() {
+        let (from, to) = (w[0] as usize, w[1] as usize);
+        // Manhattan: 299 + (299 - y) edges, one more vertex.
+        assert_eq!(to - from, 299 + (299 - y) + 1, "pair {y}");
+        assert_eq!((coords[2 * from], coords[2 * from + 1]), (0, y as u32));
+        assert_eq!((coords[2 * to - 2], coords[2 * to - 1]), (299, 299));
+        assert_eq!(result["results"][y]["length"], 299 + (299 - y));
+    }
     worker.stop().await
 }
