@@ -7,7 +7,7 @@ use crate::auth::TenantScope;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::responses::{CancelledOut, DeletedOut};
-use crate::routes::jobs::{parse_operation, parse_status};
+use crate::routes::job_params::{parse_operation, parse_status};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;

@@ -5,7 +5,7 @@
 
 use crate::auth::TenantScope;
 use crate::error::{ApiError, Problem};
-use crate::routes::jobs::job_id;
+use crate::routes::job_params::job_id;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -12,6 +12,7 @@ use crate::json::ApiJson;
 use crate::pagination::PageQuery;
 use crate::query::ApiQuery;
 use crate::responses::{JobAccepted, JobOut, JobPage};
+use crate::routes::job_params::{job_id, parse_operation, parse_status};
 use crate::routes::{job_bulk, job_deletion, job_results};
 use crate::state::AppState;
 use axum::Json;
@@ -83,22 +84,6 @@ fn existing(holder: Holder) -> Response {
         .into_response()
 }
 
-pub(crate) fn parse_operation(operation: &str) -> Result<String, ApiError> {
-    crate::job_request::OPERATIONS
-        .iter()
-        .find(|o| **o == operation)
-        .map(|o| (*o).to_owned())
-        .ok_or_else(|| {
-            ApiError::field(
-                "operation",
-                format!(
-                    "must be one of {}",
-                    crate::job_request::OPERATIONS.join(", ")
-                ),
-            )
-        })
-}
-
 /// A replayed submit answers the job's state now (it may have been
 /// scheduled, or have run since).
 async fn replayed_state(
@@ -141,25 +126,6 @@ pub struct WaitQuery {
     /// Long-poll: answer as soon as the job is terminal, or after this
     /// many seconds (0–60) with its state then.
     pub wait: Option<String>,
-}
-
-/// A malformed id names no job: the same 404 as an unknown one.
-pub(crate) fn job_id(id: &str) -> Result<JobId, ApiError> {
-    let id: JobId = crate::error::path_id(id, "job")?;
-    tracing::Span::current().record("job_id", tracing::field::display(id));
-    Ok(id)
-}
-
-pub(crate) fn parse_status(status: &str) -> Result<JobState, ApiError> {
-    JobState::ALL
-        .into_iter()
-        .find(|s| s.as_str() == status)
-        .ok_or_else(|| {
-            ApiError::field(
-                "status",
-                "must be one of scheduled, queued, running, succeeded, failed, cancelled",
-            )
-        })
 }
 
 /// Submit a job. It is validated, stored with its outbox row in one

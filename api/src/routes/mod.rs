@@ -14,6 +14,7 @@ pub mod invoices;
 pub mod job_batches;
 pub mod job_bulk;
 pub mod job_deletion;
+pub mod job_params;
 pub mod job_results;
 pub mod jobs;
 pub mod lattices;
