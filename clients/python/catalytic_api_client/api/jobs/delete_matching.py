@@ -1,0 +1,212 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.deleted_out import DeletedOut
+from ...models.jobs_matching_in import JobsMatchingIn
+from ...models.problem import Problem
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    body: JobsMatchingIn,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/jobs/delete",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> DeletedOut | Problem | None:
+    if response.status_code == 200:
+        response_200 = DeletedOut.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[DeletedOut | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: JobsMatchingIn,
+
+) -> Response[DeletedOut | Problem]:
+    """ Deletes every finished job of the tenant that matches, newest first, as
+    `DELETE /v1/jobs/{id}` deletes one, in batches of 500 (one statement
+    each), at most 10,000 per request.
+
+    Args:
+        body (JobsMatchingIn): Which jobs a bulk cancel or delete takes. Every field narrows; `{}`
+            takes every unfinished job (cancel) or every finished one (delete).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DeletedOut | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: JobsMatchingIn,
+
+) -> DeletedOut | Problem | None:
+    """ Deletes every finished job of the tenant that matches, newest first, as
+    `DELETE /v1/jobs/{id}` deletes one, in batches of 500 (one statement
+    each), at most 10,000 per request.
+
+    Args:
+        body (JobsMatchingIn): Which jobs a bulk cancel or delete takes. Every field narrows; `{}`
+            takes every unfinished job (cancel) or every finished one (delete).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DeletedOut | Problem
+     """
+
+
+    return sync_detailed(
+        client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: JobsMatchingIn,
+
+) -> Response[DeletedOut | Problem]:
+    """ Deletes every finished job of the tenant that matches, newest first, as
+    `DELETE /v1/jobs/{id}` deletes one, in batches of 500 (one statement
+    each), at most 10,000 per request.
+
+    Args:
+        body (JobsMatchingIn): Which jobs a bulk cancel or delete takes. Every field narrows; `{}`
+            takes every unfinished job (cancel) or every finished one (delete).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DeletedOut | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: JobsMatchingIn,
+
+) -> DeletedOut | Problem | None:
+    """ Deletes every finished job of the tenant that matches, newest first, as
+    `DELETE /v1/jobs/{id}` deletes one, in batches of 500 (one statement
+    each), at most 10,000 per request.
+
+    Args:
+        body (JobsMatchingIn): Which jobs a bulk cancel or delete takes. Every field narrows; `{}`
+            takes every unfinished job (cancel) or every finished one (delete).
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DeletedOut | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+body=body,
+
+    )).parsed
