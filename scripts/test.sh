@@ -48,6 +48,8 @@ step "lattice engine against networkx" scripts/check-networkx.sh
 step "GPU kernels: NVRTC compiles, ptxas assembles" scripts/check-kernels.sh
 step "OpenAPI document (openapi-spec-validator)" scripts/check-openapi.sh
 step "the api fuzzed from its OpenAPI document (schemathesis)" scripts/check-schemathesis.sh
-step "Python client against the fleet (generated code current, pytest)" scripts/check-python-client.sh
+step "generated clients match docs/openapi.json" scripts/clients.sh --check
+step "Python client against the fleet (pytest)" scripts/check-python-client.sh
+step "TypeScript client against the fleet (node --test)" scripts/check-typescript-client.sh
 step "dashboard in chromium (playwright-core)" scripts/check-browser.sh
 printf '\nall checks passed in %d s\n' $((SECONDS - total_start))
