@@ -67,6 +67,16 @@ pub fn from_request(
     let concurrency = job.concurrency()?;
     let result_ttl = job.result_ttl(&limits)?;
     let spec = job.into_spec(&limits, stored.map(|(_, def)| def))?;
+    // A parent's output as this job's input: there must be one parent.
+    if let catalytic_shared::job::Operation::Transform(t) = &spec.operation
+        && t.data.from_parent()
+        && parents.as_ref().is_none_or(|p| p.ids.len() != 1)
+    {
+        return Err(ApiError::field(
+            "params.data.from",
+            "needs depends_on naming exactly one parent, whose output it takes",
+        ));
+    }
     let mut new = new_job(tenant, plan, &spec, lattice_id, run_at, unique.as_ref())?;
     new.parents = parents;
     new.concurrency = concurrency;

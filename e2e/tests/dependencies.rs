@@ -122,3 +122,75 @@ async fn jobs_of_one_concurrency_key_never_run_at_once() -> anyhow::Result<()> {
     );
     env.teardown().await
 }
+
+/// A parent's output fed to its child (`"data": {"from": "parent"}`): a
+/// chain of transforms in one request, inline (16 values) and beyond the
+/// inline cap (160,000 values, the parent's stored `data` part), each
+/// child computing on exactly what its parent produced.
+#[tokio::test]
+async fn a_childs_data_is_its_parents_output() -> anyhow::Result<()> {
+    let (env, _fleet, client) = fleet().await?;
+    let scale = |size: u64, factor: f64, data: Value, extra: Value| {
+        let mut body = json!({"lattice": {"dimensions": 2, "size": size}, "operation": "transform",
+                              "params": {"transform": "scale", "factor": factor, "data": data}});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        body
+    };
+    let from_parent = json!({"type": "f32", "from": "parent"});
+    let chain = [
+        scale(
+            4,
+            0.5,
+            json!({"type": "f32", "values": (0..16).map(f64::from).collect::<Vec<_>>()}),
+            json!({}),
+        ),
+        scale(4, 3.0, from_parent.clone(), json!({"depends_on": [0]})),
+        scale(400, 2.0, json!({"type": "f32", "seed": 9}), json!({})),
+        scale(400, 2.0, from_parent.clone(), json!({"depends_on": [2]})),
+    ];
+    let ids = submit_all(&client, &chain).await?;
+    let mut done = Vec::new();
+    for id in &ids {
+        let job = client.wait_terminal(id, Duration::from_secs(60)).await?;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        done.push(job);
+    }
+    // 0..16 halved, then tripled.
+    let values: Vec<f64> = done[1]["result"]["data"]["values"]
+        .as_array()
+        .map(|v| v.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    let expected: Vec<f64> = (0..16).map(|i| f64::from(i) * 0.5 * 3.0).collect();
+    assert_eq!(values, expected, "{}", done[1]);
+    // Beyond the inline cap: the child read its parent's stored part; its
+    // own output is twice its parent's, element by element.
+    let part = |job: &Value| job["result"]["parts"][0]["url"].as_str().map(str::to_owned);
+    let client = &client;
+    let download = |url: String| async move {
+        let bytes = client
+            .http
+            .get(format!("{}{url}", client.base))
+            .bearer_auth(&client.key)
+            .send()
+            .await?
+            .bytes()
+            .await?;
+        let header = 10 + usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+        anyhow::Ok(
+            bytes[header..]
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect::<Vec<f32>>(),
+        )
+    };
+    let parent = download(part(&done[2]).ok_or_else(|| anyhow::anyhow!("{}", done[2]))?).await?;
+    let child = download(part(&done[3]).ok_or_else(|| anyhow::anyhow!("{}", done[3]))?).await?;
+    assert_eq!(parent.len(), 160_000);
+    assert!(
+        child.iter().zip(&parent).all(|(c, p)| *c == p * 2.0),
+        "the child scaled its parent's output"
+    );
+    env.teardown().await
+}

@@ -56,6 +56,9 @@ pub enum ComputeError {
     Panicked(String),
     #[error("packing the result's full answer failed: {0}")]
     Packing(#[from] std::io::Error),
+    /// An input read when the job runs (a parent's output) is not usable.
+    #[error("{0}")]
+    Input(String),
 }
 
 impl From<Cancelled> for ComputeError {
@@ -423,6 +426,12 @@ fn transform(
         }
         DataSpec::SeededF32 { seed } => {
             catalytic_lattice::generate(lattice, catalytic_lattice::DataKind::F32, *seed)
+        }
+        // `inputs::resolve` replaces these before the compute.
+        DataSpec::ParentU8 | DataSpec::ParentF32 => {
+            return Err(ComputeError::Input(
+                "the parent's output was not read".to_owned(),
+            ));
         }
     };
     let engine = t.transform.engine();

@@ -281,13 +281,25 @@ impl Executor {
             Some(claimed) => (claimed.spec, claimed.time_limit),
             None => (serde_json::Value::Null, Duration::ZERO),
         };
+        // A parent's output as this job's input, read now (`inputs.rs`).
+        let spec = match crate::inputs::resolve(&self.pool, message.job_id, spec).await {
+            Ok(spec) => Ok(spec),
+            Err(crate::inputs::InputError::Unusable(why)) => Err(why),
+            Err(crate::inputs::InputError::Db(e)) => {
+                tracing::warn!(error = %e, "reading the job's inputs failed; requeued");
+                done.cancel();
+                let _ = lease_task.await;
+                return Settle::Requeue;
+            }
+        };
         // Claimed before a compute slot is free, so that the claims of the
         // deliveries taken together share a statement; the wait is short
         // (the consumer takes at most `prefetch` deliveries ahead of the
         // slots) and the lease heartbeats meanwhile. A cancel ends the wait.
         let slot = self.compute.acquire(&cancel).await;
-        let outcome = match slot {
-            Some(slot) => {
+        let outcome = match (slot, spec) {
+            (_, Err(why)) => Err(ComputeError::Input(why)),
+            (Some(slot), Ok(spec)) => {
                 self.in_flight.fetch_add(1, Ordering::Relaxed);
                 metrics::gauge!(m::JOBS_IN_FLIGHT).increment(1.0);
                 let started = std::time::Instant::now();
@@ -320,7 +332,7 @@ impl Executor {
                 metrics::gauge!(m::JOBS_IN_FLIGHT).decrement(1.0);
                 outcome
             }
-            None => Err(ComputeError::Cancelled),
+            (None, Ok(_)) => Err(ComputeError::Cancelled),
         };
         drop(taken);
         drop(registration);
@@ -395,7 +407,8 @@ impl Executor {
             Err(
                 e @ (ComputeError::Invalid(_)
                 | ComputeError::Unreadable(_)
-                | ComputeError::Transform(_)),
+                | ComputeError::Transform(_)
+                | ComputeError::Input(_)),
             ) => {
                 tracing::error!(error = %e, "job cannot be computed");
                 Change::Fail {

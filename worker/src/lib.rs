@@ -13,6 +13,7 @@
 //! - [`weighted`]: which class queue the next free slot serves (gpu, then 3:2:1).
 //! - [`heartbeat`]: lease extension for a running attempt; fleet heartbeat.
 //! - [`prefetch`]: the prefetch sized from the jobs' compute time.
+//! - [`inputs`]: a parent's output read into its child's spec before the compute.
 //! - [`pool`]: the compute slots, fixed or growing and shrinking with the work.
 //! - [`progress`]: a running job's progress, written at most once a second.
 
@@ -23,6 +24,7 @@ pub mod consumer;
 pub mod device;
 pub mod executor;
 pub mod heartbeat;
+pub mod inputs;
 pub mod pool;
 pub mod prefetch;
 pub mod progress;

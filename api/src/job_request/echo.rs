@@ -91,6 +91,8 @@ fn transform(t: &TransformSpec) -> Value {
         DataSpec::F32 { values } => json!({"type": "f32", "values": values}),
         DataSpec::SeededU8 { seed } => json!({"type": "u8", "seed": seed}),
         DataSpec::SeededF32 { seed } => json!({"type": "f32", "seed": seed}),
+        DataSpec::ParentU8 => json!({"type": "u8", "from": "parent"}),
+        DataSpec::ParentF32 => json!({"type": "f32", "from": "parent"}),
     };
     out.insert("data".into(), data);
     if t.catalytic {

@@ -74,6 +74,8 @@ struct DataIn {
     kind: String,
     values: Option<Vec<serde_json::Number>>,
     seed: Option<u64>,
+    /// `parent`: the output of the job's one parent (`depends_on`).
+    from: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -267,8 +269,7 @@ fn transform(t: Transform, lattice: &Lattice) -> Result<TransformSpec, ApiError>
         }
     };
     let data = data(t.data, lattice)?;
-    if matches!(kind, TransformKind::Scale { .. })
-        && matches!(data, DataSpec::U8 { .. } | DataSpec::SeededU8 { .. })
+    if matches!(kind, TransformKind::Scale { .. }) && data.kind() == catalytic_lattice::DataKind::U8
     {
         return Err(ApiError::field("params.data.type", "scale needs f32 data"));
     }
@@ -324,6 +325,23 @@ fn transform(t: Transform, lattice: &Lattice) -> Result<TransformSpec, ApiError>
 
 fn data(d: DataIn, lattice: &Lattice) -> Result<DataSpec, ApiError> {
     let n = lattice.vertex_count();
+    match d.from.as_deref() {
+        None => {}
+        Some("parent") if d.values.is_none() && d.seed.is_none() => {
+            return match d.kind.as_str() {
+                "u8" => Ok(DataSpec::ParentU8),
+                "f32" => Ok(DataSpec::ParentF32),
+                other => Err(kind_error(other)),
+            };
+        }
+        Some("parent") => {
+            return Err(ApiError::field(
+                "params.data.from",
+                "give values, a seed or from, one of them",
+            ));
+        }
+        Some(_) => return Err(ApiError::field("params.data.from", "must be parent")),
+    }
     let values = match (d.values, d.seed) {
         (Some(v), None) => v,
         (None, Some(seed)) => {

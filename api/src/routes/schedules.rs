@@ -214,6 +214,14 @@ async fn template(
     let spec = job
         .into_spec(&scope.plan.limits(), stored.map(|(_, def)| def))
         .map_err(|e| e.within("job"))?;
+    if let catalytic_shared::job::Operation::Transform(t) = &spec.operation
+        && t.data.from_parent()
+    {
+        return Err(ApiError::field(
+            "job.params.data.from",
+            "a schedule's jobs have no parent to take their data from",
+        ));
+    }
     Ok((spec, lattice_id))
 }
 

@@ -246,3 +246,76 @@ async fn a_keyed_job_waits_for_a_slot_and_bad_keys_are_named() -> anyhow::Result
     assert_eq!(answer["status"], "waiting", "{answer}");
     app.teardown().await
 }
+
+/// `"data": {"from": "parent"}` needs exactly one parent, and nothing else
+/// for the data; a schedule's template cannot take it.
+#[tokio::test]
+async fn data_from_the_parent_needs_one_parent() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let transform = |data: Value| {
+        json!({"lattice": {"dimensions": 2, "size": 4}, "operation": "transform",
+               "params": {"transform": "scale", "factor": 2.0, "data": data}})
+    };
+    let from_parent = json!({"type": "f32", "from": "parent"});
+    let accepted: Value = app
+        .submit(&transform(json!({"type": "f32", "seed": 1})))
+        .await?
+        .json()
+        .await?;
+    let parent = accepted["id"].as_str().unwrap_or_default().to_owned();
+    let with = |data: Value, extra: Value| {
+        let mut body = transform(data);
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        body
+    };
+    let cases = [
+        (with(from_parent.clone(), json!({})), "params.data.from"),
+        (
+            with(
+                from_parent.clone(),
+                json!({"depends_on": [parent, parent.clone()]}),
+            ),
+            "depends_on[1]",
+        ),
+        (
+            with(
+                json!({"type": "f32", "from": "parent", "seed": 3}),
+                json!({"depends_on": [parent]}),
+            ),
+            "params.data.from",
+        ),
+        (
+            with(
+                json!({"type": "f32", "from": "sibling"}),
+                json!({"depends_on": [parent]}),
+            ),
+            "params.data.from",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, refused) = problem(app.submit(&body).await?).await?;
+        assert_eq!(status, 422, "{body}: {refused}");
+        assert_eq!(
+            fields(&refused),
+            vec![field.to_owned()],
+            "{body}: {refused}"
+        );
+    }
+    let ok = app
+        .submit(&with(from_parent.clone(), json!({"depends_on": [parent]})))
+        .await?;
+    assert_eq!(ok.status(), 202);
+    let shown: Value = ok.json().await?;
+    let child: Value = app
+        .get_job_as(&app.key, shown["id"].as_str().unwrap_or_default())
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        child["request"]["params"]["data"], from_parent,
+        "echoed as sent"
+    );
+    app.teardown().await
+}

@@ -3,7 +3,7 @@
 //! lattice crate estimates each graph operation; transforms are priced here
 //! from their data sizes.
 
-use super::spec::{DataSpec, JobSpec, Operation, TransformSpec};
+use super::spec::{JobSpec, Operation, TransformSpec};
 use catalytic_lattice::{Estimate, Lattice, Work};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -32,15 +32,24 @@ pub fn estimate(spec: &JobSpec, lattice: &Lattice) -> Estimate {
 
 fn transform_estimate(t: &TransformSpec, lattice: &Lattice) -> Estimate {
     let n = lattice.vertex_count();
-    let element = match t.data {
-        DataSpec::U8 { .. } | DataSpec::SeededU8 { .. } => 1,
-        DataSpec::F32 { .. } | DataSpec::SeededF32 { .. } => 4,
+    let element = match t.data.kind() {
+        catalytic_lattice::DataKind::U8 => 1,
+        catalytic_lattice::DataKind::F32 => 4,
     };
     let data = n.saturating_mul(element);
+    // A parent's output is read whole before the compute (worker/src/inputs.rs).
+    let read = if t.data.from_parent() {
+        data.saturating_mul(2)
+    } else {
+        0
+    };
     // Catalytic runs use the caller's buffer, which the worker holds too.
     let aux = if t.catalytic { data } else { 0 };
     Estimate {
-        memory_bytes: data.saturating_mul(2).saturating_add(aux),
+        memory_bytes: data
+            .saturating_mul(2)
+            .saturating_add(aux)
+            .saturating_add(read),
         vertex_visits: n.saturating_mul(4),
     }
 }

@@ -112,10 +112,23 @@ pub enum TransformKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "source", rename_all = "snake_case")]
 pub enum DataSpec {
-    U8 { values: Vec<u8> },
-    F32 { values: Vec<f32> },
-    SeededU8 { seed: u64 },
-    SeededF32 { seed: u64 },
+    U8 {
+        values: Vec<u8>,
+    },
+    F32 {
+        values: Vec<f32>,
+    },
+    SeededU8 {
+        seed: u64,
+    },
+    SeededF32 {
+        seed: u64,
+    },
+    /// The output of the job's one parent (`depends_on`), a transform's
+    /// `data`, read when the job runs (issue 21: a parent's result fed to
+    /// its child; worker/src/inputs.rs).
+    ParentU8,
+    ParentF32,
 }
 
 /// The auxiliary buffer: supplied bytes, or generated from a seed.
@@ -146,10 +159,19 @@ impl TransformKind {
 }
 
 impl DataSpec {
+    /// Whether the data is the parent's output, to be read when the job runs.
+    pub fn from_parent(&self) -> bool {
+        matches!(self, DataSpec::ParentU8 | DataSpec::ParentF32)
+    }
+
     pub fn kind(&self) -> catalytic_lattice::DataKind {
         match self {
-            DataSpec::U8 { .. } | DataSpec::SeededU8 { .. } => catalytic_lattice::DataKind::U8,
-            DataSpec::F32 { .. } | DataSpec::SeededF32 { .. } => catalytic_lattice::DataKind::F32,
+            DataSpec::U8 { .. } | DataSpec::SeededU8 { .. } | DataSpec::ParentU8 => {
+                catalytic_lattice::DataKind::U8
+            }
+            DataSpec::F32 { .. } | DataSpec::SeededF32 { .. } | DataSpec::ParentF32 => {
+                catalytic_lattice::DataKind::F32
+            }
         }
     }
 }
