@@ -194,3 +194,25 @@ async fn a_childs_data_is_its_parents_output() -> anyhow::Result<()> {
     );
     env.teardown().await
 }
+
+/// A keyed job with a time: scheduled until then, then it waits for its
+/// key's slot and runs (issue 21: concurrency keys with `delay_secs`).
+#[tokio::test]
+async fn a_keyed_job_with_a_delay_runs_after_its_time() -> anyhow::Result<()> {
+    let (env, _fleet, client) = fleet().await?;
+    let ids = submit_all(
+        &client,
+        &[job(json!({"concurrency_key": "nightly", "delay_secs": 1}))],
+    )
+    .await?;
+    let done = client
+        .wait_terminal(&ids[0], Duration::from_secs(60))
+        .await?;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(at(&done, "started_at")? >= at(&done, "run_at")?, "{done}");
+    eprintln!(
+        "TIMES {} {} {} {}",
+        done["created_at"], done["run_at"], done["started_at"], done["finished_at"]
+    );
+    env.teardown().await
+}

@@ -63,8 +63,8 @@ pub struct JobIn {
     /// Concurrency key (1–255 characters): at most `max_concurrency` of
     /// your jobs with this key are queued or running at once; the rest are
     /// `waiting`, in submit order, without holding up other keys. With
-    /// `depends_on`, it waits for its parents, then for a slot. Not with
-    /// `run_at` or `delay_secs`.
+    /// `depends_on`, it waits for its parents, then for a slot; with
+    /// `run_at` or `delay_secs`, for its time, then for a slot.
     pub concurrency_key: Option<String>,
     /// 1–1000 (default 1) with `concurrency_key`.
     pub max_concurrency: Option<i64>,
@@ -254,17 +254,6 @@ impl JobIn {
                 "max_concurrency",
                 format!("must be 1 to {MAX_CONCURRENCY}"),
             ));
-        }
-        for (given, field) in [
-            (self.run_at.is_some(), "run_at"),
-            (self.delay_secs.is_some(), "delay_secs"),
-        ] {
-            if given {
-                return Err(ApiError::field(
-                    "concurrency_key",
-                    format!("cannot be combined with {field} (yet)"),
-                ));
-            }
         }
         Ok(Some(catalytic_shared::db::jobs::Concurrency {
             key: key.clone(),

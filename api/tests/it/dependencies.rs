@@ -230,10 +230,6 @@ async fn a_keyed_job_waits_for_a_slot_and_bad_keys_are_named() -> anyhow::Result
             "max_concurrency",
         ),
         (json!({"concurrency_key": ""}), "concurrency_key"),
-        (
-            json!({"concurrency_key": "k", "delay_secs": 60}),
-            "concurrency_key",
-        ),
     ];
     for (extra, field) in cases {
         let (status, body) = problem(app.submit_as(&key, &job(extra.clone())).await?).await?;
@@ -244,6 +240,10 @@ async fn a_keyed_job_waits_for_a_slot_and_bad_keys_are_named() -> anyhow::Result
     let both = job(json!({"concurrency_key": "k", "depends_on": [parent]}));
     let answer: Value = app.submit_as(&key, &both).await?.json().await?;
     assert_eq!(answer["status"], "waiting", "{answer}");
+    // With a time: scheduled until then, then it waits for a slot.
+    let later = job(json!({"concurrency_key": "k", "delay_secs": 60}));
+    let answer: Value = app.submit_as(&key, &later).await?.json().await?;
+    assert_eq!(answer["status"], "scheduled", "{answer}");
     app.teardown().await
 }
 

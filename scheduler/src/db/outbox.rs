@@ -43,30 +43,52 @@ pub async fn try_lead(conn: &mut PgConnection) -> Result<bool, DbError> {
 /// each moves to `queued` (`JobState::Scheduled.on(JobEvent::Due)`, the one
 /// transition table), its transition is logged, and its first outbox row is
 /// written, in one statement; the outbox insert's NOTIFY wakes the next
-/// round. `FOR UPDATE SKIP LOCKED` and the status guard keep a job that a
-/// cancel holds (or took) out of it. Returns how many were queued.
+/// round. A job with a concurrency key moves to `waiting` instead
+/// (`JobEvent::DueHeld`) without an outbox row, and the dependency duty is
+/// told (`job_slots`), which releases it when its key has a free slot.
+/// `FOR UPDATE SKIP LOCKED` and the status guard keep a job that a cancel
+/// holds (or took) out of it. Returns how many were queued.
 pub async fn promote_due(conn: &mut PgConnection, limit: i64) -> Result<u64, DbError> {
     let to = JobState::Scheduled.on(JobEvent::Due)?;
+    let held = JobState::Scheduled.on(JobEvent::DueHeld)?;
     Ok(sqlx::query!(
         "WITH due AS (
              SELECT id FROM jobs WHERE status = 'scheduled' AND run_at <= now()
              ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED),
          promoted AS (
-             UPDATE jobs j SET status = $2::job_status, updated_at = now()
+             UPDATE jobs j SET status = CASE WHEN j.concurrency_key IS NULL THEN $2::job_status
+                                             ELSE $3::job_status END,
+                               updated_at = now()
              FROM due WHERE j.id = due.id AND j.status = 'scheduled'
-             RETURNING j.id, j.tenant_id, j.attempt, j.queue_class),
+             RETURNING j.id, j.tenant_id, j.attempt, j.queue_class, j.status),
          logged AS (
              INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
-             SELECT id, tenant_id, 'scheduled', $2::job_status, attempt, 'run_at reached'
-             FROM promoted)
-         INSERT INTO job_outbox (message_id, job_id, tenant_id, attempt, queue_class)
-         SELECT gen_random_uuid(), id, tenant_id, attempt, queue_class FROM promoted",
+             SELECT id, tenant_id, 'scheduled', status, attempt,
+                    CASE WHEN status = $2::job_status THEN 'run_at reached'
+                         ELSE 'run_at reached; waiting for a slot of its concurrency key' END
+             FROM promoted),
+         -- A keyed job waits for its key's slot: the dependency duty is told
+         -- (as at a keyed submit) and releases it when the key has room.
+         held AS MATERIALIZED (
+             SELECT count(pg_notify('job_slots', id::text)) AS told
+             FROM promoted WHERE status = $3::job_status),
+         queued AS (
+             INSERT INTO job_outbox (message_id, job_id, tenant_id, attempt, queue_class)
+             SELECT gen_random_uuid(), id, tenant_id, attempt, queue_class
+             FROM promoted WHERE status = $2::job_status
+             RETURNING 1)
+         -- Both read in the select list: a CTE joined to an empty side
+         -- would never run, and a lone keyed job would go untold.
+         SELECT (SELECT count(*) FROM queued) AS \"queued!\", (SELECT told FROM held) AS \"told!\"",
         limit,
         to as JobState,
+        held as JobState,
     )
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?
-    .rows_affected())
+    .queued
+    .try_into()
+    .unwrap_or(0))
 }
 
 /// Marks handled the due rows whose job is no longer queued at that attempt

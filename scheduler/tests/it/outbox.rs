@@ -153,10 +153,23 @@ async fn due_scheduled_jobs_are_queued_with_their_outbox_row_and_others_wait() -
     let now = chrono::Utc::now();
     let due = job(now - chrono::TimeDelta::seconds(1));
     let later = job(now + chrono::TimeDelta::hours(1));
+    // A keyed job with a time: scheduled, then it waits for its key's slot.
+    let keyed = jobs::NewJob {
+        concurrency: Some(jobs::Concurrency {
+            key: "k".into(),
+            max: 1,
+        }),
+        ..job(now - chrono::TimeDelta::seconds(1))
+    };
     let mut tx = db.pool.begin().await?;
-    let stored = jobs::insert_batch(&mut tx, &[(&due, None), (&later, None)], &[]).await?;
+    let stored = jobs::insert_batch(
+        &mut tx,
+        &[(&due, None), (&later, None), (&keyed, None)],
+        &[],
+    )
+    .await?;
     tx.commit().await?;
-    assert_eq!(stored.len(), 2, "both jobs are stored");
+    assert_eq!(stored.len(), 3, "every job is stored");
     let state = |id: catalytic_shared::ids::JobId| {
         let pool = db.pool.clone();
         async move {
@@ -171,10 +184,25 @@ async fn due_scheduled_jobs_are_queued_with_their_outbox_row_and_others_wait() -
     };
     assert_eq!(state(due.id).await?, ("scheduled".to_owned(), 0));
 
+    assert_eq!(state(keyed.id).await?, ("scheduled".to_owned(), 0));
+
+    let mut slots = sqlx::postgres::PgListener::connect_with(&db.pool).await?;
+    slots.listen("job_slots").await?;
     let mut conn = db.pool.acquire().await?;
     assert_eq!(outbox::promote_due(&mut conn, 10).await?, 1);
     assert_eq!(state(due.id).await?, ("queued".to_owned(), 1));
     assert_eq!(state(later.id).await?, ("scheduled".to_owned(), 0));
+    assert_eq!(
+        state(keyed.id).await?,
+        ("waiting".to_owned(), 0),
+        "waits for its slot, with no message yet"
+    );
+    let told = tokio::time::timeout(std::time::Duration::from_secs(5), slots.recv()).await??;
+    assert_eq!(
+        told.payload(),
+        keyed.id.to_string(),
+        "the dependency duty is told"
+    );
     let logged: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM job_transitions
          WHERE job_id = $1 AND from_status = 'scheduled' AND to_status = 'queued'",
@@ -185,6 +213,22 @@ async fn due_scheduled_jobs_are_queued_with_their_outbox_row_and_others_wait() -
     assert_eq!(logged, 1);
     // Nothing else is due: a second pass queues nothing.
     assert_eq!(outbox::promote_due(&mut conn, 10).await?, 0);
+    // A keyed job due alone is told too (a notification that hung on a
+    // queued job beside it would never be sent).
+    let alone = jobs::NewJob {
+        id: catalytic_shared::ids::JobId::new(),
+        ..keyed.clone()
+    };
+    let mut tx = db.pool.begin().await?;
+    jobs::insert_batch(&mut tx, &[(&alone, None)], &[]).await?;
+    tx.commit().await?;
+    // The submit itself tells the duty (a keyed job may fit at once).
+    let at_submit = tokio::time::timeout(std::time::Duration::from_secs(5), slots.recv()).await??;
+    assert_eq!(at_submit.payload(), alone.id.to_string());
+    assert_eq!(outbox::promote_due(&mut conn, 10).await?, 0);
+    assert_eq!(state(alone.id).await?, ("waiting".to_owned(), 0));
+    let told = tokio::time::timeout(std::time::Duration::from_secs(5), slots.recv()).await??;
+    assert_eq!(told.payload(), alone.id.to_string());
     // The queued job's row is claimable like any other.
     let mut tx = conn.begin().await?;
     let claimed = outbox::claim_fair(&mut tx, 10, &caps()).await?;

@@ -178,12 +178,16 @@ impl NewJob {
         })
     }
 
+    /// Whether it is stored `waiting`: for its parents, or for a slot of its
+    /// concurrency key when it runs now (a keyed job with a `run_at` is
+    /// `scheduled`, and waits for its slot once due: `promote_due`).
+    fn waits_at_submit(&self) -> bool {
+        self.parents.is_some() || (self.concurrency.is_some() && self.run_at.is_none())
+    }
+
     /// The state it is stored in (`insert_batch`'s CASE on `run_at`).
     pub fn state(&self) -> JobState {
-        JobState::at_submit(
-            self.run_at.is_some(),
-            self.parents.is_some() || self.concurrency.is_some(),
-        )
+        JobState::at_submit(self.run_at.is_some(), self.waits_at_submit())
     }
 }
 
@@ -264,8 +268,7 @@ pub async fn insert_batch(
         j.unique_key
             .push(job.unique.as_ref().map(|u| u.key.clone()));
         j.unique_until.push(job.unique.as_ref().map(|u| u.until));
-        j.waiting
-            .push(job.parents.is_some() || job.concurrency.is_some());
+        j.waiting.push(job.waits_at_submit());
         j.concurrency_key
             .push(job.concurrency.as_ref().map(|c| c.key.clone()));
         j.max_concurrency

@@ -40,6 +40,9 @@ pub enum JobState {
 pub enum JobEvent {
     /// A scheduled job's `run_at` came: it is queued (and its message written).
     Due,
+    /// A scheduled job with a concurrency key reached its `run_at`: it
+    /// waits for a slot of its key (issue 21), then is released.
+    DueHeld,
     /// A waiting job's parents finished as it needs: it is queued.
     Release,
     /// A worker takes the job (starts an attempt).
@@ -72,6 +75,7 @@ impl JobState {
         use JobState::*;
         match (self, event) {
             (Scheduled, Due) | (Waiting, Release) => Ok(Queued),
+            (Scheduled, DueHeld) => Ok(Waiting),
             (Queued, Claim) => Ok(Running),
             (Running, Succeed) => Ok(Succeeded),
             (Running | Queued, Fail) => Ok(Failed),
@@ -88,9 +92,10 @@ impl JobState {
         )
     }
 
-    /// The state a submit stores a job in: `Waiting` when it names parent
-    /// jobs, `Scheduled` when it names a time to run at (a submit cannot
-    /// name both), else `Queued`; the submit's SQL makes the same choice.
+    /// The state a submit stores a job in: `Waiting` when it must wait (for
+    /// parents, or a concurrency slot now), `Scheduled` when it names a time
+    /// to run at (a keyed one waits for its slot once that time comes), else
+    /// `Queued`; the submit's SQL makes the same choice.
     pub fn at_submit(scheduled: bool, waiting: bool) -> JobState {
         match (waiting, scheduled) {
             (true, _) => JobState::Waiting,
@@ -136,7 +141,7 @@ mod tests {
     use super::*;
 
     const STATES: [JobState; 7] = JobState::ALL;
-    const EVENTS: [JobEvent; 7] = [Due, Release, Claim, Succeed, Fail, Retry, Cancel];
+    const EVENTS: [JobEvent; 8] = [Due, DueHeld, Release, Claim, Succeed, Fail, Retry, Cancel];
 
     #[test]
     fn terminal_states_are_final() {
@@ -168,6 +173,11 @@ mod tests {
     #[test]
     fn a_scheduled_job_is_queued_when_due_and_nothing_else_moves_it() {
         assert_eq!(Scheduled.on(Due), Ok(Queued));
+        assert_eq!(
+            Scheduled.on(DueHeld),
+            Ok(Waiting),
+            "keyed: waits for its slot"
+        );
         for event in [Claim, Succeed, Fail, Retry] {
             assert!(Scheduled.on(event).is_err(), "{event:?}");
         }
@@ -178,7 +188,7 @@ mod tests {
     fn a_waiting_job_is_released_or_cancelled_and_nothing_else_moves_it() {
         assert_eq!(Waiting.on(Release), Ok(Queued));
         assert_eq!(Waiting.on(Cancel), Ok(Cancelled));
-        for event in [Due, Claim, Succeed, Fail, Retry] {
+        for event in [Due, DueHeld, Claim, Succeed, Fail, Retry] {
             assert!(Waiting.on(event).is_err(), "{event:?}");
         }
         assert!(Queued.on(Release).is_err(), "a queued job is not released");
