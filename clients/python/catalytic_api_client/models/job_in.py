@@ -39,8 +39,8 @@ class JobIn:
             concurrency_key (None | str | Unset): Concurrency key (1–255 characters): at most `max_concurrency` of
                 your jobs with this key are queued or running at once; the rest are
                 `waiting`, in submit order, without holding up other keys. With
-                `depends_on`, it waits for its parents, then for a slot. Not with
-                `run_at` or `delay_secs`.
+                `depends_on`, it waits for its parents, then for a slot; with
+                `run_at` or `delay_secs`, for its time, then for a slot.
             delay_secs (float | None | Unset): Run no earlier than this many seconds from now (0 to the plan's
                 horizon). Not with `run_at`.
             depends_on (list[int | UUID] | None | Unset): Parent jobs (up to 100, yours): the job is `waiting` until every

@@ -370,8 +370,8 @@ export type JobIn = {
      * Concurrency key (1–255 characters): at most `max_concurrency` of
      * your jobs with this key are queued or running at once; the rest are
      * `waiting`, in submit order, without holding up other keys. With
-     * `depends_on`, it waits for its parents, then for a slot. Not with
-     * `run_at` or `delay_secs`.
+     * `depends_on`, it waits for its parents, then for a slot; with
+     * `run_at` or `delay_secs`, for its time, then for a slot.
      */
     concurrency_key?: string | null;
     /**
