@@ -147,7 +147,7 @@ impl Cli {
         use std::io::BufRead;
         let mut child = self.command(args, envs).stdin(Stdio::null()).spawn()?;
         let stderr = Arc::new(Mutex::new(String::new()));
-        if let Some(pipe) = child.stderr.take() {
+        let reader = child.stderr.take().map(|pipe| {
             let sink = Arc::clone(&stderr);
             std::thread::spawn(move || {
                 for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
@@ -156,9 +156,13 @@ impl Cli {
                         text.push('\n');
                     }
                 }
-            });
-        }
-        Ok(Background { child, stderr })
+            })
+        });
+        Ok(Background {
+            child,
+            stderr,
+            reader,
+        })
     }
 
     pub async fn stop(self) -> anyhow::Result<()> {
@@ -185,6 +189,8 @@ async fn spawn_fleet(env: &Env, fleet: Fleet) -> anyhow::Result<Vec<Process>> {
 pub struct Background {
     child: std::process::Child,
     stderr: Arc<Mutex<String>>,
+    /// The thread reading stderr: it ends when the pipe closes at exit.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Background {
@@ -197,6 +203,11 @@ impl Background {
     pub fn finish(self) -> anyhow::Result<Run> {
         let stderr = Arc::clone(&self.stderr);
         let output = self.child.wait_with_output()?;
+        // Every line read before it is looked at (a run once lost its last
+        // line to this race).
+        if let Some(reader) = self.reader {
+            let _ = reader.join();
+        }
         Ok(Run {
             code: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
