@@ -150,6 +150,10 @@ static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new(
 static PROCESS_COLLECTOR: std::sync::OnceLock<metrics_process::Collector> =
     std::sync::OnceLock::new();
 
+/// How often histogram samples are drained into their buckets when
+/// nothing scrapes `/metrics`.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Installs the process-wide recorder for `process` (once; later calls
 /// return the same handle, so tests can build several apps in one process)
 /// and returns the handle `/metrics` renders (through [`render`]).
@@ -166,6 +170,22 @@ pub fn install(
         .set_buckets_for_metric(Matcher::Full(SUBMIT_BATCH_SIZE.into()), BATCH_SIZE_BUCKETS)?
         .set_buckets_for_metric(Matcher::Full(WORKER_BATCH_SIZE.into()), BATCH_SIZE_BUCKETS)?
         .install_recorder()?;
+    // With `install_recorder` the caller runs the recorder's upkeep (the
+    // crate's docs say so): until it runs, or a scrape renders them,
+    // histogram samples pile up in memory. The soak of 2026-12-06 saw the
+    // worker, never scraped there, grow ~40 bytes a job (docs/chaos.md).
+    let upkeep = handle.clone();
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "metrics upkeep thread not started: histograms drain only when scraped");
+    }
     describe();
     let collector = PROCESS_COLLECTOR.get_or_init(metrics_process::Collector::default);
     collector.describe();
