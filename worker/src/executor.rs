@@ -304,28 +304,22 @@ impl Executor {
                 metrics::gauge!(m::JOBS_IN_FLIGHT).increment(1.0);
                 let started = std::time::Instant::now();
                 let progress = Arc::new(Progress::default());
-                let computing = CancellationToken::new();
-                let reporter = tokio::spawn(
-                    progress::report(
-                        self.pool.clone(),
-                        running,
-                        progress.clone(),
-                        self.progress_every,
-                        computing.clone(),
-                    )
-                    .in_current_span(),
-                );
-                let outcome = compute::run(
+                let compute = compute::run(
                     spec,
                     cancel.clone(),
                     time_limit,
                     &self.admission,
                     &self.device,
-                    progress,
+                    progress.clone(),
+                );
+                let outcome = progress::reporting(
+                    &self.pool,
+                    running,
+                    &progress,
+                    self.progress_every,
+                    compute,
                 )
                 .await;
-                computing.cancel();
-                let _ = reporter.await;
                 self.compute_times.record(started.elapsed());
                 drop(slot);
                 self.in_flight.fetch_sub(1, Ordering::Relaxed);

@@ -9,6 +9,7 @@ use catalytic_shared::db::DbError;
 use catalytic_shared::ids::JobId;
 use catalytic_shared::job::{DataSpec, JobSpec, Operation};
 use catalytic_shared::result_parts::unpack;
+use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -28,7 +29,17 @@ fn unusable(message: impl Into<String>) -> InputError {
 /// `spec` with a parent's output in place of `{"from": "parent"}`; the
 /// spec as it is when it takes none.
 pub async fn resolve(pool: &PgPool, job: JobId, spec: Value) -> Result<Value, InputError> {
-    let Ok(mut parsed) = serde_json::from_value::<JobSpec>(spec.clone()) else {
+    // Every job passes here: only a transform's data is looked at before
+    // the spec is read whole (and read in place, never copied).
+    let from_parent = spec.get("operation").and_then(Value::as_str) == Some("transform")
+        && spec
+            .pointer("/params/data")
+            .and_then(|d| DataSpec::deserialize(d).ok())
+            .is_some_and(|d| d.from_parent());
+    if !from_parent {
+        return Ok(spec);
+    }
+    let Ok(mut parsed) = JobSpec::deserialize(&spec) else {
         return Ok(spec); // the compute reports an unreadable spec itself
     };
     let Ok(lattice) = parsed.lattice() else {
@@ -38,9 +49,6 @@ pub async fn resolve(pool: &PgPool, job: JobId, spec: Value) -> Result<Value, In
     let Operation::Transform(t) = &mut parsed.operation else {
         return Ok(spec);
     };
-    if !t.data.from_parent() {
-        return Ok(spec);
-    }
     let parents = sqlx::query!(
         r#"SELECT p.id AS "id: JobId", p.status::text AS "status!", p.result
            FROM job_dependencies d JOIN jobs p ON p.id = d.parent_id

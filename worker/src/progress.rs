@@ -8,10 +8,8 @@
 use catalytic_shared::db::progress::VERTICES;
 use catalytic_shared::db::{self, jobs::Guard};
 use sqlx::PgPool;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 /// The vertices a job's engine has expanded, and the estimate they count
 /// against.
@@ -37,35 +35,37 @@ impl Progress {
     }
 }
 
-/// Writes `progress` for the job of `guard` every `every` until `done`
-/// fires, when it changed since the last write. Stops early when the job is
-/// no longer running at that attempt.
-pub async fn report(
-    pool: PgPool,
+/// Awaits `compute`, writing `progress` for the job of `guard` every
+/// `every` meanwhile when it changed since the last write, in the same
+/// task (no task of its own per job: most jobs end before the first tick).
+/// Stops writing once the job is no longer running at that attempt.
+pub async fn reporting<T>(
+    pool: &PgPool,
     guard: Guard,
-    progress: Arc<Progress>,
+    progress: &Progress,
     every: Duration,
-    done: CancellationToken,
-) {
-    let mut tick = tokio::time::interval(every);
-    tick.tick().await; // the first tick is now: nothing done yet
+    compute: impl Future<Output = T>,
+) -> T {
+    tokio::pin!(compute);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let mut written = 0;
+    let mut reporting = true;
     loop {
         tokio::select! {
-            () = done.cancelled() => return,
-            _ = tick.tick() => {}
+            out = &mut compute => return out,
+            _ = tick.tick(), if reporting => {}
         }
         let (so_far, total) = progress.snapshot();
         if so_far == written || total == 0 {
             continue;
         }
-        let report = db::progress::report(&pool, guard.job, guard.attempt, so_far, total, VERTICES);
+        let report = db::progress::report(pool, guard.job, guard.attempt, so_far, total, VERTICES);
         match report.await {
             Ok(true) => {
                 written = so_far;
                 tracing::debug!(done = so_far, total, "progress reported");
             }
-            Ok(false) => return,
+            Ok(false) => reporting = false,
             // A missed report is only a stale bar: the next one catches up.
             Err(e) => tracing::warn!(error = %e, "progress report failed"),
         }

@@ -13,7 +13,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use catalytic_shared::db;
-use catalytic_shared::db::result_parts::PartHeader;
 use catalytic_shared::ids::JobId;
 use catalytic_shared::job::JobState;
 use catalytic_shared::result_parts::{CHUNK, unpack};
@@ -73,41 +72,30 @@ pub async fn download_part(
     let mut response = if matches(&headers, header::IF_NONE_MATCH, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        match requested_range(&headers, header.length)? {
-            None => {
-                let body = stream(
-                    state.db.clone(),
-                    job,
-                    part.clone(),
-                    header.clone(),
-                    0..=header.length.saturating_sub(1),
-                );
-                let mut response = Response::new(body);
-                set(
-                    &mut response,
-                    header::CONTENT_LENGTH,
-                    &header.length.to_string(),
-                );
-                response
-            }
-            Some(range) => {
-                let (start, end) = (*range.start(), *range.end());
-                let body = stream(state.db.clone(), job, part.clone(), header.clone(), range);
-                let mut response = Response::new(body);
-                *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-                set(
-                    &mut response,
-                    header::CONTENT_LENGTH,
-                    &(end - start + 1).to_string(),
-                );
-                set(
-                    &mut response,
-                    header::CONTENT_RANGE,
-                    &format!("bytes {start}-{end}/{}", header.length),
-                );
-                response
-            }
+        let asked = requested_range(&headers, header.length)?;
+        let range = asked.clone().unwrap_or(0..=header.length.saturating_sub(1));
+        let (start, end) = (*range.start(), *range.end());
+        let mut response = Response::new(stream(
+            state.db.clone(),
+            job,
+            part.clone(),
+            header.length,
+            range,
+        ));
+        set(
+            &mut response,
+            header::CONTENT_LENGTH,
+            &(end - start + 1).to_string(),
+        );
+        if asked.is_some() {
+            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+            set(
+                &mut response,
+                header::CONTENT_RANGE,
+                &format!("bytes {start}-{end}/{}", header.length),
+            );
         }
+        response
     };
     set(&mut response, header::ETAG, &etag);
     set(&mut response, header::ACCEPT_RANGES, "bytes");
@@ -177,19 +165,12 @@ fn requested_range(
 }
 
 /// The bytes `range` of the part, read and decompressed a chunk at a time.
-fn stream(
-    pool: PgPool,
-    job: JobId,
-    part: String,
-    header: PartHeader,
-    range: RangeInclusive<u64>,
-) -> Body {
+fn stream(pool: PgPool, job: JobId, part: String, length: u64, range: RangeInclusive<u64>) -> Body {
     let chunk = CHUNK as u64;
     let (start, end) = (*range.start(), *range.end());
     let seqs = (start / chunk)..=(end / chunk);
     let chunks = futures::stream::iter(seqs).then(move |seq| {
         let (pool, part) = (pool.clone(), part.clone());
-        let length = header.length;
         async move {
             let frame = db::result_parts::chunk(&pool, job, &part, seq)
                 .await

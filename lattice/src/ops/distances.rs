@@ -42,23 +42,13 @@ pub fn distances(
     source: u64,
     cancel: &dyn Cancel,
 ) -> Result<Distances, Cancelled> {
-    let found = search(lattice, source, Stop::Exhausted, cancel)?;
-    let histogram = histogram(&found.dist, found.reached, cancel)?;
-    let eccentricity = histogram.len().saturating_sub(1) as u64;
-    let field = (lattice.vertex_count() <= FULL_FIELD_CAP).then(|| {
-        found
-            .dist
-            .iter()
+    let (mut found, dist) = distances_with_field(lattice, source, cancel)?;
+    found.field = (lattice.vertex_count() <= FULL_FIELD_CAP).then(|| {
+        dist.iter()
             .map(|&d| if d == UNREACHED { -1 } else { i64::from(d) })
             .collect()
     });
-    Ok(Distances {
-        source: lattice.coord_of(source),
-        reachable: found.reached,
-        eccentricity,
-        histogram,
-        field,
-    })
+    Ok(found)
 }
 
 /// [`distances`], and the distance field of any size as the search left

@@ -8,7 +8,7 @@ use crate::ids::{JobId, TenantId};
 use crate::job::JobState;
 use crate::result_parts::Packed;
 use crate::tenant::Plan;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 /// What `store` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,14 +64,7 @@ pub async fn store(
     )
     .execute(&mut *tx)
     .await?;
-    let used = sqlx::query_scalar!(
-        r#"SELECT coalesce(sum(stored_bytes), 0)::bigint AS "used!"
-           FROM job_result_parts WHERE tenant_id = $1"#,
-        owner.tenant as TenantId
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    let used = u64::try_from(used).unwrap_or(0);
+    let used = stored_bytes_on(&mut tx, owner.tenant).await?;
     let adding: u64 = parts.iter().map(Packed::stored_bytes).sum();
     if used.saturating_add(adding) > cap {
         return Ok(Stored::OverCap { used, cap });
@@ -184,12 +177,16 @@ pub async fn chunk(
 
 /// Bytes of result parts `tenant` stores now.
 pub async fn stored_bytes(pool: &PgPool, tenant: TenantId) -> Result<u64, DbError> {
+    stored_bytes_on(&mut *pool.acquire().await?, tenant).await
+}
+
+async fn stored_bytes_on(conn: &mut PgConnection, tenant: TenantId) -> Result<u64, DbError> {
     let used = sqlx::query_scalar!(
         r#"SELECT coalesce(sum(stored_bytes), 0)::bigint AS "used!"
            FROM job_result_parts WHERE tenant_id = $1"#,
         tenant as TenantId
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     Ok(u64::try_from(used).unwrap_or(0))
 }
