@@ -177,10 +177,10 @@ async fn a_childs_data_is_its_parents_output() -> anyhow::Result<()> {
             .await?
             .bytes()
             .await?;
-        let header = 10 + usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+        let (_, data) = catalytic_shared::result_parts::npy_parts(&bytes)
+            .ok_or_else(|| anyhow::anyhow!("not a .npy file"))?;
         anyhow::Ok(
-            bytes[header..]
-                .chunks_exact(4)
+            data.chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect::<Vec<f32>>(),
         )

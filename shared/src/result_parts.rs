@@ -141,6 +141,17 @@ pub fn unpack(frame: &[u8], seq: u64, length: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// A `.npy` file split into its header's dict (`{'descr': …}`) and its
+/// data; None for bytes that are not a format 1.0 `.npy` file.
+pub fn npy_parts(file: &[u8]) -> Option<(&str, &[u8])> {
+    if !file.starts_with(b"\x93NUMPY\x01\x00") {
+        return None;
+    }
+    let dict_len = usize::from(u16::from_le_bytes([*file.get(8)?, *file.get(9)?]));
+    let dict = std::str::from_utf8(file.get(10..10 + dict_len)?).ok()?;
+    Some((dict, file.get(10 + dict_len..)?))
+}
+
 /// Bytes of the file in chunk `seq` of a part of `length` bytes.
 pub fn chunk_len(seq: u64, length: u64) -> usize {
     let start = seq.saturating_mul(CHUNK as u64);
@@ -188,16 +199,14 @@ mod tests {
         packer.write_i32s([0, 1, 2, 1, 2, -1])?;
         let packed = packer.finish()?;
         let file = unpack_all(&packed)?;
-        assert_eq!(&file[..8], b"\x93NUMPY\x01\x00");
-        let header_len = u16::from_le_bytes([file[8], file[9]]) as usize;
-        assert_eq!((10 + header_len) % 64, 0);
-        let dict = std::str::from_utf8(&file[10..10 + header_len]).unwrap_or_default();
+        let (dict, data) = npy_parts(&file).unwrap_or_default();
+        assert_eq!((file.len() - data.len()) % 64, 0, "the data starts aligned");
         assert_eq!(
             dict.trim_end(),
             "{'descr': '<i4', 'fortran_order': True, 'shape': (3, 2), }"
         );
         assert!(dict.ends_with('\n'));
-        let data = &file[10 + header_len..];
+        assert_eq!(npy_parts(b"not npy"), None);
         let values: Vec<i32> = data
             .chunks(4)
             .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))

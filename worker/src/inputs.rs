@@ -8,7 +8,7 @@
 use catalytic_shared::db::DbError;
 use catalytic_shared::ids::JobId;
 use catalytic_shared::job::{DataSpec, JobSpec, Operation};
-use catalytic_shared::result_parts::unpack;
+use catalytic_shared::result_parts::{npy_parts, unpack};
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -162,15 +162,11 @@ async fn stored_values(
         .map_err(|e| unusable(format!("the parent's stored output: {e}")))?;
         file.extend(chunk);
     }
-    let header = match file.get(8..10) {
-        Some(len) => 10 + usize::from(u16::from_le_bytes([len[0], len[1]])),
-        None => {
-            return Err(unusable(format!(
-                "parent job {parent}'s output is not stored"
-            )));
-        }
+    let Some((_, body)) = npy_parts(&file) else {
+        return Err(unusable(format!(
+            "parent job {parent}'s output is not stored"
+        )));
     };
-    let body = file.get(header..).unwrap_or_default();
     Ok(match want {
         "u8" => DataSpec::U8 {
             values: body.to_vec(),

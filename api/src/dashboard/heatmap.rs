@@ -25,11 +25,7 @@ pub enum NoHeatMap {
 
 /// The (sizes, values) of a 2-D `<i4` Fortran-order `.npy` file.
 fn read(npy: &[u8]) -> Option<([usize; 2], Vec<i32>)> {
-    let header_len = usize::from(u16::from_le_bytes([*npy.get(8)?, *npy.get(9)?]));
-    if !npy.starts_with(b"\x93NUMPY\x01\x00") {
-        return None;
-    }
-    let header = std::str::from_utf8(npy.get(10..10 + header_len)?).ok()?;
+    let (header, data) = catalytic_shared::result_parts::npy_parts(npy)?;
     if !header.contains("'descr': '<i4'") || !header.contains("'fortran_order': True") {
         return None;
     }
@@ -41,7 +37,6 @@ fn read(npy: &[u8]) -> Option<([usize; 2], Vec<i32>)> {
         .map(|d| d.parse().ok())
         .collect::<Option<_>>()?;
     let [w, h] = dims[..] else { return None };
-    let data = npy.get(10 + header_len..)?;
     if data.len() != w.checked_mul(h)?.checked_mul(4)? {
         return None;
     }

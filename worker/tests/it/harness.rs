@@ -208,9 +208,9 @@ impl Worker {
             file.len() as i64 == length && file.len() > 10,
             "part {name}"
         );
-        let header = u16::from_le_bytes([file[8], file[9]]) as usize + 10;
-        let dict = String::from_utf8_lossy(&file[10..header]).into_owned();
-        Ok((dict, file[header..].to_vec()))
+        let (dict, data) = catalytic_shared::result_parts::npy_parts(&file)
+            .ok_or_else(|| anyhow::anyhow!("part {name} is not a .npy file"))?;
+        Ok((dict.to_owned(), data.to_vec()))
     }
 
     /// Rows of `sql` (one `$1` = the job) counted.
