@@ -180,6 +180,14 @@ impl From<DbError> for ApiError {
     }
 }
 
+/// A transaction's `begin`/`commit` or a pooled connection's `acquire`:
+/// the same classification as any query's error (a saturated pool is 503).
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        DbError::from(e).into()
+    }
+}
+
 impl ApiError {
     /// Counts a 429 by the limit named and logs a 500 with its cause: once
     /// per refusal answered (a response, or an item of a bulk submit's).

@@ -5,6 +5,8 @@
 //! - [`routes`]: one module per resource; [`openapi`]: the document's frame.
 //! - [`responses`]: response bodies shared by routes and dashboard pages, so neither imports the other.
 //! - [`auth`]: API keys, user sessions (JWT + rotating refresh tokens) and the `TenantScope` extractor.
+//! - [`audit`]: the tenant's append-only audit log, written in each change's transaction.
+//! - [`mailing`]: the mail a change sends (verification, reset, invitation…), queued in its transaction.
 //! - [`job_request`]: the wire format of a job and its validation.
 //! - [`enqueue`]: the submit (quotas, job row + outbox row + idempotency record, committed together).
 //! - [`submit_batch`]: the group commit every submit goes through: concurrent submits share one transaction.
@@ -15,6 +17,7 @@
 //! - [`bootstrap`]: the admin command that creates a tenant and its first key.
 //! - [`dashboard`]: the server-rendered web dashboard under `/dashboard`, a client of the API in process.
 
+pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod checkout;
@@ -28,6 +31,7 @@ pub mod job_events;
 pub mod job_request;
 pub mod json;
 pub mod limits;
+pub mod mailing;
 pub mod notifications;
 pub mod openapi;
 pub mod pagination;

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
         (name = "jobs", description = "Submit and poll lattice jobs"),
         (name = "lattices", description = "Stored lattice definitions jobs can name by id"),
         (name = "schedules", description = "Cron schedules: a job template submitted at each tick, in a time zone"),
-        (name = "auth", description = "Accounts and sessions: register, login, refresh, logout"),
+        (name = "auth", description = "Accounts and sessions: register, verify the email, login, refresh, logout, change or reset the password"),
         (name = "users", description = "The caller (/v1/me), the tenant's users, roles and invitations"),
         (name = "api-keys", description = "The tenant's API keys: scope, expiry, last use, revocation"),
         (name = "tenant", description = "The caller's tenant and its plan"),

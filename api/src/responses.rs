@@ -187,6 +187,10 @@ pub struct UserOut {
     pub role: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Whether the user followed the verification link mailed to them.
+    /// Until then they cannot upgrade the plan, invite or add webhook
+    /// endpoints.
+    pub email_verified: bool,
 }
 
 impl TryFrom<UserRow> for UserOut {
@@ -199,6 +203,7 @@ impl TryFrom<UserRow> for UserOut {
             role: role.as_str().to_owned(),
             created_at: row.created_at,
             updated_at: row.updated_at,
+            email_verified: row.email_verified_at.is_some(),
         })
     }
 }
@@ -438,4 +443,10 @@ impl BulkAccepted {
             results,
         }
     }
+}
+
+/// An accepted request whose outcome is in the mail (issue 20).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailAccepted {
+    pub message: String,
 }

@@ -97,7 +97,40 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub autoscale: AutoscaleSettings,
     pub billing: BillingSettings,
+    pub mail: MailSettings,
     pub faults: FaultSettings,
+}
+
+/// Mail over SMTP (issue 20): the outbox the api and the scheduler write,
+/// sent by the scheduler (scheduler/src/mail).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// `smtp://host:port` (plain, for a relay on a trusted network),
+    /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://host:465`, with
+    /// `user:password@` when the server wants them. Empty: nothing is sent
+    /// and messages wait in the outbox until a server is configured.
+    pub smtp_url: Secret<String>,
+    /// The `From:` of every message.
+    pub from: String,
+    /// Where links in messages point (the dashboard's origin).
+    pub public_url: String,
+    /// Messages claimed per round, and sent at once.
+    pub batch: i64,
+    pub concurrency: usize,
+    /// Idle poll (a committed message also wakes the sender by NOTIFY).
+    pub poll_ms: u64,
+    /// Attempts before a message is given up as failed; a permanent SMTP
+    /// refusal (5xx) fails it at once.
+    pub max_attempts: i32,
+    /// The first retry's delay; each next one doubles, up to an hour.
+    pub retry_base_secs: f64,
+    /// One attempt's time limit, connection included.
+    pub timeout_secs: u64,
+    /// A claimed message comes due again after this if its sender vanished.
+    pub lease_secs: u64,
+    /// Finished messages (and their attempts) are kept this long.
+    pub retention_secs: u64,
 }
 
 /// Billing rollups and invoices (scheduler; docs/adr/0003-plans.md, docs/adr/0005-scheduler.md).
@@ -281,13 +314,26 @@ pub struct AuthSettings {
     pub access_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
     pub invitation_ttl_secs: u64,
+    /// How long a mailed email-verification link (`cev_`) stays valid.
+    pub verify_email_ttl_secs: u64,
+    /// How long a mailed password-reset link (`cpr_`) stays valid.
+    pub password_reset_ttl_secs: u64,
     pub signing_key_id: String,
     pub signing_key: Secret<String>,
     /// kid → key, accepted for verification only.
     pub verification_keys: std::collections::BTreeMap<String, Secret<String>>,
+    /// Failed logins from one client address at one account, within the
+    /// window, that lock the address out of the account.
     pub lockout_failures: u32,
     pub lockout_window_secs: u64,
+    /// The first lock of an (account, address) pair; each next one doubles,
+    /// up to `lockout_max_secs`.
     pub lockout_secs: u64,
+    pub lockout_max_secs: u64,
+    /// Failed logins at one account from all addresses, within the window,
+    /// that lock the account for everyone for `lockout_max_secs` (guessing
+    /// from many addresses); a password reset lifts it.
+    pub lockout_failures_per_email: u32,
     /// Milliseconds a Redis cache lookup may take before PostgreSQL decides alone.
     pub cache_timeout_ms: u64,
     /// API keys, and access tokens, each api process keeps resolved (0: none).
@@ -493,6 +539,7 @@ impl Settings {
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
         }
+        self.validate_mail()?;
         if self.database.replan_after_secs == 0 {
             return invalid("database.replan_after_secs", "must be at least 1");
         }
@@ -636,6 +683,36 @@ impl Settings {
             if self.environment == Environment::Production && set {
                 return invalid(key, "fault hooks are refused in production");
             }
+        }
+        Ok(())
+    }
+
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: env_key(key),
+                message: message.to_owned(),
+            })
+        };
+        let m = &self.mail;
+        let url = m.smtp_url.expose();
+        if !url.is_empty() && !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+            return invalid("mail.smtp_url", "must start with smtp:// or smtps://");
+        }
+        if !(m.public_url.starts_with("http://") || m.public_url.starts_with("https://")) {
+            return invalid("mail.public_url", "must start with http:// or https://");
+        }
+        if !m.from.contains('@') {
+            return invalid("mail.from", "must be an address, e.g. Name <no-reply@example.com>");
+        }
+        if m.batch < 1 || m.concurrency == 0 || m.max_attempts < 1 {
+            return invalid(
+                "mail.batch",
+                "mail.batch, mail.concurrency and mail.max_attempts must be at least 1",
+            );
+        }
+        if !(m.retry_base_secs > 0.0) {
+            return invalid("mail.retry_base_secs", "must be above 0");
         }
         Ok(())
     }

@@ -22,6 +22,7 @@
 //! - [`ids`], [`tenant`], [`secret`]: id newtypes, plans and their limits, `Secret<T>`.
 //! - [`schedule`]: cron schedules' ticks in a time zone, overlap and catch-up policies.
 //! - [`tls`]: TLS to PostgreSQL, RabbitMQ and Redis (CA files, trust failures named).
+//! - [`mail`]: the messages the service mails (issue 20), queued by api and scheduler.
 //! - [`job`]: the state machine (the one transition table), the stored spec, outcomes.
 //! - [`db`]: PostgreSQL — migrations, the schema check, and the SQL of more
 //!   than one process, including
@@ -38,6 +39,7 @@ pub mod group_commit;
 pub mod health;
 pub mod ids;
 pub mod job;
+pub mod mail;
 pub mod metrics;
 pub mod probe;
 #[cfg(feature = "queue")]

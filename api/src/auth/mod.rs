@@ -3,7 +3,8 @@
 //! access tokens from `jwt`, renewed with rotating refresh tokens from
 //! `refresh`; passwords in `password`; `lockout` and `revocation` keep
 //! their state in PostgreSQL, cached in Redis; `principals` caches who a
-//! credential is in each process, invalidated by PostgreSQL notifications).
+//! credential is in each process, invalidated by PostgreSQL notifications;
+//! `verified` gates what an account with an unverified email may not do).
 //! `TenantScope` is the extractor every tenant route takes, so no handler
 //! can forget to authenticate or to scope its queries.
 
@@ -18,6 +19,7 @@ pub mod password;
 pub mod principals;
 pub mod refresh;
 pub mod revocation;
+pub mod verified;
 
 pub use api_key::ApiKeyHasher;
 pub use extract::{TenantScope, UserSession};

@@ -1,5 +1,6 @@
-//! Opaque tokens: refresh tokens (`clr_`) and invitation tokens (`cli_`),
-//! each the prefix + 64 hex characters (32 random bytes). Shown once; stored
+//! Opaque tokens: refresh tokens (`clr_`), invitation tokens (`cli_`), and
+//! the single-use tokens mailed for email verification (`cev_`) and password
+//! reset (`cpr_`), each the prefix + 64 hex characters (32 random bytes). Shown once; stored
 //! as SHA-256 only. Unlike passwords they carry full entropy, so a fast
 //! unkeyed hash is enough: the table alone cannot be turned back into tokens.
 //! The rotation rules themselves (use once, reuse revokes the family) are in
@@ -13,6 +14,8 @@ use sha2::{Digest, Sha256};
 pub enum TokenKind {
     Refresh,
     Invitation,
+    VerifyEmail,
+    PasswordReset,
 }
 
 impl TokenKind {
@@ -20,6 +23,8 @@ impl TokenKind {
         match self {
             TokenKind::Refresh => "clr_",
             TokenKind::Invitation => "cli_",
+            TokenKind::VerifyEmail => "cev_",
+            TokenKind::PasswordReset => "cpr_",
         }
     }
 }

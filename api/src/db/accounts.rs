@@ -11,7 +11,8 @@ use catalytic_shared::db::DbError;
 use catalytic_shared::ids::{InvitationId, SessionId, TenantId, UserId};
 use catalytic_shared::tenant::{Plan, Role};
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
+use std::net::IpAddr;
 
 /// A user as its tenant sees it (never the password hash).
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct UserRow {
     pub role: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// None until the user follows the link mailed to them (issue 20).
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
@@ -40,10 +43,11 @@ fn parse_plan(plan: &str) -> Result<Plan, DbError> {
         .map_err(|_| DbError::Corrupt(format!("unknown plan {plan:?}")))
 }
 
-/// Creates a tenant on `plan` and its first user, the owner, together.
+/// Creates a tenant on `plan` and its first user, the owner, together, in
+/// the caller's transaction (which also queues the verification mail).
 /// An email already registered is `DbError::Conflict { constraint: "users_email" }`.
 pub async fn register_owner(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     tenant: TenantId,
     tenant_name: &str,
     plan: Plan,
@@ -51,7 +55,6 @@ pub async fn register_owner(
     email: &str,
     password_hash: &str,
 ) -> Result<UserRow, DbError> {
-    let mut tx = pool.begin().await?;
     sqlx::query!(
         "INSERT INTO tenants (id, name, plan) VALUES ($1, $2, $3)",
         tenant as TenantId,
@@ -65,7 +68,7 @@ pub async fn register_owner(
         r#"INSERT INTO users (id, tenant_id, email, password_hash, role)
            VALUES ($1, $2, $3, $4, 'owner')
            RETURNING id AS "id: UserId", tenant_id AS "tenant_id: TenantId", email, role,
-                     created_at, updated_at"#,
+                     created_at, updated_at, email_verified_at"#,
         user as UserId,
         tenant as TenantId,
         email,
@@ -73,7 +76,6 @@ pub async fn register_owner(
     )
     .fetch_one(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(row)
 }
 
@@ -86,19 +88,23 @@ pub enum Joined {
     InvalidToken,
     /// The token was issued for another email.
     OtherEmail,
+    /// The invited email has an account already (an email is one account
+    /// platform-wide); nothing was changed.
+    EmailTaken,
 }
 
 /// Accepts an invitation: creates the user in the inviting tenant with the
-/// invited role and marks the invitation accepted, in one transaction (the
-/// row lock makes a token usable once, even under concurrent attempts).
+/// invited role and marks the invitation accepted, in the caller's
+/// transaction (the row lock makes a token usable once, even under
+/// concurrent attempts). The token was mailed to this address, so the
+/// email counts as verified.
 pub async fn accept_invitation(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     token_hash: &[u8],
     user: UserId,
     email: &str,
     password_hash: &str,
 ) -> Result<Joined, DbError> {
-    let mut tx = pool.begin().await?;
     let Some(invitation) = sqlx::query!(
         r#"SELECT id AS "id: InvitationId", tenant_id AS "tenant_id: TenantId", email, role
            FROM invitations
@@ -114,12 +120,21 @@ pub async fn accept_invitation(
     if invitation.email != email {
         return Ok(Joined::OtherEmail);
     }
+    let taken = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM users WHERE email = $1) AS "taken!""#,
+        email,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if taken {
+        return Ok(Joined::EmailTaken);
+    }
     let row = sqlx::query_as!(
         UserRow,
-        r#"INSERT INTO users (id, tenant_id, email, password_hash, role)
-           VALUES ($1, $2, $3, $4, $5)
+        r#"INSERT INTO users (id, tenant_id, email, password_hash, role, email_verified_at)
+           VALUES ($1, $2, $3, $4, $5, now())
            RETURNING id AS "id: UserId", tenant_id AS "tenant_id: TenantId", email, role,
-                     created_at, updated_at"#,
+                     created_at, updated_at, email_verified_at"#,
         user as UserId,
         invitation.tenant_id as TenantId,
         email,
@@ -134,7 +149,6 @@ pub async fn accept_invitation(
     )
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(Joined::Joined(row))
 }
 
@@ -209,15 +223,15 @@ pub async fn session_state(
 }
 
 /// A tenant's name and plan, for `/v1/me`.
-pub async fn tenant_summary(
-    pool: &PgPool,
+pub async fn tenant_summary<'e>(
+    conn: impl sqlx::PgExecutor<'e>,
     tenant: TenantId,
 ) -> Result<Option<(String, Plan)>, DbError> {
     let row = sqlx::query!(
         "SELECT name, plan FROM tenants WHERE id = $1",
         tenant as TenantId
     )
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await?;
     row.map(|r| Ok((r.name, parse_plan(&r.plan)?))).transpose()
 }
@@ -230,7 +244,7 @@ pub async fn get_user(
     Ok(sqlx::query_as!(
         UserRow,
         r#"SELECT id AS "id: UserId", tenant_id AS "tenant_id: TenantId", email, role,
-                  created_at, updated_at
+                  created_at, updated_at, email_verified_at
            FROM users WHERE id = $1 AND tenant_id = $2"#,
         id as UserId,
         tenant as TenantId,
@@ -249,7 +263,7 @@ pub async fn list_users(
     Ok(sqlx::query_as!(
         UserRow,
         r#"SELECT id AS "id: UserId", tenant_id AS "tenant_id: TenantId", email, role,
-                  created_at, updated_at
+                  created_at, updated_at, email_verified_at
            FROM users
            WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2)
            ORDER BY id
@@ -288,14 +302,14 @@ async fn is_last_owner(
     Ok(owners == [user])
 }
 
+/// In the caller's transaction (which records the change in the audit log).
 pub async fn set_role(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     tenant: TenantId,
     id: UserId,
     role: Role,
 ) -> Result<UserChange<UserRow>, DbError> {
-    let mut tx = pool.begin().await?;
-    if role != Role::Owner && is_last_owner(&mut tx, tenant, id).await? {
+    if role != Role::Owner && is_last_owner(tx, tenant, id).await? {
         return Ok(UserChange::LastOwner);
     }
     let row = sqlx::query_as!(
@@ -303,26 +317,25 @@ pub async fn set_role(
         r#"UPDATE users SET role = $3, updated_at = now()
            WHERE id = $1 AND tenant_id = $2
            RETURNING id AS "id: UserId", tenant_id AS "tenant_id: TenantId", email, role,
-                     created_at, updated_at"#,
+                     created_at, updated_at, email_verified_at"#,
         id as UserId,
         tenant as TenantId,
         role.as_str(),
     )
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(row.map_or(UserChange::NotFound, UserChange::Done))
 }
 
 /// Deletes a user; their refresh tokens go with them (cascade), and their
 /// access tokens stop working at once because each request looks the user up.
+/// In the caller's transaction.
 pub async fn delete_user(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     tenant: TenantId,
     id: UserId,
 ) -> Result<UserChange<()>, DbError> {
-    let mut tx = pool.begin().await?;
-    if is_last_owner(&mut tx, tenant, id).await? {
+    if is_last_owner(tx, tenant, id).await? {
         return Ok(UserChange::LastOwner);
     }
     let deleted = sqlx::query!(
@@ -333,7 +346,6 @@ pub async fn delete_user(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    tx.commit().await?;
     Ok(match deleted {
         1 => UserChange::Done(()),
         _ => UserChange::NotFound,
@@ -361,8 +373,9 @@ pub struct NewInvitation<'a> {
     pub ttl_secs: u64,
 }
 
+/// In the caller's transaction (with the invitation's mail).
 pub async fn insert_invitation(
-    pool: &PgPool,
+    tx: &mut PgConnection,
     invitation: &NewInvitation<'_>,
 ) -> Result<InvitationRow, DbError> {
     Ok(sqlx::query_as!(
@@ -378,7 +391,7 @@ pub async fn insert_invitation(
         invitation.invited_by.map(|u| u.as_uuid()),
         invitation.ttl_secs as f64,
     )
-    .fetch_one(pool)
+    .fetch_one(tx)
     .await?)
 }
 
@@ -533,29 +546,85 @@ pub async fn revoke_session(
     Ok(())
 }
 
-/// Seconds `email` stays locked, if it is.
-pub async fn locked_for(pool: &PgPool, email: &str) -> Result<Option<u64>, DbError> {
+/// Seconds a login to `email` from `ip` stays refused, if it is: the
+/// pair's own lock, or the account's lock against guessing from many
+/// addresses, whichever ends later.
+pub async fn locked_for(pool: &PgPool, email: &str, ip: IpAddr) -> Result<Option<u64>, DbError> {
     let secs = sqlx::query_scalar!(
-        r#"SELECT ceil(extract(epoch FROM locked_until - now()))::bigint AS "secs!"
-           FROM login_lockouts WHERE email = $1 AND locked_until > now()"#,
+        r#"SELECT ceil(extract(epoch FROM max(until) - now()))::bigint AS secs
+           FROM (SELECT locked_until AS until FROM login_failures
+                 WHERE email = $1 AND ip = $2::text::inet AND locked_until > now()
+                 UNION ALL
+                 SELECT locked_until FROM login_lockouts
+                 WHERE email = $1 AND locked_until > now()) locks"#,
         email,
+        ip.to_string(),
     )
-    .fetch_optional(pool)
+    .fetch_one(pool)
     .await?;
     Ok(secs.map(|s| s.max(1) as u64))
 }
 
-/// Counts a failed login. A window older than `window_secs` (or one that
-/// ended in a lock now over) starts again at 1. At `threshold` failures the
-/// email is locked for `lock_secs`: the answer is then `Some(lock_secs)`.
+/// The lockout rules, from `auth.lockout_*`.
+#[derive(Debug, Clone, Copy)]
+pub struct LockoutRules {
+    pub failures: u32,
+    pub window_secs: u64,
+    pub first_lock_secs: u64,
+    pub max_lock_secs: u64,
+    pub failures_per_email: u32,
+}
+
+/// Counts a failed login from `ip` at `email` (whether or not it has an
+/// account). A window older than `window_secs` starts again at 1. At
+/// `failures` the pair is locked, each lock twice as long as the pair's
+/// last; at `failures_per_email` from all addresses the email is locked
+/// for everyone. The answer is the lock just set, in seconds, if any.
 pub async fn record_failure(
     pool: &PgPool,
     email: &str,
-    threshold: u32,
-    window_secs: u64,
-    lock_secs: u64,
+    ip: IpAddr,
+    rules: LockoutRules,
 ) -> Result<Option<u64>, DbError> {
-    let failures = sqlx::query_scalar!(
+    let mut tx = pool.begin().await?;
+    let counted = sqlx::query!(
+        r#"INSERT INTO login_failures AS f (email, ip, failures, window_started_at)
+           VALUES ($1, $2::text::inet, 1, now())
+           ON CONFLICT (email, ip) DO UPDATE SET
+               failures = CASE WHEN f.window_started_at < now() - make_interval(secs => $3)
+                               THEN 1 ELSE f.failures + 1 END,
+               window_started_at = CASE WHEN f.window_started_at < now() - make_interval(secs => $3)
+                                        THEN now() ELSE f.window_started_at END,
+               last_failure_at = now()
+           RETURNING failures, locks"#,
+        email,
+        ip.to_string(),
+        rules.window_secs as f64,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut pair_lock = None;
+    if counted.failures >= rules.failures as i32 {
+        // 2^locks without overflow: past 2^20 the cap has long applied.
+        let factor = 1u64 << counted.locks.clamp(0, 20);
+        let secs = rules
+            .first_lock_secs
+            .saturating_mul(factor)
+            .min(rules.max_lock_secs);
+        sqlx::query!(
+            "UPDATE login_failures
+             SET locked_until = now() + make_interval(secs => $3), locks = locks + 1,
+                 failures = 0, window_started_at = now()
+             WHERE email = $1 AND ip = $2::text::inet",
+            email,
+            ip.to_string(),
+            secs as f64,
+        )
+        .execute(&mut *tx)
+        .await?;
+        pair_lock = Some(secs);
+    }
+    let account_failures = sqlx::query_scalar!(
         r#"INSERT INTO login_lockouts AS l (email, failures, window_started_at)
            VALUES ($1, 1, now())
            ON CONFLICT (email) DO UPDATE SET
@@ -565,31 +634,36 @@ pub async fn record_failure(
                                         THEN now() ELSE l.window_started_at END
            RETURNING failures"#,
         email,
-        window_secs as f64,
+        rules.window_secs as f64,
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
-    if failures < threshold as i32 {
-        return Ok(None);
+    let mut account_lock = None;
+    if account_failures >= rules.failures_per_email as i32 {
+        sqlx::query!(
+            "UPDATE login_lockouts
+             SET locked_until = now() + make_interval(secs => $2), failures = 0,
+                 window_started_at = now()
+             WHERE email = $1",
+            email,
+            rules.max_lock_secs as f64,
+        )
+        .execute(&mut *tx)
+        .await?;
+        account_lock = Some(rules.max_lock_secs);
     }
-    sqlx::query!(
-        "UPDATE login_lockouts
-         SET locked_until = now() + make_interval(secs => $2), failures = 0,
-             window_started_at = now()
-         WHERE email = $1",
-        email,
-        lock_secs as f64,
-    )
-    .execute(pool)
-    .await?;
-    Ok(Some(lock_secs))
+    tx.commit().await?;
+    Ok(pair_lock.max(account_lock))
 }
 
-/// A successful login forgets earlier failures.
-pub async fn clear_failures(pool: &PgPool, email: &str) -> Result<(), DbError> {
+/// A successful login forgets the earlier failures from its address (not
+/// a lock, which the login could not have passed, nor other addresses').
+pub async fn clear_failures(pool: &PgPool, email: &str, ip: IpAddr) -> Result<(), DbError> {
     sqlx::query!(
-        "DELETE FROM login_lockouts WHERE email = $1 AND (locked_until IS NULL OR locked_until <= now())",
+        "DELETE FROM login_failures
+         WHERE email = $1 AND ip = $2::text::inet AND (locked_until IS NULL OR locked_until <= now())",
         email,
+        ip.to_string(),
     )
     .execute(pool)
     .await?;

@@ -3,7 +3,9 @@
 //! compile time by `sqlx::query!` like the shared SQL in `catalytic_shared::db`
 //! (offline data in `.sqlx/`); SQL another process also runs stays there.
 
+pub mod account_tokens;
 pub mod accounts;
+pub mod audit;
 pub mod idempotency;
 pub mod lattices;
 pub mod quotas;

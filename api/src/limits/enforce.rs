@@ -64,6 +64,9 @@ pub async fn rate_limit(
     }
     let slot = RateSlot::default();
     req.extensions_mut().insert(slot.clone());
+    // The audit log records where a change came from (crate::audit).
+    req.extensions_mut()
+        .insert(crate::audit::ClientIp(Some(client)));
     let response = next.run(req).await;
     let shown = match slot.get() {
         Some(tenant) if tenant.remaining <= ip.remaining => tenant,

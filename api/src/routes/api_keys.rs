@@ -1,6 +1,9 @@
 //! API keys of a tenant: made (shown once), listed (never the secret),
 //! revoked. Managing keys needs an admin user: a key cannot mint keys.
+//! Both are in the audit log; a new key is also mailed to the tenant's
+//! owners and admins.
 
+use crate::audit::{self, Action, Actor, ClientIp};
 use crate::auth::TenantScope;
 use crate::auth::principals::Changed;
 use crate::error::{ApiError, Problem};
@@ -12,8 +15,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use catalytic_shared::db::{self, DbError, tenants::ApiKeyRow};
+use catalytic_shared::db::{self, DbError, mail, tenants::ApiKeyRow};
 use catalytic_shared::ids::ApiKeyId;
+use catalytic_shared::mail::Mail;
 use catalytic_shared::tenant::Role;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -99,6 +103,7 @@ fn require_admin_user(scope: &TenantScope) -> Result<(), ApiError> {
 async fn create_api_key(
     State(state): State<AppState>,
     scope: TenantScope,
+    ip: ClientIp,
     ApiJson(body): ApiJson<ApiKeyCreate>,
 ) -> Result<impl IntoResponse, ApiError> {
     require_admin_user(&scope)?;
@@ -130,8 +135,11 @@ async fn create_api_key(
             scope: key_scope,
             expires_at,
         };
-        match db::tenants::insert_api_key(&state.db, &new).await {
+        let mut tx = state.db.begin().await?;
+        match db::tenants::insert_api_key(&mut *tx, &new).await {
             Ok(()) => {
+                key_created(&mut tx, &scope, ip, &new).await?;
+                tx.commit().await?;
                 let out = ApiKeyOut {
                     id: new.id.into(),
                     name: body.name.clone(),
@@ -201,16 +209,63 @@ pub struct ApiKeyPage {
 async fn revoke_api_key(
     State(state): State<AppState>,
     scope: TenantScope,
+    ip: ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     require_admin_user(&scope)?;
     let id: ApiKeyId = crate::error::path_id(&id, "api key")?;
-    match db::tenants::revoke_api_key(&state.db, scope.tenant_id, id).await? {
+    let mut tx = state.db.begin().await?;
+    match db::tenants::revoke_api_key(&mut *tx, scope.tenant_id, id).await? {
         true => {
+            audit::record(
+                &mut tx,
+                scope.tenant_id,
+                Action::ApiKeyRevoked,
+                Actor::of(&scope),
+                ip,
+                Some(&id.to_string()),
+                serde_json::json!({}),
+            )
+            .await?;
+            tx.commit().await?;
             // Every process hears of it by NOTIFY; this one applies it now.
             state.principals.changed(Changed::KeyId(id));
             Ok(StatusCode::NO_CONTENT)
         }
         false => Err(ApiError::NotFound("api key")),
     }
+}
+
+/// A new key is in the audit log, and its tenant's owners and admins are
+/// mailed (a key they did not expect is worth a look), in the key's
+/// transaction.
+async fn key_created(
+    tx: &mut sqlx::PgConnection,
+    scope: &TenantScope,
+    ip: ClientIp,
+    key: &db::tenants::NewApiKey<'_>,
+) -> Result<(), ApiError> {
+    let created_by = audit::actor_email(tx, scope).await?;
+    audit::record(
+        tx,
+        scope.tenant_id,
+        Action::ApiKeyCreated,
+        Actor::of(scope),
+        ip,
+        Some(&key.id.to_string()),
+        serde_json::json!({"name": key.name, "prefix": key.prefix, "scope": key.scope}),
+    )
+    .await?;
+    mail::enqueue_to_members(
+        tx,
+        scope.tenant_id,
+        Role::Admin,
+        &Mail::ApiKeyCreated {
+            name: key.name.to_owned(),
+            prefix: key.prefix.to_owned(),
+            created_by,
+        },
+    )
+    .await?;
+    Ok(())
 }

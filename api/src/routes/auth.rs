@@ -9,22 +9,24 @@
 //! Per-IP rate limits on register and login are the limiter's
 //! (`limits::rate`): this module's `router()` is where they attach.
 
+use crate::audit::{self, ClientIp};
 use crate::auth::jwt::AccessToken;
 use crate::auth::principals::Changed;
 use crate::auth::refresh::{self, TokenKind};
 use crate::auth::{TenantScope, lockout, password};
-use crate::db::{self, accounts::Joined, accounts::Rotation};
+use crate::db::{self, account_tokens, accounts::Joined, accounts::Rotation};
+use crate::mailing;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::json::ApiJson;
-use crate::responses::{TenantOut, TokenOut, UserOut};
+use crate::responses::TokenOut;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use catalytic_shared::Secret;
 use catalytic_shared::db::DbError;
 use catalytic_shared::ids::{SessionId, TenantId, UserId};
+use catalytic_shared::mail::Mail;
 use catalytic_shared::tenant::{Plan, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -46,7 +48,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct RegisterIn {
     pub email: String,
-    /// 8–128 characters, not one of the most common passwords.
+    /// 8–128 characters, not only whitespace, and not trivially guessable
+    /// (zxcvbn score 2 or more; the 422 says why).
     #[schema(value_type = String, format = Password)]
     pub password: Secret<String>,
     /// The new tenant's name (1–200 characters); defaults to the email.
@@ -57,10 +60,13 @@ pub struct RegisterIn {
     pub invitation_token: Option<Secret<String>>,
 }
 
+/// The answer to a registration, the same whether or not the email had an
+/// account.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RegisteredOut {
-    pub user: UserOut,
-    pub tenant: TenantOut,
+pub struct RegisterAccepted {
+    pub email: String,
+    /// What happens next.
+    pub message: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -114,25 +120,32 @@ pub fn normalize_email(field: &str, raw: &str) -> Result<String, FieldError> {
 const PROBLEM: &str = "application/problem+json";
 
 /// Create an account: a new tenant and its owner, or a member of the
-/// tenant that invited this email.
+/// tenant that invited this email. The answer is the same whether or not
+/// the email already has an account (no account oracle): a new account is
+/// made and mailed a verification link; an existing one is mailed a note
+/// saying someone tried. The new account can log in at once; until its
+/// email is verified it cannot upgrade a plan, invite or add webhook
+/// endpoints.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterIn,
     responses(
-        (status = 201, description = "registered: the user and its tenant (new, or the inviting one)", body = RegisteredOut),
+        (status = 202, description = "accepted: the same answer whether or not the email had an account; the next step is in the mail", body = RegisterAccepted),
         (status = 400, description = "the body is not JSON", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "the email already has an account", body = Problem, content_type = PROBLEM),
         (status = 422, description = "invalid field(s), each named (`email`, `password`, `tenant_name`, `invitation_token`)", body = Problem, content_type = PROBLEM),
         (status = 429, description = "too many registrations from this address", body = Problem, content_type = PROBLEM),
     ))]
 async fn register(
     State(state): State<AppState>,
+    ip: ClientIp,
     ApiJson(body): ApiJson<RegisterIn>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<(StatusCode, Json<RegisterAccepted>), ApiError> {
     let mut errors = Vec::new();
     let email = normalize_email("email", &body.email)
         .map_err(|e| errors.push(e))
         .ok();
+    let mut context = vec![body.email.as_str()];
+    context.extend(body.tenant_name.as_deref());
     if let Err(ApiError::Validation(mut e)) =
-        password::check_new("password", body.password.expose())
+        password::check_new("password", body.password.expose(), &context)
     {
         errors.append(&mut e);
     }
@@ -165,37 +178,36 @@ async fn register(
     let Some(email) = email.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
+    // Hashed whether or not an account is made: both answers take as long.
     let password_hash = password::hash(body.password).await?;
     let user_id = UserId::new();
-    let taken = |e: DbError| match e {
-        DbError::Conflict { .. } => {
-            ApiError::Conflict("this email already has an account".to_owned())
-        }
-        other => other.into(),
-    };
-    let user = match invitation_hash {
-        None => {
-            let tenant_name = body
-                .tenant_name
-                .unwrap_or_else(|| email.chars().take(200).collect());
-            db::accounts::register_owner(
-                &state.db,
-                TenantId::new(),
-                &tenant_name,
-                Plan::Free,
-                user_id,
-                &email,
-                &password_hash,
-            )
-            .await
-            .map_err(taken)?
-        }
+    let mut tx = state.db.begin().await?;
+    let made = match invitation_hash {
+        None => match account_tokens::user_by_email(&mut tx, &email).await? {
+            Some(_) => None,
+            None => {
+                let tenant_name = body
+                    .tenant_name
+                    .unwrap_or_else(|| email.chars().take(200).collect());
+                let user = db::accounts::register_owner(
+                    &mut tx,
+                    TenantId::new(),
+                    &tenant_name,
+                    Plan::Free,
+                    user_id,
+                    &email,
+                    &password_hash,
+                )
+                .await;
+                Some(user)
+            }
+        },
         Some(hash) => {
-            match db::accounts::accept_invitation(&state.db, &hash, user_id, &email, &password_hash)
-                .await
-                .map_err(taken)?
+            match db::accounts::accept_invitation(&mut tx, &hash, user_id, &email, &password_hash)
+                .await?
             {
-                Joined::Joined(user) => user,
+                Joined::Joined(user) => Some(Ok(user)),
+                Joined::EmailTaken => None,
                 Joined::InvalidToken => {
                     return Err(ApiError::field(
                         "invitation_token",
@@ -211,27 +223,83 @@ async fn register(
             }
         }
     };
-    let (name, plan) = db::accounts::tenant_summary(&state.db, user.tenant_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant {} vanished", user.tenant_id)))?;
-    tracing::info!(tenant_id = %user.tenant_id, user_id = %user.id, "account registered");
-    let tenant = TenantOut {
-        id: user.tenant_id.as_uuid(),
-        name,
-        plan: plan.as_str().to_owned(),
+    let user = match made {
+        Some(Ok(user)) => user,
+        // Taken before, or by a registration that committed meanwhile.
+        None | Some(Err(DbError::Conflict { .. })) => {
+            drop(tx);
+            tell_existing_account(&state, &email).await?;
+            return Ok(registered(email));
+        }
+        Some(Err(e)) => return Err(e.into()),
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(RegisteredOut {
-            user: UserOut::try_from(user)?,
-            tenant,
+    let addressee = account_tokens::Addressee {
+        id: user.id,
+        tenant_id: user.tenant_id,
+        email: user.email.clone(),
+        verified: user.email_verified_at.is_some(),
+    };
+    let action = match addressee.verified {
+        // An invitation was mailed to this address: it is verified.
+        true => {
+            let (tenant_name, _) = db::accounts::tenant_summary(&mut *tx, user.tenant_id)
+                .await?
+                .ok_or(ApiError::NotFound("tenant"))?;
+            mailing::queue(&mut tx, Some(user.tenant_id), &email, &Mail::Welcome { tenant_name })
+                .await?;
+            audit::Action::Joined
+        }
+        false => {
+            mailing::verification(&mut tx, &state.settings, &addressee).await?;
+            audit::Action::Registered
+        }
+    };
+    audit::record(
+        &mut tx,
+        user.tenant_id,
+        action,
+        audit::Actor::user(user.id),
+        ip,
+        Some(&email),
+        serde_json::json!({"role": user.role}),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %user.tenant_id, user_id = %user.id, "account registered");
+    Ok(registered(email))
+}
+
+/// The one answer of `register`.
+fn registered(email: String) -> (StatusCode, Json<RegisterAccepted>) {
+    (
+        StatusCode::ACCEPTED,
+        Json(RegisterAccepted {
+            email,
+            message: "Check this address's inbox. A new account can log in now and has a link \
+                      there to verify the email; an address that already had an account has \
+                      a message saying so instead."
+                .to_owned(),
         }),
-    ))
+    )
+}
+
+/// Someone registered with an address that has an account: its owner is
+/// told, in a mail only they can read, instead of the caller.
+async fn tell_existing_account(state: &AppState, email: &str) -> Result<(), ApiError> {
+    let mut tx = state.db.begin().await?;
+    let tenant = account_tokens::user_by_email(&mut tx, email)
+        .await?
+        .map(|u| u.tenant_id);
+    mailing::queue(&mut tx, tenant, email, &Mail::AccountExists {}).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Log in with email and password: an access token and a refresh token.
-/// After `auth.lockout_failures` failures within `auth.lockout_window_secs`
-/// the email is locked for `auth.lockout_secs`: 429 with `Retry-After`.
+/// After `auth.lockout_failures` failures from one address within
+/// `auth.lockout_window_secs`, that address is locked out of the email
+/// (growing locks; many addresses together lock the email for everyone):
+/// 429 with `Retry-After`. A password reset link lifts every lock.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginIn,
     responses(
         (status = 200, description = "logged in: a new session's access token and refresh token", body = TokenOut),
@@ -243,6 +311,7 @@ async fn register(
     ))]
 async fn login(
     State(state): State<AppState>,
+    ip: ClientIp,
     ApiJson(body): ApiJson<LoginIn>,
 ) -> Result<Json<TokenOut>, ApiError> {
     let wrong = ApiError::Unauthorized("wrong email or password");
@@ -250,17 +319,30 @@ async fn login(
     let Ok(email) = normalize_email("email", &body.email) else {
         return Err(wrong);
     };
-    lockout::ensure_unlocked(&state, &email).await?;
+    lockout::ensure_unlocked(&state, &email, ip).await?;
     let account = db::accounts::credentials(&state.db, &email).await?;
     let stored = account.as_ref().map(|a| a.password_hash.clone());
     if !password::verify(body.password, stored).await? {
-        lockout::record_failure(&state, &email).await?;
+        lockout::record_failure(&state, &email, ip).await?;
+        if let Some(account) = &account {
+            let mut conn = state.db.acquire().await?;
+            audit::record(
+                &mut conn,
+                account.tenant_id,
+                audit::Action::SignInFailed,
+                audit::Actor::default(),
+                ip,
+                Some(&email),
+                serde_json::json!({}),
+            )
+            .await?;
+        }
         return Err(wrong);
     }
     let Some(account) = account else {
         return Err(wrong);
     };
-    lockout::record_success(&state, &email).await?;
+    lockout::record_success(&state, &email, ip).await?;
     let session = SessionId::new();
     let refresh = refresh::generate(TokenKind::Refresh);
     db::accounts::insert_refresh_token(
@@ -275,6 +357,17 @@ async fn login(
     let access = state
         .jwt
         .issue(account.id, account.tenant_id, account.role()?, session)?;
+    let mut conn = state.db.acquire().await?;
+    audit::record(
+        &mut conn,
+        account.tenant_id,
+        audit::Action::SignIn,
+        audit::Actor::user(account.id),
+        ip,
+        Some(&email),
+        serde_json::json!({"session": session}),
+    )
+    .await?;
     tracing::info!(tenant_id = %account.tenant_id, user_id = %account.id, "logged in");
     Ok(Json(token_out(&state, access, refresh.token)))
 }

@@ -5,7 +5,7 @@
 //! ways up are a payment or an operator (`PUT /v1/admin/tenants/{id}/plan`).
 //! Both are off (404) while `billing.checkout_api_key` is unset.
 
-use crate::auth::TenantScope;
+use crate::auth::{TenantScope, verified};
 use crate::checkout::{Checkout, CheckoutError, Session};
 use crate::db::stripe as stripe_db;
 use crate::error::{ApiError, Problem};
@@ -59,7 +59,7 @@ pub struct PortalOut {
     responses(
         (status = 201, description = "a Checkout Session: send the owner's browser to its `url`; the plan changes when Stripe confirms the payment", body = CheckoutOut),
         (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "only an owner pays for a plan", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "only an owner with a verified email pays for a plan", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "checkout is not configured (billing.checkout_api_key)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "the tenant already pays by subscription: use the portal", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "not a plan, or not an upgrade", body = Problem, content_type = "application/problem+json"),
@@ -72,6 +72,7 @@ async fn create_checkout(
 ) -> Result<(StatusCode, Json<CheckoutOut>), ApiError> {
     scope.require(Role::Owner)?;
     let checkout = configured(&state)?;
+    verified::require(&state, &scope, "upgrade the plan").await?;
     let plan: Plan = body
         .plan
         .parse()
@@ -134,6 +135,7 @@ async fn create_portal(
 ) -> Result<(StatusCode, Json<PortalOut>), ApiError> {
     scope.require(Role::Owner)?;
     let checkout = configured(&state)?;
+    verified::require(&state, &scope, "upgrade the plan").await?;
     let Some(customer) = stripe_db::customer_of(&state.db, scope.tenant_id).await? else {
         return Err(ApiError::Conflict(
             "the tenant has no Stripe customer yet: pay for a plan first (POST /v1/billing/checkout)"

@@ -6,9 +6,11 @@
 
 pub mod admin;
 pub mod api_keys;
+pub mod audit_log;
 pub mod auth;
 pub mod billing;
 pub mod docs;
+pub mod email_verification;
 pub mod health;
 pub mod invoices;
 pub mod job_batches;
@@ -18,6 +20,7 @@ pub mod job_params;
 pub mod job_results;
 pub mod jobs;
 pub mod lattices;
+pub mod passwords;
 pub mod schedules;
 pub mod stripe;
 pub mod tenant;
@@ -52,6 +55,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(lattices::router())
         .merge(schedules::router())
         .merge(auth::router())
+        .merge(passwords::router())
+        .merge(email_verification::router())
+        .merge(audit_log::router())
         .merge(users::router())
         .merge(api_keys::router())
         .merge(tenant::router())

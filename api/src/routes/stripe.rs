@@ -20,8 +20,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use catalytic_shared::db::{self, DbError};
+use catalytic_shared::db::{self, DbError, mail};
 use catalytic_shared::ids::TenantId;
+use catalytic_shared::mail::Mail;
+use catalytic_shared::tenant::Role;
 use catalytic_shared::metrics as m;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
@@ -164,7 +166,24 @@ async fn apply(pool: &PgPool, event: &StripeEvent) -> Result<StripeReceipt, DbEr
                             let previous = db::tenants::change_plan(pool, tenant, *plan).await?;
                             match previous.as_deref() == Some(plan.as_str()) {
                                 true => "plan_unchanged",
-                                false => "plan_changed",
+                                false => {
+                                    crate::audit::record(
+                                        &mut tx,
+                                        tenant,
+                                        crate::audit::Action::PlanChanged,
+                                        crate::audit::Actor::default(),
+                                        crate::audit::ClientIp::default(),
+                                        Some(plan.as_str()),
+                                        serde_json::json!({
+                                            "from": previous,
+                                            "to": plan.as_str(),
+                                            "by": "stripe",
+                                            "event": event.id,
+                                        }),
+                                    )
+                                    .await?;
+                                    "plan_changed"
+                                }
                             }
                         }
                     }
@@ -179,9 +198,20 @@ async fn apply(pool: &PgPool, event: &StripeEvent) -> Result<StripeReceipt, DbEr
                 Some(s) if s.suspended && s.changed => {
                     tracing::warn!(tenant_id = %s.tenant, failures = s.consecutive_failures,
                         "tenant suspended for failed payments");
+                    let mail = Mail::TenantSuspended {
+                        failures: s.consecutive_failures,
+                    };
+                    mail::enqueue_to_members(&mut tx, s.tenant, Role::Owner, &mail).await?;
                     "suspended"
                 }
-                Some(_) => "payment_failed",
+                Some(s) => {
+                    let mail = Mail::PaymentFailed {
+                        failures: s.consecutive_failures,
+                        suspends_after: stripe::FAILURES_TO_SUSPEND,
+                    };
+                    mail::enqueue_to_members(&mut tx, s.tenant, Role::Owner, &mail).await?;
+                    "payment_failed"
+                }
             }
         }
         EventKind::InvoicePaid { customer } => {

@@ -3,6 +3,7 @@
 //! prorates, issue 7). Moving up goes through payment (routes/billing.rs)
 //! or an operator (issue 18): here it is a 402.
 
+use crate::audit::{self, Action, Actor, ClientIp};
 use crate::auth::TenantScope;
 use crate::auth::principals::Changed;
 use crate::error::{ApiError, Problem};
@@ -58,6 +59,7 @@ pub struct PlanChanged {
 async fn change_plan(
     State(state): State<AppState>,
     scope: TenantScope,
+    ip: ClientIp,
     ApiJson(body): ApiJson<PlanChange>,
 ) -> Result<Json<PlanChanged>, ApiError> {
     scope.require(Role::Owner)?;
@@ -77,6 +79,19 @@ async fn change_plan(
     };
     // Every process hears of it by NOTIFY; this one applies it now.
     state.principals.changed(Changed::Tenant(scope.tenant_id));
+    // After the change's own transaction (a guarded move under a row lock
+    // shared with billing): a crash between the two loses this record only.
+    let mut conn = state.db.acquire().await?;
+    audit::record(
+        &mut conn,
+        scope.tenant_id,
+        Action::PlanChanged,
+        Actor::of(&scope),
+        ip,
+        Some(plan.as_str()),
+        serde_json::json!({"from": previous, "to": plan.as_str()}),
+    )
+    .await?;
     tracing::info!(previous, plan = %plan, "plan changed");
     Ok(Json(PlanChanged {
         previous,

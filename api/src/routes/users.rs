@@ -2,13 +2,16 @@
 //! changes and removal. Roles: owner > admin > member > viewer. Anyone in the
 //! tenant reads; admins invite and manage members, admins and viewers; only
 //! owners grant, change or remove the owner role; the last owner can be
-//! neither demoted nor removed (409). Every query takes the caller's tenant:
+//! neither demoted nor removed (409). Inviting takes a verified email;
+//! invitations are mailed, and every change is in the audit log. Every query takes the caller's tenant:
 //! another tenant's user is 404.
 
-use crate::auth::TenantScope;
+use crate::audit::{self, Action, Actor, ClientIp};
+use crate::auth::{TenantScope, verified};
 use crate::auth::principals::Changed;
 use crate::auth::refresh::{self, TokenKind};
-use crate::db::{self, accounts::UserChange};
+use crate::db::{self, account_tokens, accounts::UserChange};
+use crate::mailing;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::pagination::PageQuery;
@@ -21,6 +24,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use catalytic_shared::db::DbError;
+use catalytic_shared::mail::Mail;
 use catalytic_shared::ids::{InvitationId, UserId};
 use catalytic_shared::tenant::Role;
 use chrono::{DateTime, Utc};
@@ -179,6 +183,7 @@ async fn get_user(
 async fn update_user(
     State(state): State<AppState>,
     scope: TenantScope,
+    ip: ClientIp,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> Result<Json<UserOut>, ApiError> {
@@ -192,8 +197,20 @@ async fn update_user(
             "only an owner grants or changes the owner role".to_owned(),
         ));
     }
-    match db::accounts::set_role(&state.db, scope.tenant_id, id, patch.role).await? {
+    let mut tx = state.db.begin().await?;
+    match db::accounts::set_role(&mut tx, scope.tenant_id, id, patch.role).await? {
         UserChange::Done(row) => {
+            audit::record(
+                &mut tx,
+                scope.tenant_id,
+                Action::RoleChanged,
+                Actor::of(&scope),
+                ip,
+                Some(&row.email),
+                serde_json::json!({"user_id": id, "from": target.role, "to": patch.role.as_str()}),
+            )
+            .await?;
+            tx.commit().await?;
             // Every process hears of it by NOTIFY; this one applies it now.
             state.principals.changed(Changed::User(id));
             Ok(Json(row.try_into()?))
@@ -216,6 +233,7 @@ async fn update_user(
 async fn delete_user(
     State(state): State<AppState>,
     scope: TenantScope,
+    ip: ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = user_id(&id)?;
@@ -229,8 +247,20 @@ async fn delete_user(
             "removing this user needs the admin role (owner for an owner)".to_owned(),
         ));
     }
-    match db::accounts::delete_user(&state.db, scope.tenant_id, id).await? {
+    let mut tx = state.db.begin().await?;
+    match db::accounts::delete_user(&mut tx, scope.tenant_id, id).await? {
         UserChange::Done(()) => {
+            audit::record(
+                &mut tx,
+                scope.tenant_id,
+                Action::UserRemoved,
+                Actor::of(&scope),
+                ip,
+                Some(&target.email),
+                serde_json::json!({"user_id": id, "role": target.role, "left": leaving}),
+            )
+            .await?;
+            tx.commit().await?;
             state.principals.changed(Changed::User(id));
             Ok(StatusCode::NO_CONTENT)
         }
@@ -250,15 +280,15 @@ fn last_owner() -> ApiError {
 #[utoipa::path(post, path = "/v1/users/invitations", tag = "users", request_body = InvitationIn,
     security(("api_key" = [])),
     responses(
-        (status = 201, description = "invited: the invitation and its token, shown only here", body = InvitationOut),
+        (status = 201, description = "invited: the invitation and its token, shown only here; also mailed to the invitee", body = InvitationOut),
         (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "needs admin (owner to invite an owner)", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "the email already has an account", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "needs admin (owner to invite an owner) and a verified email", body = Problem, content_type = PROBLEM),
         (status = 422, description = "invalid email or role", body = Problem, content_type = PROBLEM),
     ))]
 async fn create_invitation(
     State(state): State<AppState>,
     scope: TenantScope,
+    ip: ClientIp,
     ApiJson(body): ApiJson<InvitationIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     scope.require(Role::Admin)?;
@@ -268,17 +298,11 @@ async fn create_invitation(
         ));
     }
     let email = normalize_email("email", &body.email).map_err(|e| ApiError::Validation(vec![e]))?;
-    if db::accounts::credentials(&state.db, &email)
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::Conflict(
-            "this email already has an account".to_owned(),
-        ));
-    }
+    verified::require(&state, &scope, "invite people").await?;
     let token = refresh::generate(TokenKind::Invitation);
+    let mut tx = state.db.begin().await?;
     let row = db::accounts::insert_invitation(
-        &state.db,
+        &mut tx,
         &db::accounts::NewInvitation {
             id: InvitationId::new(),
             tenant_id: scope.tenant_id,
@@ -296,6 +320,44 @@ async fn create_invitation(
         }
         other => other.into(),
     })?;
+    // The same answer whether or not the address has an account (an email
+    // is one account platform-wide): only the mail differs, and only its
+    // owner reads it.
+    let (tenant_name, _) = db::accounts::tenant_summary(&mut *tx, scope.tenant_id)
+        .await?
+        .ok_or(ApiError::NotFound("tenant"))?;
+    let invited_by = match scope.user {
+        Some(u) => db::accounts::get_user(&state.db, scope.tenant_id, u.user_id)
+            .await?
+            .map(|u| u.email)
+            .unwrap_or_else(|| tenant_name.clone()),
+        None => format!("an API key of {tenant_name}"),
+    };
+    let mail = match account_tokens::user_by_email(&mut tx, &email).await? {
+        Some(_) => Mail::InvitationToExistingAccount {
+            tenant_name,
+            invited_by,
+        },
+        None => Mail::Invitation {
+            tenant_name,
+            role: body.role.as_str().to_owned(),
+            invited_by,
+            token: token.token.expose().clone(),
+            ttl_hours: state.settings.auth.invitation_ttl_secs.div_ceil(3600),
+        },
+    };
+    mailing::queue(&mut tx, Some(scope.tenant_id), &email, &mail).await?;
+    audit::record(
+        &mut tx,
+        scope.tenant_id,
+        Action::Invited,
+        Actor::of(&scope),
+        ip,
+        Some(&email),
+        serde_json::json!({"invitation_id": row.id, "role": body.role.as_str()}),
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(invitation_id = %row.id, role = %body.role, "invitation created");
     Ok((
         StatusCode::CREATED,

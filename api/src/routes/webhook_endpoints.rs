@@ -4,7 +4,8 @@
 //! secrets sign. Admins only: an endpoint decides where tenant data goes.
 //! Messages, attempts and replay are in `webhook_messages`.
 
-use crate::auth::TenantScope;
+use crate::audit::{self, Action, Actor, ClientIp};
+use crate::auth::{TenantScope, verified};
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::pagination::PageQuery;
@@ -251,15 +252,17 @@ fn seal(state: &AppState) -> Result<(String, webhook_secret::Sealed), ApiError> 
     responses(
         (status = 201, description = "added: the endpoint and its signing secret, shown only here", body = EndpointCreated),
         (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "needs the admin role and a verified email (for an API key, a verified owner)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "an invalid field, named: `url` (not http(s), too long, or a private address), `event_types`, `description` or `rate_limit_per_second`", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create_endpoint(
     State(state): State<AppState>,
     scope: TenantScope,
+    ip: ClientIp,
     ApiJson(body): ApiJson<EndpointIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     scope.require(Role::Admin)?;
+    verified::require(&state, &scope, "add webhook endpoints").await?;
     let url = parse_url(
         &body.url,
         &AllowList::new(&state.settings.webhooks.allow_private),
@@ -269,8 +272,9 @@ async fn create_endpoint(
     check_rate(body.rate_limit_per_second)?;
     let (secret, sealed) = seal(&state)?;
     let id = EndpointId::new();
+    let mut tx = state.db.begin().await?;
     store::insert_endpoint(
-        &state.db,
+        &mut *tx,
         &store::NewEndpoint {
             id,
             tenant: scope.tenant_id,
@@ -284,6 +288,16 @@ async fn create_endpoint(
         },
     )
     .await?;
+    endpoint_audit(
+        &mut tx,
+        &scope,
+        ip,
+        Action::EndpointCreated,
+        id,
+        serde_json::json!({"url": url, "event_types": event_types}),
+    )
+    .await?;
+    tx.commit().await?;
     let row = store::get_endpoint(&state.db, scope.tenant_id, id)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("endpoint {id} vanished")))?;
@@ -351,6 +365,7 @@ async fn get_endpoint(
 async fn update_endpoint(
     State(state): State<AppState>,
     scope: TenantScope,
+    ip: ClientIp,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EndpointChange>,
 ) -> Result<Json<EndpointOut>, ApiError> {
@@ -383,9 +398,24 @@ async fn update_endpoint(
             None => None,
         },
     };
-    let row = store::update_endpoint(&state.db, scope.tenant_id, id, &patch)
+    let mut tx = state.db.begin().await?;
+    let row = store::update_endpoint(&mut *tx, scope.tenant_id, id, &patch)
         .await?
         .ok_or(ApiError::NotFound("webhook endpoint"))?;
+    endpoint_audit(
+        &mut tx,
+        &scope,
+        ip,
+        Action::EndpointUpdated,
+        id,
+        serde_json::json!({
+            "url": patch.url,
+            "event_types": patch.event_types,
+            "enabled": patch.enabled,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Json(row.into()))
 }
 
@@ -401,13 +431,40 @@ async fn update_endpoint(
 async fn delete_endpoint(
     State(state): State<AppState>,
     scope: TenantScope,
+    ip: ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     scope.require(Role::Admin)?;
-    match store::delete_endpoint(&state.db, scope.tenant_id, endpoint_id(&id)?).await? {
-        true => Ok(StatusCode::NO_CONTENT),
-        false => Err(ApiError::NotFound("webhook endpoint")),
+    let id = endpoint_id(&id)?;
+    let mut tx = state.db.begin().await?;
+    if !store::delete_endpoint(&mut *tx, scope.tenant_id, id).await? {
+        return Err(ApiError::NotFound("webhook endpoint"));
     }
+    endpoint_audit(&mut tx, &scope, ip, Action::EndpointDeleted, id, serde_json::json!({})).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The audit record of an endpoint change, in its transaction.
+async fn endpoint_audit(
+    tx: &mut sqlx::PgConnection,
+    scope: &TenantScope,
+    ip: ClientIp,
+    action: Action,
+    id: EndpointId,
+    details: serde_json::Value,
+) -> Result<(), ApiError> {
+    audit::record(
+        tx,
+        scope.tenant_id,
+        action,
+        Actor::of(scope),
+        ip,
+        Some(&id.to_string()),
+        details,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Rotate the signing secret: the new one is shown once; the previous one
@@ -423,14 +480,16 @@ async fn delete_endpoint(
 async fn rotate_endpoint_secret(
     State(state): State<AppState>,
     scope: TenantScope,
+    ip: ClientIp,
     Path(id): Path<String>,
 ) -> Result<Json<SecretRotated>, ApiError> {
     scope.require(Role::Admin)?;
     let id = endpoint_id(&id)?;
     let (secret, sealed) = seal(&state)?;
     let overlap = Duration::from_secs(state.settings.webhooks.rotation_overlap_secs);
+    let mut tx = state.db.begin().await?;
     let rotated = store::rotate_secret(
-        &state.db,
+        &mut *tx,
         scope.tenant_id,
         id,
         &sealed.key_id,
@@ -441,6 +500,9 @@ async fn rotate_endpoint_secret(
     if !rotated {
         return Err(ApiError::NotFound("webhook endpoint"));
     }
+    endpoint_audit(&mut tx, &scope, ip, Action::EndpointSecretRotated, id, serde_json::json!({}))
+        .await?;
+    tx.commit().await?;
     let previous_valid_until =
         Utc::now() + chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::MAX);
     Ok(Json(SecretRotated {

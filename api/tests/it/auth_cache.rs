@@ -204,11 +204,8 @@ async fn a_plan_change_reaches_cached_keys_on_both_replicas() -> anyhow::Result<
 async fn role_changes_and_logout_reach_cached_sessions_on_both_replicas() -> anyhow::Result<()> {
     let replicas = two_replicas().await?;
     let app = &replicas.app;
-    let registered = app.register("cache@example.com").await?;
-    let tenant = registered["tenant"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    app.register("cache@example.com").await?;
+    let tenant = app.tenant_of("cache@example.com").await?;
     // Off the free plan's 60 requests a minute, before anything is cached.
     sqlx::query("UPDATE tenants SET plan = 'enterprise' WHERE id = $1::uuid")
         .bind(&tenant)

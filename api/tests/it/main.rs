@@ -1,6 +1,7 @@
 //! The api's integration tests: the real application on port 0 against a
 //! fresh, migrated PostgreSQL database per test (and the real Redis).
 
+mod accounts;
 mod api_keys;
 mod auth;
 mod auth_cache;

@@ -373,7 +373,8 @@ pub async fn record_attempts(pool: &PgPool, records: &[AttemptRecord]) -> Result
 }
 
 /// Disables the endpoint and tells the tenant's other endpoints with an
-/// `endpoint.disabled` message, in one transaction. False if it was
+/// `endpoint.disabled` message, and its owners and admins by mail, in one
+/// transaction. False if it was
 /// disabled already (then no second message).
 pub async fn disable_endpoint(
     pool: &PgPool,
@@ -382,19 +383,30 @@ pub async fn disable_endpoint(
     reason: &str,
 ) -> Result<bool, DbError> {
     let mut tx = pool.begin().await?;
-    let n = sqlx::query!(
+    let Some(url) = sqlx::query_scalar!(
         "UPDATE webhook_endpoints SET enabled = false, disabled_reason = $3, updated_at = now()
-         WHERE tenant_id = $1 AND id = $2 AND enabled",
+         WHERE tenant_id = $1 AND id = $2 AND enabled
+         RETURNING url",
         tenant as TenantId,
         endpoint as EndpointId,
         reason,
     )
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?
-    .rows_affected();
-    if n == 0 {
+    else {
         return Ok(false);
-    }
+    };
+    // The people who can fix the receiver hear of it too (issue 20).
+    catalytic_shared::db::mail::enqueue_to_members(
+        &mut tx,
+        tenant,
+        catalytic_shared::tenant::Role::Admin,
+        &catalytic_shared::mail::Mail::EndpointDisabled {
+            url,
+            reason: reason.to_owned(),
+        },
+    )
+    .await?;
     let payload = serde_json::json!({
         "type": "endpoint.disabled",
         "timestamp": Utc::now(),

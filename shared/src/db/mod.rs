@@ -8,6 +8,7 @@
 pub mod billing;
 pub mod job_queries;
 pub mod jobs;
+pub mod mail;
 pub mod outbox;
 pub mod progress;
 pub mod result_parts;

@@ -46,7 +46,10 @@ pub struct NewApiKey<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-pub async fn insert_api_key(pool: &PgPool, key: &NewApiKey<'_>) -> Result<(), DbError> {
+pub async fn insert_api_key(
+    pool: impl sqlx::PgExecutor<'_>,
+    key: &NewApiKey<'_>,
+) -> Result<(), DbError> {
     sqlx::query!(
         "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hmac, scope, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -126,7 +129,7 @@ pub async fn list_api_keys(
 
 /// Revokes a live key of this tenant; false when there is none.
 pub async fn revoke_api_key(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     tenant: TenantId,
     id: ApiKeyId,
 ) -> Result<bool, DbError> {

@@ -55,7 +55,10 @@ pub struct EndpointPatch {
     pub rate_limit_per_second: Option<Option<i32>>,
 }
 
-pub async fn insert_endpoint(pool: &PgPool, new: &NewEndpoint<'_>) -> Result<(), DbError> {
+pub async fn insert_endpoint(
+    pool: impl sqlx::PgExecutor<'_>,
+    new: &NewEndpoint<'_>,
+) -> Result<(), DbError> {
     sqlx::query!(
         "INSERT INTO webhook_endpoints
            (id, tenant_id, url, description, event_types, enabled, rate_limit_per_second,
@@ -119,7 +122,7 @@ pub async fn list_endpoints(
 
 /// Applies the patch; re-enabling an endpoint clears its disabled reason.
 pub async fn update_endpoint(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     tenant: TenantId,
     id: EndpointId,
     patch: &EndpointPatch,
@@ -152,7 +155,7 @@ pub async fn update_endpoint(
 
 /// Soft delete: attempts keep naming the endpoint; nothing is sent to it again.
 pub async fn delete_endpoint(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     tenant: TenantId,
     id: EndpointId,
 ) -> Result<bool, DbError> {
@@ -171,7 +174,7 @@ pub async fn delete_endpoint(
 /// The new secret signs from now; the current one becomes the previous
 /// secret and keeps signing for `overlap`.
 pub async fn rotate_secret(
-    pool: &PgPool,
+    pool: impl sqlx::PgExecutor<'_>,
     tenant: TenantId,
     id: EndpointId,
     key_id: &str,

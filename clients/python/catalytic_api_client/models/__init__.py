@@ -5,6 +5,9 @@ from .api_key_created import ApiKeyCreated
 from .api_key_out import ApiKeyOut
 from .api_key_page import ApiKeyPage
 from .attempt_out import AttemptOut
+from .audit_event_out import AuditEventOut
+from .audit_event_out_details import AuditEventOutDetails
+from .audit_page import AuditPage
 from .blocked_in_type_1 import BlockedInType1
 from .bulk_accepted import BulkAccepted
 from .bulk_in import BulkIn
@@ -40,9 +43,11 @@ from .lattice_out_definition import LatticeOutDefinition
 from .lattice_page import LatticePage
 from .lattice_patch import LatticePatch
 from .login_in import LoginIn
+from .mail_accepted import MailAccepted
 from .me_out import MeOut
 from .message_out import MessageOut
 from .message_page import MessagePage
+from .password_change_in import PasswordChangeIn
 from .ping_out import PingOut
 from .plan_change import PlanChange
 from .plan_changed import PlanChanged
@@ -52,10 +57,12 @@ from .progress_out import ProgressOut
 from .recover_in import RecoverIn
 from .recover_out import RecoverOut
 from .refresh_in import RefreshIn
+from .register_accepted import RegisterAccepted
 from .register_in import RegisterIn
-from .registered_out import RegisteredOut
 from .replay_failed_in import ReplayFailedIn
 from .replay_out import ReplayOut
+from .reset_confirm_in import ResetConfirmIn
+from .reset_request_in import ResetRequestIn
 from .scaling_out import ScalingOut
 from .schedule_in import ScheduleIn
 from .schedule_list import ScheduleList
@@ -72,6 +79,7 @@ from .usage_out import UsageOut
 from .user_out import UserOut
 from .user_page import UserPage
 from .user_patch import UserPatch
+from .verify_email_in import VerifyEmailIn
 from .worker_out import WorkerOut
 
 __all__ = (
@@ -80,6 +88,9 @@ __all__ = (
     "ApiKeyOut",
     "ApiKeyPage",
     "AttemptOut",
+    "AuditEventOut",
+    "AuditEventOutDetails",
+    "AuditPage",
     "BlockedInType1",
     "BulkAccepted",
     "BulkIn",
@@ -115,9 +126,11 @@ __all__ = (
     "LatticePage",
     "LatticePatch",
     "LoginIn",
+    "MailAccepted",
     "MeOut",
     "MessageOut",
     "MessagePage",
+    "PasswordChangeIn",
     "PingOut",
     "PlanChange",
     "PlanChanged",
@@ -127,10 +140,12 @@ __all__ = (
     "RecoverIn",
     "RecoverOut",
     "RefreshIn",
-    "RegisteredOut",
+    "RegisterAccepted",
     "RegisterIn",
     "ReplayFailedIn",
     "ReplayOut",
+    "ResetConfirmIn",
+    "ResetRequestIn",
     "ScalingOut",
     "ScheduleIn",
     "ScheduleList",
@@ -147,5 +162,6 @@ __all__ = (
     "UserOut",
     "UserPage",
     "UserPatch",
+    "VerifyEmailIn",
     "WorkerOut",
 )

@@ -28,7 +28,8 @@ class RegisterIn:
 
         Attributes:
             email (str):
-            password (str): 8–128 characters, not one of the most common passwords.
+            password (str): 8–128 characters, not only whitespace, and not trivially guessable
+                (zxcvbn score 2 or more; the 422 says why).
             invitation_token (None | str | Unset): `cli_...`, from `POST /v1/users/invitations`.
             tenant_name (None | str | Unset): The new tenant's name (1–200 characters); defaults to the email.
                 Not allowed with an invitation.

@@ -27,6 +27,9 @@ class UserOut:
         Attributes:
             created_at (datetime.datetime):
             email (str):
+            email_verified (bool): Whether the user followed the verification link mailed to them.
+                Until then they cannot upgrade the plan, invite or add webhook
+                endpoints.
             id (UUID):
             role (str): `owner`, `admin`, `member` or `viewer`.
             updated_at (datetime.datetime):
@@ -34,6 +37,7 @@ class UserOut:
 
     created_at: datetime.datetime
     email: str
+    email_verified: bool
     id: UUID
     role: str
     updated_at: datetime.datetime
@@ -48,6 +52,8 @@ class UserOut:
 
         email = self.email
 
+        email_verified = self.email_verified
+
         id = str(self.id)
 
         role = self.role
@@ -60,6 +66,7 @@ class UserOut:
         field_dict.update({
             "created_at": created_at,
             "email": email,
+            "email_verified": email_verified,
             "id": id,
             "role": role,
             "updated_at": updated_at,
@@ -79,6 +86,8 @@ class UserOut:
 
         email = d.pop("email")
 
+        email_verified = d.pop("email_verified")
+
         id = UUID(d.pop("id"))
 
 
@@ -94,6 +103,7 @@ class UserOut:
         user_out = cls(
             created_at=created_at,
             email=email,
+            email_verified=email_verified,
             id=id,
             role=role,
             updated_at=updated_at,

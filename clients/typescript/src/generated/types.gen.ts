@@ -64,6 +64,51 @@ export type AttemptOut = {
 };
 
 /**
+ * One record.
+ */
+export type AuditEventOut = {
+    /**
+     * E.g. `auth.sign_in`, `user.role_changed`, `api_key.created`,
+     * `webhook_endpoint.deleted`, `tenant.plan_changed`.
+     */
+    action: string;
+    /**
+     * The acting user's email when the record was written.
+     */
+    actor_email?: string | null;
+    /**
+     * The API key that acted.
+     */
+    actor_key_id?: string | null;
+    /**
+     * The user who acted (absent for an API key, a failed sign-in, or the
+     * system).
+     */
+    actor_user_id?: string | null;
+    at: string;
+    details: {
+        [key: string]: unknown;
+    };
+    id: string;
+    /**
+     * The client's address, where the request carried one.
+     */
+    ip?: string | null;
+    /**
+     * What was acted on: an email, a key or endpoint id, a plan.
+     */
+    target?: string | null;
+};
+
+export type AuditPage = {
+    items: Array<AuditEventOut>;
+    /**
+     * Pass as `cursor` for the next (older) page; absent on the last page.
+     */
+    next_cursor?: string | null;
+};
+
+/**
  * Deserialised by hand (`BlockedVisitor`), not as an untagged enum:
  * serde buffers an untagged value whole before trying its variants, so a
  * 9 MB list of 1.7 million coordinates took 8 s of CPU before the cap
@@ -620,6 +665,13 @@ export type LoginIn = {
 };
 
 /**
+ * An accepted request whose outcome is in the mail (issue 20).
+ */
+export type MailAccepted = {
+    message: string;
+};
+
+/**
  * The caller: the user (absent for an API key), the tenant, the role the
  * caller acts with and the tenant's plan.
  */
@@ -657,6 +709,11 @@ export type MessagePage = {
  * earlier item of the same request.
  */
 export type ParentRef = string | number;
+
+export type PasswordChangeIn = {
+    current_password: string;
+    new_password: string;
+};
 
 export type PingOut = {
     /**
@@ -750,6 +807,18 @@ export type RefreshIn = {
 };
 
 /**
+ * The answer to a registration, the same whether or not the email had an
+ * account.
+ */
+export type RegisterAccepted = {
+    email: string;
+    /**
+     * What happens next.
+     */
+    message: string;
+};
+
+/**
  * A new account. Without `invitation_token` it creates a tenant (plan
  * free) whose owner is this user; with one it joins the inviting tenant
  * with the invited role (and `email` must be the invited one).
@@ -761,7 +830,8 @@ export type RegisterIn = {
      */
     invitation_token?: string | null;
     /**
-     * 8–128 characters, not one of the most common passwords.
+     * 8–128 characters, not only whitespace, and not trivially guessable
+     * (zxcvbn score 2 or more; the 422 says why).
      */
     password: string;
     /**
@@ -769,11 +839,6 @@ export type RegisterIn = {
      * Not allowed with an invitation.
      */
     tenant_name?: string | null;
-};
-
-export type RegisteredOut = {
-    tenant: TenantOut;
-    user: UserOut;
 };
 
 export type ReplayFailedIn = {
@@ -792,6 +857,21 @@ export type ReplayOut = {
      * Deliveries queued again (one per matching enabled endpoint).
      */
     deliveries: number;
+};
+
+export type ResetConfirmIn = {
+    /**
+     * The same rules as at registration.
+     */
+    new_password: string;
+    /**
+     * `cpr_...`, from the mailed link.
+     */
+    token: string;
+};
+
+export type ResetRequestIn = {
+    email: string;
 };
 
 export type ScalingOut = {
@@ -1006,6 +1086,12 @@ export type UsageOut = {
 export type UserOut = {
     created_at: string;
     email: string;
+    /**
+     * Whether the user followed the verification link mailed to them.
+     * Until then they cannot upgrade the plan, invite or add webhook
+     * endpoints.
+     */
+    email_verified: boolean;
     id: string;
     /**
      * `owner`, `admin`, `member` or `viewer`.
@@ -1024,6 +1110,13 @@ export type UserPage = {
 
 export type UserPatch = {
     role: string;
+};
+
+export type VerifyEmailIn = {
+    /**
+     * `cev_...`, from the mailed link.
+     */
+    token: string;
 };
 
 export type WorkerOut = {
@@ -1340,6 +1433,64 @@ export type RevokeApiKeyResponses = {
 
 export type RevokeApiKeyResponse = RevokeApiKeyResponses[keyof RevokeApiKeyResponses];
 
+export type ListAuditLogData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * 1–100, default 100.
+         */
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page.
+         */
+        cursor?: string;
+        /**
+         * An action (`user.role_changed`) or a family ending in a dot (`user.`).
+         */
+        action?: string;
+        /**
+         * Only what this user did.
+         */
+        actor_user_id?: string;
+        /**
+         * RFC 3339; records at or after it.
+         */
+        since?: string;
+        /**
+         * RFC 3339; records before it.
+         */
+        until?: string;
+    };
+    url: '/v1/audit-log';
+};
+
+export type ListAuditLogErrors = {
+    /**
+     * missing or invalid API key or access token
+     */
+    401: Problem;
+    /**
+     * needs the admin role
+     */
+    403: Problem;
+    /**
+     * a bad parameter, named: `limit`, `cursor`, `action`, `actor_user_id`, `since` or `until`
+     */
+    422: Problem;
+};
+
+export type ListAuditLogError = ListAuditLogErrors[keyof ListAuditLogErrors];
+
+export type ListAuditLogResponses = {
+    /**
+     * one page of records, newest first
+     */
+    200: AuditPage;
+};
+
+export type ListAuditLogResponse = ListAuditLogResponses[keyof ListAuditLogResponses];
+
 export type LoginData = {
     body: LoginIn;
     path?: never;
@@ -1406,6 +1557,113 @@ export type LogoutResponses = {
 
 export type LogoutResponse = LogoutResponses[keyof LogoutResponses];
 
+export type ChangePasswordData = {
+    body: PasswordChangeIn;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/password';
+};
+
+export type ChangePasswordErrors = {
+    /**
+     * the body is not JSON
+     */
+    400: Problem;
+    /**
+     * missing or invalid access token
+     */
+    401: Problem;
+    /**
+     * an API key has no password to change
+     */
+    403: Problem;
+    /**
+     * `current_password` wrong, or `new_password` refused (why is said)
+     */
+    422: Problem;
+    /**
+     * locked after repeated wrong passwords
+     */
+    429: Problem;
+};
+
+export type ChangePasswordError = ChangePasswordErrors[keyof ChangePasswordErrors];
+
+export type ChangePasswordResponses = {
+    /**
+     * changed; every other session of the user ended
+     */
+    204: void;
+};
+
+export type ChangePasswordResponse = ChangePasswordResponses[keyof ChangePasswordResponses];
+
+export type RequestResetData = {
+    body: ResetRequestIn;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/password-reset';
+};
+
+export type RequestResetErrors = {
+    /**
+     * the body is not JSON
+     */
+    400: Problem;
+    /**
+     * `email` is not an email address
+     */
+    422: Problem;
+    /**
+     * too many requests from this address
+     */
+    429: Problem;
+};
+
+export type RequestResetError = RequestResetErrors[keyof RequestResetErrors];
+
+export type RequestResetResponses = {
+    /**
+     * if the address has an account, a reset link is on its way
+     */
+    202: MailAccepted;
+};
+
+export type RequestResetResponse = RequestResetResponses[keyof RequestResetResponses];
+
+export type ConfirmResetData = {
+    body: ResetConfirmIn;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/password-reset/confirm';
+};
+
+export type ConfirmResetErrors = {
+    /**
+     * the body is not JSON
+     */
+    400: Problem;
+    /**
+     * `token` unknown, expired or used, or `new_password` refused (why is said)
+     */
+    422: Problem;
+    /**
+     * too many requests from this address
+     */
+    429: Problem;
+};
+
+export type ConfirmResetError = ConfirmResetErrors[keyof ConfirmResetErrors];
+
+export type ConfirmResetResponses = {
+    /**
+     * the password is changed and every session ended
+     */
+    204: void;
+};
+
+export type ConfirmResetResponse = ConfirmResetResponses[keyof ConfirmResetResponses];
+
 export type RefreshSessionData = {
     body: RefreshIn;
     path?: never;
@@ -1452,10 +1710,6 @@ export type RegisterErrors = {
      */
     400: Problem;
     /**
-     * the email already has an account
-     */
-    409: Problem;
-    /**
      * invalid field(s), each named (`email`, `password`, `tenant_name`, `invitation_token`)
      */
     422: Problem;
@@ -1469,12 +1723,78 @@ export type RegisterError = RegisterErrors[keyof RegisterErrors];
 
 export type RegisterResponses = {
     /**
-     * registered: the user and its tenant (new, or the inviting one)
+     * accepted: the same answer whether or not the email had an account; the next step is in the mail
      */
-    201: RegisteredOut;
+    202: RegisterAccepted;
 };
 
 export type RegisterResponse = RegisterResponses[keyof RegisterResponses];
+
+export type VerifyEmailData = {
+    body: VerifyEmailIn;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/verify-email';
+};
+
+export type VerifyEmailErrors = {
+    /**
+     * the body is not JSON
+     */
+    400: Problem;
+    /**
+     * `token` unknown, expired or already used
+     */
+    422: Problem;
+    /**
+     * too many requests from this address
+     */
+    429: Problem;
+};
+
+export type VerifyEmailError = VerifyEmailErrors[keyof VerifyEmailErrors];
+
+export type VerifyEmailResponses = {
+    /**
+     * the address is verified
+     */
+    204: void;
+};
+
+export type VerifyEmailResponse = VerifyEmailResponses[keyof VerifyEmailResponses];
+
+export type ResendVerificationData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/auth/verify-email/resend';
+};
+
+export type ResendVerificationErrors = {
+    /**
+     * missing or invalid access token
+     */
+    401: Problem;
+    /**
+     * an API key has no email to verify
+     */
+    403: Problem;
+    /**
+     * the address is verified already
+     */
+    409: Problem;
+};
+
+export type ResendVerificationError = ResendVerificationErrors[keyof ResendVerificationErrors];
+
+export type ResendVerificationResponses = {
+    /**
+     * a new link is on its way
+     */
+    202: MailAccepted;
+};
+
+export type ResendVerificationResponse = ResendVerificationResponses[keyof ResendVerificationResponses];
 
 export type CreateCheckoutData = {
     body: CheckoutRequest;
@@ -1489,7 +1809,7 @@ export type CreateCheckoutErrors = {
      */
     401: Problem;
     /**
-     * only an owner pays for a plan
+     * only an owner with a verified email pays for a plan
      */
     403: Problem;
     /**
@@ -2783,13 +3103,9 @@ export type CreateInvitationErrors = {
      */
     401: Problem;
     /**
-     * needs admin (owner to invite an owner)
+     * needs admin (owner to invite an owner) and a verified email
      */
     403: Problem;
-    /**
-     * the email already has an account
-     */
-    409: Problem;
     /**
      * invalid email or role
      */
@@ -2800,7 +3116,7 @@ export type CreateInvitationError = CreateInvitationErrors[keyof CreateInvitatio
 
 export type CreateInvitationResponses = {
     /**
-     * invited: the invitation and its token, shown only here
+     * invited: the invitation and its token, shown only here; also mailed to the invitee
      */
     201: InvitationOut;
 };
@@ -2975,7 +3291,7 @@ export type CreateEndpointErrors = {
      */
     401: Problem;
     /**
-     * needs the admin role
+     * needs the admin role and a verified email (for an API key, a verified owner)
      */
     403: Problem;
     /**

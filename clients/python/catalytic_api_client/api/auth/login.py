@@ -99,8 +99,10 @@ def sync_detailed(
 
 ) -> Response[Problem | TokenOut]:
     """ Log in with email and password: an access token and a refresh token.
-    After `auth.lockout_failures` failures within `auth.lockout_window_secs`
-    the email is locked for `auth.lockout_secs`: 429 with `Retry-After`.
+    After `auth.lockout_failures` failures from one address within
+    `auth.lockout_window_secs`, that address is locked out of the email
+    (growing locks; many addresses together lock the email for everyone):
+    429 with `Retry-After`. A password reset link lifts every lock.
 
     Args:
         body (LoginIn):
@@ -132,8 +134,10 @@ def sync(
 
 ) -> Problem | TokenOut | None:
     """ Log in with email and password: an access token and a refresh token.
-    After `auth.lockout_failures` failures within `auth.lockout_window_secs`
-    the email is locked for `auth.lockout_secs`: 429 with `Retry-After`.
+    After `auth.lockout_failures` failures from one address within
+    `auth.lockout_window_secs`, that address is locked out of the email
+    (growing locks; many addresses together lock the email for everyone):
+    429 with `Retry-After`. A password reset link lifts every lock.
 
     Args:
         body (LoginIn):
@@ -160,8 +164,10 @@ async def asyncio_detailed(
 
 ) -> Response[Problem | TokenOut]:
     """ Log in with email and password: an access token and a refresh token.
-    After `auth.lockout_failures` failures within `auth.lockout_window_secs`
-    the email is locked for `auth.lockout_secs`: 429 with `Retry-After`.
+    After `auth.lockout_failures` failures from one address within
+    `auth.lockout_window_secs`, that address is locked out of the email
+    (growing locks; many addresses together lock the email for everyone):
+    429 with `Retry-After`. A password reset link lifts every lock.
 
     Args:
         body (LoginIn):
@@ -193,8 +199,10 @@ async def asyncio(
 
 ) -> Problem | TokenOut | None:
     """ Log in with email and password: an access token and a refresh token.
-    After `auth.lockout_failures` failures within `auth.lockout_window_secs`
-    the email is locked for `auth.lockout_secs`: 429 with `Retry-After`.
+    After `auth.lockout_failures` failures from one address within
+    `auth.lockout_window_secs`, that address is locked out of the email
+    (growing locks; many addresses together lock the email for everyone):
+    429 with `Retry-After`. A password reset link lifts every lock.
 
     Args:
         body (LoginIn):

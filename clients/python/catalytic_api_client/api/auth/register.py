@@ -9,8 +9,8 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.problem import Problem
+from ...models.register_accepted import RegisterAccepted
 from ...models.register_in import RegisterIn
-from ...models.registered_out import RegisteredOut
 from typing import cast
 
 
@@ -41,13 +41,13 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | RegisteredOut | None:
-    if response.status_code == 201:
-        response_201 = RegisteredOut.from_dict(response.json())
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | RegisterAccepted | None:
+    if response.status_code == 202:
+        response_202 = RegisterAccepted.from_dict(response.json())
 
 
 
-        return response_201
+        return response_202
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -55,13 +55,6 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_400
-
-    if response.status_code == 409:
-        response_409 = Problem.from_dict(response.json())
-
-
-
-        return response_409
 
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
@@ -83,7 +76,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | RegisteredOut]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | RegisterAccepted]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -97,9 +90,14 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: RegisterIn,
 
-) -> Response[Problem | RegisteredOut]:
+) -> Response[Problem | RegisterAccepted]:
     """ Create an account: a new tenant and its owner, or a member of the
-    tenant that invited this email.
+    tenant that invited this email. The answer is the same whether or not
+    the email already has an account (no account oracle): a new account is
+    made and mailed a verification link; an existing one is mailed a note
+    saying someone tried. The new account can log in at once; until its
+    email is verified it cannot upgrade a plan, invite or add webhook
+    endpoints.
 
     Args:
         body (RegisterIn): A new account. Without `invitation_token` it creates a tenant (plan
@@ -111,7 +109,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | RegisteredOut]
+        Response[Problem | RegisterAccepted]
      """
 
 
@@ -131,9 +129,14 @@ def sync(
     client: AuthenticatedClient | Client,
     body: RegisterIn,
 
-) -> Problem | RegisteredOut | None:
+) -> Problem | RegisterAccepted | None:
     """ Create an account: a new tenant and its owner, or a member of the
-    tenant that invited this email.
+    tenant that invited this email. The answer is the same whether or not
+    the email already has an account (no account oracle): a new account is
+    made and mailed a verification link; an existing one is mailed a note
+    saying someone tried. The new account can log in at once; until its
+    email is verified it cannot upgrade a plan, invite or add webhook
+    endpoints.
 
     Args:
         body (RegisterIn): A new account. Without `invitation_token` it creates a tenant (plan
@@ -145,7 +148,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | RegisteredOut
+        Problem | RegisterAccepted
      """
 
 
@@ -160,9 +163,14 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: RegisterIn,
 
-) -> Response[Problem | RegisteredOut]:
+) -> Response[Problem | RegisterAccepted]:
     """ Create an account: a new tenant and its owner, or a member of the
-    tenant that invited this email.
+    tenant that invited this email. The answer is the same whether or not
+    the email already has an account (no account oracle): a new account is
+    made and mailed a verification link; an existing one is mailed a note
+    saying someone tried. The new account can log in at once; until its
+    email is verified it cannot upgrade a plan, invite or add webhook
+    endpoints.
 
     Args:
         body (RegisterIn): A new account. Without `invitation_token` it creates a tenant (plan
@@ -174,7 +182,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | RegisteredOut]
+        Response[Problem | RegisterAccepted]
      """
 
 
@@ -194,9 +202,14 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: RegisterIn,
 
-) -> Problem | RegisteredOut | None:
+) -> Problem | RegisterAccepted | None:
     """ Create an account: a new tenant and its owner, or a member of the
-    tenant that invited this email.
+    tenant that invited this email. The answer is the same whether or not
+    the email already has an account (no account oracle): a new account is
+    made and mailed a verification link; an existing one is mailed a note
+    saying someone tried. The new account can log in at once; until its
+    email is verified it cannot upgrade a plan, invite or add webhook
+    endpoints.
 
     Args:
         body (RegisterIn): A new account. Without `invitation_token` it creates a tenant (plan
@@ -208,7 +221,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | RegisteredOut
+        Problem | RegisterAccepted
      """
 
 

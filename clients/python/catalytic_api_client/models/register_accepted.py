@@ -8,30 +8,28 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-from typing import cast
-
-if TYPE_CHECKING:
-  from ..models.tenant_out import TenantOut
-  from ..models.user_out import UserOut
 
 
 
 
 
-T = TypeVar("T", bound="RegisteredOut")
+
+T = TypeVar("T", bound="RegisterAccepted")
 
 
 
 @_attrs_define
-class RegisteredOut:
-    """ 
+class RegisterAccepted:
+    """ The answer to a registration, the same whether or not the email had an
+    account.
+
         Attributes:
-            tenant (TenantOut):
-            user (UserOut):
+            email (str):
+            message (str): What happens next.
      """
 
-    tenant: TenantOut
-    user: UserOut
+    email: str
+    message: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -39,18 +37,16 @@ class RegisteredOut:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.tenant_out import TenantOut # noqa: PLC0415
-        from ..models.user_out import UserOut # noqa: PLC0415
-        tenant = self.tenant.to_dict()
+        email = self.email
 
-        user = self.user.to_dict()
+        message = self.message
 
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
-            "tenant": tenant,
-            "user": user,
+            "email": email,
+            "message": message,
         })
 
         return field_dict
@@ -59,27 +55,19 @@ class RegisteredOut:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.tenant_out import TenantOut # noqa: PLC0415
-        from ..models.user_out import UserOut # noqa: PLC0415
         d = dict(src_dict)
-        tenant = TenantOut.from_dict(d.pop("tenant"))
+        email = d.pop("email")
 
+        message = d.pop("message")
 
-
-
-        user = UserOut.from_dict(d.pop("user"))
-
-
-
-
-        registered_out = cls(
-            tenant=tenant,
-            user=user,
+        register_accepted = cls(
+            email=email,
+            message=message,
         )
 
 
-        registered_out.additional_properties = d
-        return registered_out
+        register_accepted.additional_properties = d
+        return register_accepted
 
     @property
     def additional_keys(self) -> list[str]:
