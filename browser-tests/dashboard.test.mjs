@@ -86,6 +86,28 @@ test("a tenant logs in, submits a job, sees it succeed and its path drawn", asyn
   await tenant.screenshot({ path: `${artifacts}/jobs.png` });
 });
 
+test("the tenant sees their verified email and the audit log", async () => {
+  // check-browser.sh followed the verification link at registration.
+  await tenant.click("header nav a[href='/dashboard/account']");
+  await tenant.waitForURL("**/dashboard/account");
+  await tenant.waitForSelector("#email-verified[data-verified=true]");
+  assert.equal(await tenant.textContent("#email"), email);
+  assert.equal(await tenant.locator("#resend-form").count(), 0, "no new link offered");
+  await tenant.screenshot({ path: `${artifacts}/account.png` });
+
+  await tenant.click("header nav a[href='/dashboard/audit-log']");
+  await tenant.waitForURL("**/dashboard/audit-log");
+  const signIn = await tenant.waitForSelector("#audit-log tr[data-action='auth.sign_in']");
+  assert.match(await signIn.textContent(), /127\.0\.0\.1/, "the sign-in's address is recorded");
+  await tenant.waitForSelector("#audit-log tr[data-action='user.email_verified']");
+  await tenant.selectOption("select[name=action]", "auth.");
+  await tenant.click("form.filters button[type=submit]");
+  await tenant.waitForURL(/action=auth\.$/);
+  await tenant.waitForSelector("#audit-log tr[data-action='auth.sign_in']");
+  assert.equal(await tenant.locator("#audit-log tr[data-action='user.email_verified']").count(), 0);
+  await tenant.screenshot({ path: `${artifacts}/audit-log.png` });
+});
+
 test("a webhook endpoint on a closed port shows a failed attempt", async () => {
   await tenant.goto(`${base}/dashboard/webhooks`);
   await tenant.fill("#endpoint-form input[name=url]", hookUrl);

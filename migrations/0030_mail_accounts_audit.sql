@@ -136,3 +136,16 @@ CREATE TABLE login_failures (
 );
 -- Retention forgets a pair a day after its last failure, when not locked.
 CREATE INDEX login_failures_last ON login_failures (last_failure_at);
+
+-- Deleting a tenant (issue 20): an owner asks, and the tenant is erased
+-- `erase_at` later (7 days: time to cancel, and to export). The scheduler
+-- then erases its jobs, lattices, schedules, webhooks, keys, users and
+-- audit log, keeps what billing law requires (invoices and their lines,
+-- usage, plan changes, the Stripe link), and keeps the row, renamed, with
+-- `erased_at`, for the invoices to point at.
+ALTER TABLE tenants
+    ADD COLUMN deletion_requested_at timestamptz,
+    ADD COLUMN erase_at timestamptz,
+    ADD COLUMN erased_at timestamptz,
+    ADD CHECK ((deletion_requested_at IS NULL) = (erase_at IS NULL));
+CREATE INDEX tenants_erase_due ON tenants (erase_at) WHERE erase_at IS NOT NULL AND erased_at IS NULL;

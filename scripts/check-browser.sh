@@ -108,9 +108,15 @@ wait_ready "http://$CATALYTIC_SCHEDULER__PROBE_LISTEN/readyz"
 
 # --- a tenant owner (on starter, so polling pages stay inside its rate) and an operator key ---
 email="owner-$run_id@example.com"
-password="browser-test-$run_id"
+password="browser-test-$run_id-harbour-kettle"
 curl -fsS -o /dev/null -X POST "$base/v1/auth/register" -H 'Content-Type: application/json' \
   -d "{\"email\": \"$email\", \"password\": \"$password\"}"
+# Verified as by the mailed link (webhook endpoints need it), the token read
+# from the mail outbox.
+verify_token=$(psql -h 127.0.0.1 -U postgres -d "$db" -qtAX -c \
+  "SELECT params ->> 'token' FROM mail_messages WHERE to_address = '$email' AND template = 'verify_email'")
+curl -fsS -o /dev/null -X POST "$base/v1/auth/verify-email" -H 'Content-Type: application/json' \
+  -d "{\"token\": \"$verify_token\"}"
 token=$(curl -fsS -X POST "$base/v1/auth/login" -H 'Content-Type: application/json' \
   -d "{\"email\": \"$email\", \"password\": \"$password\"}" | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 operator_key=$("$bin/catalytic-api" admin create-operator-key --name browser-tests 2>>"$work_dir/migrate.log" |

@@ -37,6 +37,7 @@ step "licences, bans, sources (cargo-deny)" cargo deny --offline check licenses 
 step "the api builds without the queue (no RabbitMQ)" scripts/check-api-boundary.sh
 step "api module graph has no loop of more than two files" python3 scripts/check-api-imports.py
 step "build binaries" cargo build --workspace --bins --locked
+step "SMTP sink for the mail tests (aiosmtpd)" scripts/smtp-sink.sh
 # Tests that stop and start the shared servers run alone, afterwards.
 step "tests (unit, integration, end-to-end)" \
   cargo nextest run --workspace --locked --profile ci -E 'not binary(server_restarts) and not binary(tls)'

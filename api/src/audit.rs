@@ -7,13 +7,10 @@
 
 use crate::auth::TenantScope;
 use crate::db::audit::{self, NewEvent};
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
+pub use crate::limits::client_ip::ClientIp;
 use catalytic_shared::db::DbError;
 use catalytic_shared::ids::{ApiKeyId, TenantId, UserId};
 use sqlx::PgConnection;
-use std::convert::Infallible;
-use std::net::IpAddr;
 
 /// Every kind of record. The names are the API's (`action`), grouped by
 /// what they concern, so `?action=user.` lists a family.
@@ -36,10 +33,13 @@ pub enum Action {
     EndpointUpdated,
     EndpointDeleted,
     EndpointSecretRotated,
+    Exported,
+    DeletionScheduled,
+    DeletionCancelled,
 }
 
 impl Action {
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 20] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::PasswordChanged,
@@ -57,6 +57,9 @@ impl Action {
         Action::EndpointUpdated,
         Action::EndpointDeleted,
         Action::EndpointSecretRotated,
+        Action::Exported,
+        Action::DeletionScheduled,
+        Action::DeletionCancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +81,9 @@ impl Action {
             Action::EndpointUpdated => "webhook_endpoint.updated",
             Action::EndpointDeleted => "webhook_endpoint.deleted",
             Action::EndpointSecretRotated => "webhook_endpoint.secret_rotated",
+            Action::Exported => "tenant.exported",
+            Action::DeletionScheduled => "tenant.deletion_scheduled",
+            Action::DeletionCancelled => "tenant.deletion_cancelled",
         }
     }
 
@@ -111,19 +117,6 @@ impl Actor {
             user: Some(id),
             key: None,
         }
-    }
-}
-
-/// The client's address as the rate limiter resolved it (behind trusted
-/// proxies, their forwarded address); None where no middleware saw it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(parts.extensions.get::<ClientIp>().copied().unwrap_or_default())
     }
 }
 
@@ -169,11 +162,11 @@ mod tests {
     #[test]
     fn actions_have_distinct_names_the_table_accepts() {
         let mut names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
-        assert!(
-            names
-                .iter()
-                .all(|n| n.len() <= 60 && n.chars().all(|c| c.is_ascii_lowercase() || "_.".contains(c)))
-        );
+        assert!(names.iter().all(|n| {
+            n.len() <= 60
+                && n.chars()
+                    .all(|c| c.is_ascii_lowercase() || "_.".contains(c))
+        }));
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Action::ALL.len());

@@ -33,8 +33,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create an account: a new tenant (plan free) owned by you.
+    /// Create an account: a new tenant (plan free) owned by you, or with
+    /// --invitation a place in the tenant that invited you.
     Register(RegisterArgs),
+    /// Verify your email with the link mailed to it, or with --resend have
+    /// a new link mailed.
+    VerifyEmail(VerifyEmailArgs),
+    /// Change your password, or reset a forgotten one through a mailed link.
+    #[command(subcommand)]
+    Password(PasswordCommand),
     /// Log in with email and password; the session is stored in the config file.
     Login(PasswordArgs),
     /// End the stored session (its tokens stop working) and forget it.
@@ -64,6 +71,9 @@ pub enum Command {
     /// Your monthly invoices.
     #[command(subcommand)]
     Invoices(InvoicesCommand),
+    /// Who did what to the tenant's account (sign-ins, passwords, roles,
+    /// keys, webhooks, plan), newest first (needs a logged-in admin).
+    AuditLog(AuditLogArgs),
 }
 
 #[derive(Debug, Args)]
@@ -83,9 +93,93 @@ pub struct PasswordArgs {
 pub struct RegisterArgs {
     #[command(flatten)]
     pub credentials: PasswordArgs,
-    /// Your tenant's name (default: the API's choice).
-    #[arg(long)]
+    /// Your tenant's name (default: your email).
+    #[arg(long, conflicts_with = "invitation")]
     pub tenant_name: Option<String>,
+    /// Join the tenant that invited you instead: the invitation's token
+    /// (cli_…) or the whole link mailed with it. The email must be the
+    /// invited one.
+    #[arg(long, value_name = "TOKEN|LINK")]
+    pub invitation: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("how").required(true).args(["token", "resend"])))]
+pub struct VerifyEmailArgs {
+    /// The token (cev_…) or the whole link from the mail
+    /// (…/dashboard/verify-email?token=cev_…).
+    #[arg(value_name = "TOKEN|LINK")]
+    pub token: Option<String>,
+    /// Mail a new link to the logged-in user instead (earlier links stop working).
+    #[arg(long)]
+    pub resend: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasswordCommand {
+    /// Change the logged-in user's password, giving the current one; every
+    /// other session of yours ends, this one goes on.
+    Change(PasswordChangeArgs),
+    /// A forgotten password: --email mails a reset link to the address;
+    /// --token with that link sets a new password and ends every session.
+    Reset(PasswordResetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PasswordChangeArgs {
+    /// The current password (visible to other local users in the process
+    /// list: prefer --password-stdin or CATALYTIC_PASSWORD).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// The new password (visible in the process list: prefer
+    /// --password-stdin or CATALYTIC_NEW_PASSWORD).
+    #[arg(long)]
+    pub new_password: Option<String>,
+    /// Read the current password from the first line of standard input and
+    /// the new one from the second.
+    #[arg(long, conflicts_with_all = ["password", "new_password"])]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("step").required(true).args(["email", "token"])))]
+pub struct PasswordResetArgs {
+    /// Mail a reset link to this address (the answer is the same whether
+    /// or not it has an account).
+    #[arg(long)]
+    pub email: Option<String>,
+    /// The token (cpr_…) or the whole link from the mail
+    /// (…/dashboard/reset-password?token=cpr_…): sets the new password.
+    #[arg(long, value_name = "TOKEN|LINK")]
+    pub token: Option<String>,
+    /// With --token: the new password (visible in the process list: prefer
+    /// --password-stdin or CATALYTIC_NEW_PASSWORD).
+    // `requires` alone lets --email through: clap excuses a missing
+    // required arg when one it conflicts with (--email, by the group) is given.
+    #[arg(long, requires = "token", conflicts_with = "email")]
+    pub new_password: Option<String>,
+    /// With --token: read the new password from the first line of standard input.
+    #[arg(long, requires = "token", conflicts_with_all = ["email", "new_password"])]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditLogArgs {
+    /// Only this action (auth.sign_in, user.role_changed, api_key.created,
+    /// …) or family of actions (a prefix ending in a dot: user.).
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only what this user did (their id, as `catalytic whoami -o json` shows it).
+    #[arg(long, value_name = "USER_ID")]
+    pub actor: Option<Uuid>,
+    /// Only records at or after this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only records before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -504,6 +598,70 @@ mod tests {
         let file_and_watch =
             Cli::try_parse_from(["catalytic", "jobs", "submit", "--file", "j.json", "--watch"]);
         assert!(file_and_watch.is_ok(), "{file_and_watch:?}");
+    }
+
+    #[test]
+    fn account_commands_take_one_way_each() {
+        let parse =
+            |args: &[&str]| Cli::try_parse_from(std::iter::once("catalytic").chain(args.to_vec()));
+        assert!(parse(&["verify-email", "cev_x"]).is_ok());
+        assert!(parse(&["verify-email", "--resend"]).is_ok());
+        assert!(parse(&["verify-email"]).is_err(), "a token or --resend");
+        assert!(parse(&["verify-email", "cev_x", "--resend"]).is_err());
+        assert!(parse(&["password", "reset", "--email", "a@example.com"]).is_ok());
+        assert!(parse(&["password", "reset", "--token", "cpr_x", "--password-stdin"]).is_ok());
+        assert!(parse(&["password", "reset"]).is_err(), "--email or --token");
+        assert!(
+            parse(&["password", "reset", "--password-stdin"]).is_err(),
+            "a new password needs a token"
+        );
+        assert!(
+            parse(&[
+                "password",
+                "reset",
+                "--email",
+                "a@example.com",
+                "--new-password",
+                "x"
+            ])
+            .is_err()
+        );
+        assert!(
+            parse(&[
+                "password",
+                "reset",
+                "--email",
+                "a@example.com",
+                "--password-stdin"
+            ])
+            .is_err(),
+            "a new password only goes with a token"
+        );
+        assert!(
+            parse(&[
+                "password",
+                "change",
+                "--password-stdin",
+                "--new-password",
+                "x"
+            ])
+            .is_err()
+        );
+        assert!(
+            parse(&[
+                "register",
+                "--email",
+                "a@example.com",
+                "--invitation",
+                "cli_x",
+                "--tenant-name",
+                "t"
+            ])
+            .is_err(),
+            "an invitation names the tenant"
+        );
+        assert!(parse(&["audit-log", "--actor", "not-a-uuid"]).is_err());
+        assert!(parse(&["audit-log", "--action", "user.", "--limit", "5"]).is_ok());
     }
 
     #[test]

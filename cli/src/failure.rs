@@ -86,7 +86,7 @@ impl Failure {
                         field["message"].as_str().unwrap_or("invalid")
                     ));
                 }
-                if let Some(hint) = hint(*status) {
+                if let Some(hint) = hint(*status, problem.detail.as_deref()) {
                     lines.push(format!("hint: {hint}"));
                 }
             }
@@ -147,10 +147,15 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn hint(status: u16) -> Option<&'static str> {
+fn hint(status: u16, detail: Option<&str>) -> Option<&'static str> {
     match status {
         401 => Some(
             "log in with `catalytic login`, or pass an API key (--api-key or CATALYTIC_API_KEY)",
+        ),
+        // An unverified account may not invite, add webhooks or upgrade
+        // (issue 20): the role is not the problem, so the hint says what is.
+        403 if detail.is_some_and(|d| d.contains("verify") && d.contains("email address")) => Some(
+            "verify the email with `catalytic verify-email LINK` (the link mailed to it), or have a new link sent with `catalytic verify-email --resend`",
         ),
         403 => Some(
             "your role may not do this; API keys act as members or viewers, and keys and webhooks need a logged-in admin",
@@ -187,6 +192,35 @@ mod tests {
         let as_json = failure.to_json();
         assert_eq!(as_json["status"], 422);
         assert_eq!(as_json["problem"]["errors"][0]["field"], "params.end");
+    }
+
+    #[test]
+    fn an_unverified_email_is_hinted_at_instead_of_the_role() {
+        let forbidden = |detail: &str| {
+            let body = json!({"title": "Forbidden", "status": 403, "detail": detail});
+            Failure::Api(ApiError::Api {
+                status: 403,
+                problem: Box::new(Problem::parse(body.to_string().as_bytes())),
+                retry_after: None,
+            })
+        };
+        let unverified = forbidden("verify your email address before you add webhook endpoints: …");
+        assert!(
+            unverified
+                .lines()
+                .iter()
+                .any(|l| l.starts_with("hint:") && l.contains("verify-email")),
+            "{:?}",
+            unverified.lines()
+        );
+        let role = forbidden("needs the admin role");
+        assert!(
+            role.lines()
+                .iter()
+                .any(|l| l.starts_with("hint:") && l.contains("role")),
+            "{:?}",
+            role.lines()
+        );
     }
 
     #[test]

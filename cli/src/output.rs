@@ -65,6 +65,20 @@ impl Table {
         table
     }
 
+    /// As `fields`, but string values whole: for a message meant to be
+    /// read (what happens next), which a cut would lose the end of.
+    pub fn message_fields(object: &Value, keys: &[&str]) -> Self {
+        let mut table = Table::new(&["FIELD", "VALUE"]);
+        for key in keys {
+            let value = match &object[*key] {
+                Value::String(s) => s.clone(),
+                other => cell(other),
+            };
+            table.row(vec![(*key).to_owned(), value]);
+        }
+        table
+    }
+
     /// Every member of an object, as `fields` does.
     pub fn all_fields(object: &Value) -> Self {
         let keys: Vec<&str> = object
@@ -172,6 +186,14 @@ mod tests {
         let long = cell(&json!(vec![1; 100]));
         assert_eq!(long.chars().count(), MAX_CELL);
         assert!(long.ends_with('…'));
+    }
+
+    #[test]
+    fn a_message_is_never_cut() {
+        let long = "word ".repeat(30);
+        let table = Table::message_fields(&json!({"message": long, "n": 1}), &["message", "n"]);
+        assert!(table.to_string().contains(long.trim_end()), "{table}");
+        assert!(table.to_string().ends_with("n        1\n"), "{table}");
     }
 
     #[test]

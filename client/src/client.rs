@@ -4,7 +4,7 @@
 use crate::error::{Error, Problem};
 use crate::types::{
     ApiKeyCreated, BulkSubmitted, Cancelled, Deleted, Job, JobFilter, JobId, Lattice, Page,
-    Registered, Submitted, Tokens,
+    RegisterAccepted, Submitted, Tokens,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -97,23 +97,32 @@ impl Client {
         expect_empty(response, StatusCode::NO_CONTENT).await
     }
 
-    /// `POST /v1/auth/register` → 201.
+    /// `POST /v1/auth/register` → 202, the same answer whether or not the
+    /// email already had an account. Without `invitation_token` a new
+    /// tenant (plan free) is made with this user as its owner; with one
+    /// (`cli_…`) the user joins the inviting tenant, and `tenant_name` must
+    /// be `None`. A new account can log in at once and is mailed a link to
+    /// verify its email.
     pub async fn register(
         &self,
         email: &str,
         password: &str,
         tenant_name: Option<&str>,
-    ) -> Result<Registered, Error> {
+        invitation_token: Option<&str>,
+    ) -> Result<RegisterAccepted, Error> {
         let mut body = json!({"email": email, "password": password});
         if let Some(name) = tenant_name {
             body["tenant_name"] = json!(name);
+        }
+        if let Some(token) = invitation_token {
+            body["invitation_token"] = json!(token);
         }
         let response = self
             .request(Method::POST, "/v1/auth/register")
             .json(&body)
             .send()
             .await?;
-        decode(response, StatusCode::CREATED, "register").await
+        decode(response, StatusCode::ACCEPTED, "register").await
     }
 
     /// `POST /v1/auth/login` → 200 with the session's tokens.

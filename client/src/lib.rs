@@ -6,14 +6,17 @@
 //! - [`Error`]: an answer the API refused (HTTP status + its problem+json
 //!   body), a transport failure, or a body that did not decode.
 //! - The wire types the calls return: [`Job`], [`Submitted`], [`BulkSubmitted`], [`Tokens`],
-//!   [`Registered`], [`Lattice`], [`ApiKey`], [`WebhookEndpoint`],
-//!   [`Usage`], [`Invoice`], each list call's [`Page`], …
+//!   [`RegisterAccepted`], [`MailAccepted`], [`Lattice`], [`ApiKey`],
+//!   [`WebhookEndpoint`], [`AuditEvent`], [`Usage`], [`Invoice`], each list
+//!   call's [`Page`], …
 //!
-//! The calls are grouped by resource: `client.rs` (the client itself, auth,
-//! jobs, creating lattices and keys), `accounts.rs`, `lattices.rs`,
-//! `webhooks.rs`, `billing.rs`.
+//! The calls are grouped by resource: `client.rs` (the client itself,
+//! register and login, jobs, creating lattices and keys), `accounts.rs`
+//! (session, email verification, passwords, API keys), `audit.rs`,
+//! `lattices.rs`, `webhooks.rs`, `billing.rs`.
 
 mod accounts;
+mod audit;
 mod billing;
 mod client;
 mod error;
@@ -25,8 +28,8 @@ mod webhooks;
 pub use client::{Client, PartDownload};
 pub use error::{Error, Problem};
 pub use types::{
-    ApiKey, ApiKeyCreated, BulkResult, BulkSubmitted, Cancelled, Deleted, Invoice, InvoiceLine,
-    Items, Job, JobFilter, JobId, JobStatus, Lattice, Page, Registered, Schedule, ScheduleRun,
-    Submitted, Tokens, Usage, UsageBucket, WebhookAttempt, WebhookEndpoint, WebhookEndpointCreated,
-    WebhookMessage, WebhookTestSent,
+    ApiKey, ApiKeyCreated, AuditEvent, AuditFilter, BulkResult, BulkSubmitted, Cancelled, Deleted,
+    Invoice, InvoiceLine, Items, Job, JobFilter, JobId, JobStatus, Lattice, MailAccepted, Page,
+    RegisterAccepted, Schedule, ScheduleRun, Submitted, Tokens, Usage, UsageBucket, WebhookAttempt,
+    WebhookEndpoint, WebhookEndpointCreated, WebhookMessage, WebhookTestSent,
 };

@@ -209,11 +209,23 @@ impl fmt::Debug for Tokens {
     }
 }
 
-/// The 201 of a register: the new user and their tenant.
+/// The 202 of a register: the same answer whether or not the email already
+/// had an account (the API gives no account oracle), so it names neither a
+/// user nor a tenant; what happens next is in the mail and in `message`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Registered {
-    pub user: Value,
-    pub tenant: Value,
+pub struct RegisterAccepted {
+    /// The address as the API normalised it (trimmed, lower-case).
+    pub email: String,
+    /// What happens next, for a person to read.
+    pub message: String,
+}
+
+/// The 202 of a call that mails a link (a new verification link, a
+/// password-reset link): only a message, which never says whether an
+/// account exists.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailAccepted {
+    pub message: String,
 }
 
 /// A stored lattice.
@@ -414,6 +426,97 @@ mod tests {
         };
         assert!(!format!("{tokens:?}").contains("secret"));
     }
+
+    #[test]
+    fn an_audit_filter_sends_only_what_is_set() {
+        assert!(AuditFilter::default().query().is_empty());
+        let actor = uuid::Uuid::from_u128(7);
+        let filter = AuditFilter {
+            action: Some("user.".to_owned()),
+            actor_user_id: Some(actor),
+            since: None,
+            until: Some("2026-12-01T00:00:00Z".to_owned()),
+        };
+        assert_eq!(
+            filter.query(),
+            vec![
+                ("action", "user.".to_owned()),
+                ("actor_user_id", actor.to_string()),
+                ("until", "2026-12-01T00:00:00Z".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_audit_record_reads_absent_actors_and_keeps_new_fields() -> Result<(), serde_json::Error> {
+        let event: AuditEvent = serde_json::from_value(json!({
+            "id": "0195f0a4-7d2e-7000-8000-000000000001", "at": "2026-12-06T20:00:00Z",
+            "action": "auth.sign_in_failed", "actor_user_id": null, "actor_key_id": null,
+            "actor_email": null, "ip": "127.0.0.1", "target": "ada@example.com",
+            "details": {}, "request_id": "r-1"
+        }))?;
+        assert_eq!(event.action, "auth.sign_in_failed");
+        assert_eq!(event.actor_user_id, None);
+        assert_eq!(event.target.as_deref(), Some("ada@example.com"));
+        assert_eq!(event.extra["request_id"], "r-1");
+        Ok(())
+    }
+}
+
+/// Which audit records `GET /v1/audit-log` lists; every field set narrows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    /// An action (`user.role_changed`) or a family ending in a dot (`user.`).
+    pub action: Option<String>,
+    /// Only what this user did.
+    pub actor_user_id: Option<uuid::Uuid>,
+    /// RFC 3339, inclusive.
+    pub since: Option<String>,
+    /// RFC 3339, exclusive.
+    pub until: Option<String>,
+}
+
+impl AuditFilter {
+    /// The filters set, by their API names.
+    pub fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = Vec::new();
+        if let Some(action) = &self.action {
+            query.push(("action", action.clone()));
+        }
+        if let Some(actor) = self.actor_user_id {
+            query.push(("actor_user_id", actor.to_string()));
+        }
+        if let Some(since) = &self.since {
+            query.push(("since", since.clone()));
+        }
+        if let Some(until) = &self.until {
+            query.push(("until", until.clone()));
+        }
+        query
+    }
+}
+
+/// One record of the tenant's audit log: who did what, from where, when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: uuid::Uuid,
+    /// RFC 3339.
+    pub at: String,
+    /// `auth.sign_in`, `user.role_changed`, `api_key.created`, …
+    pub action: String,
+    /// The user who acted (none for an API key, a failed sign-in, the system).
+    pub actor_user_id: Option<uuid::Uuid>,
+    /// The API key that acted.
+    pub actor_key_id: Option<uuid::Uuid>,
+    /// The acting user's email when the record was written.
+    pub actor_email: Option<String>,
+    pub ip: Option<String>,
+    /// What was acted on: an email, a key or endpoint id, a plan.
+    pub target: Option<String>,
+    #[serde(default)]
+    pub details: Value,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }
 
 /// A list answered whole (`{"items": [...]}`), without pages.

@@ -35,7 +35,6 @@ use catalytic_shared::tenant::Plan;
 use lapin::Confirmation;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel};
-use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,7 +63,7 @@ pub struct Round {
 impl Relay {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut leader: Option<PgConnection> = None;
-        let mut listener = None;
+        let mut wakeup = crate::wakeup::Wakeup::new(self.pool.clone(), "job_outbox", self.poll);
         let mut channel: Option<Channel> = None;
         let mut housekeeping_due = Instant::now();
         let mut replan_due = Instant::now() + self.replan_after;
@@ -92,9 +91,7 @@ impl Relay {
                     continue;
                 }
             }
-            if listener.is_none() {
-                listener = self.listen().await;
-            }
+            wakeup.listen().await;
             let ch = match channel.take().filter(|c| c.status().connected()) {
                 Some(c) => c,
                 None => match self.publishing_channel(&shutdown).await {
@@ -130,7 +127,7 @@ impl Relay {
             }
             // A full batch means more may be due: go again at once.
             if !full {
-                self.wait(&mut listener, &shutdown).await;
+                wakeup.wait(&shutdown).await;
             }
         }
         tracing::info!("relay stopped");
@@ -220,44 +217,6 @@ impl Relay {
                     }
                 }
             }
-        }
-    }
-
-    async fn listen(&self) -> Option<PgListener> {
-        let result = async {
-            let mut listener = PgListener::connect_with(&self.pool).await?;
-            listener.listen("job_outbox").await?;
-            Ok::<_, sqlx::Error>(listener)
-        }
-        .await;
-        result
-            .map_err(|e| tracing::warn!(error = %e, "LISTEN job_outbox failed; polling only"))
-            .ok()
-    }
-
-    /// Sleeps until a notification (taking every one already buffered:
-    /// one round serves them all), the poll interval, or shutdown.
-    async fn wait(&self, listener: &mut Option<PgListener>, shutdown: &CancellationToken) {
-        let notified = async {
-            let Some(l) = listener.as_mut() else {
-                return std::future::pending::<bool>().await;
-            };
-            match l.recv().await {
-                Ok(_) => {
-                    while l.next_buffered().is_some() {}
-                    false
-                }
-                Err(_) => true,
-            }
-        };
-        let lost = tokio::select! {
-            () = shutdown.cancelled() => false,
-            () = tokio::time::sleep(self.poll) => false,
-            lost = notified => lost,
-        };
-        if lost {
-            // Reconnect on the next round.
-            *listener = None;
         }
     }
 

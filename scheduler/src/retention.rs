@@ -8,8 +8,12 @@
 //! | progress of jobs no longer running | until the round after they stop | deleted |
 //! | sent outbox rows | `scheduler.retention_sent_outbox_secs` (1 day) | deleted |
 //! | refresh tokens, revoked access tokens | until they expire | deleted |
-//! | login lockouts | while locked or in their failure window | deleted |
+//! | login lockouts (per email) | while locked or in their failure window | deleted |
+//! | failed logins per email and address | a day after the last failure, unless locked | deleted |
+//! | mailed tokens (verification, reset) | a day after they expire | deleted |
+//! | audit records | a year | deleted (the table refuses any other deletion) |
 //! | webhook attempts | `webhooks.attempt_retention_secs` (30 days) after they started | deleted |
+//! | mail messages, sent or failed, with their attempts | `mail.retention_secs` (30 days) after finishing | deleted (pending ones never) |
 //!
 //! Usage events are left to billing (they must outlive invoice finalisation). Every kind is
 //! pruned in batches of `BATCH` rows, one statement each, until a batch
@@ -40,6 +44,8 @@ pub struct Retention {
     pub lockout_window: Duration,
     /// `webhooks.attempt_retention_secs`.
     pub webhook_attempts: Duration,
+    /// `mail.retention_secs`: finished mail messages and their attempts.
+    pub mail_messages: Duration,
 }
 
 /// Rows pruned (or summarised) in one round, by kind.
@@ -53,8 +59,12 @@ pub struct Pruned {
     pub refresh_tokens: u64,
     pub revoked_tokens: u64,
     pub login_lockouts: u64,
+    pub login_failures: u64,
+    pub account_tokens: u64,
+    pub audit_events: u64,
     pub webhook_attempts: u64,
     pub unique_keys: u64,
+    pub mail_messages: u64,
 }
 
 impl Retention {
@@ -117,12 +127,28 @@ impl Retention {
                 retention::delete_stale_lockouts(pool, self.lockout_window, n)
             })
             .await,
+            login_failures: prune("login_failures", |n| {
+                retention::delete_stale_login_failures(pool, n)
+            })
+            .await,
+            account_tokens: prune("account_tokens", |n| {
+                retention::delete_expired_account_tokens(pool, n)
+            })
+            .await,
+            audit_events: prune("audit_events", |n| {
+                retention::delete_old_audit_events(pool, n)
+            })
+            .await,
             webhook_attempts: prune("webhook_attempts", |n| {
                 retention::delete_old_webhook_attempts(pool, self.webhook_attempts, n)
             })
             .await,
             unique_keys: prune("unique_keys", |n| {
                 retention::delete_expired_unique_keys(pool, n)
+            })
+            .await,
+            mail_messages: prune("mail_messages", |n| {
+                retention::delete_finished_mail(pool, self.mail_messages, n)
             })
             .await,
         }

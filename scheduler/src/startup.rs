@@ -6,6 +6,7 @@ use crate::billing::Billing;
 use crate::dead_letters::DeadLetters;
 use crate::dependencies::Dependencies;
 use crate::leases::Reaper;
+use crate::mail::Mailer;
 use crate::relay::Relay;
 use crate::retention::Retention;
 use crate::schedules::Schedules;
@@ -93,6 +94,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         sent_outbox: Duration::from_secs(settings.scheduler.retention_sent_outbox_secs),
         lockout_window: Duration::from_secs(settings.auth.lockout_window_secs),
         webhook_attempts: Duration::from_secs(settings.webhooks.attempt_retention_secs),
+        mail_messages: Duration::from_secs(settings.mail.retention_secs),
     };
     // Each duty is its own task and logs its own errors; none ends before
     // shutdown, and one failing round never stops the others.
@@ -103,6 +105,12 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     duties.spawn(dependencies.run(shutdown.clone()));
     duties.spawn(dead_letters.run(shutdown.clone()));
     duties.spawn(retention.run(shutdown.clone()));
+    // Deleted tenants are erased within one retention interval of their due time.
+    let erasure = crate::erasure::Erasure {
+        pool: pool.clone(),
+        interval: Duration::from_secs(settings.scheduler.retention_interval_secs),
+    };
+    duties.spawn(erasure.run(shutdown.clone()));
     let webhooks = Webhooks::new(
         pool.clone(),
         &settings.webhooks,
@@ -112,6 +120,8 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     duties.spawn(webhooks.run(shutdown.clone()));
     let billing = Billing::new(pool.clone(), &settings.billing).context("configuring billing")?;
     duties.spawn(billing.run(shutdown.clone()));
+    let mailer = Mailer::new(pool.clone(), &settings.mail).context("configuring mail")?;
+    duties.spawn(mailer.run(shutdown.clone()));
     let autoscaler = crate::autoscale::Autoscaler {
         pool: pool.clone(),
         broker: broker.clone(),

@@ -696,14 +696,24 @@ impl Settings {
         };
         let m = &self.mail;
         let url = m.smtp_url.expose();
-        if !url.is_empty() && !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+        let smtp = url.starts_with("smtp://") || url.starts_with("smtps://");
+        if !url.is_empty() && !smtp {
             return invalid("mail.smtp_url", "must start with smtp:// or smtps://");
         }
         if !(m.public_url.starts_with("http://") || m.public_url.starts_with("https://")) {
             return invalid("mail.public_url", "must start with http:// or https://");
         }
         if !m.from.contains('@') {
-            return invalid("mail.from", "must be an address, e.g. Name <no-reply@example.com>");
+            return invalid(
+                "mail.from",
+                "must be an address, e.g. Name <no-reply@example.com>",
+            );
+        }
+        if m.lease_secs < 2 || m.timeout_secs < 1 {
+            return invalid(
+                "mail.lease_secs",
+                "mail.lease_secs must be at least 2 and mail.timeout_secs at least 1",
+            );
         }
         if m.batch < 1 || m.concurrency == 0 || m.max_attempts < 1 {
             return invalid(
@@ -711,7 +721,8 @@ impl Settings {
                 "mail.batch, mail.concurrency and mail.max_attempts must be at least 1",
             );
         }
-        if !(m.retry_base_secs > 0.0) {
+        // NaN is refused too.
+        if m.retry_base_secs.is_nan() || m.retry_base_secs <= 0.0 {
             return invalid("mail.retry_base_secs", "must be above 0");
         }
         Ok(())
@@ -974,7 +985,14 @@ fn env_provider() -> Env {
 }
 
 /// `CATALYTIC_*` variables read by the CLI (docs/cli.md), never settings.
-pub const CLI_VARIABLES: &[&str] = &["API_KEY", "SERVER", "OUTPUT", "CONFIG", "PASSWORD"];
+pub const CLI_VARIABLES: &[&str] = &[
+    "API_KEY",
+    "SERVER",
+    "OUTPUT",
+    "CONFIG",
+    "PASSWORD",
+    "NEW_PASSWORD",
+];
 
 fn is_cli_variable(key: &str) -> bool {
     key.strip_prefix("CATALYTIC_")

@@ -55,11 +55,18 @@ pub enum Mail {
     PaymentFailed { failures: i32, suspends_after: i32 },
     /// The tenant is suspended for failed payments (to owners).
     TenantSuspended { failures: i32 },
+    /// An owner asked to delete the tenant (to owners): when, and how to
+    /// cancel.
+    DeletionScheduled {
+        tenant_name: String,
+        requested_by: String,
+        erase_at: String,
+    },
 }
 
 impl Mail {
     /// Every template's name, for the templates' completeness test.
-    pub const TEMPLATES: [&'static str; 11] = [
+    pub const TEMPLATES: [&'static str; 12] = [
         "verify_email",
         "welcome",
         "account_exists",
@@ -71,6 +78,7 @@ impl Mail {
         "endpoint_disabled",
         "payment_failed",
         "tenant_suspended",
+        "deletion_scheduled",
     ];
 
     /// The stored form: (template, params).
@@ -85,7 +93,10 @@ impl Mail {
     }
 
     /// Back from the stored form.
-    pub fn from_stored(template: &str, params: serde_json::Value) -> Result<Self, serde_json::Error> {
+    pub fn from_stored(
+        template: &str,
+        params: serde_json::Value,
+    ) -> Result<Self, serde_json::Error> {
         serde_json::from_value(serde_json::json!({"template": template, "params": params}))
     }
 }
@@ -136,6 +147,11 @@ mod tests {
                 suspends_after: 4,
             },
             Mail::TenantSuspended { failures: 4 },
+            Mail::DeletionScheduled {
+                tenant_name: "t".into(),
+                requested_by: "a@example.com".into(),
+                erase_at: "2026-12-13T00:00:00Z".into(),
+            },
         ]
     }
 

@@ -61,6 +61,12 @@ pub const WEBHOOK_ATTEMPTS: &str = "catalytic_webhook_attempts_total";
 pub const WEBHOOK_ATTEMPT_SECONDS: &str = "catalytic_webhook_attempt_duration_seconds";
 pub const WEBHOOK_ENDPOINTS_DISABLED: &str = "catalytic_webhook_endpoints_disabled_total";
 pub const WEBHOOK_SSRF_REFUSED: &str = "catalytic_webhook_ssrf_refused_total";
+/// Mail attempts finished by the scheduler's sender (issue 20), by
+/// `template` (`crate::mail::Mail::TEMPLATES`, or `unknown` for a row that
+/// names none) and `outcome` (`MAIL_OUTCOMES`).
+pub const MAIL_MESSAGES: &str = "catalytic_mail_messages_total";
+/// Time of one SMTP attempt (connection, when a new one was needed, included).
+pub const MAIL_SEND_SECONDS: &str = "catalytic_mail_send_duration_seconds";
 pub const AUTH_CACHE_HITS: &str = "catalytic_auth_cache_hits_total";
 pub const AUTH_DB_READS: &str = "catalytic_auth_db_reads_total";
 pub const AUTH_CACHE_RESETS: &str = "catalytic_auth_cache_resets_total";
@@ -101,6 +107,9 @@ pub const CREDENTIALS: [&str; 2] = ["api_key", "session"];
 pub const JOB_CACHE_PATHS: [&str; 3] = ["get", "long_poll", "accepted"];
 /// `outcome` label of `WEBHOOK_ATTEMPTS`.
 pub const WEBHOOK_OUTCOMES: [&str; 4] = ["delivered", "retry", "failed", "disabled"];
+/// `outcome` label of `MAIL_MESSAGES`: sent; failed this attempt, to be
+/// retried; failed for good (a 5xx refusal, out of attempts, unusable).
+pub const MAIL_OUTCOMES: [&str; 3] = ["sent", "retry", "failed"];
 
 /// Label values of `STRIPE_EVENTS{result}`: applied, a redelivery of an
 /// event already applied, refused (bad signature, unusable event).
@@ -125,15 +134,19 @@ pub const DEAD_LETTER_OUTCOMES: [&str; 3] = ["failed", "ignored", "unparsable"];
 /// Label values of `SCHEDULE_TICKS{outcome}` (as `schedule_runs.outcome`).
 pub const SCHEDULE_OUTCOMES: [&str; 4] = ["submitted", "skipped_overlap", "missed", "refused"];
 /// Label values of `RETENTION_PRUNED{kind}`.
-pub const RETENTION_KINDS: [&str; 8] = [
+pub const RETENTION_KINDS: [&str; 12] = [
     "job_results",
     "usage_events",
     "sent_outbox",
     "refresh_tokens",
     "revoked_tokens",
     "login_lockouts",
+    "login_failures",
+    "account_tokens",
+    "audit_events",
     "webhook_attempts",
     "unique_keys",
+    "mail_messages",
 ];
 
 /// Requests per batch: submits per api transaction (up to `api.submit_batch_max`),
@@ -342,6 +355,11 @@ fn describe() {
         WEBHOOK_SSRF_REFUSED,
         "Webhook attempts refused because the destination is a private address"
     );
+    describe_counter!(
+        MAIL_MESSAGES,
+        "Mail attempts by template and outcome: sent, retry (failed, tried again later), failed (for good)"
+    );
+    describe_histogram!(MAIL_SEND_SECONDS, "Latency of one SMTP attempt");
 }
 
 fn register_api() {
@@ -407,6 +425,12 @@ fn register_scheduler() {
     metrics::counter!(METER_EXPORT_FAILURES).absolute(0);
     metrics::counter!(WEBHOOK_ENDPOINTS_DISABLED).absolute(0);
     metrics::counter!(WEBHOOK_SSRF_REFUSED).absolute(0);
+    for template in crate::mail::Mail::TEMPLATES {
+        for outcome in MAIL_OUTCOMES {
+            metrics::counter!(MAIL_MESSAGES, "template" => template, "outcome" => outcome)
+                .absolute(0);
+        }
+    }
     // The reaper's and the dead-letter consumer's guarded writes.
     for transition in ["fail", "retry"] {
         metrics::counter!(STALE_WRITES, "transition" => transition).absolute(0);

@@ -19,9 +19,9 @@
 //! the Argon2 check every login pays anyway.
 
 use super::revocation::AuthCache;
-use crate::audit::ClientIp;
 use crate::db::{self, accounts::LockoutRules};
 use crate::error::ApiError;
+use crate::limits::client_ip::ClientIp;
 use crate::state::AppState;
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, Ipv4Addr};
@@ -109,6 +109,9 @@ pub async fn forget_cached(state: &AppState, email: &str, ip: ClientIp) {
 
 async fn cache_lock(cache: &AuthCache, email: &str, ip: IpAddr, secs: u64) {
     let mut cmd = redis::cmd("SET");
-    cmd.arg(key(cache, email, ip)).arg(1).arg("EX").arg(secs.max(1));
+    cmd.arg(key(cache, email, ip))
+        .arg(1)
+        .arg("EX")
+        .arg(secs.max(1));
     cache.best_effort::<()>("caching a lockout", &cmd).await;
 }

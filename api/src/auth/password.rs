@@ -171,7 +171,8 @@ mod tests {
         ] {
             let r = refusal(weak);
             assert!(
-                r.as_deref().is_some_and(|r| r.starts_with("password: is too easy to guess. ")),
+                r.as_deref()
+                    .is_some_and(|r| r.starts_with("password: is too easy to guess. ")),
                 "{weak}: {r:?}"
             );
         }

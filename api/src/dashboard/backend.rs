@@ -6,9 +6,13 @@
 //! The router it holds has the API's routes and state but not the outer
 //! layers (tracing, per-IP limit, headers): those already ran for the page
 //! request. The tenant's own rate limit is spent per call, as for any client.
+//! The client's address, which the per-IP limiter resolved for the page
+//! request, is passed on to each call (`for_client`), so the audit log
+//! records where a dashboard user acted from, as for an API client.
 
 use crate::error::Problem;
 use crate::json::BodyLimit;
+use crate::limits::client_ip::ClientIp;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -23,6 +27,8 @@ const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Clone)]
 pub struct Backend {
     api: Router,
+    /// The page request's client, handed to the API's handlers.
+    client: ClientIp,
 }
 
 /// An API answer: its status and JSON body (`Null` when it had none).
@@ -42,7 +48,24 @@ pub struct Refusal {
     pub fields: Vec<String>,
 }
 
+/// The `{message}` of the API's 202 answers that mail something (a
+/// registration, a reset link, a new verification link): what happens next.
+#[derive(Debug, serde::Deserialize)]
+pub struct Accepted {
+    pub message: String,
+}
+
 impl Refusal {
+    /// A form the dashboard refuses before asking the API (two new
+    /// passwords that differ): 422 with `detail`.
+    pub fn unprocessable(detail: &str) -> Self {
+        Refusal {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: detail.to_owned(),
+            fields: Vec::new(),
+        }
+    }
+
     /// The 404 for an id that cannot name anything.
     pub fn not_found(what: &str) -> Self {
         Refusal {
@@ -59,7 +82,14 @@ impl Backend {
     pub fn new(api: Router, body_limit: usize) -> Self {
         Self {
             api: api.layer(axum::Extension(BodyLimit(body_limit))),
+            client: ClientIp::default(),
         }
+    }
+
+    /// This backend for the calls of one page request from `client`.
+    pub fn for_client(mut self, client: ClientIp) -> Self {
+        self.client = client;
+        self
     }
 
     pub async fn get(&self, path: &str, bearer: &str) -> Answer {
@@ -85,6 +115,7 @@ impl Backend {
         let mut request = Request::builder()
             .method(Method::GET)
             .uri(path)
+            .extension(self.client)
             .header(header::AUTHORIZATION, format!("Bearer {bearer}"));
         for (name, value) in headers {
             request = request.header(name, value);
@@ -108,7 +139,10 @@ impl Backend {
         bearer: Option<&str>,
         body: Option<&Value>,
     ) -> Answer {
-        let mut request = Request::builder().method(method).uri(path);
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .extension(self.client);
         if let Some(bearer) = bearer {
             request = request.header(header::AUTHORIZATION, format!("Bearer {bearer}"));
         }

@@ -61,6 +61,8 @@ fn navigation(nav: &Nav<'_>) -> Markup {
             a href="/dashboard/schedules" { "Schedules" }
             a href="/dashboard/webhooks" { "Webhooks" }
             a href="/dashboard/billing" { "Usage & invoices" }
+            a href="/dashboard/audit-log" { "Audit log" }
+            a href="/dashboard/account" { "Account" }
             a href="/docs" { "API docs" }
             (logout_form("/dashboard/logout", csrf))
         },

@@ -66,6 +66,11 @@ fn login_form(csrf: &str, email: &str, refusal: Option<&Refusal>) -> Markup {
             label { "Password" input type="password" name="password" required autocomplete="current-password"; }
             button type="submit" { "Log in" }
         }
+        p.note {
+            a href="/dashboard/forgot-password" { "Forgot your password?" }
+            " · "
+            a href="/dashboard/register" { "Create an account" }
+        }
     }
 }
 

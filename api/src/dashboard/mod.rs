@@ -12,14 +12,19 @@
 //! - [`session`]: the cookies, the extractors that read them, CSRF.
 //! - [`backend`]: calls into the API router, answers as typed JSON.
 //! - [`layout`]: the page frame and error pages.
-//! - [`login`], [`jobs`], [`webhooks`], [`schedules`], [`billing`]: tenant pages;
-//!   [`fleet`]: operator pages; [`path_svg`]: the grid picture;
-//!   [`assets`]: the stylesheet and the live-refresh script.
+//! - [`login`], [`jobs`], [`webhooks`], [`schedules`], [`billing`],
+//!   [`account`], [`audit_log`]: tenant pages; [`signup`] and [`recovery`]:
+//!   pages for people without a session (register, join by invitation,
+//!   verify an email, reset a password); [`fleet`]: operator pages;
+//!   [`path_svg`]: the grid picture; [`assets`]: the stylesheet and the
+//!   live-refresh script.
 //!
 //! These are pages, not API: they are routed here, outside the OpenAPI
 //! router, and listed in docs/dashboard.md.
 
+mod account;
 mod assets;
+mod audit_log;
 mod backend;
 mod billing;
 mod fleet;
@@ -28,8 +33,10 @@ mod jobs;
 mod layout;
 mod login;
 pub mod path_svg;
+mod recovery;
 mod schedules;
 mod session;
+mod signup;
 mod webhooks;
 
 pub use backend::Backend;
@@ -59,11 +66,32 @@ pub fn router(backend: Backend) -> Router<AppState> {
         .merge(webhooks::router())
         .merge(schedules::router())
         .merge(billing::router())
+        .merge(account::router())
+        .merge(audit_log::router())
+        .merge(signup::router())
+        .merge(recovery::router())
         .merge(fleet::router())
         .merge(assets::router())
         .layer(middleware::from_fn(refuse_control_characters))
+        // Inside the backend's layer: it finds the backend to bind.
+        .layer(middleware::from_fn(bind_client))
         .layer(axum::Extension(backend))
         .layer(middleware::from_fn(page_headers))
+}
+
+/// The page's API calls carry the page request's client address, as the
+/// per-IP limiter resolved it, so the audit log says where a dashboard
+/// user acted from (`backend`).
+async fn bind_client(mut req: Request, next: Next) -> Response {
+    let client = req
+        .extensions()
+        .get::<crate::limits::client_ip::ClientIp>()
+        .copied()
+        .unwrap_or_default();
+    if let Some(backend) = req.extensions_mut().remove::<Backend>() {
+        req.extensions_mut().insert(backend.for_client(client));
+    }
+    next.run(req).await
 }
 
 /// Form fields end up stored (names, emails, descriptions) just as JSON

@@ -152,12 +152,16 @@ pub async fn mark_verified(conn: &mut PgConnection, user: UserId) -> Result<bool
 
 /// The stored hash of the user's current password (for a change, which
 /// asks for it).
-pub async fn password_hash(conn: &mut PgConnection, user: UserId) -> Result<Option<String>, DbError> {
-    Ok(
-        sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", user as UserId)
-            .fetch_optional(conn)
-            .await?,
+pub async fn password_hash(
+    conn: &mut PgConnection,
+    user: UserId,
+) -> Result<Option<String>, DbError> {
+    Ok(sqlx::query_scalar!(
+        "SELECT password_hash FROM users WHERE id = $1",
+        user as UserId
     )
+    .fetch_optional(conn)
+    .await?)
 }
 
 pub async fn set_password(

@@ -39,7 +39,10 @@ pub async fn insert(conn: &mut PgConnection, event: &NewEvent<'_>) -> Result<(),
     Ok(())
 }
 
-pub async fn user_email(conn: &mut PgConnection, user: uuid::Uuid) -> Result<Option<String>, DbError> {
+pub async fn user_email(
+    conn: &mut PgConnection,
+    user: uuid::Uuid,
+) -> Result<Option<String>, DbError> {
     Ok(
         sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", user)
             .fetch_optional(conn)

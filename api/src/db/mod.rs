@@ -6,6 +6,7 @@
 pub mod account_tokens;
 pub mod accounts;
 pub mod audit;
+pub mod deletion;
 pub mod idempotency;
 pub mod lattices;
 pub mod quotas;

@@ -12,8 +12,11 @@
 //! walk at the last trusted hop: those clients share that hop's budget,
 //! which is the safe side.
 
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use ipnet::IpNet;
+use std::convert::Infallible;
 use std::net::IpAddr;
 
 /// The proxies whose forwarding headers are believed.
@@ -90,6 +93,23 @@ fn address(raw: &str) -> Option<IpAddr> {
     }
     let (host, _port) = value.rsplit_once(':')?;
     host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+/// The client's address as the rate limiter resolved it (behind trusted
+/// proxies, their forwarded address); None where no middleware saw it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(parts
+            .extensions
+            .get::<ClientIp>()
+            .copied()
+            .unwrap_or_default())
+    }
 }
 
 #[cfg(test)]

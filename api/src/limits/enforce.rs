@@ -37,7 +37,16 @@ impl RateSlot {
 fn is_auth_path(method: &axum::http::Method, path: &str) -> bool {
     path.starts_with("/v1/auth/")
         || (method == axum::http::Method::POST
-            && matches!(path, "/dashboard/login" | "/dashboard/ops/login"))
+            && matches!(
+                path,
+                "/dashboard/login"
+                    | "/dashboard/ops/login"
+                    | "/dashboard/register"
+                    | "/dashboard/join"
+                    | "/dashboard/forgot-password"
+                    | "/dashboard/reset-password"
+                    | "/dashboard/verify-email"
+            ))
 }
 
 pub async fn rate_limit(
@@ -66,7 +75,7 @@ pub async fn rate_limit(
     req.extensions_mut().insert(slot.clone());
     // The audit log records where a change came from (crate::audit).
     req.extensions_mut()
-        .insert(crate::audit::ClientIp(Some(client)));
+        .insert(super::client_ip::ClientIp(Some(client)));
     let response = next.run(req).await;
     let shown = match slot.get() {
         Some(tenant) if tenant.remaining <= ip.remaining => tenant,

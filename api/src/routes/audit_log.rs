@@ -136,7 +136,8 @@ async fn list_audit_log(
         until: query.until,
     };
     let mut conn = state.db.acquire().await?;
-    let mut rows = audit::page(&mut conn, scope.tenant_id, &filter, query.cursor, limit + 1).await?;
+    let mut rows =
+        audit::page(&mut conn, scope.tenant_id, &filter, query.cursor, limit + 1).await?;
     let next_cursor = match rows.len() > limit as usize {
         true => {
             rows.truncate(limit as usize);

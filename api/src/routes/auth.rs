@@ -15,9 +15,9 @@ use crate::auth::principals::Changed;
 use crate::auth::refresh::{self, TokenKind};
 use crate::auth::{TenantScope, lockout, password};
 use crate::db::{self, account_tokens, accounts::Joined, accounts::Rotation};
-use crate::mailing;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::json::ApiJson;
+use crate::mailing;
 use crate::responses::TokenOut;
 use crate::state::AppState;
 use axum::Json;
@@ -245,8 +245,13 @@ async fn register(
             let (tenant_name, _) = db::accounts::tenant_summary(&mut *tx, user.tenant_id)
                 .await?
                 .ok_or(ApiError::NotFound("tenant"))?;
-            mailing::queue(&mut tx, Some(user.tenant_id), &email, &Mail::Welcome { tenant_name })
-                .await?;
+            mailing::queue(
+                &mut tx,
+                Some(user.tenant_id),
+                &email,
+                &Mail::Welcome { tenant_name },
+            )
+            .await?;
             audit::Action::Joined
         }
         false => {

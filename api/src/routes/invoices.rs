@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_invoice))
 }
 
-fn out(r: InvoiceRow, lines: Option<Vec<LineRow>>) -> InvoiceOut {
+pub(crate) fn out(r: InvoiceRow, lines: Option<Vec<LineRow>>) -> InvoiceOut {
     InvoiceOut {
         id: r.id.into(),
         status: r.status,

@@ -94,7 +94,7 @@ pub struct LatticePage {
     pub next_cursor: Option<uuid::Uuid>,
 }
 
-fn out(row: LatticeRow) -> Result<LatticeOut, ApiError> {
+pub(crate) fn out(row: LatticeRow) -> Result<LatticeOut, ApiError> {
     let def = row.definition()?;
     let lattice = def.build().map_err(|e| {
         ApiError::Internal(anyhow::anyhow!("stored lattice {} is invalid: {e}", row.id))

@@ -24,6 +24,8 @@ pub mod passwords;
 pub mod schedules;
 pub mod stripe;
 pub mod tenant;
+pub mod tenant_deletion;
+pub mod tenant_export;
 pub mod usage;
 pub mod users;
 pub mod webhook_endpoints;
@@ -61,6 +63,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(api_keys::router())
         .merge(tenant::router())
+        .merge(tenant_export::router())
+        .merge(tenant_deletion::router())
         .merge(usage::router())
         .merge(invoices::router())
         .merge(stripe::router())

@@ -185,7 +185,10 @@ async fn change_password(
     let stored = account_tokens::password_hash(&mut tx, user.id).await?;
     if !password::verify(body.current_password, stored).await? {
         lockout::record_failure(&state, &user.email, ip).await?;
-        return Err(ApiError::field("current_password", "is not the current password"));
+        return Err(ApiError::field(
+            "current_password",
+            "is not the current password",
+        ));
     }
     password::check_new("new_password", body.new_password.expose(), &[&user.email])?;
     let new_hash = password::hash(body.new_password).await?;

@@ -121,7 +121,7 @@ pub struct RunsQuery {
     pub limit: Option<i64>,
 }
 
-fn out(row: ScheduleRow) -> ScheduleOut {
+pub(crate) fn out(row: ScheduleRow) -> ScheduleOut {
     let next_fire_times = match (row.paused, When::parse(&row.cron, &row.timezone)) {
         (false, Ok(when)) => {
             let mut ticks = vec![row.next_fire_at];

@@ -7,13 +7,13 @@
 //! another tenant's user is 404.
 
 use crate::audit::{self, Action, Actor, ClientIp};
-use crate::auth::{TenantScope, verified};
 use crate::auth::principals::Changed;
 use crate::auth::refresh::{self, TokenKind};
+use crate::auth::{TenantScope, verified};
 use crate::db::{self, account_tokens, accounts::UserChange};
-use crate::mailing;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
+use crate::mailing;
 use crate::pagination::PageQuery;
 use crate::query::ApiQuery;
 use crate::responses::{TenantOut, UserOut};
@@ -24,8 +24,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use catalytic_shared::db::DbError;
-use catalytic_shared::mail::Mail;
 use catalytic_shared::ids::{InvitationId, UserId};
+use catalytic_shared::mail::Mail;
 use catalytic_shared::tenant::Role;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

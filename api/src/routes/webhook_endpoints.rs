@@ -440,7 +440,15 @@ async fn delete_endpoint(
     if !store::delete_endpoint(&mut *tx, scope.tenant_id, id).await? {
         return Err(ApiError::NotFound("webhook endpoint"));
     }
-    endpoint_audit(&mut tx, &scope, ip, Action::EndpointDeleted, id, serde_json::json!({})).await?;
+    endpoint_audit(
+        &mut tx,
+        &scope,
+        ip,
+        Action::EndpointDeleted,
+        id,
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -500,8 +508,15 @@ async fn rotate_endpoint_secret(
     if !rotated {
         return Err(ApiError::NotFound("webhook endpoint"));
     }
-    endpoint_audit(&mut tx, &scope, ip, Action::EndpointSecretRotated, id, serde_json::json!({}))
-        .await?;
+    endpoint_audit(
+        &mut tx,
+        &scope,
+        ip,
+        Action::EndpointSecretRotated,
+        id,
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     let previous_valid_until =
         Utc::now() + chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::MAX);

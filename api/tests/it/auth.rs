@@ -95,11 +95,10 @@ impl TestApp {
 
     /// The tenant id of `email`'s account.
     pub async fn tenant_of(&self, email: &str) -> anyhow::Result<String> {
-        let tenant: uuid::Uuid =
-            sqlx::query_scalar("SELECT tenant_id FROM users WHERE email = $1")
-                .bind(email)
-                .fetch_one(&self.db.pool)
-                .await?;
+        let tenant: uuid::Uuid = sqlx::query_scalar("SELECT tenant_id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(&self.db.pool)
+            .await?;
         Ok(tenant.to_string())
     }
 

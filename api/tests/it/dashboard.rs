@@ -2,7 +2,9 @@
 //! SameSite=Strict session cookie; pages without a session redirect to the
 //! login page; another tenant's job is 404; a viewer cannot submit; forms
 //! without the right CSRF token are refused; operators see the fleet; the
-//! docs page loads only vendored assets.
+//! docs page loads only vendored assets. Issue 20's account pages: register
+//! and join, verify an email, reset and change a password, the audit log,
+//! with the mailed tokens read from the mail outbox (no mail is sent here).
 
 use crate::auth::PASSWORD;
 use crate::harness::{TestApp, spawn_app};
@@ -89,6 +91,21 @@ impl Browser {
         self.post(
             "/dashboard/login",
             &[("email", email), ("password", password), ("csrf", &csrf)],
+        )
+        .await
+    }
+
+    /// Registers through the register form; the answer to its POST.
+    async fn register(&mut self, email: &str, password: &str) -> anyhow::Result<Page> {
+        let csrf = self.csrf("/dashboard/register").await?;
+        self.post(
+            "/dashboard/register",
+            &[
+                ("email", email),
+                ("password", password),
+                ("tenant_name", "Analytical Engines"),
+                ("csrf", &csrf),
+            ],
         )
         .await
     }
@@ -230,6 +247,8 @@ async fn pages_without_a_session_redirect_to_the_login_page() -> anyhow::Result<
         "/dashboard/jobs/01a21317-7c9d-71ac-a0d4-ab1ce41bfe66",
         "/dashboard/webhooks",
         "/dashboard/billing",
+        "/dashboard/account",
+        "/dashboard/audit-log",
     ] {
         let page = browser.get(path).await?;
         assert_eq!(
@@ -741,5 +760,474 @@ async fn a_stored_result_part_is_downloaded_from_the_jobs_page() -> anyhow::Resu
         "{}",
         svg.body
     );
+    app.teardown().await
+}
+
+async fn mails_to(app: &TestApp, to: &str, template: &str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM mail_messages WHERE to_address = $1 AND template = $2",
+    )
+    .bind(to)
+    .bind(template)
+    .fetch_one(&app.db.pool)
+    .await?)
+}
+
+async fn is_verified(app: &TestApp, email: &str) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT email_verified_at IS NOT NULL FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(&app.db.pool)
+            .await?,
+    )
+}
+
+/// The `<tr>` of the first audit record of `action` on an audit-log page.
+fn audit_row<'a>(html: &'a str, action: &str) -> Option<&'a str> {
+    let start = html.find(&format!(r#"data-action="{action}""#))?;
+    let end = html[start..].find("</tr>")? + start;
+    Some(&html[start..end])
+}
+
+const NEW_PASSWORD: &str = "violet tangerine orbit forty two";
+
+/// Posts the reset-password form: the token, the new password and its copy.
+async fn reset(
+    browser: &mut Browser,
+    csrf: &str,
+    token: &str,
+    new: &str,
+    again: &str,
+) -> anyhow::Result<Page> {
+    browser
+        .post(
+            "/dashboard/reset-password",
+            &[
+                ("token", token),
+                ("new_password", new),
+                ("confirm_password", again),
+                ("csrf", csrf),
+            ],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn registering_from_the_dashboard_answers_alike_for_a_taken_address() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let mut browser = Browser::new(&app)?;
+    let new = browser.register("ada@example.com", PASSWORD).await?;
+    assert_eq!(new.status, 202, "{}", new.body);
+    assert!(
+        new.body.contains("A new account can log in now") && new.body.contains("/dashboard/login"),
+        "{}",
+        new.body
+    );
+    // The address is taken now: the page is the same, byte for byte.
+    let mut other = Browser::new(&app)?;
+    let taken = other.register("ada@example.com", NEW_PASSWORD).await?;
+    assert_eq!((taken.status, &taken.body), (202, &new.body));
+    assert_eq!(
+        mails_to(&app, "ada@example.com", "account_exists").await?,
+        1
+    );
+    assert_eq!(mails_to(&app, "ada@example.com", "verify_email").await?, 1);
+
+    // The API's field errors, named, and the typed email kept.
+    let weak = browser.register("bob@example.com", "password").await?;
+    assert_eq!(weak.status, 422, "{}", weak.body);
+    assert!(weak.body.contains("password: "), "{}", weak.body);
+    assert!(
+        weak.body.contains(r#"value="bob@example.com""#),
+        "{}",
+        weak.body
+    );
+    // Without the form's token nothing is made.
+    let forged = browser
+        .post(
+            "/dashboard/register",
+            &[("email", "eve@example.com"), ("password", NEW_PASSWORD)],
+        )
+        .await?;
+    assert_eq!(forged.status, 403);
+    assert_eq!(mails_to(&app, "eve@example.com", "verify_email").await?, 0);
+
+    // The new account logs in at once, with the first password only.
+    assert_eq!(
+        browser
+            .log_in("ada@example.com", NEW_PASSWORD)
+            .await?
+            .status,
+        401
+    );
+    let ok = browser.log_in("ada@example.com", PASSWORD).await?;
+    assert_eq!((ok.status, ok.location.as_str()), (303, "/dashboard/jobs"));
+    let login = browser.get("/dashboard/login").await?;
+    assert!(
+        login.body.contains(r#"href="/dashboard/forgot-password""#)
+            && login.body.contains(r#"href="/dashboard/register""#),
+        "{}",
+        login.body
+    );
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn the_verification_link_is_spent_by_its_button_not_by_opening_it() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let mut ada = Browser::new(&app)?;
+    ada.register("ada@example.com", PASSWORD).await?;
+    ada.log_in("ada@example.com", PASSWORD).await?;
+    let account = ada.get("/dashboard/account").await?;
+    assert_eq!(account.status, 200, "{}", account.body);
+    assert!(
+        account.body.contains("ada@example.com")
+            && account.body.contains(r#"data-verified="false""#)
+            && account.body.contains("Send a new verification link"),
+        "{}",
+        account.body
+    );
+
+    // A new link: the first one stops working.
+    let first = app.mailed_token("ada@example.com", "verify_email").await?;
+    let csrf = csrf_of(&account.body)?;
+    let resent = ada
+        .post("/dashboard/account/verify-email", &[("csrf", &csrf)])
+        .await?;
+    assert_eq!(resent.status, 200, "{}", resent.body);
+    assert!(
+        resent
+            .body
+            .contains("A new verification link is on its way"),
+        "{}",
+        resent.body
+    );
+    let second = app.mailed_token("ada@example.com", "verify_email").await?;
+    assert_ne!(first, second);
+
+    // Opening the link (as a mail scanner would) shows a button, no more.
+    let mut mail = Browser::new(&app)?;
+    let opened = mail
+        .get(&format!("/dashboard/verify-email?token={second}"))
+        .await?;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    assert!(
+        opened
+            .body
+            .contains(&format!(r#"name="token" value="{second}""#)),
+        "{}",
+        opened.body
+    );
+    assert!(!is_verified(&app, "ada@example.com").await?);
+    let again = ada.get("/dashboard/account").await?;
+    assert!(
+        again.body.contains(r#"data-verified="false""#),
+        "{}",
+        again.body
+    );
+
+    let csrf = csrf_of(&opened.body)?;
+    let stale = mail
+        .post(
+            "/dashboard/verify-email",
+            &[("token", &first), ("csrf", &csrf)],
+        )
+        .await?;
+    assert_eq!(stale.status, 422, "{}", stale.body);
+    assert!(
+        stale
+            .body
+            .contains("token: unknown, expired or already used"),
+        "{}",
+        stale.body
+    );
+    assert!(!is_verified(&app, "ada@example.com").await?);
+    let forged = mail
+        .post("/dashboard/verify-email", &[("token", &second)])
+        .await?;
+    assert_eq!(forged.status, 403);
+    assert!(!is_verified(&app, "ada@example.com").await?);
+
+    let verified = mail
+        .post(
+            "/dashboard/verify-email",
+            &[("token", &second), ("csrf", &csrf)],
+        )
+        .await?;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    assert!(verified.body.contains("is verified"), "{}", verified.body);
+    assert!(is_verified(&app, "ada@example.com").await?);
+    let spent = mail
+        .post(
+            "/dashboard/verify-email",
+            &[("token", &second), ("csrf", &csrf)],
+        )
+        .await?;
+    assert_eq!(spent.status, 422, "{}", spent.body);
+
+    let account = ada.get("/dashboard/account").await?;
+    assert!(
+        account.body.contains(r#"data-verified="true""#)
+            && !account.body.contains("Send a new verification link"),
+        "{}",
+        account.body
+    );
+    let csrf = csrf_of(&account.body)?;
+    let needless = ada
+        .post("/dashboard/account/verify-email", &[("csrf", &csrf)])
+        .await?;
+    assert_eq!(needless.status, 409, "{}", needless.body);
+    assert!(
+        needless.body.contains("verified already"),
+        "{}",
+        needless.body
+    );
+    assert_eq!(mail.get("/dashboard/verify-email").await?.status, 400);
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_from_the_mailed_link() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let mut ada = Browser::new(&app)?;
+    ada.register("ada@example.com", PASSWORD).await?;
+    ada.log_in("ada@example.com", PASSWORD).await?;
+
+    // The same answer for an address with an account and one without.
+    let mut browser = Browser::new(&app)?;
+    let csrf = browser.csrf("/dashboard/forgot-password").await?;
+    let known = browser
+        .post(
+            "/dashboard/forgot-password",
+            &[("email", "ada@example.com"), ("csrf", &csrf)],
+        )
+        .await?;
+    let unknown = browser
+        .post(
+            "/dashboard/forgot-password",
+            &[("email", "nobody@example.com"), ("csrf", &csrf)],
+        )
+        .await?;
+    assert_eq!(known.status, 202, "{}", known.body);
+    assert!(
+        known.body.contains("If this address has an account"),
+        "{}",
+        known.body
+    );
+    assert_eq!((unknown.status, &unknown.body), (202, &known.body));
+    assert_eq!(
+        mails_to(&app, "ada@example.com", "password_reset").await?,
+        1
+    );
+    assert_eq!(
+        mails_to(&app, "nobody@example.com", "password_reset").await?,
+        0
+    );
+    let token = app
+        .mailed_token("ada@example.com", "password_reset")
+        .await?;
+
+    let page = browser
+        .get(&format!("/dashboard/reset-password?token={token}"))
+        .await?;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = csrf_of(&page.body)?;
+    let bogus = format!("cpr_{}", "0".repeat(64));
+    let bad_token = reset(&mut browser, &csrf, &bogus, NEW_PASSWORD, NEW_PASSWORD).await?;
+    assert_eq!(bad_token.status, 422, "{}", bad_token.body);
+    assert!(
+        bad_token
+            .body
+            .contains("token: unknown, expired or already used"),
+        "{}",
+        bad_token.body
+    );
+    let typo = reset(
+        &mut browser,
+        &csrf,
+        &token,
+        NEW_PASSWORD,
+        "violet tangerine orbit forty",
+    )
+    .await?;
+    assert_eq!(typo.status, 422, "{}", typo.body);
+    assert!(typo.body.contains("differ"), "{}", typo.body);
+    let weak = reset(&mut browser, &csrf, &token, "password", "password").await?;
+    assert_eq!(weak.status, 422, "{}", weak.body);
+    assert!(weak.body.contains("new_password: "), "{}", weak.body);
+    // Neither refusal spent the link.
+    let done = reset(&mut browser, &csrf, &token, NEW_PASSWORD, NEW_PASSWORD).await?;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("Your password is set"), "{}", done.body);
+    let spent = reset(&mut browser, &csrf, &token, NEW_PASSWORD, NEW_PASSWORD).await?;
+    assert_eq!(spent.status, 422, "{}", spent.body);
+
+    // Every session ended; the new password logs in, the old one does not.
+    let ended = ada.get("/dashboard/account").await?;
+    assert_eq!(
+        (ended.status, ended.location.as_str()),
+        (303, "/dashboard/login")
+    );
+    assert_eq!(ada.log_in("ada@example.com", PASSWORD).await?.status, 401);
+    let ok = ada.log_in("ada@example.com", NEW_PASSWORD).await?;
+    assert_eq!((ok.status, ok.location.as_str()), (303, "/dashboard/jobs"));
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn the_account_page_changes_the_password_and_ends_other_sessions() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let mut ada = Browser::new(&app)?;
+    ada.register("ada@example.com", PASSWORD).await?;
+    ada.log_in("ada@example.com", PASSWORD).await?;
+    let mut elsewhere = Browser::new(&app)?;
+    elsewhere.log_in("ada@example.com", PASSWORD).await?;
+    assert_eq!(elsewhere.get("/dashboard/account").await?.status, 200);
+
+    let csrf = ada.csrf("/dashboard/account").await?;
+    let change = |current: &'static str, new: &'static str, again: &'static str| {
+        vec![
+            ("current_password", current),
+            ("new_password", new),
+            ("confirm_password", again),
+        ]
+    };
+    let wrong = ada
+        .post(
+            "/dashboard/account/password",
+            &with_csrf(
+                &change("not the password", NEW_PASSWORD, NEW_PASSWORD),
+                &csrf,
+            ),
+        )
+        .await?;
+    assert_eq!(wrong.status, 422, "{}", wrong.body);
+    assert!(wrong.body.contains("current_password: "), "{}", wrong.body);
+    let typo = ada
+        .post(
+            "/dashboard/account/password",
+            &with_csrf(&change(PASSWORD, NEW_PASSWORD, "violet tangerine"), &csrf),
+        )
+        .await?;
+    assert_eq!(typo.status, 422, "{}", typo.body);
+    assert!(typo.body.contains("differ"), "{}", typo.body);
+    let forged = ada
+        .post(
+            "/dashboard/account/password",
+            &change(PASSWORD, NEW_PASSWORD, NEW_PASSWORD),
+        )
+        .await?;
+    assert_eq!(forged.status, 403);
+
+    let changed = ada
+        .post(
+            "/dashboard/account/password",
+            &with_csrf(&change(PASSWORD, NEW_PASSWORD, NEW_PASSWORD), &csrf),
+        )
+        .await?;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert!(
+        changed.body.contains("Your password is changed"),
+        "{}",
+        changed.body
+    );
+    // This session goes on; the other one ended.
+    assert_eq!(ada.get("/dashboard/account").await?.status, 200);
+    let ended = elsewhere.get("/dashboard/account").await?;
+    assert_eq!(
+        (ended.status, ended.location.as_str()),
+        (303, "/dashboard/login")
+    );
+    let mut fresh = Browser::new(&app)?;
+    assert_eq!(fresh.log_in("ada@example.com", PASSWORD).await?.status, 401);
+    let ok = fresh.log_in("ada@example.com", NEW_PASSWORD).await?;
+    assert_eq!((ok.status, ok.location.as_str()), (303, "/dashboard/jobs"));
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn the_audit_log_shows_sign_ins_to_admins_and_refuses_viewers() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let mut ada = Browser::new(&app)?;
+    ada.register("ada@example.com", PASSWORD).await?;
+    ada.log_in("ada@example.com", PASSWORD).await?;
+    let log = ada.get("/dashboard/audit-log").await?;
+    assert_eq!(log.status, 200, "{}", log.body);
+    // Signed in through the dashboard: the record has the browser's address.
+    let sign_in = audit_row(&log.body, "auth.sign_in")
+        .ok_or_else(|| anyhow::anyhow!("no sign-in row in {}", log.body))?;
+    assert!(
+        sign_in.contains("ada@example.com") && sign_in.contains("127.0.0.1"),
+        "{sign_in}"
+    );
+    assert!(
+        audit_row(&log.body, "user.registered").is_some(),
+        "{}",
+        log.body
+    );
+    let users = ada.get("/dashboard/audit-log?action=user.").await?;
+    assert_eq!(users.status, 200, "{}", users.body);
+    assert!(
+        audit_row(&users.body, "user.registered").is_some()
+            && audit_row(&users.body, "auth.sign_in").is_none(),
+        "{}",
+        users.body
+    );
+    assert!(
+        users.body.contains(r#"<option value="user." selected>"#),
+        "{}",
+        users.body
+    );
+    assert_eq!(
+        ada.get("/dashboard/audit-log?action=nope").await?.status,
+        422
+    );
+
+    // Vera joins as a viewer through the invitation's page; the log is not hers.
+    app.verify("ada@example.com").await?;
+    let owner = app.login("ada@example.com").await?;
+    let invitation = app
+        .invite(&owner.access, "vera@example.com", "viewer")
+        .await?;
+    let mut vera = Browser::new(&app)?;
+    let join = vera
+        .get(&format!("/dashboard/join?invitation={invitation}"))
+        .await?;
+    assert_eq!(join.status, 200, "{}", join.body);
+    let csrf = csrf_of(&join.body)?;
+    let other = vera
+        .post(
+            "/dashboard/join",
+            &[
+                ("invitation", invitation.as_str()),
+                ("email", "eve@example.com"),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await?;
+    assert_eq!(other.status, 422, "{}", other.body);
+    assert!(other.body.contains("email: "), "{}", other.body);
+    let joined = vera
+        .post(
+            "/dashboard/join",
+            &[
+                ("invitation", invitation.as_str()),
+                ("email", "vera@example.com"),
+                ("password", PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await?;
+    assert_eq!(joined.status, 202, "{}", joined.body);
+    vera.log_in("vera@example.com", PASSWORD).await?;
+    let refused = vera.get("/dashboard/audit-log").await?;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("admin"), "{}", refused.body);
+
+    let log = ada.get("/dashboard/audit-log").await?;
+    let joined = audit_row(&log.body, "user.joined")
+        .ok_or_else(|| anyhow::anyhow!("no join row in {}", log.body))?;
+    assert!(joined.contains("vera@example.com"), "{joined}");
     app.teardown().await
 }

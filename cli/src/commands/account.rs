@@ -1,26 +1,19 @@
-//! Accounts and credentials: register, login (stores the session), logout,
-//! whoami, `config show`, and API keys.
+//! Accounts and credentials: register (a new tenant, or joining one by
+//! invitation), login (stores the session), logout, whoami, `config show`,
+//! and API keys.
 
 use super::Context;
+use super::passwords::{stdin_lines, token_from};
 use crate::args::{ApiKeysCommand, PasswordArgs, RegisterArgs};
 use crate::config::{self, StoredSession};
 use crate::failure::Failure;
 use crate::output::{Table, cell, emit, next_page_hint};
 use serde_json::json;
-use std::io::BufRead;
 
 /// `--password-stdin`, else `--password`, else `CATALYTIC_PASSWORD`.
 fn password(ctx: &Context, args: &PasswordArgs) -> Result<String, Failure> {
     if args.password_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-            Failure::Usage(format!("reading the password from standard input: {e}"))
-        })?;
-        let line = line.trim_end_matches(['\r', '\n']).to_owned();
-        return match line.is_empty() {
-            true => Err(Failure::Usage("standard input held no password".to_owned())),
-            false => Ok(line),
-        };
+        return Ok(stdin_lines(&["password"])?.concat());
     }
     args.password
         .clone()
@@ -35,30 +28,32 @@ fn password(ctx: &Context, args: &PasswordArgs) -> Result<String, Failure> {
 
 pub async fn register(ctx: &Context, args: RegisterArgs) -> Result<(), Failure> {
     let password = password(ctx, &args.credentials)?;
+    let invitation = args
+        .invitation
+        .as_deref()
+        .map(|given| token_from(given, "invitation"))
+        .transpose()?;
     let api = ctx.anonymous()?;
-    let registered = api
+    // The API answers the same whether or not the email had an account (no
+    // account oracle): what happened is in that address's inbox.
+    let accepted = api
         .client()
         .register(
             &args.credentials.email,
             &password,
             args.tenant_name.as_deref(),
+            invitation.as_deref(),
         )
         .await?;
-    emit(ctx.format(), &registered, |v| {
-        let mut table = Table::new(&["USER", "EMAIL", "TENANT", "TENANT ID"]);
-        table.row(vec![
-            cell(&v["user"]["id"]),
-            cell(&v["user"]["email"]),
-            cell(&v["tenant"]["name"]),
-            cell(&v["tenant"]["id"]),
-        ]);
-        table
+    emit(ctx.format(), &accepted, |v| {
+        Table::message_fields(v, &["email", "message"])
     })?;
     if ctx.format() == crate::output::OutputFormat::Table {
-        eprintln!(
-            "registered; now run `catalytic login --email {}`",
-            args.credentials.email
-        );
+        eprintln!("then: catalytic login --email {}", accepted.email);
+        // An invited address is verified by the invitation mailed to it.
+        if invitation.is_none() {
+            eprintln!("and verify the email: catalytic verify-email LINK (the link from the mail)");
+        }
     }
     Ok(())
 }
@@ -116,6 +111,10 @@ pub async fn whoami(ctx: &Context) -> Result<(), Failure> {
         let mut table = Table::new(&["FIELD", "VALUE"]);
         table
             .row(vec!["user".into(), cell(&v["user"]["email"])])
+            .row(vec![
+                "email verified".into(),
+                cell(&v["user"]["email_verified"]),
+            ])
             .row(vec!["tenant".into(), cell(&v["tenant"]["name"])])
             .row(vec!["tenant id".into(), cell(&v["tenant"]["id"])])
             .row(vec!["role".into(), cell(&v["role"])])

@@ -3,10 +3,12 @@
 //! config file's path, and a way to make the client.
 
 mod account;
+mod audit;
 mod billing;
 mod download;
 mod jobs;
 mod lattices;
+mod passwords;
 mod schedules;
 mod watch;
 mod webhooks;
@@ -23,8 +25,12 @@ pub struct Environment {
     pub layer: Layer,
     /// `CATALYTIC_CONFIG`.
     pub config_path: Option<String>,
-    /// `CATALYTIC_PASSWORD`, for login and register in scripts.
+    /// `CATALYTIC_PASSWORD`, for login and register in scripts (and the
+    /// current password of `password change`).
     pub password: Option<String>,
+    /// `CATALYTIC_NEW_PASSWORD`: the new password of `password change` and
+    /// `password reset --token`.
+    pub new_password: Option<String>,
 }
 
 impl Environment {
@@ -33,6 +39,7 @@ impl Environment {
             layer: Layer::from_env(&get)?,
             config_path: get("CATALYTIC_CONFIG"),
             password: get("CATALYTIC_PASSWORD").filter(|p| !p.is_empty()),
+            new_password: get("CATALYTIC_NEW_PASSWORD").filter(|p| !p.is_empty()),
         })
     }
 }
@@ -81,6 +88,8 @@ impl Context {
 pub async fn run(command: Command, ctx: &Context) -> Result<(), Failure> {
     match command {
         Command::Register(args) => account::register(ctx, args).await,
+        Command::VerifyEmail(args) => passwords::verify_email(ctx, args).await,
+        Command::Password(command) => passwords::run(ctx, command).await,
         Command::Login(args) => account::login(ctx, args).await,
         Command::Logout => account::logout(ctx).await,
         Command::Whoami => account::whoami(ctx).await,
@@ -92,5 +101,6 @@ pub async fn run(command: Command, ctx: &Context) -> Result<(), Failure> {
         Command::Webhooks(command) => webhooks::run(ctx, command).await,
         Command::Usage(args) => billing::usage(ctx, args).await,
         Command::Invoices(command) => billing::invoices(ctx, command).await,
+        Command::AuditLog(args) => audit::run(ctx, args).await,
     }
 }

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 pub const READY: Duration = Duration::from_secs(30);
 
+/// The password `register_and_login` gives every account.
+pub const PASSWORD: &str = "correct horse battery staple";
+
 /// Which processes a test needs besides the api.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fleet {
@@ -115,19 +118,60 @@ impl Cli {
         self.run_with(args, &[], "")
     }
 
-    /// Registers a new owner and logs in: the session is in the config file.
-    pub fn register_and_login(&self, email: &str) -> anyhow::Result<()> {
-        let password = ("CATALYTIC_PASSWORD", "correct horse battery staple");
-        self.run_with(&["register", "--email", email], &[password], "")?
-            .ok()?;
-        // The password from stdin, as a script would pass it.
+    /// Registers a new owner, verifies the email with the mailed link (an
+    /// unverified account may not add webhooks or invite) and logs in: the
+    /// session is in the config file.
+    pub async fn register_and_login(&self, email: &str) -> anyhow::Result<()> {
+        self.run_with(
+            &["register", "--email", email],
+            &[("CATALYTIC_PASSWORD", PASSWORD)],
+            "",
+        )?
+        .ok()?;
+        let link = self.mailed_link("verify_email", email).await?;
+        self.run(&["verify-email", &link])?.ok()?;
+        self.login(email, PASSWORD)?.ok()?;
+        Ok(())
+    }
+
+    /// `login` with the password on stdin, as a script would pass it.
+    pub fn login(&self, email: &str, password: &str) -> anyhow::Result<Run> {
         self.run_with(
             &["login", "--email", email, "--password-stdin"],
             &[],
-            &format!("{}\n", password.1),
-        )?
-        .ok()?;
-        Ok(())
+            &format!("{password}\n"),
+        )
+    }
+
+    /// The token of the newest `template` mail (`verify_email`,
+    /// `password_reset`, `invitation`) to `email`, read from the outbox: no
+    /// SMTP server runs in these tests, so the message waits there with
+    /// its params (the sender erases them once it is sent).
+    pub async fn mailed_token(&self, template: &str, email: &str) -> anyhow::Result<String> {
+        let token: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT params ->> 'token' FROM mail_messages
+              WHERE template = $1 AND to_address = $2
+              ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(template)
+        .bind(email)
+        .fetch_optional(&self.env.db.pool)
+        .await?;
+        token
+            .flatten()
+            .ok_or_else(|| anyhow::anyhow!("no {template} mail with a token to {email}"))
+    }
+
+    /// The link of that mail, as the templates write it (what a person pastes).
+    pub async fn mailed_link(&self, template: &str, email: &str) -> anyhow::Result<String> {
+        let token = self.mailed_token(template, email).await?;
+        let page = match template {
+            "verify_email" => "verify-email?token",
+            "password_reset" => "reset-password?token",
+            "invitation" => "join?invitation",
+            other => anyhow::bail!("no link in a {other} mail"),
+        };
+        Ok(format!("{}/dashboard/{page}={token}", self.env.api_url()))
     }
 
     /// Kills the whole fleet (the api included) and waits for it to exit.

@@ -25,7 +25,7 @@ fn is_lattice_walk(path: &[Value]) -> bool {
 async fn a_user_logs_in_makes_a_key_and_watches_a_shortest_path_to_a_right_result()
 -> anyhow::Result<()> {
     let cli = Cli::start(Fleet::Full).await?;
-    cli.register_and_login("ada@example.com")?;
+    cli.register_and_login("ada@example.com").await?;
 
     let me = cli.json("whoami", &[])?;
     assert_eq!(me["role"], "owner", "{me}");
@@ -197,7 +197,7 @@ async fn a_watch_rides_out_an_api_restart_and_sees_the_job_succeed() -> anyhow::
 #[tokio::test]
 async fn many_jobs_from_a_json_lines_file_print_one_line_each() -> anyhow::Result<()> {
     let cli = Cli::start(Fleet::ApiOnly).await?;
-    cli.register_and_login("bulk@example.com")?;
+    cli.register_and_login("bulk@example.com").await?;
     let file = cli.config.with_file_name("jobs.jsonl");
     std::fs::write(
         &file,

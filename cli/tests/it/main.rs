@@ -6,6 +6,7 @@
 //! Build the fleet first: `cargo build --bins -p catalytic-api -p
 //! catalytic-worker -p catalytic-scheduler`.
 
+mod accounts;
 mod errors;
 mod harness;
 mod https;

@@ -27,7 +27,7 @@ fn set_session_field(cli: &Cli, field: &str, value: &str) -> anyhow::Result<()> 
 async fn a_refused_access_token_is_renewed_once_and_a_dead_session_is_forgotten()
 -> anyhow::Result<()> {
     let cli = Cli::start(Fleet::ApiOnly).await?;
-    cli.register_and_login("lin@example.com")?;
+    cli.register_and_login("lin@example.com").await?;
     let before = session(&cli)?;
     assert_eq!(before["email"].as_str(), Some("lin@example.com"));
 

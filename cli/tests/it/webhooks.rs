@@ -9,7 +9,7 @@ use std::time::Duration;
 #[tokio::test]
 async fn an_endpoint_is_created_listed_tested_and_its_failed_attempt_shown() -> anyhow::Result<()> {
     let cli = Cli::start(Fleet::Full).await?;
-    cli.register_and_login("grace@example.com")?;
+    cli.register_and_login("grace@example.com").await?;
 
     let created = cli
         .run(&[

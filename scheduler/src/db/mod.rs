@@ -1,10 +1,13 @@
 //! The SQL only the scheduler runs: the outbox relay, the lease reaper,
-//! retention, usage pruning, the meter export and webhook deliveries.
+//! retention, usage pruning, the meter export, webhook deliveries and the
+//! mail sender.
 //! Checked at compile time by `sqlx::query!` like the shared SQL in
 //! `catalytic_shared::db` (offline data in `.sqlx/`); SQL another process
 //! also runs stays there.
 
 pub mod dependencies;
+pub mod erasure;
+pub mod mail;
 pub mod meter;
 pub mod outbox;
 pub mod reaper;

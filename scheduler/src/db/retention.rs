@@ -210,3 +210,72 @@ pub async fn delete_stale_lockouts(
     .await?
     .rows_affected())
 }
+
+/// Per-address failure counts (issue 20) a day after their last failure,
+/// when not locked: a day without guessing forgets the growing lock.
+pub async fn delete_stale_login_failures(pool: &PgPool, limit: i64) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM login_failures
+         WHERE (email, ip) IN (SELECT email, ip FROM login_failures
+                               WHERE (locked_until IS NULL OR locked_until <= now())
+                                     AND last_failure_at < now() - interval '1 day'
+                               LIMIT $1 FOR UPDATE SKIP LOCKED)",
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Mailed tokens (issue 20) a day after they expired, used or not.
+pub async fn delete_expired_account_tokens(pool: &PgPool, limit: i64) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM account_tokens
+         WHERE token_hash IN (SELECT token_hash FROM account_tokens
+                              WHERE expires_at < now() - interval '1 day'
+                              LIMIT $1 FOR UPDATE SKIP LOCKED)",
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Audit records older than a year (issue 20): the only deletion the
+/// table's trigger allows outside a tenant's erasure.
+pub async fn delete_old_audit_events(pool: &PgPool, limit: i64) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM audit_events
+         WHERE id IN (SELECT id FROM audit_events
+                      WHERE at < now() - interval '1 year' - interval '1 minute'
+                      LIMIT $1 FOR UPDATE SKIP LOCKED)",
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Deletes mail messages (migration 0030) finished, sent or failed, more
+/// than `age` ago (`mail.retention_secs`); their attempts go with them
+/// (ON DELETE CASCADE). Pending messages are never touched, whatever
+/// their age. Index: `mail_messages_finished`.
+pub async fn delete_finished_mail(
+    pool: &PgPool,
+    age: Duration,
+    limit: i64,
+) -> Result<u64, DbError> {
+    Ok(sqlx::query!(
+        "DELETE FROM mail_messages
+         WHERE id IN (SELECT id FROM mail_messages
+                      WHERE status <> 'pending'
+                            AND finished_at < now() - make_interval(secs => $1)
+                      LIMIT $2
+                      FOR UPDATE SKIP LOCKED)",
+        age.as_secs_f64(),
+        limit,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}

@@ -39,6 +39,7 @@ fn retention(db: &TestDatabase) -> Retention {
         sent_outbox: Duration::from_secs(86_400),
         lockout_window: Duration::from_secs(300),
         webhook_attempts: Duration::from_secs(30 * 86_400),
+        mail_messages: Duration::from_secs(30 * 86_400),
     }
 }
 
@@ -334,5 +335,68 @@ async fn result_parts_go_with_their_result_and_with_failed_attempts() -> anyhow:
         .fetch_one(&db.pool)
         .await?;
     assert_eq!(chunks, 1, "the chunks went with their parts");
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn account_rows_go_when_stale_and_audit_records_after_a_year() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let tenant = tenant(&db.pool).await?;
+    sqlx::query(
+        "INSERT INTO users (id, tenant_id, email, password_hash, role)
+         VALUES (gen_random_uuid(), $1, 'r@example.com', 'x', 'owner')",
+    )
+    .bind(tenant.as_uuid())
+    .execute(&db.pool)
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO account_tokens (token_hash, kind, user_id, email, expires_at)
+         SELECT sha256(v::bytea), 'password_reset', u.id, u.email, now() + (v || ' hours')::interval
+         FROM users u, (VALUES ('-48'), ('-1'), ('1')) AS t(v)",
+    )
+    .await?;
+    exec(
+        &db,
+        "INSERT INTO login_failures (email, ip, failures, window_started_at, locked_until, last_failure_at) VALUES
+           ('r@example.com', '203.0.113.1', 3, now() - interval '2 days', NULL, now() - interval '2 days'),
+           ('r@example.com', '203.0.113.2', 0, now() - interval '2 days', now() + interval '1 hour', now() - interval '2 days'),
+           ('r@example.com', '203.0.113.3', 2, now(), NULL, now())",
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO audit_events (id, tenant_id, action, at) VALUES
+           (gen_random_uuid(), $1, 'auth.sign_in', now() - interval '400 days'),
+           (gen_random_uuid(), $1, 'auth.sign_in', now() - interval '300 days')",
+    )
+    .bind(tenant.as_uuid())
+    .execute(&db.pool)
+    .await?;
+
+    let pruned = retention(&db).run_once().await;
+    assert_eq!(
+        (
+            pruned.account_tokens,
+            pruned.login_failures,
+            pruned.audit_events
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        scalar_i64(&db, "SELECT count(*) FROM account_tokens").await?,
+        2
+    );
+    let left: Vec<String> = sqlx::query_scalar("SELECT host(ip) FROM login_failures ORDER BY ip")
+        .fetch_all(&db.pool)
+        .await?;
+    assert_eq!(
+        left,
+        ["203.0.113.2", "203.0.113.3"],
+        "locked or recent stay"
+    );
+    assert_eq!(
+        scalar_i64(&db, "SELECT count(*) FROM audit_events").await?,
+        1
+    );
     db.drop_database().await
 }

@@ -506,6 +506,7 @@ async fn attempts_older_than_30_days_are_pruned() -> anyhow::Result<()> {
         sent_outbox: Duration::from_secs(86_400),
         lockout_window: Duration::from_secs(300),
         webhook_attempts: Duration::from_secs(settings.attempt_retention_secs),
+        mail_messages: Duration::from_secs(30 * 86_400),
     };
     assert_eq!(settings.attempt_retention_secs, 30 * 86_400);
     assert_eq!(retention.run_once().await.webhook_attempts, 2);
