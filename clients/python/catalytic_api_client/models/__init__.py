@@ -16,6 +16,8 @@ from .cancelled_out import CancelledOut
 from .checkout_out import CheckoutOut
 from .checkout_request import CheckoutRequest
 from .deleted_out import DeletedOut
+from .deletion_in import DeletionIn
+from .deletion_out import DeletionOut
 from .endpoint_change import EndpointChange
 from .endpoint_created import EndpointCreated
 from .endpoint_in import EndpointIn
@@ -99,6 +101,8 @@ __all__ = (
     "CheckoutOut",
     "CheckoutRequest",
     "DeletedOut",
+    "DeletionIn",
+    "DeletionOut",
     "EndpointChange",
     "EndpointCreated",
     "EndpointIn",

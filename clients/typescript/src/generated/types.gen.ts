@@ -224,6 +224,22 @@ export type DeletedOut = {
     more: boolean;
 };
 
+export type DeletionIn = {
+    /**
+     * The owner's current password: deleting a tenant is not done by a
+     * stolen access token alone.
+     */
+    password: string;
+};
+
+export type DeletionOut = {
+    /**
+     * When the scheduler erases the tenant (requested_at + 7 days).
+     */
+    erase_at: string;
+    requested_at: string;
+};
+
 export type EndpointChange = {
     description?: string | null;
     /**
@@ -2971,6 +2987,132 @@ export type TriggerScheduleResponses = {
 };
 
 export type TriggerScheduleResponse = TriggerScheduleResponses[keyof TriggerScheduleResponses];
+
+export type CancelDeletionData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/tenant/deletion';
+};
+
+export type CancelDeletionErrors = {
+    /**
+     * missing or invalid API key or access token
+     */
+    401: Problem;
+    /**
+     * owners only
+     */
+    403: Problem;
+    /**
+     * no deletion is scheduled
+     */
+    404: Problem;
+};
+
+export type CancelDeletionError = CancelDeletionErrors[keyof CancelDeletionErrors];
+
+export type CancelDeletionResponses = {
+    /**
+     * cancelled: the tenant stays
+     */
+    204: void;
+};
+
+export type CancelDeletionResponse = CancelDeletionResponses[keyof CancelDeletionResponses];
+
+export type GetDeletionData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/tenant/deletion';
+};
+
+export type GetDeletionErrors = {
+    /**
+     * missing or invalid API key or access token
+     */
+    401: Problem;
+    /**
+     * no deletion is scheduled
+     */
+    404: Problem;
+};
+
+export type GetDeletionError = GetDeletionErrors[keyof GetDeletionErrors];
+
+export type GetDeletionResponses = {
+    /**
+     * scheduled: when it was asked for and when the tenant is erased
+     */
+    200: DeletionOut;
+};
+
+export type GetDeletionResponse = GetDeletionResponses[keyof GetDeletionResponses];
+
+export type ScheduleDeletionData = {
+    body: DeletionIn;
+    path?: never;
+    query?: never;
+    url: '/v1/tenant/deletion';
+};
+
+export type ScheduleDeletionErrors = {
+    /**
+     * missing or invalid access token
+     */
+    401: Problem;
+    /**
+     * an owner's session only (not an API key)
+     */
+    403: Problem;
+    /**
+     * a deletion is scheduled already
+     */
+    409: Problem;
+    /**
+     * `password` is not the owner's
+     */
+    422: Problem;
+};
+
+export type ScheduleDeletionError = ScheduleDeletionErrors[keyof ScheduleDeletionErrors];
+
+export type ScheduleDeletionResponses = {
+    /**
+     * scheduled; the owners are mailed
+     */
+    202: DeletionOut;
+};
+
+export type ScheduleDeletionResponse = ScheduleDeletionResponses[keyof ScheduleDeletionResponses];
+
+export type ExportTenantData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/tenant/export';
+};
+
+export type ExportTenantErrors = {
+    /**
+     * missing or invalid API key or access token
+     */
+    401: Problem;
+    /**
+     * needs the admin role
+     */
+    403: Problem;
+};
+
+export type ExportTenantError = ExportTenantErrors[keyof ExportTenantErrors];
+
+export type ExportTenantResponses = {
+    /**
+     * a JSON object: `format`, `exported_at`, `tenant`, `users`, `api_keys`, `lattices`, `webhook_endpoints`, `schedules`, `invoices`, `jobs`, and last `complete: true` (absent when the stream was cut)
+     */
+    200: unknown;
+};
 
 export type ChangePlanData = {
     body: PlanChange;
