@@ -75,7 +75,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 export CATALYTIC_DATABASE__URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
-export CATALYTIC_DATABASE__MAX_CONNECTIONS=4
+# The scheduler holds 5 (scheduler::startup::HELD_CONNECTIONS) and needs 2 more.
+export CATALYTIC_DATABASE__MAX_CONNECTIONS=8
 export CATALYTIC_AMQP__PREFIX="$run_id"
 export CATALYTIC_REDIS__PREFIX="$run_id"
 export CATALYTIC_API__LISTEN="127.0.0.1:$api_port"

@@ -68,7 +68,8 @@ impl Env {
     pub fn vars(&self) -> Vec<(String, String)> {
         [
             ("CATALYTIC_DATABASE__URL", self.db.url.clone()),
-            ("CATALYTIC_DATABASE__MAX_CONNECTIONS", "4".to_owned()),
+            // The scheduler holds 5 (scheduler::startup::HELD_CONNECTIONS).
+            ("CATALYTIC_DATABASE__MAX_CONNECTIONS", "8".to_owned()),
             ("CATALYTIC_AMQP__URL", testkit::amqp_url()),
             ("CATALYTIC_AMQP__PREFIX", self.prefix.clone()),
             ("CATALYTIC_AMQP__DELIVERY_LIMIT", DELIVERY_LIMIT.to_string()),

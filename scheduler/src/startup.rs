@@ -33,7 +33,20 @@ fn webhook_limiter(settings: &Settings) -> anyhow::Result<RateLimiter> {
     Ok(RateLimiter::shared(conn, &settings.redis.prefix))
 }
 
+/// Connections the scheduler holds for good: the relay leader's session
+/// and one LISTEN each for the relay, the dependency sweep, webhook
+/// delivery and the mail sender (a `PgListener` keeps a pooled connection).
+pub const HELD_CONNECTIONS: u32 = 5;
+/// And at least this many more for the duties' statements.
+const WORKING_CONNECTIONS: u32 = 2;
+
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let needed = HELD_CONNECTIONS + WORKING_CONNECTIONS;
+    anyhow::ensure!(
+        settings.database.max_connections >= needed,
+        "CATALYTIC_DATABASE__MAX_CONNECTIONS is {} but the scheduler needs at least {needed}: it holds {HELD_CONNECTIONS} (the relay's leader session and four LISTEN connections) and its duties need more to work",
+        settings.database.max_connections
+    );
     let metrics = catalytic_shared::metrics::install(catalytic_shared::metrics::Process::Scheduler)
         .context("installing the metrics recorder")?;
     let pool = db::pool(&settings.database).context("configuring the database pool")?;
