@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Stops what scripts/up.sh started (SIGTERM: each process drains and exits).
+# Stops what scripts/up.sh started (SIGTERM: each process drains and exits),
+# and its local mail catcher.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for process in api worker scheduler; do
+for process in api worker scheduler smtp; do
   pid_file=.catalytic/$process.pid
   [[ -f $pid_file ]] || continue
   pid=$(cat "$pid_file")
@@ -10,7 +11,7 @@ for process in api worker scheduler; do
     kill -TERM "$pid"
     for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-    echo "stopped catalytic-$process ($pid)"
+    echo "stopped $process ($pid)"
   fi
   rm -f "$pid_file"
 done

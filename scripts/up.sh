@@ -24,6 +24,17 @@ fi
 echo "[up] migrating $db_name"
 target/debug/catalytic-api migrate 2>>"$state/logs/migrate.log"
 
+# A local mail catcher (aiosmtpd, as in the tests) unless a server is
+# configured: every message the system sends lands in $state/mail/new/.
+if [[ -z ${CATALYTIC_MAIL__SMTP_URL:-} ]] && python=$(scripts/smtp-sink.sh 2>>"$state/logs/smtp.log"); then
+  mkdir -p "$state/mail/new" "$state/mail/cur" "$state/mail/tmp"
+  nohup "$python" -m aiosmtpd -n -l 127.0.0.1:2525 -c aiosmtpd.handlers.Mailbox "$state/mail" \
+    >>"$state/logs/smtp.log" 2>&1 &
+  echo $! >"$state/smtp.pid"
+  export CATALYTIC_MAIL__SMTP_URL=smtp://127.0.0.1:2525
+  echo "[up] mail goes to a local catcher: $state/mail/new/"
+fi
+
 for process in api worker scheduler; do
   nohup "target/debug/catalytic-$process" >>"$state/logs/$process.log" 2>&1 &
   echo $! >"$state/$process.pid"
