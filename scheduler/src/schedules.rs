@@ -12,22 +12,26 @@
 //! `schedule_runs` primary key would refuse a tick recorded twice, so even
 //! a bug could not double-submit silently.
 //!
-//! What a fire does not do that a submit does: the queued-jobs cap and the
-//! free plan's monthly jobs are the api's checks (a schedule's jobs count
-//! in them but are not refused by them; the plan caps the schedules and
-//! their rate instead). A suspended tenant's ticks are recorded `refused`.
+//! A tick goes through the plan's quotas like a submit (the same counts and
+//! decision, `catalytic_shared::db::quotas`): a suspended tenant, the free
+//! plan's monthly jobs used up or the queued-jobs cap reached make the tick
+//! `refused`, with the reason. The round takes the quota locks of every
+//! tenant it fires for at once, sorted, before firing, as the api's group
+//! commit takes them, so the two never wait on each other in a cycle.
 
 use crate::db::schedules::{self, Due};
 use anyhow::Context;
-use catalytic_shared::db::job_queries;
 use catalytic_shared::db::jobs::{self, Guard, NewJob};
-use catalytic_shared::ids::{JobId, LatticeId};
+use catalytic_shared::db::quotas::{self, Refusal, SubmitCounts};
+use catalytic_shared::db::{DbError, job_queries};
+use catalytic_shared::ids::{JobId, LatticeId, TenantId};
 use catalytic_shared::job::{JobSpec, JobState};
 use catalytic_shared::metrics as m;
 use catalytic_shared::schedule::{CATCH_UP_MAX, CatchUp, Overlap, When};
 use catalytic_shared::tenant::Plan;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -83,10 +87,13 @@ impl Schedules {
         let due = schedules::lock_due(&mut tx, i64::from(self.batch))
             .await
             .context("locking due schedules")?;
+        let mut quotas = Quotas::read(&mut tx, &due)
+            .await
+            .context("reading the quotas of the due schedules' tenants")?;
         let mut fired = Fired::default();
         for schedule in due {
             let id = schedule.id;
-            fire(&mut tx, schedule, &mut fired)
+            fire(&mut tx, schedule, &mut quotas, &mut fired)
                 .await
                 .with_context(|| format!("firing schedule {id}"))?;
             fired.schedules += 1;
@@ -117,9 +124,73 @@ impl Schedules {
 /// The job of the schedule's last fire, as the overlap policy sees it.
 type Last = Option<(JobId, JobState, i32)>;
 
+/// The round's tenants' quota counts, read once under their locks, and the
+/// jobs the round admitted for each since.
+struct Quotas {
+    counts: HashMap<TenantId, SubmitCounts>,
+    admitted: HashMap<TenantId, i64>,
+}
+
+impl Quotas {
+    async fn read(conn: &mut PgConnection, due: &[Due]) -> Result<Self, DbError> {
+        let mut tenants: Vec<(TenantId, bool)> = due
+            .iter()
+            .map(|s| {
+                let month = Plan::from_str(&s.plan).is_ok_and(quotas::counts_month);
+                (s.tenant_id, month)
+            })
+            .collect();
+        tenants.sort_by_key(|(t, _)| *t);
+        tenants.dedup_by_key(|(t, _)| *t);
+        let ids: Vec<TenantId> = tenants.iter().map(|(t, _)| *t).collect();
+        let mut counts = HashMap::new();
+        if !ids.is_empty() {
+            quotas::lock_tenants(conn, &ids).await?;
+            counts = quotas::submit_counts(conn, &tenants).await?;
+        }
+        Ok(Self {
+            counts,
+            admitted: HashMap::new(),
+        })
+    }
+
+    /// Why the tenant may not have one more job now, if it may not.
+    fn refusal(&self, tenant: TenantId, plan: Plan) -> Option<String> {
+        let counts = self.counts.get(&tenant)?;
+        let admitted = self.admitted.get(&tenant).copied().unwrap_or(0);
+        Some(match quotas::refusal(plan, counts, admitted)? {
+            Refusal::Suspended { since } => {
+                format!(
+                    "the tenant is suspended (billing) since {}",
+                    since.to_rfc3339()
+                )
+            }
+            Refusal::JobsPerMonth {
+                included,
+                resets_at,
+            } => format!(
+                "the {plan} plan's {included} jobs of the month are used (jobs_per_month; resets at {})",
+                resets_at.to_rfc3339()
+            ),
+            Refusal::QueuedJobs { at_most } => {
+                format!("{at_most} jobs are queued, the {plan} plan's limit (queued_jobs)")
+            }
+        })
+    }
+
+    fn admit(&mut self, tenant: TenantId) {
+        *self.admitted.entry(tenant).or_insert(0) += 1;
+    }
+}
+
 /// Fires one locked schedule: its due ticks by the catch-up policy, each
 /// by the overlap policy, then the move to the next tick.
-async fn fire(conn: &mut PgConnection, s: Due, fired: &mut Fired) -> anyhow::Result<()> {
+async fn fire(
+    conn: &mut PgConnection,
+    s: Due,
+    quotas: &mut Quotas,
+    fired: &mut Fired,
+) -> anyhow::Result<()> {
     let when = match When::parse(&s.cron, &s.timezone) {
         Ok(when) => when,
         Err(e) => {
@@ -154,7 +225,7 @@ async fn fire(conn: &mut PgConnection, s: Due, fired: &mut Fired) -> anyhow::Res
     }
     let mut last: Last = s.last_job;
     for tick in &firing {
-        last = tick_once(conn, &s, *tick, overlap, last, fired).await?;
+        last = tick_once(conn, &s, *tick, overlap, last, quotas, fired).await?;
     }
     let after = due.last().copied().unwrap_or(s.now).max(s.now);
     let next = when.next_after(after);
@@ -174,6 +245,7 @@ async fn tick_once(
     tick: DateTime<Utc>,
     overlap: Overlap,
     last: Last,
+    quotas: &mut Quotas,
     fired: &mut Fired,
 ) -> anyhow::Result<Last> {
     if s.suspended {
@@ -214,7 +286,16 @@ async fn tick_once(
             return Ok(last);
         }
     };
+    if let Some(detail) = Plan::from_str(&s.plan)
+        .ok()
+        .and_then(|plan| quotas.refusal(s.tenant_id, plan))
+    {
+        schedules::record_run(conn, s.id, tick, "refused", None, Some(&detail)).await?;
+        fired.refused += 1;
+        return Ok(last);
+    }
     let stored = jobs::insert_batch(conn, &[(&job, None)], &[]).await?;
+    quotas.admit(s.tenant_id);
     anyhow::ensure!(stored == [job.id], "a schedule's job was not stored");
     schedules::record_run(conn, s.id, tick, "submitted", Some(job.id), None).await?;
     fired.submitted += 1;

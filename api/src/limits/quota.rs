@@ -4,6 +4,7 @@
 
 use crate::db::quotas::{self, SubmitCounts};
 use crate::error::ApiError;
+use catalytic_shared::db::quotas::{self as shared_quotas, Refusal};
 use catalytic_shared::ids::TenantId;
 use catalytic_shared::tenant::Plan;
 use sqlx::PgConnection;
@@ -15,50 +16,43 @@ pub const QUEUE_FULL_RETRY_SECS: u64 = 10;
 /// Whether one more job of `tenant` may be admitted, given its counts read
 /// under its lock and the jobs already admitted in this transaction (a
 /// group-committed batch admits a tenant's submits one after the other
-/// against one read of the counts). `None` admits it.
+/// against one read of the counts). `None` admits it. The decision is
+/// shared with the scheduler's cron fires (`quotas::refusal`); this says
+/// it as the API answers it.
 pub fn submit_refusal(plan: Plan, counts: &SubmitCounts, admitted: i64) -> Option<ApiError> {
-    let limits = plan.limits();
-    if let Some(since) = counts.suspended_at {
-        return Some(ApiError::PaymentRequired {
+    Some(match shared_quotas::refusal(plan, counts, admitted)? {
+        Refusal::Suspended { since } => ApiError::PaymentRequired {
             message: format!(
                 "the tenant is suspended since {} after {} consecutive failed payments; pay the open Stripe invoice to resume submitting",
                 since.to_rfc3339(),
                 crate::stripe::FAILURES_TO_SUSPEND
             ),
             limit: "billing_suspended",
-        });
-    }
-    // Only the free plan stops at its included jobs; paid plans are metered,
-    // so only the free plan's submits count the month's jobs.
-    if let Some(used) = counts.jobs_this_month
-        && used + admitted >= limits.jobs_included_per_month as i64
-    {
-        return Some(ApiError::PaymentRequired {
+        },
+        Refusal::JobsPerMonth {
+            included,
+            resets_at,
+        } => ApiError::PaymentRequired {
             message: format!(
-                "the {plan} plan includes {} jobs per month and they are used; the count resets at {}; upgrade for more",
-                limits.jobs_included_per_month,
-                counts.month_resets_at.to_rfc3339()
+                "the {plan} plan includes {included} jobs per month and they are used; the count resets at {}; upgrade for more",
+                resets_at.to_rfc3339()
             ),
             limit: "jobs_per_month",
-        });
-    }
-    if counts.queued + admitted >= i64::from(limits.queued_at_most) {
-        return Some(ApiError::TooManyRequests {
+        },
+        Refusal::QueuedJobs { at_most } => ApiError::TooManyRequests {
             message: format!(
-                "{} jobs are already queued, the {plan} plan's limit; submit again as they start",
-                limits.queued_at_most
+                "{at_most} jobs are already queued, the {plan} plan's limit; submit again as they start"
             ),
             limit: "queued_jobs",
             retry_after: Some(QUEUE_FULL_RETRY_SECS),
-        });
-    }
-    None
+        },
+    })
 }
 
 /// Whether the month's jobs must be counted for `plan` (only the free plan
 /// stops at its included jobs).
 pub fn counts_month(plan: Plan) -> bool {
-    plan == Plan::Free
+    shared_quotas::counts_month(plan)
 }
 
 pub async fn check_lattices(

@@ -214,3 +214,26 @@ async fn a_tick_over_an_unfinished_job_follows_the_overlap_policy() -> anyhow::R
     assert!(next_fire_at(&db, ids[0]).await? > Utc::now());
     db.drop_database().await
 }
+
+#[tokio::test]
+async fn ticks_go_through_the_plans_queue_cap_like_submits() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    // A free tenant (100 queued at most) with 98 queued, and three ticks due.
+    let tenant = tenant(&db.pool).await?;
+    for _ in 0..98 {
+        queued_job(&db, tenant, 3).await?;
+    }
+    let id = schedule(&db, tenant, hourly_far_from_now(2)?, "queue", "all").await?;
+    replica(&db).run_once().await?;
+    let outcomes: Vec<String> = runs(&db, id).await?.into_iter().map(|r| r.1).collect();
+    assert_eq!(outcomes, ["submitted", "submitted", "refused"]);
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM schedule_runs WHERE schedule_id = $1 AND outcome = 'refused'",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await?;
+    assert!(detail.contains("(queued_jobs)"), "{detail}");
+    assert_eq!(jobs_of(&db, tenant).await?, 100, "the cap, not one more");
+    db.drop_database().await
+}

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod mail;
 pub mod outbox;
 pub mod progress;
+pub mod quotas;
 pub mod result_parts;
 pub mod scaling;
 pub mod tenants;
