@@ -129,7 +129,7 @@ fn record_row(r: &Record) -> Markup {
         tr data-record=(r.id) data-action=(r.action) {
             td { (when(&r.at)) }
             td { code { (r.action) } }
-            td {
+            td.wrap {
                 @match (&r.actor_email, r.actor_key_id) {
                     (Some(email), _) => { (email) }
                     (None, Some(key)) => { span title=(key) { "API key" } }
@@ -137,7 +137,7 @@ fn record_row(r: &Record) -> Markup {
                 }
             }
             td { (r.ip.as_deref().unwrap_or("—")) }
-            td { (r.target.as_deref().unwrap_or_default()) }
+            td.wrap { (r.target.as_deref().unwrap_or_default()) }
             td.wrap { @if !details.is_empty() { code { (details) } } }
         }
     }
