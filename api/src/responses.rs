@@ -445,8 +445,10 @@ impl BulkAccepted {
     }
 }
 
-/// An accepted request whose outcome is in the mail (issue 20).
-#[derive(Debug, Serialize, ToSchema)]
+/// An accepted request whose outcome is in the mail (issue 20). The
+/// dashboard reads it back, a registration's answer included (its `email`
+/// is not needed there).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MailAccepted {
     pub message: String,
 }

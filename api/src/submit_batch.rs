@@ -219,7 +219,7 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Fa
     let mut tenants: Vec<(TenantId, bool)> = Vec::new();
     for s in batch {
         if s.items.iter().any(|i| matches!(i, Item::Job(_))) {
-            tenants.push((s.tenant, quota::counts_month(s.plan)));
+            tenants.push((s.tenant, crate::db::quotas::counts_month(s.plan)));
         }
     }
     tenants.sort();

@@ -4,9 +4,10 @@
 //! (`POST /v1/auth/password`, which ends the user's other sessions; this
 //! one goes on). Any role may use it: it concerns the user, not the tenant.
 
-use super::backend::{Accepted, Backend, Refusal};
+use super::backend::{Backend, Refusal};
 use super::layout::{Nav, page, refusal_box, tenant_error};
 use super::session::{CarriesCsrf, CsrfForm, TenantForm, TenantSession};
+use crate::responses::MailAccepted;
 use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -158,7 +159,7 @@ async fn resend_verification(
     let answer = backend
         .post("/v1/auth/verify-email/resend", Some(&session.token), None)
         .await;
-    match answer.into_result::<Accepted>() {
+    match answer.into_result::<MailAccepted>() {
         Ok(accepted) => {
             let said = Said::Verification(Ok(accepted.message));
             account_page(&session, &backend, said, StatusCode::OK).await

@@ -48,13 +48,6 @@ pub struct Refusal {
     pub fields: Vec<String>,
 }
 
-/// The `{message}` of the API's 202 answers that mail something (a
-/// registration, a reset link, a new verification link): what happens next.
-#[derive(Debug, serde::Deserialize)]
-pub struct Accepted {
-    pub message: String,
-}
-
 impl Refusal {
     /// A form the dashboard refuses before asking the API (two new
     /// passwords that differ): 422 with `detail`.

@@ -7,9 +7,10 @@
 //! The new password is typed twice and the two are compared here, before
 //! the API is asked: a typo would otherwise become the password.
 
-use super::backend::{Accepted, Backend, Refusal};
+use super::backend::{Backend, Refusal};
 use super::layout::{Nav, page, refusal_box};
 use super::session::{TENANT_COOKIE, TENANT_LOGIN, check_login_csrf, expired, login_csrf};
+use crate::responses::MailAccepted;
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -86,7 +87,7 @@ async fn forgot(
         .post("/v1/auth/password-reset", None, Some(&body))
         .await;
     let status = answer.status;
-    match answer.into_result::<Accepted>() {
+    match answer.into_result::<MailAccepted>() {
         Ok(accepted) => {
             // The API's words, which do not say whether the address has an
             // account; nor does anything else on this page.

@@ -10,9 +10,10 @@
 //! on the GET: mail scanners and link previews follow links, and must not
 //! spend the token.
 
-use super::backend::{Accepted, Backend, Refusal};
+use super::backend::{Backend, Refusal};
 use super::layout::{Nav, page, refusal_box};
 use super::session::{TENANT_LOGIN, check_login_csrf, login_csrf};
+use crate::responses::MailAccepted;
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -196,7 +197,7 @@ async fn join(
 async fn call_register(
     backend: &Backend,
     body: Map<String, Value>,
-) -> Result<(StatusCode, Accepted), Refusal> {
+) -> Result<(StatusCode, MailAccepted), Refusal> {
     let answer = backend
         .post("/v1/auth/register", None, Some(&Value::Object(body)))
         .await;
@@ -206,7 +207,7 @@ async fn call_register(
 
 /// The API's answer to a registration: the same for a new address and for
 /// one that had an account, so the page cannot tell them apart either.
-fn accepted_page(status: StatusCode, accepted: &Accepted) -> Response {
+fn accepted_page(status: StatusCode, accepted: &MailAccepted) -> Response {
     let body = html! {
         div.notice #accepted { p { (accepted.message) } }
         p { a href=(TENANT_LOGIN) { "Log in" } }

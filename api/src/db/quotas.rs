@@ -3,7 +3,9 @@
 //! (`catalytic_shared::db::quotas`, re-exported here).
 
 use catalytic_shared::db::DbError;
-pub use catalytic_shared::db::quotas::{SubmitCounts, lock_tenant, lock_tenants, submit_counts};
+pub use catalytic_shared::db::quotas::{
+    SubmitCounts, counts_month, lock_tenant, lock_tenants, submit_counts,
+};
 use catalytic_shared::ids::TenantId;
 use sqlx::PgConnection;
 

@@ -49,12 +49,6 @@ pub fn submit_refusal(plan: Plan, counts: &SubmitCounts, admitted: i64) -> Optio
     })
 }
 
-/// Whether the month's jobs must be counted for `plan` (only the free plan
-/// stops at its included jobs).
-pub fn counts_month(plan: Plan) -> bool {
-    shared_quotas::counts_month(plan)
-}
-
 pub async fn check_lattices(
     conn: &mut PgConnection,
     tenant: TenantId,

@@ -7,7 +7,7 @@ use crate::audit::Action;
 use crate::auth::TenantScope;
 use crate::db::audit::{self, EventRow, Filter};
 use crate::error::{ApiError, Problem};
-use crate::pagination::MAX_PAGE;
+use crate::pagination::PageQuery;
 use crate::query::ApiQuery;
 use crate::state::AppState;
 use axum::Json;
@@ -105,13 +105,11 @@ async fn list_audit_log(
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     scope.require(Role::Admin)?;
-    let limit = query.limit.unwrap_or(MAX_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            format!("must be between 1 and {MAX_PAGE}"),
-        ));
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor.map(|c| c.to_string()),
     }
+    .parse::<uuid::Uuid>()?;
     if let Some(action) = &query.action
         && !Action::filter_matches_any(action)
     {
@@ -136,15 +134,15 @@ async fn list_audit_log(
         until: query.until,
     };
     let mut conn = state.db.acquire().await?;
-    let mut rows =
-        audit::page(&mut conn, scope.tenant_id, &filter, query.cursor, limit + 1).await?;
-    let next_cursor = match rows.len() > limit as usize {
-        true => {
-            rows.truncate(limit as usize);
-            rows.last().map(|r| r.id)
-        }
-        false => None,
-    };
+    let mut rows = audit::page(
+        &mut conn,
+        scope.tenant_id,
+        &filter,
+        page.after,
+        page.fetch(),
+    )
+    .await?;
+    let next_cursor = page.finish(&mut rows, |r| r.id);
     Ok(Json(AuditPage {
         items: rows.into_iter().map(AuditEventOut::from).collect(),
         next_cursor,

@@ -237,27 +237,23 @@ async fn write_export(
         .collect();
     w.raw(",\"schedules\":");
     w.value(&all_schedules)?;
-    w.raw(",\"invoices\":[");
-    let mut after = None;
-    let mut first = true;
-    loop {
-        let rows = catalytic_shared::db::billing::list_invoices(pool, tenant, after, PAGE).await?;
-        let full = rows.len() as i64 == PAGE;
-        after = rows.last().map(|r| r.id);
-        for row in rows {
-            let lines = catalytic_shared::db::billing::invoice_lines(pool, row.id).await?;
-            if !first {
-                w.raw(",");
+    section(
+        w,
+        "invoices",
+        |after| async move {
+            let rows =
+                catalytic_shared::db::billing::list_invoices(pool, tenant, after, PAGE).await?;
+            let mut with_lines = Vec::with_capacity(rows.len());
+            for row in rows {
+                let lines = catalytic_shared::db::billing::invoice_lines(pool, row.id).await?;
+                with_lines.push((row, lines));
             }
-            first = false;
-            w.value(&invoices::out(row, Some(lines)))?;
-        }
-        w.flush(CHUNK).await?;
-        if !full {
-            break;
-        }
-    }
-    w.raw("]");
+            Ok(with_lines)
+        },
+        |(r, _)| r.id,
+        |(r, lines)| Ok(invoices::out(r, Some(lines))),
+    )
+    .await?;
     let everything = JobFilter::default();
     section(
         w,

@@ -74,32 +74,13 @@ pub(super) fn token_from(input: &str, param: &str) -> Result<String, Failure> {
     }
 }
 
-/// `%XX` escapes decoded (the mail's templates percent-encode the token).
+/// `%XX` escapes decoded (the mail's templates percent-encode the token); a
+/// `%` not followed by two hex digits stays as it is.
 fn percent_decode(text: &str) -> Result<String, Failure> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        // A `%` not followed by two hex digits stays as it is.
-        let escaped = match bytes[i] {
-            b'%' => bytes
-                .get(i + 1..i + 3)
-                .and_then(|hex| std::str::from_utf8(hex).ok())
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok()),
-            _ => None,
-        };
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| Failure::Usage(format!("{text:?} is not a token")))
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+        .map_err(|_| Failure::Usage(format!("{text:?} is not a token")))
 }
 
 pub async fn verify_email(ctx: &Context, args: VerifyEmailArgs) -> Result<(), Failure> {
