@@ -445,9 +445,9 @@ impl BulkAccepted {
     }
 }
 
-/// An accepted request whose outcome is in the mail (issue 20). The
-/// dashboard reads it back, a registration's answer included (its `email`
-/// is not needed there).
+// The dashboard reads it back, a registration's answer included (whose
+// `email` it does not need).
+/// An accepted request whose outcome is in the mail (issue 20).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MailAccepted {
     pub message: String,
