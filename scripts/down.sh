@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Stops what scripts/up.sh started (SIGTERM: each process drains and exits),
-# and its local mail catcher.
+# its local mail catcher and trace receiver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for process in api worker scheduler smtp; do
+for process in api worker scheduler smtp otlp; do
   pid_file=.catalytic/$process.pid
   [[ -f $pid_file ]] || continue
   pid=$(cat "$pid_file")

@@ -35,6 +35,17 @@ if [[ -z ${CATALYTIC_MAIL__SMTP_URL:-} ]] && python=$(scripts/smtp-sink.sh 2>>"$
   echo "[up] mail goes to a local catcher: $state/mail/new/"
 fi
 
+# A local trace receiver (the project's OTLP/HTTP one, as in the tests)
+# unless a collector is configured: each process exports its spans to it,
+# and http://127.0.0.1:4318/v1/traces/TRACE_ID/tree shows a job's trace.
+if [[ -z ${CATALYTIC_TRACES__OTLP_ENDPOINT:-} ]]; then
+  nohup target/debug/catalytic-otlp-receiver --listen 127.0.0.1:4318 --out "$state/logs/spans.jsonl" \
+    >>"$state/logs/otlp.log" 2>&1 &
+  echo $! >"$state/otlp.pid"
+  export CATALYTIC_TRACES__OTLP_ENDPOINT=http://127.0.0.1:4318
+  echo "[up] traces go to a local receiver: $CATALYTIC_TRACES__OTLP_ENDPOINT"
+fi
+
 for process in api worker scheduler; do
   nohup "target/debug/catalytic-$process" >>"$state/logs/$process.log" 2>&1 &
   echo $! >"$state/$process.pid"
@@ -61,7 +72,10 @@ key=$(cat "$key_file")
 
 body='{"lattice": {"dimensions": 3, "size": 50}, "operation": "shortest_path", "params": {"start": [0, 0, 0], "end": [49, 10, 3]}}'
 echo "[up] POST /v1/jobs $body"
-id=$(curl -fsS -X POST "$api/v1/jobs" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d "$body" | jq -r .id)
+# The demo job starts a trace of its own (W3C traceparent), shown at the end.
+trace_id=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+id=$(curl -fsS -X POST "$api/v1/jobs" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+  -H "traceparent: 00-$trace_id-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')-01" -d "$body" | jq -r .id)
 deadline=$((SECONDS + 60))
 while :; do
   job=$(curl -fsS "$api/v1/jobs/$id" -H "Authorization: Bearer $key")
@@ -72,5 +86,16 @@ while :; do
 done
 echo "[up] job $id: $status"
 jq -c '{id, status, attempt, created_at, finished_at, length: .result.length, vertices_visited: .result.vertices_visited, path_starts: .result.path[0:3], path_ends: .result.path[-1]}' <<<"$job"
+traces=${CATALYTIC_TRACES__OTLP_ENDPOINT%/}
+tree_url="$traces/v1/traces/$trace_id/tree"
+if [[ -f $state/otlp.pid ]]; then
+  deadline=$((SECONDS + 10))
+  until curl -fsS "$tree_url" 2>/dev/null | grep -q job.commit; do
+    ((SECONDS < deadline)) || break
+    sleep 0.2
+  done
+  echo "[up] the job's trace ($tree_url):"
+  curl -fsS "$tree_url" || echo "[up] (no spans received yet)"
+fi
 echo "[up] API key in $state/api_key; api at $api; stop with scripts/down.sh"
 [[ $status == succeeded ]]

@@ -31,6 +31,7 @@ pub fn new_job(
 ) -> Result<db::jobs::NewJob, ApiError> {
     let mut job = db::jobs::NewJob::from_spec(tenant, plan, spec, lattice_id)?;
     job.run_at = run_at;
+    job.traceparent = crate::trace_context::for_new_job();
     job.unique = unique.map(|u| db::jobs::UniqueHold {
         key: u
             .key
@@ -216,7 +217,7 @@ pub async fn submit(
         Submission {
             tenant: job.tenant_id,
             plan,
-            items: vec![Item::Job(job)],
+            items: vec![Item::Job(Box::new(job))],
             idempotency: idempotency.cloned(),
             bulk: false,
         },

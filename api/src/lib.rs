@@ -42,3 +42,4 @@ pub mod startup;
 pub mod state;
 pub mod stripe;
 pub mod submit_batch;
+pub mod trace_context;

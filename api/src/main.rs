@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let settings = Settings::load()?;
-    telemetry::init("catalytic-api", &settings.log);
+    let _telemetry = telemetry::init("catalytic-api", &settings.log, &settings.traces);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings).await?;

@@ -73,8 +73,9 @@ impl Item {
 
 /// One job of a submission.
 pub enum Item {
-    /// Valid: to admit against the quotas and store.
-    Job(NewJob),
+    /// Valid: to admit against the quotas and store (boxed: a row is ten
+    /// times the size of a refusal).
+    Job(Box<NewJob>),
     /// Refused before the batch (validation, a missing lattice); the
     /// refusal keeps its slot in a bulk answer.
     Refused(ApiError),

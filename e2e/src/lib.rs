@@ -6,6 +6,8 @@
 //! The binaries are found beside the test executable (`target/debug`): run
 //! `cargo build --workspace --bins` first (the test script does).
 
+pub mod otlp;
+
 use anyhow::{Context, bail};
 use catalytic_shared::queue::Topology;
 use catalytic_shared::testkit::{self, TestDatabase};
@@ -276,13 +278,18 @@ impl Drop for Process {
 }
 
 fn binary_path(binary: Binary) -> anyhow::Result<PathBuf> {
+    built_binary(binary.file_name())
+}
+
+/// A binary of the workspace, built beside the test executable.
+pub(crate) fn built_binary(file_name: &str) -> anyhow::Result<PathBuf> {
     // target/debug/deps/<test> → target/debug/<binary>
     let exe = std::env::current_exe()?;
     let dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .context("locating target/debug")?;
-    let path = dir.join(binary.file_name());
+    let path = dir.join(file_name);
     if !path.exists() {
         bail!(
             "{} not found: run `cargo build --workspace --bins` first",

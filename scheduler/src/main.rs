@@ -14,6 +14,6 @@ struct Cli {}
 async fn main() -> anyhow::Result<()> {
     Cli::parse();
     let settings = Settings::load()?;
-    telemetry::init("catalytic-scheduler", &settings.log);
+    let _telemetry = telemetry::init("catalytic-scheduler", &settings.log, &settings.traces);
     catalytic_scheduler::startup::run(settings, shutdown::on_signal()).await
 }

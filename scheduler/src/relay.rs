@@ -30,14 +30,17 @@
 use crate::db::{self, outbox::DueMessage};
 use anyhow::Context;
 use catalytic_shared::metrics as m;
-use catalytic_shared::queue::{Broker, JobMessage, QueueError, SCHEMA_VERSION, Topology};
+use catalytic_shared::queue::{
+    Broker, JobMessage, QueueError, SCHEMA_VERSION, Topology, trace_headers,
+};
+use catalytic_shared::telemetry::TraceParent;
 use catalytic_shared::tenant::Plan;
 use lapin::Confirmation;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel};
 use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 pub struct Relay {
@@ -266,6 +269,8 @@ impl Relay {
     /// the broker acked and routed.
     async fn publish(&self, channel: &Channel, due: &[DueMessage]) -> Result<Vec<i64>, QueueError> {
         let mut pending = Vec::with_capacity(due.len());
+        // A traced job's publish span (issue 23) lasts until its confirm.
+        let mut spans = Vec::new();
         for row in due {
             let message = JobMessage {
                 schema_version: SCHEMA_VERSION,
@@ -279,6 +284,22 @@ impl Relay {
                 .with_content_type("application/json".into())
                 .with_delivery_mode(2)
                 .with_type("job".into());
+            let properties = match row.traceparent.as_deref().and_then(TraceParent::parse) {
+                Some(parent) => {
+                    let span = tracing::info_span!(
+                        "relay.publish",
+                        job_id = %row.job_id,
+                        tenant_id = %row.tenant_id,
+                        attempt = row.attempt,
+                        queue_class = row.queue_class,
+                        otel.kind = "producer",
+                    );
+                    let sent = parent.continue_in(&span);
+                    spans.push(span);
+                    properties.with_headers(trace_headers::encode(&sent, SystemTime::now()))
+                }
+                None => properties,
+            };
             let confirm = channel
                 .basic_publish(
                     self.topology.jobs_exchange().into(),
@@ -294,6 +315,7 @@ impl Relay {
             pending.push((row, confirm));
         }
         let mut confirmed = Vec::with_capacity(pending.len());
+        let _spans = spans;
         for (row, confirm) in pending {
             match confirm.await? {
                 Confirmation::Ack(None) => confirmed.push(row.id),

@@ -87,6 +87,7 @@ pub enum LogFormat {
 pub struct Settings {
     pub environment: Environment,
     pub log: LogSettings,
+    pub traces: TraceSettings,
     pub database: DatabaseSettings,
     pub amqp: AmqpSettings,
     pub redis: RedisSettings,
@@ -215,6 +216,29 @@ pub struct AutoscaleSettings {
 pub struct LogSettings {
     pub format: LogFormat,
     pub filter: String,
+}
+
+/// Trace export (issue 23, crate::telemetry): OpenTelemetry spans over
+/// OTLP/HTTP protobuf, sampled parent-based.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSettings {
+    /// The receiver's base URL (`/v1/traces` is appended), e.g. an
+    /// OpenTelemetry Collector at `http://otel-collector:4318`. Empty: off.
+    pub otlp_endpoint: String,
+    /// A trace that starts here (no sampled `traceparent` came with the
+    /// request) is kept with this probability, 0.0–1.0; a caller's sampled
+    /// flag is always followed.
+    pub sample_ratio: f64,
+    /// Spans waiting for export, at most; more are dropped (and counted by
+    /// the SDK), never blocking a request or a job.
+    pub queue_size: usize,
+    /// Spans per export request.
+    pub batch_size: usize,
+    /// Time between exports.
+    pub export_every_ms: u64,
+    /// One export request's time limit.
+    pub export_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -540,6 +564,7 @@ impl Settings {
             return invalid("database.max_connections", "must be at least 1");
         }
         self.validate_mail()?;
+        self.validate_traces()?;
         if self.database.replan_after_secs == 0 {
             return invalid("database.replan_after_secs", "must be at least 1");
         }
@@ -724,6 +749,41 @@ impl Settings {
         // NaN is refused too.
         if m.retry_base_secs.is_nan() || m.retry_base_secs <= 0.0 {
             return invalid("mail.retry_base_secs", "must be above 0");
+        }
+        Ok(())
+    }
+
+    fn validate_traces(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: env_key(key),
+                message: message.to_owned(),
+            })
+        };
+        let t = &self.traces;
+        let endpoint = &t.otlp_endpoint;
+        let url = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+        if !(endpoint.is_empty() || url) {
+            return invalid(
+                "traces.otlp_endpoint",
+                "must be empty (off) or an http:// or https:// URL",
+            );
+        }
+        // NaN fails both comparisons, so it is refused too.
+        if !(t.sample_ratio >= 0.0 && t.sample_ratio <= 1.0) {
+            return invalid("traces.sample_ratio", "must be between 0.0 and 1.0");
+        }
+        if t.queue_size == 0 || t.batch_size == 0 || t.batch_size > t.queue_size {
+            return invalid(
+                "traces.batch_size",
+                "traces.queue_size and traces.batch_size must be at least 1, the batch no larger than the queue",
+            );
+        }
+        if t.export_every_ms == 0 || t.export_timeout_ms == 0 {
+            return invalid(
+                "traces.export_every_ms",
+                "traces.export_every_ms and traces.export_timeout_ms must be at least 1",
+            );
         }
         Ok(())
     }

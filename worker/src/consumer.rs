@@ -21,7 +21,7 @@ use crate::prefetch::{ComputeTimes, PrefetchPolicy};
 use crate::settle::Settler;
 use crate::weighted::Weighted;
 use catalytic_shared::metrics as m;
-use catalytic_shared::queue::{Broker, QueueError, Topology};
+use catalytic_shared::queue::{Broker, QueueError, Topology, trace_headers};
 use catalytic_shared::tenant::QueueClass;
 use futures::StreamExt;
 use lapin::message::Delivery;
@@ -220,7 +220,10 @@ impl Consumer {
         // a worker at ~300 trivial jobs/s (issue 8). Deliveries in that
         // phase stay bounded by the prefetch (they are unacked).
         in_flight.spawn(async move {
-            let settle = executor.handle(&delivery.data, permit, &shutdown).await;
+            let trace = trace_headers::decode(delivery.properties.headers().as_ref());
+            let settle = executor
+                .handle(&delivery.data, trace, permit, &shutdown)
+                .await;
             settler.settle(&delivery, settle).await;
         });
         // Reap finished tasks so the set does not grow without bound.

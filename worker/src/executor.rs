@@ -28,13 +28,17 @@ use catalytic_shared::group_commit::GroupCommit;
 use catalytic_shared::ids::WorkerId;
 use catalytic_shared::job::{Failure, JobState, Usage};
 use catalytic_shared::metrics as m;
+use catalytic_shared::queue::trace_headers::MessageTrace;
 use catalytic_shared::queue::{JobMessage, MessageError};
 use catalytic_shared::reconnect::Backoff;
 use catalytic_shared::result_parts::{NPY_MEDIA_TYPE, Packed};
+use catalytic_shared::telemetry;
+use catalytic_shared::telemetry::KeyValue;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
+use std::time::SystemTime;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -204,6 +208,7 @@ impl Executor {
     pub async fn handle(
         &self,
         payload: &[u8],
+        trace: Option<MessageTrace>,
         taken: OwnedSemaphorePermit,
         shutdown: &CancellationToken,
     ) -> Settle {
@@ -228,13 +233,30 @@ impl Executor {
             tenant_id = %message.tenant_id,
             message_id = %message.message_id,
             attempt = message.attempt,
+            otel.kind = "consumer",
         );
-        self.run(message, taken, shutdown).instrument(span).await
+        let traced = trace.is_some();
+        if let Some(trace) = trace {
+            trace.parent.adopt(&span);
+            if let Some(published) = trace.published_at {
+                telemetry::record_span(
+                    "queue.wait",
+                    &trace.parent,
+                    published,
+                    SystemTime::now(),
+                    vec![KeyValue::new("job_id", message.job_id.to_string())],
+                );
+            }
+        }
+        self.run(message, traced, taken, shutdown)
+            .instrument(span)
+            .await
     }
 
     async fn run(
         &self,
         message: JobMessage,
+        traced: bool,
         taken: OwnedSemaphorePermit,
         shutdown: &CancellationToken,
     ) -> Settle {
@@ -246,7 +268,10 @@ impl Executor {
         // Registered before the claim: a cancel committed just after it
         // finds the token (and the engine stops at its first poll).
         let registration = self.cancels.register(message.job_id);
-        let Some(claimed) = write(&self.writes.claims, guard, shutdown).await else {
+        let Some(claimed) = write(&self.writes.claims, guard, shutdown)
+            .instrument(stage(traced, Stage::Claim))
+            .await
+        else {
             return Settle::Requeue;
         };
         let moved = match claimed {
@@ -319,6 +344,7 @@ impl Executor {
                     self.progress_every,
                     compute,
                 )
+                .instrument(stage(traced, Stage::Compute))
                 .await;
                 self.compute_times.record(started.elapsed());
                 drop(slot);
@@ -334,7 +360,11 @@ impl Executor {
         // while the lease still heartbeats (a large part takes seconds).
         let outcome = match outcome {
             Ok(computed) if !computed.parts.is_empty() => {
-                match self.store_parts(computed, running, shutdown).await {
+                match self
+                    .store_parts(computed, running, shutdown)
+                    .instrument(stage(traced, Stage::StoreParts))
+                    .await
+                {
                     PartsStored::Ready(computed) => Ok(computed),
                     PartsStored::Moved => {
                         tracing::warn!("parts dropped: the job moved on while computing");
@@ -437,7 +467,10 @@ impl Executor {
             Change::Retry { .. } => "retried",
             _ => "failed",
         };
-        match write(&self.writes.outcomes, (running, change), shutdown).await {
+        match write(&self.writes.outcomes, (running, change), shutdown)
+            .instrument(stage(traced, Stage::Commit))
+            .await
+        {
             Some(Transitioned::Applied(_)) => {
                 metrics::counter!(m::JOBS_FINISHED, "outcome" => outcome_label).increment(1);
                 tracing::info!(outcome = outcome_label, "outcome recorded");
@@ -453,6 +486,33 @@ impl Executor {
             // the reaper re-queues the job; redeliver the message meanwhile.
             None => Settle::Requeue,
         }
+    }
+}
+
+/// A stage of a job in the worker, as a span of its trace (issue 23).
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    /// The guarded queued → running write (shared with other claims).
+    Claim,
+    /// The engine's run, with its progress reports.
+    Compute,
+    /// Full results stored in parts.
+    StoreParts,
+    /// The outcome's write (shared with other outcomes).
+    Commit,
+}
+
+/// The stage's span for a traced job; for an untraced one none at all, so
+/// that with tracing off the job path makes no spans beyond today's.
+fn stage(traced: bool, stage: Stage) -> tracing::Span {
+    if !traced {
+        return tracing::Span::none();
+    }
+    match stage {
+        Stage::Claim => tracing::info_span!("job.claim"),
+        Stage::Compute => tracing::info_span!("job.compute"),
+        Stage::StoreParts => tracing::info_span!("job.store_parts"),
+        Stage::Commit => tracing::info_span!("job.commit"),
     }
 }
 

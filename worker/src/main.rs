@@ -22,6 +22,6 @@ async fn main() -> anyhow::Result<()> {
     if let Some(device) = cli.device {
         settings.worker.device = device.parse().map_err(anyhow::Error::msg)?;
     }
-    telemetry::init("catalytic-worker", &settings.log);
+    let _telemetry = telemetry::init("catalytic-worker", &settings.log, &settings.traces);
     catalytic_worker::startup::run(settings, shutdown::on_signal()).await
 }

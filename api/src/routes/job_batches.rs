@@ -121,7 +121,7 @@ async fn submit_jobs(
         .await;
         earlier.push(item.as_ref().ok().map(|job| job.id));
         prepared.push(match item {
-            Ok(job) => Item::Job(job),
+            Ok(job) => Item::Job(Box::new(job)),
             Err(e) => Item::Refused(e.within(&at)),
         });
     }
@@ -185,7 +185,7 @@ async fn refuse_missing_parents(
         .iter()
         .enumerate()
         .filter_map(|(i, item)| match item {
-            Item::Job(job) => Some((i, job)),
+            Item::Job(job) => Some((i, &**job)),
             Item::Refused(_) => None,
         })
         .collect();

@@ -107,15 +107,22 @@ pub fn router(state: AppState) -> Router {
                 .get(REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            tracing::info_span!(
+            let span = tracing::info_span!(
                 "request",
                 method = %req.method(),
                 path = %req.uri().path(),
                 request_id,
                 tenant_id = tracing::field::Empty,
                 job_id = tracing::field::Empty,
-            )
+                otel.kind = "server",
+            );
+            // The caller's trace, if any: set before the span is entered.
+            if let Some(parent) = crate::trace_context::incoming(req.headers()) {
+                parent.adopt(&span);
+            }
+            span
         }))
+        .layer(middleware::from_fn(crate::trace_context::remember))
         // Accept the caller's X-Request-Id or make one; echo it back.
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -20,6 +20,8 @@ pub struct DueMessage {
     pub attempt: i32,
     pub queue_class: String,
     pub run_at: DateTime<Utc>,
+    /// The job's trace (issue 23): the relay's publish span continues it.
+    pub traceparent: Option<String>,
 }
 
 /// Tries to become the publishing relay: a session advisory lock, held
@@ -205,7 +207,7 @@ pub async fn claim_fair(
                SELECT p.* FROM open e CROSS JOIN share
                CROSS JOIN LATERAL (
                    SELECT o.id, o.message_id, o.job_id, o.tenant_id, o.attempt, o.queue_class, o.run_at,
-                          row_number() OVER (ORDER BY o.run_at, o.id) AS rn
+                          j.traceparent, row_number() OVER (ORDER BY o.run_at, o.id) AS rn
                    FROM job_outbox o
                    JOIN jobs j ON j.id = o.job_id AND j.status = 'queued' AND j.attempt = o.attempt
                    WHERE o.tenant_id = e.tenant_id AND o.sent_at IS NULL AND o.run_at <= now()
@@ -216,7 +218,7 @@ pub async fn claim_fair(
                SELECT p.* FROM open e CROSS JOIN share
                CROSS JOIN LATERAL (
                    SELECT o.id, o.message_id, o.job_id, o.tenant_id, o.attempt, o.queue_class, o.run_at,
-                          row_number() OVER (ORDER BY o.run_at, o.id) AS rn
+                          j.traceparent, row_number() OVER (ORDER BY o.run_at, o.id) AS rn
                    FROM job_outbox o
                    JOIN jobs j ON j.id = o.job_id AND j.status = 'queued' AND j.attempt = o.attempt
                    WHERE o.tenant_id = e.tenant_id AND o.sent_at IS NULL AND o.run_at <= now()
@@ -225,7 +227,7 @@ pub async fn claim_fair(
                WHERE e.most > share.take AND (SELECT count(*) FROM first) < $1::bigint)
            SELECT c.id AS "id!", c.message_id AS "message_id!: MessageId", c.job_id AS "job_id!: JobId",
                   c.tenant_id AS "tenant_id!: TenantId", c.attempt AS "attempt!",
-                  c.queue_class AS "queue_class!", c.run_at AS "run_at!"
+                  c.queue_class AS "queue_class!", c.run_at AS "run_at!", c.traceparent
            FROM (SELECT * FROM first UNION ALL SELECT * FROM more) c
            ORDER BY c.rn, c.run_at, c.id
            LIMIT $1::bigint"#,

@@ -76,7 +76,7 @@ pub async fn fan_out(
                   i.id AS "id?", i.tenant_id AS "tenant_id?: TenantId",
                   i.message_id AS "message_id?: WebhookMessageId",
                   i.endpoint_id AS "endpoint_id?: EndpointId", i.attempts AS "attempts?",
-                  wm.payload::text AS "payload?", e.url AS "url?",
+                  wm.payload::text AS "payload?", wm.traceparent, e.url AS "url?",
                   e.secret_key_id AS "secret_key_id?", e.secret_sealed AS "secret_sealed?",
                   e.previous_key_id, e.previous_sealed,
                   (e.previous_expires_at > now()) AS "previous_live?", e.rate_limit_per_second
@@ -132,6 +132,7 @@ pub async fn fan_out(
             sealed,
             previous: previous(r.previous_live, r.previous_key_id, r.previous_sealed),
             rate_limit_per_second: r.rate_limit_per_second,
+            traceparent: r.traceparent,
         });
     }
     Ok(out)
@@ -155,6 +156,9 @@ pub struct ClaimedDelivery {
     /// The previous secret, while its rotation overlap lasts.
     pub previous: Option<(String, Vec<u8>)>,
     pub rate_limit_per_second: Option<i32>,
+    /// The job's trace, for a job event (issue 23): the attempt is a span
+    /// of it and the receiver gets its `traceparent`.
+    pub traceparent: Option<String>,
 }
 
 fn previous(
@@ -201,7 +205,8 @@ pub async fn claim_due(
            FROM due, webhook_endpoints e, webhook_messages m
            WHERE d.id = due.id AND e.id = d.endpoint_id AND m.id = d.message_id
            RETURNING d.id, d.tenant_id AS "tenant_id: TenantId", d.message_id AS "message_id: WebhookMessageId",
-                     d.endpoint_id AS "endpoint_id: EndpointId", d.attempts, m.payload::text AS "payload!", e.url,
+                     d.endpoint_id AS "endpoint_id: EndpointId", d.attempts, m.payload::text AS "payload!",
+                     m.traceparent, e.url,
                      e.secret_key_id, e.secret_sealed, e.previous_key_id, e.previous_sealed,
                      (e.previous_expires_at > now()) AS "previous_live?", e.rate_limit_per_second"#,
         batch,
@@ -224,6 +229,7 @@ pub async fn claim_due(
             sealed: r.secret_sealed,
             previous: previous(r.previous_live, r.previous_key_id, r.previous_sealed),
             rate_limit_per_second: r.rate_limit_per_second,
+            traceparent: r.traceparent,
         })
         .collect())
 }

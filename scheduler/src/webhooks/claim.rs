@@ -131,6 +131,7 @@ mod tests {
             sealed: Vec::new(),
             previous: None,
             rate_limit_per_second: None,
+            traceparent: None,
         };
         let leased_until = Instant::now();
         (

@@ -9,12 +9,14 @@ use super::ssrf::{self, AllowList};
 use crate::db::webhook_deliveries::ClaimedDelivery;
 use catalytic_shared::ids::EndpointId;
 use catalytic_shared::secret::Secret;
+use catalytic_shared::telemetry::{TraceParent, trace_context};
 use catalytic_shared::webhook_event::PAYLOAD_LIMIT;
 use catalytic_shared::webhook_secret::{self, SecretBox};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 pub type PendingDelivery = ClaimedDelivery;
 
@@ -190,14 +192,31 @@ pub async fn send(
     let id = delivery.message_id.to_string();
     let timestamp = started_at.timestamp();
     let signature = signing::signature(&id, timestamp, &body, &keys);
-    let request = client
+    let mut request = client
         .post(url)
         .header("content-type", "application/json")
         .header("webhook-id", &id)
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", signature)
         .body(body);
-    let mut response = match request.send().await {
+    // A job event's attempt is a span of the job's trace, and the receiver
+    // gets the context to continue it (issue 23).
+    let span = match delivery.traceparent.as_deref().and_then(TraceParent::parse) {
+        Some(parent) => {
+            let span = tracing::info_span!(
+                "webhook.deliver",
+                webhook_id = %delivery.message_id,
+                endpoint_id = %delivery.endpoint_id,
+                attempt = delivery.attempt,
+                otel.kind = "client",
+            );
+            let sent = parent.continue_in(&span);
+            request = request.header(trace_context::HEADER, sent.as_str());
+            span
+        }
+        None => tracing::Span::none(),
+    };
+    let mut response = match request.send().instrument(span).await {
         Ok(r) => r,
         Err(e) => return failed(error_chain(&e)),
     };

@@ -46,6 +46,7 @@ async fn job(
         }),
         concurrency: None,
         result_ttl: None,
+        traceparent: None,
     };
     let mut conn = db.pool.acquire().await?;
     let stored = jobs::insert_batch(&mut conn, &[(&new, None)], &[]).await?;

@@ -36,6 +36,7 @@ pub async fn queued_job(
         parents: None,
         concurrency: None,
         result_ttl: None,
+        traceparent: None,
     };
     let mut tx = db.pool.begin().await?;
     jobs::insert_with_outbox(&mut tx, &job).await?;

@@ -149,6 +149,7 @@ async fn due_scheduled_jobs_are_queued_with_their_outbox_row_and_others_wait() -
         parents: None,
         concurrency: None,
         result_ttl: None,
+        traceparent: None,
     };
     let now = chrono::Utc::now();
     let due = job(now - chrono::TimeDelta::seconds(1));

@@ -96,6 +96,23 @@ pub async fn reroll_hours(pool: &PgPool, overlap: std::time::Duration) -> Result
     Ok(rolled)
 }
 
+/// The traces of jobs whose usage events were recorded since the rollup
+/// watermark (at most `limit`): the next rollup makes a span in each (issue
+/// 23). Best effort: an event that commits after this read and before the
+/// rollup is rolled without a span.
+pub async fn unrolled_traces(pool: &PgPool, limit: i64) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT j.traceparent AS "traceparent!"
+           FROM usage_events e JOIN jobs j ON j.id = e.job_id
+           WHERE e.recorded_at > (SELECT rollup_watermark FROM billing_state WHERE singleton)
+             AND j.traceparent IS NOT NULL
+           ORDER BY e.recorded_at LIMIT $1"#,
+        limit,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 /// What invoicing needs to know of a tenant.
 #[derive(Debug, Clone)]
 pub struct BillableTenant {

@@ -80,6 +80,9 @@ pub struct NewJob {
     /// How long after it finished a succeeded job keeps its full result
     /// (None: the fleet's default; issue 22, migrations/0027).
     pub result_ttl: Option<Duration>,
+    /// The trace every later stage continues (issue 23,
+    /// migrations/0032_trace_context.sql); None: not traced.
+    pub traceparent: Option<crate::telemetry::TraceParent>,
 }
 
 /// At most `max` of the tenant's jobs with `key` are queued or running at
@@ -175,6 +178,7 @@ impl NewJob {
             parents: None,
             concurrency: None,
             result_ttl: None,
+            traceparent: None,
         })
     }
 
@@ -277,6 +281,8 @@ pub async fn insert_batch(
             job.result_ttl
                 .map(|t| i32::try_from(t.as_secs()).unwrap_or(i32::MAX)),
         );
+        j.traceparent
+            .push(job.traceparent.as_ref().map(|t| t.as_str().to_owned()));
         for parent in job.parents.iter().flat_map(|p| p.ids.iter()) {
             j.dep_child.push(job.id.as_uuid());
             j.dep_parent.push(parent.as_uuid());
@@ -302,18 +308,18 @@ pub async fn insert_batch(
                SELECT n.* FROM unnest($6::uuid[], $7::uuid[], $8::text[], $9::jsonb[], $10::text[],
                                       $11::int[], $12::bigint[], $13::uuid[], $14::uuid[], $15::text[],
                                       $16::timestamptz[], $17::text[], $18::timestamptz[], $19::bool[],
-                                      $23::text[], $24::int[], $25::int[])
+                                      $23::text[], $24::int[], $25::int[], $26::text[])
                    AS n(id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms,
                         lattice_id, message_id, key, run_at, unique_key, unique_until, waiting,
-                        concurrency_key, max_concurrency, result_ttl_secs)
+                        concurrency_key, max_concurrency, result_ttl_secs, traceparent)
                WHERE n.key IS NULL
                   OR EXISTS (SELECT 1 FROM keyed WHERE keyed.tenant_id = n.tenant_id AND keyed.key = n.key)),
            job AS (
                INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts,
                                  time_limit_ms, lattice_id, run_at, concurrency_key, max_concurrency,
-                                 result_ttl_secs, status)
+                                 result_ttl_secs, traceparent, status)
                SELECT id, tenant_id, operation, spec, queue_class, max_attempts, time_limit_ms,
-                      lattice_id, run_at, concurrency_key, max_concurrency, result_ttl_secs,
+                      lattice_id, run_at, concurrency_key, max_concurrency, result_ttl_secs, traceparent,
                       CASE WHEN waiting THEN 'waiting' WHEN run_at IS NULL THEN 'queued'
                            ELSE 'scheduled' END::job_status
                FROM new
@@ -371,6 +377,7 @@ pub async fn insert_batch(
         &j.concurrency_key as &[Option<String>],
         &j.max_concurrency as &[Option<i32>],
         &j.result_ttl_secs as &[Option<i32>],
+        &j.traceparent as &[Option<String>],
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -401,6 +408,7 @@ struct JobColumns {
     concurrency_key: Vec<Option<String>>,
     max_concurrency: Vec<Option<i32>>,
     result_ttl_secs: Vec<Option<i32>>,
+    traceparent: Vec<Option<String>>,
 }
 
 /// A tenant's job; another tenant's is `None`, exactly like a missing one.
@@ -999,20 +1007,23 @@ async fn finish_many(
                          u.to_status, u.reason, u.message_id, u.event_type, u.payload, u.usage_id,
                          u.billable, u.vertex_visits, u.compute_ms, u.device, j.status, j.spec,
                          j.result, j.error, j.created_at, j.updated_at, j.started_at, j.finished_at,
-                         j.run_at, j.concurrency_key, j.result_ttl_secs, j.result_expires_at),
+                         j.run_at, j.concurrency_key, j.result_ttl_secs, j.result_expires_at,
+                         j.traceparent),
            logged AS (
                INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
                SELECT id, tenant_id, from_status::job_status, to_status::job_status, attempt, reason
                FROM moved),
            message AS (
-               INSERT INTO webhook_messages (id, tenant_id, event_type, job_id, payload, fanned_out_at)
+               INSERT INTO webhook_messages (id, tenant_id, event_type, job_id, payload, fanned_out_at,
+                                             traceparent)
                SELECT message_id, tenant_id, event_type, id,
                       jsonb_set(payload, '{data,tenant_id}', to_jsonb(tenant_id)),
                       CASE WHEN EXISTS (
                                SELECT 1 FROM webhook_endpoints e
                                WHERE e.tenant_id = moved.tenant_id AND e.enabled AND e.deleted_at IS NULL
                                  AND (cardinality(e.event_types) = 0 OR moved.event_type = ANY (e.event_types)))
-                           THEN NULL ELSE now() END
+                           THEN NULL ELSE now() END,
+                      traceparent
                FROM moved),
            used AS (
                INSERT INTO usage_events (id, tenant_id, job_id, outcome, billable, vertex_visits,

@@ -5,6 +5,7 @@ pub mod connection;
 pub mod message;
 pub mod server_version;
 pub mod topology;
+pub mod trace_headers;
 
 pub use connection::Broker;
 pub use message::{JobMessage, MessageError, SCHEMA_VERSION};

@@ -33,6 +33,7 @@ async fn tenant_with_jobs(db: &TestDatabase, n: usize) -> anyhow::Result<(Tenant
             parents: None,
             concurrency: None,
             result_ttl: None,
+            traceparent: None,
         };
         let mut tx = db.pool.begin().await?;
         jobs::insert_with_outbox(&mut tx, &job).await?;

@@ -24,6 +24,7 @@ async fn queued_job(db: &TestDatabase) -> anyhow::Result<(TenantId, JobId)> {
         parents: None,
         concurrency: None,
         result_ttl: None,
+        traceparent: None,
     };
     let mut tx = db.pool.begin().await?;
     jobs::insert_with_outbox(&mut tx, &job).await?;

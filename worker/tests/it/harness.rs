@@ -81,6 +81,7 @@ impl Worker {
             parents: None,
             concurrency: None,
             result_ttl: None,
+            traceparent: None,
         };
         let mut tx = self.env.db.pool.begin().await?;
         jobs::insert_with_outbox(&mut tx, &job).await?;
