@@ -3,9 +3,9 @@
 # release binaries, every job followed to its terminal state, sampling every
 # minute each process's RSS and open TCP connections, PostgreSQL's table and
 # index sizes and the queue depths. Retention runs at soak scale (results
-# kept 10 minutes, sent outbox rows 5, a pass every minute) so that flat
-# tables can be seen within the hour. Writes samples.csv, soak.svg and
-# verdict.txt to loadtests/reports/<stamp>-soak/ and exits 1 if, after the
+# kept 2 minutes, finished jobs deleted after 5, sent outbox rows after 5,
+# a pass every minute) so that flat tables can be seen within the hour.
+# Writes samples.csv, soak.svg and verdict.txt to loadtests/reports/<stamp>-soak/ and exits 1 if, after the
 # first 5 minutes, a process's RSS grew more than 10 %, or a job was lost.
 # Not in CI. Usage: scripts/soak.sh [MINUTES] [RATE]
 set -euo pipefail
@@ -18,8 +18,9 @@ scripts/services.sh >/dev/null
 echo "[soak] building release binaries"
 SQLX_OFFLINE=true cargo build --release --workspace --bins --quiet
 export CATALYTIC_SCHEDULER__RETENTION_INTERVAL_SECS=60
-export CATALYTIC_SCHEDULER__RETENTION_RESULTS_SECS=600
+export CATALYTIC_SCHEDULER__RETENTION_RESULTS_SECS=120
 export CATALYTIC_SCHEDULER__RETENTION_SENT_OUTBOX_SECS=300
+export CATALYTIC_SCHEDULER__RETENTION_JOBS_SECS=300
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=loadtests/reports/$stamp-soak
 mkdir -p "$out"

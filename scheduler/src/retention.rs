@@ -7,6 +7,7 @@
 //! | result parts of attempts that did not succeed | until the next round | deleted (a summarised result's parts go with it) |
 //! | progress of jobs no longer running | until the round after they stop | deleted |
 //! | sent outbox rows | `scheduler.retention_sent_outbox_secs` (1 day) | deleted |
+//! | finished jobs | `scheduler.retention_jobs_secs` (90 days) after finishing, or their own `result_ttl_secs` if longer | deleted as `DELETE /v1/jobs/{id}` deletes one (transitions, outbox rows, webhook messages go with it; the usage event stays) |
 //! | refresh tokens, revoked access tokens | until they expire | deleted |
 //! | login lockouts (per email) | while locked or in their failure window | deleted |
 //! | failed logins per email and address | a day after the last failure, unless locked | deleted |
@@ -39,6 +40,8 @@ pub struct Retention {
     pub interval: Duration,
     pub results: Duration,
     pub sent_outbox: Duration,
+    /// `scheduler.retention_jobs_secs`: finished jobs, deleted.
+    pub jobs: Duration,
     /// `auth.lockout_window_secs`: a lockout row older than its window and
     /// not locked changes no login's answer.
     pub lockout_window: Duration,
@@ -53,6 +56,7 @@ pub struct Retention {
 pub struct Pruned {
     pub job_results: u64,
     pub own_ttl_results: u64,
+    pub jobs: u64,
     pub job_progress: u64,
     pub orphan_parts: u64,
     pub sent_outbox: u64,
@@ -106,6 +110,7 @@ impl Retention {
             })
             .await,
             own_ttl_results: self.expire_own_results().await,
+            jobs: prune("jobs", |n| retention::delete_old_jobs(pool, self.jobs, n)).await,
             job_progress: prune("job_progress", |n| {
                 retention::delete_finished_progress(pool, n)
             })

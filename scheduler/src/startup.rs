@@ -105,6 +105,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         interval: Duration::from_secs(settings.scheduler.retention_interval_secs),
         results: Duration::from_secs(settings.scheduler.retention_results_secs),
         sent_outbox: Duration::from_secs(settings.scheduler.retention_sent_outbox_secs),
+        jobs: Duration::from_secs(settings.scheduler.retention_jobs_secs),
         lockout_window: Duration::from_secs(settings.auth.lockout_window_secs),
         webhook_attempts: Duration::from_secs(settings.webhooks.attempt_retention_secs),
         mail_messages: Duration::from_secs(settings.mail.retention_secs),

@@ -455,6 +455,9 @@ pub struct SchedulerSettings {
     pub retention_interval_secs: u64,
     pub retention_results_secs: u64,
     pub retention_sent_outbox_secs: u64,
+    /// Finished jobs are deleted this long after finishing (or after their
+    /// own `result_ttl_secs`, if longer).
+    pub retention_jobs_secs: u64,
 }
 
 /// Webhook delivery (issue 6, docs/adr/0005-scheduler.md); every key documented in defaults.toml.
@@ -685,6 +688,10 @@ impl Settings {
             (
                 "scheduler.retention_sent_outbox_secs",
                 scheduler.retention_sent_outbox_secs,
+            ),
+            (
+                "scheduler.retention_jobs_secs",
+                scheduler.retention_jobs_secs,
             ),
         ] {
             if value == 0 {

@@ -43,6 +43,31 @@ pub async fn summarise_results(pool: &PgPool, age: Duration, limit: i64) -> Resu
     Ok(u64::try_from(pruned.pruned).unwrap_or(0))
 }
 
+/// Deletes finished jobs that finished more than `age` ago (or their own
+/// `result_ttl_secs` ago, if longer), as `DELETE /v1/jobs/{id}` deletes
+/// one (migrations/0027: their transitions, outbox rows and webhook
+/// messages go with them, their usage events stay for billing with the id
+/// forgotten), and tells the api processes (`job_erased`). Without this the
+/// jobs table grows with every job ever run (issue 17's soak). Rows locked
+/// by anyone else (a bulk delete) are skipped, to be seen next round.
+pub async fn delete_old_jobs(pool: &PgPool, age: Duration, limit: i64) -> Result<u64, DbError> {
+    let deleted = sqlx::query!(
+        r#"WITH picked AS MATERIALIZED (
+               SELECT id FROM jobs
+               WHERE status IN ('succeeded', 'failed', 'cancelled')
+                 AND finished_at < now() - make_interval(secs => greatest($1::float8, coalesce(result_ttl_secs, 0)))
+               LIMIT $2
+               FOR UPDATE SKIP LOCKED),
+           gone AS (DELETE FROM jobs j USING picked p WHERE j.id = p.id RETURNING j.id)
+           SELECT count(*) AS "deleted!", notify_jobs_erased(array_agg(id)) AS told FROM gone"#,
+        age.as_secs_f64(),
+        limit,
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(u64::try_from(deleted.deleted).unwrap_or(0))
+}
+
 /// Summarises the results of jobs submitted with their own
 /// `result_ttl_secs` whose time has come (`result_expires_at`, set when
 /// they succeeded), as `summarise_results` does, and tells the api

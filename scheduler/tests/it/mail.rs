@@ -516,6 +516,7 @@ async fn finished_mail_is_pruned_after_its_retention_and_pending_mail_never() ->
         interval: Duration::from_secs(3600),
         results: Duration::from_secs(7 * 86_400),
         sent_outbox: Duration::from_secs(86_400),
+        jobs: Duration::from_secs(90 * 86_400),
         lockout_window: Duration::from_secs(300),
         webhook_attempts: Duration::from_secs(30 * 86_400),
         mail_messages: Duration::from_secs(Settings::load_from([])?.mail.retention_secs),

@@ -37,6 +37,7 @@ fn retention(db: &TestDatabase) -> Retention {
         interval: Duration::from_secs(3600),
         results: Duration::from_secs(7 * 86_400),
         sent_outbox: Duration::from_secs(86_400),
+        jobs: Duration::from_secs(90 * 86_400),
         lockout_window: Duration::from_secs(300),
         webhook_attempts: Duration::from_secs(30 * 86_400),
         mail_messages: Duration::from_secs(30 * 86_400),
@@ -399,4 +400,70 @@ async fn account_rows_go_when_stale_and_audit_records_after_a_year() -> anyhow::
         1
     );
     db.drop_database().await
+}
+
+#[tokio::test]
+async fn finished_jobs_go_after_the_retention_or_their_own_ttl_and_usage_stays()
+-> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let old = succeeded_job(&db, json!({"length": 1})).await?;
+    let kept_by_ttl = succeeded_job(&db, json!({"length": 2})).await?;
+    let recent = succeeded_job(&db, json!({"length": 3})).await?;
+    let tenant = tenant(&db.pool).await?;
+    let unfinished = queued_job(&db, tenant, 3).await?;
+    // 91 days ago: past the 90-day retention; one of them asked for a
+    // year of its own. The unfinished one is as old, never finished.
+    for job in [old, kept_by_ttl] {
+        sqlx::query("UPDATE jobs SET finished_at = now() - interval '91 days', created_at = now() - interval '91 days' WHERE id = $1")
+            .bind(job.as_uuid())
+            .execute(&db.pool)
+            .await?;
+    }
+    sqlx::query("UPDATE jobs SET created_at = now() - interval '91 days' WHERE id = $1")
+        .bind(unfinished.as_uuid())
+        .execute(&db.pool)
+        .await?;
+    sqlx::query("UPDATE jobs SET result_ttl_secs = 31536000 WHERE id = $1")
+        .bind(kept_by_ttl.as_uuid())
+        .execute(&db.pool)
+        .await?;
+    let usage_before = scalar_i64(&db, "SELECT count(*) FROM usage_events").await?;
+
+    let pruned = retention(&db).run_once().await;
+    assert_eq!(pruned.jobs, 1, "only the old finished job goes");
+    let left: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM jobs ORDER BY id")
+        .fetch_all(&db.pool)
+        .await?;
+    let mut expected = vec![
+        kept_by_ttl.as_uuid(),
+        recent.as_uuid(),
+        unfinished.as_uuid(),
+    ];
+    expected.sort();
+    assert_eq!(left, expected);
+    // What only described it went with it; its usage event stays, unlinked.
+    let described = sqlx::query_scalar::<_, i64>(
+        "SELECT (SELECT count(*) FROM job_transitions WHERE job_id = $1)
+              + (SELECT count(*) FROM job_outbox WHERE job_id = $1)
+              + (SELECT count(*) FROM webhook_messages WHERE job_id = $1)",
+    )
+    .bind(old.as_uuid())
+    .fetch_one(&db.pool)
+    .await?;
+    assert_eq!(described, 0);
+    assert_eq!(
+        scalar_i64(&db, "SELECT count(*) FROM usage_events").await?,
+        usage_before
+    );
+    assert_eq!(
+        scalar_i64(
+            &db,
+            "SELECT count(*) FROM usage_events WHERE job_id IS NULL"
+        )
+        .await?,
+        1
+    );
+    // A second round finds nothing more.
+    assert_eq!(retention(&db).run_once().await.jobs, 0);
+    Ok(())
 }

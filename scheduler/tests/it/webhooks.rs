@@ -504,6 +504,7 @@ async fn attempts_older_than_30_days_are_pruned() -> anyhow::Result<()> {
         interval: Duration::from_secs(3600),
         results: Duration::from_secs(7 * 86_400),
         sent_outbox: Duration::from_secs(86_400),
+        jobs: Duration::from_secs(90 * 86_400),
         lockout_window: Duration::from_secs(300),
         webhook_attempts: Duration::from_secs(settings.attempt_retention_secs),
         mail_messages: Duration::from_secs(30 * 86_400),
