@@ -3316,7 +3316,7 @@ export type ExportTenantError = ExportTenantErrors[keyof ExportTenantErrors];
 
 export type ExportTenantResponses = {
     /**
-     * a JSON object: `format`, `exported_at`, `tenant`, `users`, `api_keys`, `lattices`, `webhook_endpoints`, `schedules`, `invoices`, `jobs`, and last `complete: true` (absent when the stream was cut)
+     * a JSON object: `format`, `exported_at`, `tenant`, `users`, `api_keys`, `lattices`, `webhook_endpoints`, `schedules`, `concurrency_keys`, `invoices`, `jobs`, and last `complete: true` (absent when the stream was cut)
      */
     200: unknown;
 };
