@@ -171,6 +171,10 @@ async fn list_concurrency_keys(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<ConcurrencyKeyPage>, ApiError> {
     let page = page.parse::<String>()?;
+    if let Some(after) = &page.after {
+        // A key: PostgreSQL takes no NUL in text, and no key has one.
+        check_key("cursor", after)?;
+    }
     let mut conn = state.db.acquire().await.map_err(DbError::from)?;
     let mut rows = store::list(
         &mut conn,

@@ -176,6 +176,15 @@ async fn bad_fields_are_named_and_another_tenants_key_is_not_found() -> anyhow::
     )
     .await?;
     assert_eq!((status, fields(&refused)), (422, vec!["max".to_owned()]));
+    let (status, refused) = call(
+        &app,
+        &app.key,
+        Method::GET,
+        "/v1/concurrency-keys?cursor=%00",
+        None,
+    )
+    .await?;
+    assert_eq!((status, fields(&refused)), (422, vec!["cursor".to_owned()]));
     // 255 characters is a key; so is anything printable.
     let most = "é".repeat(255);
     let encoded: String = most.bytes().map(|b| format!("%{b:02X}")).collect();
