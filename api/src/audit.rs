@@ -36,10 +36,12 @@ pub enum Action {
     Exported,
     DeletionScheduled,
     DeletionCancelled,
+    ConcurrencyLimitSet,
+    ConcurrencyLimitDeleted,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 22] = [
         Action::SignIn,
         Action::SignInFailed,
         Action::PasswordChanged,
@@ -60,6 +62,8 @@ impl Action {
         Action::Exported,
         Action::DeletionScheduled,
         Action::DeletionCancelled,
+        Action::ConcurrencyLimitSet,
+        Action::ConcurrencyLimitDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +88,8 @@ impl Action {
             Action::Exported => "tenant.exported",
             Action::DeletionScheduled => "tenant.deletion_scheduled",
             Action::DeletionCancelled => "tenant.deletion_cancelled",
+            Action::ConcurrencyLimitSet => "concurrency_key.limit_set",
+            Action::ConcurrencyLimitDeleted => "concurrency_key.limit_deleted",
         }
     }
 

@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
         (name = "jobs", description = "Submit and poll lattice jobs"),
         (name = "lattices", description = "Stored lattice definitions jobs can name by id"),
         (name = "schedules", description = "Cron schedules: a job template submitted at each tick, in a time zone"),
+        (name = "concurrency-keys", description = "Stored limits per concurrency key: they override each job's own max_concurrency, waiting jobs included"),
         (name = "auth", description = "Accounts and sessions: register, verify the email, login, refresh, logout, change or reset the password"),
         (name = "users", description = "The caller (/v1/me), the tenant's users, roles and invitations"),
         (name = "api-keys", description = "The tenant's API keys: scope, expiry, last use, revocation"),

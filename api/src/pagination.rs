@@ -1,6 +1,8 @@
 //! Cursor pagination for every list route: newest first, ids are UUIDv7
-//! (time-ordered), so the last id of a page is the cursor of the next. A
-//! page fetches `limit + 1` rows to know whether another page follows.
+//! (time-ordered), so the last id of a page is the cursor of the next (the
+//! stored concurrency limits, which have no id, page in key order and the
+//! last key is the cursor). A page fetches `limit + 1` rows to know
+//! whether another page follows.
 
 use crate::error::ApiError;
 use serde::Deserialize;
@@ -55,12 +57,8 @@ impl<Id> Page<Id> {
     }
 
     /// Cuts `rows` (fetched with `fetch()`) to the page and returns the
-    /// next cursor, if another page follows.
-    pub fn finish<T>(
-        &self,
-        rows: &mut Vec<T>,
-        id: impl Fn(&T) -> uuid::Uuid,
-    ) -> Option<uuid::Uuid> {
+    /// next cursor (the last row's id), if another page follows.
+    pub fn finish<T, C>(&self, rows: &mut Vec<T>, id: impl Fn(&T) -> C) -> Option<C> {
         let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
         if rows.len() <= limit {
             return None;

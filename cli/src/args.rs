@@ -63,6 +63,10 @@ pub enum Command {
     /// Cron schedules: a job submitted at each tick of a cron expression.
     #[command(subcommand)]
     Schedules(SchedulesCommand),
+    /// Stored limits per concurrency key: each overrides the
+    /// --max-concurrency of every job of its key, waiting ones included.
+    #[command(subcommand, name = "concurrency-keys")]
+    ConcurrencyKeys(ConcurrencyKeysCommand),
     /// Webhook endpoints, test messages and delivery attempts (needs a logged-in admin).
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
@@ -303,6 +307,32 @@ pub enum SchedulesCommand {
     Delete {
         id: Uuid,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConcurrencyKeysCommand {
+    /// Your stored limits in key order, each with its waiting and active
+    /// (queued or running) jobs.
+    List {
+        /// At most this many (1–100).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// The `next_cursor` of the previous page (a key).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// One key's stored limit and its jobs now.
+    Get { key: String },
+    /// Store a key's limit (or change it): it applies at once to the key's
+    /// jobs, waiting ones included. A lowered limit cancels nothing.
+    Set {
+        key: String,
+        /// 1–1000 of the key's jobs queued or running at once.
+        #[arg(long, value_name = "N")]
+        max: u32,
+    },
+    /// Delete a key's limit: its jobs' own --max-concurrency applies again.
+    Delete { key: String },
 }
 
 #[derive(Debug, Clone, Args)]

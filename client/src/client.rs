@@ -358,9 +358,9 @@ async fn refusal(response: Response) -> Error {
 }
 
 /// `?limit=&cursor=` of a list call, only the parts given.
-pub(crate) fn page_query(
+pub(crate) fn page_query<C: ToString>(
     limit: Option<u32>,
-    cursor: Option<uuid::Uuid>,
+    cursor: Option<C>,
 ) -> Vec<(&'static str, String)> {
     let mut query = Vec::new();
     if let Some(limit) = limit {

@@ -13,12 +13,14 @@
 //! The calls are grouped by resource: `client.rs` (the client itself,
 //! register and login, jobs, creating lattices and keys), `accounts.rs`
 //! (session, email verification, passwords, API keys), `audit.rs`,
-//! `lattices.rs`, `webhooks.rs`, `billing.rs`.
+//! `lattices.rs`, `schedules.rs`, `concurrency_keys.rs`, `webhooks.rs`,
+//! `billing.rs`.
 
 mod accounts;
 mod audit;
 mod billing;
 mod client;
+mod concurrency_keys;
 mod error;
 mod lattices;
 mod schedules;
@@ -28,8 +30,9 @@ mod webhooks;
 pub use client::{Client, PartDownload};
 pub use error::{Error, Problem};
 pub use types::{
-    ApiKey, ApiKeyCreated, AuditEvent, AuditFilter, BulkResult, BulkSubmitted, Cancelled, Deleted,
-    Invoice, InvoiceLine, Items, Job, JobFilter, JobId, JobStatus, Lattice, MailAccepted, Page,
-    RegisterAccepted, Schedule, ScheduleRun, Submitted, Tokens, Usage, UsageBucket, WebhookAttempt,
-    WebhookEndpoint, WebhookEndpointCreated, WebhookMessage, WebhookTestSent,
+    ApiKey, ApiKeyCreated, AuditEvent, AuditFilter, BulkResult, BulkSubmitted, Cancelled,
+    ConcurrencyKey, Deleted, Invoice, InvoiceLine, Items, Job, JobFilter, JobId, JobStatus,
+    Lattice, MailAccepted, Page, RegisterAccepted, Schedule, ScheduleRun, Submitted, Tokens, Usage,
+    UsageBucket, WebhookAttempt, WebhookEndpoint, WebhookEndpointCreated, WebhookMessage,
+    WebhookTestSent,
 };

@@ -262,12 +262,13 @@ impl fmt::Display for JobStatus {
     }
 }
 
-/// One page of a list call, newest first; pass `next_cursor` as the next
-/// call's cursor until it is `None`.
+/// One page of a list call, newest first (stored concurrency limits: in
+/// key order, the cursor a key); pass `next_cursor` as the next call's
+/// cursor until it is `None`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Page<T> {
+pub struct Page<T, C = uuid::Uuid> {
     pub items: Vec<T>,
-    pub next_cursor: Option<uuid::Uuid>,
+    pub next_cursor: Option<C>,
 }
 
 /// An API key as listed (never the secret).
@@ -549,4 +550,19 @@ pub struct ScheduleRun {
     pub outcome: String,
     pub job_id: Option<JobId>,
     pub detail: Option<String>,
+}
+
+/// A stored concurrency limit (`/v1/concurrency-keys/{key}`) with the
+/// key's jobs when it was read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConcurrencyKey {
+    pub key: String,
+    /// Overrides each job's own `max_concurrency` while stored.
+    pub max_concurrency: u32,
+    /// Jobs of the key waiting for a slot.
+    pub waiting_jobs: u64,
+    /// Jobs of the key queued or running.
+    pub active_jobs: u64,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
 }

@@ -5,9 +5,10 @@
 //!   is acted on only under its row lock (`FOR UPDATE SKIP LOCKED`) and from
 //!   `waiting`, so two replicas never both move it.
 //! - `concurrency_key`: the oldest waiting jobs of a key are queued while
-//!   the key's queued and running jobs are fewer than their
-//!   `max_concurrency`, one key at a time across replicas (an advisory lock
-//!   per key, then the count: exact, never one over).
+//!   the key's queued and running jobs are fewer than its limit (the
+//!   tenant's stored one, `PUT /v1/concurrency-keys/{key}`, else each
+//!   job's own `max_concurrency`), one key at a time across replicas (an
+//!   advisory lock per key, then the count: exact, never one over).
 //!
 //! Every replica runs it.
 //!
@@ -16,7 +17,9 @@
 //!   id when some job depends on it (shared/src/db/jobs.rs, `finish_many`),
 //!   and its waiting children are settled at once; it notifies `job_slots`
 //!   with a finished keyed job's id, as a submit does for a keyed job it
-//!   stores, and that key's free slots are filled at once;
+//!   stores (and the api for the oldest waiting job of a key whose stored
+//!   limit it set or deleted), and that key's free slots are filled at
+//!   once;
 //! - a sweep over every waiting job, in id order, every
 //!   `scheduler.dependencies_sweep_ms` and at start: the backstop for a
 //!   notification missed (this replica's LISTEN connection was down, or a

@@ -93,6 +93,10 @@ impl Backend {
         self.call(Method::POST, path, bearer, body).await
     }
 
+    pub async fn put(&self, path: &str, bearer: &str, body: &Value) -> Answer {
+        self.call(Method::PUT, path, Some(bearer), Some(body)).await
+    }
+
     pub async fn delete(&self, path: &str, bearer: &str) -> Answer {
         self.call(Method::DELETE, path, Some(bearer), None).await
     }

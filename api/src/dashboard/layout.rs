@@ -59,6 +59,7 @@ fn navigation(nav: &Nav<'_>) -> Markup {
             a href="/dashboard/jobs" { "Jobs" }
             a href="/dashboard/jobs/new" { "Submit" }
             a href="/dashboard/schedules" { "Schedules" }
+            a href="/dashboard/concurrency-keys" { "Concurrency keys" }
             a href="/dashboard/webhooks" { "Webhooks" }
             a href="/dashboard/billing" { "Usage & invoices" }
             a href="/dashboard/audit-log" { "Audit log" }

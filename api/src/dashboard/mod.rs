@@ -12,8 +12,9 @@
 //! - [`session`]: the cookies, the extractors that read them, CSRF.
 //! - [`backend`]: calls into the API router, answers as typed JSON.
 //! - [`layout`]: the page frame and error pages.
-//! - [`login`], [`jobs`], [`webhooks`], [`schedules`], [`billing`],
-//!   [`account`], [`audit_log`]: tenant pages; [`signup`] and [`recovery`]:
+//! - [`login`], [`jobs`], [`webhooks`], [`schedules`],
+//!   [`concurrency_keys`], [`billing`], [`account`], [`audit_log`]: tenant
+//!   pages; [`signup`] and [`recovery`]:
 //!   pages for people without a session (register, join by invitation,
 //!   verify an email, reset a password); [`fleet`]: operator pages;
 //!   [`path_svg`]: the grid picture; [`assets`]: the stylesheet and the
@@ -27,6 +28,7 @@ mod assets;
 mod audit_log;
 mod backend;
 mod billing;
+mod concurrency_keys;
 mod fleet;
 pub mod heatmap;
 mod jobs;
@@ -65,6 +67,7 @@ pub fn router(backend: Backend) -> Router<AppState> {
         .merge(jobs::router())
         .merge(webhooks::router())
         .merge(schedules::router())
+        .merge(concurrency_keys::router())
         .merge(billing::router())
         .merge(account::router())
         .merge(audit_log::router())

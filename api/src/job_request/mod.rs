@@ -77,7 +77,7 @@ pub struct JobIn {
 
 /// A key a client names (uniqueness, concurrency): 1–255 characters, none
 /// of them control characters (the columns' CHECKs say the same).
-fn check_key(field: &str, key: &str) -> Result<(), ApiError> {
+pub(crate) fn check_key(field: &str, key: &str) -> Result<(), ApiError> {
     let chars = key.chars().count();
     if !(1..=255).contains(&chars) || key.chars().any(char::is_control) {
         return Err(ApiError::field(

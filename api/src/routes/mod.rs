@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod audit_log;
 pub mod auth;
 pub mod billing;
+pub mod concurrency_keys;
 pub mod docs;
 pub mod email_verification;
 pub mod health;
@@ -56,6 +57,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(job_batches::router())
         .merge(lattices::router())
         .merge(schedules::router())
+        .merge(concurrency_keys::router())
         .merge(auth::router())
         .merge(passwords::router())
         .merge(email_verification::router())

@@ -1,7 +1,7 @@
 //! `GET /v1/tenant/export` (issue 20): everything the tenant has stored, as
 //! one JSON document, streamed: the tenant, its users, API keys (never a
 //! secret), lattices, webhook endpoints (never a secret), schedules,
-//! invoices with their lines, and every job with its result, each in the
+//! stored concurrency limits, invoices with their lines, and every job with its result, each in the
 //! shape its own route answers. Read in pages of `PAGE` rows, so an export
 //! of millions of jobs holds one page in memory. The document ends with
 //! `"complete": true`: a stream cut by an error mid-way lacks it (the
@@ -12,6 +12,7 @@ use crate::auth::TenantScope;
 use crate::db;
 use crate::error::{ApiError, Problem};
 use crate::responses::{JobOut, TenantOut, UserOut};
+use crate::routes::concurrency_keys::ConcurrencyKeyOut;
 use crate::routes::webhook_endpoints::EndpointOut;
 use crate::routes::{api_keys::ApiKeyOut, invoices, lattices, schedules};
 use crate::state::AppState;
@@ -42,7 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// admins). The export itself is recorded in the audit log.
 #[utoipa::path(get, path = "/v1/tenant/export", tag = "tenant", security(("api_key" = [])),
     responses(
-        (status = 200, description = "a JSON object: `format`, `exported_at`, `tenant`, `users`, `api_keys`, `lattices`, `webhook_endpoints`, `schedules`, `invoices`, `jobs`, and last `complete: true` (absent when the stream was cut)", content_type = "application/json"),
+        (status = 200, description = "a JSON object: `format`, `exported_at`, `tenant`, `users`, `api_keys`, `lattices`, `webhook_endpoints`, `schedules`, `concurrency_keys`, `invoices`, `jobs`, and last `complete: true` (absent when the stream was cut)", content_type = "application/json"),
         (status = 401, description = "missing or invalid API key or access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "needs the admin role", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -237,6 +238,21 @@ async fn write_export(
         .collect();
     w.raw(",\"schedules\":");
     w.value(&all_schedules)?;
+    // At most 1,000 stored limits: one read.
+    let mut conn = pool.acquire().await.map_err(DbError::from)?;
+    let limits: Vec<ConcurrencyKeyOut> = catalytic_shared::db::concurrency_keys::list(
+        &mut conn,
+        tenant,
+        None,
+        catalytic_shared::db::concurrency_keys::MAX_PER_TENANT,
+    )
+    .await?
+    .into_iter()
+    .map(ConcurrencyKeyOut::from)
+    .collect();
+    drop(conn);
+    w.raw(",\"concurrency_keys\":");
+    w.value(&limits)?;
     section(
         w,
         "invoices",

@@ -510,6 +510,14 @@ async fn the_export_holds_every_resource_and_every_job_and_says_it_is_complete()
             .status(),
         201
     );
+    let limit = app
+        .http
+        .put(format!("{}/v1/concurrency-keys/exports", app.base))
+        .bearer_auth(&key)
+        .json(&json!({"max_concurrency": 2}))
+        .send()
+        .await?;
+    assert_eq!(limit.status(), 201);
     let job = json!({"lattice": {"dimensions": 2, "size": 4}, "operation": "shortest_path",
                      "params": {"start": [0, 0], "end": [3, 3]}});
     // More jobs than one page of the export holds.
@@ -556,6 +564,13 @@ async fn the_export_holds_every_resource_and_every_job_and_says_it_is_complete()
     assert_eq!(export["api_keys"][0]["name"], "exporter");
     assert!(export["api_keys"][0].get("key").is_none(), "never a secret");
     assert_eq!(export["lattices"][0]["name"], "grid");
+    assert_eq!(
+        (
+            &export["concurrency_keys"][0]["key"],
+            &export["concurrency_keys"][0]["max_concurrency"]
+        ),
+        (&json!("exports"), &json!(2))
+    );
     let mut exported: Vec<String> = export["jobs"]
         .as_array()
         .into_iter()

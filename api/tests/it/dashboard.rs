@@ -5,6 +5,7 @@
 //! docs page loads only vendored assets. Issue 20's account pages: register
 //! and join, verify an email, reset and change a password, the audit log,
 //! with the mailed tokens read from the mail outbox (no mail is sent here).
+//! Issue 21's concurrency keys page: set and delete a stored limit.
 
 use crate::auth::PASSWORD;
 use crate::harness::{TestApp, spawn_app};
@@ -1229,5 +1230,91 @@ async fn the_audit_log_shows_sign_ins_to_admins_and_refuses_viewers() -> anyhow:
     let joined = audit_row(&log.body, "user.joined")
         .ok_or_else(|| anyhow::anyhow!("no join row in {}", log.body))?;
     assert!(joined.contains("vera@example.com"), "{joined}");
+    app.teardown().await
+}
+
+#[tokio::test]
+async fn concurrency_key_limits_are_set_and_deleted_from_the_dashboard() -> anyhow::Result<()> {
+    let app = spawn_app().await?;
+    let owner = app.signup("ada@example.com").await?;
+    let mut ada = Browser::new(&app)?;
+    ada.log_in("ada@example.com", PASSWORD).await?;
+    let empty = ada.get("/dashboard/concurrency-keys").await?;
+    assert_eq!(empty.status, 200);
+    assert!(
+        empty.body.contains("No stored limits")
+            && empty.body.contains(r#"href="/dashboard/concurrency-keys""#),
+        "{}",
+        empty.body
+    );
+    let csrf = csrf_of(&empty.body)?;
+
+    let set = |max: &'static str| [("key", "nightly/export"), ("max", max)];
+    let stored = ada
+        .post("/dashboard/concurrency-keys", &with_csrf(&set("3"), &csrf))
+        .await?;
+    assert_eq!(
+        (stored.status, stored.location.as_str()),
+        (303, "/dashboard/concurrency-keys"),
+        "{}",
+        stored.body
+    );
+    let got: Value = app
+        .get_as("/v1/concurrency-keys/nightly%2Fexport", &owner.access)
+        .await?
+        .json()
+        .await?;
+    assert_eq!(got["max_concurrency"], 3, "{got}");
+    let listed = ada.get("/dashboard/concurrency-keys").await?;
+    assert!(
+        listed.body.contains(r#"data-key="nightly/export""#),
+        "{}",
+        listed.body
+    );
+
+    // The API's refusals show above the form, naming the field.
+    for max in ["0", "lots"] {
+        let refused = ada
+            .post("/dashboard/concurrency-keys", &with_csrf(&set(max), &csrf))
+            .await?;
+        assert_eq!(refused.status, 422, "{max}: {}", refused.body);
+        assert!(refused.body.contains("max_concurrency"), "{}", refused.body);
+    }
+    let forged = ada
+        .post(
+            "/dashboard/concurrency-keys",
+            &with_csrf(&set("9"), "forged"),
+        )
+        .await?;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+
+    // Viewers see the limits but get no forms, and the API refuses theirs.
+    app.join(&owner.access, "vic@example.com", "viewer").await?;
+    let mut vic = Browser::new(&app)?;
+    vic.log_in("vic@example.com", PASSWORD).await?;
+    let seen = vic.get("/dashboard/concurrency-keys").await?;
+    assert!(
+        seen.body.contains("nightly/export") && !seen.body.contains("Set a limit"),
+        "{}",
+        seen.body
+    );
+    let vics = csrf_of(&seen.body)?;
+    let refused = vic
+        .post(
+            "/dashboard/concurrency-keys/delete",
+            &[("key", "nightly/export"), ("csrf", &vics)],
+        )
+        .await?;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+
+    let deleted = ada
+        .post(
+            "/dashboard/concurrency-keys/delete",
+            &[("key", "nightly/export"), ("csrf", &csrf)],
+        )
+        .await?;
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
+    let after = ada.get("/dashboard/concurrency-keys").await?;
+    assert!(after.body.contains("No stored limits"), "{}", after.body);
     app.teardown().await
 }

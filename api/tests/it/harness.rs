@@ -148,6 +148,28 @@ impl TestApp {
     }
 }
 
+/// `method path` with `key` as the bearer and `body` as JSON: the status
+/// and the JSON answer (`Null` when there is none, as for a 204).
+pub async fn call(
+    app: &TestApp,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> anyhow::Result<(u16, Value)> {
+    let mut request = app
+        .http
+        .request(method, format!("{}{path}", app.base))
+        .bearer_auth(key);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let text = response.text().await?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
 /// Reads a problem+json response, checking the content type.
 pub async fn problem(response: reqwest::Response) -> anyhow::Result<(u16, Value)> {
     let status = response.status().as_u16();

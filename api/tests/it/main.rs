@@ -7,6 +7,7 @@ mod auth;
 mod auth_cache;
 mod billing;
 mod checkout;
+mod concurrency_keys;
 mod dashboard;
 mod dependencies;
 mod group_commit;

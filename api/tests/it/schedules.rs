@@ -3,7 +3,7 @@
 //! delete; every bad field named; another tenant's schedule is 404; the
 //! plan caps how many.
 
-use crate::harness::{TestApp, fields, problem, spawn_app};
+use crate::harness::{call, fields, problem, spawn_app};
 use catalytic_shared::tenant::Plan;
 use serde_json::{Value, json};
 
@@ -12,26 +12,6 @@ fn body(name: &str) -> Value {
            "job": {"lattice": {"dimensions": 2, "size": 8}, "operation": "shortest_path",
                    "params": {"start": [0, 0], "end": [7, 7]}},
            "overlap": "skip", "catch_up": "one"})
-}
-
-async fn call(
-    app: &TestApp,
-    key: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<&Value>,
-) -> anyhow::Result<(u16, Value)> {
-    let mut request = app
-        .http
-        .request(method, format!("{}{path}", app.base))
-        .bearer_auth(key);
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await?;
-    let status = response.status().as_u16();
-    let text = response.text().await?;
-    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
 }
 
 #[tokio::test]

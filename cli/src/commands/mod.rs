@@ -5,6 +5,7 @@
 mod account;
 mod audit;
 mod billing;
+mod concurrency_keys;
 mod download;
 mod jobs;
 mod lattices;
@@ -98,6 +99,7 @@ pub async fn run(command: Command, ctx: &Context) -> Result<(), Failure> {
         Command::Lattices(command) => lattices::run(ctx, command).await,
         Command::Jobs(command) => jobs::run(ctx, command).await,
         Command::Schedules(command) => schedules::run(ctx, command).await,
+        Command::ConcurrencyKeys(command) => concurrency_keys::run(ctx, command).await,
         Command::Webhooks(command) => webhooks::run(ctx, command).await,
         Command::Usage(args) => billing::usage(ctx, args).await,
         Command::Invoices(command) => billing::invoices(ctx, command).await,

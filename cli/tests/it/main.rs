@@ -7,6 +7,7 @@
 //! catalytic-worker -p catalytic-scheduler`.
 
 mod accounts;
+mod concurrency_keys;
 mod errors;
 mod harness;
 mod https;

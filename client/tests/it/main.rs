@@ -2,6 +2,8 @@
 //! sent: headers, query and the mapping of refusals. The real API is driven
 //! end to end by the load generator's smoke test (loadtests/tests/).
 
+mod concurrency_keys;
+
 use axum::Json;
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
@@ -57,16 +59,21 @@ async fn job(Path(id): Path<String>, RawQuery(query): RawQuery) -> Json<Value> {
     Json(json!({"id": id, "status": status, "attempt": 1, "result": null, "error": null}))
 }
 
-async fn spawn_fake() -> anyhow::Result<String> {
-    let app = axum::Router::new()
-        .route("/v1/jobs", post(submit))
-        .route("/v1/jobs/{id}", get(job));
+/// Serves `app` on 127.0.0.1:0 for the rest of the test: its base URL.
+pub(crate) async fn serve(app: axum::Router) -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
     Ok(format!("http://{addr}"))
+}
+
+async fn spawn_fake() -> anyhow::Result<String> {
+    let app = axum::Router::new()
+        .route("/v1/jobs", post(submit))
+        .route("/v1/jobs/{id}", get(job));
+    serve(app).await
 }
 
 #[tokio::test]
@@ -188,12 +195,7 @@ async fn spawn_accounts_fake() -> anyhow::Result<String> {
         .route("/v1/auth/password", post(change))
         .route("/v1/auth/password-reset", post(reset))
         .route("/v1/audit-log", get(audit));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(format!("http://{addr}"))
+    serve(app).await
 }
 
 #[tokio::test]

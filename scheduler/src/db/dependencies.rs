@@ -161,11 +161,14 @@ pub async fn lock_key(conn: &mut PgConnection, tenant: TenantId, key: &str) -> R
 }
 
 /// The oldest waiting jobs of the key that fit its free slots: while the
-/// key's queued and running jobs plus those taken stay within each one's
-/// `max_concurrency`. A job whose parents do not allow it yet (one
-/// unfinished, or one failed without `run_on_failure`: the dependency duty
-/// cancels those) is passed over. Call under `lock_key`. Index:
-/// `jobs_concurrency`.
+/// key's queued and running jobs plus those taken stay within the key's
+/// limit: the tenant's stored one (`concurrency_key_limits`, migration
+/// 0031) when there is one, else each job's own `max_concurrency`. A
+/// lowered limit releases nothing until the busy ones are fewer than it. A
+/// job whose parents do not allow it yet (one unfinished, or one failed
+/// without `run_on_failure`: the dependency duty cancels those) is passed
+/// over. Call under `lock_key`. Index: `jobs_concurrency`, and the stored
+/// limits' primary key.
 pub async fn fitting(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -187,7 +190,10 @@ pub async fn fitting(
                                 OR (p.status <> 'succeeded' AND NOT d.run_on_failure)))
                    ORDER BY id LIMIT $3) w)
            SELECT next.id AS "id!" FROM next, busy
-           WHERE busy.n + next.rn <= next.max_concurrency
+           WHERE busy.n + next.rn <= COALESCE(
+               (SELECT s.max_concurrency FROM concurrency_key_limits s
+                WHERE s.tenant_id = $1 AND s.concurrency_key = $2),
+               next.max_concurrency)
            ORDER BY next.id"#,
         tenant as TenantId,
         key,

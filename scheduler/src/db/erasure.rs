@@ -114,6 +114,12 @@ pub async fn erase_rest(pool: &PgPool, tenant: TenantId) -> Result<(), DbError> 
     .execute(&mut *tx)
     .await?;
     sqlx::query!(
+        "DELETE FROM concurrency_key_limits WHERE tenant_id = $1",
+        tenant as TenantId
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
         "DELETE FROM lattices WHERE tenant_id = $1",
         tenant as TenantId
     )

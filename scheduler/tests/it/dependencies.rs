@@ -3,9 +3,12 @@
 //! as soon as one fails or is cancelled; with `run_on_failure`, queued once
 //! every parent finished whatever the outcome. A cancelled child's own
 //! children follow it, and the sweep finds what no notification named.
+//! Concurrency keys: at most the key's limit queued or running, the
+//! tenant's stored limit over each job's own, a change released at once.
 
 use crate::harness::tenant;
 use catalytic_scheduler::dependencies::Dependencies;
+use catalytic_shared::db::concurrency_keys;
 use catalytic_shared::db::jobs::{self, Change, Concurrency, Guard, NewJob, Parents};
 use catalytic_shared::ids::{JobId, TenantId, WorkerId};
 use catalytic_shared::job::{Failure, JobState, Usage};
@@ -301,6 +304,122 @@ async fn a_keyed_child_waits_for_its_parents_then_for_a_slot() -> anyhow::Result
     assert_eq!(
         reason.as_deref(),
         Some("a slot of its concurrency key is free")
+    );
+    db.drop_database().await
+}
+
+/// Stores (or changes) the tenant's limit of `key` as the api does: in a
+/// transaction that wakes the release on commit.
+async fn store_limit(
+    db: &TestDatabase,
+    tenant: TenantId,
+    key: &str,
+    max: i32,
+) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await?;
+    concurrency_keys::set(&mut tx, tenant, key, max).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Polls until exactly the first `n` of `jobs` are queued (and the rest
+/// waiting), failing after a deadline: the statuses, for the message.
+async fn until_queued(db: &TestDatabase, jobs: &[JobId], n: usize) -> anyhow::Result<()> {
+    let want: Vec<&str> = (0..jobs.len())
+        .map(|i| if i < n { "queued" } else { "waiting" })
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = statuses(db, jobs).await?;
+        if now == want {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "still {now:?}, want {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stored_limit_holds_the_key_and_a_raise_releases_at_once() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let tenant = tenant(&db.pool).await?;
+    // Each job names 5; the stored limit of 1 is what holds.
+    let k = keyed(&db, tenant, "report", 5, 5).await?;
+    store_limit(&db, tenant, "report", 1).await?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    // Sweeps once at start (after it LISTENs), then not for an hour: what
+    // follows is released by the notification alone.
+    let running = tokio::spawn(duty(&db).run(shutdown.clone()));
+    until_queued(&db, &k, 1).await?;
+
+    store_limit(&db, tenant, "report", 3).await?;
+    until_queued(&db, &k, 3).await?;
+    shutdown.cancel();
+    running.await?;
+
+    // Lowered: nothing is cancelled, and nothing is released until fewer
+    // than 1 are busy.
+    let duty = duty(&db);
+    store_limit(&db, tenant, "report", 1).await?;
+    assert_eq!(duty.fill_slots_of(&[k[0].as_uuid()]).await?, 0);
+    assert_eq!(
+        statuses(&db, &k).await?,
+        ["queued", "queued", "queued", "waiting", "waiting"]
+    );
+    finish(&db, k[0], true).await?;
+    finish(&db, k[1], true).await?;
+    assert_eq!(duty.fill_slots_of(&[k[0].as_uuid()]).await?, 0, "2 busy");
+    finish(&db, k[2], true).await?;
+    assert_eq!(duty.fill_slots_of(&[k[0].as_uuid()]).await?, 1, "none busy");
+    assert_eq!(statuses(&db, &k[3..]).await?, ["queued", "waiting"]);
+
+    // Deleted: each job's own 5 applies again.
+    let mut tx = db.pool.begin().await?;
+    assert_eq!(
+        concurrency_keys::delete(&mut tx, tenant, "report").await?,
+        Some(1)
+    );
+    tx.commit().await?;
+    assert_eq!(duty.fill_slots_of(&[k[0].as_uuid()]).await?, 1);
+    assert_eq!(statuses(&db, &k[3..]).await?, ["queued", "queued"]);
+    db.drop_database().await
+}
+
+#[tokio::test]
+async fn a_stored_limit_overrides_the_max_each_job_named() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let tenant = tenant(&db.pool).await?;
+    let other_tenant = crate::harness::tenant(&db.pool).await?;
+    let raised = keyed(&db, tenant, "raised", 1, 3).await?;
+    let lowered = keyed(&db, tenant, "lowered", 3, 3).await?;
+    let own = keyed(&db, tenant, "own", 2, 3).await?;
+    let theirs = keyed(&db, other_tenant, "raised", 1, 2).await?;
+    store_limit(&db, tenant, "raised", 2).await?;
+    store_limit(&db, tenant, "lowered", 1).await?;
+
+    duty(&db).sweep_once().await?;
+    assert_eq!(
+        statuses(&db, &raised).await?,
+        ["queued", "queued", "waiting"],
+        "stored 2 over each job's 1"
+    );
+    assert_eq!(
+        statuses(&db, &lowered).await?,
+        ["queued", "waiting", "waiting"],
+        "stored 1 over each job's 3"
+    );
+    assert_eq!(
+        statuses(&db, &own).await?,
+        ["queued", "queued", "waiting"],
+        "no stored limit: the jobs' own 2"
+    );
+    assert_eq!(
+        statuses(&db, &theirs).await?,
+        ["queued", "waiting"],
+        "another tenant's key of the same name keeps its own 1"
     );
     db.drop_database().await
 }

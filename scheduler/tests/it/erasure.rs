@@ -1,6 +1,6 @@
 //! Tenant erasure (issue 20): a due tenant loses its jobs (queued and
-//! running ones cancelled first), keys, users, lattices, webhooks, mail and
-//! audit log; its invoices, usage and the tenant row stay; a tenant not
+//! running ones cancelled first), keys, users, lattices, webhooks, stored
+//! concurrency limits, mail and audit log; its invoices, usage and the tenant row stay; a tenant not
 //! yet due, or another tenant, keeps everything.
 
 use crate::harness::{claim, queued_job, tenant};
@@ -18,7 +18,8 @@ async fn count(db: &TestDatabase, table: &str, tenant: TenantId) -> anyhow::Resu
         .await?)
 }
 
-/// A user, an API key, a lattice, an audit record, a mail and an invoice.
+/// A user, an API key, a lattice, a stored concurrency limit, an audit
+/// record, a mail and an invoice.
 async fn furnish(db: &TestDatabase, tenant: TenantId) -> anyhow::Result<()> {
     let t = tenant.as_uuid();
     for sql in [
@@ -28,6 +29,8 @@ async fn furnish(db: &TestDatabase, tenant: TenantId) -> anyhow::Result<()> {
          VALUES (gen_random_uuid(), $1, 'k', left(md5($1::text), 12), '\\x00', 'write')",
         "INSERT INTO lattices (id, tenant_id, name, definition, vertices)
          VALUES (gen_random_uuid(), $1, 'grid', '{\"sizes\": [2]}', 2)",
+        "INSERT INTO concurrency_key_limits (tenant_id, concurrency_key, max_concurrency)
+         VALUES ($1, 'exports', 2)",
         "INSERT INTO audit_events (id, tenant_id, action) VALUES (gen_random_uuid(), $1, 'auth.sign_in')",
         "INSERT INTO mail_messages (id, tenant_id, to_address, template, params)
          VALUES (gen_random_uuid(), $1, 'a@example.com', 'welcome', '{}')",
@@ -77,6 +80,7 @@ async fn a_due_tenant_is_erased_but_its_invoices_and_other_tenants_stay() -> any
         "users",
         "api_keys",
         "lattices",
+        "concurrency_key_limits",
         "audit_events",
         "mail_messages",
     ] {

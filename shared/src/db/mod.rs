@@ -6,6 +6,7 @@
 //! by `scripts/sqlx-prepare.sh`).
 
 pub mod billing;
+pub mod concurrency_keys;
 pub mod job_queries;
 pub mod jobs;
 pub mod mail;

@@ -15,6 +15,9 @@ from .bulk_item import BulkItem
 from .cancelled_out import CancelledOut
 from .checkout_out import CheckoutOut
 from .checkout_request import CheckoutRequest
+from .concurrency_key_in import ConcurrencyKeyIn
+from .concurrency_key_out import ConcurrencyKeyOut
+from .concurrency_key_page import ConcurrencyKeyPage
 from .deleted_out import DeletedOut
 from .deletion_in import DeletionIn
 from .deletion_out import DeletionOut
@@ -100,6 +103,9 @@ __all__ = (
     "CancelledOut",
     "CheckoutOut",
     "CheckoutRequest",
+    "ConcurrencyKeyIn",
+    "ConcurrencyKeyOut",
+    "ConcurrencyKeyPage",
     "DeletedOut",
     "DeletionIn",
     "DeletionOut",

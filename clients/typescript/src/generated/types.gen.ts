@@ -209,6 +209,49 @@ export type CheckoutRequest = {
     plan: string;
 };
 
+export type ConcurrencyKeyIn = {
+    /**
+     * 1–1000: at most this many of the key's jobs are queued or running
+     * at once, whatever `max_concurrency` their submits named.
+     */
+    max_concurrency: number;
+};
+
+export type ConcurrencyKeyOut = {
+    /**
+     * The key's jobs queued or running now (they hold its slots; after a
+     * lowered limit, possibly more than it until they finish).
+     */
+    active_jobs: number;
+    created_at: string;
+    /**
+     * The concurrency key, as submits name it (`concurrency_key`).
+     */
+    key: string;
+    /**
+     * The stored limit: it overrides each job's own `max_concurrency`.
+     */
+    max_concurrency: number;
+    updated_at: string;
+    /**
+     * The key's jobs waiting for a slot now (those still waiting for
+     * their parents included).
+     */
+    waiting_jobs: number;
+};
+
+export type ConcurrencyKeyPage = {
+    /**
+     * In key order.
+     */
+    items: Array<ConcurrencyKeyOut>;
+    /**
+     * Pass as `cursor` for the next page (the last key of this one);
+     * absent on the last page.
+     */
+    next_cursor?: string | null;
+};
+
 /**
  * What a bulk delete did.
  */
@@ -1936,6 +1979,170 @@ export type ReceiveStripeEventResponses = {
 
 export type ReceiveStripeEventResponse = ReceiveStripeEventResponses[keyof ReceiveStripeEventResponses];
 
+export type ListConcurrencyKeysData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * 1–100, default 100.
+         */
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page.
+         */
+        cursor?: string;
+    };
+    url: '/v1/concurrency-keys';
+};
+
+export type ListConcurrencyKeysErrors = {
+    /**
+     * missing or invalid API key or access token
+     */
+    401: Problem;
+    /**
+     * bad `limit` or `cursor`, or an unknown parameter
+     */
+    422: Problem;
+};
+
+export type ListConcurrencyKeysError = ListConcurrencyKeysErrors[keyof ListConcurrencyKeysErrors];
+
+export type ListConcurrencyKeysResponses = {
+    /**
+     * one page of the tenant's stored limits, in key order
+     */
+    200: ConcurrencyKeyPage;
+};
+
+export type ListConcurrencyKeysResponse = ListConcurrencyKeysResponses[keyof ListConcurrencyKeysResponses];
+
+export type DeleteConcurrencyKeyData = {
+    body?: never;
+    path: {
+        /**
+         * the concurrency key (1–255 characters, percent-encoded)
+         */
+        key: string;
+    };
+    query?: never;
+    url: '/v1/concurrency-keys/{key}';
+};
+
+export type DeleteConcurrencyKeyErrors = {
+    /**
+     * missing or invalid API key or access token
+     */
+    401: Problem;
+    /**
+     * viewers may only read
+     */
+    403: Problem;
+    /**
+     * this tenant stores no limit for the key
+     */
+    404: Problem;
+    /**
+     * `key` is not 1–255 characters or holds a control character
+     */
+    422: Problem;
+};
+
+export type DeleteConcurrencyKeyError = DeleteConcurrencyKeyErrors[keyof DeleteConcurrencyKeyErrors];
+
+export type DeleteConcurrencyKeyResponses = {
+    /**
+     * deleted
+     */
+    204: void;
+};
+
+export type DeleteConcurrencyKeyResponse = DeleteConcurrencyKeyResponses[keyof DeleteConcurrencyKeyResponses];
+
+export type GetConcurrencyKeyData = {
+    body?: never;
+    path: {
+        /**
+         * the concurrency key (1–255 characters, percent-encoded)
+         */
+        key: string;
+    };
+    query?: never;
+    url: '/v1/concurrency-keys/{key}';
+};
+
+export type GetConcurrencyKeyErrors = {
+    /**
+     * missing or invalid API key or access token
+     */
+    401: Problem;
+    /**
+     * this tenant stores no limit for the key (its jobs' own `max_concurrency` applies)
+     */
+    404: Problem;
+    /**
+     * `key` is not 1–255 characters or holds a control character
+     */
+    422: Problem;
+};
+
+export type GetConcurrencyKeyError = GetConcurrencyKeyErrors[keyof GetConcurrencyKeyErrors];
+
+export type GetConcurrencyKeyResponses = {
+    /**
+     * the key's limit
+     */
+    200: ConcurrencyKeyOut;
+};
+
+export type GetConcurrencyKeyResponse = GetConcurrencyKeyResponses[keyof GetConcurrencyKeyResponses];
+
+export type SetConcurrencyKeyData = {
+    body: ConcurrencyKeyIn;
+    path: {
+        /**
+         * the concurrency key (1–255 characters, percent-encoded)
+         */
+        key: string;
+    };
+    query?: never;
+    url: '/v1/concurrency-keys/{key}';
+};
+
+export type SetConcurrencyKeyErrors = {
+    /**
+     * missing or invalid API key or access token
+     */
+    401: Problem;
+    /**
+     * viewers may only read
+     */
+    403: Problem;
+    /**
+     * the tenant stores 1,000 limits already (delete one first)
+     */
+    409: Problem;
+    /**
+     * invalid field, named: `key` (1–255 characters, no control characters) or `max_concurrency` (1–1000)
+     */
+    422: Problem;
+};
+
+export type SetConcurrencyKeyError = SetConcurrencyKeyErrors[keyof SetConcurrencyKeyErrors];
+
+export type SetConcurrencyKeyResponses = {
+    /**
+     * changed: the key's limit and its jobs now
+     */
+    200: ConcurrencyKeyOut;
+    /**
+     * stored: the key's limit and its jobs now
+     */
+    201: ConcurrencyKeyOut;
+};
+
+export type SetConcurrencyKeyResponse = SetConcurrencyKeyResponses[keyof SetConcurrencyKeyResponses];
+
 export type ListInvoicesData = {
     body?: never;
     path?: never;
@@ -3109,7 +3316,7 @@ export type ExportTenantError = ExportTenantErrors[keyof ExportTenantErrors];
 
 export type ExportTenantResponses = {
     /**
-     * a JSON object: `format`, `exported_at`, `tenant`, `users`, `api_keys`, `lattices`, `webhook_endpoints`, `schedules`, `invoices`, `jobs`, and last `complete: true` (absent when the stream was cut)
+     * a JSON object: `format`, `exported_at`, `tenant`, `users`, `api_keys`, `lattices`, `webhook_endpoints`, `schedules`, `concurrency_keys`, `invoices`, `jobs`, and last `complete: true` (absent when the stream was cut)
      */
     200: unknown;
 };
