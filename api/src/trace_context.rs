@@ -17,17 +17,25 @@ tokio::task_local! {
     static INCOMING: Option<TraceParent>;
 }
 
-/// The caller's sampled `traceparent`, if the request had a valid one.
-pub fn incoming(headers: &HeaderMap) -> Option<TraceParent> {
+/// The caller's sampled `traceparent`, read once per request by
+/// [`remember`]; the trace layer's span takes it as its parent.
+#[derive(Debug, Clone)]
+pub struct Incoming(pub TraceParent);
+
+fn incoming(headers: &HeaderMap) -> Option<TraceParent> {
     headers
         .get(telemetry::trace_context::HEADER)
         .and_then(|v| v.to_str().ok())
         .and_then(TraceParent::parse)
 }
 
-/// Keeps the caller's context for the handler ([`for_new_job`]).
-pub async fn remember(req: Request, next: Next) -> Response {
+/// Reads the caller's context once, for the request span (an extension)
+/// and for the handler ([`for_new_job`]). Runs outside the trace layer.
+pub async fn remember(mut req: Request, next: Next) -> Response {
     let caller = incoming(req.headers());
+    if let Some(parent) = &caller {
+        req.extensions_mut().insert(Incoming(parent.clone()));
+    }
     INCOMING.scope(caller, next.run(req)).await
 }
 

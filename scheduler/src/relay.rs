@@ -269,7 +269,8 @@ impl Relay {
     /// the broker acked and routed.
     async fn publish(&self, channel: &Channel, due: &[DueMessage]) -> Result<Vec<i64>, QueueError> {
         let mut pending = Vec::with_capacity(due.len());
-        // A traced job's publish span (issue 23) lasts until its confirm.
+        // A traced job's publish span (issue 23): dropped, so ended, when
+        // this function returns, after every confirm.
         let mut spans = Vec::new();
         for row in due {
             let message = JobMessage {
@@ -315,7 +316,6 @@ impl Relay {
             pending.push((row, confirm));
         }
         let mut confirmed = Vec::with_capacity(pending.len());
-        let _spans = spans;
         for (row, confirm) in pending {
             match confirm.await? {
                 Confirmation::Ack(None) => confirmed.push(row.id),

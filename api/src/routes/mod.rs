@@ -119,7 +119,7 @@ pub fn router(state: AppState) -> Router {
                 otel.kind = "server",
             );
             // The caller's trace, if any: set before the span is entered.
-            if let Some(parent) = crate::trace_context::incoming(req.headers()) {
+            if let Some(crate::trace_context::Incoming(parent)) = req.extensions().get() {
                 parent.adopt(&span);
             }
             span

@@ -22,7 +22,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider,
 };
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -31,12 +31,13 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 /// Set once the trace exporter is installed: stages ask before making
-/// spans that only a trace would read (the queue wait, per-job rollups).
-static TRACING: OnceLock<SdkTracerProvider> = OnceLock::new();
+/// spans that only a trace would read (the queue wait, per-job rollups),
+/// and `record_span` makes them with it.
+static TRACER: OnceLock<SdkTracer> = OnceLock::new();
 
 /// Whether this process exports traces.
 pub fn traces_enabled() -> bool {
-    TRACING.get().is_some()
+    TRACER.get().is_some()
 }
 
 /// Flushes the spans still queued when dropped: hold it in `main`.
@@ -93,7 +94,7 @@ pub fn init(service: &'static str, log: &LogSettings, traces: &TraceSettings) ->
     }
     let provider = provider.filter(|_| installed);
     if let Some(p) = &provider {
-        let _ = TRACING.set(p.clone());
+        let _ = TRACER.set(p.tracer(service));
         tracing::info!(
             endpoint = %traces.otlp_endpoint,
             sample_ratio = traces.sample_ratio,
@@ -183,14 +184,13 @@ pub fn record_span(
     attributes: Vec<opentelemetry::KeyValue>,
 ) {
     use opentelemetry::trace::{Span as _, Tracer as _};
-    let Some(provider) = TRACING.get() else {
+    let Some(tracer) = TRACER.get() else {
         return;
     };
-    let tracer = provider.tracer("catalytic");
     let mut span = tracer
         .span_builder(name)
         .with_start_time(start)
         .with_attributes(attributes)
-        .start_with_context(&tracer, &parent.context());
+        .start_with_context(tracer, &parent.context());
     span.end_with_timestamp(end);
 }
