@@ -347,7 +347,7 @@ impl JobIn {
             operation,
         };
         let estimate = cost::estimate(&spec, &valid.lattice);
-        let time = cost::estimated_time(&estimate);
+        let time = cost::estimated_time(&spec, &valid.lattice, &estimate);
         if time > limits.time_limit {
             return Err(ApiError::field(
                 "operation",

@@ -10,13 +10,18 @@
 //! the same process where it fits, so ratios come from one run. Peers
 //! (igraph, networkx) are measured by `scripts/bench_peers.py`;
 //! `scripts/bench.sh` runs both and writes the table of docs/benchmarks.md.
-//! This I/O lives here because the lattice crate is pure.
+//! With `--check-estimates` it also compares each one-thread row with the
+//! time the api's cost estimate expects (`shared/src/job/cost.rs`) and exits
+//! with status 1 past 2× either way. This I/O lives here because the lattice
+//! crate is pure.
 
 use std::time::Instant;
 
 use catalytic_lattice::{
-    Blocked, Lattice, LatticeError, Levels, Never, bfs_distances, bfs_levels, with_engine_threads,
+    Blocked, Lattice, LatticeError, Levels, Never, Work, bfs_distances, bfs_levels,
+    with_engine_threads,
 };
+use catalytic_shared::job::cost;
 
 /// Measure BFS throughput (TEPS), wall time and memory of the lattice engines; prints a table.
 #[derive(Debug, Clone, clap::Parser)]
@@ -34,6 +39,10 @@ struct BenchArgs {
     /// Timed runs per measurement for lattices under 10^8 vertices (the best is reported).
     #[arg(long, default_value_t = 3)]
     repeat: u32,
+    /// Exit with status 1 if any one-thread row's time is more than 2× from the
+    /// estimate the api prices a job at (`catalytic_shared::job::cost`).
+    #[arg(long)]
+    check_estimates: bool,
 }
 
 /// Seed of the 20 % blocked cases (any fixed value; peers use the same rule).
@@ -77,26 +86,44 @@ struct Row<'a> {
     edges: u64,
     bytes_per_vertex: f64,
     peak_rss: u64,
+    /// What the job's cost estimate expects, for the one-thread rows.
+    estimated: Option<f64>,
 }
 
 impl Row<'_> {
     fn teps(&self) -> f64 {
         self.edges as f64 / self.seconds
     }
+
+    /// Measured over estimated time, for the rows that have an estimate.
+    fn off_by(&self) -> Option<f64> {
+        self.estimated.map(|e| self.seconds / e)
+    }
 }
+
+/// The widest a measured time may stray from its estimate, either way.
+const ESTIMATE_TOLERANCE: f64 = 2.0;
 
 /// Runs the benchmark and prints the rows; errors only on an invalid lattice.
-fn main() -> Result<(), LatticeError> {
-    run(&<BenchArgs as clap::Parser>::parse())
+fn main() -> Result<std::process::ExitCode, LatticeError> {
+    let args = <BenchArgs as clap::Parser>::parse();
+    let strays = run(&args)?;
+    if args.check_estimates && strays > 0 {
+        eprintln!("{strays} rows more than {ESTIMATE_TOLERANCE}x from their estimate");
+        return Ok(std::process::ExitCode::FAILURE);
+    }
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
-fn run(args: &BenchArgs) -> Result<(), LatticeError> {
+/// Prints every row; returns how many strayed more than [`ESTIMATE_TOLERANCE`] from their estimate.
+fn run(args: &BenchArgs) -> Result<u32, LatticeError> {
+    let mut strays = 0;
     println!(
         "# catalytic-bench: {} CPUs available to rayon, source = first open vertex",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:<22} {:>13} {:>8} {:<9} {:<8} {:>9} {:>11} {:>8} {:>10} {:>9}",
+        "{:<22} {:>13} {:>8} {:<9} {:<8} {:>9} {:>11} {:>8} {:>10} {:>9} {:>9} {:>8}",
         "name",
         "vertices",
         "blocked%",
@@ -106,7 +133,9 @@ fn run(args: &BenchArgs) -> Result<(), LatticeError> {
         "TEPS",
         "B/vertex",
         "peak_MiB",
-        "vs_ref"
+        "vs_ref",
+        "est_s",
+        "meas/est"
     );
     for case in cases(args.quick) {
         if args
@@ -133,7 +162,10 @@ fn run(args: &BenchArgs) -> Result<(), LatticeError> {
         });
         let Some(levels) = levels else { continue };
         let edges = levels.reached_edges();
-        rows.push(row(&case, &lattice, "fast", "1", seconds, edges, &levels));
+        let mut one = row(&case, &lattice, "fast", "1", seconds, edges, &levels);
+        let visits = catalytic_lattice::fast_estimate(&lattice).vertex_visits as f64;
+        one.estimated = Some(cost::fast_seconds(&lattice, visits));
+        rows.push(one);
         drop(levels);
 
         reset_peak();
@@ -177,14 +209,22 @@ fn run(args: &BenchArgs) -> Result<(), LatticeError> {
                     edges,
                     bytes_per_vertex: reference_bytes_per_vertex(&lattice),
                     peak_rss: peak_rss(),
+                    estimated: Some(cost::reference_seconds(
+                        &lattice,
+                        catalytic_lattice::estimate(&lattice, Work::Distances).vertex_visits as f64,
+                    )),
                 });
             }
         }
         let reference = rows.iter().find(|r| r.engine == "reference").map(Row::teps);
         for r in &rows {
             let ratio = reference.map_or("-".to_string(), |t| format!("{:.1}x", r.teps() / t));
+            let off = r.off_by();
+            if off.is_some_and(|o| !(1.0 / ESTIMATE_TOLERANCE..=ESTIMATE_TOLERANCE).contains(&o)) {
+                strays += 1;
+            }
             println!(
-                "{:<22} {:>13} {:>8.0} {:<9} {:<8} {:>9.3} {:>11.3e} {:>8.3} {:>10.1} {:>9}",
+                "{:<22} {:>13} {:>8.0} {:<9} {:<8} {:>9.3} {:>11.3e} {:>8.3} {:>10.1} {:>9} {:>9} {:>8}",
                 r.case.name,
                 r.vertices,
                 r.case.blocked * 100.0,
@@ -194,11 +234,13 @@ fn run(args: &BenchArgs) -> Result<(), LatticeError> {
                 r.teps(),
                 r.bytes_per_vertex,
                 r.peak_rss as f64 / (1024.0 * 1024.0),
-                ratio
+                ratio,
+                r.estimated.map_or("-".to_string(), |e| format!("{e:.3}")),
+                off.map_or("-".to_string(), |o| format!("{o:.2}"))
             );
         }
     }
-    Ok(())
+    Ok(strays)
 }
 
 fn lattice_of(case: &Case) -> Result<Lattice, LatticeError> {
@@ -231,6 +273,7 @@ fn row<'a>(
         edges,
         bytes_per_vertex: levels.memory_bytes() as f64 / lattice.vertex_count() as f64,
         peak_rss: peak_rss(),
+        estimated: None,
     }
 }
 
