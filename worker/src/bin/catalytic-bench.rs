@@ -84,6 +84,9 @@ struct Row<'a> {
     threads: &'static str,
     seconds: f64,
     edges: u64,
+    /// BFS levels (the source's eccentricity + 1): with the wall time, the
+    /// per-level rate that bounds lattices of high diameter.
+    levels: u64,
     bytes_per_vertex: f64,
     peak_rss: u64,
     /// What the job's cost estimate expects, for the one-thread rows.
@@ -123,7 +126,7 @@ fn run(args: &BenchArgs) -> Result<u32, LatticeError> {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:<22} {:>13} {:>8} {:<9} {:<8} {:>9} {:>11} {:>8} {:>10} {:>9} {:>9} {:>8}",
+        "{:<22} {:>13} {:>8} {:<9} {:<8} {:>9} {:>11} {:>8} {:>10} {:>9} {:>9} {:>8} {:>10}",
         "name",
         "vertices",
         "blocked%",
@@ -135,7 +138,8 @@ fn run(args: &BenchArgs) -> Result<u32, LatticeError> {
         "peak_MiB",
         "vs_ref",
         "est_s",
-        "meas/est"
+        "meas/est",
+        "levels/s"
     );
     for case in cases(args.quick) {
         if args
@@ -162,6 +166,7 @@ fn run(args: &BenchArgs) -> Result<u32, LatticeError> {
         });
         let Some(levels) = levels else { continue };
         let edges = levels.reached_edges();
+        let level_count = levels.level_sizes().len() as u64;
         let mut one = row(&case, &lattice, "fast", "1", seconds, edges, &levels);
         let visits = catalytic_lattice::fast_estimate(&lattice).vertex_visits as f64;
         one.estimated = Some(cost::fast_seconds(&lattice, visits));
@@ -207,6 +212,7 @@ fn run(args: &BenchArgs) -> Result<u32, LatticeError> {
                     threads: "1",
                     seconds,
                     edges,
+                    levels: level_count,
                     bytes_per_vertex: reference_bytes_per_vertex(&lattice),
                     peak_rss: peak_rss(),
                     estimated: Some(cost::reference_seconds(
@@ -224,7 +230,7 @@ fn run(args: &BenchArgs) -> Result<u32, LatticeError> {
                 strays += 1;
             }
             println!(
-                "{:<22} {:>13} {:>8.0} {:<9} {:<8} {:>9.3} {:>11.3e} {:>8.3} {:>10.1} {:>9} {:>9} {:>8}",
+                "{:<22} {:>13} {:>8.0} {:<9} {:<8} {:>9.3} {:>11.3e} {:>8.3} {:>10.1} {:>9} {:>9} {:>8} {:>10.0}",
                 r.case.name,
                 r.vertices,
                 r.case.blocked * 100.0,
@@ -236,7 +242,8 @@ fn run(args: &BenchArgs) -> Result<u32, LatticeError> {
                 r.peak_rss as f64 / (1024.0 * 1024.0),
                 ratio,
                 r.estimated.map_or("-".to_string(), |e| format!("{e:.3}")),
-                off.map_or("-".to_string(), |o| format!("{o:.2}"))
+                off.map_or("-".to_string(), |o| format!("{o:.2}")),
+                r.levels as f64 / r.seconds
             );
         }
     }
@@ -271,6 +278,7 @@ fn row<'a>(
         threads,
         seconds,
         edges,
+        levels: levels.level_sizes().len() as u64,
         bytes_per_vertex: levels.memory_bytes() as f64 / lattice.vertex_count() as f64,
         peak_rss: peak_rss(),
         estimated: None,
