@@ -44,10 +44,14 @@ use crate::spec::{Lattice, MAX_DIMENSIONS, splitmix64};
 pub const CENTRALITY_CAP: u64 = 2_000;
 
 /// Betweenness is estimated from [`CENTRALITY_SOURCES`] sources for graphs
-/// of at most this many open vertices, and `None` above: one BFS with
-/// Brandes' backward pass per source, so up to `256 × 10^6` visits, the
-/// free plan's vertex cap times the sources.
-pub const SAMPLED_CENTRALITY_CAP: u64 = 1_000_000;
+/// of at most this many open vertices, and `None` above. One BFS with
+/// Brandes' backward pass per source touches every vertex's buffers at
+/// random, several times the cost of a plain search's visit: 256 sources
+/// took 95 s on 10^6 vertices and 4.5 s on 9·10^4 (a loaded 2-core machine).
+/// It also keeps the path counts finite: a 2-D grid of `A` vertices has up
+/// to about `4^sqrt(A)` shortest paths between two vertices, below f64's
+/// 2^1024 up to `A` = 2^18 (higher dimensions have fewer).
+pub const SAMPLED_CENTRALITY_CAP: u64 = 100_000;
 
 /// Sources of the sampled betweenness (networkx's `k`). With `k` of `n`
 /// sources the estimate's relative spread at a vertex falls as `1/sqrt(k)`;
@@ -166,7 +170,7 @@ pub fn analyze(lattice: &Lattice, cancel: &dyn Cancel) -> Result<Analysis, Cance
         Some(list) if list.len() as u64 > CENTRALITY_CAP => {
             let graph = CompactGraph::build(lattice, list);
             let sources = sample_sources(graph.len(), CENTRALITY_SOURCES, CENTRALITY_SEED);
-            (None, Some(sampled_betweenness(&graph, &sources, cancel)?))
+            (None, sampled_betweenness(&graph, &sources, cancel)?)
         }
         Some(list) if !list.is_empty() => {
             let (c, b) = centrality(&CompactGraph::build(lattice, list), cancel)?;
@@ -426,18 +430,21 @@ fn centrality(
 /// Betweenness from `sources` only (ascending ids of `graph`), scaled by
 /// `m / sources` (module docs). With every vertex as a source it is
 /// [`centrality`]'s, bit for bit: same order, and a scale of exactly 1.
+/// `None` if a path count left f64's range (only a contrived blocking can
+/// under [`SAMPLED_CENTRALITY_CAP`]): its values would be NaN.
 fn sampled_betweenness(
     graph: &CompactGraph,
     sources: &[usize],
     cancel: &dyn Cancel,
-) -> Result<CentralitySummary, Cancelled> {
+) -> Result<Option<CentralitySummary>, Cancelled> {
     let mut brandes = Brandes::new(graph);
     for &s in sources {
         brandes.source(s, cancel)?;
     }
     let k = sources.len() as u64;
     let values = brandes.betweenness(graph.len() as f64 / k as f64);
-    Ok(summary(&values, CentralityMethod::Sampled, k))
+    let finite = values.iter().all(|b| b.is_finite());
+    Ok(finite.then(|| summary(&values, CentralityMethod::Sampled, k)))
 }
 
 /// `k` distinct ids of `0..m`, ascending, drawn uniformly by Floyd's
