@@ -112,14 +112,16 @@ pub struct JobOut {
     pub progress: Option<ProgressOut>,
 }
 
-/// A running job's progress: `done` of `total` `unit`s. `total` is the
-/// operation's estimate, an upper bound (a search that meets its target
-/// early finishes below it).
+/// A running job's progress: `done` of `total` `unit`s. For a search or
+/// scan `total` is the operation's estimate, an upper bound (a search that
+/// meets its target early finishes below it); for a `transform` it is the
+/// data's element count, reached exactly.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProgressOut {
     pub done: u64,
     pub total: u64,
-    /// `vertices` (expanded by the search or scan).
+    /// `vertices` (expanded by the search or scan) or `elements` (of a
+    /// transform's data field).
     pub unit: String,
     /// When the worker reported it.
     pub updated_at: DateTime<Utc>,

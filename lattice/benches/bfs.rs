@@ -6,9 +6,10 @@
 use std::time::Duration;
 
 use catalytic_lattice::{
-    Blocked, Lattice, Never, bfs_distances, bfs_levels, fast_shortest_path, with_engine_threads,
+    Blocked, Cancel, DataKind, Lattice, Never, Transform, apply, apply_catalytic, aux_bytes_needed,
+    bfs_distances, bfs_levels, fast_shortest_path, generate, with_engine_threads,
 };
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn lattices() -> Vec<(&'static str, Lattice)> {
     let mut out = Vec::new();
@@ -131,5 +132,54 @@ fn bench_progress(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_bfs, bench_path, bench_progress);
+/// Transforms reporting their elements against none (issue 22): the same
+/// 10^6-element f32 field, plain rotate (out of place), catalytic rotate
+/// (through aux) and xor, polled every 2^16 elements either way.
+fn bench_transform_progress(c: &mut Criterion) {
+    let mut group = c.benchmark_group("progress");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    let Ok(lattice) = Lattice::new(vec![1000, 1000]) else {
+        return;
+    };
+    let data = generate(&lattice, DataKind::F32, 1);
+    let rotate = Transform::Rotate {
+        axes: [0, 1],
+        quarter_turns: 1,
+    };
+    let xor = Transform::Xor { key: vec![1, 2, 3] };
+    let aux = vec![0x5a; aux_bytes_needed(&lattice, DataKind::F32, &rotate) as usize];
+    let reporting = Reporting::default();
+    let cancels: [(&str, &dyn Cancel); 2] = [("none", &Never), ("reporting", &reporting)];
+    group.throughput(Throughput::Elements(lattice.vertex_count()));
+    for (name, cancel) in cancels {
+        for (label, transform) in [("rotate", &rotate), ("xor", &xor)] {
+            group.bench_function(format!("transform-{label}-2d-1000/{name}"), |b| {
+                b.iter_batched(
+                    || data.clone(),
+                    |d| apply(&lattice, d, transform, cancel),
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+        group.bench_function(format!("transform-catalytic-rotate-2d-1000/{name}"), |b| {
+            b.iter_batched_ref(
+                || (data.clone(), aux.clone()),
+                |(d, a)| apply_catalytic(&lattice, d, a, &rotate, cancel),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_bfs,
+    bench_path,
+    bench_progress,
+    bench_transform_progress
+);
 criterion_main!(benches);

@@ -85,7 +85,7 @@ pub async fn run(
     let spec: JobSpec = serde_json::from_value(spec)?;
     let lattice = spec.lattice()?;
     let estimate = catalytic_shared::job::cost::estimate(&spec, &lattice);
-    progress.set_total(estimate.vertex_visits);
+    progress.plan(&spec.operation, &lattice, &estimate);
     // The engine that will compute it, which bills the time if it runs out.
     let planned = match device.gpu_for(&lattice) {
         Some(_) => GPU,
@@ -233,7 +233,7 @@ fn compute(
             )
         }
         Operation::Transform(t) => {
-            let (result, visits, data) = transform(&lattice, t)?;
+            let (result, visits, data) = transform(&lattice, t, cancel)?;
             parts.extend(data);
             (result, visits)
         }
@@ -412,10 +412,12 @@ fn path_json(path: Option<&catalytic_lattice::ShortestPath>, with_path: bool) ->
 
 /// A transform's result; its output data inline up to
 /// `MAX_TRANSFORM_OUTPUT` elements, beyond it as the `data` part (a `.npy`
-/// shaped like the lattice, axis 0 first, as the field).
+/// shaped like the lattice, axis 0 first, as the field). The transform polls
+/// `cancel` and reports its elements to it as progress (`progress.rs`).
 fn transform(
     lattice: &Lattice,
     t: &TransformSpec,
+    cancel: &dyn catalytic_lattice::Cancel,
 ) -> Result<(Value, u64, Option<Packed>), ComputeError> {
     let n = lattice.vertex_count();
     let data = match &t.data {
@@ -444,10 +446,14 @@ fn transform(
             None => seeded_bytes(0, needed),
         };
         let mut data = data;
-        let report = catalytic_lattice::apply_catalytic(lattice, &mut data, &mut aux, &engine)?;
+        let report =
+            catalytic_lattice::apply_catalytic(lattice, &mut data, &mut aux, &engine, cancel)??;
         (data, Some(serde_json::to_value(report)?))
     } else {
-        (catalytic_lattice::apply(lattice, data, &engine)?, None)
+        (
+            catalytic_lattice::apply(lattice, data, &engine, cancel)??,
+            None,
+        )
     };
     let out_bytes = bytes(&data);
     let mut result = json!({

@@ -9,8 +9,18 @@
 //! connectivity and bipartiteness, and the diameter is exact by all-pairs
 //! BFS over the largest component when it has at most
 //! [`EXACT_DIAMETER_CAP`] vertices, else a double-sweep lower bound.
-//! Closeness and betweenness need all pairs too and are computed only up to
-//! [`CENTRALITY_CAP`] open vertices.
+//! Closeness and betweenness need all pairs too and are exact up to
+//! [`CENTRALITY_CAP`] open vertices. Above it, up to
+//! [`SAMPLED_CENTRALITY_CAP`], betweenness is estimated as networkx's
+//! `betweenness_centrality(k=…)` does (Brandes, Bader et al. 2007): Brandes'
+//! dependencies from [`CENTRALITY_SOURCES`] source vertices drawn without
+//! replacement by a fixed seed ([`CENTRALITY_SEED`], so the same lattice
+//! always gets the same answer), scaled by `open / sources`. The sum over
+//! sources is then unbiased for every vertex; the summary's mean is close,
+//! its min and max are noisier (the extremes of noisy values), and each
+//! summary names its method and sources so nobody takes it for exact.
+//! Closeness from a sample of sources would describe only those sources, so
+//! it stays `None` above the cap.
 //!
 //! Triangles: two neighbours of a vertex along different axes differ from
 //! each other in two coordinates, so they are never adjacent; the two along
@@ -26,11 +36,31 @@ use super::neighbors::{hash_set_bytes, sparse_order};
 use crate::bfs::{Stop, UNREACHED, search, slot};
 use crate::cancel::{Cancel, Cancelled, poll};
 use crate::estimate::{Estimate, search_bytes};
-use crate::spec::{Lattice, MAX_DIMENSIONS};
+use crate::spec::{Lattice, MAX_DIMENSIONS, splitmix64};
 
-/// Closeness and betweenness are computed only for graphs of at most this
-/// many open vertices (they take a BFS from every vertex); above it they are `None`.
+/// Closeness and betweenness are exact for graphs of at most this many open
+/// vertices (they take a BFS from every vertex); above it closeness is
+/// `None` and betweenness sampled (module docs).
 pub const CENTRALITY_CAP: u64 = 2_000;
+
+/// Betweenness is estimated from [`CENTRALITY_SOURCES`] sources for graphs
+/// of at most this many open vertices, and `None` above. One BFS with
+/// Brandes' backward pass per source touches every vertex's buffers at
+/// random, several times the cost of a plain search's visit: 256 sources
+/// took 95 s on 10^6 vertices and 4.5 s on 9·10^4 (a loaded 2-core machine).
+/// It also keeps the path counts finite: a 2-D grid of `A` vertices has up
+/// to about `4^sqrt(A)` shortest paths between two vertices, below f64's
+/// 2^1024 up to `A` = 2^18 (higher dimensions have fewer).
+pub const SAMPLED_CENTRALITY_CAP: u64 = 100_000;
+
+/// Sources of the sampled betweenness (networkx's `k`). With `k` of `n`
+/// sources the estimate's relative spread at a vertex falls as `1/sqrt(k)`;
+/// the tests bound it on a torus, where the exact value is known.
+pub const CENTRALITY_SOURCES: u64 = 256;
+
+/// The seed of the sampled sources (splitmix64 of `seed + i`, Floyd's
+/// sampling without replacement), fixed so an analysis is reproducible.
+pub const CENTRALITY_SEED: u64 = 0x0c47_a171_c5ee_d001;
 
 /// The diameter of a blocked lattice is exact (all-pairs BFS) when its
 /// largest component has at most this many vertices (docs/adr/0002-lattices.md), else a
@@ -65,8 +95,9 @@ pub struct Analysis {
     /// networkx `closeness_centrality` (Wasserman–Faust scaling for
     /// disconnected graphs); `None` above [`CENTRALITY_CAP`] open vertices or with none.
     pub closeness: Option<CentralitySummary>,
-    /// networkx `betweenness_centrality` with `normalized=True`; `None` above
-    /// [`CENTRALITY_CAP`] open vertices or with none.
+    /// networkx `betweenness_centrality` with `normalized=True`: exact up to
+    /// [`CENTRALITY_CAP`] open vertices, sampled (module docs) up to
+    /// [`SAMPLED_CENTRALITY_CAP`], `None` above or with none.
     pub betweenness: Option<CentralitySummary>,
 }
 
@@ -104,12 +135,26 @@ pub enum DiameterMethod {
     DoubleSweepLowerBound,
 }
 
-/// Minimum, maximum and mean of a per-vertex centrality.
+/// Minimum, maximum and mean of a per-vertex centrality, and how it was found.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct CentralitySummary {
     pub min: f64,
     pub max: f64,
     pub mean: f64,
+    pub method: CentralityMethod,
+    /// The BFS sources the values sum over: every open vertex when exact,
+    /// [`CENTRALITY_SOURCES`] when sampled.
+    pub sources: u64,
+}
+
+/// How a [`CentralitySummary`] was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CentralityMethod {
+    /// From every open vertex: networkx's value.
+    Exact,
+    /// From a seeded sample of sources, scaled up: an estimate (module docs).
+    Sampled,
 }
 
 /// Statistics of `lattice`'s open vertices (module docs for how each is found).
@@ -122,6 +167,11 @@ pub fn analyze(lattice: &Lattice, cancel: &dyn Cancel) -> Result<Analysis, Cance
     let scan = components::scan(lattice, cancel)?;
     let diameter = diameter(lattice, &scan, cancel)?;
     let (closeness, betweenness) = match &local.open_list {
+        Some(list) if list.len() as u64 > CENTRALITY_CAP => {
+            let graph = CompactGraph::build(lattice, list);
+            let sources = sample_sources(graph.len(), CENTRALITY_SOURCES, CENTRALITY_SEED);
+            (None, sampled_betweenness(&graph, &sources, cancel)?)
+        }
         Some(list) if !list.is_empty() => {
             let (c, b) = centrality(&CompactGraph::build(lattice, list), cancel)?;
             (Some(c), Some(b))
@@ -170,7 +220,7 @@ struct Local {
     histogram: Vec<u64>,
     /// Sum over open vertices of the local clustering coefficient.
     clustering_sum: f64,
-    /// Open vertices ascending, when at most [`CENTRALITY_CAP`].
+    /// Open vertices ascending, when at most [`SAMPLED_CENTRALITY_CAP`].
     open_list: Option<Vec<u64>>,
 }
 
@@ -228,7 +278,7 @@ fn local_closed_form(lattice: &Lattice) -> Local {
         degree_sum: lattice.edge_count().saturating_mul(2),
         histogram,
         clustering_sum,
-        open_list: (n <= CENTRALITY_CAP).then(|| (0..n).collect()),
+        open_list: (n <= SAMPLED_CENTRALITY_CAP).then(|| (0..n).collect()),
     }
 }
 
@@ -260,7 +310,7 @@ fn local_scan(lattice: &Lattice, cancel: &dyn Cancel) -> Result<Local, Cancelled
         histogram[k] += 1;
         clustering_sum += local_clustering(k, t);
         if let Some(list) = &mut open_list {
-            if list.len() as u64 >= CENTRALITY_CAP {
+            if list.len() as u64 >= SAMPLED_CENTRALITY_CAP {
                 open_list = None;
             } else {
                 list.push(v);
@@ -368,28 +418,101 @@ fn centrality(
     cancel: &dyn Cancel,
 ) -> Result<(CentralitySummary, CentralitySummary), Cancelled> {
     let m = graph.len();
-    let mut dist = vec![FAR; m];
-    let mut order = Vec::with_capacity(m);
-    let mut sigma = vec![0f64; m];
-    let mut delta = vec![0f64; m];
+    let mut brandes = Brandes::new(graph);
     let mut closeness = vec![0f64; m];
-    let mut betweenness = vec![0f64; m];
-    let mut expansions = 0u64;
-    for s in 0..m {
-        graph.bfs(s, &mut dist, &mut order, &mut expansions, cancel)?;
+    for (s, value) in closeness.iter_mut().enumerate() {
+        *value = brandes.source(s, cancel)?;
+    }
+    let exact = |values: &[f64]| summary(values, CentralityMethod::Exact, m as u64);
+    Ok((exact(&closeness), exact(&brandes.betweenness(1.0))))
+}
+
+/// Betweenness from `sources` only (ascending ids of `graph`), scaled by
+/// `m / sources` (module docs). With every vertex as a source it is
+/// [`centrality`]'s, bit for bit: same order, and a scale of exactly 1.
+/// `None` if a path count left f64's range (only a contrived blocking can
+/// under [`SAMPLED_CENTRALITY_CAP`]): its values would be NaN.
+fn sampled_betweenness(
+    graph: &CompactGraph,
+    sources: &[usize],
+    cancel: &dyn Cancel,
+) -> Result<Option<CentralitySummary>, Cancelled> {
+    let mut brandes = Brandes::new(graph);
+    for &s in sources {
+        brandes.source(s, cancel)?;
+    }
+    let k = sources.len() as u64;
+    let values = brandes.betweenness(graph.len() as f64 / k as f64);
+    let finite = values.iter().all(|b| b.is_finite());
+    Ok(finite.then(|| summary(&values, CentralityMethod::Sampled, k)))
+}
+
+/// `k` distinct ids of `0..m`, ascending, drawn uniformly by Floyd's
+/// algorithm from splitmix64 of `seed + i`; all of `0..m` when `k >= m`.
+/// Only `k` ids are held, never `m`.
+fn sample_sources(m: usize, k: u64, seed: u64) -> Vec<usize> {
+    let k = usize::try_from(k).unwrap_or(usize::MAX);
+    if k >= m {
+        return (0..m).collect();
+    }
+    let mut chosen = std::collections::BTreeSet::new();
+    for (i, j) in (0u64..).zip(m - k..m) {
+        // Below j + 1 <= m, which fits a usize; the modulo bias is below m / 2^64.
+        let t = (splitmix64(seed.wrapping_add(i)) % (j as u64 + 1)) as usize;
+        if !chosen.insert(t) {
+            chosen.insert(j);
+        }
+    }
+    chosen.into_iter().collect()
+}
+
+/// Brandes' algorithm over a [`CompactGraph`], one source at a time: the
+/// search's buffers, reused, and the dependencies summed so far.
+struct Brandes<'g> {
+    graph: &'g CompactGraph,
+    dist: Vec<u32>,
+    order: Vec<u32>,
+    sigma: Vec<f64>,
+    delta: Vec<f64>,
+    betweenness: Vec<f64>,
+    expansions: u64,
+}
+
+impl<'g> Brandes<'g> {
+    fn new(graph: &'g CompactGraph) -> Self {
+        let m = graph.len();
+        Self {
+            graph,
+            dist: vec![FAR; m],
+            order: Vec::with_capacity(m),
+            sigma: vec![0f64; m],
+            delta: vec![0f64; m],
+            betweenness: vec![0f64; m],
+            expansions: 0,
+        }
+    }
+
+    /// Searches from `s`, adds its dependencies to every other vertex's
+    /// betweenness, and returns the closeness of `s`.
+    fn source(&mut self, s: usize, cancel: &dyn Cancel) -> Result<f64, Cancelled> {
+        let (graph, m) = (self.graph, self.graph.len());
+        let (dist, order) = (&mut self.dist, &mut self.order);
+        graph.bfs(s, dist, order, &mut self.expansions, cancel)?;
+        let (sigma, delta) = (&mut self.sigma, &mut self.delta);
         let at = |v: u32| slot(u64::from(v));
         let total: u64 = order.iter().map(|&v| u64::from(dist[at(v)])).sum();
+        let mut closeness = 0.0;
         if total > 0 && m > 1 {
             let reached = (order.len() - 1) as f64;
-            closeness[s] = reached / total as f64 * (reached / (m - 1) as f64);
+            closeness = reached / total as f64 * (reached / (m - 1) as f64);
         }
         // Brandes: path counts forward in BFS order, dependencies backward.
-        for &v in &order {
+        for &v in order.iter() {
             sigma[at(v)] = 0.0;
             delta[at(v)] = 0.0;
         }
         sigma[s] = 1.0;
-        for &v in &order {
+        for &v in order.iter() {
             for &w in graph.neighbors(at(v)) {
                 if dist[at(w)] == dist[at(v)] + 1 {
                     sigma[at(w)] += sigma[at(v)];
@@ -404,27 +527,66 @@ fn centrality(
                 }
             }
             if at(w) != s {
-                betweenness[at(w)] += delta[at(w)];
+                self.betweenness[at(w)] += delta[at(w)];
             }
         }
+        Ok(closeness)
     }
-    if m > 2 {
-        let scale = 1.0 / ((m - 1) as f64 * (m - 2) as f64);
-        for b in &mut betweenness {
-            *b *= scale;
+
+    /// The sums so far, normalised as networkx does (`1 / ((m-1)(m-2))`
+    /// above two vertices) and multiplied by `extra` (the sample's `m / k`).
+    fn betweenness(mut self, extra: f64) -> Vec<f64> {
+        let m = self.graph.len();
+        if m > 2 {
+            let scale = 1.0 / ((m - 1) as f64 * (m - 2) as f64) * extra;
+            for b in &mut self.betweenness {
+                *b *= scale;
+            }
         }
+        self.betweenness
     }
-    Ok((summary(&closeness), summary(&betweenness)))
 }
 
-fn summary(values: &[f64]) -> CentralitySummary {
+fn summary(values: &[f64], method: CentralityMethod, sources: u64) -> CentralitySummary {
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     CentralitySummary {
         min,
         max,
         mean: values.iter().sum::<f64>() / values.len() as f64,
+        method,
+        sources,
     }
+}
+
+/// Memory and visits of the centrality phase for at most `open` open
+/// vertices. With seeded blocking the open count is unknown, so any size up
+/// to the bound may run, exact or sampled: the worse of both.
+fn centrality_estimate(lattice: &Lattice, open: u64, d: usize) -> (u64, u64) {
+    let c = if open <= SAMPLED_CENTRALITY_CAP || lattice.has_blocking() {
+        open.min(SAMPLED_CENTRALITY_CAP)
+    } else {
+        0
+    };
+    // Without blocking `c` is the open count itself: one of the two runs.
+    let exact = if c <= CENTRALITY_CAP || lattice.has_blocking() {
+        c.min(CENTRALITY_CAP)
+    } else {
+        0
+    };
+    let sampled = if c > CENTRALITY_CAP { c } else { 0 };
+    // The open list, the rows, and per vertex: dist, order, sigma, delta,
+    // two results; the sampled sources (a B-tree set, then a list).
+    let bytes = (c + 1) * size_of::<u64>() as u64
+        + CompactGraph::bytes(c, d)
+        + c * (4 + 4 + 8 * 4)
+        + if sampled > 0 {
+            CENTRALITY_SOURCES * 64
+        } else {
+            0
+        };
+    let visits = (exact * exact).max(CENTRALITY_SOURCES * sampled);
+    (bytes, visits)
 }
 
 /// Estimate for [`analyze`], summing every phase's buffers as if they
@@ -432,21 +594,14 @@ fn summary(values: &[f64]) -> CentralitySummary {
 /// pass (`n` each, with blocking), the diameter (the exact path runs one BFS
 /// per vertex of the largest component, `m^2` visits for `m` up to
 /// [`EXACT_DIAMETER_CAP`]; the double sweep two full searches), and
-/// centrality (two BFS per open vertex, up to [`CENTRALITY_CAP`]).
+/// centrality (a BFS and its backward pass per source: every open vertex up
+/// to [`CENTRALITY_CAP`], [`CENTRALITY_SOURCES`] up to
+/// [`SAMPLED_CENTRALITY_CAP`]).
 pub(crate) fn estimate(lattice: &Lattice) -> Estimate {
     let n = lattice.vertex_count();
     let d = lattice.dimensions();
     let open = lattice.open_vertex_bound();
-    // With seeded blocking the open count is unknown, so centrality may run.
-    let c = if open <= CENTRALITY_CAP || lattice.has_blocking() {
-        open.min(CENTRALITY_CAP)
-    } else {
-        0
-    };
-    // The open list, the rows, and per vertex: dist, order, sigma, delta, two results.
-    let centrality_bytes =
-        (c + 1) * size_of::<u64>() as u64 + CompactGraph::bytes(c, d) + c * (4 + 4 + 8 * 4);
-    let centrality_visits = c * c;
+    let (centrality_bytes, centrality_visits) = centrality_estimate(lattice, open, d);
     let local_bytes = (MAX_DEGREE as u64 + 1) * size_of::<u64>() as u64;
     if !lattice.has_blocking() {
         return Estimate {

@@ -22,8 +22,9 @@ mod distances;
 mod neighbors;
 
 pub use analyze::{
-    Analysis, CENTRALITY_CAP, CentralitySummary, DegreeStats, Diameter, DiameterMethod,
-    EXACT_DIAMETER_CAP, analyze,
+    Analysis, CENTRALITY_CAP, CENTRALITY_SEED, CENTRALITY_SOURCES, CentralityMethod,
+    CentralitySummary, DegreeStats, Diameter, DiameterMethod, EXACT_DIAMETER_CAP,
+    SAMPLED_CENTRALITY_CAP, analyze,
 };
 pub use batch::shortest_paths;
 pub use components::{ComponentSizeCount, Components, components};

@@ -12,10 +12,16 @@
 //! out of place it needs a second data-sized buffer. Here each orbit of the
 //! permutation is instead cycled through one borrowed aux element, see
 //! [`rotate_through_aux`] for the algebra.
+//!
+//! A cancel stops the run between two orbits (the polls of
+//! [`in_chunks`](super::in_chunks)), each of which has already handed its aux
+//! element back, so a cancelled run restores aux too and is checked the same
+//! way; only the data is left part-way.
 
 use super::rotate::QuarterTurns;
 use super::{Checked, Data, DataKind, Transform, TransformError, check, checksum};
-use super::{scale_in_place, xor_in_place};
+use super::{in_chunks, scale_in_place, xor_in_place};
+use crate::cancel::{Cancel, Cancelled};
 use crate::spec::Lattice;
 
 /// What a catalytic run did with the borrowed buffer, the proof that it was restored.
@@ -61,16 +67,21 @@ pub fn aux_bytes_needed(lattice: &Lattice, kind: DataKind, transform: &Transform
 ///
 /// Checks as `apply` does, then that `aux` holds at least [`aux_bytes_needed`]
 /// bytes (it may be larger; the checksum covers all of it). On
-/// [`TransformError::RestoreFailed`] data and aux are unspecified.
+/// [`TransformError::RestoreFailed`] data and aux are unspecified. When
+/// `cancel` stops it, the answer is `Ok(Err(Cancelled))` once the checksum
+/// has shown aux restored (module docs), with the data part-way.
 pub fn apply_catalytic(
     lattice: &Lattice,
     data: &mut Data,
     aux: &mut [u8],
     transform: &Transform,
-) -> Result<CatalyticReport, TransformError> {
+    cancel: &dyn Cancel,
+) -> Result<Result<CatalyticReport, Cancelled>, TransformError> {
     let (checked, before) = borrow(lattice, data, aux, transform)?;
-    let aux_bytes_used = transform_in_place(checked, data, aux);
-    give_back(aux, before, aux_bytes_used)
+    match transform_in_place(checked, data, aux, cancel) {
+        Ok(aux_bytes_used) => give_back(aux, before, aux_bytes_used).map(Ok),
+        Err(Cancelled) => give_back(aux, before, 0).map(|_| Err(Cancelled)),
+    }
 }
 
 /// The checks of [`apply_catalytic`] (as `apply`'s, then the aux size), and
@@ -92,19 +103,18 @@ pub(super) fn borrow<'t>(
 
 /// The transform itself, with `aux` as the only scratch; returns the aux
 /// bytes used.
-pub(super) fn transform_in_place(checked: Checked<'_>, data: &mut Data, aux: &mut [u8]) -> u64 {
+pub(super) fn transform_in_place(
+    checked: Checked<'_>,
+    data: &mut Data,
+    aux: &mut [u8],
+    cancel: &dyn Cancel,
+) -> Result<u64, Cancelled> {
     match checked {
-        Checked::Xor(key) => {
-            xor_in_place(data, key);
-            0
-        }
-        Checked::Scale(factor) => {
-            scale_in_place(data, factor);
-            0
-        }
+        Checked::Xor(key) => xor_in_place(data, key, cancel).map(|()| 0),
+        Checked::Scale(factor) => scale_in_place(data, factor, cancel).map(|()| 0),
         Checked::Rotate(turns) => match data {
-            Data::U8(values) => rotate_through_aux(values, aux, &turns),
-            Data::F32(values) => rotate_through_aux(values, aux, &turns),
+            Data::U8(values) => rotate_through_aux(values, aux, &turns, cancel),
+            Data::F32(values) => rotate_through_aux(values, aux, &turns, cancel),
         },
     }
 }
@@ -161,7 +171,8 @@ impl Element for f32 {
 
 /// Rotates `values` in place, cycling each moving orbit through one aux
 /// element; returns the aux bytes used. `aux` holds at least one element per
-/// moving orbit (checked by the caller).
+/// moving orbit (checked by the caller). Polls `cancel` between orbits, every
+/// [`POLL_INTERVAL`](crate::cancel::POLL_INTERVAL) orbit starts scanned.
 ///
 /// Why not whole-buffer passes like `aux ^= P(data); data ^= aux; ...`: each
 /// such pass is a block shear `[[1, f(P)], [0, 1]]` or `[[1, 0], [g(P), 1]]`
@@ -189,36 +200,49 @@ impl Element for f32 {
 /// inverse and the joint contents of data and aux are only ever permuted;
 /// the last swap hands `α` back. Orbit `j` (counted in order of its smallest
 /// vertex index) uses aux element `j`, so the aux used is a prefix.
-fn rotate_through_aux<T: Element>(values: &mut [T], aux: &mut [u8], turns: &QuarterTurns) -> u64 {
+fn rotate_through_aux<T: Element>(
+    values: &mut [T],
+    aux: &mut [u8],
+    turns: &QuarterTurns,
+    cancel: &dyn Cancel,
+) -> Result<u64, Cancelled> {
     let mut orbit_count = 0u64;
-    for start in 0..values.len() as u64 {
-        let mut orbit = [start; 4];
-        let mut len = 1;
-        let mut next = turns.image(start);
-        let mut leads = true;
-        while next != start {
-            // Orbits of a quarter-turn rotation have 1, 2 or 4 elements.
-            orbit[len] = next;
-            len += 1;
-            leads &= start < next;
-            next = turns.image(next);
+    in_chunks(values.len(), cancel, |range| {
+        for start in range.start as u64..range.end as u64 {
+            let Some((orbit, len)) = led_orbit(start, turns) else {
+                continue;
+            };
+            let slot = orbit_count as usize * T::BYTES;
+            let register = &mut aux[slot..slot + T::BYTES];
+            let chain = orbit[..len].iter().chain(&orbit[..1]);
+            for &position in chain {
+                let element = &mut values[position as usize];
+                // swap(d, r) = `r ^= d; d ^= r; r ^= d`.
+                xor_into_aux(register, element.to_word());
+                *element = T::from_word(element.to_word() ^ aux_word(register));
+                xor_into_aux(register, element.to_word());
+            }
+            orbit_count += 1;
         }
-        if len == 1 || !leads {
-            continue;
-        }
-        let slot = orbit_count as usize * T::BYTES;
-        let register = &mut aux[slot..slot + T::BYTES];
-        let chain = orbit[..len].iter().chain(&orbit[..1]);
-        for &position in chain {
-            let element = &mut values[position as usize];
-            // swap(d, r) = `r ^= d; d ^= r; r ^= d`.
-            xor_into_aux(register, element.to_word());
-            *element = T::from_word(element.to_word() ^ aux_word(register));
-            xor_into_aux(register, element.to_word());
-        }
-        orbit_count += 1;
+    })?;
+    Ok(orbit_count * T::BYTES as u64)
+}
+
+/// The orbit of `start` and its length, when it moves and `start` is its
+/// smallest vertex (so each moving orbit is cycled once, from its leader).
+fn led_orbit(start: u64, turns: &QuarterTurns) -> Option<([u64; 4], usize)> {
+    let mut orbit = [start; 4];
+    let mut len = 1;
+    let mut next = turns.image(start);
+    let mut leads = true;
+    while next != start {
+        // Orbits of a quarter-turn rotation have 1, 2 or 4 elements.
+        orbit[len] = next;
+        len += 1;
+        leads &= start < next;
+        next = turns.image(next);
     }
-    orbit_count * T::BYTES as u64
+    (len > 1 && leads).then_some((orbit, len))
 }
 
 /// `r ^= word`, on the register's little-endian bytes.

@@ -9,6 +9,14 @@
 //! use a caller's auxiliary buffer as scratch and must restore it, lives in
 //! `catalytic.rs`; the quarter-turn geometry both share lives in `rotate.rs`.
 //! Parsing wire JSON into a [`Transform`] and the body cap are the api's.
+//!
+//! Like the searches, a transform polls its caller's [`Cancel`]: every
+//! [`POLL_INTERVAL`] elements (see [`in_chunks`]) it asks whether to stop and
+//! reports the elements it handled through [`Cancel::advanced`], so the
+//! reports of a whole run add up to the data's element count (issue 22:
+//! the worker shows them against that count, in `elements`). A run has two
+//! ways to fail: the outer `Result` is the transform's (refused, or aux not
+//! restored), the inner one the caller's cancel.
 
 mod catalytic;
 mod rotate;
@@ -17,8 +25,10 @@ mod tests;
 
 pub use catalytic::{CatalyticReport, apply_catalytic, aux_bytes_needed};
 
+use crate::cancel::{Cancel, Cancelled, POLL_INTERVAL};
 use crate::spec::{Lattice, splitmix64};
 use rotate::QuarterTurns;
+use std::ops::Range;
 
 /// A data field: one element per vertex, in vertex-index order.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -167,65 +177,117 @@ fn check<'a>(
     }
 }
 
-/// Applies `transform` to `data` and returns the result.
+/// Applies `transform` to `data` and returns the result, or `Ok(Err(Cancelled))`
+/// when `cancel` stopped it first (module docs for the polls and progress).
 ///
 /// Xor and scale work in place on the owned data; rotate is a permutation and
 /// writes into a second buffer of the same size (the cost the catalytic
 /// variant avoids).
-pub fn apply(lattice: &Lattice, data: Data, transform: &Transform) -> Result<Data, TransformError> {
+pub fn apply(
+    lattice: &Lattice,
+    data: Data,
+    transform: &Transform,
+    cancel: &dyn Cancel,
+) -> Result<Result<Data, Cancelled>, TransformError> {
     let checked = check(lattice, data.kind(), data.len(), transform)?;
     let mut data = data;
-    match checked {
-        Checked::Xor(key) => xor_in_place(&mut data, key),
-        Checked::Scale(factor) => scale_in_place(&mut data, factor),
-        Checked::Rotate(turns) => {
-            data = match data {
-                Data::U8(values) => Data::U8(rotate_out_of_place(&values, &turns)),
-                Data::F32(values) => Data::F32(rotate_out_of_place(&values, &turns)),
-            }
+    let ran = match checked {
+        Checked::Xor(key) => xor_in_place(&mut data, key, cancel),
+        Checked::Scale(factor) => scale_in_place(&mut data, factor, cancel),
+        Checked::Rotate(turns) => return Ok(rotate_out_of_place(&data, &turns, cancel)),
+    };
+    Ok(ran.map(|()| data))
+}
+
+/// Runs `step` over `0..len` in consecutive ranges of [`POLL_INTERVAL`]
+/// elements (the last one shorter): before each range it asks `cancel`
+/// whether to stop, after it reports the range's length through
+/// [`Cancel::advanced`]. A run to the end reports exactly `len`. Stopping
+/// only between ranges leaves every step whole, which the catalytic rotate
+/// needs to give its aux back.
+pub(super) fn in_chunks(
+    len: usize,
+    cancel: &dyn Cancel,
+    mut step: impl FnMut(Range<usize>),
+) -> Result<(), Cancelled> {
+    let chunk = POLL_INTERVAL as usize;
+    for from in (0..len).step_by(chunk) {
+        if cancel.should_stop() {
+            return Err(Cancelled);
         }
+        let to = len.min(from + chunk);
+        step(from..to);
+        cancel.advanced((to - from) as u64);
     }
-    Ok(data)
+    Ok(())
 }
 
 /// XOR with the key cycled over the data's bytes; f32 elements as little-endian bytes.
-fn xor_in_place(data: &mut Data, key: &[u8]) {
-    let mut key = key.iter().cycle();
+fn xor_in_place(data: &mut Data, key: &[u8], cancel: &dyn Cancel) -> Result<(), Cancelled> {
+    // One cycle across all chunks: the key position carries over. Each
+    // chunk works on a local copy, written back after it: one the closure
+    // only borrowed stayed in memory and cost ~10% of an f32 xor.
+    let mut carried = key.iter().cycle();
     match data {
-        Data::U8(values) => {
-            for (value, k) in values.iter_mut().zip(&mut key) {
+        Data::U8(values) => in_chunks(values.len(), cancel, |range| {
+            let mut key = carried.clone();
+            for (value, k) in values[range].iter_mut().zip(&mut key) {
                 *value ^= k;
             }
-        }
-        Data::F32(values) => {
-            for value in values.iter_mut() {
+            carried = key;
+        }),
+        Data::F32(values) => in_chunks(values.len(), cancel, |range| {
+            let mut key = carried.clone();
+            for value in &mut values[range] {
                 let mut bytes = value.to_le_bytes();
                 for (byte, k) in bytes.iter_mut().zip(&mut key) {
                     *byte ^= k;
                 }
                 *value = f32::from_le_bytes(bytes);
             }
-        }
+            carried = key;
+        }),
     }
 }
 
 /// Multiplies every f32 element; `check` has already refused u8 data.
-fn scale_in_place(data: &mut Data, factor: f32) {
-    if let Data::F32(values) = data {
-        for value in values.iter_mut() {
-            *value *= factor;
-        }
+fn scale_in_place(data: &mut Data, factor: f32, cancel: &dyn Cancel) -> Result<(), Cancelled> {
+    match data {
+        Data::F32(values) => in_chunks(values.len(), cancel, |range| {
+            for value in &mut values[range] {
+                *value *= factor;
+            }
+        }),
+        Data::U8(_) => Ok(()),
     }
 }
 
+/// The field rotated into a fresh buffer.
+fn rotate_out_of_place(
+    data: &Data,
+    turns: &QuarterTurns,
+    cancel: &dyn Cancel,
+) -> Result<Data, Cancelled> {
+    Ok(match data {
+        Data::U8(values) => Data::U8(rotated(values, turns, cancel)?),
+        Data::F32(values) => Data::F32(rotated(values, turns, cancel)?),
+    })
+}
+
 /// The element at index `i` lands at `turns.image(i)` in a fresh buffer.
-fn rotate_out_of_place<T: Copy>(values: &[T], turns: &QuarterTurns) -> Vec<T> {
+fn rotated<T: Copy>(
+    values: &[T],
+    turns: &QuarterTurns,
+    cancel: &dyn Cancel,
+) -> Result<Vec<T>, Cancelled> {
     let mut out = values.to_vec();
-    for (i, &value) in (0u64..).zip(values) {
-        // Images are vertex indices of this lattice, below `values.len()`.
-        out[turns.image(i) as usize] = value;
-    }
-    out
+    in_chunks(values.len(), cancel, |range| {
+        for (i, &value) in (range.start as u64..).zip(&values[range]) {
+            // Images are vertex indices of this lattice, below `values.len()`.
+            out[turns.image(i) as usize] = value;
+        }
+    })?;
+    Ok(out)
 }
 
 /// A data field of `kind` for `lattice`, determined by `seed` alone.

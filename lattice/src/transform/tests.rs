@@ -1,11 +1,13 @@
 //! Tests of the transforms and of the catalytic variant's restore proof.
 
+use std::cell::Cell;
 use std::error::Error;
 
 use proptest::prelude::*;
 
 use super::catalytic::{borrow, give_back, transform_in_place};
 use super::*;
+use crate::cancel::{Cancel, Cancelled, Never, POLL_INTERVAL};
 use crate::spec::Lattice;
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -20,13 +22,48 @@ fn apply_catalytic_with_fault(
     data: &mut Data,
     aux: &mut [u8],
     transform: &Transform,
-) -> Result<CatalyticReport, TransformError> {
+) -> Result<Result<CatalyticReport, Cancelled>, TransformError> {
     let (checked, before) = borrow(lattice, data, aux, transform)?;
-    let used = transform_in_place(checked, data, aux);
+    let used = match transform_in_place(checked, data, aux, &Never) {
+        Ok(used) => used,
+        Err(cancelled) => return Ok(Err(cancelled)),
+    };
     if used > 0 {
         aux[0] ^= 0x5a;
     }
-    give_back(aux, before, used)
+    give_back(aux, before, used).map(Ok)
+}
+
+/// A cancel source that counts the progress reported to it and stops once
+/// it has been asked `stop_at` times (never, for `u32::MAX`).
+struct Counting {
+    advanced: Cell<u64>,
+    reports: Cell<u32>,
+    asked: Cell<u32>,
+    stop_at: u32,
+}
+
+impl Counting {
+    fn stopping_at(stop_at: u32) -> Self {
+        Self {
+            advanced: Cell::new(0),
+            reports: Cell::new(0),
+            asked: Cell::new(0),
+            stop_at,
+        }
+    }
+}
+
+impl Cancel for Counting {
+    fn should_stop(&self) -> bool {
+        self.asked.set(self.asked.get() + 1);
+        self.asked.get() >= self.stop_at
+    }
+
+    fn advanced(&self, vertices: u64) {
+        self.advanced.set(self.advanced.get() + vertices);
+        self.reports.set(self.reports.get() + 1);
+    }
 }
 
 fn rotate(axes: [usize; 2], quarter_turns: u8) -> Transform {
@@ -63,9 +100,9 @@ fn xor_twice_is_the_identity() -> TestResult {
     };
     for kind in [DataKind::U8, DataKind::F32] {
         let data = generate(&lattice, kind, 7);
-        let once = apply(&lattice, data.clone(), &key)?;
+        let once = apply(&lattice, data.clone(), &key, &Never)??;
         assert_ne!(bytes(&once), bytes(&data));
-        let twice = apply(&lattice, once, &key)?;
+        let twice = apply(&lattice, once, &key, &Never)??;
         assert_eq!(bytes(&twice), bytes(&data));
     }
     Ok(())
@@ -75,7 +112,12 @@ fn xor_twice_is_the_identity() -> TestResult {
 fn xor_cycles_the_key_over_f32_little_endian_bytes() -> TestResult {
     let lattice = Lattice::new(vec![2])?;
     let data = Data::F32(vec![f32::from_bits(0), f32::from_bits(0x0403_0201)]);
-    let out = apply(&lattice, data, &Transform::Xor { key: vec![1, 2, 3] })?;
+    let out = apply(
+        &lattice,
+        data,
+        &Transform::Xor { key: vec![1, 2, 3] },
+        &Never,
+    )??;
     // Bytes 0..8 meet key bytes 1,2,3,1,2,3,1,2.
     assert_eq!(bytes(&out), vec![1, 2, 3, 1, 3, 1, 2, 6]);
     Ok(())
@@ -88,11 +130,11 @@ fn rotating_a_3x3_quarter_turn_matches_the_hand_worked_grid() -> TestResult {
     //   0 1 2      6 3 0
     //   3 4 5  ->  7 4 1
     //   6 7 8      8 5 2
-    let out = apply(&lattice, iota(&lattice), &rotate([0, 1], 1))?;
+    let out = apply(&lattice, iota(&lattice), &rotate([0, 1], 1), &Never)??;
     assert_eq!(out, Data::U8(vec![6, 3, 0, 7, 4, 1, 8, 5, 2]));
-    let half = apply(&lattice, iota(&lattice), &rotate([0, 1], 2))?;
+    let half = apply(&lattice, iota(&lattice), &rotate([0, 1], 2), &Never)??;
     assert_eq!(half, Data::U8(vec![8, 7, 6, 5, 4, 3, 2, 1, 0]));
-    let back = apply(&lattice, iota(&lattice), &rotate([1, 0], 1))?;
+    let back = apply(&lattice, iota(&lattice), &rotate([1, 0], 1), &Never)??;
     assert_eq!(back, Data::U8(vec![2, 5, 8, 1, 4, 7, 0, 3, 6]));
     Ok(())
 }
@@ -103,21 +145,21 @@ fn four_quarter_turns_and_one_then_three_are_the_identity() -> TestResult {
     let data = generate(&lattice, DataKind::F32, 3);
     let mut four = data.clone();
     for _ in 0..4 {
-        four = apply(&lattice, four, &rotate([0, 2], 1))?;
+        four = apply(&lattice, four, &rotate([0, 2], 1), &Never)??;
     }
     assert_eq!(bytes(&four), bytes(&data));
-    let one = apply(&lattice, data.clone(), &rotate([2, 0], 1))?;
+    let one = apply(&lattice, data.clone(), &rotate([2, 0], 1), &Never)??;
     assert_ne!(bytes(&one), bytes(&data));
-    let three = apply(&lattice, one, &rotate([2, 0], 3))?;
+    let three = apply(&lattice, one, &rotate([2, 0], 3), &Never)??;
     assert_eq!(bytes(&three), bytes(&data));
     assert_eq!(
-        apply(&lattice, data.clone(), &rotate([0, 2], 4))?,
+        apply(&lattice, data.clone(), &rotate([0, 2], 4), &Never)??,
         data,
         "turns are taken mod 4"
     );
     assert_eq!(
-        apply(&lattice, data.clone(), &rotate([0, 2], 5))?,
-        apply(&lattice, data, &rotate([0, 2], 1))?
+        apply(&lattice, data.clone(), &rotate([0, 2], 5), &Never)??,
+        apply(&lattice, data, &rotate([0, 2], 1), &Never)??
     );
     Ok(())
 }
@@ -125,7 +167,7 @@ fn four_quarter_turns_and_one_then_three_are_the_identity() -> TestResult {
 #[test]
 fn rotating_two_axes_of_a_3d_lattice_leaves_the_third_alone() -> TestResult {
     let lattice = Lattice::new(vec![3, 2, 3])?;
-    let out = apply(&lattice, iota(&lattice), &rotate([0, 2], 1))?;
+    let out = apply(&lattice, iota(&lattice), &rotate([0, 2], 1), &Never)??;
     let Data::U8(out) = out else {
         return Err("rotate changed the data kind".into());
     };
@@ -141,7 +183,7 @@ fn rotating_two_axes_of_a_3d_lattice_leaves_the_third_alone() -> TestResult {
 fn scale_multiplies_each_value() -> TestResult {
     let lattice = Lattice::new(vec![2, 2])?;
     let data = Data::F32(vec![1.0, -2.5, 0.0, 1e3]);
-    let out = apply(&lattice, data, &Transform::Scale { factor: -2.0 })?;
+    let out = apply(&lattice, data, &Transform::Scale { factor: -2.0 }, &Never)??;
     assert_eq!(out, Data::F32(vec![-2.0, 5.0, -0.0, -2e3]));
     Ok(())
 }
@@ -156,9 +198,9 @@ fn catalytic_xor_and_scale_leave_aux_untouched() -> TestResult {
     ] {
         assert_eq!(aux_bytes_needed(&lattice, DataKind::F32, &transform), 0);
         let mut data = generate(&lattice, DataKind::F32, 11);
-        let expected = apply(&lattice, data.clone(), &transform)?;
+        let expected = apply(&lattice, data.clone(), &transform, &Never)??;
         let mut aux = aux_before.clone();
-        let report = apply_catalytic(&lattice, &mut data, &mut aux, &transform)?;
+        let report = apply_catalytic(&lattice, &mut data, &mut aux, &transform, &Never)??;
         assert_eq!(bytes(&data), bytes(&expected));
         assert_eq!(aux, aux_before);
         assert_eq!(report.aux_bytes_used, 0);
@@ -178,7 +220,7 @@ fn catalytic_rotate_borrows_one_element_per_moving_orbit() -> TestResult {
         assert_eq!(needed, orbits * 4, "{turns} turns");
         let mut data = generate(&lattice, DataKind::F32, 5);
         let mut aux = vec![0xa5; needed as usize];
-        let report = apply_catalytic(&lattice, &mut data, &mut aux, &transform)?;
+        let report = apply_catalytic(&lattice, &mut data, &mut aux, &transform, &Never)??;
         assert_eq!(report.aux_bytes_used, needed);
         assert_eq!(report.extra_bytes, 0);
         assert_eq!(aux, vec![0xa5; needed as usize]);
@@ -207,6 +249,82 @@ fn a_skipped_restore_step_is_caught_by_the_checksum() -> TestResult {
     Ok(())
 }
 
+/// Issue 22: every transform reports its elements through `advanced`, one
+/// report per poll, adding up to the element count (here two polls: one
+/// full interval and the rest).
+#[test]
+fn a_transforms_progress_adds_up_to_its_elements() -> TestResult {
+    let lattice = Lattice::new(vec![300, 300])?;
+    let n = lattice.vertex_count();
+    assert!(n > POLL_INTERVAL && n % POLL_INTERVAL != 0);
+    let transforms = [
+        Transform::Xor { key: vec![3, 1] },
+        Transform::Scale { factor: 1.5 },
+        rotate([0, 1], 1),
+        rotate([1, 0], 2),
+    ];
+    for transform in &transforms {
+        let plain = Counting::stopping_at(u32::MAX);
+        let data = generate(&lattice, DataKind::F32, 2);
+        let expected = apply(&lattice, data.clone(), transform, &plain)??;
+        let catalytic = Counting::stopping_at(u32::MAX);
+        let mut data = data;
+        let mut aux = vec![7; aux_bytes_needed(&lattice, DataKind::F32, transform) as usize];
+        apply_catalytic(&lattice, &mut data, &mut aux, transform, &catalytic)??;
+        assert_eq!(bytes(&data), bytes(&expected), "{transform:?}");
+        for counting in [plain, catalytic] {
+            assert_eq!(counting.advanced.get(), n, "{transform:?}");
+            assert_eq!((counting.reports.get(), counting.asked.get()), (2, 2));
+        }
+    }
+    Ok(())
+}
+
+/// The key's position carries over from one poll's elements to the next
+/// (a key of 3 bytes does not divide the 2^16 elements of an interval).
+#[test]
+fn xor_keeps_its_key_position_across_polls() -> TestResult {
+    let lattice = Lattice::new(vec![300, 300])?;
+    let key = vec![1, 2, 4];
+    let Data::U8(out) = apply(
+        &lattice,
+        iota(&lattice),
+        &Transform::Xor { key: key.clone() },
+        &Never,
+    )??
+    else {
+        return Err("wrong kind".into());
+    };
+    let expected: Vec<u8> = (0..lattice.vertex_count() as usize)
+        .map(|i| i as u8 ^ key[i % 3])
+        .collect();
+    assert!(out == expected);
+    Ok(())
+}
+
+/// A cancel stops a transform at its next poll; a cancelled catalytic
+/// rotate has still given every borrowed aux byte back.
+#[test]
+fn a_cancelled_transform_stops_at_its_next_poll_and_restores_aux() -> TestResult {
+    let lattice = Lattice::new(vec![300, 300])?;
+    let transform = rotate([0, 1], 1);
+    let stops = Counting::stopping_at(2);
+    let ran = apply(&lattice, iota(&lattice), &transform, &stops)?;
+    assert_eq!(ran, Err(Cancelled));
+    assert_eq!(stops.advanced.get(), POLL_INTERVAL, "one interval done");
+    let mut data = iota(&lattice);
+    let aux_before: Vec<u8> = (0..aux_bytes_needed(&lattice, DataKind::U8, &transform))
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let mut aux = aux_before.clone();
+    let stops = Counting::stopping_at(2);
+    let ran = apply_catalytic(&lattice, &mut data, &mut aux, &transform, &stops)?;
+    assert_eq!(ran, Err(Cancelled));
+    assert_eq!(aux, aux_before, "aux given back");
+    assert_ne!(data, iota(&lattice), "the data was left part-way");
+    Ok(())
+}
+
 #[test]
 fn every_error_names_its_parameter() -> TestResult {
     let square = Lattice::new(vec![2, 2, 3])?;
@@ -214,7 +332,7 @@ fn every_error_names_its_parameter() -> TestResult {
     let f32_data = || Data::F32(vec![0.0; 12]);
     let cases = [
         (
-            apply(&square, Data::U8(vec![0; 5]), &rotate([0, 1], 1)),
+            apply(&square, Data::U8(vec![0; 5]), &rotate([0, 1], 1), &Never),
             TransformError::DataLength {
                 expected: 12,
                 got: 5,
@@ -222,12 +340,12 @@ fn every_error_names_its_parameter() -> TestResult {
             "data",
         ),
         (
-            apply(&square, u8_data(), &Transform::Xor { key: vec![] }),
+            apply(&square, u8_data(), &Transform::Xor { key: vec![] }, &Never),
             TransformError::EmptyKey,
             "key",
         ),
         (
-            apply(&square, u8_data(), &rotate([0, 3], 1)),
+            apply(&square, u8_data(), &rotate([0, 3], 1), &Never),
             TransformError::RotateAxis {
                 axis: 3,
                 dimensions: 3,
@@ -235,12 +353,12 @@ fn every_error_names_its_parameter() -> TestResult {
             "axes",
         ),
         (
-            apply(&square, u8_data(), &rotate([1, 1], 1)),
+            apply(&square, u8_data(), &rotate([1, 1], 1), &Never),
             TransformError::RotateSameAxis,
             "axes",
         ),
         (
-            apply(&square, u8_data(), &rotate([1, 2], 1)),
+            apply(&square, u8_data(), &rotate([1, 2], 1), &Never),
             TransformError::RotateUnequalSizes {
                 axes: [1, 2],
                 sizes: [2, 3],
@@ -248,12 +366,22 @@ fn every_error_names_its_parameter() -> TestResult {
             "axes",
         ),
         (
-            apply(&square, u8_data(), &Transform::Scale { factor: 2.0 }),
+            apply(
+                &square,
+                u8_data(),
+                &Transform::Scale { factor: 2.0 },
+                &Never,
+            ),
             TransformError::ScaleNeedsF32,
             "data",
         ),
         (
-            apply(&square, f32_data(), &Transform::Scale { factor: f32::NAN }),
+            apply(
+                &square,
+                f32_data(),
+                &Transform::Scale { factor: f32::NAN },
+                &Never,
+            ),
             TransformError::NotFinite,
             "factor",
         ),
@@ -264,13 +392,20 @@ fn every_error_names_its_parameter() -> TestResult {
                 &Transform::Scale {
                     factor: f32::INFINITY,
                 },
+                &Never,
             ),
             TransformError::NotFinite,
             "factor",
         ),
         (
-            apply_catalytic(&square, &mut f32_data(), &mut [0; 11], &rotate([0, 1], 1))
-                .map(|_| f32_data()),
+            apply_catalytic(
+                &square,
+                &mut f32_data(),
+                &mut [0; 11],
+                &rotate([0, 1], 1),
+                &Never,
+            )
+            .map(|_| Ok(f32_data())),
             TransformError::AuxTooSmall {
                 needed: 12,
                 got: 11,
@@ -343,7 +478,7 @@ proptest! {
     #[test]
     fn rotate_matches_a_coordinate_reference((sizes, [a, b], turns) in rotation()) {
         let lattice = Lattice::new(sizes)?;
-        let Data::U8(out) = apply(&lattice, iota(&lattice), &rotate([a, b], turns))? else {
+        let Data::U8(out) = apply(&lattice, iota(&lattice), &rotate([a, b], turns), &Never)?? else {
             return Err(TestCaseError::fail("wrong kind"));
         };
         let m = u64::from(lattice.sizes()[a]);
@@ -375,8 +510,8 @@ proptest! {
         let needed = aux_bytes_needed(&lattice, data.kind(), &transform) as usize;
         let original_aux = aux_raw[..needed + slack].to_vec();
         let mut aux = original_aux.clone();
-        let expected = apply(&lattice, data.clone(), &transform)?;
-        let report = apply_catalytic(&lattice, &mut data, &mut aux, &transform)?;
+        let expected = apply(&lattice, data.clone(), &transform, &Never)??;
+        let report = apply_catalytic(&lattice, &mut data, &mut aux, &transform, &Never)??;
         prop_assert_eq!(bytes(&data), bytes(&expected));
         prop_assert_eq!(&aux, &original_aux);
         prop_assert!(report.restored);

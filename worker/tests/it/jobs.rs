@@ -309,7 +309,8 @@ async fn a_transform_output_beyond_the_inline_cap_is_stored_as_a_part() -> anyho
         &lattice,
         input,
         &catalytic_lattice::Transform::Scale { factor: 2.0 },
-    )? {
+        &catalytic_lattice::Never,
+    )?? {
         catalytic_lattice::Data::F32(values) => values,
         other => anyhow::bail!("not f32: {:?}", other.kind()),
     };

@@ -22,14 +22,16 @@ T = TypeVar("T", bound="ProgressOut")
 
 @_attrs_define
 class ProgressOut:
-    """ A running job's progress: `done` of `total` `unit`s. `total` is the
-    operation's estimate, an upper bound (a search that meets its target
-    early finishes below it).
+    """ A running job's progress: `done` of `total` `unit`s. For a search or
+    scan `total` is the operation's estimate, an upper bound (a search that
+    meets its target early finishes below it); for a `transform` it is the
+    data's element count, reached exactly.
 
         Attributes:
             done (int):
             total (int):
-            unit (str): `vertices` (expanded by the search or scan).
+            unit (str): `vertices` (expanded by the search or scan) or `elements` (of a
+                transform's data field).
             updated_at (datetime.datetime): When the worker reported it.
      """
 

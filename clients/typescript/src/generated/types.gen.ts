@@ -827,15 +827,17 @@ export type Problem = {
 };
 
 /**
- * A running job's progress: `done` of `total` `unit`s. `total` is the
- * operation's estimate, an upper bound (a search that meets its target
- * early finishes below it).
+ * A running job's progress: `done` of `total` `unit`s. For a search or
+ * scan `total` is the operation's estimate, an upper bound (a search that
+ * meets its target early finishes below it); for a `transform` it is the
+ * data's element count, reached exactly.
  */
 export type ProgressOut = {
     done: number;
     total: number;
     /**
-     * `vertices` (expanded by the search or scan).
+     * `vertices` (expanded by the search or scan) or `elements` (of a
+     * transform's data field).
      */
     unit: string;
     /**
