@@ -5,15 +5,18 @@
 //! `shortest_path` stops its search once the start's level is complete, so
 //! its `vertices_visited` is the number of vertices within the path's length
 //! of the end; a full search answers that for every start at once from the
-//! cumulative distance histogram.
+//! cumulative level sizes. The searches run on the fast engine (`engine/`,
+//! a quarter byte a vertex); each start walks down its mod-3 distances to
+//! the end, which gives its path and length together.
 
 use std::collections::BTreeMap;
 use std::mem::size_of;
 
-use super::distances::{histogram, histogram_entries};
-use crate::bfs::{ShortestPath, Stop, UNREACHED, search, slot, walk};
+use super::distances::{histogram_entries, level_bytes};
+use crate::bfs::ShortestPath;
 use crate::cancel::{Cancel, Cancelled};
-use crate::estimate::{Estimate, search_bytes};
+use crate::engine::{bfs_levels, fast_search_bytes, walk_to_source};
+use crate::estimate::Estimate;
 use crate::spec::Lattice;
 
 /// The canonical shortest path for each `(start, end)` pair, in order;
@@ -33,27 +36,25 @@ pub fn shortest_paths(
         if end >= n || lattice.is_blocked(end) {
             continue;
         }
-        let found = search(lattice, end, Stop::Exhausted, cancel)?;
+        let levels = bfs_levels(lattice, end, None, cancel)?;
         // within[d] = vertices at distance <= d from the end.
-        let within: Vec<u64> = histogram(&found.dist, found.reached, cancel)?
-            .into_iter()
-            .scan(0u64, |sum, count| {
+        let within: Vec<u64> = levels
+            .level_sizes()
+            .iter()
+            .scan(0u64, |sum, &count| {
                 *sum += count;
                 Some(*sum)
             })
             .collect();
         for i in members {
             let start = pairs[i].0;
-            let Some(&length) = found.dist.get(slot(start)) else {
-                continue;
-            };
-            if length == UNREACHED {
-                continue;
-            }
-            results[i] = walk(lattice, &found.dist, start).map(|path| ShortestPath {
-                length: u64::from(length),
-                path,
-                vertices_visited: within[slot(u64::from(length))],
+            results[i] = walk_to_source(lattice, &levels, start, end).and_then(|path| {
+                let length = path.len() as u64 - 1;
+                Some(ShortestPath {
+                    length,
+                    vertices_visited: *within.get(length as usize)?,
+                    path,
+                })
             });
         }
     }
@@ -61,21 +62,19 @@ pub fn shortest_paths(
 }
 
 /// Estimate for [`shortest_paths`] with `distinct_ends` different ends: one
-/// search at a time (its distance array, then the larger of its FIFO and the
-/// cumulative histogram), and one longest path per distinct end. Paths of
-/// further pairs sharing an end are not counted: callers that allow many
-/// pairs per end add one longest path (as in `estimate_shortest_path`) per
-/// extra pair. Visits: every vertex per distinct end.
+/// fast search at a time (its buffers, its level sizes and their cumulative
+/// copy), and one longest path per distinct end. Paths of further pairs
+/// sharing an end are not counted: callers that allow many pairs per end add
+/// one longest path (as in `estimate_shortest_path`) per extra pair. Visits:
+/// every vertex per distinct end.
 pub(crate) fn estimate(lattice: &Lattice, distinct_ends: u64) -> Estimate {
-    let (dist, queue) = search_bytes(lattice);
-    let within = histogram_entries(lattice).saturating_mul(size_of::<u64>() as u64);
     let d = lattice.dimensions() as u64;
     let path = histogram_entries(lattice)
         .saturating_mul(size_of::<Vec<u32>>() as u64 + d * size_of::<u32>() as u64)
         .saturating_add(2 * d * size_of::<u64>() as u64);
     Estimate {
-        memory_bytes: dist
-            .saturating_add(queue.max(within))
+        memory_bytes: fast_search_bytes(lattice)
+            .saturating_add(level_bytes(lattice))
             .saturating_add(path.saturating_mul(distinct_ends)),
         vertex_visits: lattice.open_vertex_bound().saturating_mul(distinct_ends),
     }

@@ -1,18 +1,21 @@
 //! The BFS ball around a vertex: every vertex within `radius` hops.
 //!
-//! A small ball in a large lattice should not cost a distance array over the
-//! whole lattice, so the ball is searched sparsely (a hash set of the
-//! vertices seen) when its size bound makes that cheaper, and densely
-//! (`bfs.rs`, one `u32` per vertex) otherwise. The bound is the number of
-//! integer points within L1 distance `radius` in `d` dimensions, which the
-//! ball on any lattice (wrapped or blocked) cannot exceed.
+//! A small ball in a large lattice should not cost a search over the whole
+//! lattice, so the ball is searched sparsely (a hash set of the vertices
+//! seen) when its size bound makes that cheaper in memory, and densely
+//! otherwise: the fast engine (`engine/`, a quarter byte a vertex) stopped
+//! after level `radius`, its level sizes the counts and its states the
+//! listing. The bound is the number of integer points within L1 distance
+//! `radius` in `d` dimensions, which the ball on any lattice (wrapped or
+//! blocked) cannot exceed.
 
 use std::collections::HashSet;
 use std::mem::size_of;
 
-use crate::bfs::{Stop, UNREACHED, search, slot};
+use crate::bfs::slot;
 use crate::cancel::{Cancel, Cancelled, poll};
-use crate::estimate::{Estimate, search_bytes};
+use crate::engine::{bfs_levels_within, fast_search_bytes};
+use crate::estimate::Estimate;
 use crate::spec::Lattice;
 
 /// A ball lists its vertices only when it has at most this many.
@@ -92,10 +95,10 @@ fn ball(
 }
 
 /// A ball search's listed indices (when within its list cap) and counts per distance.
-type Found = (Option<Vec<u64>>, Vec<u64>);
+pub(super) type Found = (Option<Vec<u64>>, Vec<u64>);
 
 /// Level by level over a hash set, listing the ball when within the cap.
-fn sparse(
+pub(super) fn sparse(
     lattice: &Lattice,
     center: u64,
     radius: u32,
@@ -149,31 +152,24 @@ pub(crate) fn sparse_order(
     Ok((order, by_distance))
 }
 
-/// One BFS with a radius stop, then a scan of the distance array.
-fn dense(
+/// One fast search stopped after level `radius`; the listing read off its states.
+pub(super) fn dense(
     lattice: &Lattice,
     center: u64,
     radius: u32,
     list_cap: u64,
     cancel: &dyn Cancel,
 ) -> Result<Found, Cancelled> {
-    let found = search(lattice, center, Stop::Radius(radius), cancel)?;
-    let by_distance = super::distances::histogram(&found.dist, found.reached, cancel)?;
-    let listed = (found.reached <= list_cap).then(|| {
-        (0u64..)
-            .zip(&found.dist)
-            .filter(|&(_, &d)| d != UNREACHED)
-            .map(|(v, _)| v)
-            .collect()
-    });
-    Ok((listed, by_distance))
+    let levels = bfs_levels_within(lattice, center, u64::from(radius), cancel)?;
+    let listed = (levels.reached() <= list_cap).then(|| levels.labelled());
+    Ok((listed, levels.level_sizes().to_vec()))
 }
 
 /// Which search a ball of `radius` gets, and its size bound.
 struct Plan {
     /// Vertices the ball can hold at most.
     bound: u64,
-    /// Search sparsely (hash set) rather than densely (distance array).
+    /// Search sparsely (hash set) rather than densely (the fast engine).
     sparse: bool,
     /// Peak bytes of the chosen search's own buffers.
     bytes: u64,
@@ -184,8 +180,7 @@ fn plan(lattice: &Lattice, radius: u32) -> Plan {
         .min(lattice.open_vertex_bound());
     let sparse_bytes =
         hash_set_bytes(bound).saturating_add(bound.saturating_mul(size_of::<u64>() as u64));
-    let (dist, queue) = search_bytes(lattice);
-    let dense_bytes = dist.saturating_add(queue);
+    let dense_bytes = fast_search_bytes(lattice);
     if sparse_bytes < dense_bytes {
         Plan {
             bound,
@@ -241,9 +236,11 @@ pub(crate) fn hash_set_bytes(cap: u64) -> u64 {
 pub(crate) fn estimate(lattice: &Lattice, radius: u32) -> Estimate {
     let plan = plan(lattice, radius);
     let d = lattice.dimensions() as u64;
+    // Three times the levels: the fast search's vector grows by doubling.
     let levels = u64::from(radius)
         .saturating_add(1)
-        .min(super::distances::histogram_entries(lattice));
+        .min(super::distances::histogram_entries(lattice))
+        .saturating_mul(3);
     let listed = plan.bound.min(BALL_LIST_CAP);
     let listed_bytes = listed * (size_of::<Vec<u32>>() as u64 + d * size_of::<u32>() as u64);
     // Indices are collected before they become coordinates; beyond the

@@ -1,0 +1,183 @@
+//! Per-vertex answers in vertex index order, read off the tile layout: the
+//! exact distance field (written level by level while the search runs, as
+//! an observer of `sweep.rs`'s level loop) and the list of labelled vertices.
+//!
+//! Both are split by slab: the tiles whose coordinate along the slowest
+//! axis is the same hold exactly the vertices of one contiguous range of
+//! indices (that axis's tile side times its stride), so each slab owns a
+//! disjoint chunk of the output and the slabs run on rayon's threads with
+//! plain `par_chunks_mut`: no atomics, no `unsafe`.
+
+use rayon::prelude::*;
+
+use crate::engine::Levels;
+use crate::engine::sweep::{Level, code_mask};
+use crate::engine::tiling::Tiling;
+
+/// Field value of a vertex that was not labelled (unreached or blocked),
+/// as in `bfs.rs`.
+pub(crate) const UNSET: u32 = u32::MAX;
+
+/// How tiles map onto vertex indices, slab by slab.
+pub(crate) struct Slabs<'a> {
+    tiling: &'a Tiling,
+    /// Tiles per slab: the tile stride of the slowest axis.
+    tiles: u64,
+    /// Vertex indices per slab (the last slab may have fewer).
+    vertices: u64,
+    /// Index offset of each in-tile bit from its tile's corner vertex.
+    offsets: [u64; 64],
+}
+
+impl<'a> Slabs<'a> {
+    pub(crate) fn new(tiling: &'a Tiling) -> Self {
+        let last = tiling.dims() - 1;
+        let mut offsets = [0u64; 64];
+        for (bit, offset) in (0u32..).zip(offsets.iter_mut()) {
+            *offset = (0..tiling.dims())
+                .map(|a| {
+                    let inner =
+                        u64::from(bit / tiling.bit_step[a]) & ((1 << tiling.side_log[a]) - 1);
+                    inner * tiling.strides[a]
+                })
+                .sum();
+        }
+        Self {
+            tiling,
+            tiles: tiling.tile_stride[last],
+            vertices: (1u64 << tiling.side_log[last]) * tiling.strides[last],
+            offsets,
+        }
+    }
+
+    /// Number of slabs.
+    fn count(&self) -> u64 {
+        self.tiling.grid[self.tiling.dims() - 1]
+    }
+
+    /// Index of tile `tile`'s corner vertex (in-tile coordinates all 0).
+    fn corner(&self, tile: u64, coords: &mut [u64]) -> u64 {
+        let t = self.tiling;
+        t.tile_coords(tile, coords);
+        (0..t.dims())
+            .map(|a| (coords[a] << t.side_log[a]) * t.strides[a])
+            .sum()
+    }
+
+    /// Calls `f(local index, bit)` for every set bit of `bits` in tile
+    /// `tile` of slab `slab`, the index relative to the slab's first vertex.
+    #[inline]
+    fn each_vertex(&self, slab: u64, tile: u64, bits: u64, f: &mut impl FnMut(usize)) {
+        let mut coords = [0u64; crate::spec::MAX_DIMENSIONS];
+        let corner = self.corner(tile, &mut coords[..self.tiling.dims()]) - slab * self.vertices;
+        let mut bits = bits;
+        while bits != 0 {
+            let bit = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            f((corner + self.offsets[bit]) as usize);
+        }
+    }
+
+    /// The tiles of slab `slab` within `tiles` (a range of tile indices).
+    fn tiles_of(&self, slab: u64, tiles: (u64, u64)) -> (u64, u64) {
+        let first = (slab * self.tiles).max(tiles.0);
+        let end = ((slab + 1) * self.tiles).min(tiles.1);
+        (first, end.max(first))
+    }
+}
+
+/// Writes the level `level` into `field`: each vertex of the level's
+/// frontier tiles with the level's code whose entry is still [`UNSET`]
+/// (the code's older bits were written at their own, earlier levels).
+pub(crate) fn fill_level(slabs: &Slabs<'_>, field: &mut [u32], level: &Level<'_>) {
+    let tiles = slabs.tiling.tiles;
+    let (w0, w1) = level.window;
+    let span = ((w0 * 64).min(tiles), (w1 * 64).min(tiles));
+    if span.0 >= span.1 {
+        return;
+    }
+    let (s0, s1) = (span.0 / slabs.tiles, (span.1 - 1) / slabs.tiles + 1);
+    let lo = (s0 * slabs.vertices) as usize;
+    let hi = ((s1 * slabs.vertices) as usize).min(field.len());
+    let Some(part) = field.get_mut(lo..hi) else {
+        return;
+    };
+    let distance = u32::try_from(level.distance).unwrap_or(UNSET);
+    let code = (level.distance % 3) as u8;
+    part.par_chunks_mut(slabs.vertices as usize)
+        .enumerate()
+        .for_each(|(i, chunk)| {
+            let slab = s0 + i as u64;
+            for_each_set(level.frontier, slabs.tiles_of(slab, span), |tile| {
+                let bits = code_mask(level.state[tile as usize], code);
+                slabs.each_vertex(slab, tile, bits, &mut |i| {
+                    if let Some(entry) = chunk.get_mut(i).filter(|e| **e == UNSET) {
+                        *entry = distance;
+                    }
+                });
+            });
+        });
+}
+
+/// Calls `f(tile)` for every tile in `tiles` (a range) whose bit is set in `bitmap`.
+fn for_each_set(bitmap: &[u64], tiles: (u64, u64), mut f: impl FnMut(u64)) {
+    let (first, end) = tiles;
+    if first >= end {
+        return;
+    }
+    for word in (first >> 6)..=((end - 1) >> 6) {
+        let mut bits = bitmap.get(word as usize).copied().unwrap_or(0);
+        while bits != 0 {
+            let tile = word * 64 + u64::from(bits.trailing_zeros());
+            bits &= bits - 1;
+            if tile >= first && tile < end {
+                f(tile);
+            }
+        }
+    }
+}
+
+/// Every labelled vertex of `levels`, in ascending index order: counted per
+/// slab, then each slab lists and sorts its own chunk of the output.
+pub(crate) fn labelled(levels: &Levels) -> Vec<u64> {
+    let slabs = Slabs::new(&levels.tiling);
+    let all = (0, levels.tiling.tiles);
+    let reached = |tile: u64| {
+        let cell = levels.state[tile as usize];
+        cell[0] | cell[1]
+    };
+    let counts: Vec<usize> = (0..slabs.count())
+        .into_par_iter()
+        .map(|slab| {
+            let (first, end) = slabs.tiles_of(slab, all);
+            (first..end).map(|t| reached(t).count_ones() as usize).sum()
+        })
+        .collect();
+    let mut out = vec![0u64; counts.iter().sum()];
+    let mut rest = out.as_mut_slice();
+    let mut chunks = Vec::with_capacity(counts.len());
+    for &count in &counts {
+        let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(count);
+        chunks.push(chunk);
+        rest = tail;
+    }
+    chunks
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(slab, chunk)| {
+            let slab = slab as u64;
+            let (first, end) = slabs.tiles_of(slab, all);
+            let base = slab * slabs.vertices;
+            let mut next = 0;
+            for tile in first..end {
+                slabs.each_vertex(slab, tile, reached(tile), &mut |i| {
+                    if let Some(slot) = chunk.get_mut(next) {
+                        *slot = base + i as u64;
+                        next += 1;
+                    }
+                });
+            }
+            chunk.sort_unstable();
+        });
+    out
+}
