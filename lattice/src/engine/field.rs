@@ -8,6 +8,8 @@
 //! disjoint chunk of the output and the slabs run on rayon's threads with
 //! plain `par_chunks_mut`: no atomics, no `unsafe`.
 
+use std::mem::size_of;
+
 use rayon::prelude::*;
 
 use crate::engine::Levels;
@@ -86,37 +88,160 @@ impl<'a> Slabs<'a> {
     }
 }
 
-/// Writes the level `level` into `field`: each vertex of the level's
-/// frontier tiles with the level's code whose entry is still [`UNSET`]
-/// (the code's older bits were written at their own, earlier levels).
-pub(crate) fn fill_level(slabs: &Slabs<'_>, field: &mut [u32], level: &Level<'_>) {
-    let tiles = slabs.tiling.tiles;
-    let (w0, w1) = level.window;
-    let span = ((w0 * 64).min(tiles), (w1 * 64).min(tiles));
-    if span.0 >= span.1 {
-        return;
+/// New bits of one tile at one level, kept until their slab is flushed.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    /// The tile's index within its slab.
+    tile: u64,
+    /// The vertices labelled at `distance`.
+    bits: u64,
+    distance: u32,
+}
+
+/// Writes the exact field from a search's levels. Written straight away,
+/// each level's few vertices per row would touch a cache line of every row
+/// the shell crosses, each line again at the next levels, and a large
+/// field is far bigger than the caches. So each level's new bits (those of
+/// the level's code not yet written: one word per tile keeps which) are
+/// queued per slab, and a slab's queue is written out once it holds a
+/// quarter of the slab's tiles: a band of several levels at once, the
+/// slab's rows then hot in cache. The queues hold at most about half a byte
+/// a vertex.
+pub(crate) struct FieldWriter<'a> {
+    slabs: Slabs<'a>,
+    field: Vec<u32>,
+    /// Per tile: the bits already queued or written.
+    written: Vec<u64>,
+    /// Per slab: its queued bits.
+    pending: Vec<Vec<Pending>>,
+}
+
+impl<'a> FieldWriter<'a> {
+    /// An empty field ([`UNSET`] everywhere) over `tiling`.
+    pub(crate) fn new(tiling: &'a Tiling) -> Self {
+        let slabs = Slabs::new(tiling);
+        let pending = (0..slabs.count()).map(|_| Vec::new()).collect();
+        Self {
+            field: vec![UNSET; tiling.vertices as usize],
+            written: vec![0u64; tiling.tiles as usize],
+            pending,
+            slabs,
+        }
     }
-    let (s0, s1) = (span.0 / slabs.tiles, (span.1 - 1) / slabs.tiles + 1);
-    let lo = (s0 * slabs.vertices) as usize;
-    let hi = ((s1 * slabs.vertices) as usize).min(field.len());
-    let Some(part) = field.get_mut(lo..hi) else {
-        return;
-    };
-    let distance = u32::try_from(level.distance).unwrap_or(UNSET);
-    let code = (level.distance % 3) as u8;
-    part.par_chunks_mut(slabs.vertices as usize)
-        .enumerate()
-        .for_each(|(i, chunk)| {
-            let slab = s0 + i as u64;
-            for_each_set(level.frontier, slabs.tiles_of(slab, span), |tile| {
-                let bits = code_mask(level.state[tile as usize], code);
-                slabs.each_vertex(slab, tile, bits, &mut |i| {
-                    if let Some(entry) = chunk.get_mut(i).filter(|e| **e == UNSET) {
-                        *entry = distance;
+
+    /// Most heap bytes a writer over `tiling` holds: the field, the written
+    /// words, and the queues: each at most its flush size (a quarter of the
+    /// slab's tiles, 64 at least) plus one level (the slab's tiles), twice
+    /// that while a vector grows.
+    pub(crate) fn bytes(tiling: &Tiling) -> u64 {
+        let slabs = Slabs::new(tiling);
+        let per_slab = slabs.tiles + (slabs.tiles / 4).max(64);
+        let queues = slabs
+            .count()
+            .saturating_mul(per_slab)
+            .saturating_mul(2 * size_of::<Pending>() as u64);
+        tiling
+            .vertices
+            .saturating_mul(size_of::<u32>() as u64)
+            .saturating_add(tiling.tiles.saturating_mul(8))
+            .saturating_add(queues)
+    }
+
+    /// Queues the new bits of `level`, flushing the slabs whose queue is full.
+    pub(crate) fn observe(&mut self, level: &Level<'_>) {
+        let Self {
+            slabs,
+            field,
+            written,
+            pending,
+        } = self;
+        let tiles = slabs.tiling.tiles;
+        let (w0, w1) = level.window;
+        let span = ((w0 * 64).min(tiles), (w1 * 64).min(tiles));
+        if span.0 >= span.1 {
+            return;
+        }
+        let (s0, s1) = (span.0 / slabs.tiles, (span.1 - 1) / slabs.tiles + 1);
+        let distance = u32::try_from(level.distance).unwrap_or(UNSET);
+        let code = (level.distance % 3) as u8;
+        let full = (slabs.tiles / 4).max(64) as usize;
+        slab_parts(slabs, field, written, pending, (s0, s1)).for_each(
+            |(slab, (chunk, (seen, queue)))| {
+                let first = slab * slabs.tiles;
+                for_each_set(level.frontier, slabs.tiles_of(slab, span), |tile| {
+                    let Some(done) = seen.get_mut((tile - first) as usize) else {
+                        return;
+                    };
+                    let bits = code_mask(level.state[tile as usize], code) & !*done;
+                    *done |= bits;
+                    if bits != 0 {
+                        let tile = tile - first;
+                        queue.push(Pending {
+                            tile,
+                            bits,
+                            distance,
+                        });
                     }
                 });
+                if queue.len() >= full {
+                    slabs.flush(slab, chunk, queue);
+                }
+            },
+        );
+    }
+
+    /// Flushes every queue and hands back the field.
+    pub(crate) fn finish(self) -> Vec<u32> {
+        let Self {
+            slabs,
+            mut field,
+            mut written,
+            mut pending,
+        } = self;
+        let all = (0, slabs.count());
+        slab_parts(&slabs, &mut field, &mut written, &mut pending, all)
+            .for_each(|(slab, (chunk, (_, queue)))| slabs.flush(slab, chunk, queue));
+        field
+    }
+}
+
+/// Slabs `s0..s1` of `range` in parallel, each with its chunk of `field`,
+/// its tiles' words of `written` and its queue.
+#[allow(clippy::type_complexity)]
+fn slab_parts<'b>(
+    slabs: &Slabs<'_>,
+    field: &'b mut [u32],
+    written: &'b mut [u64],
+    pending: &'b mut [Vec<Pending>],
+    range: (u64, u64),
+) -> impl IndexedParallelIterator<Item = (u64, (&'b mut [u32], (&'b mut [u64], &'b mut Vec<Pending>)))>
+{
+    let (s0, s1) = range;
+    let lo = ((s0 * slabs.vertices) as usize).min(field.len());
+    let hi = ((s1 * slabs.vertices) as usize).min(field.len());
+    let t_lo = ((s0 * slabs.tiles) as usize).min(written.len());
+    let t_hi = ((s1 * slabs.tiles) as usize).min(written.len());
+    let queues = &mut pending[s0 as usize..s1 as usize];
+    (s0..s1).collect::<Vec<u64>>().into_par_iter().zip(
+        field[lo..hi].par_chunks_mut(slabs.vertices as usize).zip(
+            written[t_lo..t_hi]
+                .par_chunks_mut(slabs.tiles as usize)
+                .zip(queues.par_iter_mut()),
+        ),
+    )
+}
+
+impl Slabs<'_> {
+    /// Writes the queued bits of slab `slab` into its field chunk and empties the queue.
+    fn flush(&self, slab: u64, chunk: &mut [u32], queue: &mut Vec<Pending>) {
+        for p in queue.drain(..) {
+            self.each_vertex(slab, slab * self.tiles + p.tile, p.bits, &mut |i| {
+                if let Some(entry) = chunk.get_mut(i) {
+                    *entry = p.distance;
+                }
             });
-        });
+        }
+    }
 }
 
 /// Calls `f(tile)` for every tile in `tiles` (a range) whose bit is set in `bitmap`.

@@ -214,8 +214,9 @@ pub(crate) fn bfs_levels_within_in_parts(
 /// A complete [`bfs_levels`] search and the exact distance field it found:
 /// every vertex's distance in index order (axis 0 varying fastest),
 /// `u32::MAX` for unreachable or blocked ones, as `bfs.rs` gives it. Each
-/// level is written into the field as soon as it is complete (4 bytes a
-/// vertex on top of the search's quarter byte).
+/// level is queued for the field as soon as it is complete (`field.rs`):
+/// 4 bytes a vertex, an eighth of a byte for which are written and at most
+/// about half a byte of queues, on top of the search's quarter byte.
 pub fn bfs_levels_with_field(
     lattice: &Lattice,
     source: u64,
@@ -232,18 +233,17 @@ pub(crate) fn bfs_levels_with_field_in_parts(
     cancel: &dyn Cancel,
 ) -> Result<(Levels, Vec<u32>), Cancelled> {
     let tiling = Tiling::new(lattice);
-    let mut dist = vec![field::UNSET; lattice.vertex_count() as usize];
-    let slabs = field::Slabs::new(&tiling);
-    let mut observe = |level: &Level<'_>| field::fill_level(&slabs, &mut dist, level);
+    let mut writer = field::FieldWriter::new(&tiling);
     let searched = sweep::search_observed(
         lattice,
         &tiling,
         source,
         Stop::default(),
         sizes,
-        &mut observe,
+        &mut |level: &Level<'_>| writer.observe(level),
         cancel,
     )?;
+    let dist = writer.finish();
     Ok((levels_of(tiling, searched), dist))
 }
 
@@ -365,6 +365,12 @@ pub fn fast_estimate(lattice: &Lattice) -> Estimate {
             .saturating_add(path),
         vertex_visits: lattice.vertex_count(),
     }
+}
+
+/// Heap bytes [`bfs_levels_with_field`] holds besides its search's: the
+/// field and what writes it.
+pub(crate) fn field_bytes(lattice: &Lattice) -> u64 {
+    field::FieldWriter::bytes(&Tiling::new(lattice))
 }
 
 /// Heap bytes one fast search allocates whatever its source and stop: the

@@ -15,7 +15,7 @@ use std::mem::size_of;
 
 use crate::bfs::{Stop, UNREACHED, search, slot};
 use crate::cancel::{Cancel, Cancelled, POLL_INTERVAL};
-use crate::engine::{Levels, bfs_levels, bfs_levels_with_field, fast_search_bytes};
+use crate::engine::{Levels, bfs_levels, bfs_levels_with_field, fast_search_bytes, field_bytes};
 use crate::estimate::Estimate;
 use crate::spec::Lattice;
 
@@ -178,11 +178,12 @@ pub(crate) fn level_bytes(lattice: &Lattice) -> u64 {
 /// Estimate for a distances job, which the worker runs on the fast engine
 /// and which keeps the exact field at any size (inline within
 /// [`FULL_FIELD_CAP`], a result part above it): the search's buffers, the
-/// field (4 bytes a vertex, and within the cap its inline copy), the level
-/// sizes and the source coordinate. Visits: every vertex at most.
+/// field with what writes it (4 bytes a vertex and about half a byte at
+/// most; within the cap also its inline copy), the level sizes and the
+/// source coordinate. Visits: every vertex at most.
 pub(crate) fn estimate(lattice: &Lattice) -> Estimate {
     let n = lattice.vertex_count();
-    let field = n.saturating_mul(size_of::<u32>() as u64);
+    let field = field_bytes(lattice);
     let inline = if n <= FULL_FIELD_CAP {
         n * size_of::<i64>() as u64
     } else {

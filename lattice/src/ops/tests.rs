@@ -268,6 +268,11 @@ fn large_fields_split_into_slabs_equal_the_reference() -> TestResult {
             .find(|&v| !lattice.is_blocked(v))
             .ok_or("all blocked")?;
         let (summary, field) = fast_distances_with_field(&lattice, source, &Never)?;
+        // The estimate covers the search's own peak, the field and its written words.
+        let levels = crate::engine::bfs_levels(&lattice, source, None, &Never)?;
+        let n = lattice.vertex_count();
+        let held = levels.memory_bytes() + 4 * n + n / 8;
+        assert!(estimate(&lattice, Work::Distances).memory_bytes >= held);
         let (reference, reference_field) = distances_with_field(&lattice, source, &Never)?;
         assert_eq!(summary, reference);
         assert!(field == reference_field);
