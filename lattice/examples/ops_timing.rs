@@ -24,6 +24,9 @@ type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "inline") {
+        return inline();
+    }
     let [op, which, param, threads] = args.as_slice() else {
         return Err("usage: ops_timing OP open|blocked20 PARAM THREADS".into());
     };
@@ -45,6 +48,49 @@ fn main() -> Res<()> {
     println!(
         "{op} {which} {param} threads={threads} wall_s={seconds:.3} cpu_s={cpu:.2} peak_B/vertex={per_vertex:.2} {summary}"
     );
+    Ok(())
+}
+
+/// The reference and the fast engine side by side on lattices within the
+/// inline field cap (one thread, best of 5 each): where the worker's switch belongs.
+fn inline() -> Res<()> {
+    use catalytic_lattice::distances;
+    let shapes: [(&str, Vec<u32>, f64); 6] = [
+        ("1d-100000", vec![100_000], 0.0),
+        ("2d-316", vec![316, 316], 0.0),
+        ("2d-316-b20", vec![316, 316], 0.2),
+        ("3d-46", vec![46, 46, 46], 0.0),
+        ("3d-46-b20", vec![46, 46, 46], 0.2),
+        ("5d-10", vec![10; 5], 0.0),
+    ];
+    for (name, sizes, fraction) in shapes {
+        let mut lattice = Lattice::new(sizes)?;
+        if fraction > 0.0 {
+            lattice = lattice.with_blocked(Blocked::Seeded { fraction, seed: 42 })?;
+        }
+        let source = (0..lattice.vertex_count())
+            .find(|&v| !lattice.is_blocked(v))
+            .unwrap_or(0);
+        let best = |f: &dyn Fn() -> Res<()>| -> Res<f64> {
+            let mut best = f64::MAX;
+            for _ in 0..5 {
+                let started = Instant::now();
+                f()?;
+                best = best.min(started.elapsed().as_secs_f64());
+            }
+            Ok(best)
+        };
+        let reference = best(&|| Ok(distances(&lattice, source, &Never).map(drop)?))?;
+        let fast = with_engine_threads(1, || {
+            best(&|| Ok(fast_distances(&lattice, source, &Never).map(drop)?))
+        })?;
+        println!(
+            "{name} reference_ms={:.2} fast_ms={:.2} ratio={:.2}",
+            reference * 1e3,
+            fast * 1e3,
+            reference / fast
+        );
+    }
     Ok(())
 }
 

@@ -131,9 +131,7 @@ pub(crate) enum Stop {
     Exhausted,
     /// Stop once every vertex within the distance of this vertex is labelled.
     AtTarget(u64),
-    /// Stop once every vertex within this many hops is labelled (the
-    /// reference the fast ball of `ops/neighbors.rs` is tested against).
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Stop once every vertex within this many hops is labelled.
     Radius(u32),
 }
 

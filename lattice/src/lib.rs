@@ -31,8 +31,9 @@ mod transform;
 pub use bfs::{ShortestPath, bfs_distances, shortest_path};
 pub use cancel::{Cancel, Cancelled, Never};
 pub use engine::{
-    DeviceLayout, DeviceMask, Levels, PARAMS_PER_AXIS, bfs_levels, bfs_levels_with_field,
-    bfs_levels_within, fast_estimate, fast_shortest_path, walk_canonical, with_engine_threads,
+    DeviceLayout, DeviceMask, FAST_LEVEL_MIN, Levels, PARAMS_PER_AXIS, bfs_levels,
+    bfs_levels_with_field, bfs_levels_within, fast_engine_pays, fast_estimate, fast_shortest_path,
+    walk_canonical, with_engine_threads,
 };
 pub use estimate::{Estimate, Work, estimate, estimate_shortest_path};
 pub use ops::{

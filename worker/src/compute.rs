@@ -288,8 +288,9 @@ fn prefer_gpu<T>(
 }
 
 /// Distances from `source`: on `gpu` (lattices above the inline field cap),
-/// the summary from its levels; on the CPU the fast engine at any size,
-/// which for a lattice above the cap also hands back the whole field, stored
+/// the summary from its levels; on the CPU the fast engine where it pays
+/// (`fast_engine_pays`: enough vertices a level), else the reference. For a
+/// lattice above the cap the CPU also hands back the whole field, stored
 /// apart as the result's `field` part (the GPU's levels hold distances mod 3
 /// only, so a GPU worker stores none yet).
 fn distances_on(
@@ -309,17 +310,36 @@ fn distances_on(
             ))
         },
         || {
-            Ok(on_engine_threads(lattice, || match above_cap {
-                true => catalytic_lattice::fast_distances_with_field(lattice, source, cancel)
-                    .map(|(d, field)| (d, Some(field))),
-                false => {
-                    catalytic_lattice::fast_distances(lattice, source, cancel).map(|d| (d, None))
-                }
+            Ok(on_engine_threads(lattice, || {
+                distances_on_cpu(lattice, source, above_cap, cancel)
             })?)
         },
     )?;
     let (d, field) = summary;
     Ok((d, field, used))
+}
+
+/// [`distances_on`] on the CPU: with the whole field when `with_field`.
+fn distances_on_cpu(
+    lattice: &Lattice,
+    source: u64,
+    with_field: bool,
+    cancel: &dyn catalytic_lattice::Cancel,
+) -> Result<(catalytic_lattice::Distances, Option<Vec<u32>>), catalytic_lattice::Cancelled> {
+    use catalytic_lattice as engine;
+    let fast = engine::fast_engine_pays(lattice);
+    Ok(match (with_field, fast) {
+        (true, true) => {
+            let (d, field) = engine::fast_distances_with_field(lattice, source, cancel)?;
+            (d, Some(field))
+        }
+        (true, false) => {
+            let (d, field) = engine::distances_with_field(lattice, source, cancel)?;
+            (d, Some(field))
+        }
+        (false, true) => (engine::fast_distances(lattice, source, cancel)?, None),
+        (false, false) => (engine::distances(lattice, source, cancel)?, None),
+    })
 }
 
 /// A ball's vertices beyond the inline list as a `.npy` part: one row of

@@ -13,7 +13,9 @@
 //! its own rayon task. A part writes only its own tiles; what it would write
 //! into another part's tiles goes to an outbox applied after the round. No
 //! atomics on the state, no `unsafe`. Cancellation is polled between rounds,
-//! a round being at most a few milliseconds of work.
+//! a round being at most a few milliseconds of work. [`search_observed`]
+//! also stops at a radius and shows each complete level to an observer
+//! before expanding it (how `field.rs` writes the exact distances).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -3,19 +3,20 @@
 //! A small ball in a large lattice should not cost a search over the whole
 //! lattice, so the ball is searched sparsely (a hash set of the vertices
 //! seen) when its size bound makes that cheaper in memory, and densely
-//! otherwise: the fast engine (`engine/`, a quarter byte a vertex) stopped
-//! after level `radius`, its level sizes the counts and its states the
-//! listing. The bound is the number of integer points within L1 distance
+//! otherwise: where the fast engine pays (`engine/mod.rs`,
+//! `fast_engine_pays`) it is stopped after level `radius` (a quarter byte a
+//! vertex), its level sizes the counts and its states the listing; else
+//! the reference (`bfs.rs`, one `u32` per vertex) with a radius stop. The bound is the number of integer points within L1 distance
 //! `radius` in `d` dimensions, which the ball on any lattice (wrapped or
 //! blocked) cannot exceed.
 
 use std::collections::HashSet;
 use std::mem::size_of;
 
-use crate::bfs::slot;
+use crate::bfs::{Stop, UNREACHED, search, slot};
 use crate::cancel::{Cancel, Cancelled, poll};
-use crate::engine::{bfs_levels_within, fast_search_bytes};
-use crate::estimate::Estimate;
+use crate::engine::{bfs_levels_within, fast_engine_pays, fast_search_bytes};
+use crate::estimate::{Estimate, search_bytes};
 use crate::spec::Lattice;
 
 /// A ball lists its vertices only when it has at most this many.
@@ -152,8 +153,24 @@ pub(crate) fn sparse_order(
     Ok((order, by_distance))
 }
 
-/// One fast search stopped after level `radius`; the listing read off its states.
-pub(super) fn dense(
+/// One search stopped after level `radius`: the fast engine where it pays
+/// (`fast_engine_pays`), else the reference.
+fn dense(
+    lattice: &Lattice,
+    center: u64,
+    radius: u32,
+    list_cap: u64,
+    cancel: &dyn Cancel,
+) -> Result<Found, Cancelled> {
+    if fast_engine_pays(lattice) {
+        dense_fast(lattice, center, radius, list_cap, cancel)
+    } else {
+        dense_reference(lattice, center, radius, list_cap, cancel)
+    }
+}
+
+/// The fast engine stopped after level `radius`; the listing read off its states.
+pub(super) fn dense_fast(
     lattice: &Lattice,
     center: u64,
     radius: u32,
@@ -165,11 +182,31 @@ pub(super) fn dense(
     Ok((listed, levels.level_sizes().to_vec()))
 }
 
+/// The reference BFS with a radius stop, then a scan of its distance array.
+pub(super) fn dense_reference(
+    lattice: &Lattice,
+    center: u64,
+    radius: u32,
+    list_cap: u64,
+    cancel: &dyn Cancel,
+) -> Result<Found, Cancelled> {
+    let found = search(lattice, center, Stop::Radius(radius), cancel)?;
+    let by_distance = super::distances::histogram(&found.dist, found.reached, cancel)?;
+    let listed = (found.reached <= list_cap).then(|| {
+        (0u64..)
+            .zip(&found.dist)
+            .filter(|&(_, &d)| d != UNREACHED)
+            .map(|(v, _)| v)
+            .collect()
+    });
+    Ok((listed, by_distance))
+}
+
 /// Which search a ball of `radius` gets, and its size bound.
 struct Plan {
     /// Vertices the ball can hold at most.
     bound: u64,
-    /// Search sparsely (hash set) rather than densely (the fast engine).
+    /// Search sparsely (hash set) rather than densely (a whole-lattice search).
     sparse: bool,
     /// Peak bytes of the chosen search's own buffers.
     bytes: u64,
@@ -180,7 +217,12 @@ fn plan(lattice: &Lattice, radius: u32) -> Plan {
         .min(lattice.open_vertex_bound());
     let sparse_bytes =
         hash_set_bytes(bound).saturating_add(bound.saturating_mul(size_of::<u64>() as u64));
-    let dense_bytes = fast_search_bytes(lattice);
+    let dense_bytes = if fast_engine_pays(lattice) {
+        fast_search_bytes(lattice)
+    } else {
+        let (dist, queue) = search_bytes(lattice);
+        dist.saturating_add(queue)
+    };
     if sparse_bytes < dense_bytes {
         Plan {
             bound,

@@ -225,11 +225,13 @@ proptest! {
                 lattice.index_of(&x).unwrap_or(u64::MAX)
             }).collect())
         });
-        prop_assert_eq!(all, Some(listed));
-        let dense = neighbors::dense(&lattice, center, radius, u64::MAX, &Never).map_err(fail)?;
+        prop_assert_eq!(all, Some(listed.clone()));
+        // Small lattices search the reference; the fast ball must equal it too.
+        let fast = neighbors::dense_fast(&lattice, center, radius, u64::MAX, &Never).map_err(fail)?;
+        prop_assert_eq!(&fast, &(Some(listed), counts));
         if center < lattice.vertex_count() && !lattice.is_blocked(center) {
             let sparse = neighbors::sparse(&lattice, center, radius, u64::MAX, &Never).map_err(fail)?;
-            prop_assert_eq!(&dense, &sparse);
+            prop_assert_eq!(&fast, &sparse);
         }
     }
 
@@ -244,9 +246,13 @@ proptest! {
             .iter()
             .map(|&(p, e)| (vertex(&lattice, p), ends[e as usize % ends.len()]))
             .collect();
+        // Small lattices search the reference; the fast batch must equal it too.
         let batch = shortest_paths(&lattice, &pairs, &Never).map_err(fail)?;
-        for (&(s, e), got) in pairs.iter().zip(&batch) {
-            prop_assert_eq!(got, &shortest_path(&lattice, s, e, &Never).map_err(fail)?, "{} -> {}", s, e);
+        let fast = batch::shortest_paths_on(&lattice, &pairs, true, &Never).map_err(fail)?;
+        for ((&(s, e), got), fast) in pairs.iter().zip(&batch).zip(&fast) {
+            let reference = shortest_path(&lattice, s, e, &Never).map_err(fail)?;
+            prop_assert_eq!(got, &reference, "{} -> {}", s, e);
+            prop_assert_eq!(fast, &reference, "fast {} -> {}", s, e);
         }
     }
 }
@@ -286,10 +292,21 @@ fn large_fields_split_into_slabs_equal_the_reference() -> TestResult {
             assert!(tiny == reference_field, "{threads} threads");
         }
         let pairs = [(0, source), (lattice.vertex_count() - 1, source), (7, 3)];
-        let batch = shortest_paths(&lattice, &pairs, &Never)?;
+        let batch = batch::shortest_paths_on(&lattice, &pairs, true, &Never)?;
         for (&(s, e), got) in pairs.iter().zip(&batch) {
             assert_eq!(got, &shortest_path(&lattice, s, e, &Never)?, "{s} -> {e}");
         }
     }
+    Ok(())
+}
+
+#[test]
+fn the_fast_engine_is_chosen_for_wide_levels_only() -> TestResult {
+    use crate::engine::fast_engine_pays;
+    assert!(!fast_engine_pays(&Lattice::new(vec![100_000])?));
+    assert!(!fast_engine_pays(&Lattice::uniform(2, 316)?));
+    assert!(!fast_engine_pays(&Lattice::uniform(3, 46)?));
+    assert!(fast_engine_pays(&Lattice::uniform(5, 10)?));
+    assert!(fast_engine_pays(&Lattice::uniform(3, 464)?));
     Ok(())
 }
