@@ -78,7 +78,14 @@ fn ball(
     } else if plan(lattice, radius).sparse {
         sparse(lattice, center, radius, list_cap, cancel)?
     } else {
-        dense(lattice, center, radius, list_cap, cancel)?
+        dense(
+            lattice,
+            center,
+            radius,
+            list_cap,
+            fast_engine_pays(lattice),
+            cancel,
+        )?
     };
     let count: u64 = by_distance.iter().sum();
     let (listed, beyond) = match indices {
@@ -153,43 +160,22 @@ pub(crate) fn sparse_order(
     Ok((order, by_distance))
 }
 
-/// One search stopped after level `radius`: the fast engine where it pays
-/// (`fast_engine_pays`), else the reference.
-fn dense(
+/// One search stopped after level `radius`: the fast engine when `fast`
+/// (its level sizes the counts, the listing read off its states), else the
+/// reference and a scan of its distance array.
+pub(super) fn dense(
     lattice: &Lattice,
     center: u64,
     radius: u32,
     list_cap: u64,
+    fast: bool,
     cancel: &dyn Cancel,
 ) -> Result<Found, Cancelled> {
-    if fast_engine_pays(lattice) {
-        dense_fast(lattice, center, radius, list_cap, cancel)
-    } else {
-        dense_reference(lattice, center, radius, list_cap, cancel)
+    if fast {
+        let levels = bfs_levels_within(lattice, center, u64::from(radius), cancel)?;
+        let listed = (levels.reached() <= list_cap).then(|| levels.labelled());
+        return Ok((listed, levels.level_sizes().to_vec()));
     }
-}
-
-/// The fast engine stopped after level `radius`; the listing read off its states.
-pub(super) fn dense_fast(
-    lattice: &Lattice,
-    center: u64,
-    radius: u32,
-    list_cap: u64,
-    cancel: &dyn Cancel,
-) -> Result<Found, Cancelled> {
-    let levels = bfs_levels_within(lattice, center, u64::from(radius), cancel)?;
-    let listed = (levels.reached() <= list_cap).then(|| levels.labelled());
-    Ok((listed, levels.level_sizes().to_vec()))
-}
-
-/// The reference BFS with a radius stop, then a scan of its distance array.
-pub(super) fn dense_reference(
-    lattice: &Lattice,
-    center: u64,
-    radius: u32,
-    list_cap: u64,
-    cancel: &dyn Cancel,
-) -> Result<Found, Cancelled> {
     let found = search(lattice, center, Stop::Radius(radius), cancel)?;
     let by_distance = super::distances::histogram(&found.dist, found.reached, cancel)?;
     let listed = (found.reached <= list_cap).then(|| {
@@ -357,8 +343,10 @@ mod tests {
             .with_blocked(Blocked::Explicit(vec![8, 9, 15]))?;
         for radius in [0, 1, 2, 5, 40] {
             let a = sparse(&lattice, 1, radius, BALL_LIST_CAP, &Never)?;
-            let b = dense(&lattice, 1, radius, BALL_LIST_CAP, &Never)?;
+            let b = dense(&lattice, 1, radius, BALL_LIST_CAP, false, &Never)?;
+            let c = dense(&lattice, 1, radius, BALL_LIST_CAP, true, &Never)?;
             assert_eq!(a, b, "radius {radius}");
+            assert_eq!(a, c, "radius {radius}");
         }
         Ok(())
     }

@@ -227,7 +227,7 @@ proptest! {
         });
         prop_assert_eq!(all, Some(listed.clone()));
         // Small lattices search the reference; the fast ball must equal it too.
-        let fast = neighbors::dense_fast(&lattice, center, radius, u64::MAX, &Never).map_err(fail)?;
+        let fast = neighbors::dense(&lattice, center, radius, u64::MAX, true, &Never).map_err(fail)?;
         prop_assert_eq!(&fast, &(Some(listed), counts));
         if center < lattice.vertex_count() && !lattice.is_blocked(center) {
             let sparse = neighbors::sparse(&lattice, center, radius, u64::MAX, &Never).map_err(fail)?;
