@@ -103,10 +103,10 @@ struct Pending {
 /// the shell crosses, each line again at the next levels, and a large
 /// field is far bigger than the caches. So each level's new bits (those of
 /// the level's code not yet written: one word per tile keeps which) are
-/// queued per slab, and a slab's queue is written out once it holds a
-/// quarter of the slab's tiles: a band of several levels at once, the
-/// slab's rows then hot in cache. The queues hold at most about half a byte
-/// a vertex.
+/// queued per slab, and a slab's queue is written out when the next level
+/// might not fit in it (room for one entry per tile of the slab): a band of
+/// many levels at once, the slab's rows then hot in cache. The queues hold
+/// at most 3/8 of a byte a vertex.
 pub(crate) struct FieldWriter<'a> {
     slabs: Slabs<'a>,
     field: Vec<u32>,
@@ -130,16 +130,10 @@ impl<'a> FieldWriter<'a> {
     }
 
     /// Most heap bytes a writer over `tiling` holds: the field, the written
-    /// words, and the queues: each at most its flush size (a quarter of the
-    /// slab's tiles, 64 at least) plus one level (the slab's tiles), twice
-    /// that while a vector grows.
+    /// words, and the queues, each made once with room for one entry per
+    /// tile of its slab (3/8 of a byte a vertex).
     pub(crate) fn bytes(tiling: &Tiling) -> u64 {
-        let slabs = Slabs::new(tiling);
-        let per_slab = slabs.tiles + (slabs.tiles / 4).max(64);
-        let queues = slabs
-            .count()
-            .saturating_mul(per_slab)
-            .saturating_mul(2 * size_of::<Pending>() as u64);
+        let queues = tiling.tiles.saturating_mul(size_of::<Pending>() as u64);
         tiling
             .vertices
             .saturating_mul(size_of::<u32>() as u64)
@@ -147,7 +141,7 @@ impl<'a> FieldWriter<'a> {
             .saturating_add(queues)
     }
 
-    /// Queues the new bits of `level`, flushing the slabs whose queue is full.
+    /// Queues the new bits of `level`, flushing the slabs whose queue it might overfill.
     pub(crate) fn observe(&mut self, level: &Level<'_>) {
         let Self {
             slabs,
@@ -164,11 +158,22 @@ impl<'a> FieldWriter<'a> {
         let (s0, s1) = (span.0 / slabs.tiles, (span.1 - 1) / slabs.tiles + 1);
         let distance = u32::try_from(level.distance).unwrap_or(UNSET);
         let code = (level.distance % 3) as u8;
-        let full = (slabs.tiles / 4).max(64) as usize;
+        let capacity = slabs.tiles as usize;
         slab_parts(slabs, field, written, pending, (s0, s1)).for_each(
             |(slab, (chunk, (seen, queue)))| {
                 let first = slab * slabs.tiles;
-                for_each_set(level.frontier, slabs.tiles_of(slab, span), |tile| {
+                let tiles = slabs.tiles_of(slab, span);
+                // A level adds at most one entry per frontier tile: flush first
+                // if they might not fit, so the queue never grows past its capacity.
+                let mut coming = 0usize;
+                for_each_set(level.frontier, tiles, |_| coming += 1);
+                if queue.len() + coming > capacity {
+                    slabs.flush(slab, chunk, queue);
+                }
+                if queue.capacity() == 0 {
+                    queue.reserve_exact(capacity);
+                }
+                for_each_set(level.frontier, tiles, |tile| {
                     let Some(done) = seen.get_mut((tile - first) as usize) else {
                         return;
                     };
@@ -183,9 +188,6 @@ impl<'a> FieldWriter<'a> {
                         });
                     }
                 });
-                if queue.len() >= full {
-                    slabs.flush(slab, chunk, queue);
-                }
             },
         );
     }

@@ -77,6 +77,12 @@ impl Levels {
         (0..3u8).find(|&code| code_mask(cell, code) & (1 << bit) != 0)
     }
 
+    /// The level sizes, the states dropped (a summary that keeps only them
+    /// needs no copy).
+    pub(crate) fn into_level_sizes(self) -> Vec<u64> {
+        self.level_sizes
+    }
+
     /// Every labelled vertex in ascending index order (the ball of a
     /// stopped search): 8 bytes each, listed slab by slab on the current
     /// rayon pool's threads.
@@ -222,7 +228,7 @@ pub fn bfs_levels_within(
 /// `u32::MAX` for unreachable or blocked ones, as `bfs.rs` gives it. Each
 /// level is queued for the field as soon as it is complete (`field.rs`):
 /// 4 bytes a vertex, an eighth of a byte for which are written and at most
-/// about half a byte of queues, on top of the search's quarter byte.
+/// 3/8 of a byte of queues, on top of the search's quarter byte.
 pub fn bfs_levels_with_field(
     lattice: &Lattice,
     source: u64,

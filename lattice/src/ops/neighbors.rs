@@ -264,11 +264,11 @@ pub(crate) fn hash_set_bytes(cap: u64) -> u64 {
 pub(crate) fn estimate(lattice: &Lattice, radius: u32) -> Estimate {
     let plan = plan(lattice, radius);
     let d = lattice.dimensions() as u64;
-    // Three times the levels: the fast search's vector grows by doubling.
+    // Twice the levels: the search's level sizes and the ball's copy.
     let levels = u64::from(radius)
         .saturating_add(1)
         .min(super::distances::histogram_entries(lattice))
-        .saturating_mul(3);
+        .saturating_mul(2);
     let listed = plan.bound.min(BALL_LIST_CAP);
     let listed_bytes = listed * (size_of::<Vec<u32>>() as u64 + d * size_of::<u32>() as u64);
     // Indices are collected before they become coordinates; beyond the
