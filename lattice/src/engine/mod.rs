@@ -142,8 +142,8 @@ impl Levels {
 /// observer) that the reference does not, and saves tens of nanoseconds a
 /// vertex on large lattices. Measured with `lattice/examples/ops_timing.rs`
 /// (`inline`, one thread, distances with the field): a 100,000-vertex line
-/// 400 times slower, 2-D 316² (158 a level) 0.54×, 3-D 46³ (735) 0.81×,
-/// 5-D 10⁵ (2,174) 1.4×; 3-D 464³ (72,000) two to four times faster.
+/// 65 times slower, 2-D 316² (158 a level) 0.55×, 3-D 46³ (735) 0.81×,
+/// 5-D 10⁵ (2,174) 1.46×; 3-D 464³ (72,000) two to four times faster.
 pub const FAST_LEVEL_MIN: u64 = 1024;
 
 /// Whether the fast engine is the quicker one on `lattice`: at least
