@@ -31,16 +31,17 @@ mod transform;
 pub use bfs::{ShortestPath, bfs_distances, shortest_path};
 pub use cancel::{Cancel, Cancelled, Never};
 pub use engine::{
-    DeviceLayout, DeviceMask, Levels, PARAMS_PER_AXIS, bfs_levels, fast_estimate,
-    fast_shortest_path, walk_canonical, with_engine_threads,
+    DeviceLayout, DeviceMask, FAST_LEVEL_MIN, Levels, PARAMS_PER_AXIS, bfs_levels,
+    bfs_levels_with_field, bfs_levels_within, fast_engine_pays, fast_estimate, fast_shortest_path,
+    walk_canonical, with_engine_threads,
 };
 pub use estimate::{Estimate, Work, estimate, estimate_shortest_path};
 pub use ops::{
     Analysis, BALL_LIST_CAP, Ball, CENTRALITY_CAP, CENTRALITY_SEED, CENTRALITY_SOURCES,
     CentralityMethod, CentralitySummary, ComponentSizeCount, Components, DegreeStats, Diameter,
     DiameterMethod, Distances, EXACT_DIAMETER_CAP, FULL_FIELD_CAP, SAMPLED_CENTRALITY_CAP, analyze,
-    components, distances, distances_from_levels, distances_with_field, neighbors,
-    neighbors_listed, shortest_paths,
+    components, distances, distances_from_levels, distances_with_field, fast_distances,
+    fast_distances_with_field, neighbors, neighbors_listed, shortest_paths,
 };
 pub use spec::{Blocked, Lattice, LatticeError, MAX_DIMENSIONS, MIN_SIZE, SeededRule, splitmix64};
 pub use transform::{

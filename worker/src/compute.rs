@@ -171,8 +171,10 @@ fn compute(
         }
         Operation::Neighbors { center, radius } => {
             let center = index(&lattice, center)?;
-            let (ball, beyond) =
-                catalytic_lattice::neighbors_listed(&lattice, center, *radius, cancel)?;
+            // Large balls run on the fast engine: its threads rule applies.
+            let (ball, beyond) = on_engine_threads(&lattice, || {
+                catalytic_lattice::neighbors_listed(&lattice, center, *radius, cancel)
+            })?;
             if let Some(indices) = beyond {
                 parts.push(vertices_part(&lattice, &indices)?);
             }
@@ -215,7 +217,9 @@ fn compute(
                     }
                     paths
                 }
-                None => catalytic_lattice::shortest_paths(&lattice, &indices, cancel)?,
+                None => on_engine_threads(&lattice, || {
+                    catalytic_lattice::shortest_paths(&lattice, &indices, cancel)
+                })?,
             };
             let total: usize = paths.iter().flatten().map(|p| p.path.len()).sum();
             let with_paths = total <= MAX_BATCH_PATH_VERTICES;
@@ -284,9 +288,10 @@ fn prefer_gpu<T>(
 }
 
 /// Distances from `source`: on `gpu` (lattices above the inline field cap),
-/// the summary from its levels; on the CPU the reference search, which for
-/// a lattice above the cap also hands back the whole field, stored apart
-/// as the result's `field` part (the GPU's levels hold distances mod 3
+/// the summary from its levels; on the CPU the fast engine where it pays
+/// (`fast_engine_pays`: enough vertices a level), else the reference. For a
+/// lattice above the cap the CPU also hands back the whole field, stored
+/// apart as the result's `field` part (the GPU's levels hold distances mod 3
 /// only, so a GPU worker stores none yet).
 fn distances_on(
     lattice: &Lattice,
@@ -304,16 +309,37 @@ fn distances_on(
                 None,
             ))
         },
-        || match above_cap {
-            true => {
-                let (d, field) = catalytic_lattice::distances_with_field(lattice, source, cancel)?;
-                Ok((d, Some(field)))
-            }
-            false => Ok((catalytic_lattice::distances(lattice, source, cancel)?, None)),
+        || {
+            Ok(on_engine_threads(lattice, || {
+                distances_on_cpu(lattice, source, above_cap, cancel)
+            })?)
         },
     )?;
     let (d, field) = summary;
     Ok((d, field, used))
+}
+
+/// [`distances_on`] on the CPU: with the whole field when `with_field`.
+fn distances_on_cpu(
+    lattice: &Lattice,
+    source: u64,
+    with_field: bool,
+    cancel: &dyn catalytic_lattice::Cancel,
+) -> Result<(catalytic_lattice::Distances, Option<Vec<u32>>), catalytic_lattice::Cancelled> {
+    use catalytic_lattice as engine;
+    let fast = engine::fast_engine_pays(lattice);
+    Ok(match (with_field, fast) {
+        (true, true) => {
+            let (d, field) = engine::fast_distances_with_field(lattice, source, cancel)?;
+            (d, Some(field))
+        }
+        (true, false) => {
+            let (d, field) = engine::distances_with_field(lattice, source, cancel)?;
+            (d, Some(field))
+        }
+        (false, true) => (engine::fast_distances(lattice, source, cancel)?, None),
+        (false, false) => (engine::distances(lattice, source, cancel)?, None),
+    })
 }
 
 /// A ball's vertices beyond the inline list as a `.npy` part: one row of

@@ -13,7 +13,9 @@
 //! its own rayon task. A part writes only its own tiles; what it would write
 //! into another part's tiles goes to an outbox applied after the round. No
 //! atomics on the state, no `unsafe`. Cancellation is polled between rounds,
-//! a round being at most a few milliseconds of work.
+//! a round being at most a few milliseconds of work. [`search_observed`]
+//! also stops at a radius and shows each complete level to an observer
+//! before expanding it (how `field.rs` writes the exact distances).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -338,6 +340,47 @@ pub(crate) fn search(
     sizes: PartSizes,
     cancel: &dyn Cancel,
 ) -> Result<Searched, Cancelled> {
+    let stop = Stop {
+        at: stop_at,
+        radius: None,
+    };
+    search_observed(lattice, tiling, source, stop, sizes, &mut |_| {}, cancel)
+}
+
+/// When a search stops before its frontier runs out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Stop {
+    /// Once this vertex's level is complete.
+    pub(crate) at: Option<u64>,
+    /// Once the level of this distance is complete: the ball of that radius.
+    pub(crate) radius: Option<u64>,
+}
+
+/// One complete level as an observer of [`search_observed`] sees it, before
+/// it is expanded: every vertex at `distance` is labelled, nothing further.
+pub(crate) struct Level<'a> {
+    /// Distance of the level from the source.
+    pub(crate) distance: u64,
+    /// Every tile's state (levels up to `distance`).
+    pub(crate) state: &'a [[u64; 2]],
+    /// Frontier bitmap: bit `t % 64` of word `t / 64` set iff tile `t` holds a
+    /// vertex of this level (its bits of code `distance % 3` not seen before).
+    pub(crate) frontier: &'a [u64],
+    /// The frontier's words lie in `window.0..window.1`.
+    pub(crate) window: (u64, u64),
+}
+
+/// [`search`] with a [`Stop`], calling `observe` on every level it labels
+/// (distance 0, the source, first), in order, before expanding it.
+pub(crate) fn search_observed(
+    lattice: &Lattice,
+    tiling: &Tiling,
+    source: u64,
+    stop: Stop,
+    sizes: PartSizes,
+    observe: &mut dyn FnMut(&Level<'_>),
+    cancel: &dyn Cancel,
+) -> Result<Searched, Cancelled> {
     let tiles = tiling.tiles;
     let words = tiling.bitmap_words();
     let summary_words = words.div_ceil(64);
@@ -372,7 +415,8 @@ pub(crate) fn search(
     cur_summary[(tile >> 12) as usize].store(1 << ((tile >> 6) & 63), Ordering::Relaxed);
     let mut window = (tile >> 6, (tile >> 6) + 1);
     level_sizes.push(1);
-    let target = stop_at
+    let target = stop
+        .at
         .filter(|&v| v < lattice.vertex_count())
         .map(|v| tiling.locate(v));
     let threads = rayon::current_num_threads().max(1) as u64;
@@ -380,6 +424,15 @@ pub(crate) fn search(
     for level in 0u64.. {
         if cancel.should_stop() {
             return Err(Cancelled);
+        }
+        observe(&Level {
+            distance: level,
+            state: &state,
+            frontier: &cur,
+            window,
+        });
+        if stop.radius.is_some_and(|r| level >= r) {
+            break;
         }
         if let Some((tt, tb)) = target {
             let cell = state[tt as usize];

@@ -5,14 +5,18 @@
 //! `shortest_path` stops its search once the start's level is complete, so
 //! its `vertices_visited` is the number of vertices within the path's length
 //! of the end; a full search answers that for every start at once from the
-//! cumulative distance histogram.
+//! cumulative level sizes. Where the fast engine pays (`engine/mod.rs`,
+//! `fast_engine_pays`) the searches run on it (a quarter byte a vertex) and
+//! each start walks down its mod-3 distances to the end, which gives its
+//! path and length together; elsewhere on the reference (`bfs.rs`).
 
 use std::collections::BTreeMap;
 use std::mem::size_of;
 
-use super::distances::{histogram, histogram_entries};
-use crate::bfs::{ShortestPath, Stop, UNREACHED, search, slot, walk};
+use super::distances::{histogram, histogram_entries, level_bytes};
+use crate::bfs::{ShortestPath, Stop, search, slot, walk};
 use crate::cancel::{Cancel, Cancelled};
+use crate::engine::{bfs_levels, fast_engine_pays, fast_search_bytes, walk_to_source};
 use crate::estimate::{Estimate, search_bytes};
 use crate::spec::Lattice;
 
@@ -21,6 +25,16 @@ use crate::spec::Lattice;
 pub fn shortest_paths(
     lattice: &Lattice,
     pairs: &[(u64, u64)],
+    cancel: &dyn Cancel,
+) -> Result<Vec<Option<ShortestPath>>, Cancelled> {
+    shortest_paths_on(lattice, pairs, fast_engine_pays(lattice), cancel)
+}
+
+/// [`shortest_paths`] on the fast engine (`fast`) or the reference.
+pub(crate) fn shortest_paths_on(
+    lattice: &Lattice,
+    pairs: &[(u64, u64)],
+    fast: bool,
     cancel: &dyn Cancel,
 ) -> Result<Vec<Option<ShortestPath>>, Cancelled> {
     let n = lattice.vertex_count();
@@ -33,50 +47,95 @@ pub fn shortest_paths(
         if end >= n || lattice.is_blocked(end) {
             continue;
         }
-        let found = search(lattice, end, Stop::Exhausted, cancel)?;
-        // within[d] = vertices at distance <= d from the end.
-        let within: Vec<u64> = histogram(&found.dist, found.reached, cancel)?
-            .into_iter()
-            .scan(0u64, |sum, count| {
-                *sum += count;
-                Some(*sum)
-            })
-            .collect();
-        for i in members {
-            let start = pairs[i].0;
-            let Some(&length) = found.dist.get(slot(start)) else {
-                continue;
-            };
-            if length == UNREACHED {
-                continue;
-            }
-            results[i] = walk(lattice, &found.dist, start).map(|path| ShortestPath {
-                length: u64::from(length),
-                path,
-                vertices_visited: within[slot(u64::from(length))],
-            });
+        let starts = members.iter().map(|&i| pairs[i].0);
+        let paths = match fast {
+            true => fast_paths_to(lattice, end, starts, cancel)?,
+            false => reference_paths_to(lattice, end, starts, cancel)?,
+        };
+        for (i, path) in members.into_iter().zip(paths) {
+            results[i] = path;
         }
     }
     Ok(results)
 }
 
+/// `within[d]` = vertices at distance at most `d`, from the counts per distance.
+fn cumulative(counts: &[u64]) -> Vec<u64> {
+    counts
+        .iter()
+        .scan(0u64, |sum, &count| {
+            *sum += count;
+            Some(*sum)
+        })
+        .collect()
+}
+
+/// One fast search from `end`; each start walks down its mod-3 distances.
+fn fast_paths_to(
+    lattice: &Lattice,
+    end: u64,
+    starts: impl Iterator<Item = u64>,
+    cancel: &dyn Cancel,
+) -> Result<Vec<Option<ShortestPath>>, Cancelled> {
+    let levels = bfs_levels(lattice, end, None, cancel)?;
+    let within = cumulative(levels.level_sizes());
+    Ok(starts
+        .map(|start| {
+            let path = walk_to_source(lattice, &levels, start, end)?;
+            let length = path.len() as u64 - 1;
+            Some(ShortestPath {
+                length,
+                vertices_visited: *within.get(slot(length))?,
+                path,
+            })
+        })
+        .collect())
+}
+
+/// One reference search from `end`; each start walks down its distances.
+fn reference_paths_to(
+    lattice: &Lattice,
+    end: u64,
+    starts: impl Iterator<Item = u64>,
+    cancel: &dyn Cancel,
+) -> Result<Vec<Option<ShortestPath>>, Cancelled> {
+    let found = search(lattice, end, Stop::Exhausted, cancel)?;
+    let within = cumulative(&histogram(&found.dist, found.reached, cancel)?);
+    Ok(starts
+        .map(|start| {
+            let length = *found.dist.get(slot(start))?;
+            let path = walk(lattice, &found.dist, start)?;
+            Some(ShortestPath {
+                length: u64::from(length),
+                vertices_visited: *within.get(slot(u64::from(length)))?,
+                path,
+            })
+        })
+        .collect())
+}
+
 /// Estimate for [`shortest_paths`] with `distinct_ends` different ends: one
-/// search at a time (its distance array, then the larger of its FIFO and the
-/// cumulative histogram), and one longest path per distinct end. Paths of
-/// further pairs sharing an end are not counted: callers that allow many
-/// pairs per end add one longest path (as in `estimate_shortest_path`) per
-/// extra pair. Visits: every vertex per distinct end.
+/// search at a time (the fast one's buffers or the reference's, its level
+/// sizes and their cumulative copy), and one longest path per distinct end. Paths of further pairs
+/// sharing an end are not counted: callers that allow many pairs per end add
+/// one longest path (as in `estimate_shortest_path`) per extra pair. Visits:
+/// every vertex per distinct end.
 pub(crate) fn estimate(lattice: &Lattice, distinct_ends: u64) -> Estimate {
-    let (dist, queue) = search_bytes(lattice);
-    let within = histogram_entries(lattice).saturating_mul(size_of::<u64>() as u64);
     let d = lattice.dimensions() as u64;
     let path = histogram_entries(lattice)
         .saturating_mul(size_of::<Vec<u32>>() as u64 + d * size_of::<u32>() as u64)
         .saturating_add(2 * d * size_of::<u64>() as u64);
+    let (dist, queue) = search_bytes(lattice);
+    // The reference holds its distance array, then the larger of its FIFO and the histograms.
+    let reference = dist.saturating_add(queue.max(level_bytes(lattice)));
+    let fast = fast_search_bytes(lattice).saturating_add(level_bytes(lattice));
+    let search = if fast_engine_pays(lattice) {
+        fast
+    } else {
+        reference
+    };
     Estimate {
-        memory_bytes: dist
-            .saturating_add(queue.max(within))
-            .saturating_add(path.saturating_mul(distinct_ends)),
+        memory_bytes: search.saturating_add(path.saturating_mul(distinct_ends)),
         vertex_visits: lattice.open_vertex_bound().saturating_mul(distinct_ends),
     }
 }

@@ -2,15 +2,23 @@
 //! farthest is, how many sit at each distance, and for small lattices the
 //! whole distance field.
 //!
-//! One full BFS (`bfs.rs`); the histogram is counted from the distance
-//! array after the search has dropped its FIFO, so the two never coexist
-//! (`estimate` relies on that).
+//! Two engines give equal answers. The reference ([`distances`],
+//! [`distances_with_field`]): one full BFS (`bfs.rs`), the histogram counted
+//! from the distance array after the search has dropped its FIFO. The fast
+//! one ([`fast_distances`], [`fast_distances_with_field`]):
+//! the bit-parallel search of `engine/` at a quarter byte a vertex,
+//! its level sizes as the histogram, and the exact field (4 bytes a vertex)
+//! written level by level only when the field is wanted. The worker runs
+//! the fast one where it pays (enough vertices a level) and `estimate`
+//! bounds whichever it runs, the field included: a job stores it at any size.
 
 use std::mem::size_of;
 
 use crate::bfs::{Stop, UNREACHED, search, slot};
 use crate::cancel::{Cancel, Cancelled, POLL_INTERVAL};
-use crate::engine::Levels;
+use crate::engine::{
+    Levels, bfs_levels, bfs_levels_with_field, fast_engine_pays, fast_search_bytes, field_bytes,
+};
 use crate::estimate::{Estimate, search_bytes};
 use crate::spec::Lattice;
 
@@ -43,12 +51,55 @@ pub fn distances(
     cancel: &dyn Cancel,
 ) -> Result<Distances, Cancelled> {
     let (mut found, dist) = distances_with_field(lattice, source, cancel)?;
-    found.field = (lattice.vertex_count() <= FULL_FIELD_CAP).then(|| {
-        dist.iter()
-            .map(|&d| if d == UNREACHED { -1 } else { i64::from(d) })
-            .collect()
-    });
+    found.field = (lattice.vertex_count() <= FULL_FIELD_CAP).then(|| inline_field(&dist));
     Ok(found)
+}
+
+/// A distance field as [`Distances::field`] lists it: `-1` where unreached.
+fn inline_field(dist: &[u32]) -> Vec<i64> {
+    dist.iter()
+        .map(|&d| if d == UNREACHED { -1 } else { i64::from(d) })
+        .collect()
+}
+
+/// [`distances`] on the fast engine, equal in every field: for lattices
+/// above [`FULL_FIELD_CAP`] the search alone (a quarter byte a vertex),
+/// within it the field too, listed inline.
+pub fn fast_distances(
+    lattice: &Lattice,
+    source: u64,
+    cancel: &dyn Cancel,
+) -> Result<Distances, Cancelled> {
+    if lattice.vertex_count() > FULL_FIELD_CAP {
+        let levels = bfs_levels(lattice, source, None, cancel)?;
+        return Ok(summary_of(lattice, source, levels));
+    }
+    let (mut found, dist) = fast_distances_with_field(lattice, source, cancel)?;
+    found.field = Some(inline_field(&dist));
+    Ok(found)
+}
+
+/// [`distances_with_field`] on the fast engine, equal to it: the summary
+/// from the search's levels and the exact field its observer wrote.
+pub fn fast_distances_with_field(
+    lattice: &Lattice,
+    source: u64,
+    cancel: &dyn Cancel,
+) -> Result<(Distances, Vec<u32>), Cancelled> {
+    let (levels, dist) = bfs_levels_with_field(lattice, source, cancel)?;
+    Ok((summary_of(lattice, source, levels), dist))
+}
+
+/// [`distances_from_levels`], its histogram the levels' own vector (no copy).
+fn summary_of(lattice: &Lattice, source: u64, levels: Levels) -> Distances {
+    let (reachable, eccentricity) = (levels.reached(), levels.eccentricity());
+    Distances {
+        source: lattice.coord_of(source),
+        reachable,
+        eccentricity,
+        histogram: levels.into_level_sizes(),
+        field: None,
+    }
 }
 
 /// [`distances`], and the distance field of any size as the search left
@@ -132,23 +183,42 @@ pub(crate) fn histogram_entries(lattice: &Lattice) -> u64 {
     }
 }
 
-/// Estimate for [`distances`]: the distance array, then the larger of the
-/// FIFO (during the search) and the histogram plus field (after it), and the
-/// source coordinate. Visits: every vertex at most.
+/// Bytes of a search's level sizes and one copy of them (the summary's
+/// histogram, or the cumulative counts of `batch.rs`), 8 a level. As in
+/// `fast_estimate`, the slack of the search's vector growing by doubling is
+/// not charged: with blocking the bound on levels is the number of open
+/// vertices, which no real search approaches.
+pub(crate) fn level_bytes(lattice: &Lattice) -> u64 {
+    histogram_entries(lattice).saturating_mul(2 * size_of::<u64>() as u64)
+}
+
+/// Estimate for a distances job, which keeps the exact field at any size
+/// (inline within [`FULL_FIELD_CAP`], a result part above it) and runs on
+/// the fast engine where it pays (`engine/mod.rs`, `fast_engine_pays`):
+/// the search's buffers, the field with what writes it (4 bytes a vertex
+/// and half a byte at most) and the level sizes, which become the
+/// histogram. Elsewhere on the reference: its distance array (the field),
+/// then the larger of its FIFO and the histogram. Either way the inline
+/// field within the cap and the source coordinate. Visits: every vertex at most.
 pub(crate) fn estimate(lattice: &Lattice) -> Estimate {
     let n = lattice.vertex_count();
-    let (dist, queue) = search_bytes(lattice);
-    let histogram = histogram_entries(lattice).saturating_mul(size_of::<u64>() as u64);
-    let field = if n <= FULL_FIELD_CAP {
+    let inline = if n <= FULL_FIELD_CAP {
         n * size_of::<i64>() as u64
     } else {
         0
     };
+    let histogram = histogram_entries(lattice).saturating_mul(size_of::<u64>() as u64);
+    let search = if fast_engine_pays(lattice) {
+        fast_search_bytes(lattice)
+            .saturating_add(field_bytes(lattice))
+            .saturating_add(histogram)
+    } else {
+        let (dist, queue) = search_bytes(lattice);
+        dist.saturating_add(queue.max(histogram))
+    };
     let coord = lattice.dimensions() as u64 * size_of::<u32>() as u64;
     Estimate {
-        memory_bytes: dist
-            .saturating_add(queue.max(histogram.saturating_add(field)))
-            .saturating_add(coord),
+        memory_bytes: search.saturating_add(inline).saturating_add(coord),
         vertex_visits: lattice.open_vertex_bound(),
     }
 }

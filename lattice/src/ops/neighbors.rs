@@ -1,17 +1,21 @@
 //! The BFS ball around a vertex: every vertex within `radius` hops.
 //!
-//! A small ball in a large lattice should not cost a distance array over the
-//! whole lattice, so the ball is searched sparsely (a hash set of the
-//! vertices seen) when its size bound makes that cheaper, and densely
-//! (`bfs.rs`, one `u32` per vertex) otherwise. The bound is the number of
-//! integer points within L1 distance `radius` in `d` dimensions, which the
-//! ball on any lattice (wrapped or blocked) cannot exceed.
+//! A small ball in a large lattice should not cost a search over the whole
+//! lattice, so the ball is searched sparsely (a hash set of the vertices
+//! seen) when its size bound makes that cheaper in memory, and densely
+//! otherwise: where the fast engine pays (`engine/mod.rs`,
+//! `fast_engine_pays`) it is stopped after level `radius` (a quarter byte a
+//! vertex), its level sizes the counts and its states the listing; else
+//! the reference (`bfs.rs`, one `u32` per vertex) with a radius stop. The bound is the number of integer points within L1 distance
+//! `radius` in `d` dimensions, which the ball on any lattice (wrapped or
+//! blocked) cannot exceed.
 
 use std::collections::HashSet;
 use std::mem::size_of;
 
 use crate::bfs::{Stop, UNREACHED, search, slot};
 use crate::cancel::{Cancel, Cancelled, poll};
+use crate::engine::{bfs_levels_within, fast_engine_pays, fast_search_bytes};
 use crate::estimate::{Estimate, search_bytes};
 use crate::spec::Lattice;
 
@@ -74,7 +78,14 @@ fn ball(
     } else if plan(lattice, radius).sparse {
         sparse(lattice, center, radius, list_cap, cancel)?
     } else {
-        dense(lattice, center, radius, list_cap, cancel)?
+        dense(
+            lattice,
+            center,
+            radius,
+            list_cap,
+            fast_engine_pays(lattice),
+            cancel,
+        )?
     };
     let count: u64 = by_distance.iter().sum();
     let (listed, beyond) = match indices {
@@ -92,10 +103,10 @@ fn ball(
 }
 
 /// A ball search's listed indices (when within its list cap) and counts per distance.
-type Found = (Option<Vec<u64>>, Vec<u64>);
+pub(super) type Found = (Option<Vec<u64>>, Vec<u64>);
 
 /// Level by level over a hash set, listing the ball when within the cap.
-fn sparse(
+pub(super) fn sparse(
     lattice: &Lattice,
     center: u64,
     radius: u32,
@@ -149,14 +160,22 @@ pub(crate) fn sparse_order(
     Ok((order, by_distance))
 }
 
-/// One BFS with a radius stop, then a scan of the distance array.
-fn dense(
+/// One search stopped after level `radius`: the fast engine when `fast`
+/// (its level sizes the counts, the listing read off its states), else the
+/// reference and a scan of its distance array.
+pub(super) fn dense(
     lattice: &Lattice,
     center: u64,
     radius: u32,
     list_cap: u64,
+    fast: bool,
     cancel: &dyn Cancel,
 ) -> Result<Found, Cancelled> {
+    if fast {
+        let levels = bfs_levels_within(lattice, center, u64::from(radius), cancel)?;
+        let listed = (levels.reached() <= list_cap).then(|| levels.labelled());
+        return Ok((listed, levels.level_sizes().to_vec()));
+    }
     let found = search(lattice, center, Stop::Radius(radius), cancel)?;
     let by_distance = super::distances::histogram(&found.dist, found.reached, cancel)?;
     let listed = (found.reached <= list_cap).then(|| {
@@ -173,7 +192,7 @@ fn dense(
 struct Plan {
     /// Vertices the ball can hold at most.
     bound: u64,
-    /// Search sparsely (hash set) rather than densely (distance array).
+    /// Search sparsely (hash set) rather than densely (a whole-lattice search).
     sparse: bool,
     /// Peak bytes of the chosen search's own buffers.
     bytes: u64,
@@ -184,8 +203,12 @@ fn plan(lattice: &Lattice, radius: u32) -> Plan {
         .min(lattice.open_vertex_bound());
     let sparse_bytes =
         hash_set_bytes(bound).saturating_add(bound.saturating_mul(size_of::<u64>() as u64));
-    let (dist, queue) = search_bytes(lattice);
-    let dense_bytes = dist.saturating_add(queue);
+    let dense_bytes = if fast_engine_pays(lattice) {
+        fast_search_bytes(lattice)
+    } else {
+        let (dist, queue) = search_bytes(lattice);
+        dist.saturating_add(queue)
+    };
     if sparse_bytes < dense_bytes {
         Plan {
             bound,
@@ -241,9 +264,11 @@ pub(crate) fn hash_set_bytes(cap: u64) -> u64 {
 pub(crate) fn estimate(lattice: &Lattice, radius: u32) -> Estimate {
     let plan = plan(lattice, radius);
     let d = lattice.dimensions() as u64;
+    // Twice the levels: the search's level sizes and the ball's copy.
     let levels = u64::from(radius)
         .saturating_add(1)
-        .min(super::distances::histogram_entries(lattice));
+        .min(super::distances::histogram_entries(lattice))
+        .saturating_mul(2);
     let listed = plan.bound.min(BALL_LIST_CAP);
     let listed_bytes = listed * (size_of::<Vec<u32>>() as u64 + d * size_of::<u32>() as u64);
     // Indices are collected before they become coordinates; beyond the
@@ -318,8 +343,10 @@ mod tests {
             .with_blocked(Blocked::Explicit(vec![8, 9, 15]))?;
         for radius in [0, 1, 2, 5, 40] {
             let a = sparse(&lattice, 1, radius, BALL_LIST_CAP, &Never)?;
-            let b = dense(&lattice, 1, radius, BALL_LIST_CAP, &Never)?;
+            let b = dense(&lattice, 1, radius, BALL_LIST_CAP, false, &Never)?;
+            let c = dense(&lattice, 1, radius, BALL_LIST_CAP, true, &Never)?;
             assert_eq!(a, b, "radius {radius}");
+            assert_eq!(a, c, "radius {radius}");
         }
         Ok(())
     }
