@@ -400,7 +400,9 @@ fn field_part(lattice: &Lattice, field: &[u32]) -> Result<Packed, ComputeError> 
     Ok(packer.finish()?)
 }
 
-/// One canonical path, on `gpu` when given, else the fast CPU engine.
+/// One canonical path, on `gpu` when given, else on the CPU: the fast engine
+/// where it pays (enough vertices a level), the reference on long thin
+/// lattices, whose many small levels the fast engine pays for one by one.
 fn path_on(
     lattice: &Lattice,
     start: u64,
@@ -412,9 +414,12 @@ fn path_on(
         gpu,
         |g| g.shortest_path(lattice, start, end, cancel),
         || {
-            Ok(on_engine_threads(lattice, || {
-                catalytic_lattice::fast_shortest_path(lattice, start, end, cancel)
-            })?)
+            Ok(match catalytic_lattice::fast_engine_pays(lattice) {
+                true => on_engine_threads(lattice, || {
+                    catalytic_lattice::fast_shortest_path(lattice, start, end, cancel)
+                })?,
+                false => catalytic_lattice::shortest_path(lattice, start, end, cancel)?,
+            })
         },
     )
 }

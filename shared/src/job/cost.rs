@@ -14,8 +14,11 @@ use std::time::Duration;
 
 pub fn estimate(spec: &JobSpec, lattice: &Lattice) -> Estimate {
     let work = match &spec.operation {
-        // The worker runs shortest paths on the fast engine.
-        Operation::ShortestPath { .. } => return catalytic_lattice::fast_estimate(lattice),
+        // The worker runs shortest paths on the fast engine where it pays.
+        Operation::ShortestPath { .. } if catalytic_lattice::fast_engine_pays(lattice) => {
+            return catalytic_lattice::fast_estimate(lattice);
+        }
+        Operation::ShortestPath { .. } => Work::ShortestPath,
         Operation::Distances { .. } => Work::Distances,
         Operation::Neighbors { radius, .. } => Work::Neighbors { radius: *radius },
         Operation::Components {} => Work::Components,
@@ -60,20 +63,28 @@ pub enum Engine {
     Fast,
     /// The plain search of `lattice/src/bfs.rs` and the operations built on it.
     Reference,
+    /// `analyze`: all-pairs searches on an explicit graph and Brandes'
+    /// betweenness, each visit several times a plain search's.
+    Analyze,
     /// A data transform (`lattice/src/transform/`), priced per element.
     Transform,
 }
 
-/// The engine the worker runs `operation` on.
-pub fn engine(operation: &Operation) -> Engine {
+/// The engine the worker runs `operation` on `lattice` on: the searches go to
+/// the fast engine where it pays (enough vertices a level,
+/// `catalytic_lattice::fast_engine_pays`), the rest to the reference.
+pub fn engine(operation: &Operation, lattice: &Lattice) -> Engine {
     match operation {
-        Operation::ShortestPath { .. } => Engine::Fast,
-        Operation::Transform(_) => Engine::Transform,
-        Operation::Distances { .. }
+        Operation::ShortestPath { .. }
+        | Operation::Distances { .. }
         | Operation::Neighbors { .. }
-        | Operation::Components {}
-        | Operation::Analyze {}
-        | Operation::Batch { .. } => Engine::Reference,
+        | Operation::Batch { .. } => match catalytic_lattice::fast_engine_pays(lattice) {
+            true => Engine::Fast,
+            false => Engine::Reference,
+        },
+        Operation::Components {} => Engine::Reference,
+        Operation::Analyze {} => Engine::Analyze,
+        Operation::Transform(_) => Engine::Transform,
     }
 }
 
@@ -100,6 +111,9 @@ mod speed {
     pub(super) const CACHED_BYTES: f64 = 32.0 * 1024.0 * 1024.0;
     /// Blocking multiplies the reference's time per vertex by about this.
     pub(super) const REFERENCE_BLOCKED_FACTOR: f64 = 3.0;
+    /// `analyze` per visit its estimate counts (a Brandes step: 50–230 ns
+    /// measured on a loaded machine, docs/benchmarks.md).
+    pub(super) const ANALYZE_NS: f64 = 100.0;
     /// A transform per priced visit (four per element).
     pub(super) const TRANSFORM_NS: f64 = 5.0;
 }
@@ -107,9 +121,10 @@ mod speed {
 /// The expected run time of `spec` on `lattice`, whose [`estimate`] is `estimate`.
 pub fn estimated_time(spec: &JobSpec, lattice: &Lattice, estimate: &Estimate) -> Duration {
     let visits = estimate.vertex_visits as f64;
-    let seconds = match engine(&spec.operation) {
+    let seconds = match engine(&spec.operation, lattice) {
         Engine::Fast => fast_seconds(lattice, visits),
         Engine::Reference => reference_seconds(lattice, visits),
+        Engine::Analyze => visits * speed::ANALYZE_NS * 1e-9,
         Engine::Transform => visits * speed::TRANSFORM_NS * 1e-9,
     };
     Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
@@ -170,6 +185,14 @@ mod tests {
         let long = lattice(&[1000, 1_000_000], 0.0)?;
         let square = lattice(&[31_623, 31_623], 0.0)?;
         assert!(fast_seconds(&long, 1e9) > fast_seconds(&square, 1e9));
+        // A long thin lattice goes to the reference (the fast engine's levels are too small).
+        let line = lattice(&[8, 1_000_000], 0.0)?;
+        let path = Operation::ShortestPath {
+            start: vec![0, 0],
+            end: vec![7, 999_999],
+        };
+        assert_eq!(engine(&path, &line), Engine::Reference);
+        assert_eq!(engine(&path, &open), Engine::Fast);
         // Small lattices are priced as cached.
         let small = lattice(&[100, 100, 100], 0.0)?;
         assert!(reference_seconds(&small, 1e6) < reference_seconds(&open, 1e6));
