@@ -7,7 +7,7 @@
 use crate::proxy::FaultProxy;
 use crate::receiver::Receiver;
 use anyhow::Context;
-use catalytic_e2e::{Binary, Client, Env, Process, wait_ready, wait_until};
+use catalytic_e2e::{Binary, Client, Env, Process, free_port, wait_ready, wait_until};
 use catalytic_shared::Settings;
 use catalytic_shared::db::webhooks::{self as store, NewEndpoint};
 use catalytic_shared::ids::{EndpointId, TenantId};
@@ -262,10 +262,4 @@ async fn register_endpoints(env: &Env, url: &str) -> anyhow::Result<String> {
         .await?;
     }
     Ok(secret.expose().clone())
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }

@@ -299,11 +299,30 @@ pub(crate) fn built_binary(file_name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// A free TCP port on the loopback (a second process of one binary needs its own probe port).
+/// Where [`free_port`] looks: below Linux's ephemeral range (32768–60999 by
+/// default), so the outgoing connections of parallel tests (to PostgreSQL,
+/// RabbitMQ, Redis, each taking an ephemeral local port) cannot take a port
+/// between its choice and the child's bind, as they could with port 0.
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free TCP port on the loopback for a child process to bind (a second
+/// process of one binary needs its own probe port). Starts at a point that
+/// differs per process and call, and returns the first port it can bind.
 pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let span = u64::from(TEST_PORTS.end - TEST_PORTS.start);
+    let seed = u64::from(std::process::id()) * 7919 + call * 104_729 + nanos;
+    for step in 0..span {
+        let port = TEST_PORTS.start + ((seed + step) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free port in {TEST_PORTS:?}")
 }
 
 /// Polls `check` every 25 ms until it returns `Some`, or fails after `timeout`.
