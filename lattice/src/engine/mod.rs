@@ -9,6 +9,9 @@
 //!   diagonal BFS shell fills several bits of each word it touches.
 //! - `sweep.rs`: the level-synchronous search over those words, split across
 //!   the rayon pool's threads, polling [`Cancel`] between rounds.
+//! - `blocking.rs`: how the sweep skips blocked vertices: a bit per vertex
+//!   for an explicit list, nothing held for a seeded rule (evaluated per
+//!   vertex about to be labelled), nothing at all for an open lattice.
 //! - here: [`Levels`] (distance mod 3 per vertex), the canonical walk and the
 //!   memory estimate admission reserves.
 //!
@@ -16,6 +19,7 @@
 //! most one, so a reached neighbour of a vertex at distance `d` whose state is
 //! `(d - 1) mod 3` is at distance exactly `d - 1`.
 
+mod blocking;
 mod device;
 mod sweep;
 mod tiling;
@@ -75,7 +79,7 @@ impl Levels {
     }
 
     /// Peak heap bytes the search held: the 2-bit states, the blocked mask
-    /// (only when something is blocked), the frontier bitmaps and outboxes.
+    /// (only for an explicit blocked list), the frontier bitmaps and outboxes.
     pub fn memory_bytes(&self) -> u64 {
         self.peak_bytes
     }
@@ -229,17 +233,22 @@ pub fn walk_canonical(lattice: &Lattice, levels: &Levels, start: u64) -> Option<
 }
 
 /// Memory and work of [`fast_shortest_path`] or [`bfs_levels`] on `lattice`,
-/// for any endpoints: the buffers the engine really allocates (states, blocked
-/// mask, frontier bitmaps), a bound on the per-level sizes and the longest
-/// path, and an allowance for cross-part outboxes. Visits are at most every vertex.
+/// for any endpoints: the buffers the engine really allocates (states, the
+/// blocked mask of an explicit list, frontier bitmaps), a bound on the
+/// per-level sizes and the longest path, and an allowance for cross-part
+/// outboxes. Visits are at most every vertex.
 pub fn fast_estimate(lattice: &Lattice) -> Estimate {
     let tiling = Tiling::new(lattice);
     let words = tiling.bitmap_words();
-    let blocked = if lattice.has_blocking() {
+    // A seeded rule is evaluated per vertex and holds no mask (`blocking.rs`);
+    // its moves carry a corner vertex, a third more outbox per entry.
+    let seeded = lattice.seeded_rule().is_some();
+    let blocked = if lattice.has_blocking() && !seeded {
         tiling.tiles.saturating_mul(8)
     } else {
         0
     };
+    let move_bytes = if seeded { 24 } else { 16 };
     let bitmaps = words
         .saturating_mul(16)
         .saturating_add(words.div_ceil(64).saturating_mul(16));
@@ -252,7 +261,7 @@ pub fn fast_estimate(lattice: &Lattice) -> Estimate {
     let d = lattice.dimensions() as u64;
     let path = levels.saturating_mul(24 + 4 * d);
     // Each part's outbox holds at most a few entries per frontier word it owns.
-    let outboxes = 16 * 4 * 2048 * rayon::current_num_threads() as u64;
+    let outboxes = move_bytes * 4 * 2048 * rayon::current_num_threads() as u64;
     Estimate {
         memory_bytes: tiling
             .state_bytes()
