@@ -38,32 +38,16 @@ pub(crate) trait Blocking: Sync {
     fn bytes(&self) -> u64;
 }
 
-/// Nothing is blocked.
-pub(crate) struct Open;
+/// A strategy that needs only the tile to tell blocked bits: its moves carry no corner.
+pub(crate) trait TileMask: Sync {
+    /// The open ones among `bits` of `tile`.
+    fn open_in(&self, tile: u64, bits: u64) -> u64;
 
-impl Blocking for Open {
-    type Corner = ();
-
-    #[inline]
-    fn corner(&self, _: &Tiling, _: &[u64]) {}
-
-    #[inline]
-    fn step(&self, _: (), _: usize, _: u64, _: bool) {}
-
-    #[inline]
-    fn open(&self, _: u64, _: (), bits: u64) -> u64 {
-        bits
-    }
-
-    fn bytes(&self) -> u64 {
-        0
-    }
+    /// Heap bytes the strategy holds.
+    fn held(&self) -> u64;
 }
 
-/// Blocked bits per tile, in the state's layout.
-pub(crate) struct Bitmap(pub(crate) Vec<u64>);
-
-impl Blocking for Bitmap {
+impl<M: TileMask> Blocking for M {
     type Corner = ();
 
     #[inline]
@@ -74,10 +58,38 @@ impl Blocking for Bitmap {
 
     #[inline]
     fn open(&self, tile: u64, _: (), bits: u64) -> u64 {
-        bits & !self.0[tile as usize]
+        self.open_in(tile, bits)
     }
 
     fn bytes(&self) -> u64 {
+        self.held()
+    }
+}
+
+/// Nothing is blocked.
+pub(crate) struct Open;
+
+impl TileMask for Open {
+    #[inline]
+    fn open_in(&self, _: u64, bits: u64) -> u64 {
+        bits
+    }
+
+    fn held(&self) -> u64 {
+        0
+    }
+}
+
+/// Blocked bits per tile, in the state's layout.
+pub(crate) struct Bitmap(pub(crate) Vec<u64>);
+
+impl TileMask for Bitmap {
+    #[inline]
+    fn open_in(&self, tile: u64, bits: u64) -> u64 {
+        bits & !self.0[tile as usize]
+    }
+
+    fn held(&self) -> u64 {
         self.0.len() as u64 * 8
     }
 }

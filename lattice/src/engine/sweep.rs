@@ -326,23 +326,28 @@ pub(crate) fn search(
     sizes: PartSizes,
     cancel: &dyn Cancel,
 ) -> Result<Searched, Cancelled> {
+    let query = Query {
+        source,
+        stop_at,
+        sizes,
+        cancel,
+    };
     // One compiled sweep per strategy: the choice is made here, not per deposit.
     if let Some(rule) = lattice.seeded_rule() {
-        let blocking = Seeded::new(rule, tiling);
-        search_with(&blocking, lattice, tiling, source, stop_at, sizes, cancel)
+        search_with(&Seeded::new(rule, tiling), lattice, tiling, query)
     } else if let Some(mask) = blocked_mask(lattice, tiling) {
-        search_with(
-            &Bitmap(mask),
-            lattice,
-            tiling,
-            source,
-            stop_at,
-            sizes,
-            cancel,
-        )
+        search_with(&Bitmap(mask), lattice, tiling, query)
     } else {
-        search_with(&Open, lattice, tiling, source, stop_at, sizes, cancel)
+        search_with(&Open, lattice, tiling, query)
     }
+}
+
+/// What a [`search`] is asked, handed on to the sweep of its strategy.
+struct Query<'a> {
+    source: u64,
+    stop_at: Option<u64>,
+    sizes: PartSizes,
+    cancel: &'a dyn Cancel,
 }
 
 /// [`search`] with the blocking strategy `blocking`.
@@ -350,11 +355,14 @@ fn search_with<B: Blocking>(
     blocking: &B,
     lattice: &Lattice,
     tiling: &Tiling,
-    source: u64,
-    stop_at: Option<u64>,
-    sizes: PartSizes,
-    cancel: &dyn Cancel,
+    query: Query<'_>,
 ) -> Result<Searched, Cancelled> {
+    let Query {
+        source,
+        stop_at,
+        sizes,
+        cancel,
+    } = query;
     let tiles = tiling.tiles;
     let words = tiling.bitmap_words();
     let summary_words = words.div_ceil(64);
