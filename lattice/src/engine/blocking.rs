@@ -16,7 +16,7 @@
 use rayon::prelude::*;
 
 use crate::engine::tiling::{TILE_BITS, Tiling};
-use crate::spec::{Blocked, Lattice, MAX_DIMENSIONS, SeededRule};
+use crate::spec::{Blocked, Lattice, MAX_DIMENSIONS, SeededRule, splitmix64};
 
 /// A blocking strategy of the sweep.
 pub(crate) trait Blocking: Sync {
@@ -116,13 +116,18 @@ impl Seeded {
     /// The bits of `bits` whose vertices (tile corner `corner`) the rule blocks.
     #[inline]
     fn blocked(&self, corner: u64, bits: u64) -> u64 {
+        // Tested once here rather than per bit (`SeededRule::blocks`): the loop is the hot path.
+        if self.rule.all {
+            return bits;
+        }
+        let (seed, below) = (self.rule.seed, self.rule.below);
         let mut blocked = 0u64;
         let mut rest = bits;
         while rest != 0 {
             let bit = rest.trailing_zeros();
             rest &= rest - 1;
             let v = corner + self.bit_offset[bit as usize];
-            blocked |= u64::from(self.rule.blocks(v)) << bit;
+            blocked |= u64::from(splitmix64(seed ^ v) < below) << bit;
         }
         blocked
     }
