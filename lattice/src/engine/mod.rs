@@ -11,6 +11,9 @@
 //!   the rayon pool's threads, polling [`Cancel`] between rounds.
 //! - `field.rs`: answers in vertex index order from the tiles: the exact
 //!   distance field (an observer of the search's levels) and the labelled vertices.
+//! - `blocking.rs`: how the sweep skips blocked vertices: a bit per vertex
+//!   for an explicit list, nothing held for a seeded rule (evaluated per
+//!   vertex about to be labelled), nothing at all for an open lattice.
 //! - here: [`Levels`] (distance mod 3 per vertex), the canonical walk and the
 //!   memory estimate admission reserves.
 //!
@@ -18,6 +21,7 @@
 //! most one, so a reached neighbour of a vertex at distance `d` whose state is
 //! `(d - 1) mod 3` is at distance exactly `d - 1`.
 
+mod blocking;
 mod device;
 mod field;
 mod sweep;
@@ -91,7 +95,7 @@ impl Levels {
     }
 
     /// Peak heap bytes the search held: the 2-bit states, the blocked mask
-    /// (only when something is blocked), the frontier bitmaps and outboxes.
+    /// (only for an explicit blocked list), the frontier bitmaps and outboxes.
     pub fn memory_bytes(&self) -> u64 {
         self.peak_bytes
     }
@@ -359,9 +363,10 @@ fn walk(
 }
 
 /// Memory and work of [`fast_shortest_path`] or [`bfs_levels`] on `lattice`,
-/// for any endpoints: the buffers the engine really allocates (states, blocked
-/// mask, frontier bitmaps), a bound on the per-level sizes and the longest
-/// path, and an allowance for cross-part outboxes. Visits are at most every vertex.
+/// for any endpoints: the buffers the engine really allocates (states, the
+/// blocked mask of an explicit list, frontier bitmaps), a bound on the
+/// per-level sizes and the longest path, and an allowance for cross-part
+/// outboxes. Visits are at most every vertex.
 pub fn fast_estimate(lattice: &Lattice) -> Estimate {
     // Blocking can lengthen distances up to the number of vertices.
     let levels = if lattice.has_blocking() {
@@ -391,16 +396,24 @@ pub(crate) fn field_bytes(lattice: &Lattice) -> u64 {
 pub(crate) fn fast_search_bytes(lattice: &Lattice) -> u64 {
     let tiling = Tiling::new(lattice);
     let words = tiling.bitmap_words();
-    let blocked = if lattice.has_blocking() {
-        tiling.tiles.saturating_mul(8)
-    } else {
-        0
+    // A seeded rule on a large lattice is evaluated per vertex and holds no
+    // mask (`blocking.rs`); its moves carry a corner vertex, a third more
+    // outbox per entry. A small one may get a mask (`sweep::mask_seeded`,
+    // which depends on the threads: counted whenever it could).
+    let seeded = lattice.seeded_rule().is_some();
+    let mask = tiling.tiles.saturating_mul(8);
+    let blocked = match (lattice.has_blocking(), seeded) {
+        (false, _) => 0,
+        (true, false) => mask,
+        (true, true) if mask <= sweep::SEEDED_MASK_MAX_BYTES => mask,
+        (true, true) => 0,
     };
+    let move_bytes = if seeded { 24 } else { 16 };
     let bitmaps = words
         .saturating_mul(16)
         .saturating_add(words.div_ceil(64).saturating_mul(16));
     // Each part's outbox holds at most a few entries per frontier word it owns.
-    let outboxes = 16 * 4 * 2048 * rayon::current_num_threads() as u64;
+    let outboxes = move_bytes * 4 * 2048 * rayon::current_num_threads() as u64;
     tiling
         .state_bytes()
         .saturating_add(blocked)

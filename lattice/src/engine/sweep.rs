@@ -16,12 +16,21 @@
 //! a round being at most a few milliseconds of work. [`search_observed`]
 //! also stops at a radius and shows each complete level to an observer
 //! before expanding it (how `field.rs` writes the exact distances).
+//!
+//! Blocked vertices are never labelled: `deposit` drops them from the bits
+//! it is about to label, as the search's [`Blocking`] strategy (`blocking.rs`)
+//! says. The sweep is generic over the strategy, so an open lattice runs
+//! without any blocking code, and a seeded one on a large lattice holds no
+//! mask: its moves carry their target tile's corner vertex, from which the
+//! rule is evaluated ([`mask_seeded`] says when a mask is built instead).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
 use crate::cancel::{Cancel, Cancelled};
+pub(crate) use crate::engine::blocking::blocked_mask;
+use crate::engine::blocking::{Bitmap, Blocking, Open, Seeded};
 use crate::engine::tiling::Tiling;
 use crate::spec::Lattice;
 
@@ -76,11 +85,14 @@ fn set_code(cell: &mut [u64; 2], code: u8, new: u64) {
     }
 }
 
+/// A move: (target tile, candidate bits, the target's corner as `B` needs it).
+type Move<B> = (u64, u64, <B as Blocking>::Corner);
+
 /// Read-only context shared by the parts of a round.
-struct Shared<'a> {
+struct Shared<'a, B: Blocking> {
     tiling: &'a Tiling,
-    /// Blocked bits per tile, when anything is blocked.
-    blocked: Option<&'a [u64]>,
+    /// Which vertices are blocked.
+    blocking: &'a B,
     /// Summary of the current frontier: bit `w` set iff frontier word `w` is non-zero.
     cur_summary: &'a [AtomicU64],
     /// Summary of the next frontier, set as parts find new tiles.
@@ -103,17 +115,26 @@ struct Part<'a> {
 }
 
 /// What a part produced besides its writes.
-#[derive(Default)]
-struct PartOut {
+struct PartOut<B: Blocking> {
     /// Vertices newly labelled.
     labelled: u64,
-    /// Writes into tiles of other parts: (tile, candidate bits).
-    outbox: Vec<(u64, u64)>,
+    /// Writes into tiles of other parts.
+    outbox: Vec<Move<B>>,
     /// Lowest and one past the highest next-frontier word this part set.
     window: Option<(u64, u64)>,
 }
 
-impl PartOut {
+impl<B: Blocking> Default for PartOut<B> {
+    fn default() -> Self {
+        Self {
+            labelled: 0,
+            outbox: Vec::new(),
+            window: None,
+        }
+    }
+}
+
+impl<B: Blocking> PartOut<B> {
     fn widen(&mut self, word: u64) {
         self.window = Some(match self.window {
             None => (word, word + 1),
@@ -122,25 +143,26 @@ impl PartOut {
     }
 }
 
-/// Labels the bits `cand` of `tile` (in `state`, whose first tile is `base`)
-/// with the next code unless reached or blocked, and marks the tile in the
-/// next frontier. Returns the number of vertices labelled.
+/// Labels the candidate bits of `mv`'s tile (in `state`, whose first tile
+/// is `base`) with the next code unless reached or blocked, marks the tile in
+/// the next frontier and counts the vertices labelled into `out`.
 #[inline]
-fn deposit(
-    shared: &Shared<'_>,
+fn deposit<B: Blocking>(
+    shared: &Shared<'_, B>,
     state: &mut [[u64; 2]],
     next: &mut [u64],
     base: u64,
-    tile: u64,
-    cand: u64,
-    out: &mut PartOut,
+    (tile, cand, corner): Move<B>,
+    out: &mut PartOut<B>,
 ) {
     let local = (tile - base) as usize;
     let cell = &mut state[local];
-    let mut new = cand & !(cell[0] | cell[1]);
-    if let Some(blocked) = shared.blocked {
-        new &= !blocked[tile as usize];
+    let unreached = cand & !(cell[0] | cell[1]);
+    // Only the unreached bits are tested: a seeded rule costs a hash per bit.
+    if unreached == 0 {
+        return;
     }
+    let new = shared.blocking.open(tile, corner, unreached);
     if new == 0 {
         return;
     }
@@ -161,7 +183,7 @@ fn deposit(
 const BATCH: usize = 512;
 
 /// Expands every frontier tile of `part`.
-fn run_part(shared: &Shared<'_>, part: Part<'_>) -> PartOut {
+fn run_part<B: Blocking>(shared: &Shared<'_, B>, part: Part<'_>) -> PartOut<B> {
     let tiling = shared.tiling;
     let dims = tiling.dims();
     let mut out = PartOut::default();
@@ -171,8 +193,7 @@ fn run_part(shared: &Shared<'_>, part: Part<'_>) -> PartOut {
     let mut coords = [0u64; crate::spec::MAX_DIMENSIONS];
     let coords = &mut coords[..dims];
     let mut last_tile: Option<u64> = None;
-    let mut pending: Vec<(u64, u64)> =
-        Vec::with_capacity(BATCH + 2 * crate::spec::MAX_DIMENSIONS + 1);
+    let mut pending: Vec<Move<B>> = Vec::with_capacity(BATCH + 2 * crate::spec::MAX_DIMENSIONS + 1);
     let (first_sw, last_sw) = (part.word0 >> 6, (part.word0 + words - 1) >> 6);
     for sw in first_sw..=last_sw {
         let mut summary = shared.cur_summary[sw as usize].load(Ordering::Relaxed);
@@ -193,7 +214,10 @@ fn run_part(shared: &Shared<'_>, part: Part<'_>) -> PartOut {
                 }
                 last_tile = Some(tile);
                 let f = code_mask(part.state[(tile - base) as usize], shared.code);
-                expand(tiling, f, tile, coords, &mut pending);
+                if f != 0 {
+                    let from = (tile, shared.blocking.corner(tiling, coords));
+                    expand(tiling, shared.blocking, f, from, coords, &mut pending);
+                }
                 if pending.len() >= BATCH {
                     apply(
                         shared,
@@ -221,34 +245,39 @@ fn run_part(shared: &Shared<'_>, part: Part<'_>) -> PartOut {
 }
 
 /// Applies the gathered moves: deposits those inside the part, posts the others.
-fn apply(
-    shared: &Shared<'_>,
+fn apply<B: Blocking>(
+    shared: &Shared<'_, B>,
     state: &mut [[u64; 2]],
     next: &mut [u64],
     base: u64,
     end: u64,
-    pending: &mut Vec<(u64, u64)>,
-    out: &mut PartOut,
+    pending: &mut Vec<Move<B>>,
+    out: &mut PartOut<B>,
 ) {
-    for (target, cand) in pending.drain(..) {
-        if target >= base && target < end {
-            deposit(shared, state, next, base, target, cand, out);
+    for mv in pending.drain(..) {
+        if mv.0 >= base && mv.0 < end {
+            deposit(shared, state, next, base, mv, out);
         } else {
-            out.outbox.push((target, cand));
+            out.outbox.push(mv);
         }
     }
 }
 
-/// The moves out of frontier bits `f` of one tile: in-tile moves, then moves
-/// into the neighbouring tiles along each axis (wrapping where the axis does),
-/// appended to `pending` as (target tile, candidate bits).
+/// The moves out of frontier bits `f` (non-zero) of one tile (`from`: its
+/// index and corner, `coords`: its coordinates): in-tile moves, then moves
+/// into the neighbouring tiles along each axis (wrapping where the axis
+/// does), appended to `pending`.
 #[inline]
 // Axis-indexed parallel arrays (coords and the tiling's masks) read clearest by index.
 #[allow(clippy::needless_range_loop)]
-fn expand(t: &Tiling, f: u64, tile: u64, coords: &[u64], pending: &mut Vec<(u64, u64)>) {
-    if f == 0 {
-        return;
-    }
+fn expand<B: Blocking>(
+    t: &Tiling,
+    blocking: &B,
+    f: u64,
+    (tile, corner): (u64, B::Corner),
+    coords: &[u64],
+    pending: &mut Vec<Move<B>>,
+) {
     let mut own = 0u64;
     for a in 0..t.dims() {
         // An axis of tile side 1 has bit step 64 and no in-tile moves (its masks are 0).
@@ -257,77 +286,37 @@ fn expand(t: &Tiling, f: u64, tile: u64, coords: &[u64], pending: &mut Vec<(u64,
             | (f.checked_shr(s).unwrap_or(0) & t.not_last[a]);
     }
     own &= t.valid(t.last_set(coords));
-    let mut send = |target: u64, cand: u64| {
-        if cand != 0 {
-            pending.push((target, cand));
-        }
+    if own != 0 {
+        pending.push((tile, own, corner));
+    }
+    // A move `n` tiles up or down axis `a`, its corner stepped alongside (for seeded blocking).
+    let mut send = |a: usize, n: u64, up: bool, cand: u64| {
+        let delta = n * t.tile_stride[a];
+        let target = if up { tile + delta } else { tile - delta };
+        pending.push((target, cand, blocking.step(corner, a, n, up)));
     };
-    send(tile, own);
     for a in 0..t.dims() {
-        let (c, g, stride) = (coords[a], t.grid[a], t.tile_stride[a]);
+        let (c, g) = (coords[a], t.grid[a]);
         let low = f & t.first_plane[a];
         if low != 0 {
             if c > 0 {
-                send(tile - stride, low << t.span[a]);
+                send(a, 1, false, low << t.span[a]);
             } else if t.wrap[a] {
-                send(tile + (g - 1) * stride, low << t.last_span[a]);
+                send(a, g - 1, true, low << t.last_span[a]);
             }
         }
         if c + 1 < g {
             let high = f & t.last_plane[a];
             if high != 0 {
-                send(tile + stride, high >> t.span[a]);
+                send(a, 1, true, high >> t.span[a]);
             }
         } else if t.wrap[a] {
             let high = f & t.end_plane[a];
             if high != 0 {
-                send(tile - c * stride, high >> t.last_span[a]);
+                send(a, c, false, high >> t.last_span[a]);
             }
         }
     }
-}
-
-/// Builds the blocked mask per tile (rayon over tiles), or None when nothing is blocked.
-pub(crate) fn blocked_mask(lattice: &Lattice, tiling: &Tiling) -> Option<Vec<u64>> {
-    if !lattice.has_blocking() {
-        return None;
-    }
-    let dims = tiling.dims();
-    let mut mask = vec![0u64; tiling.tiles as usize];
-    mask.par_chunks_mut(4096)
-        .enumerate()
-        .for_each(|(chunk, words)| {
-            let mut coords = [0u64; crate::spec::MAX_DIMENSIONS];
-            let coords = &mut coords[..dims];
-            let first = chunk as u64 * 4096;
-            tiling.tile_coords(first, coords);
-            for (i, word) in words.iter_mut().enumerate() {
-                if i > 0 {
-                    tiling.advance(coords, 1);
-                }
-                let valid = tiling.valid(tiling.last_set(coords));
-                let corner: u64 = (0..dims)
-                    .map(|a| (coords[a] << tiling.side_log[a]) * tiling.strides[a])
-                    .sum();
-                let mut bits = valid;
-                while bits != 0 {
-                    let bit = bits.trailing_zeros();
-                    bits &= bits - 1;
-                    let v = corner
-                        + (0..dims)
-                            .map(|a| {
-                                let inner = (bit / tiling.bit_step[a]) as u64
-                                    & ((1 << tiling.side_log[a]) - 1);
-                                inner * tiling.strides[a]
-                            })
-                            .sum::<u64>();
-                    if lattice.is_blocked(v) {
-                        *word |= 1 << bit;
-                    }
-                }
-            }
-        });
-    Some(mask)
 }
 
 /// BFS from `source` over `tiling`'s layout, levels cut into parts of
@@ -370,6 +359,20 @@ pub(crate) struct Level<'a> {
     pub(crate) window: (u64, u64),
 }
 
+/// Largest blocked mask built for a seeded rule when the search has several
+/// threads (16 MiB: about 1.3×10⁸ vertices). Below it the mask, built on
+/// every thread before the search, beats evaluating the rule inside levels
+/// too small to split (measured 15–23 % faster on two threads up to 4-D
+/// 60⁴, docs/benchmarks.md); above it the eighth of a byte per vertex
+/// matters more, and on 3-D 1000³ the rule in place is as fast or faster.
+pub(crate) const SEEDED_MASK_MAX_BYTES: u64 = 16 << 20;
+
+/// Whether a search of `tiling` on the current pool builds a mask for the
+/// seeded rule `lattice` has, rather than evaluating it per vertex.
+pub(crate) fn mask_seeded(tiling: &Tiling) -> bool {
+    rayon::current_num_threads() > 1 && tiling.tiles.saturating_mul(8) <= SEEDED_MASK_MAX_BYTES
+}
+
 /// [`search`] with a [`Stop`], calling `observe` on every level it labels
 /// (distance 0, the source, first), in order, before expanding it.
 pub(crate) fn search_observed(
@@ -381,11 +384,52 @@ pub(crate) fn search_observed(
     observe: &mut dyn FnMut(&Level<'_>),
     cancel: &dyn Cancel,
 ) -> Result<Searched, Cancelled> {
+    let query = Query {
+        source,
+        stop,
+        sizes,
+        observe,
+        cancel,
+    };
+    // One compiled sweep per strategy: the choice is made here, not per deposit.
+    match lattice.seeded_rule() {
+        Some(rule) if !mask_seeded(tiling) => {
+            search_with(&Seeded::new(rule, tiling), lattice, tiling, query)
+        }
+        _ => match blocked_mask(lattice, tiling) {
+            Some(mask) => search_with(&Bitmap(mask), lattice, tiling, query),
+            None => search_with(&Open, lattice, tiling, query),
+        },
+    }
+}
+
+/// What a [`search_observed`] is asked, handed on to the sweep of its strategy.
+struct Query<'a, 'o> {
+    source: u64,
+    stop: Stop,
+    sizes: PartSizes,
+    observe: &'o mut dyn FnMut(&Level<'_>),
+    cancel: &'a dyn Cancel,
+}
+
+/// [`search_observed`] with the blocking strategy `blocking`.
+fn search_with<B: Blocking>(
+    blocking: &B,
+    lattice: &Lattice,
+    tiling: &Tiling,
+    query: Query<'_, '_>,
+) -> Result<Searched, Cancelled> {
+    let Query {
+        source,
+        stop,
+        sizes,
+        observe,
+        cancel,
+    } = query;
     let tiles = tiling.tiles;
     let words = tiling.bitmap_words();
     let summary_words = words.div_ceil(64);
     let mut state = vec![[0u64; 2]; tiles as usize];
-    let blocked = blocked_mask(lattice, tiling);
     let mut cur = vec![0u64; words as usize];
     let mut next = vec![0u64; words as usize];
     let new_summary = || {
@@ -395,10 +439,8 @@ pub(crate) fn search_observed(
     };
     let mut cur_summary = new_summary();
     let mut next_summary = new_summary();
-    let fixed_bytes = tiling.state_bytes()
-        + blocked.as_ref().map_or(0, |b| b.len() as u64 * 8)
-        + 2 * words * 8
-        + 2 * summary_words * 8;
+    let fixed_bytes =
+        tiling.state_bytes() + blocking.bytes() + 2 * words * 8 + 2 * summary_words * 8;
     let mut peak_outbox = 0u64;
     let mut level_sizes = Vec::new();
 
@@ -443,7 +485,7 @@ pub(crate) fn search_observed(
         let parts = plan_parts(&cur_summary, window, threads, sizes);
         let shared = Shared {
             tiling,
-            blocked: blocked.as_deref(),
+            blocking,
             cur_summary: &cur_summary,
             next_summary: &next_summary,
             code: (level % 3) as u8,
@@ -456,12 +498,12 @@ pub(crate) fn search_observed(
                 return Err(Cancelled);
             }
             let outs = run_round(&shared, round, &mut state, &mut cur, &mut next, tiles);
+            peak_outbox = peak_outbox.max(outbox_bytes(&outs));
             for mut out in outs {
                 labelled += out.labelled;
-                peak_outbox = peak_outbox.max(out.outbox.capacity() as u64 * 16);
                 let mut sink = PartOut::default();
-                for (tile, cand) in out.outbox.drain(..) {
-                    deposit(&shared, &mut state, &mut next, 0, tile, cand, &mut sink);
+                for mv in out.outbox.drain(..) {
+                    deposit(&shared, &mut state, &mut next, 0, mv, &mut sink);
                 }
                 labelled += sink.labelled;
                 for w in [out.window, sink.window].into_iter().flatten() {
@@ -491,6 +533,14 @@ pub(crate) fn search_observed(
         level_sizes,
         peak_bytes: fixed_bytes + peak_outbox,
     })
+}
+
+/// Heap bytes of a round's outboxes, all held at once until applied.
+fn outbox_bytes<B: Blocking>(outs: &[PartOut<B>]) -> u64 {
+    let entry = std::mem::size_of::<Move<B>>() as u64;
+    outs.iter()
+        .map(|out| out.outbox.capacity() as u64 * entry)
+        .sum()
 }
 
 /// Cuts the frontier words in `window` into parts of about equal count:
@@ -545,14 +595,14 @@ fn split_by_count(summary: &[AtomicU64], window: (u64, u64), per_part: u64) -> V
 }
 
 /// Runs the parts of one round, in parallel when there are several.
-fn run_round(
-    shared: &Shared<'_>,
+fn run_round<B: Blocking>(
+    shared: &Shared<'_, B>,
     round: &[(u64, u64)],
     state: &mut [[u64; 2]],
     cur: &mut [u64],
     next: &mut [u64],
     tiles: u64,
-) -> Vec<PartOut> {
+) -> Vec<PartOut<B>> {
     let (Some(&(first, _)), Some(&(_, last))) = (round.first(), round.last()) else {
         return Vec::new();
     };

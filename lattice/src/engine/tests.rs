@@ -1,6 +1,9 @@
 //! The fast engine against the reference in `bfs.rs`: same path, same
 //! counts, distances equal modulo 3, on random small lattices with and
-//! without wrap and blocking, on one thread and on several.
+//! without wrap and blocking, on one thread and on several. Seeded blocking,
+//! which the sweep evaluates per vertex from tile corners instead of reading
+//! a mask, has its own lattices: 1..=6 axes, fractions up to 1, blocked
+//! sources and stops.
 
 use std::cell::Cell;
 use std::error::Error;
@@ -84,6 +87,26 @@ fn check_levels(lattice: &Lattice, source: u64) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Checks a search from `source` stopped at `stop` against `bfs_distances`:
+/// exactly the vertices within the stop's distance are labelled (all that
+/// `source` reaches when the stop is blocked or unreachable).
+fn check_stopped(lattice: &Lattice, source: u64, stop: u64) -> Result<(), TestCaseError> {
+    let dist =
+        bfs_distances(lattice, source, &Never).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let levels = bfs_levels(lattice, source, Some(stop), &Never)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let limit = dist[stop as usize];
+    let mut reached = 0u64;
+    for (v, &d) in dist.iter().enumerate() {
+        let labelled = d != u32::MAX && d <= limit;
+        reached += u64::from(labelled);
+        let expected = labelled.then_some((d % 3) as u8);
+        prop_assert_eq!(levels.distance_mod3(v as u64), expected, "vertex {}", v);
+    }
+    prop_assert_eq!(levels.reached(), reached);
+    Ok(())
+}
+
 fn check_path(lattice: &Lattice, start: u64, end: u64) -> Result<(), TestCaseError> {
     let fast = fast_shortest_path(lattice, start, end, &Never)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -124,6 +147,35 @@ fn lattices() -> impl Strategy<Value = Lattice> {
         })
 }
 
+/// A random lattice of 1..=6 axes of sizes 2..=6 (or two axes, the first
+/// wide enough to cross words), optionally wrapped, with seeded blocking of
+/// any fraction, often a high one (up to every vertex).
+fn seeded_lattices() -> impl Strategy<Value = Lattice> {
+    let sizes = prop::collection::vec(2u32..=6, 1..=6);
+    let wide = prop::option::weighted(0.2, 60u32..=140);
+    let fraction = prop_oneof![0.0f64..=1.0, 0.3f64..0.7, Just(1.0)];
+    (sizes, wide, any::<u8>(), fraction, any::<u64>()).prop_filter_map(
+        "valid lattice",
+        |(mut sizes, wide, wrap_bits, fraction, seed)| {
+            if let Some(w) = wide {
+                sizes[0] = w;
+                sizes.truncate(2);
+            }
+            let wrap = sizes
+                .iter()
+                .enumerate()
+                .map(|(a, &s)| s >= 3 && wrap_bits & (1 << a) != 0)
+                .collect();
+            Lattice::new(sizes)
+                .ok()?
+                .with_wrap(wrap)
+                .ok()?
+                .with_blocked(Blocked::Seeded { fraction, seed })
+                .ok()
+        },
+    )
+}
+
 /// Runs `f` on a rayon pool of `threads` threads.
 fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> Result<T, Box<dyn Error>> {
     let pool = rayon::ThreadPoolBuilder::new()
@@ -148,6 +200,21 @@ proptest! {
     #[test]
     fn fast_path_equals_reference_path(lattice in lattices(), a in any::<u64>(), b in any::<u64>()) {
         let n = lattice.vertex_count();
+        check_path(&lattice, a % n, b % n)?;
+    }
+
+    // Sources and stops are drawn anywhere, so blocked ones are common at high fractions.
+    #[test]
+    fn seeded_levels_agree_with_reference(lattice in seeded_lattices(), pick in any::<u64>()) {
+        check_levels(&lattice, pick % lattice.vertex_count())?;
+    }
+
+    #[test]
+    fn seeded_stops_agree_with_reference(
+        lattice in seeded_lattices(), a in any::<u64>(), b in any::<u64>(),
+    ) {
+        let n = lattice.vertex_count();
+        check_stopped(&lattice, a % n, b % n)?;
         check_path(&lattice, a % n, b % n)?;
     }
 }
@@ -182,7 +249,16 @@ fn large_levels_split_across_threads_agree() -> TestResult {
         fraction: 0.2,
         seed: 7,
     })?;
-    for lattice in [open, wrapped, blocked] {
+    let wrapped_blocked = Lattice::new(vec![90, 37, 41])?
+        .with_wrap(vec![true, false, true])?
+        .with_blocked(Blocked::Seeded {
+            fraction: 0.25,
+            seed: 9,
+        })?;
+    let listed = Lattice::new(vec![300, 300])?.with_blocked(Blocked::Explicit(
+        (0..90_000).filter(|v| v % 7 == 3).collect(),
+    ))?;
+    for lattice in [open, wrapped, blocked, wrapped_blocked, listed] {
         let source = lattice.vertex_count() / 3;
         let source = if lattice.is_blocked(source) {
             source + 1
@@ -230,6 +306,59 @@ fn open_cube_uses_a_quarter_byte_per_vertex() -> TestResult {
     assert_eq!(levels.reached_edges(), lattice.edge_count());
     let per_vertex = levels.memory_bytes() as f64 / 1e6;
     assert!(per_vertex < 0.3, "{per_vertex} bytes per vertex");
+    Ok(())
+}
+
+#[test]
+fn seeded_blocking_holds_no_mask() -> TestResult {
+    let open = Lattice::uniform(3, 100)?;
+    let seeded = open.clone().with_blocked(Blocked::Seeded {
+        fraction: 0.2,
+        seed: 42,
+    })?;
+    let listed = open.with_blocked(Blocked::Explicit((0..1_000_000).step_by(5).collect()))?;
+    // On one thread a seeded rule is evaluated in place whatever the size.
+    let per_vertex = |lattice: &Lattice, threads: usize| -> Result<f64, Cancelled> {
+        let source = (0..).find(|&v| !lattice.is_blocked(v)).unwrap_or(0);
+        let levels =
+            crate::with_engine_threads(threads, || bfs_levels(lattice, source, None, &Never))?;
+        Ok(levels.memory_bytes() as f64 / 1e6)
+    };
+    let seeded_bytes = per_vertex(&seeded, 1)?;
+    assert!(seeded_bytes < 0.3, "{seeded_bytes} bytes per vertex");
+    // On two, a lattice this small gets its mask, built on both (sweep::mask_seeded).
+    let seeded_two = per_vertex(&seeded, 2)?;
+    assert!(seeded_two > 0.375, "{seeded_two} bytes per vertex");
+    // An explicit list keeps its bit per vertex.
+    let listed_bytes = per_vertex(&listed, 1)?;
+    assert!(listed_bytes > 0.375, "{listed_bytes} bytes per vertex");
+    // The estimate drops the mask too (on 10^9 vertices it outweighs the larger outbox entries).
+    let big = Lattice::uniform(3, 1000)?;
+    let big_seeded = big.clone().with_blocked(Blocked::Seeded {
+        fraction: 0.2,
+        seed: 42,
+    })?;
+    let big_listed = big.with_blocked(Blocked::Explicit(vec![7]))?;
+    let mask_bytes = 1_000_000_000 / 64 * 8;
+    let saved = fast_estimate(&big_listed).memory_bytes - fast_estimate(&big_seeded).memory_bytes;
+    assert!(
+        saved > mask_bytes * 9 / 10 && saved <= mask_bytes,
+        "{saved}"
+    );
+    Ok(())
+}
+
+#[test]
+fn fully_blocked_lattice_reaches_nothing() -> TestResult {
+    let lattice = Lattice::new(vec![9, 70])?.with_blocked(Blocked::Seeded {
+        fraction: 1.0,
+        seed: 1,
+    })?;
+    for source in [0, 5, 629] {
+        let levels = bfs_levels(&lattice, source, Some(0), &Never)?;
+        assert_eq!(levels.reached(), 0);
+        assert_eq!(fast_shortest_path(&lattice, source, 0, &Never)?, None);
+    }
     Ok(())
 }
 

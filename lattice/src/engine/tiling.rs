@@ -9,6 +9,11 @@
 //! per axis, the tile grid, and vertex ↔ (tile, bit). `sweep.rs` uses the
 //! masks; it never recomputes them.
 //!
+//! Going from (tile, bit) back to a vertex index needs no division: a tile's
+//! corner vertex is `sum(coords[a] * corner_step[a])` (or its neighbour's
+//! corner plus or minus one step), and bit `b` lies `bit_offset[b]` past it.
+//! Seeded blocking and the blocked mask use that (`sweep.rs`).
+//!
 //! Axes whose size the tile side does not divide leave padding bits in the
 //! last tile along them; [`Tiling::valid`] masks those out, so they are never
 //! reached and cost only memory (none on the benchmark lattices, whose sizes
@@ -55,6 +60,12 @@ pub(crate) struct Tiling {
     pub(crate) last_plane: Vec<u64>,
     /// Per axis: bits on the plane of the lattice's last position, for the last tile.
     pub(crate) end_plane: Vec<u64>,
+    /// Per axis: vertex-index distance between the corners of two tiles
+    /// adjacent along it (`strides[a] << side_log[a]`).
+    pub(crate) corner_step: Vec<u64>,
+    /// Per bit: vertex-index offset of that bit's vertex from its tile's corner
+    /// vertex (0 for bits beyond the tile's used bits).
+    pub(crate) bit_offset: [u64; TILE_BITS as usize],
     /// Valid bits of a tile, indexed by the set of axes along which it is the last tile.
     valid_by_last: Vec<u64>,
 }
@@ -121,9 +132,15 @@ impl Tiling {
                     })
             })
             .collect();
+        let strides = lattice.strides().to_vec();
+        let corner_step = (0..dims).map(|a| strides[a] << side_log[a]).collect();
+        let mut bit_offset = [0u64; TILE_BITS as usize];
+        for (p, slot) in bit_offset.iter_mut().enumerate().take(used_bits as usize) {
+            *slot = (0..dims).map(|a| coord(p as u32, a) * strides[a]).sum();
+        }
         Self {
             sizes,
-            strides: lattice.strides().to_vec(),
+            strides,
             wrap: lattice.wraps().to_vec(),
             side_log,
             bit_step,
@@ -138,6 +155,8 @@ impl Tiling {
             first_plane,
             last_plane,
             end_plane,
+            corner_step,
+            bit_offset,
             valid_by_last,
         }
     }
@@ -164,6 +183,16 @@ impl Tiling {
             bit += (c & ((1 << self.side_log[a]) - 1)) as u32 * self.bit_step[a];
         }
         (tile, bit)
+    }
+
+    /// Vertex index of the corner (in-tile coordinates all 0) of the tile at `coords`.
+    #[inline]
+    pub(crate) fn corner(&self, coords: &[u64]) -> u64 {
+        coords
+            .iter()
+            .zip(&self.corner_step)
+            .map(|(&c, &s)| c * s)
+            .sum()
     }
 
     /// Tile coordinates of tile `t`, written into `out` (one per axis).
@@ -294,6 +323,7 @@ mod tests {
             tiling.tile_coords(tile, &mut coords);
             assert_ne!(tiling.valid(tiling.last_set(&coords)) & (1 << bit), 0);
             assert!(seen.insert((tile, bit)));
+            assert_eq!(tiling.corner(&coords) + tiling.bit_offset[bit as usize], v);
         }
         Ok(())
     }
