@@ -94,23 +94,29 @@ pub fn engine(operation: &Operation, lattice: &Lattice) -> Engine {
 /// high diameter). One core, because a worker runs lattices under 10^7
 /// vertices one per core and larger ones on every core (about 1.5× on two).
 mod speed {
-    /// The fast engine per vertex on an open lattice.
+    /// The fast engine per vertex on an open lattice whose state stays in cache.
     pub(super) const FAST_OPEN_NS: f64 = 8.0;
-    /// The fast engine per vertex with blocking (the blocked bits cost a lookup per move).
+    /// The same with blocking (the rule or the mask per labelled vertex).
     pub(super) const FAST_BLOCKED_NS: f64 = 20.0;
+    /// The fast engine per vertex on an open lattice whose state (a quarter
+    /// byte a vertex) outgrows the cache: the neighbours along the slowest
+    /// axis are a slab away in memory (3-D 1000³: 18 s on one core).
+    pub(super) const FAST_OPEN_UNCACHED_NS: f64 = 16.0;
+    /// The same with blocking (3-D 1000³ 20 % blocked: 29 s on one core).
+    pub(super) const FAST_BLOCKED_UNCACHED_NS: f64 = 28.0;
     /// The fast engine per level, whatever the level's size.
     pub(super) const FAST_LEVEL_NS: f64 = 1_000.0;
     /// The reference per vertex while its 4-byte distances stay in cache.
-    pub(super) const REFERENCE_CACHED_NS: f64 = 8.0;
+    pub(super) const REFERENCE_CACHED_NS: f64 = 16.0;
     /// The reference per vertex on large 2-D lattices: a thin frontier, rows apart.
-    pub(super) const REFERENCE_2D_NS: f64 = 14.0;
+    pub(super) const REFERENCE_2D_NS: f64 = 24.0;
     /// The reference per vertex on large lattices of three or more axes: a
     /// cache miss per neighbour along the slow axes.
-    pub(super) const REFERENCE_NS: f64 = 45.0;
-    /// Distances that fit in this many bytes count as cached (the L3 of the benchmark machine).
+    pub(super) const REFERENCE_NS: f64 = 80.0;
+    /// Working arrays that fit in this many bytes count as cached (the L3 of the benchmark machine).
     pub(super) const CACHED_BYTES: f64 = 32.0 * 1024.0 * 1024.0;
     /// Blocking multiplies the reference's time per vertex by about this.
-    pub(super) const REFERENCE_BLOCKED_FACTOR: f64 = 3.0;
+    pub(super) const REFERENCE_BLOCKED_FACTOR: f64 = 2.0;
     /// `analyze` per visit its estimate counts (a Brandes step: 50–230 ns
     /// measured on a loaded machine, docs/benchmarks.md).
     pub(super) const ANALYZE_NS: f64 = 100.0;
@@ -133,10 +139,12 @@ pub fn estimated_time(spec: &JobSpec, lattice: &Lattice, estimate: &Estimate) ->
 /// Seconds of one fast-engine search on one core that visits `visits` vertices:
 /// per vertex, plus per level (the lattice's largest distance from a corner).
 pub fn fast_seconds(lattice: &Lattice, visits: f64) -> f64 {
-    let per_vertex = if lattice.has_blocking() {
-        speed::FAST_BLOCKED_NS
-    } else {
-        speed::FAST_OPEN_NS
+    let cached = lattice.vertex_count() as f64 / 4.0 <= speed::CACHED_BYTES;
+    let per_vertex = match (cached, lattice.has_blocking()) {
+        (true, false) => speed::FAST_OPEN_NS,
+        (true, true) => speed::FAST_BLOCKED_NS,
+        (false, false) => speed::FAST_OPEN_UNCACHED_NS,
+        (false, true) => speed::FAST_BLOCKED_UNCACHED_NS,
     };
     let levels = lattice.max_distance() as f64 + 1.0;
     (visits * per_vertex + levels * speed::FAST_LEVEL_NS) * 1e-9
