@@ -140,6 +140,8 @@ pub(crate) fn run(
             .take_while(|&c| c > 0)
             .collect();
         let ended = labelled.len() < ran || back.done();
+        // Progress as the CPU engine reports it: the vertices each batch labelled.
+        cancel.advanced(labelled.iter().sum());
         level_sizes.extend(labelled);
         level += ran as u64;
         frontier = back.frontier(level);

@@ -172,6 +172,48 @@ fn long_searches_cross_several_batches() -> Result<(), Box<dyn std::error::Error
     Ok(())
 }
 
+/// A cancel that never stops and adds up the progress it is told.
+#[derive(Default)]
+struct Tally(std::sync::atomic::AtomicU64);
+
+impl catalytic_lattice::Cancel for Tally {
+    fn should_stop(&self) -> bool {
+        false
+    }
+    fn advanced(&self, vertices: u64) {
+        self.0
+            .fetch_add(vertices, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_search_reports_every_vertex_it_labels_as_progress() -> Result<(), Box<dyn std::error::Error>> {
+    // Thin launches (a line) and wide batches only (a blocked square), as the CPU engine counts:
+    // every labelled vertex but the source.
+    let line = Lattice::new(vec![2500])?;
+    let square = Lattice::new(vec![70, 70])?.with_blocked(Blocked::Seeded {
+        fraction: 0.3,
+        seed: 11,
+    })?;
+    let wide = Tuning {
+        thin_max_tiles: 0,
+        ..Tuning::default()
+    };
+    for (lattice, tuning) in [(line, Tuning::default()), (square, wide)] {
+        let layout = layout_for(&lattice, tuning);
+        let Some(endpoints) = Endpoints::new(&layout, 0, None) else {
+            return Err("the source is open".into());
+        };
+        let mut exec = HostExec::new(&layout, endpoints);
+        let tally = Tally::default();
+        let levels = levels::search(layout, &mut exec, endpoints, tuning.thin_max_tiles, &tally)?;
+        let reported = tally.0.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(reported + 1, levels.reached(), "{:?}", lattice.sizes());
+        assert!(reported > 0);
+    }
+    Ok(())
+}
+
 /// A host executor that counts the batches of each kind it was given.
 struct Counting {
     exec: HostExec,

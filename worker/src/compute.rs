@@ -161,8 +161,8 @@ fn compute(
         }
         Operation::Distances { source } => {
             let s = index(&lattice, source)?;
-            let (d, field, used) = distances_on(&lattice, s, gpu, cancel)?;
-            engine = used;
+            let (d, field) = distances_on(&lattice, s, cancel)?;
+            engine = CPU;
             if let Some(field) = field {
                 parts.push(field_part(&lattice, &field)?);
             }
@@ -287,36 +287,20 @@ fn prefer_gpu<T>(
     Ok((on_cpu()?, CPU))
 }
 
-/// Distances from `source`: on `gpu` (lattices above the inline field cap),
-/// the summary from its levels; on the CPU the fast engine where it pays
-/// (`fast_engine_pays`: enough vertices a level), else the reference. For a
-/// lattice above the cap the CPU also hands back the whole field, stored
-/// apart as the result's `field` part (the GPU's levels hold distances mod 3
-/// only, so a GPU worker stores none yet).
+/// Distances from `source`, always on the CPU, even on a GPU worker: the
+/// answer includes the exact distance of every vertex (inline up to the
+/// field cap, beyond it stored as the result's `field` part, issue 22), and
+/// the GPU search keeps distances mod 3 only. The fast engine where it pays
+/// (`fast_engine_pays`: enough vertices a level), else the reference.
 fn distances_on(
     lattice: &Lattice,
     source: u64,
-    gpu: Option<&catalytic_gpu::Gpu>,
     cancel: &(dyn catalytic_lattice::Cancel + Sync),
-) -> Result<(catalytic_lattice::Distances, Option<Vec<u32>>, &'static str), ComputeError> {
+) -> Result<(catalytic_lattice::Distances, Option<Vec<u32>>), ComputeError> {
     let above_cap = lattice.vertex_count() > catalytic_lattice::FULL_FIELD_CAP;
-    let (summary, used) = prefer_gpu(
-        gpu.filter(|_| above_cap),
-        |g| {
-            let levels = g.bfs_levels(lattice, source, None, cancel)?;
-            Ok((
-                catalytic_lattice::distances_from_levels(lattice, source, &levels),
-                None,
-            ))
-        },
-        || {
-            Ok(on_engine_threads(lattice, || {
-                distances_on_cpu(lattice, source, above_cap, cancel)
-            })?)
-        },
-    )?;
-    let (d, field) = summary;
-    Ok((d, field, used))
+    Ok(on_engine_threads(lattice, || {
+        distances_on_cpu(lattice, source, above_cap, cancel)
+    })?)
 }
 
 /// [`distances_on`] on the CPU: with the whole field when `with_field`.
