@@ -27,28 +27,15 @@ pub(crate) struct Slabs<'a> {
     tiles: u64,
     /// Vertex indices per slab (the last slab may have fewer).
     vertices: u64,
-    /// Index offset of each in-tile bit from its tile's corner vertex.
-    offsets: [u64; 64],
 }
 
 impl<'a> Slabs<'a> {
     pub(crate) fn new(tiling: &'a Tiling) -> Self {
         let last = tiling.dims() - 1;
-        let mut offsets = [0u64; 64];
-        for (bit, offset) in (0u32..).zip(offsets.iter_mut()) {
-            *offset = (0..tiling.dims())
-                .map(|a| {
-                    let inner =
-                        u64::from(bit / tiling.bit_step[a]) & ((1 << tiling.side_log[a]) - 1);
-                    inner * tiling.strides[a]
-                })
-                .sum();
-        }
         Self {
             tiling,
             tiles: tiling.tile_stride[last],
             vertices: (1u64 << tiling.side_log[last]) * tiling.strides[last],
-            offsets,
         }
     }
 
@@ -59,11 +46,8 @@ impl<'a> Slabs<'a> {
 
     /// Index of tile `tile`'s corner vertex (in-tile coordinates all 0).
     fn corner(&self, tile: u64, coords: &mut [u64]) -> u64 {
-        let t = self.tiling;
-        t.tile_coords(tile, coords);
-        (0..t.dims())
-            .map(|a| (coords[a] << t.side_log[a]) * t.strides[a])
-            .sum()
+        self.tiling.tile_coords(tile, coords);
+        self.tiling.corner(coords)
     }
 
     /// Calls `f(local index, bit)` for every set bit of `bits` in tile
@@ -76,7 +60,7 @@ impl<'a> Slabs<'a> {
         while bits != 0 {
             let bit = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            f((corner + self.offsets[bit]) as usize);
+            f((corner + self.tiling.bit_offset[bit]) as usize);
         }
     }
 
