@@ -40,8 +40,8 @@ pub use ops::{
     Analysis, BALL_LIST_CAP, Ball, CENTRALITY_CAP, CENTRALITY_SEED, CENTRALITY_SOURCES,
     CentralityMethod, CentralitySummary, ComponentSizeCount, Components, DegreeStats, Diameter,
     DiameterMethod, Distances, EXACT_DIAMETER_CAP, FULL_FIELD_CAP, SAMPLED_CENTRALITY_CAP, analyze,
-    components, distances, distances_from_levels, distances_with_field, fast_distances,
-    fast_distances_with_field, neighbors, neighbors_listed, shortest_paths,
+    components, distances, distances_from_levels, distances_where_fastest, distances_with_field,
+    fast_distances, fast_distances_with_field, neighbors, neighbors_listed, shortest_paths,
 };
 pub use spec::{Blocked, Lattice, LatticeError, MAX_DIMENSIONS, MIN_SIZE, SeededRule, splitmix64};
 pub use transform::{

@@ -299,31 +299,8 @@ fn distances_on(
 ) -> Result<(catalytic_lattice::Distances, Option<Vec<u32>>), ComputeError> {
     let above_cap = lattice.vertex_count() > catalytic_lattice::FULL_FIELD_CAP;
     Ok(on_engine_threads(lattice, || {
-        distances_on_cpu(lattice, source, above_cap, cancel)
+        catalytic_lattice::distances_where_fastest(lattice, source, above_cap, cancel)
     })?)
-}
-
-/// [`distances_on`] on the CPU: with the whole field when `with_field`.
-fn distances_on_cpu(
-    lattice: &Lattice,
-    source: u64,
-    with_field: bool,
-    cancel: &dyn catalytic_lattice::Cancel,
-) -> Result<(catalytic_lattice::Distances, Option<Vec<u32>>), catalytic_lattice::Cancelled> {
-    use catalytic_lattice as engine;
-    let fast = engine::fast_engine_pays(lattice);
-    Ok(match (with_field, fast) {
-        (true, true) => {
-            let (d, field) = engine::fast_distances_with_field(lattice, source, cancel)?;
-            (d, Some(field))
-        }
-        (true, false) => {
-            let (d, field) = engine::distances_with_field(lattice, source, cancel)?;
-            (d, Some(field))
-        }
-        (false, true) => (engine::fast_distances(lattice, source, cancel)?, None),
-        (false, false) => (engine::distances(lattice, source, cancel)?, None),
-    })
 }
 
 /// A ball's vertices beyond the inline list as a `.npy` part: one row of

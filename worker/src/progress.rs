@@ -11,16 +11,12 @@
 //! field, exactly what a run handles) for transforms.
 
 use catalytic_lattice::{Estimate, Lattice};
-use catalytic_shared::db::progress::VERTICES;
+use catalytic_shared::db::progress::{ELEMENTS, VERTICES};
 use catalytic_shared::db::{self, jobs::Guard};
 use catalytic_shared::job::Operation;
 use sqlx::PgPool;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
-
-/// What a transform's progress counts: elements of its data field, which
-/// the lattice's transforms report as they handle them.
-pub const ELEMENTS: &str = "elements";
 
 /// The work a job's engine has done, the total it counts against, and in
 /// which unit.
@@ -28,7 +24,7 @@ pub const ELEMENTS: &str = "elements";
 pub struct Progress {
     done: AtomicU64,
     total: AtomicU64,
-    /// The unit is [`ELEMENTS`], else `vertices`.
+    /// The unit is [`ELEMENTS`], else [`VERTICES`].
     elements: AtomicBool,
 }
 

@@ -90,16 +90,29 @@ pub fn fast_distances_with_field(
     Ok((summary_of(lattice, source, levels), dist))
 }
 
-/// [`distances_from_levels`], its histogram the levels' own vector (no copy).
-fn summary_of(lattice: &Lattice, source: u64, levels: Levels) -> Distances {
-    let (reachable, eccentricity) = (levels.reached(), levels.eccentricity());
-    Distances {
-        source: lattice.coord_of(source),
-        reachable,
-        eccentricity,
-        histogram: levels.into_level_sizes(),
-        field: None,
-    }
+/// Distances on whichever engine is quicker on `lattice` (the fast one where
+/// it pays, `fast_engine_pays`, else the reference), as a job runs them:
+/// with the whole field in index order when `with_field` (a field too large
+/// to list inline), else the summary with its inline field within the cap.
+pub fn distances_where_fastest(
+    lattice: &Lattice,
+    source: u64,
+    with_field: bool,
+    cancel: &dyn Cancel,
+) -> Result<(Distances, Option<Vec<u32>>), Cancelled> {
+    let fast = fast_engine_pays(lattice);
+    Ok(match (with_field, fast) {
+        (true, true) => {
+            let (d, field) = fast_distances_with_field(lattice, source, cancel)?;
+            (d, Some(field))
+        }
+        (true, false) => {
+            let (d, field) = distances_with_field(lattice, source, cancel)?;
+            (d, Some(field))
+        }
+        (false, true) => (fast_distances(lattice, source, cancel)?, None),
+        (false, false) => (distances(lattice, source, cancel)?, None),
+    })
 }
 
 /// [`distances`], and the distance field of any size as the search left
@@ -131,10 +144,27 @@ pub fn distances_with_field(
 /// 2 bits per vertex instead of 4 bytes.
 pub fn distances_from_levels(lattice: &Lattice, source: u64, levels: &Levels) -> Distances {
     Distances {
+        histogram: levels.level_sizes().to_vec(),
+        ..without_histogram(lattice, source, levels)
+    }
+}
+
+/// [`distances_from_levels`], its histogram the levels' own vector (no copy).
+fn summary_of(lattice: &Lattice, source: u64, levels: Levels) -> Distances {
+    let found = without_histogram(lattice, source, &levels);
+    Distances {
+        histogram: levels.into_level_sizes(),
+        ..found
+    }
+}
+
+/// The summary of `levels` but its histogram (empty) and field.
+fn without_histogram(lattice: &Lattice, source: u64, levels: &Levels) -> Distances {
+    Distances {
         source: lattice.coord_of(source),
         reachable: levels.reached(),
         eccentricity: levels.eccentricity(),
-        histogram: levels.level_sizes().to_vec(),
+        histogram: Vec::new(),
         field: None,
     }
 }

@@ -29,8 +29,8 @@ pub use analyze::{
 pub use batch::shortest_paths;
 pub use components::{ComponentSizeCount, Components, components};
 pub use distances::{
-    Distances, FULL_FIELD_CAP, distances, distances_from_levels, distances_with_field,
-    fast_distances, fast_distances_with_field,
+    Distances, FULL_FIELD_CAP, distances, distances_from_levels, distances_where_fastest,
+    distances_with_field, fast_distances, fast_distances_with_field,
 };
 pub use neighbors::{BALL_LIST_CAP, Ball, neighbors, neighbors_listed};
 

@@ -11,6 +11,11 @@ use sqlx::PgPool;
 /// early finishes below it).
 pub const VERTICES: &str = "vertices";
 
+/// What a transform's progress counts in: elements of its data field, which
+/// the lattice's transforms report as they handle them (exact: a run ends at
+/// its data's size).
+pub const ELEMENTS: &str = "elements";
+
 /// Records that `job`, running at `attempt`, has done `done` of `total`.
 /// Answers false, writing nothing, when the job is not running at that
 /// attempt (not started, finished, cancelled, re-queued).
