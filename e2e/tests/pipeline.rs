@@ -323,6 +323,7 @@ async fn a_message_delivered_twice_yields_one_result_and_one_terminal_transition
         job_id: id.parse()?,
         tenant_id: catalytic_shared::ids::TenantId::from_uuid(tenant_id),
         attempt: 1,
+        inline: None,
     };
     let (_conn, channel) = env.channel().await?;
     channel.confirm_select(Default::default()).await?;

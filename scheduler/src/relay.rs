@@ -31,7 +31,7 @@ use crate::db::{self, outbox::DueMessage};
 use anyhow::Context;
 use catalytic_shared::metrics as m;
 use catalytic_shared::queue::{
-    Broker, JobMessage, QueueError, SCHEMA_VERSION, Topology, trace_headers,
+    Broker, InlineJob, JobMessage, QueueError, SCHEMA_VERSION, Topology, trace_headers,
 };
 use catalytic_shared::telemetry::TraceParent;
 use catalytic_shared::tenant::Plan;
@@ -279,6 +279,10 @@ impl Relay {
                 job_id: row.job_id,
                 tenant_id: row.tenant_id,
                 attempt: row.attempt,
+                inline: row.inline_spec.clone().map(|spec| InlineJob {
+                    spec,
+                    time_limit_ms: row.time_limit_ms,
+                }),
             };
             let properties = BasicProperties::default()
                 .with_message_id(row.message_id.to_string().into())

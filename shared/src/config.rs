@@ -405,6 +405,11 @@ pub struct WorkerSettings {
     pub outcome_flushers: usize,
     /// Most claims, or outcomes, written by one statement.
     pub batch_max: usize,
+    /// Jobs estimated to compute within this many milliseconds run through:
+    /// computed from the message's copy of the spec before any claim, claim
+    /// and outcome recorded in one statement (worker/src/run_through.rs).
+    /// 0 turns it off.
+    pub run_through_max_ms: u64,
     /// The deepest prefetch the worker grows to when its jobs compute fast
     /// (worker/src/prefetch.rs); `amqp.prefetch` is the floor. Equal to
     /// `amqp.prefetch`, the prefetch stays fixed.

@@ -17,6 +17,9 @@ pub const JOBS_SUBMITTED: &str = "catalytic_jobs_submitted_total";
 pub const JOBS_FINISHED: &str = "catalytic_jobs_finished_total";
 pub const JOB_COMPUTE_SECONDS: &str = "catalytic_job_compute_seconds";
 pub const JOBS_IN_FLIGHT: &str = "catalytic_worker_jobs_in_flight";
+/// Jobs a worker ran through: computed before any claim, claim and outcome
+/// in one statement (worker/src/run_through.rs). Also counted in `JOBS_FINISHED`.
+pub const JOBS_RUN_THROUGH: &str = "catalytic_worker_jobs_run_through_total";
 /// Items per batched worker write, by `write` (claim, outcome): its count
 /// is the statements, its sum the jobs they wrote.
 pub const WORKER_BATCH_SIZE: &str = "catalytic_worker_batch_size";
@@ -125,7 +128,7 @@ pub const RATE_LIMITS: [&str; 4] = [
 /// Label values of `JOBS_FINISHED{outcome}`.
 pub const OUTCOMES: [&str; 4] = ["succeeded", "failed", "cancelled", "retried"];
 /// Label values of `STALE_WRITES{transition}`.
-pub const TRANSITIONS: [&str; 5] = ["claim", "succeed", "fail", "retry", "cancel"];
+pub const TRANSITIONS: [&str; 6] = ["claim", "succeed", "fail", "retry", "cancel", "run_through"];
 /// Label values of `LEASES_REAPED{outcome}`: re-queued, or failed out of attempts.
 pub const REAP_OUTCOMES: [&str; 2] = ["retried", "failed"];
 /// Label values of `DEAD_LETTERS{outcome}`: the job failed; the job had
@@ -228,6 +231,10 @@ fn describe() {
     describe_counter!(JOBS_FINISHED, "Attempts ended by a worker, by outcome");
     describe_histogram!(JOB_COMPUTE_SECONDS, "Wall time of the engine per attempt");
     describe_gauge!(JOBS_IN_FLIGHT, "Jobs this worker is computing now");
+    describe_counter!(
+        JOBS_RUN_THROUGH,
+        "Jobs run through: computed before a claim, claim and outcome in one statement"
+    );
     describe_counter!(
         WORKER_ACK_FRAMES,
         "Ack frames sent by the worker, by frame: single, multiple (acking a run)"
@@ -389,6 +396,7 @@ fn register_worker() {
     for transition in TRANSITIONS {
         metrics::counter!(STALE_WRITES, "transition" => transition).absolute(0);
     }
+    metrics::counter!(JOBS_RUN_THROUGH).absolute(0);
     metrics::counter!(MESSAGES_REJECTED).absolute(0);
     metrics::gauge!(JOBS_IN_FLIGHT).set(0.0);
     for frame in ["single", "multiple"] {

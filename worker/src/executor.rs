@@ -29,7 +29,7 @@ use catalytic_shared::ids::WorkerId;
 use catalytic_shared::job::{Failure, JobState, Usage};
 use catalytic_shared::metrics as m;
 use catalytic_shared::queue::trace_headers::MessageTrace;
-use catalytic_shared::queue::{JobMessage, MessageError};
+use catalytic_shared::queue::{InlineJob, JobMessage, MessageError};
 use catalytic_shared::reconnect::Backoff;
 use catalytic_shared::result_parts::{NPY_MEDIA_TYPE, Packed};
 use catalytic_shared::telemetry;
@@ -78,6 +78,10 @@ pub struct Executor {
     pub writes: Writes,
     /// Each compute's duration, which sizes the prefetch (`prefetch.rs`).
     pub compute_times: Arc<crate::prefetch::ComputeTimes>,
+    /// Jobs estimated to compute within this run through: computed before
+    /// any claim, claim and outcome in one statement (`run_through.rs`;
+    /// zero: off).
+    pub run_through_max: Duration,
 }
 
 /// Why a batched write did not answer an item with a transition.
@@ -268,6 +272,16 @@ impl Executor {
         // Registered before the claim: a cancel committed just after it
         // finds the token (and the engine stops at its first poll).
         let registration = self.cancels.register(message.job_id);
+        if let Some(inline) = crate::run_through::eligible(&message, self.run_through_max) {
+            let cancel = registration.token();
+            if let Some(settle) = self
+                .run_through(guard, inline.clone(), &cancel, traced, shutdown)
+                .await
+            {
+                return settle;
+            }
+            tracing::info!("run-through did not apply; claiming");
+        }
         let Some(claimed) = write(&self.writes.claims, guard, shutdown)
             .instrument(stage(traced, Stage::Claim))
             .await
@@ -325,9 +339,6 @@ impl Executor {
         let outcome = match (slot, spec) {
             (_, Err(why)) => Err(ComputeError::Input(why)),
             (Some(slot), Ok(spec)) => {
-                self.in_flight.fetch_add(1, Ordering::Relaxed);
-                metrics::gauge!(m::JOBS_IN_FLIGHT).increment(1.0);
-                let started = std::time::Instant::now();
                 let progress = Arc::new(Progress::default());
                 let compute = compute::run(
                     spec,
@@ -337,20 +348,16 @@ impl Executor {
                     &self.device,
                     progress.clone(),
                 );
-                let outcome = progress::reporting(
+                let reporting = progress::reporting(
                     &self.pool,
                     running,
                     &progress,
                     self.progress_every,
                     compute,
-                )
-                .instrument(stage(traced, Stage::Compute))
-                .await;
-                self.compute_times.record(started.elapsed());
-                drop(slot);
-                self.in_flight.fetch_sub(1, Ordering::Relaxed);
-                metrics::gauge!(m::JOBS_IN_FLIGHT).decrement(1.0);
-                outcome
+                );
+                self.in_slot(slot, reporting)
+                    .instrument(stage(traced, Stage::Compute))
+                    .await
             }
             (None, Ok(_)) => Err(ComputeError::Cancelled),
         };
@@ -386,16 +393,10 @@ impl Executor {
 
         let change = match outcome {
             Ok(computed) => {
-                metrics::histogram!(m::JOB_COMPUTE_SECONDS).record(computed.elapsed.as_secs_f64());
-                tracing::info!(compute_ms = computed.elapsed.as_millis() as u64, "computed");
+                let usage = computed_usage(&computed);
                 Change::Succeed {
                     result: computed.result,
-                    usage: Usage {
-                        billable: true,
-                        vertex_visits: i64::try_from(computed.vertex_visits).unwrap_or(i64::MAX),
-                        compute_ms: i64::try_from(computed.elapsed.as_millis()).unwrap_or(i64::MAX),
-                        device: Some(computed.device),
-                    },
+                    usage,
                 }
             }
             Err(ComputeError::Cancelled) => {
@@ -486,6 +487,99 @@ impl Executor {
             // the reaper re-queues the job; redeliver the message meanwhile.
             None => Settle::Requeue,
         }
+    }
+}
+
+impl Executor {
+    /// Runs a cheap job through (`run_through.rs`): computes it from the
+    /// message's copy of its spec, then writes claim and success in one
+    /// statement with the other outcomes. None when that did not apply (the
+    /// compute did not simply succeed inline, or the outcome was stale: the
+    /// job moved on, or its row holds another spec): the caller claims the
+    /// job as it would without a copy, and the claim tells those apart.
+    async fn run_through(
+        &self,
+        guard: Guard,
+        inline: InlineJob,
+        cancel: &CancellationToken,
+        traced: bool,
+        shutdown: &CancellationToken,
+    ) -> Option<Settle> {
+        // A child: the time limit's timer cancels the token it is given, and
+        // the claimed path that may follow needs its own uncancelled.
+        let cancel = cancel.child_token();
+        let slot = self.compute.acquire(&cancel).await?;
+        let time_limit = Duration::from_millis(u64::try_from(inline.time_limit_ms).unwrap_or(0));
+        let compute = compute::run(
+            inline.spec.clone(),
+            cancel,
+            time_limit,
+            &self.admission,
+            &self.device,
+            Arc::new(Progress::default()),
+        );
+        let outcome = self
+            .in_slot(slot, compute)
+            .instrument(stage(traced, Stage::Compute))
+            .await;
+        let computed = match outcome {
+            Ok(computed) if computed.parts.is_empty() => computed,
+            _ => return None,
+        };
+        let usage = computed_usage(&computed);
+        let change = Change::RunThrough {
+            worker: self.worker,
+            spec: inline.spec,
+            result: computed.result,
+            usage,
+        };
+        match write(&self.writes.outcomes, (guard, change), shutdown)
+            .instrument(stage(traced, Stage::Commit))
+            .await?
+        {
+            Transitioned::Applied(_) => {
+                metrics::counter!(m::JOBS_FINISHED, "outcome" => "succeeded").increment(1);
+                metrics::counter!(m::JOBS_RUN_THROUGH).increment(1);
+                tracing::info!(
+                    outcome = "succeeded",
+                    "ran through: claim and outcome recorded"
+                );
+                Some(Settle::Ack)
+            }
+            Transitioned::Stale => None,
+        }
+    }
+}
+
+impl Executor {
+    /// Runs `compute` holding compute slot `slot`, counted in flight and
+    /// timed for the prefetch (`prefetch.rs`); the slot is freed as it ends.
+    async fn in_slot<T>(
+        &self,
+        slot: OwnedSemaphorePermit,
+        compute: impl std::future::Future<Output = T>,
+    ) -> T {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!(m::JOBS_IN_FLIGHT).increment(1.0);
+        let started = std::time::Instant::now();
+        let outcome = compute.await;
+        self.compute_times.record(started.elapsed());
+        drop(slot);
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!(m::JOBS_IN_FLIGHT).decrement(1.0);
+        outcome
+    }
+}
+
+/// A successful compute's usage event, and its duration recorded.
+fn computed_usage(computed: &Computed) -> Usage {
+    metrics::histogram!(m::JOB_COMPUTE_SECONDS).record(computed.elapsed.as_secs_f64());
+    tracing::info!(compute_ms = computed.elapsed.as_millis() as u64, "computed");
+    Usage {
+        billable: true,
+        vertex_visits: i64::try_from(computed.vertex_visits).unwrap_or(i64::MAX),
+        compute_ms: i64::try_from(computed.elapsed.as_millis()).unwrap_or(i64::MAX),
+        device: Some(computed.device),
     }
 }
 

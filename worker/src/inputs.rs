@@ -29,14 +29,7 @@ fn unusable(message: impl Into<String>) -> InputError {
 /// `spec` with a parent's output in place of `{"from": "parent"}`; the
 /// spec as it is when it takes none.
 pub async fn resolve(pool: &PgPool, job: JobId, spec: Value) -> Result<Value, InputError> {
-    // Every job passes here: only a transform's data is looked at before
-    // the spec is read whole (and read in place, never copied).
-    let from_parent = spec.get("operation").and_then(Value::as_str) == Some("transform")
-        && spec
-            .pointer("/params/data")
-            .and_then(|d| DataSpec::deserialize(d).ok())
-            .is_some_and(|d| d.from_parent());
-    if !from_parent {
+    if !takes_parent_output(&spec) {
         return Ok(spec);
     }
     let Ok(mut parsed) = JobSpec::deserialize(&spec) else {
@@ -92,6 +85,16 @@ pub async fn resolve(pool: &PgPool, job: JobId, spec: Value) -> Result<Value, In
     }
     t.data = data;
     serde_json::to_value(&parsed).map_err(|e| unusable(format!("spec: {e}")))
+}
+
+/// Whether `spec` takes its data from its parent's output. Every job passes
+/// here: only a transform's data is looked at, in place, never copied.
+pub fn takes_parent_output(spec: &Value) -> bool {
+    spec.get("operation").and_then(Value::as_str) == Some("transform")
+        && spec
+            .pointer("/params/data")
+            .and_then(|d| DataSpec::deserialize(d).ok())
+            .is_some_and(|d| d.from_parent())
 }
 
 /// A parent's inline `data` (`{"type", "values"}`), of the type wanted.

@@ -5,6 +5,7 @@
 //! - [`startup`]: connect, register in the fleet, run until shutdown.
 //! - [`consumer`]: consume the class queues with bounded prefetch; reconnect.
 //! - [`executor`]: one delivery: claim, compute, record, ack.
+//! - [`run_through`]: which cheap jobs skip the claim (claim and outcome in one statement).
 //! - [`settle`]: acks of one channel, several in one `multiple` frame where safe.
 //! - [`cancel`]: job id → the running compute's token, fed by `LISTEN job_cancel`.
 //! - [`admission`]: the memory budget each job reserves its estimate from.
@@ -28,6 +29,7 @@ pub mod inputs;
 pub mod pool;
 pub mod prefetch;
 pub mod progress;
+pub mod run_through;
 pub mod settle;
 pub mod startup;
 pub mod weighted;

@@ -118,6 +118,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
             device: device.clone(),
             compute: compute.clone(),
             compute_times,
+            run_through_max: Duration::from_millis(settings.worker.run_through_max_ms),
             writes: Writes::spawn(
                 pool.clone(),
                 worker,

@@ -7,6 +7,7 @@
 use catalytic_shared::db::DbError;
 use catalytic_shared::ids::{JobId, MessageId, TenantId};
 use catalytic_shared::job::{JobEvent, JobState};
+use catalytic_shared::queue::INLINE_SPEC_MAX_BYTES;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -22,6 +23,10 @@ pub struct DueMessage {
     pub run_at: DateTime<Utc>,
     /// The job's trace (issue 23): the relay's publish span continues it.
     pub traceparent: Option<String>,
+    /// The job's spec when it is at most `INLINE_SPEC_MAX_BYTES`, copied
+    /// into the message so a worker may run the job through (issue 17).
+    pub inline_spec: Option<serde_json::Value>,
+    pub time_limit_ms: i64,
 }
 
 /// Tries to become the publishing relay: a session advisory lock, held
@@ -207,7 +212,8 @@ pub async fn claim_fair(
                SELECT p.* FROM open e CROSS JOIN share
                CROSS JOIN LATERAL (
                    SELECT o.id, o.message_id, o.job_id, o.tenant_id, o.attempt, o.queue_class, o.run_at,
-                          j.traceparent, row_number() OVER (ORDER BY o.run_at, o.id) AS rn
+                          j.traceparent, CASE WHEN pg_column_size(j.spec) <= $4 THEN j.spec END AS inline_spec,
+                          j.time_limit_ms, row_number() OVER (ORDER BY o.run_at, o.id) AS rn
                    FROM job_outbox o
                    JOIN jobs j ON j.id = o.job_id AND j.status = 'queued' AND j.attempt = o.attempt
                    WHERE o.tenant_id = e.tenant_id AND o.sent_at IS NULL AND o.run_at <= now()
@@ -218,7 +224,8 @@ pub async fn claim_fair(
                SELECT p.* FROM open e CROSS JOIN share
                CROSS JOIN LATERAL (
                    SELECT o.id, o.message_id, o.job_id, o.tenant_id, o.attempt, o.queue_class, o.run_at,
-                          j.traceparent, row_number() OVER (ORDER BY o.run_at, o.id) AS rn
+                          j.traceparent, CASE WHEN pg_column_size(j.spec) <= $4 THEN j.spec END AS inline_spec,
+                          j.time_limit_ms, row_number() OVER (ORDER BY o.run_at, o.id) AS rn
                    FROM job_outbox o
                    JOIN jobs j ON j.id = o.job_id AND j.status = 'queued' AND j.attempt = o.attempt
                    WHERE o.tenant_id = e.tenant_id AND o.sent_at IS NULL AND o.run_at <= now()
@@ -227,13 +234,15 @@ pub async fn claim_fair(
                WHERE e.most > share.take AND (SELECT count(*) FROM first) < $1::bigint)
            SELECT c.id AS "id!", c.message_id AS "message_id!: MessageId", c.job_id AS "job_id!: JobId",
                   c.tenant_id AS "tenant_id!: TenantId", c.attempt AS "attempt!",
-                  c.queue_class AS "queue_class!", c.run_at AS "run_at!", c.traceparent
+                  c.queue_class AS "queue_class!", c.run_at AS "run_at!", c.traceparent,
+                  c.inline_spec, c.time_limit_ms AS "time_limit_ms!"
            FROM (SELECT * FROM first UNION ALL SELECT * FROM more) c
            ORDER BY c.rn, c.run_at, c.id
            LIMIT $1::bigint"#,
         limit,
         &plans,
         &limits,
+        INLINE_SPEC_MAX_BYTES,
     )
     .fetch_all(&mut *conn)
     .await?)

@@ -23,6 +23,7 @@ fn message(job: JobId, tenant: TenantId, attempt: i32) -> JobMessage {
         job_id: job,
         tenant_id: tenant,
         attempt,
+        inline: None,
     }
 }
 

@@ -241,3 +241,39 @@ async fn due_scheduled_jobs_are_queued_with_their_outbox_row_and_others_wait() -
     drop(conn);
     db.drop_database().await
 }
+
+/// Issue 17: a claimed row carries its job's spec and time limit when the
+/// spec is small, for the worker to run the job through; a large spec stays
+/// in the database (the message is then only a pointer).
+#[tokio::test]
+async fn a_small_spec_rides_with_its_row_and_a_large_one_does_not() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let small = queued_job(&db, tenant(&db.pool).await?, 3).await?;
+    let large = queued_job(&db, tenant(&db.pool).await?, 3).await?;
+    // 12.8 KB of hex digits: more than INLINE_SPEC_MAX_BYTES even compressed.
+    sqlx::query(
+        "UPDATE jobs SET spec = jsonb_build_object('blob',
+             (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 400) i))
+         WHERE id = $1",
+    )
+    .bind(large.as_uuid())
+    .execute(&db.pool)
+    .await?;
+    let mut tx = db.pool.begin().await?;
+    let round = outbox::claim_fair(&mut tx, 10, &caps()).await?;
+    tx.rollback().await?;
+    let row = |job| {
+        round
+            .iter()
+            .find(|r| r.job_id == job)
+            .ok_or_else(|| anyhow::anyhow!("job {job} not claimed"))
+    };
+    let spec: serde_json::Value = sqlx::query_scalar("SELECT spec FROM jobs WHERE id = $1")
+        .bind(small.as_uuid())
+        .fetch_one(&db.pool)
+        .await?;
+    assert_eq!(row(small)?.inline_spec.as_ref(), Some(&spec));
+    assert_eq!(row(small)?.time_limit_ms, 10_000);
+    assert_eq!(row(large)?.inline_spec, None);
+    db.drop_database().await
+}

@@ -12,7 +12,7 @@
 
 use super::{DbError, outbox};
 use crate::ids::{JobId, LatticeId, MessageId, TenantId, WorkerId};
-use crate::job::{Failure, JobEvent, JobState, Usage};
+use crate::job::{Failure, IllegalTransition, JobEvent, JobState, Usage};
 use crate::tenant::QueueClass;
 use crate::webhook_event::JobOutcome;
 use chrono::{DateTime, Utc};
@@ -451,17 +451,38 @@ pub enum Change {
     Retry { error: Failure, backoff: Duration },
     /// scheduled|queued|running → cancelled.
     Cancel { reason: String },
+    /// queued → running → succeeded at once: a cheap job computed from its
+    /// message's copy of the spec before any claim (issue 17; the worker's
+    /// "run through", worker/src/executor.rs). Both transitions are logged,
+    /// as a claim and a success would log them, the claim at the compute's
+    /// start. Applies only while the row's spec equals `spec`, the copy
+    /// the result was computed from.
+    RunThrough {
+        worker: WorkerId,
+        spec: Value,
+        result: Value,
+        usage: Usage,
+    },
 }
 
 impl Change {
-    pub fn event(&self) -> JobEvent {
+    /// The events of the transition table this change takes, in order.
+    pub fn events(&self) -> &'static [JobEvent] {
         match self {
-            Change::Claim { .. } => JobEvent::Claim,
-            Change::Succeed { .. } => JobEvent::Succeed,
-            Change::Fail { .. } => JobEvent::Fail,
-            Change::Retry { .. } => JobEvent::Retry,
-            Change::Cancel { .. } => JobEvent::Cancel,
+            Change::Claim { .. } => &[JobEvent::Claim],
+            Change::Succeed { .. } => &[JobEvent::Succeed],
+            Change::Fail { .. } => &[JobEvent::Fail],
+            Change::Retry { .. } => &[JobEvent::Retry],
+            Change::Cancel { .. } => &[JobEvent::Cancel],
+            Change::RunThrough { .. } => &[JobEvent::Claim, JobEvent::Succeed],
         }
+    }
+
+    /// The state the table leads `from` to through [`Change::events`].
+    pub fn target(&self, from: JobState) -> Result<JobState, IllegalTransition> {
+        self.events()
+            .iter()
+            .try_fold(from, |state, &event| state.on(event))
     }
 
     /// Label for `metrics::STALE_WRITES`.
@@ -472,6 +493,7 @@ impl Change {
             Change::Fail { .. } => "fail",
             Change::Retry { .. } => "retry",
             Change::Cancel { .. } => "cancel",
+            Change::RunThrough { .. } => "run_through",
         }
     }
 }
@@ -548,14 +570,14 @@ pub async fn transition_many(
     let mut retries = Vec::new();
     for (index, (guard, change)) in items.into_iter().enumerate() {
         let label = change.label();
-        let to = match guard.from.on(change.event()) {
+        let to = match change.target(guard.from) {
             Ok(to) => to,
             Err(e) => {
                 answers[index] = Some(Err(e.into()));
                 continue;
             }
         };
-        let terminal = |result, error: Option<Value>, reason, usage| Pending {
+        let terminal = |result, error: Option<Value>, reason, usage, unclaimed| Pending {
             index,
             guard,
             to,
@@ -565,6 +587,7 @@ pub async fn transition_many(
                 reason,
                 error,
                 usage,
+                unclaimed,
             },
         };
         match change {
@@ -574,18 +597,30 @@ pub async fn transition_many(
                 Err(e) => answers[index] = Some(Err(e)),
             },
             Change::Succeed { result, usage } => {
-                terminals.push(terminal(Some(result), None, None, usage))
+                terminals.push(terminal(Some(result), None, None, usage, None))
             }
             Change::Fail { error, usage } => match error_json(&error) {
                 Ok(error) => {
                     let reason = Some(error.to_string());
-                    terminals.push(terminal(None, Some(error), reason, usage))
+                    terminals.push(terminal(None, Some(error), reason, usage, None))
                 }
                 Err(e) => answers[index] = Some(Err(e)),
             },
             Change::Cancel { reason } => {
-                terminals.push(terminal(None, None, Some(reason), Usage::default()))
+                terminals.push(terminal(None, None, Some(reason), Usage::default(), None))
             }
+            Change::RunThrough {
+                worker,
+                spec,
+                result,
+                usage,
+            } => match guard.from.on(JobEvent::Claim) {
+                Ok(via) => {
+                    let unclaimed = Some(Unclaimed { via, worker, spec });
+                    terminals.push(terminal(Some(result), None, None, usage, unclaimed))
+                }
+                Err(e) => answers[index] = Some(Err(e.into())),
+            },
         }
     }
     let kinds = [
@@ -903,6 +938,17 @@ struct TerminalItem {
     /// The `job_transitions` reason: the error or the cancel's reason.
     reason: Option<String>,
     usage: Usage,
+    /// For a run-through: the claim it includes.
+    unclaimed: Option<Unclaimed>,
+}
+
+/// The claim a run-through's terminal item includes.
+struct Unclaimed {
+    /// The state between (running).
+    via: JobState,
+    worker: WorkerId,
+    /// The spec it was computed from: the row must still hold it.
+    spec: Value,
 }
 
 /// A terminal transition of a batch, with where its answer goes.
@@ -961,6 +1007,9 @@ async fn finish_many(
     let mut visits = Vec::with_capacity(n);
     let mut compute_ms = Vec::with_capacity(n);
     let mut devices: Vec<Option<String>> = Vec::with_capacity(n);
+    let mut vias: Vec<Option<String>> = Vec::with_capacity(n);
+    let mut workers: Vec<Option<Uuid>> = Vec::with_capacity(n);
+    let mut specs: Vec<Option<Value>> = Vec::with_capacity(n);
     for (index, guard) in distinct {
         let Pending { to, terminal, .. } = &items[index];
         let event = JobOutcome {
@@ -985,6 +1034,10 @@ async fn finish_many(
         visits.push(terminal.usage.vertex_visits);
         compute_ms.push(terminal.usage.compute_ms);
         devices.push(terminal.usage.device.map(str::to_owned));
+        let unclaimed = terminal.unclaimed.as_ref();
+        vias.push(unclaimed.map(|u| u.via.as_str().to_owned()));
+        workers.push(unclaimed.map(|u| u.worker.as_uuid()));
+        specs.push(unclaimed.map(|u| u.spec.clone()));
     }
     let rows = sqlx::query!(
         r#"WITH locked AS MATERIALIZED (
@@ -993,26 +1046,39 @@ async fn finish_many(
                UPDATE jobs j SET status = u.to_status::job_status, result = COALESCE(u.result, j.result),
                       error = COALESCE(u.error, j.error), finished_at = now(), updated_at = now(),
                       lease_expires_at = NULL,
+                      -- A run-through's claim: its worker, and its start (the compute's).
+                      worker_id = COALESCE(u.worker_id, j.worker_id),
+                      started_at = CASE WHEN u.via IS NULL THEN j.started_at
+                                        ELSE now() - make_interval(secs => u.compute_ms / 1000.0::float8) END,
                       -- Its own retention (issue 22): when its result goes.
                       result_expires_at = CASE WHEN u.to_status = 'succeeded' AND j.result_ttl_secs IS NOT NULL
                                                THEN now() + make_interval(secs => j.result_ttl_secs) END
                FROM locked l JOIN unnest($1::uuid[], $2::text[], $3::int4[], $4::text[], $5::jsonb[], $6::jsonb[],
                            $7::text[], $8::uuid[], $9::text[], $10::jsonb[], $11::uuid[], $12::bool[],
-                           $13::int8[], $14::int8[], $15::text[])
+                           $13::int8[], $14::int8[], $15::text[], $16::text[], $17::uuid[], $18::jsonb[])
                     AS u(id, from_status, attempt, to_status, result, error, reason, message_id,
-                         event_type, payload, usage_id, billable, vertex_visits, compute_ms, device)
+                         event_type, payload, usage_id, billable, vertex_visits, compute_ms, device,
+                         via, worker_id, spec)
                     ON u.id = l.id
                WHERE j.id = l.id AND j.status = u.from_status::job_status AND j.attempt = u.attempt
+                 AND (u.spec IS NULL OR j.spec = u.spec)
                RETURNING j.id, j.tenant_id, j.attempt, j.max_attempts, j.operation, u.from_status,
-                         u.to_status, u.reason, u.message_id, u.event_type, u.payload, u.usage_id,
+                         u.via, u.to_status, u.reason, u.message_id, u.event_type, u.payload, u.usage_id,
                          u.billable, u.vertex_visits, u.compute_ms, u.device, j.status, j.spec,
                          j.result, j.error, j.created_at, j.updated_at, j.started_at, j.finished_at,
                          j.run_at, j.concurrency_key, j.result_ttl_secs, j.result_expires_at,
                          j.traceparent),
+           -- A run-through logs its claim, then its end: the Append runs
+           -- its branches in order, so the claim's row takes the lower id.
            logged AS (
-               INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason)
-               SELECT id, tenant_id, from_status::job_status, to_status::job_status, attempt, reason
-               FROM moved),
+               INSERT INTO job_transitions (job_id, tenant_id, from_status, to_status, attempt, reason, at)
+               SELECT id, tenant_id, from_status::job_status, coalesce(via, to_status)::job_status,
+                      attempt, CASE WHEN via IS NULL THEN reason END,
+                      CASE WHEN via IS NULL THEN now() ELSE started_at END
+               FROM moved
+               UNION ALL
+               SELECT id, tenant_id, via::job_status, to_status::job_status, attempt, reason, now()
+               FROM moved WHERE via IS NOT NULL),
            message AS (
                INSERT INTO webhook_messages (id, tenant_id, event_type, job_id, payload, fanned_out_at,
                                              traceparent)
@@ -1098,6 +1164,9 @@ async fn finish_many(
         &visits,
         &compute_ms,
         &devices as &[Option<String>],
+        &vias as &[Option<String>],
+        &workers as &[Option<Uuid>],
+        &specs as &[Option<Value>],
     )
     .fetch_all(&mut *conn)
     .await?;

@@ -8,7 +8,7 @@ pub mod topology;
 pub mod trace_headers;
 
 pub use connection::Broker;
-pub use message::{JobMessage, MessageError, SCHEMA_VERSION};
+pub use message::{INLINE_SPEC_MAX_BYTES, InlineJob, JobMessage, MessageError, SCHEMA_VERSION};
 pub use topology::Topology;
 
 #[derive(Debug, thiserror::Error)]

@@ -604,3 +604,106 @@ async fn a_success_with_its_own_ttl_sets_when_the_result_goes() -> anyhow::Resul
     drop(listener);
     db.drop_database().await
 }
+
+/// A run-through (issue 17): queued → succeeded at once, logged as a claim
+/// then a success, with one message and usage event; stale when the job
+/// moved on, when the spec computed from is not the row's, or when it is
+/// not queued at that attempt; mixed in a batch with ordinary outcomes.
+#[tokio::test]
+async fn a_run_through_claims_and_finishes_in_one_statement_only_from_the_rows_spec()
+-> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let (_tenant, ids) = tenant_with_jobs(&db, 5).await?;
+    let (a, b, c, d, e) = (ids[0], ids[1], ids[2], ids[3], ids[4]);
+    let worker = WorkerId::new();
+    let mut conn = db.pool.acquire().await?;
+    jobs::claim_many(
+        &mut conn,
+        &[guard(e, JobState::Queued, 1)],
+        worker,
+        Duration::from_secs(30),
+    )
+    .await?;
+    jobs::transition(
+        &mut conn,
+        guard(c, JobState::Queued, 1),
+        Change::Cancel {
+            reason: "tenant".into(),
+        },
+    )
+    .await?;
+    let through = |n: i64, spec| Change::RunThrough {
+        worker,
+        spec,
+        result: json!({"length": n}),
+        usage: Usage {
+            billable: true,
+            vertex_visits: n,
+            compute_ms: 40,
+            device: Some("cpu"),
+        },
+    };
+    let items = vec![
+        (guard(a, JobState::Queued, 1), through(3, json!({"n": 0}))),
+        (guard(b, JobState::Queued, 1), through(3, json!({"n": 99}))), // another spec
+        (guard(c, JobState::Queued, 1), through(3, json!({"n": 2}))),  // cancelled first
+        (guard(d, JobState::Queued, 2), through(3, json!({"n": 3}))),  // another attempt
+        (guard(e, JobState::Running, 1), succeed(5)), // an ordinary outcome beside them
+    ];
+    let answers = jobs::transition_many(&mut conn, items).await?;
+    let Ok(Transitioned::Applied(moved)) = &answers[0] else {
+        anyhow::bail!("the run-through must apply: {:?}", answers[0]);
+    };
+    assert_eq!((moved.to, moved.attempt), (JobState::Succeeded, 1));
+    for (i, answer) in answers.iter().enumerate().take(4).skip(1) {
+        assert!(
+            matches!(answer, Ok(Transitioned::Stale)),
+            "item {i}: {answer:?}"
+        );
+    }
+    assert!(matches!(answers[4], Ok(Transitioned::Applied(_))));
+    // The table still applies: a run-through starts from queued only.
+    let refused = jobs::transition_many(
+        &mut conn,
+        vec![(guard(b, JobState::Running, 1), through(1, json!({"n": 1})))],
+    )
+    .await?;
+    assert!(matches!(refused[0], Err(DbError::IllegalTransition(_))));
+    drop(conn);
+
+    let history: Vec<(Option<String>, String, i32, bool)> = sqlx::query_as(
+        "SELECT t.from_status::text, t.to_status::text, t.attempt, t.at <= j.finished_at
+         FROM job_transitions t JOIN jobs j ON j.id = t.job_id
+         WHERE t.job_id = $1 ORDER BY t.id",
+    )
+    .bind(a.as_uuid())
+    .fetch_all(&db.pool)
+    .await?;
+    assert_eq!(
+        history,
+        vec![
+            (Some("queued".into()), "running".into(), 1, true),
+            (Some("running".into()), "succeeded".into(), 1, true),
+        ]
+    );
+    let (by, started_before): (Option<uuid::Uuid>, bool) = sqlx::query_as(
+        "SELECT worker_id, started_at < finished_at - interval '30 milliseconds'
+         FROM jobs WHERE id = $1",
+    )
+    .bind(a.as_uuid())
+    .fetch_one(&db.pool)
+    .await?;
+    assert_eq!(by, Some(worker.as_uuid()), "the claim's worker is recorded");
+    assert!(started_before, "started at the compute's start");
+    assert_eq!(count(&db, MESSAGES, a).await?, 1);
+    assert_eq!(count(&db, USAGE, a).await?, 1);
+    // Stale items wrote nothing: b and d are still queued, untouched.
+    for job in [b, d] {
+        assert_eq!(status(&db, job).await?, ("queued".to_owned(), 1));
+        assert_eq!(count(&db, TRANSITIONS, job).await?, 0);
+        assert_eq!(count(&db, USAGE, job).await?, 0);
+    }
+    assert_eq!(status(&db, c).await?, ("cancelled".to_owned(), 1));
+    assert_eq!(status(&db, e).await?, ("succeeded".to_owned(), 1));
+    db.drop_database().await
+}

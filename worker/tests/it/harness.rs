@@ -99,6 +99,7 @@ impl Worker {
             job_id: job.id,
             tenant_id: self.tenant,
             attempt: 1,
+            inline: None,
         };
         Ok((job.id, message))
     }

@@ -9,3 +9,4 @@ mod harness;
 mod jobs;
 mod pool;
 mod prefetch;
+mod run_through;
