@@ -178,7 +178,7 @@ async fn jobs_travel_the_whole_way_and_every_path_is_canonical() -> anyhow::Resu
     // Log lines about a job carry its id; the api's carry the request id.
     let worker_log = worker.log_text();
     let api_log = api.log_text();
-    for id in &ids {
+    for ((lattice, _, _), id) in cases.iter().zip(&ids) {
         let lines: Vec<Value> = worker_log
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -191,11 +191,16 @@ async fn jobs_travel_the_whole_way_and_every_path_is_canonical() -> anyhow::Resu
             })
             .collect();
         let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
-        assert_eq!(
-            messages,
-            ["job claimed", "computed", "outcome recorded"],
-            "worker lines of {id}"
-        );
+        // Jobs of microseconds run through: computed before a claim, claim
+        // and outcome recorded at once (worker/src/run_through.rs); the
+        // million-vertex one is estimated past `worker.run_through_max_ms`
+        // and claimed first.
+        let expected: &[&str] = if lattice["size"] == 1000 {
+            &["job claimed", "computed", "outcome recorded"]
+        } else {
+            &["computed", "outcome recorded"]
+        };
+        assert_eq!(messages, expected, "worker lines of {id}");
         let accepted = api_log
             .lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())

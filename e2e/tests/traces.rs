@@ -102,6 +102,10 @@ async fn one_jobs_trace_shows_its_whole_life_across_the_three_processes() -> any
         // kept: only the job's trace reaches the receiver.
         ("CATALYTIC_TRACES__SAMPLE_RATIO", "0"),
         ("CATALYTIC_BILLING__ROLLUP_INTERVAL_SECS", "1"),
+        // The claimed path, whose trace has every stage: a job this small
+        // would otherwise run through (no `job.claim` span: claim and
+        // outcome are then the one `job.commit`).
+        ("CATALYTIC_WORKER__RUN_THROUGH_MAX_MS", "0"),
     ];
     let env = Env::new().await?;
     let _api = env.spawn(Binary::Api, &traces)?;

@@ -542,7 +542,8 @@ impl Executor {
                 metrics::counter!(m::JOBS_RUN_THROUGH).increment(1);
                 tracing::info!(
                     outcome = "succeeded",
-                    "ran through: claim and outcome recorded"
+                    ran_through = true,
+                    "outcome recorded"
                 );
                 Some(Settle::Ack)
             }
