@@ -3,20 +3,20 @@
 //! trips to PostgreSQL (~200 µs of CPU each, docs/benchmarks.md); a batch
 //! pays them once:
 //!
-//! 1. `BEGIN`
-//! 2. lock the batch's tenants, sorted (`quotas::lock_tenants`)
-//! 3. read every tenant's quota counts in one statement
-//! 4. one statement writes the idempotency records, the jobs and their
+//! 1. `BEGIN` and lock the batch's tenants, sorted, in one round trip
+//!    (`quotas::begin_locked`)
+//! 2. read every tenant's quota counts in one statement
+//! 3. one statement writes the idempotency records, the jobs and their
 //!    outbox rows (`jobs::insert_batch`, multi-row `unnest`)
-//! 5. `COMMIT`, then each request is answered.
+//! 4. `COMMIT`, then each request is answered.
 //!
-//! Between 3 and 4, when a job of the batch asks for uniqueness, one
+//! Between 2 and 3, when a job of the batch asks for uniqueness, one
 //! statement reads the live holds of its keys (`jobs::live_unique_keys`;
 //! the tenant locks keep them true until the commit): a job whose key a
 //! live hold, or an earlier job of the batch, has is not stored and is
 //! answered the holder (`Placed::Existing`), using no quota.
 //!
-//! Between 3 and 4, requests are admitted in arrival order, each tenant's
+//! Between 2 and 3, requests are admitted in arrival order, each tenant's
 //! against its counts plus what the batch already admitted for it, so a
 //! quota holds exactly as if the submits had run one by one. A request
 //! whose `Idempotency-Key` an earlier request of the batch holds, or a live
@@ -214,7 +214,7 @@ enum Slot {
     OverQuota(ApiError),
 }
 
-/// The transaction (steps 1–5 above); decisions in submission order.
+/// The transaction (steps 1–4 above); decisions in submission order.
 async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Failed> {
     // Tenants with a job to admit, sorted: the lock order.
     let mut tenants: Vec<(TenantId, bool)> = Vec::new();
@@ -239,8 +239,7 @@ async fn commit(pool: &PgPool, batch: &[Submission]) -> Result<Vec<Decision>, Fa
             .collect());
     }
     let ids: Vec<TenantId> = tenants.iter().map(|(t, _)| *t).collect();
-    let mut tx = pool.begin().await.map_err(DbError::from)?;
-    crate::db::quotas::lock_tenants(&mut tx, &ids).await?;
+    let mut tx = crate::db::quotas::begin_locked(pool, &ids).await?;
     let counts = crate::db::quotas::submit_counts(&mut tx, &tenants).await?;
     let mut holds = live_holds(&mut tx, batch).await?;
 

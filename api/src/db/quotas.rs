@@ -4,7 +4,7 @@
 
 use catalytic_shared::db::DbError;
 pub use catalytic_shared::db::quotas::{
-    SubmitCounts, counts_month, lock_tenant, lock_tenants, submit_counts,
+    SubmitCounts, begin_locked, counts_month, lock_tenant, lock_tenants, submit_counts,
 };
 use catalytic_shared::ids::TenantId;
 use sqlx::PgConnection;

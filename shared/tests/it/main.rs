@@ -6,5 +6,6 @@ mod broker_version;
 mod jobs;
 mod planning;
 mod queue;
+mod quota_locks;
 mod schema;
 mod testkit;
