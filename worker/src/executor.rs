@@ -496,7 +496,9 @@ impl Executor {
     /// statement with the other outcomes. None when that did not apply (the
     /// compute did not simply succeed inline, or the outcome was stale: the
     /// job moved on, or its row holds another spec): the caller claims the
-    /// job as it would without a copy, and the claim tells those apart.
+    /// job as it would without a copy, and the claim tells those apart. A
+    /// cancel during the wait for a slot is None too: the claim then finds
+    /// the job cancelled.
     async fn run_through(
         &self,
         guard: Guard,
@@ -533,11 +535,14 @@ impl Executor {
             result: computed.result,
             usage,
         };
-        match write(&self.writes.outcomes, (guard, change), shutdown)
+        let written = write(&self.writes.outcomes, (guard, change), shutdown)
             .instrument(stage(traced, Stage::Commit))
-            .await?
-        {
-            Transitioned::Applied(_) => {
+            .await;
+        match written {
+            // Shutting down with the database away: nothing was recorded,
+            // the delivery goes back to the queue.
+            None => Some(Settle::Requeue),
+            Some(Transitioned::Applied(_)) => {
                 metrics::counter!(m::JOBS_FINISHED, "outcome" => "succeeded").increment(1);
                 metrics::counter!(m::JOBS_RUN_THROUGH).increment(1);
                 tracing::info!(
@@ -547,7 +552,7 @@ impl Executor {
                 );
                 Some(Settle::Ack)
             }
-            Transitioned::Stale => None,
+            Some(Transitioned::Stale) => None,
         }
     }
 }
