@@ -3,7 +3,7 @@
 //! publish and mark loses nothing; a message delivered twice has one effect.
 
 use catalytic_e2e::{Binary, Client, Env, metric, wait_ready, wait_until};
-use catalytic_shared::queue::{JobMessage, SCHEMA_VERSION};
+use catalytic_shared::queue::JobMessage;
 use catalytic_shared::tenant::QueueClass;
 use lapin::BasicProperties;
 use lapin::options::BasicPublishOptions;
@@ -322,14 +322,12 @@ async fn a_message_delivered_twice_yields_one_result_and_one_terminal_transition
             .bind(&id)
             .fetch_one(&env.db.pool)
             .await?;
-    let message = JobMessage {
-        schema_version: SCHEMA_VERSION,
-        message_id: catalytic_shared::ids::MessageId::from_uuid(message_id),
-        job_id: id.parse()?,
-        tenant_id: catalytic_shared::ids::TenantId::from_uuid(tenant_id),
-        attempt: 1,
-        inline: None,
-    };
+    let message = JobMessage::new(
+        catalytic_shared::ids::MessageId::from_uuid(message_id),
+        id.parse()?,
+        catalytic_shared::ids::TenantId::from_uuid(tenant_id),
+        1,
+    );
     let (_conn, channel) = env.channel().await?;
     channel.confirm_select(Default::default()).await?;
     channel

@@ -30,9 +30,7 @@
 use crate::db::{self, outbox::DueMessage};
 use anyhow::Context;
 use catalytic_shared::metrics as m;
-use catalytic_shared::queue::{
-    Broker, InlineJob, JobMessage, QueueError, SCHEMA_VERSION, Topology, trace_headers,
-};
+use catalytic_shared::queue::{Broker, InlineJob, JobMessage, QueueError, Topology, trace_headers};
 use catalytic_shared::telemetry::TraceParent;
 use catalytic_shared::tenant::Plan;
 use lapin::Confirmation;
@@ -240,7 +238,8 @@ impl Relay {
         if due.is_empty() {
             return Ok(Round::default());
         }
-        let confirmed = self.publish(channel, &due).await?;
+        let claimed = due.len();
+        let confirmed = self.publish(channel, due).await?;
         if self.exit_after_publish && !confirmed.is_empty() {
             tracing::error!(
                 confirmed = confirmed.len(),
@@ -253,37 +252,36 @@ impl Relay {
             .context("marking rows sent")?;
         metrics::counter!(m::OUTBOX_PUBLISHED).increment(confirmed.len() as u64);
         tracing::debug!(
-            claimed = due.len(),
+            claimed,
             published = confirmed.len(),
             claim_ms = claim.as_secs_f64() * 1e3,
             round_ms = started.elapsed().as_secs_f64() * 1e3,
             "relay round"
         );
         Ok(Round {
-            claimed: due.len(),
+            claimed,
             published: confirmed.len(),
         })
     }
 
     /// Publishes all, then awaits every confirm; returns the ids of the rows
     /// the broker acked and routed.
-    async fn publish(&self, channel: &Channel, due: &[DueMessage]) -> Result<Vec<i64>, QueueError> {
+    async fn publish(
+        &self,
+        channel: &Channel,
+        due: Vec<DueMessage>,
+    ) -> Result<Vec<i64>, QueueError> {
         let mut pending = Vec::with_capacity(due.len());
         // A traced job's publish span (issue 23): dropped, so ended, when
         // this function returns, after every confirm.
         let mut spans = Vec::new();
-        for row in due {
-            let message = JobMessage {
-                schema_version: SCHEMA_VERSION,
-                message_id: row.message_id,
-                job_id: row.job_id,
-                tenant_id: row.tenant_id,
-                attempt: row.attempt,
-                inline: row.inline_spec.clone().map(|spec| InlineJob {
-                    spec,
-                    time_limit_ms: row.time_limit_ms,
-                }),
-            };
+        for mut row in due {
+            let mut message =
+                JobMessage::new(row.message_id, row.job_id, row.tenant_id, row.attempt);
+            message.inline = row.inline_spec.take().map(|spec| InlineJob {
+                spec,
+                time_limit_ms: row.time_limit_ms,
+            });
             let properties = BasicProperties::default()
                 .with_message_id(row.message_id.to_string().into())
                 .with_content_type("application/json".into())

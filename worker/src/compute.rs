@@ -83,6 +83,18 @@ pub async fn run(
     progress: Arc<Progress>,
 ) -> Result<Computed, ComputeError> {
     let spec: JobSpec = serde_json::from_value(spec)?;
+    run_spec(spec, cancel, time_limit, admission, device, progress).await
+}
+
+/// [`run`] of a spec already read (a run-through's copy, `run_through.rs`).
+pub async fn run_spec(
+    spec: JobSpec,
+    cancel: CancellationToken,
+    time_limit: Duration,
+    admission: &Admission,
+    device: &Device,
+    progress: Arc<Progress>,
+) -> Result<Computed, ComputeError> {
     let lattice = spec.lattice()?;
     let estimate = catalytic_shared::job::cost::estimate(&spec, &lattice);
     progress.plan(&spec.operation, &lattice, &estimate);

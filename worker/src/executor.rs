@@ -29,7 +29,7 @@ use catalytic_shared::ids::WorkerId;
 use catalytic_shared::job::{Failure, JobState, Usage};
 use catalytic_shared::metrics as m;
 use catalytic_shared::queue::trace_headers::MessageTrace;
-use catalytic_shared::queue::{InlineJob, JobMessage, MessageError};
+use catalytic_shared::queue::{JobMessage, MessageError};
 use catalytic_shared::reconnect::Backoff;
 use catalytic_shared::result_parts::{NPY_MEDIA_TYPE, Packed};
 use catalytic_shared::telemetry;
@@ -259,7 +259,7 @@ impl Executor {
 
     async fn run(
         &self,
-        message: JobMessage,
+        mut message: JobMessage,
         traced: bool,
         taken: OwnedSemaphorePermit,
         shutdown: &CancellationToken,
@@ -272,10 +272,11 @@ impl Executor {
         // Registered before the claim: a cancel committed just after it
         // finds the token (and the engine stops at its first poll).
         let registration = self.cancels.register(message.job_id);
-        if let Some(inline) = crate::run_through::eligible(&message, self.run_through_max) {
+        let copy = crate::run_through::eligible(message.inline.take(), self.run_through_max);
+        if let Some(copy) = copy {
             let cancel = registration.token();
             if let Some(settle) = self
-                .run_through(guard, inline.clone(), &cancel, traced, shutdown)
+                .run_through(guard, copy, &cancel, traced, shutdown)
                 .await
             {
                 return settle;
@@ -502,7 +503,7 @@ impl Executor {
     async fn run_through(
         &self,
         guard: Guard,
-        inline: InlineJob,
+        copy: crate::run_through::Copied,
         cancel: &CancellationToken,
         traced: bool,
         shutdown: &CancellationToken,
@@ -511,11 +512,10 @@ impl Executor {
         // the claimed path that may follow needs its own uncancelled.
         let cancel = cancel.child_token();
         let slot = self.compute.acquire(&cancel).await?;
-        let time_limit = Duration::from_millis(u64::try_from(inline.time_limit_ms).unwrap_or(0));
-        let compute = compute::run(
-            inline.spec.clone(),
+        let compute = compute::run_spec(
+            copy.parsed,
             cancel,
-            time_limit,
+            copy.time_limit,
             &self.admission,
             &self.device,
             Arc::new(Progress::default()),
@@ -531,7 +531,7 @@ impl Executor {
         let usage = computed_usage(&computed);
         let change = Change::RunThrough {
             worker: self.worker,
-            spec: inline.spec,
+            spec: copy.spec,
             result: computed.result,
             usage,
         };

@@ -29,39 +29,49 @@
 
 use crate::inputs;
 use catalytic_shared::job::{JobSpec, cost};
-use catalytic_shared::queue::{InlineJob, JobMessage};
+use catalytic_shared::queue::InlineJob;
 use serde::Deserialize;
+use serde_json::Value;
 use std::time::Duration;
 
-/// The copy to compute from, when `message` carries one and its job may
-/// run through: it takes no input from a parent (that is read from the
-/// database when the job runs), and its estimated compute on this engine
-/// is at most `max` (0 turns running through off).
-pub fn eligible(message: &JobMessage, max: Duration) -> Option<&InlineJob> {
-    let inline = message.inline.as_ref()?;
+/// A job that may run through, its copy read once: the engine computes
+/// `parsed`, and the outcome's guard requires the row to hold `spec`.
+pub struct Copied {
+    pub spec: Value,
+    pub parsed: JobSpec,
+    pub time_limit: Duration,
+}
+
+/// The copy to compute from, when a message carries one (`inline`) and its
+/// job may run through: it takes no input from a parent (that is read
+/// from the database when the job runs), and its estimated compute on this
+/// engine is at most `max` (0 turns running through off).
+pub fn eligible(inline: Option<InlineJob>, max: Duration) -> Option<Copied> {
+    let inline = inline?;
     if max.is_zero() || inputs::takes_parent_output(&inline.spec) {
         return None;
     }
     // A spec the engine cannot read is the claimed path's to fail.
-    let spec = JobSpec::deserialize(&inline.spec).ok()?;
-    let lattice = spec.lattice().ok()?;
-    let estimate = cost::estimate(&spec, &lattice);
-    (cost::estimated_time(&spec, &lattice, &estimate) <= max).then_some(inline)
+    let parsed = JobSpec::deserialize(&inline.spec).ok()?;
+    let lattice = parsed.lattice().ok()?;
+    let estimate = cost::estimate(&parsed, &lattice);
+    (cost::estimated_time(&parsed, &lattice, &estimate) <= max).then(|| Copied {
+        spec: inline.spec,
+        parsed,
+        time_limit: Duration::from_millis(u64::try_from(inline.time_limit_ms).unwrap_or(0)),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use catalytic_shared::ids::{JobId, MessageId, TenantId};
-    use serde_json::{Value, json};
+    use serde_json::json;
 
-    fn message(spec: Option<Value>) -> JobMessage {
-        let mut m = JobMessage::new(MessageId::new(), JobId::new(), TenantId::new(), 1);
-        m.inline = spec.map(|spec| InlineJob {
+    fn inline(spec: Option<Value>) -> Option<InlineJob> {
+        spec.map(|spec| InlineJob {
             spec,
             time_limit_ms: 60_000,
-        });
-        m
+        })
     }
 
     fn path(size: u32) -> Value {
@@ -73,20 +83,20 @@ mod tests {
 
     #[test]
     fn a_trivial_job_with_a_copy_runs_through() {
-        let m = message(Some(path(8)));
-        assert!(eligible(&m, MAX).is_some());
+        let m = inline(Some(path(8)));
+        assert!(eligible(m, MAX).is_some());
     }
 
     #[test]
     fn without_a_copy_or_when_turned_off_it_is_claimed() {
-        assert!(eligible(&message(None), MAX).is_none());
-        assert!(eligible(&message(Some(path(8))), Duration::ZERO).is_none());
+        assert!(eligible(inline(None), MAX).is_none());
+        assert!(eligible(inline(Some(path(8))), Duration::ZERO).is_none());
     }
 
     #[test]
     fn a_job_estimated_beyond_the_limit_is_claimed() {
         // 10⁸ vertices: seconds of BFS.
-        assert!(eligible(&message(Some(path(10_000))), MAX).is_none());
+        assert!(eligible(inline(Some(path(10_000))), MAX).is_none());
     }
 
     #[test]
@@ -94,7 +104,7 @@ mod tests {
         let from_parent = json!({"lattice": {"sizes": [4]}, "operation": "transform",
             "params": {"kind": "rotate", "data": {"source": "parent_u8"}}});
         assert!(inputs::takes_parent_output(&from_parent));
-        assert!(eligible(&message(Some(from_parent)), MAX).is_none());
-        assert!(eligible(&message(Some(json!({"nope": 1}))), MAX).is_none());
+        assert!(eligible(inline(Some(from_parent)), MAX).is_none());
+        assert!(eligible(inline(Some(json!({"nope": 1}))), MAX).is_none());
     }
 }

@@ -2,7 +2,7 @@ use crate::harness::{claim, count, eventually, expire_lease, job_state, queued_j
 use catalytic_scheduler::dead_letters::{DeadLetters, Handled};
 use catalytic_scheduler::leases::Reaper;
 use catalytic_shared::ids::{JobId, MessageId, TenantId};
-use catalytic_shared::queue::{Broker, JobMessage, SCHEMA_VERSION, Topology};
+use catalytic_shared::queue::{Broker, JobMessage, Topology};
 use catalytic_shared::secret::Secret;
 use catalytic_shared::tenant::QueueClass;
 use catalytic_shared::testkit::{self, TestDatabase};
@@ -17,14 +17,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 fn message(job: JobId, tenant: TenantId, attempt: i32) -> JobMessage {
-    JobMessage {
-        schema_version: SCHEMA_VERSION,
-        message_id: MessageId::new(),
-        job_id: job,
-        tenant_id: tenant,
-        attempt,
-        inline: None,
-    }
+    JobMessage::new(MessageId::new(), job, tenant, attempt)
 }
 
 async fn publish(

@@ -64,7 +64,7 @@ impl JobMessage {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        // Serialising a struct of ids and integers cannot fail.
+        // Serialising ids, integers and a JSON value (string keys) cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
     }
 

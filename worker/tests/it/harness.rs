@@ -5,7 +5,7 @@
 use catalytic_e2e::{Binary, Env, Process, wait_ready, wait_until};
 use catalytic_shared::db::{self, jobs};
 use catalytic_shared::ids::{JobId, MessageId, TenantId};
-use catalytic_shared::queue::{JobMessage, SCHEMA_VERSION};
+use catalytic_shared::queue::JobMessage;
 use catalytic_shared::tenant::{Plan, QueueClass};
 use lapin::BasicProperties;
 use lapin::options::BasicPublishOptions;
@@ -93,14 +93,7 @@ impl Worker {
         .bind(job.id.as_uuid())
         .fetch_one(&self.env.db.pool)
         .await?;
-        let message = JobMessage {
-            schema_version: SCHEMA_VERSION,
-            message_id: MessageId::from_uuid(message_id),
-            job_id: job.id,
-            tenant_id: self.tenant,
-            attempt: 1,
-            inline: None,
-        };
+        let message = JobMessage::new(MessageId::from_uuid(message_id), job.id, self.tenant, 1);
         Ok((job.id, message))
     }
 
