@@ -57,7 +57,7 @@ SQL
 
 wait_ready() {
   local deadline=$((SECONDS + 60))
-  until curl -fsS "$1" >/dev/null 2>&1; do
+  until curl -fsS --max-time 5 "$1" >/dev/null 2>&1; do
     ((SECONDS < deadline)) || { echo "[burndown] $1 not ready; logs in $out"; exit 1; }
     sleep 0.2
   done

@@ -40,7 +40,7 @@ log="$target_dir/schemathesis-api.log"
 "$bin" >"$log" 2>&1 &
 api=$!
 deadline=$((SECONDS + 60))
-until curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
+until curl -fsS --max-time 5 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
   ((SECONDS < deadline)) || { echo "the api did not start; log in $log"; exit 1; }
   sleep 0.2
 done

@@ -7,11 +7,32 @@ export SQLX_OFFLINE=true CARGO_TERM_COLOR=never RUST_BACKTRACE=1
 unset DATABASE_URL
 
 total_start=$SECONDS
-step() {
-  local name=$1 start=$SECONDS
+# Every step has a time limit (seconds; 600 unless it names one), so a step
+# that hangs fails the run with the processes it left, well inside CI's
+# 90 minutes, instead of running into CI's own limit with nothing said. A
+# fresh clone on 2 cores takes about 20 minutes in all (docs/testing.md).
+step() { # name [--limit seconds] command...
+  local name=$1 limit=600 start=$SECONDS status=0 watcher
   shift
+  if [ "$1" = --limit ]; then limit=$2 && shift 2; fi
   printf '\n==> %s\n' "$name"
-  "$@"
+  # At the limit: what is still running, then timeout stops the step's
+  # process group (and anything left in it 30 s later).
+  (
+    sleep "$limit" </dev/null >/dev/null 2>&1
+    printf '\n!!! %s: still running after %d s; the processes:\n' "$name" "$limit"
+    ps -eo pid,ppid,pgid,etimes,stat,args --forest | cut -c1-240
+  ) &
+  watcher=$!
+  timeout --kill-after=30 $((limit + 5)) "$@" || status=$?
+  pkill -P "$watcher" 2>/dev/null || true
+  kill "$watcher" 2>/dev/null || true
+  wait "$watcher" 2>/dev/null || true
+  if [ "$status" -ne 0 ]; then
+    [ "$status" -eq 124 ] && printf '!!! %s: stopped at its limit of %d s\n' "$name" "$limit"
+    printf '<== %s: FAILED (exit %d) after %d s\n' "$name" "$status" $((SECONDS - start))
+    exit "$status"
+  fi
   printf '<== %s: %d s\n' "$name" $((SECONDS - start))
 }
 
@@ -19,29 +40,29 @@ step "servers" scripts/services.sh
 step "drop databases left by earlier test runs" scripts/clean-test-state.sh
 step "format" cargo fmt --all -- --check
 step "citations point to files that exist" python3 scripts/check-doc-citations.py
-step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "clippy" --limit 1800 cargo clippy --workspace --all-targets --locked -- -D warnings
 # cargo-machete: a dependency no source names (it reads the sources, no build).
 command -v cargo-machete >/dev/null ||
-  step "install cargo-machete" cargo install cargo-machete --locked --version 0.9.2
+  step "install cargo-machete" --limit 900 cargo install cargo-machete --locked --version 0.9.2
 step "unused dependencies (cargo-machete)" cargo machete
 # cargo-deny: licences, duplicate versions (warnings), sources (deny.toml).
 # Advisories are left out: their database cannot be fetched in CI.
 command -v cargo-deny >/dev/null ||
-  step "install cargo-deny" cargo install cargo-deny --locked --version 0.20.2
+  step "install cargo-deny" --limit 1200 cargo install cargo-deny --locked --version 0.20.2
 # cargo-deny reads `cargo metadata`, which needs every platform's crates
 # (wasm, android, windows), not only those a build here fetches: on a fresh
 # machine --offline would fail for lack of them. Fetching from the registry
 # is allowed; the advisory database is what cannot be fetched.
-step "fetch every platform's crates" cargo fetch --locked
+step "fetch every platform's crates" --limit 900 cargo fetch --locked
 step "licences, bans, sources (cargo-deny)" cargo deny --offline check licenses bans sources
-step "the api builds without the queue (no RabbitMQ)" scripts/check-api-boundary.sh
+step "the api builds without the queue (no RabbitMQ)" --limit 1200 scripts/check-api-boundary.sh
 step "api module graph has no loop of more than two files" python3 scripts/check-api-imports.py
-step "build binaries" cargo build --workspace --bins --locked
+step "build binaries" --limit 1800 cargo build --workspace --bins --locked
 step "SMTP sink for the mail tests (aiosmtpd)" scripts/smtp-sink.sh
 # Tests that stop and start the shared servers run alone, afterwards.
-step "tests (unit, integration, end-to-end)" \
+step "tests (unit, integration, end-to-end)" --limit 2700 \
   cargo nextest run --workspace --locked --profile ci -E 'not binary(server_restarts) and not binary(tls)'
-step "server restarts, serially" \
+step "server restarts, serially" --limit 900 \
   cargo nextest run -p catalytic-e2e --locked --profile ci --test server_restarts -j 1
 step "TLS to PostgreSQL, RabbitMQ and Redis" scripts/check-tls.sh
 step "deployment manifests and alert rules" scripts/check-deploy.sh

@@ -53,7 +53,7 @@ done
 
 wait_ready() { # url
   local deadline=$((SECONDS + 60))
-  until curl -fsS "$1" >/dev/null 2>&1; do
+  until curl -fsS --max-time 5 "$1" >/dev/null 2>&1; do
     ((SECONDS < deadline)) || { echo "[up] $1 not ready after 60 s; see $state/logs/"; exit 1; }
     sleep 0.2
   done
@@ -90,7 +90,7 @@ traces=${CATALYTIC_TRACES__OTLP_ENDPOINT%/}
 tree_url="$traces/v1/traces/$trace_id/tree"
 if [[ -f $state/otlp.pid ]]; then
   deadline=$((SECONDS + 10))
-  until curl -fsS "$tree_url" 2>/dev/null | grep -q job.commit; do
+  until curl -fsS --max-time 5 "$tree_url" 2>/dev/null | grep -q job.commit; do
     ((SECONDS < deadline)) || break
     sleep 0.2
   done

@@ -33,7 +33,7 @@ debug_fleet() { # name
   done
   api_url="http://127.0.0.1:$api_port"
   deadline=$((SECONDS + 60))
-  until curl -fsS "$api_url/readyz" >/dev/null 2>&1; do
+  until curl -fsS --max-time 5 "$api_url/readyz" >/dev/null 2>&1; do
     ((SECONDS < deadline)) || { echo "the api did not start; logs in $logs"; exit 1; }
     sleep 0.2
   done

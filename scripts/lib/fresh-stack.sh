@@ -43,7 +43,7 @@ start_fleet() { # out
   done
   for url in "http://127.0.0.1:$api_port/readyz" "http://127.0.0.1:$worker_port/readyz" "http://127.0.0.1:$scheduler_port/readyz"; do
     deadline=$((SECONDS + 60))
-    until curl -fsS "$url" >/dev/null 2>&1; do
+    until curl -fsS --max-time 5 "$url" >/dev/null 2>&1; do
       ((SECONDS < deadline)) || { echo "$url not ready; logs in $out"; exit 1; }
       sleep 0.2
     done
