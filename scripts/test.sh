@@ -10,7 +10,7 @@ total_start=$SECONDS
 # Every step has a time limit (seconds; 600 unless it names one), so a step
 # that hangs fails the run with the processes it left, well inside CI's
 # 90 minutes, instead of running into CI's own limit with nothing said. A
-# fresh clone on 2 cores takes about 20 minutes in all (docs/testing.md).
+# fresh clone on 2 cores takes about 20 minutes in all (README.md, "Developing").
 step() { # name [--limit seconds] command...
   local name=$1 limit=600 start=$SECONDS status=0 watcher
   shift
