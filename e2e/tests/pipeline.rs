@@ -297,14 +297,7 @@ async fn a_message_delivered_twice_yields_one_result_and_one_terminal_transition
     let env = Env::new().await?;
     let key = env.bootstrap("free")?;
     let api = env.spawn(Binary::Api, &[])?;
-    let scheduler = env.spawn(Binary::Scheduler, &[])?;
-    let worker = env.spawn(Binary::Worker, &[])?;
     wait_ready(&format!("{}/readyz", env.api_url()), READY).await?;
-    wait_ready(
-        &format!("http://127.0.0.1:{}/readyz", env.worker_probe_port),
-        READY,
-    )
-    .await?;
     let client = Client::new(env.api_url(), key);
     let id = client
         .submit(
@@ -312,16 +305,25 @@ async fn a_message_delivered_twice_yields_one_result_and_one_terminal_transition
                         "params": {"start": [0, 0, 0], "end": [11, 5, 3]}}),
         )
         .await?;
-    let first = client.wait_terminal(&id, FINISH).await?;
-    assert_eq!(first["status"], "succeeded");
-
-    // Deliver the very message again, as a broker redelivery or a relay
-    // republish would: same message id, job and attempt.
+    // The message the relay will publish, read before there is a relay:
+    // a published row leaves the outbox.
     let (message_id, tenant_id): (uuid::Uuid, uuid::Uuid) =
         sqlx::query_as("SELECT message_id, tenant_id FROM job_outbox WHERE job_id = $1::uuid")
             .bind(&id)
             .fetch_one(&env.db.pool)
             .await?;
+    let scheduler = env.spawn(Binary::Scheduler, &[])?;
+    let worker = env.spawn(Binary::Worker, &[])?;
+    wait_ready(
+        &format!("http://127.0.0.1:{}/readyz", env.worker_probe_port),
+        READY,
+    )
+    .await?;
+    let first = client.wait_terminal(&id, FINISH).await?;
+    assert_eq!(first["status"], "succeeded");
+
+    // Deliver the very message again, as a broker redelivery or a relay
+    // republish would: same message id, job and attempt.
     let message = JobMessage::new(
         catalytic_shared::ids::MessageId::from_uuid(message_id),
         id.parse()?,

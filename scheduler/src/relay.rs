@@ -180,7 +180,7 @@ impl Relay {
         }
     }
 
-    /// Scheduled jobs that are due queued, superseded rows marked handled,
+    /// Scheduled jobs that are due queued, superseded rows deleted,
     /// and the lag gauge.
     async fn housekeeping(&self, conn: &mut PgConnection) -> Result<(), db::DbError> {
         let promoted = db::outbox::promote_due(conn, i64::from(self.batch)).await?;
@@ -190,10 +190,7 @@ impl Relay {
         }
         let superseded = db::outbox::supersede_stale(conn, i64::from(self.batch)).await?;
         if superseded > 0 {
-            tracing::debug!(
-                superseded,
-                "outbox rows of jobs that moved on marked handled"
-            );
+            tracing::debug!(superseded, "outbox rows of jobs that moved on deleted");
         }
         set_lag_gauge(conn).await
     }
@@ -221,7 +218,7 @@ impl Relay {
         }
     }
 
-    /// One claim → publish → confirm → mark round, as the leader.
+    /// One claim → publish → confirm → delete round, as the leader.
     pub async fn run_once(
         &self,
         conn: &mut PgConnection,
@@ -243,13 +240,13 @@ impl Relay {
         if self.exit_after_publish && !confirmed.is_empty() {
             tracing::error!(
                 confirmed = confirmed.len(),
-                "fault hook: exiting between publish and mark"
+                "fault hook: exiting between publish and delete"
             );
             std::process::exit(86);
         }
-        db::outbox::mark_sent(conn, &confirmed)
+        db::outbox::retire_sent(conn, &confirmed)
             .await
-            .context("marking rows sent")?;
+            .context("deleting the published rows")?;
         metrics::counter!(m::OUTBOX_PUBLISHED).increment(confirmed.len() as u64);
         tracing::debug!(
             claimed,

@@ -1,8 +1,14 @@
 //! The job outbox, the relay's side: rows written with the job in the
 //! submit transaction (or by a retry; `catalytic_shared::db::outbox::insert`),
-//! claimed by the relay with `FOR UPDATE SKIP LOCKED` so any number of relay
-//! replicas share the work without publishing a row twice at once, and
-//! marked sent only after the broker confirmed them.
+//! claimed by the relay leader, and deleted only after the broker
+//! confirmed them (`retire_sent`): a row in this table is a message still to
+//! publish, so the table stays as small as the backlog.
+//!
+//! `sent_at` is what relays before issue 17's outbox change set instead of
+//! deleting: every claim still reads only rows with `sent_at IS NULL`, so
+//! old and new relays can share a rolling deploy, and retention deletes
+//! rows marked sent (`retention::delete_sent_outbox`). Tests mark rows sent
+//! to keep the relay off a message they publish themselves.
 
 use catalytic_shared::db::DbError;
 use catalytic_shared::ids::{JobId, MessageId, TenantId};
@@ -98,7 +104,7 @@ pub async fn promote_due(conn: &mut PgConnection, limit: i64) -> Result<u64, DbE
     .unwrap_or(0))
 }
 
-/// Marks handled the due rows whose job is no longer queued at that attempt
+/// Deletes the due rows whose job is no longer queued at that attempt
 /// (cancelled, failed, or re-queued under a newer attempt): publishing them
 /// could only produce a stale claim. Returns how many. `claim_fair` skips
 /// such rows itself; this is housekeeping (the lag gauge counts due rows,
@@ -131,7 +137,7 @@ pub async fn supersede_stale(conn: &mut PgConnection, per_tenant: i64) -> Result
                  ORDER BY o.run_at, o.id
                  LIMIT $1) h
              WHERE u.tenant_id IS NOT NULL AND h.live IS NOT TRUE)
-         UPDATE job_outbox o SET sent_at = now()
+         DELETE FROM job_outbox o
          WHERE o.id = ANY(ARRAY(SELECT id FROM stale)) AND o.sent_at IS NULL",
         per_tenant
     )
@@ -158,7 +164,7 @@ pub async fn supersede_stale(conn: &mut PgConnection, per_tenant: i64) -> Result
 ///    probe of `job_outbox_tenant_unsent` per tenant, recursive CTE).
 /// 2. `open`: each one's free slots, its cap minus its in-flight jobs
 ///    counted in `jobs_in_flight` (running, or queued with this attempt's
-///    message in the broker: `dispatched_attempt`, set by `mark_sent`),
+///    message in the broker: `dispatched_attempt`, set by `retire_sent`),
 ///    the count stopped at the cap.
 /// 3. `first`: from each open tenant, its first due rows by the same index
 ///    (the job joined to skip stale rows), as many as a fair share needs:
@@ -248,7 +254,7 @@ pub async fn claim_fair(
     .await?)
 }
 
-/// Marks the broker-confirmed rows sent and, in the same statement, records
+/// Deletes the broker-confirmed rows and, in the same statement, records
 /// on each job still queued at that attempt that its message is in the
 /// broker (`dispatched_attempt`): that is what puts it in `jobs_in_flight`,
 /// the index the fairness gate counts (issue 17). One statement per batch;
@@ -263,13 +269,19 @@ pub async fn claim_fair(
 /// queued jobs (`jobs_queued_class_created`) for every batch: 1.5 s per
 /// round at 25,000 queued, which capped the relay at ~100 jobs/s under a
 /// backlog (docs/benchmarks.md, "Plans made on an empty database").
-pub async fn mark_sent(conn: &mut PgConnection, ids: &[i64]) -> Result<(), DbError> {
+///
+/// Deleted, not marked sent (as until 2026-12-07, as `mark_sent`): an update
+/// of `sent_at` wrote a new row version and an entry in each of the table's
+/// three full indexes per job, and the rows then stayed a day for retention
+/// to delete (86 million a day at 1,000 jobs/s); a delete only stamps the
+/// row (docs/benchmarks.md, "The outbox keeps only what is to publish").
+pub async fn retire_sent(conn: &mut PgConnection, ids: &[i64]) -> Result<(), DbError> {
     if ids.is_empty() {
         return Ok(());
     }
     sqlx::query!(
         "WITH sent AS (
-             UPDATE job_outbox SET sent_at = now() WHERE id = ANY($1) RETURNING job_id, attempt),
+             DELETE FROM job_outbox WHERE id = ANY($1) RETURNING job_id, attempt),
          locked AS MATERIALIZED (
              SELECT j.id, s.attempt
              FROM (SELECT job_id, attempt FROM sent ORDER BY job_id) s

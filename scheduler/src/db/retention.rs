@@ -130,8 +130,10 @@ pub async fn delete_finished_progress(pool: &PgPool, limit: i64) -> Result<u64, 
     .rows_affected())
 }
 
-/// Deletes outbox rows the broker confirmed more than `age` ago. Unsent rows
-/// are never touched, whatever their age.
+/// Deletes outbox rows marked sent more than `age` ago. Unsent rows are
+/// never touched, whatever their age. Today's relay deletes a row once the
+/// broker confirmed it (`outbox::retire_sent`); rows marked sent come from
+/// relays before that change (a rolling deploy) and from tests.
 pub async fn delete_sent_outbox(pool: &PgPool, age: Duration, limit: i64) -> Result<u64, DbError> {
     Ok(sqlx::query!(
         "DELETE FROM job_outbox

@@ -51,13 +51,13 @@ fn per_tenant(round: &[DueMessage]) -> HashMap<TenantId, usize> {
     counts
 }
 
-/// Claims, publishes nothing, marks the round sent (as a relay round does
-/// after the broker's confirms), in one transaction.
+/// Claims, publishes nothing, retires the round's rows (as a relay round
+/// does after the broker's confirms), in one transaction.
 async fn round(db: &TestDatabase, limit: i64) -> anyhow::Result<Vec<DueMessage>> {
     let mut tx = db.pool.begin().await?;
     let due = outbox::claim_fair(&mut tx, limit, &caps()).await?;
     let ids: Vec<i64> = due.iter().map(|r| r.id).collect();
-    outbox::mark_sent(&mut tx, &ids).await?;
+    outbox::retire_sent(&mut tx, &ids).await?;
     tx.commit().await?;
     Ok(due)
 }
@@ -126,18 +126,20 @@ async fn a_deep_backlog_is_claimed_fairly_within_caps_and_batch() -> anyhow::Res
             .filter(|r| r.tenant_id == t)
             .map(|r| r.id)
             .collect();
-        let oldest: Vec<i64> = sqlx::query_scalar(
-            "SELECT o.id FROM job_outbox o JOIN jobs j ON j.id = o.job_id AND j.status = 'queued'
-             WHERE o.tenant_id = $1 AND o.id = ANY($2)
-                OR o.tenant_id = $1 AND o.sent_at IS NULL AND j.status = 'queued'
-             ORDER BY o.id LIMIT $3",
+        // The claimed rows are gone (retired): every live row left comes
+        // after them, and they were taken in order.
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT min(o.id) FROM job_outbox o JOIN jobs j ON j.id = o.job_id AND j.status = 'queued'
+             WHERE o.tenant_id = $1 AND o.sent_at IS NULL",
         )
         .bind(t.as_uuid())
-        .bind(&claimed)
-        .bind(i64::try_from(claimed.len())?)
-        .fetch_all(&db.pool)
+        .fetch_one(&db.pool)
         .await?;
-        assert_eq!(claimed, oldest);
+        assert!(claimed.windows(2).all(|w| w[0] < w[1]), "{claimed:?}");
+        assert!(
+            claimed.iter().all(|&id| next.is_none_or(|n| id < n)),
+            "{t:?} claimed {claimed:?} before its row {next:?}"
+        );
     }
 
     // Now in the broker: big 62 each, busy, starters and free at their caps.
@@ -155,22 +157,24 @@ async fn a_deep_backlog_is_claimed_fairly_within_caps_and_batch() -> anyhow::Res
     // retry) no longer does, nor does a finished one.
     sqlx::query(
         "UPDATE jobs SET status = 'running' WHERE id IN
-             (SELECT job_id FROM job_outbox WHERE tenant_id = $1 AND sent_at IS NOT NULL LIMIT 10)",
+             (SELECT id FROM jobs WHERE tenant_id = $1 AND status = 'queued'
+                                     AND dispatched_attempt = attempt LIMIT 10)",
     )
     .bind(big[0].as_uuid())
     .execute(&db.pool)
     .await?;
     sqlx::query(
         "UPDATE jobs SET attempt = attempt + 1 WHERE id IN
-             (SELECT o.job_id FROM job_outbox o JOIN jobs j ON j.id = o.job_id
-              WHERE o.tenant_id = $1 AND o.sent_at IS NOT NULL AND j.status = 'queued' LIMIT 3)",
+             (SELECT id FROM jobs WHERE tenant_id = $1 AND status = 'queued'
+                                     AND dispatched_attempt = attempt LIMIT 3)",
     )
     .bind(big[1].as_uuid())
     .execute(&db.pool)
     .await?;
     sqlx::query(
         "UPDATE jobs SET status = 'succeeded', result = '{}', finished_at = now() WHERE id IN
-             (SELECT job_id FROM job_outbox WHERE tenant_id = $1 AND sent_at IS NOT NULL LIMIT 4)",
+             (SELECT id FROM jobs WHERE tenant_id = $1 AND status = 'queued'
+                                     AND dispatched_attempt = attempt LIMIT 4)",
     )
     .bind(big[2].as_uuid())
     .execute(&db.pool)
@@ -336,14 +340,15 @@ async fn what_a_claim_reads_does_not_grow_with_the_backlog() -> anyhow::Result<(
     db.drop_database().await
 }
 
-/// Issue 17: the relay plans `mark_sent` once per connection, and on a
+/// Issue 17: the relay plans `retire_sent` once per connection, and on a
 /// fresh database that plan is made while the tables are empty, then kept
 /// as the queue grows. Written as a join on `status = 'queued'`, that plan
 /// walked the whole partial index of queued jobs for every batch (1.5 s a
-/// round at 25,000 queued). Each job is now reached by its key: marking 20
+/// round at 25,000 queued). Each job is now reached by its key: retiring 20
 /// rows reads about 20 jobs however deep the queue.
 #[tokio::test]
-async fn marking_sent_reads_its_own_jobs_under_a_plan_made_on_empty_tables() -> anyhow::Result<()> {
+async fn retiring_sent_rows_reads_their_own_jobs_under_a_plan_made_on_empty_tables()
+-> anyhow::Result<()> {
     use sqlx::Connection;
     let db = TestDatabase::create().await?;
     let mut conn = db.pool.acquire().await?.detach();
@@ -351,34 +356,38 @@ async fn marking_sent_reads_its_own_jobs_under_a_plan_made_on_empty_tables() -> 
         .execute(&mut conn)
         .await?;
     // Planned now, on empty tables (no outbox row has this id).
-    outbox::mark_sent(&mut conn, &[-1]).await?;
+    outbox::retire_sent(&mut conn, &[-1]).await?;
 
     let tenants = vec![tenant(&db.pool, Plan::Enterprise).await?];
     backlog(&db.pool, &tenants, 10_000).await?;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM job_outbox ORDER BY id LIMIT 20")
-        .fetch_all(&db.pool)
-        .await?;
+    let rows: Vec<(i64, uuid::Uuid)> =
+        sqlx::query_as("SELECT id, job_id FROM job_outbox ORDER BY id LIMIT 20")
+            .fetch_all(&db.pool)
+            .await?;
+    let (ids, job_ids): (Vec<i64>, Vec<uuid::Uuid>) = rows.into_iter().unzip();
     let mut tx = conn.begin().await?;
     let (before, _) = read_counters(&mut tx).await?;
-    outbox::mark_sent(&mut tx, &ids).await?;
+    outbox::retire_sent(&mut tx, &ids).await?;
     let (after, _) = read_counters(&mut tx).await?;
-    let dispatched: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM jobs j JOIN job_outbox o ON o.job_id = j.id
-         WHERE o.id = ANY($1) AND o.sent_at IS NOT NULL AND j.dispatched_attempt = j.attempt",
+    let (left, dispatched): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM job_outbox WHERE id = ANY($1)),
+                (SELECT count(*) FROM jobs WHERE id = ANY($2) AND dispatched_attempt = attempt)",
     )
     .bind(&ids)
+    .bind(&job_ids)
     .fetch_one(&mut *tx)
     .await?;
     tx.rollback().await?;
     assert_eq!(
-        dispatched, 20,
-        "every marked row's job records its dispatch"
+        (left, dispatched),
+        (0, 20),
+        "every row is gone and its job records its dispatch"
     );
     // 20 outbox rows and 20 jobs (each fetched for the lock and the
     // update): under 200 with room; the whole-index plan read > 10,000.
     assert!(
         after - before < 200,
-        "marking 20 rows read {} tuples with 10,000 queued",
+        "retiring 20 rows read {} tuples with 10,000 queued",
         after - before
     );
     db.drop_database().await

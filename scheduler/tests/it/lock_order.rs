@@ -1,4 +1,4 @@
-//! The worker's batched claims and the relay's `mark_sent` lock the jobs
+//! The worker's batched claims and the relay's `retire_sent` lock the jobs
 //! they share in one order (by id), so they wait on each other instead of
 //! deadlocking (issue 17: PostgreSQL broke such cycles after its 1 s
 //! `deadlock_timeout`, stalling the fleet a second at a time).
@@ -77,7 +77,7 @@ async fn a_claim_batch_and_a_mark_of_the_same_jobs_do_not_deadlock() -> anyhow::
         let pool = db.pool.clone();
         tokio::spawn(async move {
             let mut conn = pool.acquire().await?;
-            anyhow::Ok(outbox::mark_sent(&mut conn, &outbox_ids).await?)
+            anyhow::Ok(outbox::retire_sent(&mut conn, &outbox_ids).await?)
         })
     };
     eventually(Duration::from_secs(10), || async {

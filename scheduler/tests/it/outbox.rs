@@ -65,7 +65,16 @@ async fn a_tenant_is_published_only_while_it_has_free_running_slots() -> anyhow:
     let order: Vec<TenantId> = round.iter().map(|r| r.tenant_id).collect();
     assert_ne!(order[0], order[1], "{order:?}");
     let ids: Vec<i64> = round.iter().map(|r| r.id).collect();
-    outbox::mark_sent(&mut tx, &ids).await?;
+    outbox::retire_sent(&mut tx, &ids).await?;
+    // Published rows leave the outbox; their jobs record the dispatch.
+    let (left, dispatched): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM job_outbox WHERE id = ANY($1)),
+                (SELECT count(*) FROM jobs WHERE dispatched_attempt = attempt)",
+    )
+    .bind(&ids)
+    .fetch_one(&mut *tx)
+    .await?;
+    assert_eq!((left, dispatched), (0, 3));
     tx.commit().await?;
 
     // ...and nothing more of the flooder while those two are in flight.
@@ -117,6 +126,11 @@ async fn rows_of_jobs_that_moved_on_are_superseded_not_published() -> anyhow::Re
         "a row whose job moved on is never claimed"
     );
     assert_eq!(outbox::supersede_stale(&mut tx, 200).await?, 1);
+    let (left,): (i64,) = sqlx::query_as("SELECT count(*) FROM job_outbox WHERE job_id = $1")
+        .bind(job.as_uuid())
+        .fetch_one(&mut *tx)
+        .await?;
+    assert_eq!(left, 0, "the stale row is deleted");
     assert_eq!(
         outbox::lag_seconds(&mut tx).await?,
         0.0,

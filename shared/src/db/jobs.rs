@@ -804,7 +804,7 @@ fn answer_in_order(
 }
 
 /// Every batched UPDATE of `jobs` (claims, outcomes, the relay's
-/// `mark_sent`) first locks its rows in id order (`locked`, MATERIALIZED so
+/// `retire_sent`) first locks its rows in id order (`locked`, MATERIALIZED so
 /// the planner cannot fold it away): two batches that share jobs then wait
 /// on each other instead of deadlocking. Without it, a claim batch and the
 /// relay's mark of the same jobs locked rows in their arrays' orders and

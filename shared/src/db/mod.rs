@@ -124,7 +124,7 @@ pub enum Planning {
     /// ANALYZE of a table it reads does. A plan made while `jobs` was small
     /// (a fresh database, or autovacuum off) chose a sequential or a whole
     /// partial-index scan and kept it as the queue grew: under a backlog
-    /// the relay's `mark_sent` took 1.6 s a round and the worker's claims
+    /// the relay's mark of sent rows took 1.6 s a round and the worker's claims
     /// 44 ms (docs/benchmarks.md, "Plans made on an empty database"). So
     /// such connections are replaced every `database.replan_after_secs`
     /// (the relay leader's, which it holds, runs `DISCARD PLANS` instead).
