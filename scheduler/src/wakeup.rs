@@ -43,6 +43,28 @@ impl Wakeup {
             .ok();
     }
 
+    /// Takes, without waiting, every notification that has already arrived.
+    /// Call it just before a round: a notification is sent only after its
+    /// transaction committed, so the round's statements (a snapshot taken
+    /// after this) see every row these announced. Left in the buffer, they
+    /// would wake the next round for rows this one already took: under a
+    /// closed-loop load, most relay claims came back empty that way
+    /// (docs/benchmarks.md, "The outbox keeps only what is to publish").
+    pub async fn take_arrived(&mut self) -> usize {
+        let Some(listener) = self.listener.as_mut() else {
+            return 0;
+        };
+        let mut taken = 0;
+        // A zero timeout polls the receive once: a notification already in
+        // the socket is read, an empty socket ends the loop. A lost
+        // connection ends it too: `wait` reconnects.
+        while let Ok(Ok(Some(_))) = tokio::time::timeout(Duration::ZERO, listener.try_recv()).await
+        {
+            taken += 1;
+        }
+        taken
+    }
+
     /// Sleeps until a notification (taking every one already buffered: one
     /// round serves them all), the poll interval, or shutdown.
     pub async fn wait(&mut self, shutdown: &CancellationToken) {

@@ -4,6 +4,7 @@
 
 use crate::harness::{claim, queued_job, tenant};
 use catalytic_scheduler::db::outbox;
+use catalytic_scheduler::wakeup::Wakeup;
 use catalytic_shared::db::jobs::{self, Change, Guard};
 use catalytic_shared::ids::TenantId;
 use catalytic_shared::job::{JobState, Usage};
@@ -11,6 +12,8 @@ use catalytic_shared::tenant::Plan;
 use catalytic_shared::testkit::TestDatabase;
 use serde_json::json;
 use sqlx::Connection;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 fn caps() -> Vec<(String, i32)> {
     Plan::ALL
@@ -289,5 +292,55 @@ async fn a_small_spec_rides_with_its_row_and_a_large_one_does_not() -> anyhow::R
     assert_eq!(row(small)?.inline_spec.as_ref(), Some(&spec));
     assert_eq!(row(small)?.time_limit_ms, 10_000);
     assert_eq!(row(large)?.inline_spec, None);
+    db.drop_database().await
+}
+
+/// The relay's wake-up: notifications that arrived before a round are that
+/// round's (each is sent after its commit, so the round's claim sees the
+/// row), and they do not wake the round after it for nothing.
+#[tokio::test]
+async fn notifications_that_arrived_before_a_round_are_that_rounds() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let mut wakeup = Wakeup::new(db.pool.clone(), "job_outbox", Duration::from_secs(600));
+    wakeup.listen().await;
+    let tenant = tenant(&db.pool).await?;
+    // Room for all three in one claim (the free plan runs two at once).
+    sqlx::query("UPDATE tenants SET plan = 'enterprise' WHERE id = $1")
+        .bind(tenant.as_uuid())
+        .execute(&db.pool)
+        .await?;
+    for _ in 0..3 {
+        queued_job(&db, tenant, 3).await?; // its own transaction: one NOTIFY each
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut taken = 0;
+    while taken < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "{taken} of 3 notifications arrived"
+        );
+        taken += wakeup.take_arrived().await;
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(taken, 3);
+    let mut tx = db.pool.begin().await?;
+    assert_eq!(
+        outbox::claim_fair(&mut tx, 10, &caps()).await?.len(),
+        3,
+        "the round after the take sees every announced row"
+    );
+    tx.rollback().await?;
+
+    // Nothing is left to wake the next round (the poll is 600 s)...
+    let shutdown = CancellationToken::new();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), wakeup.wait(&shutdown))
+            .await
+            .is_err(),
+        "a notification already taken woke the next round"
+    );
+    // ...until a new row comes.
+    queued_job(&db, tenant, 3).await?;
+    tokio::time::timeout(Duration::from_secs(10), wakeup.wait(&shutdown)).await?;
     db.drop_database().await
 }
