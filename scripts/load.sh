@@ -86,10 +86,17 @@ if $celery; then
   scripts/celery-peer.sh "$secs" "$clients" | tee "$out/celery.txt"
 fi
 if [[ $stats == 1 ]]; then
+  # WAL written is the steadiest figure of an A/B on a shared machine: it
+  # does not depend on who else had the CPU.
   psql -h 127.0.0.1 -U postgres -d postgres -c "SELECT calls, round(total_exec_time::numeric) AS total_ms,
-      round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+      round(mean_exec_time::numeric, 3) AS mean_ms, rows, wal_records, round(wal_bytes / 1024) AS wal_kb,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
     FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db'
     ORDER BY total_exec_time DESC LIMIT 30" >"$out/statements.txt"
+  psql -h 127.0.0.1 -U postgres -d postgres -qAt -F ' ' -c "SELECT 'all statements:', sum(calls), 'calls,',
+      round(sum(total_exec_time)::numeric), 'ms,', sum(wal_records), 'WAL records,', round(sum(wal_bytes) / 1024),
+      'KiB of WAL'
+    FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db'" >>"$out/statements.txt"
 fi
 {
   echo "date: $(date -u +%FT%TZ)"
