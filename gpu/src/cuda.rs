@@ -151,7 +151,8 @@ impl Gpu {
     }
 
     /// BFS from `source` on the device: the fast CPU engine's
-    /// [`catalytic_lattice::bfs_levels`], same states bit for bit.
+    /// [`catalytic_lattice::bfs_levels`], the same distance mod 3 for every
+    /// vertex (its tiles numbered row-major, the CPU's in bricks on large lattices).
     pub fn bfs_levels(
         &self,
         lattice: &Lattice,

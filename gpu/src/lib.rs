@@ -1,8 +1,9 @@
 //! The lattice engine on NVIDIA GPUs (docs/adr/0002-lattices.md, issue 9).
 //!
 //! The GPU runs the fast CPU engine's own level step (same tiles, same 2-bit
-//! states: `catalytic_lattice::DeviceLayout`), so a GPU search's states equal
-//! the CPU's bit for bit and the canonical path is walked by the same code.
+//! states: `catalytic_lattice::DeviceLayout`, its tiles numbered row-major
+//! where the CPU numbers a large lattice's in bricks), so a GPU search labels every
+//! vertex as the CPU does and the canonical path is walked by the same code.
 //!
 //! - `probe.rs`: is there a CUDA driver / NVRTC library at all? Asked with
 //!   libloading before any cudarc call, because cudarc's loaders panic.

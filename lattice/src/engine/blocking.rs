@@ -15,7 +15,7 @@
 
 use rayon::prelude::*;
 
-use crate::engine::tiling::{TILE_BITS, Tiling};
+use crate::engine::tiling::{Bricks, RowMajor, TILE_BITS, TileOrder, Tiling};
 use crate::spec::{Blocked, Lattice, MAX_DIMENSIONS, SeededRule, splitmix64};
 
 /// A blocking strategy of the sweep.
@@ -180,18 +180,25 @@ pub(crate) fn blocked_mask(lattice: &Lattice, tiling: &Tiling) -> Option<Vec<u64
 
 /// Fills `mask` with the bits `seeded` blocks, chunks of tiles in parallel.
 fn seeded_mask(seeded: &Seeded, tiling: &Tiling, mask: &mut [u64]) {
+    if tiling.bricked() {
+        seeded_mask_in::<Bricks>(seeded, tiling, mask);
+    } else {
+        seeded_mask_in::<RowMajor>(seeded, tiling, mask);
+    }
+}
+
+/// [`seeded_mask`] walking the tiles in order `O`, the tiling's.
+fn seeded_mask_in<O: TileOrder>(seeded: &Seeded, tiling: &Tiling, mask: &mut [u64]) {
     const CHUNK: usize = 4096;
-    let dims = tiling.dims();
     mask.par_chunks_mut(CHUNK)
         .enumerate()
         .for_each(|(chunk, words)| {
-            let mut coords = [0u64; MAX_DIMENSIONS];
-            let coords = &mut coords[..dims];
-            tiling.tile_coords((chunk * CHUNK) as u64, coords);
+            let mut pos = O::start(tiling, (chunk * CHUNK) as u64);
             for (i, word) in words.iter_mut().enumerate() {
                 if i > 0 {
-                    tiling.advance(coords, 1);
+                    O::advance(tiling, &mut pos, 1);
                 }
+                let coords = O::coords(&pos);
                 let valid = tiling.valid(tiling.last_set(coords));
                 *word = seeded.blocked(tiling.corner(coords), valid);
             }
@@ -224,26 +231,40 @@ mod tests {
             vec![2, 9, 2, 9],
             vec![3, 4, 5, 3, 2, 3],
             vec![70, 70],
+            // Several chunks of `seeded_mask`, each starting mid-grid.
+            vec![600, 600],
         ] {
             let lattice = Lattice::new(sizes)?;
-            let tiling = Tiling::new(&lattice);
-            assert_eq!(blocked_mask(&lattice, &tiling), None);
-            let n = lattice.vertex_count();
-            for blocked in [
-                Blocked::Seeded {
-                    fraction: 0.3,
-                    seed: 11,
-                },
-                Blocked::Seeded {
-                    fraction: 1.0,
-                    seed: 3,
-                },
-                Blocked::Explicit(vec![0, n / 2, n - 1]),
+            // Both tile orders: bricks of about two tiles where the grid allows.
+            for tiling in [
+                Tiling::row_major(&lattice),
+                Tiling::with_brick_side(&lattice, 2),
             ] {
-                let lattice = lattice.clone().with_blocked(blocked)?;
-                let mask = blocked_mask(&lattice, &tiling);
-                assert_eq!(mask, Some(mask_by_vertex(&lattice, &tiling)), "{lattice:?}");
+                check_masks(&lattice, &tiling)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Checks [`blocked_mask`] on `lattice` (open) laid out as `tiling`, with
+    /// a seeded rule and with an explicit list.
+    fn check_masks(lattice: &Lattice, tiling: &Tiling) -> Result<(), LatticeError> {
+        assert_eq!(blocked_mask(lattice, tiling), None);
+        let n = lattice.vertex_count();
+        for blocked in [
+            Blocked::Seeded {
+                fraction: 0.3,
+                seed: 11,
+            },
+            Blocked::Seeded {
+                fraction: 1.0,
+                seed: 3,
+            },
+            Blocked::Explicit(vec![0, n / 2, n - 1]),
+        ] {
+            let lattice = lattice.clone().with_blocked(blocked)?;
+            let mask = blocked_mask(&lattice, tiling);
+            assert_eq!(mask, Some(mask_by_vertex(&lattice, tiling)), "{lattice:?}");
         }
         Ok(())
     }

@@ -1,7 +1,11 @@
 //! The fast engine's tile layout handed to another executor of the same
 //! search: the GPU kernels of `catalytic-gpu` run this engine's level step
 //! (same tiles, same 2-bit states, same moves as `sweep.rs::expand`), so their
-//! states are this engine's bit for bit and [`walk_canonical`] walks them.
+//! states hold the same distances as this engine's and [`walk_canonical`]
+//! walks them. Their tiles are always numbered row-major
+//! ([`Tiling::row_major`], the kernels step by `± tile_stride`); the CPU
+//! numbers a state larger than the caches brick by brick (`tiling.rs`). The
+//! [`Levels`] carry their tiling, so every answer read from them is the same.
 //!
 //! Everything a kernel needs is flattened into one `u64` array, whose layout
 //! is a contract with `gpu/kernels/bfs.cuh` (keep the two in step):
@@ -80,7 +84,7 @@ impl DeviceLayout {
     /// As [`DeviceLayout::new`], but a seeded rule is left to the executor
     /// ([`DeviceMask::Seeded`]); an explicit list is still built here.
     pub fn deferring_seeded(lattice: &Lattice) -> Self {
-        let tiling = Tiling::new(lattice);
+        let tiling = Tiling::row_major(lattice);
         let dims = tiling.dims();
         let mut params = Vec::with_capacity(2 + dims * PARAMS_PER_AXIS + (1 << dims));
         params.extend([dims as u64, tiling.tiles]);
@@ -186,17 +190,36 @@ mod tests {
         let p = layout.params();
         assert_eq!(p.len(), 2 + 3 * PARAMS_PER_AXIS + 8);
         assert_eq!((p[0], p[1]), (3, layout.tiles()));
-        let tiling = Tiling::new(&lattice);
+        let tiling = Tiling::row_major(&lattice);
+        let mut tile_stride = 1;
         for a in 0..3 {
             let axis = &p[2 + a * PARAMS_PER_AXIS..2 + (a + 1) * PARAMS_PER_AXIS];
             assert_eq!(axis[0], u64::from(tiling.bit_step[a]));
             assert_eq!(axis[3], tiling.grid[a]);
+            assert_eq!(axis[4], tile_stride);
+            tile_stride *= tiling.grid[a];
             assert_eq!(axis[9], tiling.end_plane[a]);
             assert_eq!(1 << axis[11], axis[0]);
             assert_eq!(axis[12], tiling.strides[a]);
         }
         assert_eq!(p[2 + 3 * PARAMS_PER_AXIS + 7], tiling.valid(7));
         assert_eq!(layout.mask(), DeviceMask::Open);
+        Ok(())
+    }
+
+    #[test]
+    fn kernels_get_row_major_tiles_where_the_cpu_uses_bricks() -> Result<(), LatticeError> {
+        // 250 tiles a side, 250 MB of state: the CPU engine numbers them in bricks of 5.
+        let lattice = Lattice::uniform(3, 1000)?;
+        assert_eq!(Tiling::new(&lattice).brick, vec![5, 5, 5]);
+        let layout = DeviceLayout::deferring_seeded(&lattice);
+        let p = layout.params();
+        let tile_strides: Vec<u64> = (0..3).map(|a| p[2 + a * PARAMS_PER_AXIS + 4]).collect();
+        assert_eq!(tile_strides, vec![1, 250, 62_500]);
+        // The vertex at tile (1, 2, 3), bit (1, 1, 1) of 4×4×4.
+        let v = lattice.index_of(&[5, 9, 13])?;
+        let bit = 1 + 4 + 16;
+        assert_eq!(layout.locate(v), Some((1 + 2 * 250 + 3 * 62_500, 1 << bit)));
         Ok(())
     }
 

@@ -2,11 +2,13 @@
 //! exact distance field (written level by level while the search runs, as
 //! an observer of `sweep.rs`'s level loop) and the list of labelled vertices.
 //!
-//! Both are split by slab: the tiles whose coordinate along the slowest
-//! axis is the same hold exactly the vertices of one contiguous range of
-//! indices (that axis's tile side times its stride), so each slab owns a
-//! disjoint chunk of the output and the slabs run on rayon's threads with
-//! plain `par_chunks_mut`: no atomics, no `unsafe`.
+//! Both are split by slab: a slab is one brick layer of the tiling (the
+//! bricks at one coordinate along the slowest axis, `Tiling::layer`; one
+//! layer of tiles when they are numbered row-major), a
+//! contiguous range of tiles holding exactly the vertices of one contiguous
+//! range of indices, so each slab owns a disjoint chunk of the output and
+//! the slabs run on rayon's threads with plain `par_chunks_mut`: no
+//! atomics, no `unsafe`.
 
 use std::mem::size_of;
 
@@ -23,7 +25,7 @@ pub(crate) const UNSET: u32 = u32::MAX;
 /// How tiles map onto vertex indices, slab by slab.
 pub(crate) struct Slabs<'a> {
     tiling: &'a Tiling,
-    /// Tiles per slab: the tile stride of the slowest axis.
+    /// Tiles per slab.
     tiles: u64,
     /// Vertex indices per slab (the last slab may have fewer).
     vertices: u64,
@@ -31,31 +33,24 @@ pub(crate) struct Slabs<'a> {
 
 impl<'a> Slabs<'a> {
     pub(crate) fn new(tiling: &'a Tiling) -> Self {
-        let last = tiling.dims() - 1;
+        let (tiles, vertices) = tiling.layer();
         Self {
             tiling,
-            tiles: tiling.tile_stride[last],
-            vertices: (1u64 << tiling.side_log[last]) * tiling.strides[last],
+            tiles,
+            vertices,
         }
     }
 
     /// Number of slabs.
     fn count(&self) -> u64 {
-        self.tiling.grid[self.tiling.dims() - 1]
-    }
-
-    /// Index of tile `tile`'s corner vertex (in-tile coordinates all 0).
-    fn corner(&self, tile: u64, coords: &mut [u64]) -> u64 {
-        self.tiling.tile_coords(tile, coords);
-        self.tiling.corner(coords)
+        self.tiling.layers()
     }
 
     /// Calls `f(local index, bit)` for every set bit of `bits` in tile
     /// `tile` of slab `slab`, the index relative to the slab's first vertex.
     #[inline]
     fn each_vertex(&self, slab: u64, tile: u64, bits: u64, f: &mut impl FnMut(usize)) {
-        let mut coords = [0u64; crate::spec::MAX_DIMENSIONS];
-        let corner = self.corner(tile, &mut coords[..self.tiling.dims()]) - slab * self.vertices;
+        let corner = self.tiling.corner_of(tile) - slab * self.vertices;
         let mut bits = bits;
         while bits != 0 {
             let bit = bits.trailing_zeros() as usize;

@@ -6,7 +6,10 @@
 //! speed. The parts:
 //!
 //! - `tiling.rs`: vertices packed 64 to a word as small hypercubes, so that a
-//!   diagonal BFS shell fills several bits of each word it touches.
+//!   diagonal BFS shell fills several bits of each word it touches; on
+//!   states larger than the caches the words are numbered brick by brick,
+//!   so that a word's neighbours lie near it in memory (row-major below
+//!   that, and always for the GPU kernels, `device.rs`).
 //! - `sweep.rs`: the level-synchronous search over those words, split across
 //!   the rayon pool's threads, polling [`Cancel`] between rounds.
 //! - `field.rs`: answers in vertex index order from the tiles: the exact
@@ -34,9 +37,8 @@ use crate::cancel::{Cancel, Cancelled};
 use crate::estimate::Estimate;
 use crate::spec::Lattice;
 
-pub(crate) use sweep::PartSizes;
-use sweep::{Level, Searched, Stop, code_mask};
-use tiling::Tiling;
+use sweep::{Level, PartSizes, Searched, Stop, code_mask};
+use tiling::{Bricks, RowMajor, TileOrder, Tiling};
 
 /// Result of one BFS: per-vertex distance modulo 3 in 2 bits (plus "unreached"), enough to walk a canonical path.
 #[derive(Debug, Clone)]
@@ -102,12 +104,18 @@ impl Levels {
 
     /// Undirected edges whose both ends were labelled (the TEPS numerator of
     /// docs/adr/0002-lattices.md), counted word-parallel from the states.
-    // Axis-indexed parallel arrays (coords and the tiling's masks) read clearest by index.
-    #[allow(clippy::needless_range_loop)]
     pub fn reached_edges(&self) -> u64 {
+        if self.tiling.bricked() {
+            self.reached_edges_in::<Bricks>()
+        } else {
+            self.reached_edges_in::<RowMajor>()
+        }
+    }
+
+    /// [`Levels::reached_edges`], the tiles walked in order `O`, the tiling's.
+    fn reached_edges_in<O: TileOrder>(&self) -> u64 {
         let t = &self.tiling;
-        let dims = t.dims();
-        let mut coords = vec![0u64; dims];
+        let mut pos = O::start(t, 0);
         let mut edges = 0u64;
         let reached = |tile: u64| {
             let cell = self.state[tile as usize];
@@ -115,22 +123,22 @@ impl Levels {
         };
         for tile in 0..t.tiles {
             if tile > 0 {
-                t.advance(&mut coords, 1);
+                O::advance(t, &mut pos, 1);
             }
             let r = reached(tile);
             if r == 0 {
                 continue;
             }
-            for a in 0..dims {
+            for a in 0..t.dims() {
                 let s = t.bit_step[a];
                 edges +=
                     u64::from((r & t.not_last[a] & r.checked_shr(s).unwrap_or(0)).count_ones());
-                let (c, g) = (coords[a], t.grid[a]);
-                if c + 1 < g {
-                    let up = reached(tile + t.tile_stride[a]);
+                let c = O::coords(&pos)[a];
+                if c + 1 < t.grid[a] {
+                    let up = reached(O::up(t, tile, &pos, a));
                     edges += u64::from((((r & t.last_plane[a]) >> t.span[a]) & up).count_ones());
                 } else if t.wrap[a] {
-                    let first = reached(tile - c * t.tile_stride[a]);
+                    let first = reached(O::wrapped_up(t, tile, c, a));
                     edges +=
                         u64::from((((r & t.end_plane[a]) >> t.last_span[a]) & first).count_ones());
                 }
@@ -168,6 +176,53 @@ pub fn with_engine_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send
     }
 }
 
+/// How a search lays out and splits its work, none of which changes its
+/// answer: production searches take [`Tuning::DEFAULT`]; the engine's tests
+/// pass tiny parts and bricks, so that splitting a level, the outboxes
+/// between parts and the moves across brick faces run on small lattices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tuning {
+    /// How levels are cut into parts.
+    pub(crate) parts: PartSizes,
+    /// Tiles a side of the tiling's bricks, about (`tiling.rs`; 1: row-major).
+    pub(crate) brick_side: u64,
+    /// Bricks only for states larger than this (`tiling::BRICKS_FROM_BYTES`).
+    pub(crate) bricks_from_bytes: u64,
+}
+
+impl Tuning {
+    pub(crate) const DEFAULT: Tuning = Tuning {
+        parts: PartSizes::DEFAULT,
+        brick_side: tiling::BRICK_SIDE,
+        bricks_from_bytes: tiling::BRICKS_FROM_BYTES,
+    };
+
+    /// Parts of a few bitmap words and bricks of about two tiles a side,
+    /// whatever the lattice's size.
+    #[cfg(test)]
+    pub(crate) const TINY: Tuning = Tuning {
+        parts: PartSizes {
+            max_words: 3,
+            min_words: 1,
+        },
+        brick_side: 2,
+        bricks_from_bytes: 0,
+    };
+
+    /// [`Tuning::TINY`]'s parts, tiles row-major: the order every lattice
+    /// below the threshold runs in production.
+    #[cfg(test)]
+    pub(crate) const TINY_ROW_MAJOR: Tuning = Tuning {
+        brick_side: 1,
+        ..Tuning::TINY
+    };
+
+    /// The tiling of `lattice` with these bricks.
+    fn tiling(&self, lattice: &Lattice) -> Tiling {
+        Tiling::choose(lattice, self.brick_side, self.bricks_from_bytes)
+    }
+}
+
 /// BFS from `source` with the fast engine, on the current rayon pool's
 /// threads. `stop_at`: stop once that vertex's level is complete (every vertex
 /// within its distance labelled, nothing further). A blocked or out-of-range
@@ -178,19 +233,19 @@ pub fn bfs_levels(
     stop_at: Option<u64>,
     cancel: &dyn Cancel,
 ) -> Result<Levels, Cancelled> {
-    bfs_levels_in_parts(lattice, source, stop_at, PartSizes::DEFAULT, cancel)
+    bfs_levels_tuned(lattice, source, stop_at, Tuning::DEFAULT, cancel)
 }
 
-/// [`bfs_levels`] with levels cut into parts of `sizes` (the tests' small parts).
-pub(crate) fn bfs_levels_in_parts(
+/// [`bfs_levels`] with `tuning` (the tests' small parts and bricks).
+pub(crate) fn bfs_levels_tuned(
     lattice: &Lattice,
     source: u64,
     stop_at: Option<u64>,
-    sizes: PartSizes,
+    tuning: Tuning,
     cancel: &dyn Cancel,
 ) -> Result<Levels, Cancelled> {
-    let tiling = Tiling::new(lattice);
-    let searched = sweep::search(lattice, &tiling, source, stop_at, sizes, cancel)?;
+    let tiling = tuning.tiling(lattice);
+    let searched = sweep::search(lattice, &tiling, source, stop_at, tuning.parts, cancel)?;
     Ok(levels_of(tiling, searched))
 }
 
@@ -216,12 +271,13 @@ pub fn bfs_levels_within(
     radius: u64,
     cancel: &dyn Cancel,
 ) -> Result<Levels, Cancelled> {
-    let tiling = Tiling::new(lattice);
+    let tuning = Tuning::DEFAULT;
+    let tiling = tuning.tiling(lattice);
     let stop = Stop {
         at: None,
         radius: Some(radius),
     };
-    let sizes = PartSizes::DEFAULT;
+    let sizes = tuning.parts;
     let searched =
         sweep::search_observed(lattice, &tiling, source, stop, sizes, &mut |_| {}, cancel)?;
     Ok(levels_of(tiling, searched))
@@ -238,24 +294,24 @@ pub fn bfs_levels_with_field(
     source: u64,
     cancel: &dyn Cancel,
 ) -> Result<(Levels, Vec<u32>), Cancelled> {
-    bfs_levels_with_field_in_parts(lattice, source, PartSizes::DEFAULT, cancel)
+    bfs_levels_with_field_tuned(lattice, source, Tuning::DEFAULT, cancel)
 }
 
-/// [`bfs_levels_with_field`] with levels cut into parts of `sizes`.
-pub(crate) fn bfs_levels_with_field_in_parts(
+/// [`bfs_levels_with_field`] with `tuning`.
+pub(crate) fn bfs_levels_with_field_tuned(
     lattice: &Lattice,
     source: u64,
-    sizes: PartSizes,
+    tuning: Tuning,
     cancel: &dyn Cancel,
 ) -> Result<(Levels, Vec<u32>), Cancelled> {
-    let tiling = Tiling::new(lattice);
+    let tiling = tuning.tiling(lattice);
     let mut writer = field::FieldWriter::new(&tiling);
     let searched = sweep::search_observed(
         lattice,
         &tiling,
         source,
         Stop::default(),
-        sizes,
+        tuning.parts,
         &mut |level: &Level<'_>| writer.observe(level),
         cancel,
     )?;
@@ -271,22 +327,22 @@ pub fn fast_shortest_path(
     end: u64,
     cancel: &dyn Cancel,
 ) -> Result<Option<ShortestPath>, Cancelled> {
-    fast_shortest_path_in_parts(lattice, start, end, PartSizes::DEFAULT, cancel)
+    fast_shortest_path_tuned(lattice, start, end, Tuning::DEFAULT, cancel)
 }
 
-/// [`fast_shortest_path`] with levels cut into parts of `sizes`.
-pub(crate) fn fast_shortest_path_in_parts(
+/// [`fast_shortest_path`] with `tuning`.
+pub(crate) fn fast_shortest_path_tuned(
     lattice: &Lattice,
     start: u64,
     end: u64,
-    sizes: PartSizes,
+    tuning: Tuning,
     cancel: &dyn Cancel,
 ) -> Result<Option<ShortestPath>, Cancelled> {
     let n = lattice.vertex_count();
     if start >= n || end >= n || lattice.is_blocked(start) || lattice.is_blocked(end) {
         return Ok(None);
     }
-    let levels = bfs_levels_in_parts(lattice, end, Some(start), sizes, cancel)?;
+    let levels = bfs_levels_tuned(lattice, end, Some(start), tuning, cancel)?;
     Ok(walk_canonical(lattice, &levels, start))
 }
 

@@ -23,6 +23,11 @@
 //! without any blocking code, and a seeded one on a large lattice holds no
 //! mask: its moves carry their target tile's corner vertex, from which the
 //! rule is evaluated ([`mask_seeded`] says when a mask is built instead).
+//!
+//! It is generic over the tile order too (`tiling.rs`, [`TileOrder`]): a
+//! lattice whose state fits the caches runs the row-major sweep, whose
+//! neighbour steps are `± tile_stride`, and only a larger one the sweep
+//! compiled for bricks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -31,7 +36,7 @@ use rayon::prelude::*;
 use crate::cancel::{Cancel, Cancelled};
 pub(crate) use crate::engine::blocking::blocked_mask;
 use crate::engine::blocking::{Bitmap, Blocking, Open, Seeded};
-use crate::engine::tiling::Tiling;
+use crate::engine::tiling::{Bricks, RowMajor, TileOrder, Tiling};
 use crate::spec::Lattice;
 
 /// How a level is cut into parts, in frontier bitmap words (64 tiles each).
@@ -182,16 +187,14 @@ fn deposit<B: Blocking>(
 /// along the slow axes are far apart in memory), instead of one or two.
 const BATCH: usize = 512;
 
-/// Expands every frontier tile of `part`.
-fn run_part<B: Blocking>(shared: &Shared<'_, B>, part: Part<'_>) -> PartOut<B> {
+/// Expands every frontier tile of `part`, its tiles numbered in order `O`.
+fn run_part<B: Blocking, O: TileOrder>(shared: &Shared<'_, B>, part: Part<'_>) -> PartOut<B> {
     let tiling = shared.tiling;
-    let dims = tiling.dims();
     let mut out = PartOut::default();
     let base = part.word0 * 64;
     let end = base + part.state.len() as u64;
     let words = part.cur.len() as u64;
-    let mut coords = [0u64; crate::spec::MAX_DIMENSIONS];
-    let coords = &mut coords[..dims];
+    let mut pos = O::Pos::default();
     let mut last_tile: Option<u64> = None;
     let mut pending: Vec<Move<B>> = Vec::with_capacity(BATCH + 2 * crate::spec::MAX_DIMENSIONS + 1);
     let (first_sw, last_sw) = (part.word0 >> 6, (part.word0 + words - 1) >> 6);
@@ -209,14 +212,14 @@ fn run_part<B: Blocking>(shared: &Shared<'_, B>, part: Part<'_>) -> PartOut<B> {
                 let tile = word * 64 + u64::from(bits.trailing_zeros());
                 bits &= bits - 1;
                 match last_tile {
-                    Some(prev) => tiling.advance(coords, tile - prev),
-                    None => tiling.tile_coords(tile, coords),
+                    Some(prev) => O::advance(tiling, &mut pos, tile - prev),
+                    None => pos = O::start(tiling, tile),
                 }
                 last_tile = Some(tile);
                 let f = code_mask(part.state[(tile - base) as usize], shared.code);
                 if f != 0 {
-                    let from = (tile, shared.blocking.corner(tiling, coords));
-                    expand(tiling, shared.blocking, f, from, coords, &mut pending);
+                    let from = (tile, shared.blocking.corner(tiling, O::coords(&pos)));
+                    expand::<B, O>(tiling, shared.blocking, f, from, &pos, &mut pending);
                 }
                 if pending.len() >= BATCH {
                     apply(
@@ -264,20 +267,21 @@ fn apply<B: Blocking>(
 }
 
 /// The moves out of frontier bits `f` (non-zero) of one tile (`from`: its
-/// index and corner, `coords`: its coordinates): in-tile moves, then moves
-/// into the neighbouring tiles along each axis (wrapping where the axis
-/// does), appended to `pending`.
+/// index and corner, `pos`: its place in order `O`): in-tile moves, then
+/// moves into the neighbouring tiles along each axis (wrapping where the
+/// axis does), appended to `pending`.
 #[inline]
 // Axis-indexed parallel arrays (coords and the tiling's masks) read clearest by index.
 #[allow(clippy::needless_range_loop)]
-fn expand<B: Blocking>(
+fn expand<B: Blocking, O: TileOrder>(
     t: &Tiling,
     blocking: &B,
     f: u64,
     (tile, corner): (u64, B::Corner),
-    coords: &[u64],
+    pos: &O::Pos,
     pending: &mut Vec<Move<B>>,
 ) {
+    let coords = O::coords(pos);
     let mut own = 0u64;
     for a in 0..t.dims() {
         // An axis of tile side 1 has bit step 64 and no in-tile moves (its masks are 0).
@@ -289,10 +293,9 @@ fn expand<B: Blocking>(
     if own != 0 {
         pending.push((tile, own, corner));
     }
-    // A move `n` tiles up or down axis `a`, its corner stepped alongside (for seeded blocking).
-    let mut send = |a: usize, n: u64, up: bool, cand: u64| {
-        let delta = n * t.tile_stride[a];
-        let target = if up { tile + delta } else { tile - delta };
+    // A move into `target`, `n` tiles up or down axis `a`, its corner
+    // stepped alongside (for seeded blocking).
+    let mut send = |target: u64, a: usize, n: u64, up: bool, cand: u64| {
         pending.push((target, cand, blocking.step(corner, a, n, up)));
     };
     for a in 0..t.dims() {
@@ -300,20 +303,23 @@ fn expand<B: Blocking>(
         let low = f & t.first_plane[a];
         if low != 0 {
             if c > 0 {
-                send(a, 1, false, low << t.span[a]);
+                let target = O::down(t, tile, pos, a);
+                send(target, a, 1, false, low << t.span[a]);
             } else if t.wrap[a] {
-                send(a, g - 1, true, low << t.last_span[a]);
+                let target = O::wrapped_down(t, tile, a);
+                send(target, a, g - 1, true, low << t.last_span[a]);
             }
         }
         if c + 1 < g {
             let high = f & t.last_plane[a];
             if high != 0 {
-                send(a, 1, true, high >> t.span[a]);
+                send(O::up(t, tile, pos, a), a, 1, true, high >> t.span[a]);
             }
         } else if t.wrap[a] {
             let high = f & t.end_plane[a];
             if high != 0 {
-                send(a, c, false, high >> t.last_span[a]);
+                let target = O::wrapped_up(t, tile, c, a);
+                send(target, a, c, false, high >> t.last_span[a]);
             }
         }
     }
@@ -394,12 +400,27 @@ pub(crate) fn search_observed(
     // One compiled sweep per strategy: the choice is made here, not per deposit.
     match lattice.seeded_rule() {
         Some(rule) if !mask_seeded(tiling) => {
-            search_with(&Seeded::new(rule, tiling), lattice, tiling, query)
+            search_in_order(&Seeded::new(rule, tiling), lattice, tiling, query)
         }
         _ => match blocked_mask(lattice, tiling) {
-            Some(mask) => search_with(&Bitmap(mask), lattice, tiling, query),
-            None => search_with(&Open, lattice, tiling, query),
+            Some(mask) => search_in_order(&Bitmap(mask), lattice, tiling, query),
+            None => search_in_order(&Open, lattice, tiling, query),
         },
+    }
+}
+
+/// [`search_with`] compiled for the tiling's order: the row-major sweep
+/// carries none of the brick arithmetic (`tiling.rs`).
+fn search_in_order<B: Blocking>(
+    blocking: &B,
+    lattice: &Lattice,
+    tiling: &Tiling,
+    query: Query<'_, '_>,
+) -> Result<Searched, Cancelled> {
+    if tiling.bricked() {
+        search_with::<B, Bricks>(blocking, lattice, tiling, query)
+    } else {
+        search_with::<B, RowMajor>(blocking, lattice, tiling, query)
     }
 }
 
@@ -412,8 +433,8 @@ struct Query<'a, 'o> {
     cancel: &'a dyn Cancel,
 }
 
-/// [`search_observed`] with the blocking strategy `blocking`.
-fn search_with<B: Blocking>(
+/// [`search_observed`] with the blocking strategy `blocking`, tiles in order `O`.
+fn search_with<B: Blocking, O: TileOrder>(
     blocking: &B,
     lattice: &Lattice,
     tiling: &Tiling,
@@ -497,7 +518,7 @@ fn search_with<B: Blocking>(
             if cancel.should_stop() {
                 return Err(Cancelled);
             }
-            let outs = run_round(&shared, round, &mut state, &mut cur, &mut next, tiles);
+            let outs = run_round::<B, O>(&shared, round, &mut state, &mut cur, &mut next, tiles);
             peak_outbox = peak_outbox.max(outbox_bytes(&outs));
             for mut out in outs {
                 labelled += out.labelled;
@@ -595,7 +616,7 @@ fn split_by_count(summary: &[AtomicU64], window: (u64, u64), per_part: u64) -> V
 }
 
 /// Runs the parts of one round, in parallel when there are several.
-fn run_round<B: Blocking>(
+fn run_round<B: Blocking, O: TileOrder>(
     shared: &Shared<'_, B>,
     round: &[(u64, u64)],
     state: &mut [[u64; 2]],
@@ -624,7 +645,13 @@ fn run_round<B: Blocking>(
         (state, cur, next) = (s_rest, c_rest, n_rest);
     }
     if parts.len() == 1 {
-        return parts.into_iter().map(|p| run_part(shared, p)).collect();
+        return parts
+            .into_iter()
+            .map(|p| run_part::<B, O>(shared, p))
+            .collect();
     }
-    parts.into_par_iter().map(|p| run_part(shared, p)).collect()
+    parts
+        .into_par_iter()
+        .map(|p| run_part::<B, O>(shared, p))
+        .collect()
 }

@@ -11,19 +11,18 @@ use std::error::Error;
 use proptest::prelude::*;
 
 use super::{
-    Levels, PartSizes, ShortestPath, bfs_levels_in_parts, fast_estimate,
-    fast_shortest_path_in_parts,
+    Levels, ShortestPath, Tuning, bfs_levels_tuned, fast_estimate, fast_shortest_path_tuned,
 };
 use crate::bfs::{bfs_distances, shortest_path};
 use crate::cancel::{Cancel, Cancelled, Never};
 use crate::spec::{Blocked, Lattice};
 
-/// Parts of a few bitmap words, so that splitting a level and the outboxes
-/// between parts run on the small lattices of these tests.
-const TINY_PARTS: PartSizes = PartSizes {
-    max_words: 3,
-    min_words: 1,
-};
+const TINY: Tuning = Tuning::TINY;
+
+/// Both tile orders, with tiny parts: the checks below run each, since
+/// production picks the order by size (`tiling.rs`) and these lattices are
+/// all small.
+const ORDERS: [Tuning; 2] = [Tuning::TINY, Tuning::TINY_ROW_MAJOR];
 
 fn bfs_levels(
     lattice: &Lattice,
@@ -31,7 +30,7 @@ fn bfs_levels(
     stop_at: Option<u64>,
     cancel: &dyn Cancel,
 ) -> Result<Levels, Cancelled> {
-    bfs_levels_in_parts(lattice, source, stop_at, TINY_PARTS, cancel)
+    bfs_levels_tuned(lattice, source, stop_at, TINY, cancel)
 }
 
 fn fast_shortest_path(
@@ -40,7 +39,7 @@ fn fast_shortest_path(
     end: u64,
     cancel: &dyn Cancel,
 ) -> Result<Option<ShortestPath>, Cancelled> {
-    fast_shortest_path_in_parts(lattice, start, end, TINY_PARTS, cancel)
+    fast_shortest_path_tuned(lattice, start, end, TINY, cancel)
 }
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -48,9 +47,17 @@ type TestResult = Result<(), Box<dyn Error>>;
 /// Checks `bfs_levels` from `source` against `bfs_distances`: states mod 3,
 /// reached count, level sizes, eccentricity and reached edges.
 fn check_levels(lattice: &Lattice, source: u64) -> Result<(), TestCaseError> {
+    for tuning in ORDERS {
+        check_levels_tuned(lattice, source, tuning)?;
+    }
+    Ok(())
+}
+
+/// [`check_levels`] with one tuning.
+fn check_levels_tuned(lattice: &Lattice, source: u64, tuning: Tuning) -> Result<(), TestCaseError> {
     let dist =
         bfs_distances(lattice, source, &Never).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let levels = bfs_levels(lattice, source, None, &Never)
+    let levels = bfs_levels_tuned(lattice, source, None, tuning, &Never)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let mut sizes: Vec<u64> = Vec::new();
     for (v, &d) in dist.iter().enumerate() {
@@ -93,27 +100,49 @@ fn check_levels(lattice: &Lattice, source: u64) -> Result<(), TestCaseError> {
 fn check_stopped(lattice: &Lattice, source: u64, stop: u64) -> Result<(), TestCaseError> {
     let dist =
         bfs_distances(lattice, source, &Never).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let levels = bfs_levels(lattice, source, Some(stop), &Never)
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let limit = dist[stop as usize];
-    let mut reached = 0u64;
-    for (v, &d) in dist.iter().enumerate() {
-        let labelled = d != u32::MAX && d <= limit;
-        reached += u64::from(labelled);
-        let expected = labelled.then_some((d % 3) as u8);
-        prop_assert_eq!(levels.distance_mod3(v as u64), expected, "vertex {}", v);
+    for tuning in ORDERS {
+        let levels = bfs_levels_tuned(lattice, source, Some(stop), tuning, &Never)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let limit = dist[stop as usize];
+        let mut reached = 0u64;
+        for (v, &d) in dist.iter().enumerate() {
+            let labelled = d != u32::MAX && d <= limit;
+            reached += u64::from(labelled);
+            let expected = labelled.then_some((d % 3) as u8);
+            prop_assert_eq!(levels.distance_mod3(v as u64), expected, "vertex {}", v);
+        }
+        prop_assert_eq!(levels.reached(), reached);
     }
-    prop_assert_eq!(levels.reached(), reached);
     Ok(())
 }
 
 fn check_path(lattice: &Lattice, start: u64, end: u64) -> Result<(), TestCaseError> {
-    let fast = fast_shortest_path(lattice, start, end, &Never)
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let reference = shortest_path(lattice, start, end, &Never)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    prop_assert_eq!(fast, reference);
+    for tuning in ORDERS {
+        let fast = fast_shortest_path_tuned(lattice, start, end, tuning, &Never)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&fast, &reference);
+    }
     Ok(())
+}
+
+/// `sizes` as a lattice, wrapped along the axes of size 3 or more whose bit
+/// is set in `wrap_bits`, with seeded blocking of (fraction, seed) `blocked`
+/// if any; None if that is not a valid lattice.
+fn lattice_of(sizes: Vec<u32>, wrap_bits: u8, blocked: Option<(f64, u64)>) -> Option<Lattice> {
+    let wrap = sizes
+        .iter()
+        .enumerate()
+        .map(|(a, &s)| s >= 3 && wrap_bits & (1 << a) != 0)
+        .collect();
+    let lattice = Lattice::new(sizes).ok()?.with_wrap(wrap).ok()?;
+    match blocked {
+        None => Some(lattice),
+        Some((fraction, seed)) => lattice
+            .with_blocked(Blocked::Seeded { fraction, seed })
+            .ok(),
+    }
 }
 
 /// A random lattice of 1..=4 axes of sizes 2..=9 (wide enough on axis 0 to
@@ -121,30 +150,17 @@ fn check_path(lattice: &Lattice, start: u64, end: u64) -> Result<(), TestCaseErr
 fn lattices() -> impl Strategy<Value = Lattice> {
     let sizes = prop::collection::vec(2u32..=9, 1..=4);
     let wide = prop::option::weighted(0.2, 60u32..=140);
-    (
-        sizes,
-        wide,
-        any::<u8>(),
-        prop::option::weighted(0.5, (0.0f64..0.45, any::<u64>())),
-    )
-        .prop_filter_map("valid lattice", |(mut sizes, wide, wrap_bits, blocked)| {
+    let blocked = prop::option::weighted(0.5, (0.0f64..0.45, any::<u64>()));
+    (sizes, wide, any::<u8>(), blocked).prop_filter_map(
+        "valid lattice",
+        |(mut sizes, wide, wrap_bits, blocked)| {
             if let Some(w) = wide {
                 sizes[0] = w;
                 sizes.truncate(2);
             }
-            let wrap: Vec<bool> = sizes
-                .iter()
-                .enumerate()
-                .map(|(a, &s)| s >= 3 && wrap_bits & (1 << a) != 0)
-                .collect();
-            let lattice = Lattice::new(sizes).ok()?.with_wrap(wrap).ok()?;
-            match blocked {
-                None => Some(lattice),
-                Some((fraction, seed)) => lattice
-                    .with_blocked(Blocked::Seeded { fraction, seed })
-                    .ok(),
-            }
-        })
+            lattice_of(sizes, wrap_bits, blocked)
+        },
+    )
 }
 
 /// A random lattice of 1..=6 axes of sizes 2..=6 (or two axes, the first
@@ -161,19 +177,21 @@ fn seeded_lattices() -> impl Strategy<Value = Lattice> {
                 sizes[0] = w;
                 sizes.truncate(2);
             }
-            let wrap = sizes
-                .iter()
-                .enumerate()
-                .map(|(a, &s)| s >= 3 && wrap_bits & (1 << a) != 0)
-                .collect();
-            Lattice::new(sizes)
-                .ok()?
-                .with_wrap(wrap)
-                .ok()?
-                .with_blocked(Blocked::Seeded { fraction, seed })
-                .ok()
+            lattice_of(sizes, wrap_bits, Some((fraction, seed)))
         },
     )
+}
+
+/// A random lattice of 2 or 3 axes of sizes 9..=40: tile grids of a few
+/// bricks of two tiles along each axis (or of three, or none where a count
+/// is odd), optionally wrapped and blocked, so that moves cross brick faces
+/// and wrap from brick to brick along every axis.
+fn bricked_lattices() -> impl Strategy<Value = Lattice> {
+    let sizes = prop::collection::vec(9u32..=40, 2..=3);
+    let blocked = prop::option::weighted(0.5, (0.0f64..0.4, any::<u64>()));
+    (sizes, any::<u8>(), blocked).prop_filter_map("valid lattice", |(sizes, wrap_bits, blocked)| {
+        lattice_of(sizes, wrap_bits, blocked)
+    })
 }
 
 /// Runs `f` on a rayon pool of `threads` threads.
@@ -200,6 +218,15 @@ proptest! {
     #[test]
     fn fast_path_equals_reference_path(lattice in lattices(), a in any::<u64>(), b in any::<u64>()) {
         let n = lattice.vertex_count();
+        check_path(&lattice, a % n, b % n)?;
+    }
+
+    #[test]
+    fn bricked_levels_and_paths_agree_with_reference(
+        lattice in bricked_lattices(), a in any::<u64>(), b in any::<u64>(),
+    ) {
+        let n = lattice.vertex_count();
+        check_levels(&lattice, a % n)?;
         check_path(&lattice, a % n, b % n)?;
     }
 

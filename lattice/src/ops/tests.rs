@@ -257,15 +257,9 @@ proptest! {
     }
 }
 
-/// Levels cut into parts of a few bitmap words, so that outboxes run too.
-const TINY_PARTS: crate::engine::PartSizes = crate::engine::PartSizes {
-    max_words: 3,
-    min_words: 1,
-};
-
 #[test]
 fn large_fields_split_into_slabs_equal_the_reference() -> TestResult {
-    // Several slabs along the slowest axis and levels cut into parts.
+    // Several slabs along the slowest axis, small bricks and levels cut into parts.
     let open = Lattice::new(vec![300, 300])?;
     let wrapped = Lattice::new(vec![37, 41, 70])?.with_wrap(vec![true, false, true])?;
     let blocked = seeded(vec![64, 40, 50], 0.25)?;
@@ -282,14 +276,19 @@ fn large_fields_split_into_slabs_equal_the_reference() -> TestResult {
         let (reference, reference_field) = distances_with_field(&lattice, source, &Never)?;
         assert_eq!(summary, reference);
         assert!(field == reference_field);
-        for threads in [1, 2] {
+        // Both tile orders: production numbers lattices this small row-major.
+        let orders = [
+            crate::engine::Tuning::TINY,
+            crate::engine::Tuning::TINY_ROW_MAJOR,
+        ];
+        for (threads, tuning) in [1, 2].into_iter().flat_map(|t| orders.map(|o| (t, o))) {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()?;
             let (_, tiny) = pool.install(|| {
-                crate::engine::bfs_levels_with_field_in_parts(&lattice, source, TINY_PARTS, &Never)
+                crate::engine::bfs_levels_with_field_tuned(&lattice, source, tuning, &Never)
             })?;
-            assert!(tiny == reference_field, "{threads} threads");
+            assert!(tiny == reference_field, "{threads} threads, {tuning:?}");
         }
         let pairs = [(0, source), (lattice.vertex_count() - 1, source), (7, 3)];
         let batch = batch::shortest_paths_on(&lattice, &pairs, true, &Never)?;
