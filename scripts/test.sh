@@ -11,29 +11,48 @@ total_start=$SECONDS
 # that hangs fails the run with the processes it left, well inside CI's
 # 90 minutes, instead of running into CI's own limit with nothing said. A
 # fresh clone on 2 cores takes about 20 minutes in all (README.md, "Developing").
-step() { # name [--limit seconds] command...
-  local name=$1 limit=600 start=$SECONDS status=0 watcher
+# A step that names --again-if-stuck runs once more when it hit its limit
+# (never when it failed): only the browser check, whose one unexplained hang
+# ran stop 36 into CI's limit; the first try's processes are printed first.
+step() { # name [--limit seconds] [--again-if-stuck] command...
+  local name=$1 limit=600 again=false start=$SECONDS status=0
   shift
   if [ "$1" = --limit ]; then limit=$2 && shift 2; fi
+  if [ "$1" = --again-if-stuck ]; then again=true && shift; fi
   printf '\n==> %s\n' "$name"
-  # At the limit: what is still running, then timeout stops the step's
-  # process group (and anything left in it 30 s later).
-  (
-    sleep "$limit" </dev/null >/dev/null 2>&1
-    printf '\n!!! %s: still running after %d s; the processes:\n' "$name" "$limit"
-    ps -eo pid,ppid,pgid,etimes,stat,args --forest | cut -c1-240
-  ) &
-  watcher=$!
-  timeout --kill-after=30 $((limit + 5)) "$@" || status=$?
-  pkill -P "$watcher" 2>/dev/null || true
-  kill "$watcher" 2>/dev/null || true
-  wait "$watcher" 2>/dev/null || true
+  within "$name" "$limit" "$@" || status=$?
+  if [ "$status" -eq 124 ] && $again; then
+    printf '!!! %s: stuck at its limit of %d s; once more\n' "$name" "$limit"
+    status=0
+    within "$name" "$limit" "$@" || status=$?
+  fi
   if [ "$status" -ne 0 ]; then
     [ "$status" -eq 124 ] && printf '!!! %s: stopped at its limit of %d s\n' "$name" "$limit"
     printf '<== %s: FAILED (exit %d) after %d s\n' "$name" "$status" $((SECONDS - start))
     exit "$status"
   fi
   printf '<== %s: %d s\n' "$name" $((SECONDS - start))
+}
+
+# Runs the command with a limit; returns its status (124: the limit). At the
+# limit a watcher prints what is still running, then timeout stops the
+# command's process group (and anything left in it 30 s later).
+within() { # name limit command...
+  local name=$1 limit=$2 status=0 watcher
+  shift 2
+  # The watcher prints only if its sleep ran out; it is called off by
+  # interrupting the sleep (SIGINT: the shells report no job killed).
+  (
+    sleep "$limit" </dev/null >/dev/null 2>&1 && {
+      printf '\n!!! %s: still running after %d s; the processes:\n' "$name" "$limit"
+      ps -eo pid,ppid,pgid,etimes,stat,args --forest | cut -c1-240
+    }
+  ) &
+  watcher=$!
+  timeout --kill-after=30 $((limit + 5)) "$@" || status=$?
+  pkill -INT -P "$watcher" 2>/dev/null || true
+  wait "$watcher" 2>/dev/null || true
+  return "$status"
 }
 
 step "servers" scripts/services.sh
@@ -73,5 +92,5 @@ step "the api fuzzed from its OpenAPI document (schemathesis)" scripts/check-sch
 step "generated clients match docs/openapi.json" scripts/clients.sh --check
 step "Python client against the fleet (pytest)" scripts/check-python-client.sh
 step "TypeScript client against the fleet (node --test)" scripts/check-typescript-client.sh
-step "dashboard in chromium (playwright-core)" scripts/check-browser.sh
+step "dashboard in chromium (playwright-core)" --limit 420 --again-if-stuck scripts/check-browser.sh
 printf '\nall checks passed in %d s\n' $((SECONDS - total_start))
