@@ -40,18 +40,25 @@ step() { # name [--limit seconds] [--again-if-stuck] command...
 within() { # name limit command...
   local name=$1 limit=$2 status=0 watcher
   shift 2
-  # The watcher prints only if its sleep ran out; it is called off by
-  # interrupting the sleep (SIGINT: the shells report no job killed).
+  # The watcher looks every second whether the command is done (a file it
+  # leaves): a signal would not do, as a background job of a script ignores
+  # SIGINT and bash reports one killed by SIGTERM.
+  local done_file
+  done_file=$(mktemp)
+  rm -f "$done_file"
   (
-    sleep "$limit" </dev/null >/dev/null 2>&1 && {
-      printf '\n!!! %s: still running after %d s; the processes:\n' "$name" "$limit"
-      ps -eo pid,ppid,pgid,etimes,stat,args --forest | cut -c1-240
-    }
-  ) &
+    for ((waited = 0; waited < limit; waited++)); do
+      sleep 1
+      [ -e "$done_file" ] && exit 0
+    done
+    printf '\n!!! %s: still running after %d s; the processes:\n' "$name" "$limit"
+    ps -eo pid,ppid,pgid,etimes,stat,args --forest | cut -c1-240
+  ) </dev/null &
   watcher=$!
   timeout --kill-after=30 $((limit + 5)) "$@" || status=$?
-  pkill -INT -P "$watcher" 2>/dev/null || true
+  touch "$done_file"
   wait "$watcher" 2>/dev/null || true
+  rm -f "$done_file"
   return "$status"
 }
 
