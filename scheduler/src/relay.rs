@@ -93,8 +93,6 @@ impl Relay {
                 }
             }
             wakeup.listen().await;
-            // What already arrived is this round's (see `take_arrived`).
-            wakeup.take_arrived().await;
             let ch = match channel.take().filter(|c| c.status().connected()) {
                 Some(c) => c,
                 None => match self.publishing_channel(&shutdown).await {

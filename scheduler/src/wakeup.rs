@@ -26,10 +26,13 @@ impl Wakeup {
         }
     }
 
-    /// LISTENs if it does not already (before a round, so a row committed
-    /// during the round is not missed); on failure the duty polls.
+    /// Call before each round. LISTENs if it does not already (so a row
+    /// committed during the round is not missed; on failure the duty
+    /// polls), and takes the notifications that already arrived: this
+    /// round serves them (`take_arrived`).
     pub async fn listen(&mut self) {
         if self.listener.is_some() {
+            self.take_arrived().await;
             return;
         }
         let result = async {
@@ -44,7 +47,7 @@ impl Wakeup {
     }
 
     /// Takes, without waiting, every notification that has already arrived.
-    /// Call it just before a round: a notification is sent only after its
+    /// `listen` calls it before each round: a notification is sent only after its
     /// transaction committed, so the round's statements (a snapshot taken
     /// after this) see every row these announced. Left in the buffer, they
     /// would wake the next round for rows this one already took: under a
