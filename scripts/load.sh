@@ -9,7 +9,8 @@
 # saturation.cpu.txt (scripts/lib/cpu_split.py).
 # When PostgreSQL has pg_stat_statements loaded (shared_preload_libraries,
 # and the extension created in the postgres database), the statements the
-# run issued, by total time, are written to statements.txt beside them.
+# run issued, by total time, are written to statements.txt beside them;
+# tables.txt has each table's scans and writes (pg_stat_user_tables).
 # With --celery, Celery 5 runs the same closed loop on the same servers right
 # after (scripts/celery-peer.sh): the peer row of the same sitting.
 # With --bulk, a run named `bulk` follows the closed loop: CLIENTS/8 clients
@@ -98,6 +99,13 @@ if [[ $stats == 1 ]]; then
       'KiB of WAL'
     FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$db'" >>"$out/statements.txt"
 fi
+# Per table: scans by kind, row versions written, and how many updates were
+# HOT (no index entries): where a plan reads more than it should, and what
+# each write costs in indexes.
+psql -h 127.0.0.1 -U postgres -d "$db" -c "SELECT relname, seq_scan, seq_tup_read, idx_scan, n_tup_ins AS ins,
+    n_tup_upd AS upd, n_tup_hot_upd AS hot_upd, n_tup_del AS del, n_live_tup AS live, n_dead_tup AS dead
+  FROM pg_stat_user_tables WHERE seq_scan + coalesce(idx_scan, 0) + n_tup_ins > 0
+  ORDER BY seq_tup_read DESC, relname" >"$out/tables.txt" 2>/dev/null || true
 {
   echo "date: $(date -u +%FT%TZ)"
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

@@ -177,6 +177,11 @@ pub async fn supersede_stale(conn: &mut PgConnection, per_tenant: i64) -> Result
 ///    other bounds: a CTE takes no parameters, and a function in the
 ///    schema would hide the plan from this file.)
 ///
+/// Each row's job is probed by its key (a LATERAL fenced by `OFFSET 0`, as
+/// in `retire_sent`): as a join on `status = 'queued'`, the relay's plan,
+/// made once on a fresh database's nearly empty tables, walked the whole
+/// partial index of queued jobs for every due row until its replan.
+///
 /// The CTEs are MATERIALIZED: inlined, the planner may evaluate a count or
 /// a per-tenant fetch once per row of something larger (seen on fresh
 /// tables without statistics: 10,000 due rows, a 3-minute round; the
@@ -221,8 +226,11 @@ pub async fn claim_fair(
                           j.traceparent, CASE WHEN pg_column_size(j.spec) <= $4 THEN j.spec END AS inline_spec,
                           j.time_limit_ms, row_number() OVER (ORDER BY o.run_at, o.id) AS rn
                    FROM job_outbox o
-                   JOIN jobs j ON j.id = o.job_id AND j.status = 'queued' AND j.attempt = o.attempt
+                   CROSS JOIN LATERAL (
+                       SELECT status, attempt, traceparent, spec, time_limit_ms
+                       FROM jobs WHERE id = o.job_id OFFSET 0) j
                    WHERE o.tenant_id = e.tenant_id AND o.sent_at IS NULL AND o.run_at <= now()
+                     AND j.status = 'queued' AND j.attempt = o.attempt
                    ORDER BY o.run_at, o.id
                    LIMIT least(e.most, share.take)) p
                WHERE e.most > 0),
@@ -233,8 +241,11 @@ pub async fn claim_fair(
                           j.traceparent, CASE WHEN pg_column_size(j.spec) <= $4 THEN j.spec END AS inline_spec,
                           j.time_limit_ms, row_number() OVER (ORDER BY o.run_at, o.id) AS rn
                    FROM job_outbox o
-                   JOIN jobs j ON j.id = o.job_id AND j.status = 'queued' AND j.attempt = o.attempt
+                   CROSS JOIN LATERAL (
+                       SELECT status, attempt, traceparent, spec, time_limit_ms
+                       FROM jobs WHERE id = o.job_id OFFSET 0) j
                    WHERE o.tenant_id = e.tenant_id AND o.sent_at IS NULL AND o.run_at <= now()
+                     AND j.status = 'queued' AND j.attempt = o.attempt
                    ORDER BY o.run_at, o.id
                    OFFSET share.take LIMIT e.most - share.take) p
                WHERE e.most > share.take AND (SELECT count(*) FROM first) < $1::bigint)

@@ -245,9 +245,14 @@ async fn claim_cost_planned(
 ) -> anyhow::Result<(i64, i64, usize)> {
     let mut tx = db.pool.begin().await?;
     if generic {
-        sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
-            .execute(&mut *tx)
-            .await?;
+        // As the relay's connection plans (db::Planning::ONCE_SQL), for
+        // this transaction only.
+        sqlx::query(
+            "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
+                    set_config('enable_seqscan', 'off', true)",
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     let (tuples_before, buffers_before) = read_counters(&mut tx).await?;
     let claimed = if old {
@@ -388,6 +393,44 @@ async fn retiring_sent_rows_reads_their_own_jobs_under_a_plan_made_on_empty_tabl
     assert!(
         after - before < 200,
         "retiring 20 rows read {} tuples with 10,000 queued",
+        after - before
+    );
+    db.drop_database().await
+}
+
+/// Issue 17: the relay's claim too is planned once per connection, on a
+/// fresh database while the tables are empty. Joined to `jobs` on
+/// `status = 'queued'`, that plan walked the whole partial index of queued
+/// jobs for each due row it took (200 × the queue); each row's job is now
+/// probed by its key.
+#[tokio::test]
+async fn a_claim_planned_on_empty_tables_reads_only_its_rows_and_jobs() -> anyhow::Result<()> {
+    let db = TestDatabase::create().await?;
+    let mut conn = db.pool.acquire().await?.detach();
+    sqlx::query(db::Planning::ONCE_SQL)
+        .execute(&mut conn)
+        .await?;
+    // Planned now, on empty tables.
+    assert!(
+        outbox::claim_fair(&mut conn, 200, &caps())
+            .await?
+            .is_empty()
+    );
+
+    let tenants = vec![tenant(&db.pool, Plan::Enterprise).await?];
+    backlog(&db.pool, &tenants, 10_000).await?;
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
+    let (before, _) = read_counters(&mut tx).await?;
+    let claimed = outbox::claim_fair(&mut tx, 200, &caps()).await?.len();
+    let (after, _) = read_counters(&mut tx).await?;
+    tx.rollback().await?;
+    assert!(claimed > 0, "the claim took nothing from 10,000 due rows");
+    // Its rows, their jobs, the tenant's in-flight count (none): a few
+    // hundred; a walk of the queued index per row reads millions.
+    assert!(
+        after - before < 2_000,
+        "a claim of {claimed} read {} tuples with 10,000 queued",
         after - before
     );
     db.drop_database().await

@@ -1132,11 +1132,15 @@ async fn finish_many(
                SELECT id, pg_notify('job_done', CASE WHEN octet_length(notice) < 8000 THEN notice
                                                      ELSE id::text END)
                FROM done),
+           -- One probe of each tenant's unsent rows (LIMIT 1 in a LATERAL):
+           -- written as an EXISTS, the plan read the whole partial index of
+           -- unsent rows for each tenant, a cost that grew with the backlog.
            waiting AS MATERIALIZED (
                SELECT count(pg_notify('job_outbox', '')) AS woken
                FROM (SELECT DISTINCT tenant_id FROM moved) t
-               WHERE EXISTS (SELECT 1 FROM job_outbox o
-                             WHERE o.tenant_id = t.tenant_id AND o.sent_at IS NULL)),
+               CROSS JOIN LATERAL (SELECT 1 FROM job_outbox o
+                                   WHERE o.tenant_id = t.tenant_id AND o.sent_at IS NULL
+                                   LIMIT 1) o),
            parents AS MATERIALIZED (
                SELECT count(pg_notify('job_parents', m.id::text)) AS told
                FROM moved m

@@ -128,13 +128,24 @@ pub enum Planning {
     /// 44 ms (docs/benchmarks.md, "Plans made on an empty database"). So
     /// such connections are replaced every `database.replan_after_secs`
     /// (the relay leader's, which it holds, runs `DISCARD PLANS` instead).
+    ///
+    /// And they plan with `enable_seqscan = off`: until the replacement, a
+    /// plan made on small tables must still reach rows by their keys. With
+    /// sequential scans allowed, the worker's outcome statement scanned
+    /// `jobs` whole, twice per batch, from a fresh database's first batch
+    /// until the replan (21 million rows read for 7,858 jobs in a 25 s
+    /// load run: docs/benchmarks.md, "Outcomes planned on empty tables").
+    /// It is not a ban: a table with no index for a statement is still
+    /// scanned.
     Once,
 }
 
 impl Planning {
-    /// The `SET` that gives a connection this planning (for a connection
+    /// The settings that give a connection this planning (for a connection
     /// that did not come from a pool of this kind).
-    pub const ONCE_SQL: &'static str = "SET plan_cache_mode = force_generic_plan";
+    pub const ONCE_SQL: &'static str =
+        "SELECT set_config('plan_cache_mode', 'force_generic_plan', false),
+                set_config('enable_seqscan', 'off', false)";
     /// Drops a connection's cached plans (its prepared statements stay):
     /// the next execution of each plans again. For a planned-once
     /// connection held outside a pool, every `database.replan_after_secs`.
@@ -157,7 +168,10 @@ pub fn pool_with(settings: &DatabaseSettings, planning: Planning) -> Result<PgPo
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs));
     if planning == Planning::Once {
-        options = options.options([("plan_cache_mode", "force_generic_plan")]);
+        options = options.options([
+            ("plan_cache_mode", "force_generic_plan"),
+            ("enable_seqscan", "off"),
+        ]);
         pool = pool.max_lifetime(Duration::from_secs(settings.replan_after_secs));
     }
     Ok(pool.connect_lazy_with(options))

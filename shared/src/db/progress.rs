@@ -30,9 +30,13 @@ pub async fn report(
     let total = i64::try_from(total).unwrap_or(i64::MAX);
     let done = i64::try_from(done).unwrap_or(i64::MAX).min(total);
     let written = sqlx::query!(
+        // The job by its key (fenced by OFFSET 0): planned once on a fresh
+        // database, `status = 'running'` chose a walk of every running job
+        // (the partial index `jobs_running_lease`; scripts/plans-on-empty.py).
         "INSERT INTO job_progress (job_id, attempt, done, total, unit)
-         SELECT id, attempt, $3, $4, $5 FROM jobs
-         WHERE id = $1 AND status = 'running' AND attempt = $2
+         SELECT id, attempt, $3, $4, $5
+         FROM (SELECT id, attempt, status FROM jobs WHERE id = $1 OFFSET 0) j
+         WHERE status = 'running' AND attempt = $2
          ON CONFLICT (job_id) DO UPDATE
              SET attempt = EXCLUDED.attempt, done = EXCLUDED.done, total = EXCLUDED.total,
                  unit = EXCLUDED.unit, updated_at = now()",

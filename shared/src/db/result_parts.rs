@@ -36,9 +36,12 @@ pub async fn store(
 ) -> Result<Stored, DbError> {
     let mut tx = pool.begin().await?;
     let owner = sqlx::query!(
+        // The job by its key (fenced by OFFSET 0), not a walk of the
+        // running ones (scripts/plans-on-empty.py).
         r#"SELECT j.tenant_id AS "tenant: TenantId", t.plan
-           FROM jobs j JOIN tenants t ON t.id = j.tenant_id
-           WHERE j.id = $1 AND j.status = 'running' AND j.attempt = $2"#,
+           FROM (SELECT tenant_id, status, attempt FROM jobs WHERE id = $1 OFFSET 0) j
+           JOIN tenants t ON t.id = j.tenant_id
+           WHERE j.status = 'running' AND j.attempt = $2"#,
         job as JobId,
         attempt,
     )
