@@ -110,3 +110,48 @@ async fn sigterm_lets_in_flight_jobs_finish_then_exits_cleanly() -> anyhow::Resu
     Ledger::settle(&env.db.pool, Duration::from_secs(10)).await?;
     env.teardown().await
 }
+
+/// The scheduler stops on SIGTERM within its bounds (its duties' grace,
+/// then each close: catalytic_shared::shutdown), after it has published
+/// and relayed work, and exits 0. A scheduler once waited 17 minutes on a
+/// SIGTERM with nothing left to do.
+#[tokio::test]
+async fn the_scheduler_exits_promptly_and_cleanly_on_sigterm() -> anyhow::Result<()> {
+    let env = Env::new().await?;
+    let key = env.bootstrap("enterprise")?;
+    let _api = env.spawn(Binary::Api, &[])?;
+    let mut scheduler = env.spawn(Binary::Scheduler, &[])?;
+    let _worker = env.spawn(Binary::Worker, &[])?;
+    wait_ready(
+        &format!("{}/readyz", env.api_url()),
+        Duration::from_secs(30),
+    )
+    .await?;
+    let client = Client::new(env.api_url(), key);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(client.submit(&small_job(i)).await?);
+    }
+    for id in &ids {
+        wait_until("each job to succeed", Duration::from_secs(30), || async {
+            Ok((status(&client, id).await? == "succeeded").then_some(()))
+        })
+        .await?;
+    }
+    let stopping = std::time::Instant::now();
+    scheduler.signal(Signal::SIGTERM)?;
+    // 10 s for the duties and 5 s for each of two closes, with room.
+    let exit = scheduler.wait_exit(Duration::from_secs(30)).await?;
+    assert!(
+        exit.success(),
+        "the scheduler exits 0: {exit:?}\n{}",
+        scheduler.log_text()
+    );
+    assert!(
+        stopping.elapsed() < Duration::from_secs(25),
+        "stopping took {:?}",
+        stopping.elapsed()
+    );
+    Ledger::settle(&env.db.pool, Duration::from_secs(10)).await?;
+    env.teardown().await
+}

@@ -14,7 +14,7 @@ use crate::webhooks::Webhooks;
 use crate::webhooks::rate_limit::RateLimiter;
 use anyhow::Context;
 use catalytic_shared::queue::{Broker, Topology};
-use catalytic_shared::{Settings, db, probe};
+use catalytic_shared::{Settings, db, probe, shutdown};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -39,6 +39,12 @@ fn webhook_limiter(settings: &Settings) -> anyhow::Result<RateLimiter> {
 pub const HELD_CONNECTIONS: u32 = 5;
 /// And at least this many more for the duties' statements.
 const WORKING_CONNECTIONS: u32 = 2;
+/// How long the duties get to stop at a safe point once shutdown begins,
+/// and each close after them: within Kubernetes' default 30 s between
+/// SIGTERM and SIGKILL (k8s/), and what a script stopping a scheduler
+/// waits at most.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+const CLOSE_LIMIT: Duration = Duration::from_secs(5);
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let needed = HELD_CONNECTIONS + WORKING_CONNECTIONS;
@@ -153,22 +159,15 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     };
     duties.spawn(autoscaler.run(shutdown.clone()));
     tracing::info!("scheduler running: relay, lease reaper, dead letters, retention");
-    let mut panicked = false;
-    while let Some(joined) = duties.join_next().await {
-        if let Err(e) = joined {
-            // A duty that panicked is gone: stop everything and exit non-zero
-            // so the supervisor restarts a whole scheduler.
-            tracing::error!(error = %e, "a scheduler duty panicked; shutting down");
-            panicked = true;
-            shutdown.cancel();
-        }
-    }
-
-    broker.close().await;
-    pool.close().await;
+    // A duty that panicked is gone: everything stops and the process exits
+    // non-zero so the supervisor restarts a whole scheduler. Once stopping,
+    // each duty and each close gets a bounded time.
+    let joined = shutdown::join_within(&mut duties, &shutdown, SHUTDOWN_GRACE).await;
+    shutdown::close_within("broker", CLOSE_LIMIT, broker.close()).await;
+    shutdown::close_within("database pool", CLOSE_LIMIT, pool.close()).await;
     let _ = probes.await;
-    tracing::info!("scheduler stopped");
-    if panicked {
+    tracing::info!(aborted = joined.aborted, "scheduler stopped");
+    if joined.panicked {
         anyhow::bail!("a scheduler duty panicked");
     }
     Ok(())

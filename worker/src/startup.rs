@@ -10,11 +10,15 @@ use crate::heartbeat;
 use anyhow::Context;
 use catalytic_shared::ids::WorkerId;
 use catalytic_shared::queue::{Broker, Topology};
-use catalytic_shared::{Settings, db, probe};
+use catalytic_shared::{Settings, db, probe, shutdown};
 use std::sync::Arc;
 use std::sync::atomic::AtomicI32;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// How long each close gets once the worker stops (its connections' peers
+/// may be gone).
+const CLOSE_LIMIT: Duration = Duration::from_secs(5);
 
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
     let metrics = catalytic_shared::metrics::install(catalytic_shared::metrics::Process::Worker)
@@ -146,12 +150,14 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let _ = pool_adjuster.await;
     let _ = fleet.await;
     let _ = cancel_listener.await;
-    listen_pool.close().await;
+    // Each close is bounded: one waiting on a peer that will never answer
+    // must not keep a stopping worker up (catalytic_shared::shutdown).
+    shutdown::close_within("listen pool", CLOSE_LIMIT, listen_pool.close()).await;
     if let Err(e) = db::workers::stopped(&pool, worker).await {
         tracing::warn!(error = %e, "could not mark the worker stopped");
     }
-    broker.close().await;
-    pool.close().await;
+    shutdown::close_within("broker", CLOSE_LIMIT, broker.close()).await;
+    shutdown::close_within("database pool", CLOSE_LIMIT, pool.close()).await;
     let _ = probes.await;
     tracing::info!("worker stopped");
     Ok(())
