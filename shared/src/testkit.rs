@@ -116,6 +116,37 @@ impl Drop for TestDatabase {
     }
 }
 
+/// `n` queued jobs spread over `tenants` in turn, each with its unsent
+/// outbox row (attempt 1, class `standard`), in one statement: a backlog
+/// for tests of the relay's claims and of plans on grown tables. Their ids,
+/// in insertion order.
+pub async fn queue_jobs(
+    pool: &PgPool,
+    tenants: &[crate::ids::TenantId],
+    n: i64,
+) -> anyhow::Result<Vec<crate::ids::JobId>> {
+    let tenants: Vec<uuid::Uuid> = tenants.iter().map(|t| t.as_uuid()).collect();
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "WITH j AS (
+             INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts)
+             SELECT gen_random_uuid(), ($1::uuid[])[1 + g % cardinality($1::uuid[])], 'shortest_path',
+                    '{\"lattice\": {\"sizes\": [2]}, \"operation\": \"shortest_path\",
+                      \"params\": {\"start\": [0], \"end\": [1]}}',
+                    'standard', 3
+             FROM generate_series(1, $2) g
+             RETURNING id, tenant_id),
+         o AS (
+             INSERT INTO job_outbox (message_id, job_id, tenant_id, attempt, queue_class)
+             SELECT gen_random_uuid(), id, tenant_id, 1, 'standard' FROM j)
+         SELECT id FROM j",
+    )
+    .bind(&tenants)
+    .bind(n)
+    .fetch_all(pool)
+    .await?;
+    Ok(ids.into_iter().map(crate::ids::JobId::from_uuid).collect())
+}
+
 /// `DROP DATABASE … WITH (FORCE)` over a fresh admin connection.
 async fn drop_named(name: &str) -> anyhow::Result<()> {
     let mut conn = PgConnection::connect(&admin_url()).await?;

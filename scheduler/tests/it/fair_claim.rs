@@ -10,7 +10,7 @@ use catalytic_scheduler::relay::running_caps as caps;
 use catalytic_shared::db;
 use catalytic_shared::ids::TenantId;
 use catalytic_shared::tenant::Plan;
-use catalytic_shared::testkit::TestDatabase;
+use catalytic_shared::testkit::{self, TestDatabase};
 use sqlx::PgPool;
 use std::collections::HashMap;
 
@@ -18,29 +18,6 @@ async fn tenant(pool: &PgPool, plan: Plan) -> anyhow::Result<TenantId> {
     let tenant = TenantId::new();
     db::tenants::create(pool, tenant, "t", plan).await?;
     Ok(tenant)
-}
-
-/// `n` queued jobs with their due outbox rows, dealt round-robin to
-/// `tenants`, in one statement (the drain is what is measured, not submits).
-async fn backlog(pool: &PgPool, tenants: &[TenantId], n: i64) -> anyhow::Result<()> {
-    let ids: Vec<uuid::Uuid> = tenants.iter().map(|t| t.as_uuid()).collect();
-    sqlx::query(
-        "WITH j AS (
-             INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts)
-             SELECT gen_random_uuid(), ($1::uuid[])[1 + g % cardinality($1::uuid[])], 'shortest_path',
-                    '{\"lattice\": {\"sizes\": [2]}, \"operation\": \"shortest_path\",
-                      \"params\": {\"start\": [0], \"end\": [1]}}',
-                    'standard', 3
-             FROM generate_series(1, $2) g
-             RETURNING id, tenant_id)
-         INSERT INTO job_outbox (message_id, job_id, tenant_id, attempt, queue_class)
-         SELECT gen_random_uuid(), id, tenant_id, 1, 'standard' FROM j",
-    )
-    .bind(&ids)
-    .bind(n)
-    .execute(pool)
-    .await?;
-    Ok(())
 }
 
 fn per_tenant(round: &[DueMessage]) -> HashMap<TenantId, usize> {
@@ -78,10 +55,10 @@ async fn a_deep_backlog_is_claimed_fairly_within_caps_and_batch() -> anyhow::Res
     let free = tenant(&db.pool, Plan::Free).await?;
     // `busy` first gets 98 of its 100 slots in the broker, through the
     // relay's own claim and mark.
-    backlog(&db.pool, &[busy], 98).await?;
+    testkit::queue_jobs(&db.pool, &[busy], 98).await?;
     assert_eq!(round(&db, 200).await?.len(), 98);
     let all = [big[0], big[1], big[2], busy, starters[0], starters[1], free];
-    backlog(&db.pool, &all, 20_000).await?;
+    testkit::queue_jobs(&db.pool, &all, 20_000).await?;
     // The first row of big[0] is cancelled: its job moved on, never claimed.
     sqlx::query(
         "UPDATE jobs SET status = 'cancelled', finished_at = now()
@@ -245,14 +222,14 @@ async fn claim_cost_planned(
 ) -> anyhow::Result<(i64, i64, usize)> {
     let mut tx = db.pool.begin().await?;
     if generic {
-        // As the relay's connection plans (db::Planning::ONCE_SQL), for
-        // this transaction only.
-        sqlx::query(
-            "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
-                    set_config('enable_seqscan', 'off', true)",
-        )
-        .execute(&mut *tx)
-        .await?;
+        // As the relay's connection plans, for this transaction only.
+        for (name, value) in db::Planning::ONCE_SETTINGS {
+            sqlx::query("SELECT set_config($1, $2, true)")
+                .bind(name)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     let (tuples_before, buffers_before) = read_counters(&mut tx).await?;
     let claimed = if old {
@@ -281,14 +258,14 @@ async fn what_a_claim_reads_does_not_grow_with_the_backlog() -> anyhow::Result<(
     }
     // Some of each tenant's slots in the broker, so the in-flight count
     // has something to count.
-    backlog(&db.pool, &tenants, 400).await?;
+    testkit::queue_jobs(&db.pool, &tenants, 400).await?;
     assert_eq!(round(&db, 400).await?.len(), 400);
 
     // Fresh tables (no ANALYZE yet): the plan must already be the bounded one.
-    backlog(&db.pool, &tenants, 2_000).await?;
+    testkit::queue_jobs(&db.pool, &tenants, 2_000).await?;
     let (shallow_tuples, shallow_buffers, claimed) = claim_cost(&db, false).await?;
     assert_eq!(claimed, 200);
-    backlog(&db.pool, &tenants, 18_000).await?;
+    testkit::queue_jobs(&db.pool, &tenants, 18_000).await?;
     let (deep_tuples, deep_buffers, claimed) = claim_cost(&db, false).await?;
     assert_eq!(claimed, 200);
     // The relay plans its statements once (generic plans): bounded too.
@@ -364,7 +341,7 @@ async fn retiring_sent_rows_reads_their_own_jobs_under_a_plan_made_on_empty_tabl
     outbox::retire_sent(&mut conn, &[-1]).await?;
 
     let tenants = vec![tenant(&db.pool, Plan::Enterprise).await?];
-    backlog(&db.pool, &tenants, 10_000).await?;
+    testkit::queue_jobs(&db.pool, &tenants, 10_000).await?;
     let rows: Vec<(i64, uuid::Uuid)> =
         sqlx::query_as("SELECT id, job_id FROM job_outbox ORDER BY id LIMIT 20")
             .fetch_all(&db.pool)
@@ -418,7 +395,7 @@ async fn a_claim_planned_on_empty_tables_reads_only_its_rows_and_jobs() -> anyho
     );
 
     let tenants = vec![tenant(&db.pool, Plan::Enterprise).await?];
-    backlog(&db.pool, &tenants, 10_000).await?;
+    testkit::queue_jobs(&db.pool, &tenants, 10_000).await?;
     use sqlx::Connection;
     let mut tx = conn.begin().await?;
     let (before, _) = read_counters(&mut tx).await?;

@@ -141,8 +141,14 @@ pub enum Planning {
 }
 
 impl Planning {
-    /// The settings that give a connection this planning (for a connection
-    /// that did not come from a pool of this kind).
+    /// The settings of a planned-once connection, as (name, value): what
+    /// `pool_with` gives its connections, and what `ONCE_SQL` sets.
+    pub const ONCE_SETTINGS: [(&'static str, &'static str); 2] = [
+        ("plan_cache_mode", "force_generic_plan"),
+        ("enable_seqscan", "off"),
+    ];
+    /// `ONCE_SETTINGS` in one statement (for a connection that did not come
+    /// from a pool of this kind).
     pub const ONCE_SQL: &'static str =
         "SELECT set_config('plan_cache_mode', 'force_generic_plan', false),
                 set_config('enable_seqscan', 'off', false)";
@@ -168,10 +174,7 @@ pub fn pool_with(settings: &DatabaseSettings, planning: Planning) -> Result<PgPo
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs));
     if planning == Planning::Once {
-        options = options.options([
-            ("plan_cache_mode", "force_generic_plan"),
-            ("enable_seqscan", "off"),
-        ]);
+        options = options.options(Planning::ONCE_SETTINGS);
         pool = pool.max_lifetime(Duration::from_secs(settings.replan_after_secs));
     }
     Ok(pool.connect_lazy_with(options))
@@ -257,6 +260,17 @@ pub async fn wait_for_schema(pool: &PgPool, deadline: Duration) -> Result<(), Db
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_once_statement_sets_every_once_setting() {
+        for (name, value) in Planning::ONCE_SETTINGS {
+            assert!(
+                Planning::ONCE_SQL.contains(&format!("set_config('{name}', '{value}', false)")),
+                "{name} = {value} missing from {}",
+                Planning::ONCE_SQL
+            );
+        }
+    }
 
     #[test]
     fn servers_older_than_the_minimum_are_named_and_refused() {

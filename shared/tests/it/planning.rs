@@ -11,7 +11,7 @@ use catalytic_shared::db::{self, DbError, Planning};
 use catalytic_shared::ids::{JobId, TenantId, WorkerId};
 use catalytic_shared::job::{JobState, Usage};
 use catalytic_shared::tenant::Plan;
-use catalytic_shared::testkit::TestDatabase;
+use catalytic_shared::testkit::{self, TestDatabase};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -85,26 +85,6 @@ async fn tuples_read(conn: &mut sqlx::PgConnection) -> anyhow::Result<i64> {
     .await?)
 }
 
-/// `n` queued jobs of `tenant`, each with its outbox row, in one statement.
-async fn queue_jobs(pool: &sqlx::PgPool, tenant: TenantId, n: i64) -> anyhow::Result<Vec<JobId>> {
-    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
-        "WITH j AS (
-             INSERT INTO jobs (id, tenant_id, operation, spec, queue_class, max_attempts)
-             SELECT gen_random_uuid(), $1, 'shortest_path', jsonb_build_object('n', g), 'standard', 3
-             FROM generate_series(1, $2) g
-             RETURNING id, tenant_id),
-         o AS (
-             INSERT INTO job_outbox (message_id, job_id, tenant_id, attempt, queue_class)
-             SELECT gen_random_uuid(), id, tenant_id, 1, 'standard' FROM j)
-         SELECT id FROM j",
-    )
-    .bind(tenant.as_uuid())
-    .bind(n)
-    .fetch_all(pool)
-    .await?;
-    Ok(ids.into_iter().map(JobId::from_uuid).collect())
-}
-
 fn guard(job: JobId, from: JobState) -> Guard {
     Guard {
         job,
@@ -136,7 +116,7 @@ async fn batches_planned_on_empty_tables_read_only_their_own_jobs() -> anyhow::R
     let mut conn = db.pool.acquire().await?.detach();
     sqlx::query(Planning::ONCE_SQL).execute(&mut conn).await?;
     // Planned now, on a table of two jobs: a claim, an outcome, and a run-through.
-    let first = queue_jobs(&db.pool, tenant, 2).await?;
+    let first = testkit::queue_jobs(&db.pool, &[tenant], 2).await?;
     let worker = WorkerId::new();
     let claim = Change::Claim {
         worker,
@@ -169,7 +149,7 @@ async fn batches_planned_on_empty_tables_read_only_their_own_jobs() -> anyhow::R
     .await?;
 
     // The queue grows to 5,000; ten of them are claimed and finished.
-    let grown = queue_jobs(&db.pool, tenant, 5_000).await?;
+    let grown = testkit::queue_jobs(&db.pool, &[tenant], 5_000).await?;
     let batch = &grown[..10];
     let mut tx = conn.begin().await?;
     let before = tuples_read(&mut tx).await?;
